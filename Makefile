@@ -1,0 +1,54 @@
+# Quick start: `make demo` (build the whole sample training set) and `make test`.
+# Every target sets up its own virtual environment first.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install demo test test-fast dev lint sample bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+## Materialise the whole graph over the whole sample window (one single-run
+## backfill per partition set) and write the training-set CSV.
+demo: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m portfolio_assets.demo
+
+## The whole test suite, slow end-to-end tests included (what CI runs).
+test: install
+	$(PY) -m pytest -q
+
+## Everything but the slow end-to-end materialisations.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
+## The Dagster UI on the same data and instance as `make demo`.
+dev: install $(DAGSTER_HOME)/dagster.yaml
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+lint: install
+	$(VENV)/bin/ruff check portfolio_assets portfolio_assets_tests scripts
+
+## Rebuild the bundled sample from the real series shipped by `arch` and `backtesting`.
+sample: install
+	$(PY) -m pip install --quiet -e '.[dev,sample]'
+	$(PY) scripts/build_sample_data.py
+
+bench: install
+	$(PY) scripts/bench_features.py
+
+clean:
+	rm -rf $(VENV) .dagster_home data .pytest_cache .ruff_cache

@@ -1,0 +1,163 @@
+"""The asset universe and macro series, read from a YAML file.
+
+``PORTFOLIO_UNIVERSE_FILE`` points at another file; the default is the
+packaged ``universe.yaml`` (all five asset classes).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ASSET_CLASSES = ("crypto", "equity", "fx", "commodity", "bond")
+MACRO_FIELDS = (
+    "sp500_close",
+    "vix",
+    "dxy",
+    "us10y_yield",
+    "us2y_yield",
+    "gold_price",
+    "oil_price",
+    "cpi_yoy",
+    "gdp_growth_qoq",
+    "unemployment_rate",
+)
+FREQUENCIES = ("daily", "monthly", "quarterly")
+TRANSFORMS = ("level", "yoy_pct", "qoq_pct")
+UNIVERSE_ENV = "PORTFOLIO_UNIVERSE_FILE"
+DEFAULT_UNIVERSE = Path(__file__).with_name("universe.yaml")
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    symbol: str
+    asset_class: str
+    source: str
+    params: dict[str, str]
+    news_query: str
+    trends_query: str
+    coingecko_id: str | None = None
+    fear_greed: bool = False
+
+
+@dataclass(frozen=True)
+class MacroSpec:
+    name: str
+    source: str
+    frequency: str
+    release_lag_days: int
+    transform: str
+    series_id: str | None = None
+    symbol: str | None = None
+
+
+@dataclass(frozen=True)
+class Universe:
+    assets: tuple[AssetSpec, ...]
+    macro: tuple[MacroSpec, ...]
+    path: Path = field(default=DEFAULT_UNIVERSE)
+
+    def asset(self, symbol: str) -> AssetSpec:
+        for spec in self.assets:
+            if spec.symbol == symbol:
+                return spec
+        raise KeyError(f"{symbol!r} is not in the universe ({self.path})")
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(a.symbol for a in self.assets)
+
+
+class UniverseError(ValueError):
+    """The universe file is malformed; the message names the file and the entry."""
+
+
+def _require(entry: dict[str, Any], key: str, where: str) -> Any:
+    if key not in entry or entry[key] in (None, ""):
+        raise UniverseError(f"{where}: missing '{key}'")
+    return entry[key]
+
+
+def parse_universe(data: Any, path: Path) -> Universe:
+    """Validate the YAML document of a universe file."""
+    if not isinstance(data, dict) or not isinstance(data.get("assets"), list):
+        raise UniverseError(f"{path}: expected a mapping with an 'assets' list")
+    assets = []
+    for i, entry in enumerate(data["assets"]):
+        where = f"{path}: assets[{i}]"
+        if not isinstance(entry, dict):
+            raise UniverseError(f"{where}: expected a mapping")
+        asset_class = _require(entry, "asset_class", where)
+        if asset_class not in ASSET_CLASSES:
+            raise UniverseError(f"{where}: asset_class {asset_class!r} is not one of {ASSET_CLASSES}")
+        params = _require(entry, "params", where)
+        if not isinstance(params, dict):
+            raise UniverseError(f"{where}: params must be a mapping")
+        assets.append(
+            AssetSpec(
+                symbol=str(_require(entry, "symbol", where)),
+                asset_class=asset_class,
+                source=str(_require(entry, "source", where)),
+                params={str(k): str(v) for k, v in params.items()},
+                news_query=str(_require(entry, "news_query", where)),
+                trends_query=str(_require(entry, "trends_query", where)),
+                coingecko_id=entry.get("coingecko_id"),
+                fear_greed=bool(entry.get("fear_greed", False)),
+            )
+        )
+    symbols = [a.symbol for a in assets]
+    duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+    if duplicates:
+        raise UniverseError(f"{path}: duplicated symbols {duplicates}")
+    macro_data = data.get("macro") or {}
+    if set(macro_data) != set(MACRO_FIELDS):
+        raise UniverseError(
+            f"{path}: macro must define exactly {list(MACRO_FIELDS)}; "
+            f"missing {sorted(set(MACRO_FIELDS) - set(macro_data))}, unknown {sorted(set(macro_data) - set(MACRO_FIELDS))}"
+        )
+    macro = []
+    for name in MACRO_FIELDS:
+        entry = macro_data[name]
+        where = f"{path}: macro.{name}"
+        source = _require(entry, "source", where)
+        frequency = _require(entry, "frequency", where)
+        transform = _require(entry, "transform", where)
+        if frequency not in FREQUENCIES:
+            raise UniverseError(f"{where}: frequency {frequency!r} is not one of {FREQUENCIES}")
+        if transform not in TRANSFORMS:
+            raise UniverseError(f"{where}: transform {transform!r} is not one of {TRANSFORMS}")
+        spec = MacroSpec(
+            name=name,
+            source=source,
+            frequency=frequency,
+            release_lag_days=int(_require(entry, "release_lag_days", where)),
+            transform=transform,
+            series_id=entry.get("series_id"),
+            symbol=entry.get("symbol"),
+        )
+        if source == "fred" and not spec.series_id:
+            raise UniverseError(f"{where}: a fred series needs series_id")
+        if source == "asset" and spec.symbol not in symbols:
+            raise UniverseError(f"{where}: symbol {spec.symbol!r} is not a universe asset")
+        if source not in ("fred", "asset"):
+            raise UniverseError(f"{where}: source {source!r} is not fred or asset")
+        macro.append(spec)
+    return Universe(tuple(assets), tuple(macro), path)
+
+
+@lru_cache(maxsize=8)
+def load_universe(path: str | None = None) -> Universe:
+    """Load and validate the universe (``$PORTFOLIO_UNIVERSE_FILE`` or the packaged default)."""
+    file = Path(path or os.environ.get(UNIVERSE_ENV) or DEFAULT_UNIVERSE)
+    try:
+        data = yaml.safe_load(file.read_text())
+    except OSError as exc:
+        raise UniverseError(f"{file}: cannot read the universe file: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise UniverseError(f"{file}: not valid YAML: {exc}") from exc
+    return parse_universe(data, file)

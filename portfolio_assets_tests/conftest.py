@@ -1,0 +1,21 @@
+"""Shared fixtures: one Dagster instance per session, temporary data directories."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# The tests run on the bundled sample's window, whatever the caller's environment says.
+for _name in ("PORTFOLIO_START_DATE", "PORTFOLIO_END_DATE", "PORTFOLIO_LANDING_DIR", "PORTFOLIO_UNIVERSE_FILE",
+              "PORTFOLIO_DATA_DIR", "PORTFOLIO_EXPORT_DIR", "PORTFOLIO_DEPLOYMENT", "PORTFOLIO_CONTEXT_WINDOW"):
+    os.environ.pop(_name, None)
+
+from dagster import DagsterInstance  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def instance() -> DagsterInstance:
+    """One in-memory Dagster instance for the whole session."""
+    with DagsterInstance.ephemeral() as inst:
+        yield inst
