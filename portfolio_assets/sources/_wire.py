@@ -1,0 +1,177 @@
+"""Helpers shared by the wire-format parsers: decoding, strict JSON, redaction, numbers.
+
+Private to :mod:`portfolio_assets.sources`; every failure becomes a
+:class:`~portfolio_assets.errors.SourceError` naming the source.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from portfolio_assets.errors import SourceError
+
+UTC_NS = "datetime64[ns, UTC]"
+
+# name=value / name: value for anything that looks like a credential.
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?i)(?<![\w-])(apikey|api[_-]key|x[_-]cg[_-](?:demo|pro)[_-]api[_-]key|access[_-]token|token|key)"
+    r"(\s*[=:]\s*)[\"']?[^\s&\"',;)]+"
+)
+# "We have detected your API key as ABCD1234EFGH5678 ..." (Alpha Vantage rate-limit text).
+_DETECTED_KEY = re.compile(r"((?i:\bapi\s?key)\s+(?i:as|is|was|of)\s+)((?=[A-Za-z]*\d)[A-Za-z0-9]{8,}|[A-Z0-9]{8,})")
+# Bare key shapes: FRED (32 lower-case hex), Alpha Vantage (16 upper-case alphanumerics with a digit).
+_BARE_KEYS = re.compile(r"\b(?:[0-9a-f]{32}|(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{16})\b")
+
+REDACTED = "***"
+
+
+def redact(text: str) -> str:
+    """Replace anything that looks like an API key in ``text`` with ``***``."""
+    text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    text = _DETECTED_KEY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+    return _BARE_KEYS.sub(REDACTED, text)
+
+
+def quote(value: object, limit: int = 300) -> str:
+    """Redacted, whitespace-collapsed, length-limited ``repr`` of external text."""
+    text = " ".join(redact(str(value)).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return repr(text)
+
+
+def fail(source: str, cause: str, where: str) -> SourceError:
+    """Build (not raise) the error, so callers can ``raise fail(...) from exc``."""
+    return SourceError(source, cause, where=where or None)
+
+
+def decode_text(source: str, body: bytes | str, where: str) -> str:
+    """Body as text: UTF-8 for bytes, byte-order mark removed."""
+    if isinstance(body, bytes | bytearray | memoryview):
+        try:
+            text = bytes(body).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise fail(source, f"body is not UTF-8 text ({exc.reason} at byte {exc.start})", where) from exc
+    elif isinstance(body, str):
+        text = body
+    else:
+        raise TypeError(f"body must be bytes or str, not {type(body).__name__}")
+    return text.removeprefix("\ufeff")
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+class _ConstantError(ValueError):
+    pass
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKeyError(key)
+        out[key] = value
+    return out
+
+
+def _reject_constant(name: str) -> float:
+    raise _ConstantError(name)
+
+
+def _looks_truncated(text: str) -> bool:
+    """True when the body ends inside a string or with unclosed brackets."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+    return in_string or depth > 0
+
+
+def load_json(source: str, text: str, where: str) -> Any:
+    """Strict JSON: no duplicate keys, no NaN/Infinity; truncation reported as such."""
+    if not text.strip():
+        raise fail(source, "empty body", where)
+    try:
+        return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+    except _DuplicateKeyError as exc:
+        raise fail(source, f"duplicate key {quote(exc.key)} in a JSON object", where) from exc
+    except _ConstantError as exc:
+        raise fail(source, f"non-standard JSON constant {exc.args[0]!r}", where) from exc
+    except json.JSONDecodeError as exc:
+        if _looks_truncated(text):
+            cause = f"truncated JSON: the body ends early ({exc.msg} at char {exc.pos} of {len(text)})"
+        else:
+            first = text.strip().splitlines()[0]
+            position = f"line {exc.lineno} column {exc.colno}"
+            cause = f"not JSON ({exc.msg} at {position}); body starts with {quote(first, 120)}"
+        raise fail(source, cause, where) from exc
+    except RecursionError as exc:
+        raise fail(source, "JSON nested too deeply", where) from exc
+
+
+def expect_object(source: str, data: Any, where: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise fail(source, f"expected a JSON object at the top level, got {type(data).__name__}", where)
+    return data
+
+
+def expect_list(source: str, data: dict[str, Any], key: str, where: str) -> list[Any]:
+    if key not in data:
+        keys = ", ".join(quote(k, 60) for k in list(data)[:10])
+        raise fail(source, f"no {key!r} key in the response (keys: {keys or 'none'})", where)
+    value = data[key]
+    if not isinstance(value, list):
+        raise fail(source, f"{key!r} is a {type(value).__name__}, expected a list", where)
+    return value
+
+
+def to_float(value: object) -> float:
+    """A finite float from a JSON number or numeric string; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"not a number: {quote(value, 40)}")
+    try:
+        number = float(value.strip()) if isinstance(value, str) else float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"not a number: {quote(value, 40)}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"not a finite number: {quote(value, 40)}")
+    return number
+
+
+def parse_times(source: str, values: Sequence[object], fmt: str, what: str, where: str) -> pd.Series:
+    """Strictly parse date strings with ``fmt`` to ``datetime64[ns, UTC]``; name the first bad one."""
+    raw = pd.Series(list(values), dtype=object)
+    bad_type = raw.map(lambda v: not isinstance(v, str))
+    if bad_type.any():
+        raise fail(source, f"{what}: expected a date string, got {raw[bad_type].iloc[0]!r}", where)
+    parsed = pd.to_datetime(raw, format=fmt, errors="coerce", utc=True)
+    if parsed.isna().any():
+        raise fail(source, f"{what}: unparsable date {quote(raw[parsed.isna()].iloc[0], 60)} (expected {fmt})", where)
+    return parsed.astype(UTC_NS).reset_index(drop=True)
+
+
+def first_duplicate(stamps: pd.Series) -> object | None:
+    dup = stamps[stamps.duplicated()]
+    return None if dup.empty else dup.iloc[0]

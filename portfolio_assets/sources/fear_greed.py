@@ -1,0 +1,77 @@
+"""alternative.me crypto Fear & Greed index (``/fng/?limit=0&format=json``).
+
+Newest item first; values and Unix-second timestamps are strings. Errors set
+``metadata.error``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from portfolio_assets.sources._wire import (
+    UTC_NS,
+    decode_text,
+    expect_list,
+    expect_object,
+    fail,
+    load_json,
+    quote,
+    to_float,
+)
+
+SOURCE = "alternative_me"
+COLUMNS = ("timestamp", "value", "value_classification")
+
+
+def _seconds(raw: object) -> int:
+    if isinstance(raw, str) and raw.strip().isdigit():
+        return int(raw)
+    if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+        return raw
+    raise ValueError(f"timestamp is not Unix seconds: {raw!r}")
+
+
+def parse_fng(body: bytes | str, *, where: str = "") -> pd.DataFrame:
+    """Parse the index: ``timestamp`` (UTC), ``value`` (0..100), ``value_classification``; oldest first."""
+    data = expect_object(SOURCE, load_json(SOURCE, decode_text(SOURCE, body, where), where), where)
+    metadata = data.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("error") is not None:
+        raise fail(SOURCE, f"API error: {quote(metadata['error'])}", where)
+    items = expect_list(SOURCE, data, "data", where)
+
+    stamps: list[int] = []
+    values: list[float] = []
+    labels: list[str] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise fail(SOURCE, f"data[{index}]: expected an object, got {type(item).__name__}", where)
+        for key in ("value", "value_classification", "timestamp"):
+            if key not in item:
+                raise fail(SOURCE, f"data[{index}]: missing {key!r} (keys: {list(item)})", where)
+        try:
+            stamps.append(_seconds(item["timestamp"]))
+            value = to_float(item["value"])
+        except ValueError as exc:
+            raise fail(SOURCE, f"data[{index}]: {exc}", where) from exc
+        if not 0 <= value <= 100:
+            raise fail(SOURCE, f"data[{index}]: value {value} outside 0..100", where)
+        label = item["value_classification"]
+        if not isinstance(label, str) or not label.strip():
+            raise fail(SOURCE, f"data[{index}]: bad value_classification {quote(label, 40)}", where)
+        values.append(value)
+        labels.append(label)
+
+    timestamps = pd.Series(pd.to_datetime(np.asarray(stamps, dtype="int64"), unit="s", utc=True), dtype=UTC_NS)
+    duplicated = timestamps[timestamps.duplicated()]
+    if not duplicated.empty:
+        raise fail(SOURCE, f"duplicate timestamp {duplicated.iloc[0].isoformat()}", where)
+    frame = pd.DataFrame(
+        {
+            "timestamp": timestamps,
+            "value": np.asarray(values, dtype="float64"),
+            "value_classification": pd.Series(labels, dtype=object),
+        },
+        columns=list(COLUMNS),
+    )
+    return frame.sort_values("timestamp", kind="stable", ignore_index=True)

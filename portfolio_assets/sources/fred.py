@@ -1,0 +1,112 @@
+"""FRED / ALFRED ``series/observations`` JSON.
+
+Values are strings and ``"."`` means missing. With ``output_type=4`` (initial
+release only) each observation's ``realtime_start`` is its first-release date,
+which the point-in-time logic uses instead of a fixed release lag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from portfolio_assets.sources._wire import (
+    UTC_NS,
+    decode_text,
+    expect_list,
+    expect_object,
+    fail,
+    first_duplicate,
+    load_json,
+    parse_times,
+    quote,
+    to_float,
+)
+
+SOURCE = "fred"
+COLUMNS = ("observation_date", "value", "realtime_start")
+MISSING = "."
+VINTAGE_OUTPUT_TYPE = 4
+
+
+@dataclass(frozen=True)
+class FredObservations:
+    """Parsed observations; ``vintage`` is True iff the response has ``output_type == 4``."""
+
+    series_id: str | None
+    vintage: bool
+    frame: pd.DataFrame
+
+
+def _output_type(data: dict[str, object], where: str) -> int:
+    raw = data.get("output_type", 1)
+    try:
+        output_type = int(str(raw))
+    except ValueError as exc:
+        raise fail(SOURCE, f"output_type is not an integer: {quote(raw, 40)}", where) from exc
+    if output_type not in (1, VINTAGE_OUTPUT_TYPE):
+        raise fail(SOURCE, f"unsupported output_type {output_type} (only 1 and 4 are one row per date)", where)
+    return output_type
+
+
+def parse_observations(body: bytes | str, *, where: str = "", series_id: str | None = None) -> FredObservations:
+    """Parse an observations response.
+
+    ``frame`` columns: ``observation_date`` (UTC), ``value`` (float64, NaN for
+    ``"."``), ``realtime_start`` (UTC), sorted by date with unique dates.
+    """
+    where = where or (f"series_id={series_id}" if series_id else "")
+    data = expect_object(SOURCE, load_json(SOURCE, decode_text(SOURCE, body, where), where), where)
+    if "error_code" in data or "error_message" in data:
+        code = data.get("error_code", "?")
+        raise fail(SOURCE, f"API error {code}: {quote(data.get('error_message', ''))}", where)
+    observations = expect_list(SOURCE, data, "observations", where)
+    vintage = _output_type(data, where) == VINTAGE_OUTPUT_TYPE
+
+    count, offset = data.get("count"), data.get("offset", 0)
+    if isinstance(count, int) and isinstance(offset, int) and count > offset + len(observations):
+        raise fail(
+            SOURCE,
+            f"incomplete response: count is {count} but only {len(observations)} observations from offset {offset}",
+            where,
+        )
+
+    dates: list[object] = []
+    starts: list[object] = []
+    values: list[float] = []
+    for index, item in enumerate(observations):
+        if not isinstance(item, dict):
+            raise fail(SOURCE, f"observation {index}: expected an object, got {type(item).__name__}", where)
+        for key in ("date", "value", "realtime_start"):
+            if key not in item:
+                raise fail(SOURCE, f"observation {index}: missing {key!r} (keys: {list(item)})", where)
+        raw = item["value"]
+        if raw == MISSING:
+            values.append(np.nan)
+        else:
+            try:
+                values.append(to_float(raw))
+            except ValueError as exc:
+                raise fail(
+                    SOURCE, f"observation {item['date']!r}: value is not numeric: {quote(raw, 40)}", where
+                ) from exc
+        dates.append(item["date"])
+        starts.append(item["realtime_start"])
+
+    observation_date = parse_times(SOURCE, dates, "%Y-%m-%d", "observation date", where)
+    realtime_start = parse_times(SOURCE, starts, "%Y-%m-%d", "realtime_start", where)
+    duplicate = first_duplicate(observation_date)
+    if duplicate is not None:
+        raise fail(SOURCE, f"duplicate observation date {duplicate:%Y-%m-%d}", where)
+    frame = pd.DataFrame(
+        {
+            "observation_date": observation_date.astype(UTC_NS),
+            "value": np.asarray(values, dtype="float64"),
+            "realtime_start": realtime_start.astype(UTC_NS),
+        },
+        columns=list(COLUMNS),
+    )
+    frame = frame.sort_values("observation_date", kind="stable", ignore_index=True)
+    return FredObservations(series_id=series_id, vintage=vintage, frame=frame)

@@ -1,0 +1,297 @@
+"""Alpha Vantage daily parser: the three daily functions, both crypto key styles, HTTP-200 errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portfolio_assets.errors import SourceError
+from portfolio_assets.sources import alphavantage
+from portfolio_assets.sources.alphavantage import parse_daily, series_params
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+DTYPES = {
+    "timestamp": "datetime64[ns, UTC]",
+    "price_open": "float64",
+    "price_high": "float64",
+    "price_low": "float64",
+    "price_close": "float64",
+    "volume": "float64",
+}
+
+DAILY = """{
+    "Meta Data": {
+        "1. Information": "Daily Prices (open, high, low, close) and Volumes",
+        "2. Symbol": "GOOG",
+        "3. Last Refreshed": "2013-02-28",
+        "4. Output Size": "Full size",
+        "5. Time Zone": "US/Eastern"
+    },
+    "Time Series (Daily)": {
+        "2013-02-28": {
+            "1. open": "801.1000",
+            "2. high": "806.9900",
+            "3. low": "801.0300",
+            "4. close": "801.2000",
+            "5. volume": "2265800"
+        },
+        "2013-02-27": {
+            "1. open": "794.8000",
+            "2. high": "804.7500",
+            "3. low": "791.1100",
+            "4. close": "799.7800",
+            "5. volume": "2026100"
+        }
+    }
+}"""
+
+FX = """{
+    "Meta Data": {
+        "1. Information": "Forex Daily Prices (open, high, low, close)",
+        "2. From Symbol": "EUR",
+        "3. To Symbol": "USD",
+        "4. Output Size": "Full size",
+        "5. Last Refreshed": "2013-02-28 16:00:00",
+        "6. Time Zone": "UTC"
+    },
+    "Time Series FX (Daily)": {
+        "2013-02-28": {"1. open": "1.30560", "2. high": "1.31200", "3. low": "1.30300", "4. close": "1.30590"},
+        "2013-02-27": {"1. open": "1.30450", "2. high": "1.31040", "3. low": "1.30190", "4. close": "1.30560"}
+    }
+}"""
+
+CRYPTO_META = """"Meta Data": {
+        "1. Information": "Daily Prices and Volumes for Digital Currency",
+        "2. Digital Currency Code": "BTC",
+        "3. Digital Currency Name": "Bitcoin",
+        "4. Market Code": "CNY",
+        "5. Market Name": "Chinese Yuan",
+        "6. Last Refreshed": "2013-02-28 00:00:00",
+        "7. Time Zone": "UTC"
+    }"""
+
+CRYPTO_2024 = (
+    "{"
+    + CRYPTO_META
+    + """,
+    "Time Series (Digital Currency Daily)": {
+        "2013-02-28": {"1. open": "31.50", "2. high": "33.40", "3. low": "30.90", "4. close": "33.38",
+                       "5. volume": "41235.12345678"}
+    }
+}"""
+)
+
+CRYPTO_PRE_2024 = (
+    "{"
+    + CRYPTO_META
+    + """,
+    "Time Series (Digital Currency Daily)": {
+        "2013-02-28": {
+            "1a. open (CNY)": "196.35000000", "1b. open (USD)": "31.50000000",
+            "2a. high (CNY)": "208.20000000", "2b. high (USD)": "33.40000000",
+            "3a. low (CNY)": "192.62000000", "3b. low (USD)": "30.90000000",
+            "4a. close (CNY)": "208.07000000", "4b. close (USD)": "33.38000000",
+            "5. volume": "41235.12345678",
+            "6. market cap (USD)": "1376424.42"
+        },
+        "2013-02-27": {
+            "1a. open (CNY)": "190.00000000", "1b. open (USD)": "30.48000000",
+            "2a. high (CNY)": "197.00000000", "2b. high (USD)": "31.60000000",
+            "3a. low (CNY)": "188.10000000", "3b. low (USD)": "30.17000000",
+            "4a. close (CNY)": "196.35000000", "4b. close (USD)": "31.50000000",
+            "5. volume": "38000.00000000",
+            "6. market cap (USD)": "1197000.00"
+        }
+    }
+}"""
+)
+
+
+def utc(*days: str) -> list[pd.Timestamp]:
+    return [pd.Timestamp(day, tz="UTC") for day in days]
+
+
+def assert_schema(frame: pd.DataFrame) -> None:
+    assert list(frame.columns) == list(DTYPES)
+    assert {name: str(dtype) for name, dtype in frame.dtypes.items()} == DTYPES
+    assert frame["timestamp"].is_monotonic_increasing and frame["timestamp"].is_unique
+    assert list(frame.index) == list(range(len(frame)))
+
+
+def test_time_series_daily() -> None:
+    frame = parse_daily(DAILY.encode())
+    assert_schema(frame)
+    assert list(frame["timestamp"]) == utc("2013-02-27", "2013-02-28")
+    assert frame["price_open"].tolist() == [794.8, 801.1]
+    assert frame["price_high"].tolist() == [804.75, 806.99]
+    assert frame["price_low"].tolist() == [791.11, 801.03]
+    assert frame["price_close"].tolist() == [799.78, 801.2]
+    assert frame["volume"].tolist() == [2026100.0, 2265800.0]
+
+
+def test_fx_daily_has_nan_volume() -> None:
+    frame = parse_daily(FX)
+    assert_schema(frame)
+    assert list(frame["timestamp"]) == utc("2013-02-27", "2013-02-28")
+    assert frame["price_close"].tolist() == [1.3056, 1.3059]
+    assert frame["volume"].isna().all()
+
+
+def test_digital_currency_2024_keys() -> None:
+    frame = parse_daily(CRYPTO_2024)
+    assert_schema(frame)
+    row = frame.iloc[0]
+    assert (row.price_open, row.price_high, row.price_low, row.price_close) == (31.5, 33.4, 30.9, 33.38)
+    assert row.volume == 41235.12345678
+
+
+def test_digital_currency_pre_2024_keys_prefer_market_currency() -> None:
+    frame = parse_daily(CRYPTO_PRE_2024.encode())
+    assert_schema(frame)
+    assert list(frame["timestamp"]) == utc("2013-02-27", "2013-02-28")
+    # the "a" (market currency, here CNY) variant wins over the "b" (USD) one
+    assert frame["price_open"].tolist() == [190.0, 196.35]
+    assert frame["price_close"].tolist() == [196.35, 208.07]
+    assert frame["volume"].tolist() == [38000.0, 41235.12345678]
+
+
+def test_adjusted_daily_volume_is_found_by_name() -> None:
+    body = {
+        "Time Series (Daily)": {
+            "2013-02-28": {
+                "1. open": "10",
+                "2. high": "11",
+                "3. low": "9",
+                "4. close": "10.5",
+                "5. adjusted close": "5.25",
+                "6. volume": "100",
+                "7. dividend amount": "0.0000",
+            },
+        }
+    }
+    frame = parse_daily(json.dumps(body))
+    assert frame["price_close"].tolist() == [10.5]
+    assert frame["volume"].tolist() == [100.0]
+
+
+def test_series_params_drop_outputsize_datatype_and_key() -> None:
+    params = {
+        "function": "TIME_SERIES_DAILY",
+        "symbol": "GOOG",
+        "outputsize": "full",
+        "datatype": "json",
+        "apikey": "SECRET",
+    }
+    assert series_params(params) == {"function": "TIME_SERIES_DAILY", "symbol": "GOOG"}
+    assert series_params({"function": "FX_DAILY", "from_symbol": "EUR", "to_symbol": "USD"}) == {
+        "function": "FX_DAILY",
+        "from_symbol": "EUR",
+        "to_symbol": "USD",
+    }
+
+
+def _daily_with(day: dict[str, str], date: str = "2013-02-28") -> str:
+    return json.dumps({"Meta Data": {}, "Time Series (Daily)": {date: day}})
+
+
+GOOD_DAY = {"1. open": "1.0", "2. high": "2.0", "3. low": "0.5", "4. close": "1.5", "5. volume": "10"}
+
+MALFORMED = {
+    "html": ("<html><body>502 Bad Gateway</body></html>", r"not JSON .*body starts with '<html>"),
+    "empty": ("", r"empty body"),
+    "truncated": (DAILY[: len(DAILY) // 2], r"truncated JSON"),
+    "top-level list": ("[]", r"expected a JSON object at the top level, got list"),
+    "no time series": ('{"Meta Data": {"2. Symbol": "GOOG"}}', r"no 'Time Series \.\.\.' key .*'Meta Data'"),
+    "two time series": ('{"Time Series (Daily)": {}, "Time Series FX (Daily)": {}}', r"several time-series keys"),
+    "empty time series": ('{"Time Series (Daily)": {}}', r"'Time Series \(Daily\)' is empty"),
+    "series not object": ('{"Time Series (Daily)": []}', r"is a list, expected an object of days"),
+    "day not object": ('{"Time Series (Daily)": {"2013-02-28": "801.1"}}', r"2013-02-28: expected an object"),
+    "missing close": (
+        _daily_with({k: v for k, v in GOOD_DAY.items() if k != "4. close"}),
+        r"2013-02-28: missing field 'close'",
+    ),
+    "missing volume": (
+        _daily_with({k: v for k, v in GOOD_DAY.items() if k != "5. volume"}),
+        r"2013-02-28: missing field 'volume'",
+    ),
+    "non-numeric": (_daily_with({**GOOD_DAY, "2. high": "n/a"}), r"2013-02-28: high is not numeric: 'n/a'"),
+    "null value": (_daily_with({**GOOD_DAY, "2. high": None}), r"high is not numeric"),
+    "nan string": (_daily_with({**GOOD_DAY, "2. high": "NaN"}), r"high is not numeric"),
+    "zero price": (_daily_with({**GOOD_DAY, "3. low": "0.0000"}), r"2013-02-28: non-positive low price 0.0"),
+    "negative price": (_daily_with({**GOOD_DAY, "1. open": "-3"}), r"non-positive open price"),
+    "negative volume": (_daily_with({**GOOD_DAY, "5. volume": "-1"}), r"negative volume"),
+    "impossible date": (_daily_with(GOOD_DAY, "2013-02-30"), r"unparsable date '2013-02-30'"),
+    "intraday stamp": (_daily_with(GOOD_DAY, "2013-02-28 16:00:00"), r"is not YYYY-MM-DD"),
+    "duplicate dates": (
+        '{"Time Series (Daily)": {"2013-02-28": '
+        + json.dumps(GOOD_DAY)
+        + ', "2013-02-28": '
+        + json.dumps(GOOD_DAY)
+        + "}}",
+        r"duplicate key '2013-02-28'",
+    ),
+    "ambiguous fields": (
+        _daily_with(
+            {**{k: v for k, v in GOOD_DAY.items() if k != "1. open"}, "1a. open (USD)": "1", "1a. open (EUR)": "1"}
+        ),
+        r"2013-02-28: ambiguous fields for open",
+    ),
+    "NaN literal": ('{"Time Series (Daily)": {"2013-02-28": NaN}}', r"non-standard JSON constant 'NaN'"),
+}
+
+
+@pytest.mark.parametrize("body, match", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_bodies_raise(body: str, match: str) -> None:
+    with pytest.raises(SourceError, match=match) as info:
+        parse_daily(body, where="function=TIME_SERIES_DAILY,symbol=GOOG/20130301T000000Z.json")
+    assert str(info.value).startswith("alphavantage [function=TIME_SERIES_DAILY,symbol=GOOG/20130301T000000Z.json]: ")
+    assert info.value.source == alphavantage.SOURCE == "alphavantage"
+
+
+def test_not_utf8() -> None:
+    with pytest.raises(SourceError, match=r"^alphavantage: body is not UTF-8"):
+        parse_daily(b'{"Error Message": "\xff\xfe"}')
+
+
+@pytest.mark.parametrize(
+    "fixture, match",
+    [
+        ("alphavantage_rate_limit.json", r"^alphavantage: rate limited: .*25 requests per day"),
+        ("alphavantage_note.json", r"^alphavantage: rate limited: .*5 calls per minute"),
+        ("alphavantage_error.json", r"^alphavantage: API error: 'Invalid API call\."),
+        ("alphavantage_premium.json", r"^alphavantage: API information instead of data: .*premium endpoint"),
+    ],
+)
+def test_http_200_error_bodies(fixture: str, match: str) -> None:
+    with pytest.raises(SourceError, match=match):
+        parse_daily((FIXTURES / fixture).read_bytes())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "Information": "We have detected your API key as ABCD1234EFGH5678 and our standard API rate limit is "
+            "25 requests per day."
+        },
+        {"Error Message": "Invalid API call: https://www.alphavantage.co/query?function=X&apikey=ABCD1234EFGH5678"},
+        {"Note": "apikey: ABCD1234EFGH5678 exceeded the call frequency"},
+    ],
+    ids=["detected", "url", "colon"],
+)
+def test_api_key_is_redacted(body: dict[str, str]) -> None:
+    with pytest.raises(SourceError) as info:
+        parse_daily(json.dumps(body))
+    assert "ABCD1234EFGH5678" not in str(info.value)
+    assert "***" in str(info.value)
+
+
+def test_bytes_and_str_and_bom_agree() -> None:
+    expected = parse_daily(DAILY)
+    pd.testing.assert_frame_equal(parse_daily(DAILY.encode()), expected)
+    pd.testing.assert_frame_equal(parse_daily(b"\xef\xbb\xbf" + DAILY.encode()), expected)
+    assert np.isfinite(expected[list(DTYPES)[1:]].to_numpy()).all()
