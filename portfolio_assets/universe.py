@@ -44,6 +44,11 @@ class AssetSpec:
     coingecko_id: str | None = None
     fear_greed: bool = False
 
+    @property
+    def has_volume(self) -> bool:
+        """Whether the price source reports volume (Alpha Vantage's FX endpoint does not)."""
+        return self.params.get("function") != "FX_DAILY"
+
 
 @dataclass(frozen=True)
 class MacroSpec:
@@ -116,9 +121,10 @@ def parse_universe(data: Any, path: Path) -> Universe:
         raise UniverseError(f"{path}: duplicated symbols {duplicates}")
     macro_data = data.get("macro") or {}
     if set(macro_data) != set(MACRO_FIELDS):
+        missing = sorted(set(MACRO_FIELDS) - set(macro_data))
+        unknown = sorted(set(macro_data) - set(MACRO_FIELDS))
         raise UniverseError(
-            f"{path}: macro must define exactly {list(MACRO_FIELDS)}; "
-            f"missing {sorted(set(MACRO_FIELDS) - set(macro_data))}, unknown {sorted(set(macro_data) - set(MACRO_FIELDS))}"
+            f"{path}: macro must define exactly {list(MACRO_FIELDS)}; missing {missing}, unknown {unknown}"
         )
     macro = []
     for name in MACRO_FIELDS:

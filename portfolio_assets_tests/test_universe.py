@@ -5,7 +5,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from portfolio_assets.universe import ASSET_CLASSES, DEFAULT_UNIVERSE, MACRO_FIELDS, UniverseError, load_universe, parse_universe
+from portfolio_assets.universe import (
+    ASSET_CLASSES,
+    DEFAULT_UNIVERSE,
+    MACRO_FIELDS,
+    UniverseError,
+    load_universe,
+    parse_universe,
+)
 
 
 def test_default_universe_covers_every_class_and_macro_field():
@@ -13,7 +20,9 @@ def test_default_universe_covers_every_class_and_macro_field():
     assert {a.asset_class for a in universe.assets} == set(ASSET_CLASSES)
     assert tuple(m.name for m in universe.macro) == MACRO_FIELDS
     assert all(a.news_query and a.trends_query for a in universe.assets)
-    assert {a.symbol for a in universe.assets if a.fear_greed} == {a.symbol for a in universe.assets if a.asset_class == "crypto"}
+    assert {a.symbol for a in universe.assets if a.fear_greed} == {
+        a.symbol for a in universe.assets if a.asset_class == "crypto"
+    }
 
 
 def _data():

@@ -1,0 +1,99 @@
+"""Point-in-time macro alignment.
+
+A macro value becomes visible on its release date, never on the period it
+describes:
+
+* a first-release (ALFRED, ``output_type=4``) response gives each observation's
+  release date as its ``realtime_start``;
+* otherwise the release date is the end of the observation period plus the
+  series' documented ``release_lag_days`` (conservative, see ``universe.yaml``).
+
+Transforms (``yoy_pct``, ``qoq_pct``) combine two observations and are visible
+when the later of the two is. Daily dates then take, as of their close, the
+latest released value; that value stays usable for a bounded time after its
+release (7 days beyond the series' cadence), never longer, and nothing is ever
+filled backwards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+FORWARD_FILL_DAYS = 7
+"""Longest a value may be carried past the point its successor was due."""
+
+CADENCE_DAYS = {"daily": 0, "monthly": 31, "quarterly": 92}
+
+
+def period_end(observation_date: pd.Series, frequency: str) -> pd.Series:
+    """Last day of the period an observation date (period start) describes."""
+    dates = pd.to_datetime(observation_date, utc=True)
+    if frequency == "daily":
+        return dates
+    if frequency == "monthly":
+        return dates + pd.offsets.MonthEnd(0)
+    if frequency == "quarterly":
+        return dates + pd.offsets.QuarterEnd(0)
+    raise ValueError(f"unknown frequency {frequency!r}")
+
+
+def release_dates(observations: pd.DataFrame, frequency: str, release_lag_days: int, *, vintage: bool) -> pd.Series:
+    """When each observation became public (a UTC midnight date)."""
+    if vintage:
+        return pd.to_datetime(observations["realtime_start"], utc=True)
+    return period_end(observations["observation_date"], frequency) + pd.Timedelta(days=release_lag_days)
+
+
+def transform_series(frame: pd.DataFrame, transform: str) -> pd.DataFrame:
+    """Apply ``level`` / ``yoy_pct`` / ``qoq_pct`` to ``observation_date, value, release_date`` rows.
+
+    Percent changes pair an observation with the one exactly 12 months
+    (``yoy_pct``) or 3 months (``qoq_pct``) earlier; missing partners give NaN.
+    """
+    frame = frame.dropna(subset=["value"]).sort_values("observation_date").reset_index(drop=True)
+    if transform == "level":
+        return frame[["observation_date", "value", "release_date"]]
+    months = {"yoy_pct": 12, "qoq_pct": 3}.get(transform)
+    if months is None:
+        raise ValueError(f"unknown transform {transform!r}")
+    earlier = frame.assign(observation_date=frame["observation_date"] + pd.DateOffset(months=months))
+    paired = frame.merge(earlier, on="observation_date", how="inner", suffixes=("", "_prev"))
+    out = pd.DataFrame(
+        {
+            "observation_date": paired["observation_date"],
+            "value": (paired["value"] / paired["value_prev"] - 1.0) * 100.0,
+            "release_date": paired[["release_date", "release_date_prev"]].max(axis=1),
+        }
+    )
+    return out
+
+
+def align_as_of(days: pd.DatetimeIndex, series: pd.DataFrame, frequency: str) -> pd.Series:
+    """Value known at each day's close: latest release on or before the day, bounded.
+
+    ``series`` has ``observation_date``, ``value`` and ``release_date``. When two
+    observations are released the same day, the later observation wins.
+    """
+    limit = pd.Timedelta(days=CADENCE_DAYS[frequency] + FORWARD_FILL_DAYS)
+    known = (
+        series.dropna(subset=["value"])
+        .sort_values(["release_date", "observation_date"])
+        .drop_duplicates(subset=["release_date"], keep="last")
+    )
+    # A later release of an OLDER observation (e.g. lagged daily data) must not
+    # replace a newer observation already known: keep the running newest.
+    newest = known["observation_date"].cummax()
+    known = known[known["observation_date"] == newest]
+    left = pd.DataFrame({"timestamp": pd.DatetimeIndex(days)})
+    merged = pd.merge_asof(
+        left.sort_values("timestamp"),
+        known.rename(columns={"release_date": "timestamp_release"}),
+        left_on="timestamp",
+        right_on="timestamp_release",
+        direction="backward",
+    )
+    stale = (merged["timestamp"] - merged["timestamp_release"]) > limit
+    values = merged["value"].where(~stale, np.nan)
+    values.index = pd.DatetimeIndex(merged["timestamp"])
+    return values.reindex(pd.DatetimeIndex(days))
