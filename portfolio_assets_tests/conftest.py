@@ -7,8 +7,16 @@ import os
 import pytest
 
 # The tests run on the bundled sample's window, whatever the caller's environment says.
-for _name in ("PORTFOLIO_START_DATE", "PORTFOLIO_END_DATE", "PORTFOLIO_LANDING_DIR", "PORTFOLIO_UNIVERSE_FILE",
-              "PORTFOLIO_DATA_DIR", "PORTFOLIO_EXPORT_DIR", "PORTFOLIO_DEPLOYMENT", "PORTFOLIO_CONTEXT_WINDOW"):
+for _name in (
+    "PORTFOLIO_START_DATE",
+    "PORTFOLIO_END_DATE",
+    "PORTFOLIO_LANDING_DIR",
+    "PORTFOLIO_UNIVERSE_FILE",
+    "PORTFOLIO_DATA_DIR",
+    "PORTFOLIO_EXPORT_DIR",
+    "PORTFOLIO_DEPLOYMENT",
+    "PORTFOLIO_CONTEXT_WINDOW",
+):
     os.environ.pop(_name, None)
 
 from dagster import DagsterInstance  # noqa: E402

@@ -43,5 +43,5 @@ def test_a_stray_file_name_is_reported(tmp_path):
     folder = tmp_path / "fred" / "series_id=X"
     folder.mkdir(parents=True)
     (folder / "latest.json").write_text("{}")
-    with pytest.raises(SourceError, match="unexpected file name 'latest.json'"):
+    with pytest.raises(SourceError, match=r"unexpected file name 'latest\.json'"):
         LandingZone(tmp_path).files("fred", {"series_id": "X"})

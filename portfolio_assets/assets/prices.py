@@ -1,0 +1,65 @@
+"""prices: daily OHLCV of every universe asset in one canonical schema."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, BackfillPolicy, Output, asset
+
+from portfolio_assets import replay
+from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
+from portfolio_assets.partitions import OBSERVATION_PARTITIONS
+from portfolio_assets.resources import LandingZoneResource
+
+PRICE_COLUMNS = [
+    "timestamp",
+    "asset_symbol",
+    "asset_class",
+    "price_open",
+    "price_high",
+    "price_low",
+    "price_close",
+    "volume",
+    "reference_close",
+    "market_cap",
+    "source",
+]
+
+
+def canonical_prices(landing: LandingZoneResource) -> pd.DataFrame:
+    """Every asset's full stored history, canonical columns, sorted by (asset, timestamp).
+
+    Crypto rows also carry CoinGecko's close of the same day (``reference_close``,
+    CoinGecko's 00:00 UTC point of the next day) and ``market_cap``, for
+    cross-source checks; other classes leave them empty.
+    """
+    zone = landing.zone()
+    frames = []
+    for spec in landing.universe().assets:
+        frame = replay.read_prices(zone, spec)
+        frame["reference_close"] = float("nan")
+        frame["market_cap"] = float("nan")
+        if spec.coingecko_id:
+            chart = replay.read_coingecko(zone, spec.coingecko_id)
+            # The point stamped D+1 00:00 UTC is the price at D's close.
+            closes = chart.assign(timestamp=chart["timestamp"].dt.floor("D") - pd.Timedelta(days=1))
+            closes = closes.drop_duplicates("timestamp", keep="last").set_index("timestamp")
+            frame["reference_close"] = frame["timestamp"].map(closes["price"]).astype("float64")
+            frame["market_cap"] = frame["timestamp"].map(closes["market_cap"]).astype("float64")
+        frames.append(frame[PRICE_COLUMNS])
+    return pd.concat(frames, ignore_index=True).sort_values(["asset_symbol", "timestamp"]).reset_index(drop=True)
+
+
+@asset(
+    group_name="prices",
+    partitions_def=OBSERVATION_PARTITIONS,
+    backfill_policy=BackfillPolicy.single_run(),
+    io_manager_key="parquet_io_manager",
+    kinds={"pandas", "parquet"},
+)
+def prices(context: AssetExecutionContext, landing: LandingZoneResource) -> Output[pd.DataFrame]:
+    """Daily OHLCV for every universe asset (crypto, equity, fx, commodity, bond), one row per
+    asset per trading day of that asset, replayed from the raw landing zone (Alpha Vantage
+    responses; CoinGecko as a second close for crypto). Columns: timestamp (UTC day),
+    asset_symbol, asset_class, price_open/high/low/close, volume (empty for fx),
+    reference_close, market_cap, source."""
+    first, last = run_window(context)
+    frame = in_window(canonical_prices(landing), first, last)
+    return Output(frame, metadata=summary_metadata(frame, first, last))

@@ -1,0 +1,51 @@
+"""sentiment: news, social, search-interest and fear & greed, per asset per day."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
+
+from portfolio_assets import replay
+from portfolio_assets.assets.windows import run_window, summary_metadata
+from portfolio_assets.features.sentiment import SENTIMENT_FIELDS, asset_sentiment
+from portfolio_assets.partitions import OBSERVATION_PARTITIONS
+from portfolio_assets.resources import LandingZoneResource
+
+
+def sentiment_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.DataFrame:
+    """One row per (asset, calendar day) with the six sentiment fields."""
+    zone = landing.zone()
+    universe = landing.universe()
+    social = replay.read_social(zone)
+    fng = replay.read_fear_greed(zone) if any(a.fear_greed for a in universe.assets) else None
+    frames = []
+    for spec in universe.assets:
+        part = asset_sentiment(
+            days,
+            asset_symbol=spec.symbol,
+            tone=replay.read_gdelt(zone, spec.news_query, "timelinetone"),
+            volume=replay.read_gdelt(zone, spec.news_query, "timelinevolraw"),
+            social=social,
+            trends=replay.read_trends(zone, spec.trends_query),
+            fear_greed=fng if spec.fear_greed else None,
+        )
+        part.insert(2, "asset_class", spec.asset_class)
+        frames.append(part)
+    return pd.concat(frames, ignore_index=True).sort_values(["asset_symbol", "timestamp"]).reset_index(drop=True)
+
+
+@asset(
+    group_name="sentiment",
+    partitions_def=OBSERVATION_PARTITIONS,
+    backfill_policy=BackfillPolicy.single_run(),
+    io_manager_key="parquet_io_manager",
+    kinds={"pandas", "parquet"},
+)
+def sentiment(context: AssetExecutionContext, landing: LandingZoneResource) -> Output[pd.DataFrame]:
+    """Six sentiment fields per asset per calendar day: GDELT news tone (÷100, -1..1) and
+    article count, the licensed social feed's score and mentions, a scale-free Google Trends
+    score (latest completed week vs its trailing 52-week high, no look-ahead), and the
+    alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere)."""
+    first, last = run_window(context)
+    frame = sentiment_frame(landing, pd.date_range(first, last, freq="D"))
+    meta = summary_metadata(frame, first, last)
+    meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in SENTIMENT_FIELDS})
+    return Output(frame, metadata=meta)

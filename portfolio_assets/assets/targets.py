@@ -1,0 +1,33 @@
+"""targets: what each asset's close was 90 days later."""
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, Output, asset
+
+from portfolio_assets.assets.windows import in_window, require_input_window, run_window, summary_metadata
+from portfolio_assets.features import compute_targets
+from portfolio_assets.partitions import HORIZON_DAYS, HORIZON_LOOKAHEAD, LABELLED_PARTITIONS
+
+
+@asset(
+    group_name="targets",
+    partitions_def=LABELLED_PARTITIONS,
+    backfill_policy=BackfillPolicy.single_run(),
+    io_manager_key="parquet_io_manager",
+    ins={"prices": AssetIn(partition_mapping=HORIZON_LOOKAHEAD)},
+    kinds={"pandas", "parquet"},
+)
+def targets(context: AssetExecutionContext, prices: pd.DataFrame) -> Output[pd.DataFrame]:
+    """90-day forward targets per asset per trading day: target_price_90d is the asset's last
+    close at or before timestamp + 90 calendar days (missing if that close is more than 7 days
+    before the horizon), target_return_90d its log return, target_return_pct_90d in percent.
+    Reads prices through a 90-day look-ahead; a labelled day exists only once its horizon is in
+    the data."""
+    first, last = run_window(context)
+    require_input_window(context, "prices", first_day=first, last_day=last + pd.Timedelta(days=HORIZON_DAYS))
+    # Every price up to the last horizon day is in the window, so a target whose
+    # horizon falls on a weekend or holiday is final, not pending.
+    horizon_end = last + pd.Timedelta(days=HORIZON_DAYS)
+    frame = in_window(compute_targets(prices, horizon_days=HORIZON_DAYS, data_end=horizon_end), first, last)
+    meta = summary_metadata(frame, first, last)
+    meta["missing_targets"] = int(frame["target_price_90d"].isna().sum())
+    return Output(frame, metadata=meta)

@@ -1,0 +1,79 @@
+"""Read whole series back from the raw landing zone, through the shared parsers.
+
+Each reader parses every stored response of one series (oldest fetch first),
+so a later fetch wins for the dates two responses share, and returns a tidy
+frame. Parse errors carry the source and the file they came from.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from portfolio_assets.landing import LandingZone
+from portfolio_assets.sources import alphavantage, coingecko, fear_greed, fred, gdelt, google_trends, social
+from portfolio_assets.universe import AssetSpec
+
+
+def _combine(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    combined = pd.concat(frames, ignore_index=True)
+    combined = combined.drop_duplicates(subset=keys, keep="last")
+    return combined.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def read_prices(zone: LandingZone, spec: AssetSpec) -> pd.DataFrame:
+    """Daily OHLCV of one universe asset in canonical columns."""
+    params = alphavantage.series_params(spec.params)
+    frames = [
+        alphavantage.parse_daily(f.read_bytes(), where=f.where) for f in zone.require(alphavantage.SOURCE, params)
+    ]
+    frame = _combine(frames, ["timestamp"])
+    frame.insert(1, "asset_symbol", spec.symbol)
+    frame.insert(2, "asset_class", spec.asset_class)
+    frame["source"] = alphavantage.SOURCE
+    return frame
+
+
+def read_coingecko(zone: LandingZone, coin_id: str) -> pd.DataFrame:
+    """CoinGecko daily points: ``timestamp`` is the 00:00 UTC stamp (the previous day's close)."""
+    params = {"id": coin_id, "vs_currency": "usd"}
+    frames = [
+        coingecko.parse_market_chart(f.read_bytes(), where=f.where) for f in zone.require(coingecko.SOURCE, params)
+    ]
+    return _combine(frames, ["timestamp"])
+
+
+def read_fred(zone: LandingZone, series_id: str) -> fred.FredObservations:
+    """All observations of a FRED series; vintage only if every response was a first-release one."""
+    parsed = [
+        fred.parse_observations(f.read_bytes(), where=f.where, series_id=series_id)
+        for f in zone.require(fred.SOURCE, {"series_id": series_id})
+    ]
+    frame = _combine([p.frame for p in parsed], ["observation_date"])
+    return fred.FredObservations(series_id=series_id, vintage=all(p.vintage for p in parsed), frame=frame)
+
+
+def read_gdelt(zone: LandingZone, query: str, mode: str) -> pd.DataFrame:
+    """A GDELT DOC timeline (``timelinetone`` or ``timelinevolraw``) at daily resolution."""
+    params = {"mode": mode, "query": query}
+    frames = [gdelt.parse_timeline(f.read_bytes(), where=f.where) for f in zone.require(gdelt.SOURCE, params)]
+    return _combine(frames, ["timestamp"])
+
+
+def read_fear_greed(zone: LandingZone) -> pd.DataFrame:
+    """The alternative.me crypto Fear & Greed index, one value per day."""
+    files = zone.require(fear_greed.SOURCE, {"limit": "0"})
+    return _combine([fear_greed.parse_fng(f.read_bytes(), where=f.where) for f in files], ["timestamp"])
+
+
+def read_social(zone: LandingZone) -> pd.DataFrame:
+    """The licensed daily social-sentiment feed, every asset."""
+    files = zone.require(social.SOURCE, {"feed": "daily"})
+    return _combine(
+        [social.parse_social_csv(f.read_bytes(), where=f.where) for f in files], ["asset_symbol", "timestamp"]
+    )
+
+
+def read_trends(zone: LandingZone, query: str) -> pd.DataFrame:
+    """Google Trends interest for one search term, with each period's start and (exclusive) end."""
+    files = zone.require(google_trends.SOURCE, {"q": query})
+    return _combine([google_trends.parse_trends_csv(f.read_bytes(), where=f.where) for f in files], ["period_start"])

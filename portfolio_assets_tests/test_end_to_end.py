@@ -1,0 +1,204 @@
+"""Real materialisations of the whole graph on the bundled sample (slow, run in CI)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from portfolio_assets.definitions import local_resources
+from portfolio_assets.features import TECHNICAL_FEATURES
+from portfolio_assets.io_managers import PartitionStore
+from portfolio_assets.partitions import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
+from portfolio_assets.runner import materialize_all, materialize_range
+from portfolio_assets.universe import load_universe
+
+pytestmark = pytest.mark.slow
+
+# A Monday deep inside the sample whose 90-day horizon is a Sunday: equities'
+# targets must come from the Friday before, in a run that ends on the horizon.
+DAY = "2011-06-13"
+LOOKBACK_START = (pd.Timestamp(DAY) - pd.Timedelta(days=INDICATOR_LOOKBACK_DAYS)).strftime("%Y-%m-%d")
+HORIZON_END = (pd.Timestamp(DAY) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d")
+
+
+@pytest.fixture(scope="session")
+def full_backfill(tmp_path_factory, instance):
+    """The whole sample window as two single-run backfills (what `make demo` does)."""
+    data_dir = tmp_path_factory.mktemp("full")
+    results = materialize_all(resources=local_resources(str(data_dir)), instance=instance)
+    assert all(r.success for r in results)
+    return data_dir, results
+
+
+@pytest.fixture(scope="session")
+def single_day(tmp_path_factory, instance):
+    """DAY materialised on its own: only the prices it needs, then each downstream asset for DAY alone."""
+    from portfolio_assets.definitions import (
+        indicators,
+        macro,
+        prices,
+        sentiment,
+        sft_rows,
+        targets,
+        training_set,
+    )
+
+    data_dir = tmp_path_factory.mktemp("single")
+    resources = local_resources(str(data_dir))
+    steps = [
+        ([prices], LOOKBACK_START, HORIZON_END),
+        ([macro, sentiment, indicators], DAY, DAY),
+        ([targets, sft_rows, training_set], DAY, DAY),
+    ]
+    for selection, first, last in steps:
+        assert materialize_range(selection, first, last, resources=resources, instance=instance).success
+    return data_dir
+
+
+def read(data_dir, asset: str, first: str, last: str) -> pd.DataFrame:
+    keys = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
+    return PartitionStore(data_dir).read([asset], keys)
+
+
+def test_demo_csv_covers_every_asset_with_every_target(full_backfill):
+    _, results = full_backfill
+    meta = results[-1].asset_materializations_for_node("training_set")[-1].metadata
+    path = meta["path"].value
+    frame = pd.read_csv(path)
+    universe = load_universe()
+    assert set(frame["asset_symbol"]) == set(universe.symbols)
+    assert {
+        "instruction",
+        "input",
+        "output",
+        "context_window",
+        "timestamp",
+        "asset_symbol",
+        "asset_class",
+        "price_close",
+        "volume",
+        "target_price_90d",
+        "target_return_90d",
+        "target_return_pct_90d",
+        *TECHNICAL_FEATURES,
+    } <= set(frame.columns)
+    assert frame[["target_price_90d", "target_return_90d", "target_return_pct_90d"]].notna().all().all()
+    assert len(frame) == meta["rows"].value
+    stamps = pd.to_datetime(frame["timestamp"], utc=True)
+    assert stamps.min() == pd.Timestamp("2009-01-01", tz="UTC")
+    assert stamps.max() >= pd.Timestamp("2012-11-29", tz="UTC")
+    # At least two years of fully labelled rows per asset.
+    for symbol, group in frame.groupby("asset_symbol"):
+        span = pd.to_datetime(group["timestamp"]).max() - pd.to_datetime(group["timestamp"]).min()
+        assert span >= timedelta(days=730), symbol
+    # Strict JSON everywhere, consistent with the canonical columns.
+    with open(path, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            features = json.loads(row["input"], parse_constant=_reject)
+            target = json.loads(row["output"], parse_constant=_reject)
+            closes = json.loads(row["context_window"], parse_constant=_reject)
+            assert features["price_close"] == pytest.approx(float(row["price_close"]), rel=1e-5)
+            assert target["predicted_price_90d"] == pytest.approx(float(row["target_price_90d"]), rel=1e-5)
+            assert closes[-1] == features["price_close"] and 1 <= len(closes) <= 30
+
+
+def _reject(token: str) -> float:
+    raise ValueError(f"non-standard JSON constant {token}")
+
+
+def test_targets_are_the_close_90_days_later(full_backfill):
+    data_dir, _ = full_backfill
+    prices = read(data_dir, "prices", "2008-01-01", "2013-02-28")
+    targets = read(data_dir, "targets", "2010-03-01", "2010-03-31")
+    for row in targets.sample(20, random_state=1).itertuples():
+        own = prices[
+            (prices["asset_symbol"] == row.asset_symbol)
+            & (prices["timestamp"] <= row.timestamp + pd.Timedelta(days=90))
+        ]
+        expected = own.iloc[-1]
+        assert row.target_timestamp == expected["timestamp"]
+        assert row.target_price_90d == expected["price_close"]
+        close = own[own["timestamp"] == row.timestamp]["price_close"].iloc[0]
+        assert row.target_return_90d == pytest.approx(np.log(expected["price_close"] / close), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("asset", "keys"),
+    [
+        ("indicators", ["asset_symbol", "timestamp"]),
+        ("targets", ["asset_symbol", "timestamp"]),
+        ("sft_rows", ["asset_symbol", "timestamp"]),
+        ("macro", ["timestamp"]),
+        ("sentiment", ["asset_symbol", "timestamp"]),
+    ],
+)
+def test_a_day_alone_equals_the_same_day_inside_a_multi_year_backfill(full_backfill, single_day, asset, keys):
+    alone = read(single_day, asset, DAY, DAY).sort_values(keys).reset_index(drop=True)
+    inside = read(full_backfill[0], asset, DAY, DAY).sort_values(keys).reset_index(drop=True)
+    assert len(alone) > 0 and list(alone.columns) == list(inside.columns)
+    numeric = alone.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(alone[numeric], inside[numeric], check_exact=False, rtol=1e-9, atol=1e-12)
+    others = [c for c in alone.columns if c not in numeric]
+    pd.testing.assert_frame_equal(alone[others], inside[others])
+
+
+def test_weekend_horizon_takes_the_last_close_before_it(single_day):
+    assert pd.Timestamp(HORIZON_END).day_name() == "Sunday"
+    targets = read(single_day, "targets", DAY, DAY).set_index("asset_symbol")
+    assert targets["target_price_90d"].notna().all()
+    assert targets.loc["GOOG", "target_timestamp"] == pd.Timestamp(HORIZON_END, tz="UTC") - pd.Timedelta(days=2)
+    assert targets.loc["BTC-USD", "target_timestamp"] == pd.Timestamp(HORIZON_END, tz="UTC")
+
+
+def test_not_applicable_is_per_asset(full_backfill):
+    rows = read(full_backfill[0], "sft_rows", DAY, DAY).set_index("asset_symbol")
+    assert json.loads(rows.loc["GOOG", "not_applicable"]) == ["fear_greed_index"]
+    assert json.loads(rows.loc["BTC-USD", "not_applicable"]) == []
+    no_volume = ["volume", "mfi_14", "volume_zscore_20", "fear_greed_index"]
+    assert sorted(json.loads(rows.loc["XAUUSD", "not_applicable"])) == sorted(no_volume)
+    assert sorted(json.loads(rows.loc["EURUSD", "not_applicable"])) == sorted(no_volume)
+    assert json.loads(rows.loc["XAUUSD", "input"])["volume"] is None
+
+
+def test_single_day_export(single_day):
+    exports = list((single_day / "exports").glob("training_set_*.csv"))
+    assert [p.name for p in exports] == [f"training_set_{DAY}_{DAY}.csv"]
+    frame = pd.read_csv(exports[0])
+    assert set(frame["timestamp"]) == {f"{DAY}T00:00:00Z"}
+
+
+def test_a_truncated_lookback_is_refused(tmp_path, instance):
+    """Indicators for a day whose lookback prices are not all materialised must not run."""
+    from portfolio_assets.definitions import indicators, prices
+
+    resources = local_resources(str(tmp_path))
+    assert materialize_range([prices], "2010-06-01", "2011-06-15", resources=resources, instance=instance).success
+    with pytest.raises(Exception, match="not materialised"):
+        materialize_range([indicators], DAY, DAY, resources=resources, instance=instance)
+
+
+def test_require_input_window_names_what_dagster_truncated():
+    from types import SimpleNamespace
+
+    from dagster import AssetKey, TimeWindow
+
+    from portfolio_assets.assets.windows import require_input_window
+    from portfolio_assets.errors import PartitionWindowError
+
+    start, end = pd.Timestamp("2011-01-01", tz="UTC"), pd.Timestamp("2011-02-01", tz="UTC")
+    context = SimpleNamespace(
+        assets_def=SimpleNamespace(key=AssetKey("targets")),
+        asset_partitions_time_window_for_input=lambda name: TimeWindow(start.to_pydatetime(), end.to_pydatetime()),
+    )
+    require_input_window(context, "prices", first_day=start, last_day=end - pd.Timedelta(days=1))
+    with pytest.raises(
+        PartitionWindowError,
+        match=r"covers 2011-01-01\.\.2011-01-31 but this run needs "
+        r"2011-01-01\.\.2011-03-01",
+    ):
+        require_input_window(context, "prices", first_day=start, last_day=pd.Timestamp("2011-03-01", tz="UTC"))

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from portfolio_assets.partitions import (
+    HORIZON_DAYS,
+    LABELLED_PARTITIONS,
+    OBSERVATION_PARTITIONS,
+    Window,
+    configured_window,
+    labelled_partitions,
+)
+
+
+def test_sample_window_partitions():
+    assert OBSERVATION_PARTITIONS.get_first_partition_key() == "2008-01-01"
+    assert OBSERVATION_PARTITIONS.get_last_partition_key() == "2013-02-28"
+    assert LABELLED_PARTITIONS.get_first_partition_key() == "2009-01-01"
+    # The last labelled day's horizon is the last observation day.
+    assert LABELLED_PARTITIONS.get_last_partition_key() == "2012-11-30"
+    assert (date(2013, 2, 28) - date(2012, 11, 30)).days == HORIZON_DAYS
+
+
+def test_live_labelled_partitions_trail_today_by_the_horizon():
+    live = labelled_partitions(Window(date(2020, 1, 1), None))
+    today = datetime.now(UTC).date()
+    # The last complete observation day is yesterday; its horizon must have passed.
+    assert live.get_last_partition_key() == (today - timedelta(days=1 + HORIZON_DAYS)).isoformat()
+
+
+def test_configured_window_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("PORTFOLIO_START_DATE", "2015-01-01")
+    monkeypatch.setenv("PORTFOLIO_END_DATE", "open")
+    assert configured_window() == Window(date(2015, 1, 1), None)
+    monkeypatch.setenv("PORTFOLIO_END_DATE", "2015-06-01")
+    with pytest.raises(ValueError, match="too short"):
+        configured_window()
+    monkeypatch.setenv("PORTFOLIO_END_DATE", "June")
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        configured_window()
