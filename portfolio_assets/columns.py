@@ -7,6 +7,7 @@ from functools import cache
 from portfolio_assets.features import FEATURES, TECHNICAL_FEATURES
 from portfolio_assets.features.registry import VOLUME_CLASSES
 from portfolio_assets.features.registry import applies as technical_applies
+from portfolio_assets.features.macro import MACRO_DERIVED
 from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
 from portfolio_assets.universe import ASSET_CLASSES, MACRO_FIELDS
 
@@ -21,14 +22,15 @@ CORE_COLUMNS = [
     "volume",
 ]
 TARGET_COLUMNS = ["target_timestamp", "target_price_90d", "target_return_90d", "target_return_pct_90d"]
-FEATURE_COLUMNS = ["price_close", "volume", *TECHNICAL_FEATURES, *MACRO_FIELDS, *SENTIMENT_FIELDS]
+MACRO_COLUMNS = [*MACRO_FIELDS, *MACRO_DERIVED]
+FEATURE_COLUMNS = ["price_close", "volume", *TECHNICAL_FEATURES, *MACRO_COLUMNS, *SENTIMENT_FIELDS]
 LLM_COLUMNS = ["instruction", "input", "output", "context_window"]
 SFT_COLUMNS = [
     *LLM_COLUMNS,
     *CORE_COLUMNS,
     *TARGET_COLUMNS,
     *TECHNICAL_FEATURES,
-    *MACRO_FIELDS,
+    *MACRO_COLUMNS,
     *SENTIMENT_FIELDS,
     "reference_close",
     "market_cap",

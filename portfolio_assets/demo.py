@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from dagster import DagsterInstance
 
@@ -15,7 +16,7 @@ def main() -> None:
     started = time.monotonic()
     results = materialize_all(resources=resources_for(), instance=instance)
     export = results[-1].asset_materializations_for_node("training_set")[-1].metadata
-    path = export["path"].value
+    path = Path(export["path"].value).resolve()
     rows = export["rows"].value
     print(f"training set: {path}")
     print(f"rows: {rows}  assets: {export['assets'].value}  range: {export['date_range'].value}")

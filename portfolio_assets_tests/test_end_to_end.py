@@ -60,6 +60,24 @@ def single_day(tmp_path_factory, instance):
     return data_dir
 
 
+MONTHS = ("2009-02-01", "2009-04-15")
+
+
+@pytest.fixture(scope="session")
+def multi_month(tmp_path_factory, instance):
+    """A multi-month labelled range on a fresh store: observations only as far as it needs."""
+    data_dir = tmp_path_factory.mktemp("months")
+    horizon_end = (pd.Timestamp(MONTHS[1]) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d")
+    results = materialize_all(
+        resources=local_resources(str(data_dir)),
+        instance=instance,
+        observation_range=("2008-01-01", horizon_end),
+        labelled_range=MONTHS,
+    )
+    assert all(r.success for r in results)
+    return data_dir, results
+
+
 def read(data_dir, asset: str, first: str, last: str) -> pd.DataFrame:
     keys = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
     return PartitionStore(data_dir).read([asset], keys)
@@ -109,6 +127,21 @@ def test_demo_csv_covers_every_asset_with_every_target(full_backfill):
 
 def _reject(token: str) -> float:
     raise ValueError(f"non-standard JSON constant {token}")
+
+
+def test_a_multi_month_range_of_the_full_graph(multi_month, full_backfill):
+    data_dir, results = multi_month
+    meta = results[-1].asset_materializations_for_node("training_set")[-1].metadata
+    assert meta["date_range"].value == f"{MONTHS[0]}..{MONTHS[1]}"
+    frame = pd.read_csv(meta["path"].value)
+    assert set(frame["asset_symbol"]) == set(load_universe().symbols)
+    assert frame["target_price_90d"].notna().all()
+    # The same rows as inside the full multi-year backfill, which started elsewhere.
+    keys = ["asset_symbol", "timestamp"]
+    here = read(data_dir, "sft_rows", *MONTHS).sort_values(keys).reset_index(drop=True)
+    there = read(full_backfill[0], "sft_rows", *MONTHS).sort_values(keys).reset_index(drop=True)
+    assert len(here) == len(frame) and len(here) > 0
+    pd.testing.assert_frame_equal(here, there, check_exact=False, rtol=1e-9, atol=1e-12)
 
 
 def test_targets_are_the_close_90_days_later(full_backfill):

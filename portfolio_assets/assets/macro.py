@@ -5,7 +5,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, Output
 
 from portfolio_assets import replay
 from portfolio_assets.assets.windows import run_window, summary_metadata
-from portfolio_assets.features.macro import align_as_of, release_dates, transform_series
+from portfolio_assets.features.macro import MACRO_DERIVED, align_as_of, derive_macro, release_dates, transform_series
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.universe import MACRO_FIELDS, MacroSpec
@@ -32,7 +32,7 @@ def macro_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.Data
     frame = pd.DataFrame({"timestamp": days})
     for spec in landing.universe().macro:
         frame[spec.name] = align_as_of(days, macro_series(landing, spec), spec.frequency).to_numpy()
-    return frame[["timestamp", *MACRO_FIELDS]]
+    return derive_macro(frame[["timestamp", *MACRO_FIELDS]])[["timestamp", *MACRO_FIELDS, *MACRO_DERIVED]]
 
 
 @asset(
@@ -44,7 +44,7 @@ def macro_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.Data
 )
 def macro(context: AssetExecutionContext, landing: LandingZoneResource) -> Output[pd.DataFrame]:
     """The 10 macro fields (sp500_close, vix, dxy, us10y_yield, us2y_yield, gold_price,
-    oil_price, cpi_yoy, gdp_growth_qoq, unemployment_rate), one row per calendar day, each the
+    oil_price, cpi_yoy, gdp_growth_qoq, unemployment_rate) and yield_curve_10y_2y, one row per calendar day, each the
     latest value *released* by that day's close (first-release vintage date where FRED gives one,
     else period end + the series' documented lag), carried forward at most 7 days past its cadence.
     Weekend rows see Friday's market closes."""
@@ -52,7 +52,8 @@ def macro(context: AssetExecutionContext, landing: LandingZoneResource) -> Outpu
     days = pd.date_range(first, last, freq="D")
     frame = macro_frame(landing, days)
     meta = summary_metadata(frame, first, last)
-    meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in MACRO_FIELDS})
+    fields = [*MACRO_FIELDS, *MACRO_DERIVED]
+    meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in fields})
     meta["release_rules"] = MetadataValue.json(
         {
             s.name: f"{s.source}:{s.series_id or s.symbol} {s.frequency}, +{s.release_lag_days}d after period end"

@@ -20,6 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+MACRO_DERIVED = ("yield_curve_10y_2y",)
+"""Fields computed from the aligned macro fields of the same day."""
+
 FORWARD_FILL_DAYS = 7
 """Longest a value may be carried past the point its successor was due."""
 
@@ -97,3 +100,11 @@ def align_as_of(days: pd.DatetimeIndex, series: pd.DataFrame, frequency: str) ->
     values = merged["value"].where(~stale, np.nan)
     values.index = pd.DatetimeIndex(merged["timestamp"])
     return values.reindex(pd.DatetimeIndex(days))
+
+
+def derive_macro(aligned: pd.DataFrame) -> pd.DataFrame:
+    """Add ``MACRO_DERIVED`` to a frame of aligned macro fields (same-day values only).
+
+    ``yield_curve_10y_2y``: 10-year minus 2-year Treasury yield, percentage points.
+    """
+    return aligned.assign(yield_curve_10y_2y=aligned["us10y_yield"] - aligned["us2y_yield"])

@@ -1,0 +1,107 @@
+"""The macro group on a hand-made landing zone: vintages, lags, weekend rows."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from portfolio_assets.assets.macro import macro_frame, macro_series
+from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone
+from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.universe import load_universe
+
+
+def utc(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def fred_body(observations: list[tuple[str, str, str]], output_type: int) -> bytes:
+    return json.dumps(
+        {
+            "realtime_start": "2013-03-01",
+            "realtime_end": "2013-03-01",
+            "observation_start": "1600-01-01",
+            "observation_end": "9999-12-31",
+            "units": "lin",
+            "output_type": output_type,
+            "file_type": "json",
+            "order_by": "observation_date",
+            "sort_order": "asc",
+            "count": len(observations),
+            "offset": 0,
+            "limit": 100000,
+            "observations": [
+                {"realtime_start": rs, "realtime_end": "9999-12-31", "date": d, "value": v} for d, v, rs in observations
+            ],
+        }
+    ).encode()
+
+
+def landing_with(tmp_path, series_id: str, body: bytes) -> LandingZoneResource:
+    root = tmp_path / "landing"
+    shutil.copytree(SAMPLE_LANDING_ROOT, root)
+    shutil.rmtree(root / "fred" / f"series_id={series_id}")
+    LandingZone(root).store(
+        "fred", {"series_id": series_id}, body, ext="json", fetched_at=datetime(2013, 3, 1, tzinfo=UTC)
+    )
+    return LandingZoneResource(root=str(root))
+
+
+def test_first_release_vintage_dates_drive_visibility(tmp_path):
+    # Initial-release (ALFRED output_type=4) CPI: each value public on its realtime_start.
+    months = pd.date_range("2009-01-01", "2010-03-01", freq="MS")
+    obs = [
+        (m.strftime("%Y-%m-%d"), f"{200 + i:.3f}", (m + pd.DateOffset(months=1, days=13)).strftime("%Y-%m-%d"))
+        for i, m in enumerate(months)
+    ]
+    landing = landing_with(tmp_path, "CPILFESL", fred_body(obs, output_type=4))
+    spec = next(s for s in load_universe().macro if s.name == "cpi_yoy")
+    series = macro_series(landing, spec)
+    jan = series[series["observation_date"] == utc("2010-01-01")].iloc[0]
+    assert jan["release_date"] == utc("2010-02-14")  # the vintage date, not month end + 20
+    assert abs(jan["value"] - (212 / 200 - 1) * 100) < 1e-12
+    days = pd.date_range("2010-02-13", "2010-02-15", freq="D", tz="UTC")
+    frame = macro_frame(landing, days).set_index("timestamp")
+    assert np.isnan(frame.loc[utc("2010-02-13"), "cpi_yoy"])  # December's yoy needs Dec 2008: absent
+    assert abs(frame.loc[utc("2010-02-14"), "cpi_yoy"] - (212 / 200 - 1) * 100) < 1e-12
+
+
+def test_without_vintage_the_documented_lag_applies():
+    landing = LandingZoneResource(root=str(SAMPLE_LANDING_ROOT))
+    spec = next(s for s in load_universe().macro if s.name == "unemployment_rate")
+    series = macro_series(landing, spec)
+    row = series[series["observation_date"] == utc("2010-06-01")].iloc[0]
+    assert row["release_date"] == utc("2010-07-10")  # June's rate: month end + 10 days
+
+
+def test_weekend_rows_see_fridays_closes_and_yield_curve_is_same_day():
+    landing = LandingZoneResource(root=str(SAMPLE_LANDING_ROOT))
+    days = pd.date_range("2010-06-04", "2010-06-07", freq="D", tz="UTC")  # Fri..Mon
+    frame = macro_frame(landing, days).set_index("timestamp")
+    friday, saturday, sunday = (frame.loc[utc(d)] for d in ("2010-06-04", "2010-06-05", "2010-06-06"))
+    assert saturday["sp500_close"] == friday["sp500_close"] == sunday["sp500_close"]
+    assert saturday["vix"] == friday["vix"]
+    np.testing.assert_allclose(frame["yield_curve_10y_2y"], frame["us10y_yield"] - frame["us2y_yield"], rtol=0)
+    assert (
+        frame[
+            [
+                "sp500_close",
+                "vix",
+                "dxy",
+                "us10y_yield",
+                "us2y_yield",
+                "gold_price",
+                "oil_price",
+                "cpi_yoy",
+                "gdp_growth_qoq",
+                "unemployment_rate",
+            ]
+        ]
+        .notna()
+        .all()
+        .all()
+    )
