@@ -1,5 +1,8 @@
 #!/usr/bin/env python
-"""Time compute_indicators and compute_targets on synthetic assets (default 100 assets x 7000 days).
+"""Time compute_indicators, compute_targets and compute_cross_asset on synthetic assets (100 x 7000 days).
+
+compute_cross_asset runs against a synthetic S&P 500 (business days, ~3% missing,
+released the same day) and dollar index (business days, released 7 days later).
 
 Prints wall time, rows per second and the peak of Python-tracked memory (tracemalloc,
 which sees numpy and pandas buffers; TA-Lib's C temporaries are not included).
@@ -26,7 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script, without an editable install
     sys.path.insert(0, str(REPO_ROOT))
 
-from portfolio_assets.features import compute_indicators, compute_targets  # noqa: E402
+from portfolio_assets.features import compute_cross_asset, compute_indicators, compute_targets  # noqa: E402
 
 CLASSES = ("crypto", "equity", "fx", "commodity", "bond")
 
@@ -61,6 +64,20 @@ def synthetic_prices(assets: int, days: int, seed: int = 0) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=seed).reset_index(drop=True)
 
 
+def synthetic_benchmarks(prices: pd.DataFrame, seed: int = 1) -> dict[str, pd.DataFrame]:
+    """``sp500`` and ``dxy`` benchmark frames on business days covering the prices."""
+    rng = np.random.default_rng(seed)
+    days = pd.bdate_range(prices["timestamp"].min(), prices["timestamp"].max(), tz="UTC")
+    benchmarks = {}
+    for name, start, vol, lag in (("sp500", 1000.0, 0.01, 0), ("dxy", 100.0, 0.004, 7)):
+        values = start * np.exp(np.cumsum(rng.normal(0.0, vol, len(days))))
+        values[rng.random(len(days)) < 0.03] = np.nan
+        benchmarks[name] = pd.DataFrame(
+            {"observation_date": days, "value": values, "release_date": days + pd.Timedelta(days=lag)}
+        )
+    return benchmarks
+
+
 def measure(name: str, fn: Callable[[], pd.DataFrame], rows: int, repeat: int) -> None:
     times = []
     for _ in range(repeat):
@@ -92,6 +109,8 @@ def main() -> None:
     print(f"{args.assets} assets x {args.days} days = {rows:,} rows (input {size:.1f} MiB)")
     measure("compute_indicators", lambda: compute_indicators(prices), rows, args.repeat)
     measure("compute_targets", lambda: compute_targets(prices), rows, args.repeat)
+    benchmarks = synthetic_benchmarks(prices)
+    measure("compute_cross_asset", lambda: compute_cross_asset(prices, benchmarks), rows, args.repeat)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ the implementation choices that matter for exactness:
   results agree with TA-Lib to well within 1e-8. ``bb_width`` and
   ``bb_percent_b`` are computed from σ itself (4σ/mean, (close − mean)/4σ + ½),
   not from the rounded bands, whose difference cancels.
-* **TA-Lib for the rest**: RSI, ATR, ADX (Wilder, alpha 1/n, seeded like
+* **TA-Lib for the rest**: RSI, ATR, NATR, ADX (Wilder, alpha 1/n, seeded like
   TA-Lib), STOCHF %K, WILLR, CCI, ROC and EMA, called on the asset's whole
   series. Where TA-Lib writes 0 for an undefined 0/0 (RSI of a series that
   never moved, %K / %R of a window without range, CCI of a window of equal
@@ -353,6 +353,8 @@ def asset_indicators(
     out["price_to_sma_200"] = close / sma_200
     out["drawdown_252d"] = close / rolling_max(close, 252) - 1.0
     out["skew_60d"] = _after_first(daily, lambda r: rolling_skew(r, 60))
+    out["natr_14"] = talib.NATR(high, low, close, timeperiod=14)
+    out["return_60d"] = _lagged(close, 60, _log_ratio)
 
     if volume is None:
         out["mfi_14"] = out["volume_zscore_20"] = _nan(length)

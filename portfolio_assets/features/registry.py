@@ -1,10 +1,18 @@
-"""Registry of the technical features ``compute_indicators`` produces.
+"""Registry of the technical features ``compute_indicators`` produces, and of the cross-asset features.
 
-One entry per output column, in output order: its formula, window (in
-observations of the asset, not calendar days), unit, the asset classes it
-applies to and its warm-up (0-based index of the first observation at which it
-is defined; earlier rows are NaN, never imputed). Every feature is computed
-from the asset's own prices and is known at the close of its day.
+``FEATURES``: one entry per output column of ``compute_indicators``, in output
+order: its formula, window (in observations of the asset, not calendar days),
+unit, the asset classes it applies to and its warm-up (0-based index of the
+first observation at which it is defined; earlier rows are NaN, never
+imputed). Every technical feature is computed from the asset's own prices and
+is known at the close of its day.
+
+``CROSS_ASSET_SPECS``: the columns of ``cross_asset.compute_cross_asset``
+(beta / correlation against the S&P 500 and the broad dollar index). They are
+not technical features (``compute_indicators`` does not produce them, they are
+not in ``TECHNICAL_FEATURES``); their window counts *joint* observations of
+the asset and the benchmark and they are known once the benchmark values in
+the window have been released. ``feature`` and ``applies`` know both groups.
 
 Wherever a formula is 0/0 (a window without range, dispersion or money flow,
 an RSI of a close that never moved) the value is NaN, not TA-Lib's 0.
@@ -30,7 +38,7 @@ PERIODS_PER_YEAR = {"crypto": 365, "equity": 252, "fx": 252, "commodity": 252, "
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    """One technical feature: a column of ``compute_indicators``' output."""
+    """One feature: a column of ``compute_indicators``' output (group "technical") or of ``compute_cross_asset``."""
 
     name: str
     formula: str
@@ -48,7 +56,17 @@ class FeatureSpec:
     known_at: str = "at D's close"
 
 
-_RECURSIVE = {"rsi_14", "macd", "macd_signal", "macd_histogram", "ema_12", "ema_26", "atr_14", "adx_14"}
+_RECURSIVE = {
+    "rsi_14",
+    "macd",
+    "macd_signal",
+    "macd_histogram",
+    "ema_12",
+    "ema_26",
+    "atr_14",
+    "adx_14",
+    "natr_14",
+}
 
 
 def _spec(
@@ -175,12 +193,61 @@ FEATURES: tuple[FeatureSpec, ...] = (
         "dimensionless",
         60,
     ),
+    _spec(
+        "natr_14",
+        "atr_14 / close × 100: Wilder ATR(14) as a percentage of the close (TA-Lib NATR)",
+        14,
+        "percent of close",
+        14,
+    ),
+    _spec("return_60d", "ln(close / close 60 observations earlier)", 60, "log return", 60),
 )
 
 TECHNICAL_FEATURES: list[str] = [f.name for f in FEATURES]
 """Output feature columns of ``compute_indicators``, in order."""
 
-FEATURES_BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in FEATURES}
+CROSS_ASSET_WINDOW = 60
+"""Joint returns per window of the cross-asset features."""
+
+_CROSS_SOURCE = "prices + FRED SP500 / DTWEXBGS"
+_CROSS_KNOWN = "at D's close, once every benchmark observation in the window has been released"
+
+
+def _cross(name: str, formula: str, unit: str) -> FeatureSpec:
+    return FeatureSpec(
+        name=name,
+        formula=formula,
+        window=CROSS_ASSET_WINDOW,
+        unit=unit,
+        warmup=CROSS_ASSET_WINDOW,
+        group="cross_asset",
+        source=_CROSS_SOURCE,
+        known_at=_CROSS_KNOWN,
+    )
+
+
+CROSS_ASSET_SPECS: tuple[FeatureSpec, ...] = (
+    _cross(
+        "beta_sp500_60d",
+        "sample cov(r_A, r_SPX) / sample var(r_SPX) (ddof 1) of the last 60 joint log returns; NaN if var is 0",
+        "beta (dimensionless)",
+    ),
+    _cross(
+        "corr_sp500_60d",
+        "Pearson correlation of r_A and r_SPX over the last 60 joint log returns; NaN if either var is 0",
+        "correlation −1..1",
+    ),
+    _cross(
+        "corr_dxy_60d",
+        "Pearson correlation of r_A and r_DXY over the last 60 joint log returns; NaN if either var is 0",
+        "correlation −1..1",
+    ),
+)
+"""Columns of ``compute_cross_asset`` (``warmup``: index of the first *joint* observation with a value)."""
+
+CROSS_ASSET_FEATURES: tuple[str, ...] = tuple(f.name for f in CROSS_ASSET_SPECS)
+
+FEATURES_BY_NAME: dict[str, FeatureSpec] = {f.name: f for f in (*FEATURES, *CROSS_ASSET_SPECS)}
 
 
 def feature(name: str) -> FeatureSpec:
@@ -188,7 +255,10 @@ def feature(name: str) -> FeatureSpec:
     try:
         return FEATURES_BY_NAME[name]
     except KeyError:
-        raise KeyError(f"{name!r} is not a technical feature (known: {', '.join(TECHNICAL_FEATURES)})") from None
+        raise KeyError(
+            f"{name!r} is not a technical feature nor a cross-asset feature "
+            f"(known: {', '.join(TECHNICAL_FEATURES)}; {', '.join(CROSS_ASSET_FEATURES)})"
+        ) from None
 
 
 def applies(feature_name: str, asset_class: str) -> bool:

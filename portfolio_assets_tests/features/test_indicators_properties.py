@@ -12,6 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portfolio_assets.features import (
+    CROSS_ASSET_FEATURES,
+    CROSS_ASSET_SPECS,
     FEATURES,
     TECHNICAL_FEATURES,
     InvalidPricesError,
@@ -20,6 +22,9 @@ from portfolio_assets.features import (
     feature,
     not_applicable_features,
 )
+from portfolio_assets.features.macro import MACRO_DERIVED
+from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
+from portfolio_assets.universe import ASSET_CLASSES, DEFAULT_UNIVERSE, MACRO_FIELDS, load_universe
 from portfolio_assets_tests.features import price_frames
 
 ROWS = 420
@@ -255,7 +260,10 @@ def test_missing_columns_and_bad_timestamps_raise():
 
 
 def test_registry_lists_every_feature_once_with_its_classes():
-    assert len(set(TECHNICAL_FEATURES)) == len(TECHNICAL_FEATURES) == 35
+    assert len(set(TECHNICAL_FEATURES)) == len(TECHNICAL_FEATURES) == 37
+    assert TECHNICAL_FEATURES[-2:] == ["natr_14", "return_60d"]  # appended: earlier columns keep their order
+    assert feature("natr_14").recursive and feature("natr_14").warmup == 14
+    assert not feature("return_60d").recursive and feature("return_60d").warmup == 60
     assert not_applicable_features("fx") == ["mfi_14", "volume_zscore_20"]
     for asset_class in ("crypto", "equity", "commodity", "bond"):
         assert not_applicable_features(asset_class) == []
@@ -264,6 +272,19 @@ def test_registry_lists_every_feature_once_with_its_classes():
     assert feature("sma_200").window == 200 and feature("sma_200").warmup == 199
     with pytest.raises(KeyError, match="not a technical feature"):
         applies("rsi_15", "crypto")
+    # cross-asset features: in the registry, not in compute_indicators' output
+    assert CROSS_ASSET_FEATURES == ("beta_sp500_60d", "corr_sp500_60d", "corr_dxy_60d")
+    assert not set(CROSS_ASSET_FEATURES) & set(TECHNICAL_FEATURES)
+    assert not set(CROSS_ASSET_FEATURES) & set(BASE.columns)
+    for name in CROSS_ASSET_FEATURES:
+        spec = feature(name)
+        assert spec.group == "cross_asset" and spec.window == 60 and spec.warmup == 60
+        assert spec.source == "prices + FRED SP500 / DTWEXBGS"
+        assert spec.known_at == "at D's close, once every benchmark observation in the window has been released"
+        assert all(applies(name, asset_class) for asset_class in ASSET_CLASSES)
+    assert [s.name for s in CROSS_ASSET_SPECS] == list(CROSS_ASSET_FEATURES)
+    for asset_class in ASSET_CLASSES:
+        assert not set(not_applicable_features(asset_class)) & set(CROSS_ASSET_FEATURES)
     with pytest.raises(ValueError, match="unknown asset_class"):
         applies("rsi_14", "stock")
 
@@ -276,3 +297,40 @@ def test_features_md_documents_every_feature():
         line = next(x for x in text.splitlines() if x.startswith(f"| `{spec.name}` |"))
         assert spec.formula in line and f"| {spec.warmup} |" in line, spec.name
     assert "## Macro, sentiment and cross-asset features" in text
+
+
+def _section(text: str, title: str) -> str:
+    start = text.index(title)
+    end = text.find("\n## ", start + 1)
+    return text[start:] if end < 0 else text[start:end]
+
+
+def test_features_md_documents_macro_sentiment_and_cross_asset_features():
+    text = (Path(__file__).resolve().parents[2] / "FEATURES.md").read_text(encoding="utf-8")
+    section = _section(text, "## Macro, sentiment and cross-asset features")
+    assert "_To be filled in" not in section
+    documented = re.findall(r"^\| `([a-z0-9_]+)` \|", section, flags=re.MULTILINE)
+    expected = [*MACRO_FIELDS, *MACRO_DERIVED, *SENTIMENT_FIELDS, *CROSS_ASSET_FEATURES]
+    assert documented == expected
+    header = "| feature | formula | window | unit | source | applies to | known |"
+    assert section.count(header) == 3
+    for name in expected:
+        line = next(x for x in section.splitlines() if x.startswith(f"| `{name}` |"))
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert len(cells) == 7 and all(cells), name
+        expected_classes = "crypto" if name == "fear_greed_index" else "all"
+        assert cells[5] == expected_classes, name
+    universe = load_universe(str(DEFAULT_UNIVERSE))
+    for spec in universe.macro:  # each documented source and release rule matches universe.yaml
+        line = next(x for x in section.splitlines() if x.startswith(f"| `{spec.name}` |"))
+        assert (spec.series_id or spec.symbol) in line, spec.name
+        if spec.frequency == "daily" and spec.release_lag_days:
+            assert f"+ {spec.release_lag_days} day" in line, spec.name
+        elif spec.frequency != "daily":
+            assert f"+ {spec.release_lag_days} days" in line, spec.name
+        else:
+            assert "lag 0" in line, spec.name
+    for spec in CROSS_ASSET_SPECS:
+        line = next(x for x in section.splitlines() if x.startswith(f"| `{spec.name}` |"))
+        assert spec.formula in line and spec.source in line and spec.known_at in line, spec.name
+    assert "### Not applicable vs missing" in section and "`not_applicable`" in section

@@ -103,6 +103,10 @@ def test_wilder_indicators_match_talib_and_plain_python(asset):
     close_to(out["atr_14"], reference.wilder_atr(list(h), list(lo), list(c)), atol=price_atol(s))
     close_to(out["adx_14"], talib.ADX(h, lo, c, 14), atol=1e-9, start=27)
     close_to(out["adx_14"], reference.wilder_adx(list(h), list(lo), list(c)), atol=1e-9)
+    np.testing.assert_array_equal(out["natr_14"].to_numpy(), talib.NATR(h, lo, c, 14))  # bit for bit
+    natr = np.asarray(reference.wilder_atr(list(h), list(lo), list(c))) / c * 100.0
+    close_to(out["natr_14"], natr, atol=1e-12)
+    close_to(out["natr_14"], out["atr_14"].to_numpy() / c * 100.0, atol=0.0, rtol=1e-14, start=14)
 
 
 def test_oscillators_match_talib_and_plain_python(asset):
@@ -215,7 +219,7 @@ def test_momentum_and_returns(asset):
     c = list(s["close"])
     for n in (5, 10, 30):
         close_to(out[f"momentum_{n}d"], reference.lagged(c, n, lambda a, b: a / b - 1), atol=1e-14, start=n)
-    for n in (1, 5, 20):
+    for n in (1, 5, 20, 60):
         close_to(out[f"return_{n}d"], reference.lagged(c, n, lambda a, b: math.log(a / b)), atol=1e-14, start=n)
 
 
