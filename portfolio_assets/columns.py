@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from portfolio_assets.features import FEATURES, TECHNICAL_FEATURES
+from portfolio_assets.features import CROSS_ASSET_FEATURES, FEATURES, TECHNICAL_FEATURES
+from portfolio_assets.features.macro import MACRO_DERIVED
 from portfolio_assets.features.registry import VOLUME_CLASSES
 from portfolio_assets.features.registry import applies as technical_applies
-from portfolio_assets.features.macro import MACRO_DERIVED
 from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
 from portfolio_assets.universe import ASSET_CLASSES, MACRO_FIELDS
 
@@ -23,13 +23,14 @@ CORE_COLUMNS = [
 ]
 TARGET_COLUMNS = ["target_timestamp", "target_price_90d", "target_return_90d", "target_return_pct_90d"]
 MACRO_COLUMNS = [*MACRO_FIELDS, *MACRO_DERIVED]
-FEATURE_COLUMNS = ["price_close", "volume", *TECHNICAL_FEATURES, *MACRO_COLUMNS, *SENTIMENT_FIELDS]
+INDICATOR_COLUMNS = [*TECHNICAL_FEATURES, *CROSS_ASSET_FEATURES]
+FEATURE_COLUMNS = ["price_close", "volume", *INDICATOR_COLUMNS, *MACRO_COLUMNS, *SENTIMENT_FIELDS]
 LLM_COLUMNS = ["instruction", "input", "output", "context_window"]
 SFT_COLUMNS = [
     *LLM_COLUMNS,
     *CORE_COLUMNS,
     *TARGET_COLUMNS,
-    *TECHNICAL_FEATURES,
+    *INDICATOR_COLUMNS,
     *MACRO_COLUMNS,
     *SENTIMENT_FIELDS,
     "reference_close",
@@ -50,7 +51,7 @@ _CLASS_ONLY = {
 
 def applies(feature: str, asset_class: str) -> bool:
     """Whether ``feature`` is meaningful for ``asset_class`` (False = not applicable, not missing)."""
-    if feature in TECHNICAL_FEATURES:
+    if feature in INDICATOR_COLUMNS:
         return technical_applies(feature, asset_class)
     return asset_class in _CLASS_ONLY.get(feature, set(ASSET_CLASSES))
 

@@ -3,6 +3,7 @@
 import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
 
+from portfolio_assets.assets.macro import macro_series
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
@@ -10,8 +11,27 @@ from portfolio_assets.assets.windows import (
     run_window,
     summary_metadata,
 )
-from portfolio_assets.features import TECHNICAL_FEATURES, compute_indicators
+from portfolio_assets.columns import INDICATOR_COLUMNS
+from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
 from portfolio_assets.partitions import INDICATOR_LOOKBACK, INDICATOR_LOOKBACK_DAYS, OBSERVATION_PARTITIONS, WINDOW
+from portfolio_assets.resources import LandingZoneResource
+
+# Benchmarks of the cross-asset features, by the macro field that names their series.
+BENCHMARK_FIELDS = {"sp500": "sp500_close", "dxy": "dxy"}
+
+
+def benchmark_series(landing: LandingZoneResource) -> dict[str, pd.DataFrame]:
+    """S&P 500 and dollar-index observations with their release dates (see ``universe.yaml``)."""
+    specs = {spec.name: spec for spec in landing.universe().macro}
+    return {name: macro_series(landing, specs[field]) for name, field in BENCHMARK_FIELDS.items()}
+
+
+def indicator_frame(prices: pd.DataFrame, landing: LandingZoneResource) -> pd.DataFrame:
+    """Technical and cross-asset features of every row of ``prices``."""
+    keys = ["asset_symbol", "timestamp"]
+    technical = compute_indicators(prices)
+    cross = compute_cross_asset(prices, benchmark_series(landing))
+    return technical.merge(cross[[*keys, *CROSS_ASSET_FEATURES]], on=keys, how="left", validate="one_to_one")
 
 
 @asset(
@@ -22,11 +42,15 @@ from portfolio_assets.partitions import INDICATOR_LOOKBACK, INDICATOR_LOOKBACK_D
     ins={"prices": AssetIn(partition_mapping=INDICATOR_LOOKBACK)},
     kinds={"pandas", "parquet"},
 )
-def indicators(context: AssetExecutionContext, prices: pd.DataFrame) -> Output[pd.DataFrame]:
+def indicators(
+    context: AssetExecutionContext, landing: LandingZoneResource, prices: pd.DataFrame
+) -> Output[pd.DataFrame]:
     """Technical indicators per asset per trading day (RSI-14 Wilder, MACD 12/26/9, Bollinger 20x2,
     SMA 20/50/200, EMA 12/26, ATR-14, ADX-14, volatilities, momenta, returns, oscillators; see
-    FEATURES.md). Each day reads the asset's prices of the previous 730 calendar days, so its value
-    does not depend on where a backfill started; values inside an indicator's warm-up are empty."""
+    FEATURES.md), and 60-return beta / correlation against the S&P 500 and the dollar index (their
+    observations read from the landing zone, each usable only once released). Each day reads the
+    asset's prices of the previous 730 calendar days, so its value does not depend on where a
+    backfill started; values inside an indicator's warm-up are empty."""
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
     require_input_window(
@@ -35,7 +59,7 @@ def indicators(context: AssetExecutionContext, prices: pd.DataFrame) -> Output[p
         first_day=clamp_lookback(first, INDICATOR_LOOKBACK_DAYS, data_start),
         last_day=last,
     )
-    frame = in_window(compute_indicators(prices), first, last)
+    frame = in_window(indicator_frame(prices, landing), first, last)
     meta = summary_metadata(frame, first, last)
-    meta["warm_up_rows_per_feature"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in TECHNICAL_FEATURES})
+    meta["warm_up_rows_per_feature"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in INDICATOR_COLUMNS})
     return Output(frame, metadata=meta)

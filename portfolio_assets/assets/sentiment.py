@@ -26,6 +26,7 @@ def sentiment_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.
             social=social,
             trends=replay.read_trends(zone, spec.trends_query),
             fear_greed=fng if spec.fear_greed else None,
+            daily_lag_days=0 if spec.asset_class == "crypto" else 1,
         )
         part.insert(2, "asset_class", spec.asset_class)
         frames.append(part)
@@ -41,9 +42,10 @@ def sentiment_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.
 )
 def sentiment(context: AssetExecutionContext, landing: LandingZoneResource) -> Output[pd.DataFrame]:
     """Six sentiment fields per asset per calendar day: GDELT news tone (÷100, -1..1) and
-    article count, the licensed social feed's score and mentions, a scale-free Google Trends
-    score (latest completed week vs its trailing 52-week high, no look-ahead), and the
-    alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere)."""
+        article count, the licensed social feed's score and mentions (UTC-day aggregates: non-crypto
+    assets, which close before 24:00 UTC, see the previous day's), a scale-free Google Trends
+        score (latest completed week vs its trailing 52-week high, no look-ahead), and the
+        alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere)."""
     first, last = run_window(context)
     frame = sentiment_frame(landing, pd.date_range(first, last, freq="D"))
     meta = summary_metadata(frame, first, last)

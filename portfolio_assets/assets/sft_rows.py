@@ -13,8 +13,7 @@ from portfolio_assets.assets.windows import (
     run_window,
     summary_metadata,
 )
-from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS, TARGET_COLUMNS, not_applicable
-from portfolio_assets.features import TECHNICAL_FEATURES
+from portfolio_assets.columns import FEATURE_COLUMNS, INDICATOR_COLUMNS, SFT_COLUMNS, TARGET_COLUMNS, not_applicable
 from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows, format_rows
 from portfolio_assets.partitions import (
@@ -38,7 +37,7 @@ def join_features(
     """One row per (asset, trading day) of ``prices``, with every feature and target."""
     keys = ["asset_symbol", "timestamp"]
     joined = prices[[c for c in PRICE_COLUMNS if c != "source"]].merge(
-        indicators[[*keys, *TECHNICAL_FEATURES]], on=keys, how="left", validate="one_to_one"
+        indicators[[*keys, *INDICATOR_COLUMNS]], on=keys, how="left", validate="one_to_one"
     )
     joined = joined.merge(sentiment[[*keys, *SENTIMENT_FIELDS]], on=keys, how="left", validate="one_to_one")
     joined = joined.merge(macro, on="timestamp", how="left", validate="many_to_one")
