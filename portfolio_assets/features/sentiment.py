@@ -11,8 +11,11 @@
   range-wide scale cancels out. A period is known once it has ended.
 * ``fear_greed_index``: alternative.me's index for the day (crypto only).
 
-Values are matched to their own day; nothing is filled from other days except
-the Trends score, which holds for one period plus 7 days at most.
+Daily aggregates (news, social) cover UTC days and are complete at 24:00 UTC:
+crypto's daily close. Every other class closes earlier (equities 16:00 New
+York), so their day-D row uses day D-1's aggregates (``daily_lag_days``).
+Values are matched to their own (lagged) day; nothing is filled from other
+days except the Trends score, which holds for one period plus 7 days at most.
 """
 
 from __future__ import annotations
@@ -50,13 +53,14 @@ def trends_score(days: pd.DatetimeIndex, trends: pd.DataFrame) -> pd.Series:
     trailing_max = pd.Series(values, index=start).rolling(TRENDS_TRAILING, min_periods=1).max().to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         score = np.where(trailing_max > 0, values / trailing_max * 100.0, np.nan)
-    known = pd.DataFrame({"known_at": pd.DatetimeIndex(t["period_end"]), "score": score})
+    ends = pd.DatetimeIndex(t["period_end"])
+    # Each value may be used for its own period's length plus 7 days after it became known.
+    known = pd.DataFrame({"known_at": ends, "score": score, "usable_for": (ends - start) + TRENDS_FILL})
     known = known.sort_values("known_at")
     # A period ending at 00:00 of day D+1 is complete at D's close.
     probe = pd.DataFrame({"day": days, "close": days + pd.Timedelta(days=1)})
     merged = pd.merge_asof(probe, known, left_on="close", right_on="known_at", direction="backward")
-    period = (pd.DatetimeIndex(t["period_end"]) - start).max()
-    stale = (merged["close"] - merged["known_at"]) > (period + TRENDS_FILL)
+    stale = (merged["close"] - merged["known_at"]) > merged["usable_for"]
     return pd.Series(merged["score"].where(~stale).to_numpy(), index=days, dtype="float64")
 
 
@@ -69,22 +73,27 @@ def asset_sentiment(
     social: pd.DataFrame,
     trends: pd.DataFrame,
     fear_greed: pd.DataFrame | None,
+    daily_lag_days: int = 0,
 ) -> pd.DataFrame:
     """The six sentiment fields of one asset on ``days`` (UTC midnights).
 
     ``fear_greed`` is None where the index does not apply (non-crypto): the
     column is then NaN, which the registry marks as not applicable.
+    ``daily_lag_days``: news and social aggregates cover UTC days, complete at
+    24:00 UTC; an asset whose daily close comes earlier (every class but
+    crypto) must use the previous day's (``daily_lag_days=1``).
     """
     days = pd.DatetimeIndex(days)
+    source_days = days - pd.Timedelta(days=daily_lag_days)
     own_social = social[social["asset_symbol"] == asset_symbol] if social is not None else None
     frame = pd.DataFrame(
         {
             "timestamp": days,
             "asset_symbol": asset_symbol,
-            "news_sentiment_score": (_on_days(days, tone, "value") / 100.0).to_numpy(),
-            "news_volume": _on_days(days, volume, "value").round().astype("Int64").to_numpy(),
-            "social_sentiment_score": _on_days(days, own_social, "social_sentiment_score").to_numpy(),
-            "social_mention_count": _on_days(days, own_social, "social_mention_count").astype("Int64").to_numpy(),
+            "news_sentiment_score": (_on_days(source_days, tone, "value") / 100.0).to_numpy(),
+            "news_volume": _on_days(source_days, volume, "value").round().astype("Int64").array,
+            "social_sentiment_score": _on_days(source_days, own_social, "social_sentiment_score").to_numpy(),
+            "social_mention_count": _on_days(source_days, own_social, "social_mention_count").astype("Int64").array,
             "google_trends_score": trends_score(days, trends).to_numpy(),
             "fear_greed_index": (
                 _on_days(days, fear_greed, "value").to_numpy() if fear_greed is not None else np.full(len(days), np.nan)

@@ -59,3 +59,44 @@ def test_asset_sentiment_fields_and_not_applicable_fear_greed():
         days, asset_symbol="AAA", tone=tone, volume=volume, social=social, trends=weekly([1.0]), fear_greed=None
     )
     assert equity["fear_greed_index"].isna().all()
+
+
+def test_non_crypto_rows_use_the_previous_utc_day():
+    days = pd.date_range("2010-01-02", "2010-01-03", freq="D", tz="UTC")
+    tone = pd.DataFrame({"timestamp": days - pd.Timedelta(days=1), "value": [-1.0, 2.0]})
+    social = pd.DataFrame(
+        {
+            "timestamp": days - pd.Timedelta(days=1),
+            "asset_symbol": "AAA",
+            "social_sentiment_score": [0.5, 0.6],
+            "social_mention_count": pd.array([7, 8], dtype="Int64"),
+        }
+    )
+    out = asset_sentiment(
+        days,
+        asset_symbol="AAA",
+        tone=tone,
+        volume=tone,
+        social=social,
+        trends=weekly([1.0]),
+        fear_greed=None,
+        daily_lag_days=1,
+    )
+    assert list(out["news_sentiment_score"]) == [-0.01, 0.02]
+    assert list(out["social_mention_count"]) == [7, 8]
+
+
+def test_counts_keep_a_nullable_integer_dtype_with_or_without_gaps():
+    days = pd.date_range("2010-01-01", "2010-01-02", freq="D", tz="UTC")
+    volume = pd.DataFrame({"timestamp": days[:1], "value": [3.0]})
+    empty_social = pd.DataFrame(
+        {"timestamp": days[:0], "asset_symbol": [], "social_sentiment_score": [], "social_mention_count": []}
+    )
+    gappy = asset_sentiment(
+        days, asset_symbol="A", tone=volume, volume=volume, social=empty_social, trends=None, fear_greed=None
+    )
+    full = asset_sentiment(
+        days[:1], asset_symbol="A", tone=volume, volume=volume, social=empty_social, trends=None, fear_greed=None
+    )
+    assert str(gappy["news_volume"].dtype) == str(full["news_volume"].dtype) == "Int64"
+    assert str(gappy["social_mention_count"].dtype) == "Int64"
