@@ -18,7 +18,7 @@ from portfolio_assets.assets.indicators import indicators
 from portfolio_assets.assets.macro import macro
 from portfolio_assets.assets.prices import prices
 from portfolio_assets.assets.sentiment import sentiment
-from portfolio_assets.assets.sft_rows import sft_rows
+from portfolio_assets.assets.sft_rows import quarantine, sft_rows
 from portfolio_assets.assets.targets import targets
 from portfolio_assets.assets.training_set import training_set
 from portfolio_assets.io_managers import PartitionedParquetIOManager, default_data_dir
@@ -28,9 +28,9 @@ from portfolio_assets.universe import UNIVERSE_ENV
 DEPLOYMENT_ENV = "PORTFOLIO_DEPLOYMENT"
 CONTEXT_WINDOW_ENV = "PORTFOLIO_CONTEXT_WINDOW"
 
-ALL_ASSETS = [prices, macro, sentiment, indicators, targets, sft_rows, training_set]
+ALL_ASSETS = [prices, macro, sentiment, indicators, targets, quarantine, sft_rows, training_set]
 OBSERVATION_ASSETS = [prices, macro, sentiment, indicators]
-LABELLED_ASSETS = [targets, sft_rows, training_set]
+LABELLED_ASSETS = [targets, quarantine, sft_rows, training_set]
 
 
 def local_resources(data_dir: str | None = None, export_dir: str | None = None) -> dict[str, object]:

@@ -21,6 +21,7 @@ def materialize_range(
     resources: Mapping[str, object],
     instance: DagsterInstance | None = None,
     log_level: str = "INFO",
+    raise_on_error: bool = True,
 ) -> ExecuteInProcessResult:
     """Materialise ``selection`` for partitions ``first..last`` in ONE run (a single-run backfill).
 
@@ -32,6 +33,7 @@ def materialize_range(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         instance=instance,
         resources=dict(resources),
+        raise_on_error=raise_on_error,
         tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
     )
 
@@ -42,6 +44,7 @@ def materialize_all(
     instance: DagsterInstance | None = None,
     observation_range: tuple[str, str] | None = None,
     labelled_range: tuple[str, str] | None = None,
+    log_level: str = "INFO",
 ) -> list[ExecuteInProcessResult]:
     """Observation assets over their range, then labelled assets over theirs (default: everything)."""
     obs = observation_range or (
@@ -53,6 +56,6 @@ def materialize_all(
         LABELLED_PARTITIONS.get_last_partition_key(),
     )
     return [
-        materialize_range(OBSERVATION_ASSETS, *obs, resources=resources, instance=instance),
-        materialize_range(LABELLED_ASSETS, *lab, resources=resources, instance=instance),
+        materialize_range(OBSERVATION_ASSETS, *obs, resources=resources, instance=instance, log_level=log_level),
+        materialize_range(LABELLED_ASSETS, *lab, resources=resources, instance=instance, log_level=log_level),
     ]

@@ -16,6 +16,7 @@ GROUPS = {
     "sentiment": "sentiment",
     "indicators": "indicators",
     "targets": "targets",
+    "quarantine": "sft_rows",
     "sft_rows": "sft_rows",
     "training_set": "training_set",
 }
@@ -35,7 +36,8 @@ def test_partitions_and_single_run_backfills():
     for assets_def in ALL_ASSETS:
         name = assets_def.key.to_user_string()
         assert assets_def.backfill_policy == BackfillPolicy.single_run(), name
-        expected = LABELLED_PARTITIONS if name in {"targets", "sft_rows", "training_set"} else OBSERVATION_PARTITIONS
+        labelled = {"targets", "quarantine", "sft_rows", "training_set"}
+        expected = LABELLED_PARTITIONS if name in labelled else OBSERVATION_PARTITIONS
         assert assets_def.partitions_def == expected, name
 
 
@@ -50,7 +52,8 @@ def test_lineage_and_window_mappings():
         "sentiment": set(),
         "indicators": {"prices"},
         "targets": {"prices"},
-        "sft_rows": {"prices", "indicators", "macro", "sentiment", "targets"},
+        "quarantine": {"prices", "indicators", "macro", "sentiment", "targets"},
+        "sft_rows": {"prices", "indicators", "macro", "sentiment", "targets", "quarantine"},
         "training_set": {"sft_rows"},
     }
     by_name = {a.key.to_user_string(): a for a in ALL_ASSETS}
@@ -58,3 +61,28 @@ def test_lineage_and_window_mappings():
     assert lookback == TimeWindowPartitionMapping(start_offset=-INDICATOR_LOOKBACK_DAYS, end_offset=0)
     lookahead = by_name["targets"].get_partition_mapping(AssetKey("prices"))
     assert lookahead == TimeWindowPartitionMapping(start_offset=0, end_offset=HORIZON_DAYS)
+
+
+def test_checks_on_every_group_and_which_block():
+    graph = defs.get_repository_def().asset_graph
+    specs = {(key.asset_key.to_user_string(), key.name): graph.get_check_spec(key) for key in graph.asset_check_keys}
+    blocking = {k for k, spec in specs.items() if spec.blocking}
+    for group in ("prices", "macro", "sentiment", "indicators", "targets", "quarantine"):
+        assert (group, "schema") in blocking, group
+    assert {("prices", "temporal_gaps"), ("indicators", "rsi_bounds"), ("indicators", "completeness")} <= blocking
+    gate = {name for asset, name in blocking if asset == "quarantine"}
+    assert gate == {"schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage"}
+    reports = set(specs) - blocking
+    assert reports == {
+        ("prices", "feature_distribution"),
+        ("prices", "cross_source_consistency"),
+        ("quarantine", "feature_target_ic"),
+    }
+    assert all(spec.description for spec in specs.values())
+
+
+def test_column_schemas_are_shown_in_the_ui():
+    graph = defs.get_repository_def().asset_graph
+    for name in ("prices", "macro", "sentiment", "indicators", "targets", "sft_rows", "training_set"):
+        schema = graph.get(AssetKey(name)).metadata["dagster/column_schema"]
+        assert len(schema.columns) >= 6 and all(c.type and c.description for c in schema.columns), name

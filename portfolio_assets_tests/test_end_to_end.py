@@ -27,21 +27,13 @@ HORIZON_END = (pd.Timestamp(DAY) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y
 
 
 @pytest.fixture(scope="session")
-def full_backfill(tmp_path_factory, instance):
-    """The whole sample window as two single-run backfills (what `make demo` does)."""
-    data_dir = tmp_path_factory.mktemp("full")
-    results = materialize_all(resources=local_resources(str(data_dir)), instance=instance)
-    assert all(r.success for r in results)
-    return data_dir, results
-
-
-@pytest.fixture(scope="session")
 def single_day(tmp_path_factory, instance):
     """DAY materialised on its own: only the prices it needs, then each downstream asset for DAY alone."""
     from portfolio_assets.definitions import (
         indicators,
         macro,
         prices,
+        quarantine,
         sentiment,
         sft_rows,
         targets,
@@ -53,7 +45,7 @@ def single_day(tmp_path_factory, instance):
     steps = [
         ([prices], LOOKBACK_START, HORIZON_END),
         ([macro, sentiment, indicators], DAY, DAY),
-        ([targets, sft_rows, training_set], DAY, DAY),
+        ([targets, quarantine, sft_rows, training_set], DAY, DAY),
     ]
     for selection, first, last in steps:
         assert materialize_range(selection, first, last, resources=resources, instance=instance).success

@@ -1,9 +1,12 @@
 """indicators: technical features per asset per trading day, from a long price lookback."""
 
+from collections.abc import Iterator
+
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets.assets.macro import macro_series
+from portfolio_assets.assets.quality import check_results, check_specs, schema_outcome
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
@@ -11,10 +14,12 @@ from portfolio_assets.assets.windows import (
     run_window,
     summary_metadata,
 )
+from portfolio_assets.checks import completeness, has_volume_for, rsi_bounds, warmup_ends
 from portfolio_assets.columns import INDICATOR_COLUMNS
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
 from portfolio_assets.partitions import INDICATOR_LOOKBACK, INDICATOR_LOOKBACK_DAYS, OBSERVATION_PARTITIONS, WINDOW
 from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.schemas import IndicatorsSchema, table_schema, validate_rows
 
 # Benchmarks of the cross-asset features, by the macro field that names their series.
 BENCHMARK_FIELDS = {"sp500": "sp500_close", "dxy": "dxy"}
@@ -41,10 +46,12 @@ def indicator_frame(prices: pd.DataFrame, landing: LandingZoneResource) -> pd.Da
     io_manager_key="parquet_io_manager",
     ins={"prices": AssetIn(partition_mapping=INDICATOR_LOOKBACK)},
     kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": table_schema(IndicatorsSchema)},
+    check_specs=check_specs("indicators", ["schema", "rsi_bounds", "completeness"]),
 )
 def indicators(
     context: AssetExecutionContext, landing: LandingZoneResource, prices: pd.DataFrame
-) -> Output[pd.DataFrame]:
+) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Technical indicators per asset per trading day (RSI-14 Wilder, MACD 12/26/9, Bollinger 20x2,
     SMA 20/50/200, EMA 12/26, ATR-14, ADX-14, volatilities, momenta, returns, oscillators; see
     FEATURES.md), and 60-return beta / correlation against the S&P 500 and the dollar index (their
@@ -62,4 +69,19 @@ def indicators(
     frame = in_window(indicator_frame(prices, landing), first, last)
     meta = summary_metadata(frame, first, last)
     meta["warm_up_rows_per_feature"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in INDICATOR_COLUMNS})
-    return Output(frame, metadata=meta)
+    yield Output(frame, metadata=meta)
+    has_volume = has_volume_for(landing.universe().assets)
+    yield from check_results(
+        [
+            schema_outcome(validate_rows(frame, IndicatorsSchema), "indicators"),
+            rsi_bounds(frame),
+            completeness(
+                frame,
+                features=INDICATOR_COLUMNS,
+                has_volume=has_volume,
+                # Warm-up counts from the first price the lookback holds, which is at
+                # least two years before the run, or the asset's first observation.
+                warmup_end=warmup_ends(prices, features=INDICATOR_COLUMNS, has_volume=has_volume),
+            ),
+        ]
+    )

@@ -1,13 +1,17 @@
 """macro: the 10 macro fields as known at each day's close."""
 
+from collections.abc import Iterator
+
 import pandas as pd
-from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
+from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
+from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.features.macro import MACRO_DERIVED, align_as_of, derive_macro, release_dates, transform_series
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.schemas import MacroSchema, table_schema, validate_rows
 from portfolio_assets.universe import MACRO_FIELDS, MacroSpec
 
 
@@ -41,8 +45,12 @@ def macro_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.Data
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": table_schema(MacroSchema)},
+    check_specs=check_specs("macro", ["schema"]),
 )
-def macro(context: AssetExecutionContext, landing: LandingZoneResource) -> Output[pd.DataFrame]:
+def macro(
+    context: AssetExecutionContext, landing: LandingZoneResource
+) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """The 10 macro fields (sp500_close, vix, dxy, us10y_yield, us2y_yield, gold_price,
     oil_price, cpi_yoy, gdp_growth_qoq, unemployment_rate) and yield_curve_10y_2y, one row per calendar day, each the
     latest value *released* by that day's close (first-release vintage date where FRED gives one,
@@ -60,4 +68,5 @@ def macro(context: AssetExecutionContext, landing: LandingZoneResource) -> Outpu
             for s in landing.universe().macro
         }
     )
-    return Output(frame, metadata=meta)
+    yield Output(frame, metadata=meta)
+    yield check_result(schema_outcome(validate_rows(frame, MacroSchema), "macro"))

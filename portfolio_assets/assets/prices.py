@@ -1,12 +1,17 @@
 """prices: daily OHLCV of every universe asset in one canonical schema."""
 
+from collections.abc import Iterator
+
 import pandas as pd
-from dagster import AssetExecutionContext, BackfillPolicy, Output, asset
+from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Output, asset
 
 from portfolio_assets import replay
+from portfolio_assets.assets.quality import check_results, check_specs, schema_outcome
 from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
+from portfolio_assets.checks import calendars_for, cross_source_consistency, feature_distribution, temporal_gaps
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.schemas import PricesSchema, table_schema, validate_rows
 
 PRICE_COLUMNS = [
     "timestamp",
@@ -53,13 +58,32 @@ def canonical_prices(landing: LandingZoneResource) -> pd.DataFrame:
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": table_schema(PricesSchema)},
+    check_specs=check_specs("prices", ["schema", "temporal_gaps", "feature_distribution", "cross_source_consistency"]),
 )
-def prices(context: AssetExecutionContext, landing: LandingZoneResource) -> Output[pd.DataFrame]:
+def prices(
+    context: AssetExecutionContext, landing: LandingZoneResource
+) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Daily OHLCV for every universe asset (crypto, equity, fx, commodity, bond), one row per
     asset per trading day of that asset, replayed from the raw landing zone (Alpha Vantage
     responses; CoinGecko as a second close for crypto). Columns: timestamp (UTC day),
     asset_symbol, asset_class, price_open/high/low/close, volume (empty for fx),
     reference_close, market_cap, source."""
     first, last = run_window(context)
-    frame = in_window(canonical_prices(landing), first, last)
-    return Output(frame, metadata=summary_metadata(frame, first, last))
+    history = canonical_prices(landing)
+    frame = in_window(history, first, last)
+    before = history[history["timestamp"] < first].groupby("asset_symbol").tail(60)
+    yield Output(frame, metadata=summary_metadata(frame, first, last))
+    yield from check_results(
+        [
+            schema_outcome(validate_rows(frame, PricesSchema), "prices"),
+            temporal_gaps(
+                frame,
+                calendars=calendars_for(landing.universe().assets),
+                previous=before.groupby("asset_symbol").tail(1),
+                window_end=last,
+            ),
+            feature_distribution(frame, previous=before),
+            cross_source_consistency(frame),
+        ]
+    )

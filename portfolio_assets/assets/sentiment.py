@@ -1,13 +1,17 @@
 """sentiment: news, social, search-interest and fear & greed, per asset per day."""
 
+from collections.abc import Iterator
+
 import pandas as pd
-from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
+from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
+from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.features.sentiment import SENTIMENT_FIELDS, asset_sentiment
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.schemas import SentimentSchema, table_schema, validate_rows
 
 
 def sentiment_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.DataFrame:
@@ -39,8 +43,12 @@ def sentiment_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": table_schema(SentimentSchema)},
+    check_specs=check_specs("sentiment", ["schema"]),
 )
-def sentiment(context: AssetExecutionContext, landing: LandingZoneResource) -> Output[pd.DataFrame]:
+def sentiment(
+    context: AssetExecutionContext, landing: LandingZoneResource
+) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Six sentiment fields per asset per calendar day: GDELT news tone (÷100, -1..1) and
         article count, the licensed social feed's score and mentions (UTC-day aggregates: non-crypto
     assets, which close before 24:00 UTC, see the previous day's), a scale-free Google Trends
@@ -50,4 +58,5 @@ def sentiment(context: AssetExecutionContext, landing: LandingZoneResource) -> O
     frame = sentiment_frame(landing, pd.date_range(first, last, freq="D"))
     meta = summary_metadata(frame, first, last)
     meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in SENTIMENT_FIELDS})
-    return Output(frame, metadata=meta)
+    yield Output(frame, metadata=meta)
+    yield check_result(schema_outcome(validate_rows(frame, SentimentSchema), "sentiment"))

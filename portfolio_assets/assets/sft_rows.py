@@ -1,17 +1,28 @@
 """sft_rows: one instruction-tuning row per asset per labelled day, with every canonical column."""
 
 import json
+from collections.abc import Iterator
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets.assets.prices import PRICE_COLUMNS
+from portfolio_assets.assets.quality import check_results, check_specs, schema_outcome
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
     require_input_window,
     run_window,
     summary_metadata,
+)
+from portfolio_assets.checks import (
+    calendars_for,
+    completeness,
+    feature_target_ic,
+    has_volume_for,
+    rsi_bounds,
+    target_coverage,
+    temporal_gaps,
 )
 from portfolio_assets.columns import FEATURE_COLUMNS, INDICATOR_COLUMNS, SFT_COLUMNS, TARGET_COLUMNS, not_applicable
 from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
@@ -24,6 +35,7 @@ from portfolio_assets.partitions import (
     WINDOW,
 )
 from portfolio_assets.resources import ExportResource, LandingZoneResource
+from portfolio_assets.schemas import SftRowsSchema, table_schema, validate_rows
 from portfolio_assets.universe import Universe
 
 
@@ -34,14 +46,18 @@ def join_features(
     sentiment: pd.DataFrame,
     targets: pd.DataFrame,
 ) -> pd.DataFrame:
-    """One row per (asset, trading day) of ``prices``, with every feature and target."""
+    """One row per (asset, trading day) of ``prices``, with every feature and target.
+
+    Duplicated keys in any input are not resolved here: they surface as duplicated
+    rows, which the schema's uniqueness check quarantines.
+    """
     keys = ["asset_symbol", "timestamp"]
     joined = prices[[c for c in PRICE_COLUMNS if c != "source"]].merge(
-        indicators[[*keys, *INDICATOR_COLUMNS]], on=keys, how="left", validate="one_to_one"
+        indicators[[*keys, *INDICATOR_COLUMNS]], on=keys, how="left"
     )
-    joined = joined.merge(sentiment[[*keys, *SENTIMENT_FIELDS]], on=keys, how="left", validate="one_to_one")
-    joined = joined.merge(macro, on="timestamp", how="left", validate="many_to_one")
-    return joined.merge(targets[[*keys, *TARGET_COLUMNS]], on=keys, how="left", validate="one_to_one")
+    joined = joined.merge(sentiment[[*keys, *SENTIMENT_FIELDS]], on=keys, how="left")
+    joined = joined.merge(macro, on="timestamp", how="left")
+    return joined.merge(targets[[*keys, *TARGET_COLUMNS]], on=keys, how="left")
 
 
 def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe) -> pd.DataFrame:
@@ -56,19 +72,103 @@ def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe)
     return rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
 
 
+LABELLED_INS = {
+    "prices": AssetIn(partition_mapping=CONTEXT_LOOKBACK),
+    "indicators": AssetIn(),
+    "macro": AssetIn(),
+    "sentiment": AssetIn(),
+    "targets": AssetIn(),
+}
+KEYS = ["timestamp", "asset_symbol"]
+
+
+def candidate_rows(
+    context: AssetExecutionContext,
+    export: ExportResource,
+    universe: Universe,
+    prices: pd.DataFrame,
+    indicators: pd.DataFrame,
+    macro: pd.DataFrame,
+    sentiment: pd.DataFrame,
+    targets: pd.DataFrame,
+) -> pd.DataFrame:
+    """Every (asset, trading day) of the run as an SFT row, valid or not."""
+    first, last = run_window(context)
+    data_start = pd.Timestamp(WINDOW.start, tz="UTC")
+    require_input_window(
+        context, "prices", first_day=clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start), last_day=last
+    )
+    day_prices = in_window(prices.assign(context_window=context_windows(prices, export.context_window)), first, last)
+    joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
+    return build_sft_rows(joined, day_prices["context_window"], universe)
+
+
 @asset(
     group_name="sft_rows",
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="parquet_io_manager",
-    ins={
-        "prices": AssetIn(partition_mapping=CONTEXT_LOOKBACK),
-        "indicators": AssetIn(),
-        "macro": AssetIn(),
-        "sentiment": AssetIn(),
-        "targets": AssetIn(),
-    },
+    ins=LABELLED_INS,
     kinds={"pandas", "parquet"},
+    check_specs=check_specs(
+        "quarantine",
+        ["schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage", "feature_target_ic"],
+    ),
+)
+def quarantine(
+    context: AssetExecutionContext,
+    export: ExportResource,
+    landing: LandingZoneResource,
+    prices: pd.DataFrame,
+    indicators: pd.DataFrame,
+    macro: pd.DataFrame,
+    sentiment: pd.DataFrame,
+    targets: pd.DataFrame,
+) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
+    """The gate before the training set: every candidate row of the run, validated against the
+    sft_rows schema; the rows that fail are stored here with `validation_status` and
+    `validation_error` (never dropped, never filled). Its blocking checks (schema, completeness,
+    temporal gaps, RSI bounds, target coverage) stop sft_rows and the export for the run's
+    partitions when they fail; the feature-target information coefficients are a report."""
+    first, last = run_window(context)
+    universe = landing.universe()
+    rows = candidate_rows(context, export, universe, prices, indicators, macro, sentiment, targets)
+    result = validate_rows(rows, SftRowsSchema)
+    held = result.invalid.reset_index(drop=True)
+    meta = summary_metadata(held, first, last)
+    meta["candidate_rows"] = len(rows)
+    if len(held):
+        meta["errors"] = MetadataValue.md(
+            held[["timestamp", "asset_symbol", "validation_error"]].head(20).to_markdown(index=False)
+        )
+    yield Output(held, metadata=meta)
+    has_volume = has_volume_for(universe.assets)
+    day_prices = in_window(prices, first, last)
+    yield from check_results(
+        [
+            schema_outcome(result, "sft_rows"),
+            completeness(rows, features=FEATURE_COLUMNS, has_volume=has_volume),
+            temporal_gaps(
+                day_prices,
+                calendars=calendars_for(universe.assets),
+                previous=prices[prices["timestamp"] < first].groupby("asset_symbol").tail(1),
+                window_end=last,
+            ),
+            rsi_bounds(rows),
+            target_coverage(rows),
+            feature_target_ic(rows, features=FEATURE_COLUMNS),
+        ]
+    )
+
+
+@asset(
+    group_name="sft_rows",
+    partitions_def=LABELLED_PARTITIONS,
+    backfill_policy=BackfillPolicy.single_run(),
+    io_manager_key="parquet_io_manager",
+    ins={**LABELLED_INS, "quarantine": AssetIn()},
+    kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": table_schema(SftRowsSchema)},
 )
 def sft_rows(
     context: AssetExecutionContext,
@@ -79,28 +179,18 @@ def sft_rows(
     macro: pd.DataFrame,
     sentiment: pd.DataFrame,
     targets: pd.DataFrame,
+    quarantine: pd.DataFrame,
 ) -> Output[pd.DataFrame]:
     """Instruction-tuning rows (Alpaca style): `instruction` names the asset, class, date and
     horizon; `input` is strict JSON of every feature (6 significant digits, null when missing or
     not applicable); `output` is JSON of the three 90-day targets; `context_window` the last N
-    closes. Also every canonical column at full precision. Rows whose target is missing are left
-    out and counted in the metadata."""
+    closes. Also every canonical column at full precision. Runs only once the quarantine gate's
+    blocking checks passed for these partitions; any quarantined row is excluded."""
     first, last = run_window(context)
-    data_start = pd.Timestamp(WINDOW.start, tz="UTC")
-    require_input_window(
-        context, "prices", first_day=clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start), last_day=last
-    )
-    windows = context_windows(prices, export.context_window)
-    day_prices = prices.assign(context_window=windows)
-    day_prices = in_window(day_prices, first, last)
-    joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
-    labelled = joined["target_price_90d"].notna().to_numpy()
-    rows = build_sft_rows(
-        joined[labelled].reset_index(drop=True),
-        day_prices["context_window"][labelled].reset_index(drop=True),
-        landing.universe(),
-    )
+    rows = candidate_rows(context, export, landing.universe(), prices, indicators, macro, sentiment, targets)
+    held = rows.merge(quarantine[KEYS], on=KEYS, how="left", indicator=True)["_merge"].eq("both").to_numpy()
+    rows = rows[~held].reset_index(drop=True)
     meta = summary_metadata(rows, first, last)
-    meta["rows_without_target"] = int((~labelled).sum())
+    meta["quarantined_rows"] = int(held.sum())
     meta["example_input"] = MetadataValue.json(json.loads(rows["input"].iloc[-1])) if len(rows) else "none"
     return Output(rows, metadata=meta)

@@ -1,11 +1,15 @@
 """targets: what each asset's close was 90 days later."""
 
-import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, Output, asset
+from collections.abc import Iterator
 
+import pandas as pd
+from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPolicy, Output, asset
+
+from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
 from portfolio_assets.assets.windows import in_window, require_input_window, run_window, summary_metadata
 from portfolio_assets.features import compute_targets
 from portfolio_assets.partitions import HORIZON_DAYS, HORIZON_LOOKAHEAD, LABELLED_PARTITIONS
+from portfolio_assets.schemas import TargetsSchema, table_schema, validate_rows
 
 
 @asset(
@@ -15,8 +19,10 @@ from portfolio_assets.partitions import HORIZON_DAYS, HORIZON_LOOKAHEAD, LABELLE
     io_manager_key="parquet_io_manager",
     ins={"prices": AssetIn(partition_mapping=HORIZON_LOOKAHEAD)},
     kinds={"pandas", "parquet"},
+    metadata={"dagster/column_schema": table_schema(TargetsSchema)},
+    check_specs=check_specs("targets", ["schema"]),
 )
-def targets(context: AssetExecutionContext, prices: pd.DataFrame) -> Output[pd.DataFrame]:
+def targets(context: AssetExecutionContext, prices: pd.DataFrame) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """90-day forward targets per asset per trading day: target_price_90d is the asset's last
     close at or before timestamp + 90 calendar days (missing if that close is more than 7 days
     before the horizon), target_return_90d its log return, target_return_pct_90d in percent.
@@ -30,4 +36,5 @@ def targets(context: AssetExecutionContext, prices: pd.DataFrame) -> Output[pd.D
     frame = in_window(compute_targets(prices, horizon_days=HORIZON_DAYS, data_end=horizon_end), first, last)
     meta = summary_metadata(frame, first, last)
     meta["missing_targets"] = int(frame["target_price_90d"].isna().sum())
-    return Output(frame, metadata=meta)
+    yield Output(frame, metadata=meta)
+    yield check_result(schema_outcome(validate_rows(frame, TargetsSchema), "targets"))

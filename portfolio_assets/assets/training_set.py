@@ -11,6 +11,7 @@ from portfolio_assets.assets.windows import run_window
 from portfolio_assets.columns import SFT_COLUMNS
 from portfolio_assets.partitions import LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource
+from portfolio_assets.schemas import TrainingSetSchema, table_schema, validate_rows
 
 
 def csv_ready(rows: pd.DataFrame) -> pd.DataFrame:
@@ -40,6 +41,7 @@ def write_csv_atomically(frame: pd.DataFrame, target: Path) -> None:
     backfill_policy=BackfillPolicy.single_run(),
     ins={"sft_rows": AssetIn()},
     kinds={"csv"},
+    metadata={"dagster/column_schema": table_schema(TrainingSetSchema)},
 )
 def training_set(context: AssetExecutionContext, export: ExportResource, sft_rows: pd.DataFrame) -> MaterializeResult:
     """The training set as CSV under the export directory: columns instruction, input, output,
@@ -47,6 +49,9 @@ def training_set(context: AssetExecutionContext, export: ExportResource, sft_row
     partition range (training_set_<first>_<last>.csv), written atomically."""
     first, last = run_window(context)
     rows = csv_ready(sft_rows)
+    result = validate_rows(rows, TrainingSetSchema)
+    if not result.ok:
+        raise ValueError(f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: not exported: {result.summary()}")
     target = Path(export.export_dir) / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}.csv"
     write_csv_atomically(rows, target)
     return MaterializeResult(

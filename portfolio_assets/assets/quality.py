@@ -1,0 +1,98 @@
+"""Glue between the pure checks / schemas and Dagster asset checks.
+
+Every check runs inside the asset's own step on the frame the run produced,
+so it covers exactly the partitions the run materialised (a separate
+``@asset_check`` on a partitioned asset would load every partition).
+"""
+
+from collections.abc import Iterable, Sequence
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
+
+from portfolio_assets.checks import FAILURE_COLUMNS, CheckOutcome, failures_markdown
+from portfolio_assets.schemas import ValidationResult
+
+# name -> (blocking, what it means); the README's "Checks" section says what to do.
+CHECKS: dict[str, tuple[bool, str]] = {
+    "schema": (
+        True,
+        "Every row matches the group's pandera schema: dtypes, class-aware nullability, ranges, "
+        "uniqueness of (timestamp, asset_symbol). Offending rows are listed.",
+    ),
+    "completeness": (True, "At least 95% of each asset's dates have every applicable feature (after warm-up)."),
+    "temporal_gaps": (
+        True,
+        "No asset has a gap longer than 7 days on its own calendar (weekends are not gaps "
+        "for weekday-calendar assets).",
+    ),
+    "rsi_bounds": (True, "rsi_14 is within 0..100."),
+    "target_coverage": (True, "Every labelled row has its 90-day targets."),
+    "feature_distribution": (
+        False,
+        "Report: robust z-scores of daily moves per class; one-day jumps that look "
+        "like a bad tick or an unadjusted split.",
+    ),
+    "cross_source_consistency": (False, "Report: CoinGecko's close against Alpha Vantage's, within 1%."),
+    "feature_target_ic": (
+        False,
+        "Report: Spearman information coefficient of every feature against the 90-day log return.",
+    ),
+}
+
+
+def check_specs(asset_name: str, names: Sequence[str]) -> list[AssetCheckSpec]:
+    """Specs for ``names`` on ``asset_name``; blocking ones stop downstream assets in the run."""
+    return [
+        AssetCheckSpec(name, asset=asset_name, blocking=CHECKS[name][0], description=CHECKS[name][1]) for name in names
+    ]
+
+
+def check_result(outcome: CheckOutcome) -> AssetCheckResult:
+    """A Dagster check result whose metadata names the assets, dates, column and count."""
+    metadata: dict[str, object] = {"summary": outcome.summary}
+    for key, value in outcome.metadata.items():
+        metadata[key] = MetadataValue.json(value) if isinstance(value, (dict, list)) else value
+    if len(outcome.failures):
+        metadata["failure_cases"] = MetadataValue.md(failures_markdown(outcome))
+    return AssetCheckResult(
+        check_name=outcome.name,
+        passed=outcome.passed,
+        severity=AssetCheckSeverity.ERROR if outcome.severity == "ERROR" else AssetCheckSeverity.WARN,
+        metadata=metadata,
+        description=outcome.summary,
+    )
+
+
+def check_results(outcomes: Iterable[CheckOutcome]) -> list[AssetCheckResult]:
+    return [check_result(o) for o in outcomes]
+
+
+def schema_outcome(result: ValidationResult, group: str, *, max_cases: int = 50) -> CheckOutcome:
+    """The pandera validation of a group's frame as a blocking ``schema`` check."""
+    failures = result.failures.rename(columns={"failure_case": "value", "error": "reason"})
+    failures = failures.reindex(columns=FAILURE_COLUMNS).head(max_cases)
+    per_column = result.failures["column"].value_counts().sort_index().to_dict() if len(result.failures) else {}
+    if result.ok:
+        summary = f"{group}: all {len(result.valid)} rows match the schema"
+    else:
+        parts = [f"{len(result.invalid)} invalid row(s)"]
+        if per_column:
+            parts.append("columns " + ", ".join(f"{c} ({n})" for c, n in per_column.items()))
+        if len(result.invalid) and "asset_symbol" in result.invalid:
+            parts.append("assets " + ", ".join(sorted(map(str, result.invalid["asset_symbol"].unique()))))
+        if result.frame_errors:
+            parts.append("frame errors: " + "; ".join(result.frame_errors))
+        summary = f"{group}: " + "; ".join(parts)
+    return CheckOutcome(
+        name="schema",
+        passed=result.ok,
+        severity="ERROR",
+        summary=summary,
+        metadata={
+            "failure_count": len(result.failures) + len(result.frame_errors),
+            "invalid_rows": len(result.invalid),
+            "failures_per_column": {str(k): int(v) for k, v in per_column.items()},
+            "frame_errors": list(result.frame_errors),
+        },
+        failures=failures,
+    )
