@@ -27,6 +27,11 @@ from portfolio_assets.universe import UNIVERSE_ENV
 
 DEPLOYMENT_ENV = "PORTFOLIO_DEPLOYMENT"
 CONTEXT_WINDOW_ENV = "PORTFOLIO_CONTEXT_WINDOW"
+PROMPT_FORMAT_ENV = "PORTFOLIO_PROMPT_FORMAT"
+SHARD_BY_ENV = "PORTFOLIO_SHARD_BY"
+VALIDATION_START_ENV = "PORTFOLIO_VALIDATION_START"
+TEST_START_ENV = "PORTFOLIO_TEST_START"
+EMBARGO_DAYS_ENV = "PORTFOLIO_EMBARGO_DAYS"
 
 ALL_ASSETS = [prices, macro, sentiment, indicators, targets, quarantine, sft_rows, training_set]
 OBSERVATION_ASSETS = [prices, macro, sentiment, indicators]
@@ -40,7 +45,15 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
     return {
         "parquet_io_manager": PartitionedParquetIOManager(base_dir=data_dir),
         "landing": LandingZoneResource(root=default_landing_dir(), universe_file=os.environ.get(UNIVERSE_ENV)),
-        "export": ExportResource(export_dir=export_dir, context_window=int(os.environ.get(CONTEXT_WINDOW_ENV, "30"))),
+        "export": ExportResource(
+            export_dir=export_dir,
+            context_window=int(os.environ.get(CONTEXT_WINDOW_ENV, "30")),
+            prompt_format=os.environ.get(PROMPT_FORMAT_ENV, "features"),
+            shard_by=os.environ.get(SHARD_BY_ENV, "year"),
+            validation_start=os.environ.get(VALIDATION_START_ENV) or None,
+            test_start=os.environ.get(TEST_START_ENV) or None,
+            embargo_days=int(os.environ.get(EMBARGO_DAYS_ENV, "0")),
+        ),
     }
 
 

@@ -17,9 +17,9 @@ def main() -> None:
     results = materialize_all(resources=resources_for(), instance=instance)
     export = results[-1].asset_materializations_for_node("training_set")[-1].metadata
     path = Path(export["path"].value).resolve()
-    rows = export["rows"].value
-    print(f"training set: {path}")
-    print(f"rows: {rows}  assets: {export['assets'].value}  range: {export['date_range'].value}")
+    print(f"training set: {path}  (csv/, jsonl/, parquet/, manifest.json, README.md)")
+    print(f"rows: {export['rows'].value} {export['rows_per_split'].value}  excluded: {export['excluded_rows'].value}")
+    print(f"assets: {export['assets'].value}  range: {export['date_range'].value}")
     print(f"took {time.monotonic() - started:.0f}s; open the UI with `make dev` to see the runs and lineage")
 
 

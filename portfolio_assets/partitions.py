@@ -18,6 +18,10 @@ from datetime import date, timedelta
 
 from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
 
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+"""Run tags of a single-run backfill over a partition range."""
+
 HORIZON_DAYS = 90
 """Forecast horizon, calendar days."""
 

@@ -32,7 +32,16 @@ class LandingZoneResource(ConfigurableResource):
 
 
 class ExportResource(ConfigurableResource):
-    """Where the training set is written, and how its rows are shaped."""
+    """Where the training set is written, and how its rows are shaped and split.
+
+    ``validation_start`` / ``test_start`` (YYYY-MM-DD) fix the split boundaries;
+    left empty they fall at 80% / 90% of the exported dates.
+    """
 
     export_dir: str
     context_window: int = 30
+    prompt_format: str = "features"
+    shard_by: str = "year"
+    validation_start: str | None = None
+    test_start: str | None = None
+    embargo_days: int = 0

@@ -7,10 +7,7 @@ from collections.abc import Mapping, Sequence
 from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, materialize
 
 from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS
-from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS
-
-RANGE_START_TAG = "dagster/asset_partition_range_start"
-RANGE_END_TAG = "dagster/asset_partition_range_end"
+from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
 
 
 def materialize_range(

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from portfolio_assets.definitions import local_resources
+from portfolio_assets.export import read_export
 from portfolio_assets.features import TECHNICAL_FEATURES
 from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets.partitions import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
@@ -37,7 +40,6 @@ def single_day(tmp_path_factory, instance):
         sentiment,
         sft_rows,
         targets,
-        training_set,
     )
 
     data_dir = tmp_path_factory.mktemp("single")
@@ -45,14 +47,14 @@ def single_day(tmp_path_factory, instance):
     steps = [
         ([prices], LOOKBACK_START, HORIZON_END),
         ([macro, sentiment, indicators], DAY, DAY),
-        ([targets, quarantine, sft_rows, training_set], DAY, DAY),
+        ([targets, quarantine, sft_rows], DAY, DAY),
     ]
     for selection, first, last in steps:
         assert materialize_range(selection, first, last, resources=resources, instance=instance).success
     return data_dir
 
 
-MONTHS = ("2009-02-01", "2009-04-15")
+MONTHS = ("2009-01-01", "2009-06-30")  # long enough that purged training rows leave a train split
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +81,7 @@ def test_demo_csv_covers_every_asset_with_every_target(full_backfill):
     _, results = full_backfill
     meta = results[-1].asset_materializations_for_node("training_set")[-1].metadata
     path = meta["path"].value
-    frame = pd.read_csv(path)
+    frame = read_export(path, "csv").drop(columns="split")
     universe = load_universe()
     assert set(frame["asset_symbol"]) == set(universe.symbols)
     assert {
@@ -107,7 +109,10 @@ def test_demo_csv_covers_every_asset_with_every_target(full_backfill):
         span = pd.to_datetime(group["timestamp"]).max() - pd.to_datetime(group["timestamp"]).min()
         assert span >= timedelta(days=730), symbol
     # Strict JSON everywhere, consistent with the canonical columns.
-    with open(path, newline="", encoding="utf-8") as handle:
+    files = sorted(Path(path).glob("csv/*/*.csv"))
+    assert {f.parent.name for f in files} == {"train", "validation", "test"}
+    for file in files:
+        handle = file.open(newline="", encoding="utf-8")
         for row in csv.DictReader(handle):
             features = json.loads(row["input"], parse_constant=_reject)
             target = json.loads(row["output"], parse_constant=_reject)
@@ -125,14 +130,16 @@ def test_a_multi_month_range_of_the_full_graph(multi_month, full_backfill):
     data_dir, results = multi_month
     meta = results[-1].asset_materializations_for_node("training_set")[-1].metadata
     assert meta["date_range"].value == f"{MONTHS[0]}..{MONTHS[1]}"
-    frame = pd.read_csv(meta["path"].value)
+    frame = read_export(meta["path"].value, "csv")
     assert set(frame["asset_symbol"]) == set(load_universe().symbols)
     assert frame["target_price_90d"].notna().all()
     # The same rows as inside the full multi-year backfill, which started elsewhere.
     keys = ["asset_symbol", "timestamp"]
     here = read(data_dir, "sft_rows", *MONTHS).sort_values(keys).reset_index(drop=True)
     there = read(full_backfill[0], "sft_rows", *MONTHS).sort_values(keys).reset_index(drop=True)
-    assert len(here) == len(frame) and len(here) > 0
+    manifest = json.loads((Path(meta["path"].value) / "manifest.json").read_text())
+    rows = manifest["rows"]
+    assert len(here) == rows["input"] == len(frame) + rows["purged"] + rows["embargoed"] and len(frame) > 0
     pd.testing.assert_frame_equal(here, there, check_exact=False, rtol=1e-9, atol=1e-12)
 
 
@@ -190,11 +197,13 @@ def test_not_applicable_is_per_asset(full_backfill):
     assert json.loads(rows.loc["XAUUSD", "input"])["volume"] is None
 
 
-def test_single_day_export(single_day):
-    exports = list((single_day / "exports").glob("training_set_*.csv"))
-    assert [p.name for p in exports] == [f"training_set_{DAY}_{DAY}.csv"]
-    frame = pd.read_csv(exports[0])
-    assert set(frame["timestamp"]) == {f"{DAY}T00:00:00Z"}
+def test_a_single_day_cannot_be_split_and_is_not_exported(single_day, instance):
+    from portfolio_assets.definitions import training_set
+
+    resources = local_resources(str(single_day))
+    result = materialize_range([training_set], DAY, DAY, resources=resources, instance=instance, raise_on_error=False)
+    assert not result.success
+    assert not list(single_day.glob("exports/*"))
 
 
 def test_a_truncated_lookback_is_refused(tmp_path, instance):
@@ -227,3 +236,32 @@ def test_require_input_window_names_what_dagster_truncated():
         r"2011-01-01\.\.2011-03-01",
     ):
         require_input_window(context, "prices", first_day=start, last_day=pd.Timestamp("2011-03-01", tz="UTC"))
+
+
+def test_the_export_records_its_provenance_and_is_reproducible(full_backfill, instance, tmp_path):
+    from portfolio_assets.definitions import training_set
+
+    data_dir, results = full_backfill
+    meta = results[-1].asset_materializations_for_node("training_set")[-1].metadata
+    first_export = Path(meta["path"].value)
+    manifest = json.loads((first_export / "manifest.json").read_text())
+    provenance = manifest["provenance"]
+    assert provenance["partitions"] == {"first": "2009-01-01", "last": "2012-11-30", "count": 1430}
+    kinds = {entry["kind"] for entry in provenance["sources"].values()}
+    assert kinds == {"real", "synthetic"}
+    assert provenance["sources"]["alphavantage/function=TIME_SERIES_DAILY,symbol=GOOG"]["kind"] == "real"
+    assert {name: c["status"] for name, c in provenance["checks"].items()} == dict.fromkeys(
+        ["schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage"], "SUCCEEDED"
+    )
+    assert provenance["code_version"].startswith("0.1.0")
+    assert (first_export / "README.md").read_text().startswith("---")
+    # A second export of the same partitions, elsewhere, is byte-identical.
+    again = tmp_path / "again"
+    resources = local_resources(str(data_dir), export_dir=str(again))
+    assert materialize_range([training_set], "2009-01-01", "2012-11-30", resources=resources, instance=instance).success
+    second_export = again / first_export.name
+    names = sorted(p.relative_to(first_export) for p in first_export.rglob("*") if p.is_file())
+    assert names == sorted(p.relative_to(second_export) for p in second_export.rglob("*") if p.is_file())
+    for name in names:
+        assert (first_export / name).read_bytes() == (second_export / name).read_bytes(), name
+    shutil.rmtree(again)

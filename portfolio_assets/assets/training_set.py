@@ -1,38 +1,97 @@
-"""training_set: the exported CSV a fine-tuning job reads."""
+"""training_set: the sharded, split CSV / JSONL / Parquet export a fine-tuning job reads."""
 
-import os
-import tempfile
+import subprocess
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetIn, BackfillPolicy, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckKey,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 
+import portfolio_assets
+from portfolio_assets.assets.quality import CHECKS
 from portfolio_assets.assets.windows import run_window
-from portfolio_assets.columns import SFT_COLUMNS
-from portfolio_assets.partitions import LABELLED_PARTITIONS
-from portfolio_assets.resources import ExportResource
+from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
+from portfolio_assets.export import SplitConfig, export_training_set, sample_sources
+from portfolio_assets.features.sft import format_rows
+from portfolio_assets.landing import SAMPLE_LANDING_ROOT
+from portfolio_assets.partitions import HORIZON_DAYS, LABELLED_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
+from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import TrainingSetSchema, table_schema, validate_rows
+
+GATE_CHECKS = ("schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage")
 
 
 def csv_ready(rows: pd.DataFrame) -> pd.DataFrame:
-    """Timestamps as ISO 8601 UTC strings; everything else as stored."""
+    """Timestamps as ISO 8601 UTC strings; everything else as stored (what the CSV holds)."""
     out = rows[SFT_COLUMNS].copy()
     for column in ("timestamp", "target_timestamp"):
         out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return out.sort_values(["timestamp", "asset_symbol"], kind="stable").reset_index(drop=True)
 
 
-def write_csv_atomically(frame: pd.DataFrame, target: Path) -> None:
-    """Write ``frame`` to ``target`` through a temporary file, so a crash leaves no partial CSV."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+def code_version() -> str:
+    """The package version and, in a git checkout, the commit (``+dirty`` with local changes)."""
+    root = Path(portfolio_assets.__file__).resolve().parents[1]
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            frame.to_csv(handle, index=False, lineterminator="\n", float_format="%.17g")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return portfolio_assets.__version__
+    return f"{portfolio_assets.__version__}+{commit[:12]}{'.dirty' if dirty else ''}"
+
+
+def _run_covers(context: AssetExecutionContext, run_id: str, first: pd.Timestamp, last: pd.Timestamp) -> bool:
+    """Whether run ``run_id`` materialised partitions covering ``first..last`` (single-run range tags)."""
+    run = context.instance.get_run_by_id(run_id)
+    if run is None:
+        return False
+    start = run.tags.get(RANGE_START_TAG) or run.tags.get("dagster/partition")
+    end = run.tags.get(RANGE_END_TAG) or run.tags.get("dagster/partition")
+    return bool(start and end) and start <= f"{first:%Y-%m-%d}" and f"{last:%Y-%m-%d}" <= end
+
+
+def gate_status(context: AssetExecutionContext, first: pd.Timestamp, last: pd.Timestamp) -> dict[str, dict[str, str]]:
+    """The latest evaluation of every blocking gate check by a run that covered these partitions.
+
+    Refuses to export when there is none, or when it did not pass.
+    """
+    statuses = {}
+    for name in GATE_CHECKS:
+        history = context.instance.event_log_storage.get_asset_check_execution_history(
+            AssetCheckKey(AssetKey("quarantine"), name), limit=200
+        )
+        record = next((r for r in history if _run_covers(context, r.run_id, first, last)), None)
+        status = record.status.value if record else "NOT_EVALUATED"
+        statuses[name] = {"status": status, "run_id": record.run_id if record else ""}
+        if status != "SUCCEEDED":
+            raise RuntimeError(
+                f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: blocking check quarantine/{name} is {status} "
+                "for these partitions; materialise quarantine over them and let every gate check pass first"
+            )
+    return statuses
+
+
+def sources_provenance(landing: LandingZoneResource) -> object:
+    """Which series were real or synthetic (the bundled sample's manifest), or where live data came from."""
+    if Path(landing.root).resolve() == SAMPLE_LANDING_ROOT.resolve():
+        return sample_sources()
+    return {"landing_zone": landing.root, "note": "live responses; see the landing zone for each request"}
 
 
 @asset(
@@ -40,26 +99,55 @@ def write_csv_atomically(frame: pd.DataFrame, target: Path) -> None:
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
     ins={"sft_rows": AssetIn()},
-    kinds={"csv"},
+    kinds={"csv", "parquet"},
     metadata={"dagster/column_schema": table_schema(TrainingSetSchema)},
 )
-def training_set(context: AssetExecutionContext, export: ExportResource, sft_rows: pd.DataFrame) -> MaterializeResult:
-    """The training set as CSV under the export directory: columns instruction, input, output,
-    context_window (JSON array string) and every canonical column, one file per materialised
-    partition range (training_set_<first>_<last>.csv), written atomically."""
+def training_set(
+    context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource, sft_rows: pd.DataFrame
+) -> MaterializeResult:
+    """The training set for the fine-tuning job: the run's sft_rows as CSV, JSONL and Parquet under
+    <export dir>/training_set_<first>_<last>/, sharded by date range (`shard_by`), split in time
+    order into train / validation / test with purged label windows and an embargo, with
+    manifest.json (rows per split/shard/asset, sha256 of every file, schema, real vs synthetic
+    sources, checks passed, code version) and a dataset card. Deterministic: the same partitions
+    give byte-identical files. Written atomically; refuses to export past a failed gate check."""
     first, last = run_window(context)
-    rows = csv_ready(sft_rows)
-    result = validate_rows(rows, TrainingSetSchema)
+    result = validate_rows(csv_ready(sft_rows), TrainingSetSchema)
     if not result.ok:
         raise ValueError(f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: not exported: {result.summary()}")
-    target = Path(export.export_dir) / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}.csv"
-    write_csv_atomically(rows, target)
+    checks = gate_status(context, first, last)
+    # sft_rows holds the canonical (features) prompt; other formats are derived from it here.
+    rows = format_rows(sft_rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=export.prompt_format)
+    out_dir = Path(export.export_dir) / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}"
+    report = export_training_set(
+        rows,
+        out_dir,
+        split=SplitConfig(
+            validation_start=export.validation_start,
+            test_start=export.test_start,
+            embargo_days=export.embargo_days,
+        ),
+        shard_by=export.shard_by,
+        provenance={
+            "partitions": {"first": f"{first:%Y-%m-%d}", "last": f"{last:%Y-%m-%d}", "count": (last - first).days + 1},
+            "sources": sources_provenance(landing),
+            "checks": {name: {"blocking": CHECKS[name][0], **status} for name, status in checks.items()},
+            "code_version": code_version(),
+            "prompt_format": export.prompt_format,
+            "context_window": export.context_window,
+            "horizon_days": HORIZON_DAYS,
+        },
+    )
     return MaterializeResult(
         metadata={
-            "path": MetadataValue.path(str(target)),
-            "rows": len(rows),
-            "assets": ", ".join(sorted(rows["asset_symbol"].unique())),
+            "path": MetadataValue.path(str(report.out_dir)),
+            "manifest": MetadataValue.path(str(report.manifest_path)),
+            "rows": int(sum(report.rows.values())),
+            "rows_per_split": MetadataValue.json(report.rows),
+            "excluded_rows": MetadataValue.json(report.excluded),
+            "boundaries": MetadataValue.json({k: str(v) for k, v in report.boundaries.items()}),
+            "files": len(report.files),
+            "assets": ", ".join(sorted(sft_rows["asset_symbol"].unique())),
             "date_range": f"{first:%Y-%m-%d}..{last:%Y-%m-%d}",
-            "columns": len(rows.columns),
         }
     )
