@@ -265,3 +265,26 @@ def test_the_export_records_its_provenance_and_is_reproducible(full_backfill, in
     for name in names:
         assert (first_export / name).read_bytes() == (second_export / name).read_bytes(), name
     shutil.rmtree(again)
+
+
+@pytest.mark.parametrize("prompt_format", ["chat", "timeseries"])
+def test_the_export_in_another_prompt_format(full_backfill, instance, tmp_path, prompt_format):
+    from portfolio_assets.definitions import training_set
+    from portfolio_assets.resources import ExportResource
+
+    data_dir, _ = full_backfill
+    resources = local_resources(str(data_dir))
+    resources["export"] = ExportResource(export_dir=str(tmp_path), prompt_format=prompt_format)
+    result = materialize_range([training_set], "2009-01-01", "2012-11-30", resources=resources, instance=instance)
+    frame = read_export(result.asset_materializations_for_node("training_set")[-1].metadata["path"].value, "jsonl")
+    first = frame.iloc[0]
+    if prompt_format == "chat":
+        messages = json.loads(first["messages"], parse_constant=_reject)
+        assert [m["role"] for m in messages] == ["system", "user", "assistant"]
+        assert messages[2]["content"] == first["output"]
+    else:
+        features = json.loads(first["input"], parse_constant=_reject)
+        assert list(features)[:2] == ["context_window", "current_price"]
+        assert json.loads(first["output"]).keys() == {"predicted_return_90d", "predicted_return_pct_90d"}
+    manifest = json.loads((tmp_path / "training_set_2009-01-01_2012-11-30" / "manifest.json").read_text())
+    assert manifest["provenance"]["prompt_format"] == prompt_format
