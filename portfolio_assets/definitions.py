@@ -21,6 +21,7 @@ from portfolio_assets.assets.sentiment import sentiment
 from portfolio_assets.assets.sft_rows import quarantine, sft_rows
 from portfolio_assets.assets.targets import targets
 from portfolio_assets.assets.training_set import training_set
+from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
 from portfolio_assets.io_managers import PartitionedParquetIOManager, default_data_dir
 from portfolio_assets.resources import EXPORT_DIR_ENV, ExportResource, LandingZoneResource, default_landing_dir
 from portfolio_assets.universe import UNIVERSE_ENV
@@ -38,6 +39,15 @@ OBSERVATION_ASSETS = [prices, macro, sentiment, indicators]
 LABELLED_ASSETS = [targets, quarantine, sft_rows, training_set]
 
 
+def _int_env(name: str, default: int) -> int:
+    """An integer setting from the environment; a bad value names the variable."""
+    text = os.environ.get(name, "")
+    try:
+        return int(text) if text.strip() else default
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a whole number") from None
+
+
 def local_resources(data_dir: str | None = None, export_dir: str | None = None) -> dict[str, object]:
     """In-process resources reading the environment (see the README's configuration table)."""
     data_dir = data_dir or default_data_dir()
@@ -47,12 +57,12 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
         "landing": LandingZoneResource(root=default_landing_dir(), universe_file=os.environ.get(UNIVERSE_ENV)),
         "export": ExportResource(
             export_dir=export_dir,
-            context_window=int(os.environ.get(CONTEXT_WINDOW_ENV, "30")),
-            prompt_format=os.environ.get(PROMPT_FORMAT_ENV, "features"),
-            shard_by=os.environ.get(SHARD_BY_ENV, "year"),
+            context_window=_int_env(CONTEXT_WINDOW_ENV, DEFAULT_CONTEXT_WINDOW),
+            prompt_format=os.environ.get(PROMPT_FORMAT_ENV) or DEFAULT_PROMPT_FORMAT,
+            shard_by=os.environ.get(SHARD_BY_ENV) or "year",
             validation_start=os.environ.get(VALIDATION_START_ENV) or None,
             test_start=os.environ.get(TEST_START_ENV) or None,
-            embargo_days=int(os.environ.get(EMBARGO_DAYS_ENV, "0")),
+            embargo_days=_int_env(EMBARGO_DAYS_ENV, 0),
         ),
     }
 

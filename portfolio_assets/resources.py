@@ -6,6 +6,7 @@ import os
 
 from dagster import ConfigurableResource
 
+from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone
 from portfolio_assets.universe import Universe, load_universe
 
@@ -39,8 +40,8 @@ class ExportResource(ConfigurableResource):
     """
 
     export_dir: str
-    context_window: int = 30
-    prompt_format: str = "features"
+    context_window: int = DEFAULT_CONTEXT_WINDOW
+    prompt_format: str = DEFAULT_PROMPT_FORMAT
     shard_by: str = "year"
     validation_start: str | None = None
     test_start: str | None = None

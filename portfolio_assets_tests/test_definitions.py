@@ -86,3 +86,18 @@ def test_column_schemas_are_shown_in_the_ui():
     for name in ("prices", "macro", "sentiment", "indicators", "targets", "sft_rows", "training_set"):
         schema = graph.get(AssetKey(name)).metadata["dagster/column_schema"]
         assert len(schema.columns) >= 6 and all(c.type and c.description for c in schema.columns), name
+
+
+def test_export_settings_come_from_the_environment(monkeypatch):
+    import pytest
+
+    from portfolio_assets.definitions import local_resources
+
+    monkeypatch.setenv("PORTFOLIO_CONTEXT_WINDOW", "60")
+    monkeypatch.setenv("PORTFOLIO_PROMPT_FORMAT", "chat")
+    monkeypatch.setenv("PORTFOLIO_EMBARGO_DAYS", "5")
+    export = local_resources("/tmp/x")["export"]
+    assert (export.context_window, export.prompt_format, export.embargo_days) == (60, "chat", 5)
+    monkeypatch.setenv("PORTFOLIO_EMBARGO_DAYS", "five")
+    with pytest.raises(ValueError, match="PORTFOLIO_EMBARGO_DAYS='five' is not a whole number"):
+        local_resources("/tmp/x")
