@@ -64,7 +64,7 @@ def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe)
     """Format joined rows into the canonical sft_rows columns."""
     rows = format_rows(joined, FEATURE_COLUMNS, HORIZON_DAYS)
     rows["context_window"] = context.reindex(rows.index).to_numpy()
-    has_volume = {a.symbol: a.has_volume for a in universe.assets}
+    has_volume = has_volume_for(universe.assets)
     rows["not_applicable"] = [
         json.dumps(not_applicable(cls, has_volume[sym]))
         for sym, cls in zip(rows["asset_symbol"], rows["asset_class"], strict=True)
