@@ -1,0 +1,56 @@
+"""Data-quality checks of the frames the assets produce: pure pandas / numpy, no Dagster.
+
+Every check returns a ``CheckOutcome`` (``outcome``) and never modifies its
+input: nothing is dropped, filled or corrected. One module per check:
+
+=================================  ========  =================  ==============================================
+check                              severity  module             fails when
+=================================  ========  =================  ==============================================
+``duplicates``                     ERROR     ``duplicate_keys`` a (timestamp, asset_symbol) key occurs twice
+``completeness``                   ERROR     ``complete_rows``  an asset's share of complete dates < min_fraction
+``target_coverage``                ERROR     ``targets``        a labelled row lacks a finite, consistent target
+``value_bounds`` / ``rsi_bounds``  ERROR     ``bounds``         a present value lies outside its bounds
+``temporal_gaps``                  ERROR     ``gaps``           more than max_gap_days expected days are missing
+``feature_distribution``           WARN      ``distribution``   a move looks like a bad tick / unadjusted split
+``cross_source_consistency``       WARN      ``cross_source``   close and CoinGecko's close differ > tolerance
+``feature_target_ic``              WARN      ``ic``             no feature's rank IC could be computed
+=================================  ========  =================  ==============================================
+
+Per-asset settings for the wrapping layer: ``calendars_for`` (``calendars``),
+``has_volume_for`` and ``warmup_ends`` (``requirements``). Defaults and helper
+types (``Bound``, ``DEFAULT_BOUNDS``, ...) are imported from their modules.
+"""
+
+from portfolio_assets.checks.bounds import rsi_bounds, value_bounds
+from portfolio_assets.checks.calendars import calendars_for
+from portfolio_assets.checks.complete_rows import completeness
+from portfolio_assets.checks.cross_source import cross_source_consistency
+from portfolio_assets.checks.distribution import feature_distribution
+from portfolio_assets.checks.duplicate_keys import duplicates
+from portfolio_assets.checks.gaps import temporal_gaps
+from portfolio_assets.checks.ic import feature_target_ic, spearman
+from portfolio_assets.checks.outcome import ERROR, FAILURE_COLUMNS, MAX_CASES, WARN, CheckOutcome, failures_markdown
+from portfolio_assets.checks.requirements import has_volume_for, warmup_ends
+from portfolio_assets.checks.targets import target_coverage
+
+__all__ = [
+    "ERROR",
+    "FAILURE_COLUMNS",
+    "MAX_CASES",
+    "WARN",
+    "CheckOutcome",
+    "calendars_for",
+    "completeness",
+    "cross_source_consistency",
+    "duplicates",
+    "failures_markdown",
+    "feature_distribution",
+    "feature_target_ic",
+    "has_volume_for",
+    "rsi_bounds",
+    "spearman",
+    "target_coverage",
+    "temporal_gaps",
+    "value_bounds",
+    "warmup_ends",
+]

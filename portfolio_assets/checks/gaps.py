@@ -1,0 +1,182 @@
+"""``temporal_gaps`` (ERROR): an asset misses more than ``max_gap_days`` expected days in a row."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from portfolio_assets.checks._frame import _require
+from portfolio_assets.checks._text import _date, _join, _plural
+from portfolio_assets.checks.calendars import CALENDARS
+from portfolio_assets.checks.outcome import ERROR, MAX_CASES, CheckOutcome, _outcome
+from portfolio_assets.timeutil import utc_index, utc_timestamp
+
+
+def _expected_days_between(first: np.ndarray, last: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
+    """Expected observation days in [first, last] (day precision; 0 where last < first)."""
+    f = first.astype("datetime64[D]")
+    e = last.astype("datetime64[D]") + np.timedelta64(1, "D")
+    e = np.maximum(e, f)
+    calendar = (e - f).astype("int64")
+    business = np.busday_count(f, e)
+    return np.where(weekdays, business, calendar)
+
+
+def _first_expected(day: np.ndarray, weekdays: np.ndarray, forward: bool) -> np.ndarray:
+    """``day`` moved to the nearest expected day in the given direction (itself if expected)."""
+    d = day.astype("datetime64[D]")
+    rolled = np.busday_offset(d, 0, roll="forward" if forward else "backward")
+    return np.where(weekdays, rolled, d)
+
+
+def temporal_gaps(
+    prices: pd.DataFrame,
+    *,
+    calendars: Mapping[str, str],
+    max_gap_days: int = 7,
+    previous: pd.DataFrame | None = None,
+    window_end: pd.Timestamp | None = None,
+    max_cases: int = MAX_CASES,
+) -> CheckOutcome:
+    """ERROR if an asset misses more than ``max_gap_days`` expected days in a row.
+
+    Calendars (``calendars[symbol]``, see ``calendars_for``): ``daily`` expects
+    every calendar day (crypto), ``weekdays`` every Monday..Friday (weekends are
+    never gaps; holidays are, but a few do not reach the limit). A gap's length
+    is the number of expected days strictly between two consecutive
+    observations: the calendar days between them minus 1, not counting
+    Saturdays and Sundays for ``weekdays``. Friday → Monday is 0; Thursday →
+    Tuesday over a 4-day holiday weekend is 2; a 10-weekday hole fails.
+
+    ``previous``: observations before the checked window (at least each asset's
+    last one), so a gap straddling the window start is caught; only gaps that
+    end inside ``prices`` (or at ``window_end``) are reported. ``window_end``
+    (optional): the last day of the checked window; the expected days after an
+    asset's last observation through it form an open gap (an asset whose data
+    stopped, including one present in ``previous`` only).
+
+    Failure cases: asset, ``gap_start`` / ``gap_end`` (first and last missing
+    expected day), ``gap_days``, and the observations around the gap.
+    """
+    name = "temporal_gaps"
+    _require(prices, ["asset_symbol", "timestamp"], name)
+    bad_calendars = {s: c for s, c in calendars.items() if c not in CALENDARS}
+    if bad_calendars:
+        raise ValueError(f"{name}: unknown calendar(s) {bad_calendars} (expected one of {CALENDARS})")
+    current = pd.DataFrame(
+        {"asset_symbol": prices["asset_symbol"].astype(str).to_numpy(), "timestamp": utc_index(prices["timestamp"])}
+    )
+    current["in_window"] = True
+    parts = [current]
+    if previous is not None and len(previous):
+        _require(previous, ["asset_symbol", "timestamp"], f"{name} (previous)")
+        prev = pd.DataFrame(
+            {
+                "asset_symbol": previous["asset_symbol"].astype(str).to_numpy(),
+                "timestamp": utc_index(previous["timestamp"]),
+            }
+        )
+        first_in_window = current.groupby("asset_symbol")["timestamp"].min()
+        start = prev["asset_symbol"].map(first_in_window)
+        prev = prev[(start.isna() | (prev["timestamp"] < start)).to_numpy()].copy()
+        prev["in_window"] = False
+        parts.append(prev)
+    frame = pd.concat(parts, ignore_index=True)
+    no_timestamp = int(frame["timestamp"].isna().sum())
+    frame = frame.dropna(subset=["timestamp"])
+    frame["day"] = frame["timestamp"].dt.tz_convert("UTC").dt.tz_localize(None).dt.floor("D")
+    # One entry per (asset, day): a day observed in the window counts as in the window.
+    frame = frame.groupby(["asset_symbol", "day"], sort=True)["in_window"].max().reset_index()
+    unknown = sorted(set(frame["asset_symbol"]) - set(calendars))
+    if unknown:
+        raise ValueError(f"{name}: calendars does not name asset(s) {unknown}")
+
+    sym = frame["asset_symbol"].to_numpy()
+    day = frame["day"].to_numpy().astype("datetime64[ns]")
+    in_window = frame["in_window"].to_numpy()
+    same_as_prev = np.r_[False, sym[1:] == sym[:-1]]
+    # Consecutive observations (prev -> next) of the same asset; next in the window.
+    nxt = np.flatnonzero(same_as_prev & in_window)
+    prv = nxt - 1
+    before = day[prv]
+    after = day[nxt]
+    symbols_pairs = sym[nxt]
+    open_end = np.zeros(len(nxt), dtype=bool)
+    if window_end is not None:
+        end_day = utc_timestamp(window_end).tz_localize(None).floor("D")
+        last_idx = np.flatnonzero(np.r_[sym[1:] != sym[:-1], True]) if len(sym) else np.zeros(0, dtype=int)
+        last_idx = last_idx[day[last_idx] < end_day.to_datetime64()]
+        before = np.r_[before, day[last_idx]]
+        # The open gap runs through window_end inclusive: model it as ending the day after.
+        after_end = (end_day + pd.Timedelta(days=1)).to_datetime64().astype("datetime64[ns]")
+        after = np.r_[after, np.full(len(last_idx), after_end, dtype="datetime64[ns]")]
+        symbols_pairs = np.r_[symbols_pairs, sym[last_idx]]
+        open_end = np.r_[open_end, np.ones(len(last_idx), dtype=bool)]
+    weekdays = pd.Series(symbols_pairs, dtype="object").map(calendars).eq("weekdays").to_numpy()
+    first_missing = before + np.timedelta64(1, "D")
+    last_missing = after - np.timedelta64(1, "D")
+    gap = _expected_days_between(first_missing, last_missing, weekdays) if len(before) else np.zeros(0, int)
+    longest = {str(k): int(v) for k, v in pd.Series(gap, index=symbols_pairs).groupby(level=0).max().items()}
+    bad = gap > max_gap_days
+
+    meta: dict[str, object] = {
+        "max_gap_days": max_gap_days,
+        "calendars": {s: calendars[s] for s in sorted(set(sym))},
+        "observations": int(in_window.sum()),
+        "longest_gap_days": dict(sorted(longest.items())),
+        "window_end": None if window_end is None else _date(pd.Timestamp(window_end)),
+        "previous_given": previous is not None,
+    }
+    if no_timestamp:
+        meta["rows_without_timestamp"] = no_timestamp
+    if not bad.any():
+        summary = (
+            f"no gap over {max_gap_days} expected days in {int(in_window.sum())} observations of "
+            f"{_plural(len(set(sym)), 'asset')} (longest {max(longest.values(), default=0)})"
+        )
+        return _outcome(name, passed=True, severity=ERROR, summary=summary, metadata=meta, cases=None, max_cases=0)
+
+    gap_start = utc_index(_first_expected(first_missing[bad], weekdays[bad], True).astype("datetime64[ns]"))
+    gap_end = utc_index(_first_expected(last_missing[bad], weekdays[bad], False).astype("datetime64[ns]"))
+    cal = np.where(weekdays[bad], "weekdays", "daily")
+    cases = pd.DataFrame(
+        {
+            "asset_symbol": symbols_pairs[bad],
+            "timestamp": gap_start,
+            "column": "timestamp",
+            "value": gap[bad],
+            "reason": [
+                f"{g} missing {c} from {_date(a)} to {_date(b)}" + (" (open: none through window end)" if o else "")
+                for g, c, a, b, o in zip(gap[bad], cal, gap_start, gap_end, open_end[bad], strict=True)
+            ],
+            "gap_start": gap_start,
+            "gap_end": gap_end,
+            "gap_days": gap[bad],
+            "last_before": utc_index(before[bad]),
+            "first_after": [
+                pd.NaT if o else pd.Timestamp(a, tz="UTC") for a, o in zip(after[bad], open_end[bad], strict=True)
+            ],
+            "calendar": cal,
+        }
+    ).sort_values(["asset_symbol", "gap_start"], kind="stable")
+    meta["gaps_per_asset"] = {str(s): len(g) for s, g in cases.groupby("asset_symbol")}
+    parts = []
+    for s, g in cases.groupby("asset_symbol", sort=True):
+        worst = g.iloc[int(np.argmax(g["gap_days"].to_numpy()))]
+        span = f"{_date(worst['gap_start'])}..{_date(worst['gap_end'])}"
+        if len(g) == 1:
+            parts.append(f"{s}: 1 gap of {worst['gap_days']} days ({span}) exceeds {max_gap_days}")
+        else:
+            parts.append(f"{s}: {len(g)} gaps exceed {max_gap_days} (longest {worst['gap_days']} days, {span})")
+    summary = _join(parts)
+    return _outcome(
+        name,
+        passed=False,
+        severity=ERROR,
+        summary=summary,
+        metadata=meta,
+        cases=cases,
+        max_cases=max_cases,
+    )

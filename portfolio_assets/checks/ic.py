@@ -1,0 +1,163 @@
+"""``feature_target_ic`` (WARN report): Spearman rank IC of each feature with the target."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from portfolio_assets.checks._frame import _floats
+from portfolio_assets.checks._text import _plural
+from portfolio_assets.checks.outcome import MAX_CASES, WARN, CheckOutcome, _outcome
+
+
+def spearman(x: np.ndarray | pd.Series, y: np.ndarray | pd.Series) -> float:
+    """Spearman rank correlation of the pairs where both are finite (average ranks for ties).
+
+    NaN when fewer than 2 pairs remain or either side is constant.
+    """
+    xa = np.asarray(x, dtype="float64")
+    ya = np.asarray(y, dtype="float64")
+    ok = np.isfinite(xa) & np.isfinite(ya)
+    if ok.sum() < 2:
+        return float("nan")
+    rx = pd.Series(xa[ok]).rank(method="average").to_numpy()
+    ry = pd.Series(ya[ok]).rank(method="average").to_numpy()
+    return _pearson(rx, ry)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    da = a - a.mean()
+    db = b - b.mean()
+    # Elementwise sums, not np.dot: BLAS threads gain nothing here and stall on a busy machine.
+    sa = float(np.sum(da * da))
+    sb = float(np.sum(db * db))
+    if sa == 0.0 or sb == 0.0:
+        return float("nan")
+    return float(np.clip(np.sum(da * db) / math.sqrt(sa * sb), -1.0, 1.0))
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    return pd.Series(values).rank(method="average").to_numpy()
+
+
+def _ic(
+    x: np.ndarray, y: np.ndarray, min_rows: int, y_ranks: dict[bytes, np.ndarray] | None = None
+) -> tuple[float | None, int, str | None]:
+    """(IC or None, pairs used, why it is None). ``y_ranks`` caches y's ranks per row mask."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    n = int(ok.sum())
+    if n < min_rows:
+        return None, n, f"{n} rows with both values (< {min_rows})"
+    xs, ys = x[ok], y[ok]
+    if xs.min() == xs.max():
+        return None, n, "constant feature"
+    if ys.min() == ys.max():
+        return None, n, "constant target"
+    if y_ranks is None:
+        ry = _rank(ys)
+    else:
+        key = np.packbits(ok).tobytes()
+        ry = y_ranks.get(key)
+        if ry is None:
+            ry = y_ranks[key] = _rank(ys)
+    return _pearson(_rank(xs), ry), n, None
+
+
+def feature_target_ic(
+    rows: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    target: str = "target_return_90d",
+    min_rows: int = 30,
+    max_cases: int = MAX_CASES,
+) -> CheckOutcome:
+    """WARN-level report: Spearman rank IC of each feature with ``target``, pooled and per asset class.
+
+    Over the rows where both are finite; a coefficient needs ``min_rows`` such
+    rows and a non-constant feature and target, else it is None with the
+    reason. Metadata: ``ic_pooled`` {feature: IC}, ``ic_by_class`` {class:
+    {feature: IC}}, ``rows_used``, ``not_computed`` reasons and the strongest
+    features. Passes unless no pooled coefficient could be computed (then
+    passed=False, severity WARN, one failure case per feature with the reason).
+    """
+    name = "feature_target_ic"
+    features = list(dict.fromkeys(features))
+    meta: dict[str, object] = {"target": target, "min_rows": min_rows, "rows": len(rows)}
+    if target not in rows.columns:
+        meta["ic_pooled"] = dict.fromkeys(features)
+        summary = f"no IC computed: the frame has no {target} column"
+        cases = pd.DataFrame(
+            {"asset_symbol": "*", "timestamp": pd.NaT, "column": features, "value": None, "reason": f"no {target}"}
+        )
+        return _outcome(
+            name,
+            passed=False,
+            severity=WARN,
+            summary=summary,
+            metadata=meta,
+            cases=cases,
+            max_cases=max_cases,
+            fair_by=(),
+        )
+    y = _floats(rows, target)
+    classes = rows["asset_class"].astype(str).to_numpy() if "asset_class" in rows.columns else None
+    pooled: dict[str, float | None] = {}
+    used: dict[str, int] = {}
+    reasons: dict[str, str] = {}
+    by_class: dict[str, dict[str, float | None]] = {}
+    class_reasons: dict[str, dict[str, str]] = {}
+    y_ranks: dict[bytes, np.ndarray] = {}
+    class_y_ranks: dict[str, dict[bytes, np.ndarray]] = {}
+    class_masks = {c: classes == c for c in sorted(set(classes))} if classes is not None else {}
+    for f in features:
+        if f not in rows.columns:
+            pooled[f], used[f], reasons[f] = None, 0, "column not in frame"
+            continue
+        x = _floats(rows, f)
+        pooled[f], used[f], why = _ic(x, y, min_rows, y_ranks)
+        if why:
+            reasons[f] = why
+        if classes is not None:
+            for c, sel in class_masks.items():
+                ic, _, why_c = _ic(x[sel], y[sel], min_rows, class_y_ranks.setdefault(c, {}))
+                by_class.setdefault(c, {})[f] = ic
+                if why_c:
+                    class_reasons.setdefault(c, {})[f] = why_c
+    computed = {f: v for f, v in pooled.items() if v is not None}
+    strongest = sorted(computed.items(), key=lambda kv: -abs(kv[1]))[:10]
+    meta.update(
+        {
+            "ic_pooled": pooled,
+            "ic_by_class": by_class,
+            "rows_used": used,
+            "not_computed": reasons,
+            "not_computed_by_class": class_reasons,
+            "strongest": [{"feature": f, "ic": v} for f, v in strongest],
+            "features_computed": len(computed),
+        }
+    )
+    if computed:
+        top = ", ".join(f"{f} {v:+.3f}" for f, v in strongest[:3])
+        skipped = f"; not computed: {', '.join(f'{f} ({r})' for f, r in list(reasons.items())[:3])}" if reasons else ""
+        summary = (
+            f"Spearman IC vs {target} over {_plural(len(rows), 'row')}: {len(computed)} of "
+            f"{_plural(len(features), 'feature')} computed; strongest |IC| {top}{skipped}"
+        )
+        return _outcome(name, passed=True, severity=WARN, summary=summary, metadata=meta, cases=None, max_cases=0)
+    cases = pd.DataFrame(
+        {
+            "asset_symbol": "*",
+            "timestamp": pd.NaT,
+            "column": list(reasons),
+            "value": [used[f] for f in reasons],
+            "reason": list(reasons.values()),
+        }
+    )
+    first = next(iter(reasons.values()), "no features given")
+    summary = f"no IC computed vs {target} for any of {_plural(len(features), 'feature')} (e.g. {first})"
+    return _outcome(
+        name, passed=False, severity=WARN, summary=summary, metadata=meta, cases=cases, max_cases=max_cases, fair_by=()
+    )
