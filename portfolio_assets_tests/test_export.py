@@ -27,7 +27,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from portfolio_assets import export
 from portfolio_assets.columns import SFT_COLUMNS
 from portfolio_assets.export import (
     CSV_READ_OPTIONS,
@@ -35,10 +34,14 @@ from portfolio_assets.export import (
     SPLITS,
     SplitConfig,
     assign_splits,
+    encoders,
     export_training_set,
     read_export,
+    read_export_file,
     shard_key,
+    sink,
 )
+from portfolio_assets.export.readback import _with_dtypes
 
 datasets.disable_progress_bars()
 
@@ -222,7 +225,7 @@ def test_plain_pandas_reads_every_file(rows, exported):
         assert len(frame) == entry["rows"]
         part = expected[(expected["split"] == entry["split"])]
         part = part[shard_key(part["timestamp"], "quarter") == entry["shard"]].drop(columns="split")
-        assert_same_rows(export._with_dtypes(frame, schema), part)
+        assert_same_rows(_with_dtypes(frame, schema), part)
 
 
 def test_hugging_face_datasets_loads_every_file_with_the_same_rows(rows, exported, tmp_path):
@@ -234,7 +237,7 @@ def test_hugging_face_datasets_loads_every_file_with_the_same_rows(rows, exporte
             files = [str(out / f["path"]) for f in manifest["files"] if f["format"] == fmt and f["split"] == split]
             ds = datasets.load_dataset(builder, data_files=files, split="train", cache_dir=str(tmp_path), **options)
             assert ds.column_names == [c["name"] for c in manifest["schema"]]
-            got = export._with_dtypes(ds.to_pandas(), manifest["schema"])
+            got = _with_dtypes(ds.to_pandas(), manifest["schema"])
             assert_same_rows(got, expected[expected["split"] == split].drop(columns="split"))
 
 
@@ -246,7 +249,7 @@ def test_the_dataset_cards_load_with_hugging_face(rows, exported, tmp_path):
         loaded = datasets.load_dataset(str(out / where), cache_dir=str(tmp_path))
         assert list(loaded) == list(SPLITS)
         for split in SPLITS:
-            got = export._with_dtypes(loaded[split].to_pandas(), manifest["schema"])
+            got = _with_dtypes(loaded[split].to_pandas(), manifest["schema"])
             assert_same_rows(got, expected[expected["split"] == split].drop(columns="split"))
 
 
@@ -447,7 +450,7 @@ def test_shards_partition_the_rows_by_date_range(rows, exported):
             ranges = []
             for entry in (f for f in files if f["split"] == split):
                 assert entry["path"] == f"{fmt}/{split}/{split}-{entry['shard']}.{FORMATS[fmt]}"
-                part = export.read_export_file(out / entry["path"], manifest["schema"])
+                part = read_export_file(out / entry["path"], manifest["schema"])
                 assert len(part) == entry["rows"] > 0
                 assert set(shard_key(part["timestamp"], "quarter")) == {entry["shard"]}
                 assert part["timestamp"].is_monotonic_increasing
@@ -542,7 +545,7 @@ def test_a_failure_mid_write_leaves_the_previous_export_intact(rows, tmp_path, m
     def broken(part, columns):
         raise OSError("disk full")
 
-    monkeypatch.setitem(export._WRITERS, "parquet", broken)
+    monkeypatch.setitem(encoders.WRITERS, "parquet", broken)
     with pytest.raises(OSError, match="disk full"):
         export_training_set(rows.iloc[:2000], out, split=SPLIT, provenance={"run": 2})
     assert tree_bytes(out) == before
@@ -552,7 +555,7 @@ def test_a_failure_mid_write_leaves_the_previous_export_intact(rows, tmp_path, m
 def test_replacing_without_an_atomic_exchange(rows, tmp_path, monkeypatch):
     out = tmp_path / "training_set"
     export_training_set(rows, out, split=SPLIT, formats=["jsonl"], provenance={"run": 1})
-    monkeypatch.setattr(export, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(sink, "_exchange", lambda a, b: False)
     export_training_set(rows, out, split=SPLIT, formats=["csv"], provenance={"run": 2})
     assert load_manifest(out)["provenance"] == {"run": 2}
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "csv", "manifest.json"]

@@ -1,0 +1,336 @@
+"""The Hugging Face dataset cards (``README.md``): YAML front matter, then what the rows are and how they were built.
+
+The export's top card loads the default format (Parquet when written); each
+format directory has its own card, since Hugging Face infers one builder per
+dataset directory. Cards are built from the manifest alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import yaml
+
+from portfolio_assets.columns import (
+    CORE_COLUMNS,
+    INDICATOR_COLUMNS,
+    LLM_COLUMNS,
+    MACRO_COLUMNS,
+    SFT_COLUMNS,
+    TARGET_COLUMNS,
+)
+from portfolio_assets.export.encoders import CSV_READ_OPTIONS
+from portfolio_assets.export.frame import JSON_COLUMNS
+from portfolio_assets.export.manifest import MANIFEST_NAME
+from portfolio_assets.export.splits import SPLITS
+from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
+from portfolio_assets.features.sft import SIGNIFICANT_DIGITS
+
+__all__ = ["CARD_NAME", "PRETTY_NAME", "dataset_card", "format_card"]
+
+CARD_NAME = "README.md"
+PRETTY_NAME = "Point-in-time 90-day asset price forecasting (instruction tuning)"
+HORIZON_DAYS = 90
+"""Forecast horizon in the card's text: ``partitions.HORIZON_DAYS``, not imported because that module needs
+Dagster and reads the environment at import (the export stays free of both)."""
+
+
+def _size_category(n: int) -> str:
+    bounds = [(1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")]
+    for bound, label in bounds:
+        if n < bound:
+            return label
+    return "1M<n<10M" if n < 10_000_000 else "n>10M"
+
+
+def _synthetic_sources(sources: object) -> list[str] | None:
+    """Names of the sources marked synthetic, or None when ``sources`` does not say."""
+    found: list[str] = []
+    if isinstance(sources, Mapping):
+        for name, value in sources.items():
+            kind = value.get("kind") if isinstance(value, Mapping) else value
+            if kind is None:
+                return None
+            if kind == "synthetic":
+                found.append(str(name))
+    elif isinstance(sources, list):
+        for item in sources:
+            if not isinstance(item, Mapping) or "kind" not in item:
+                return None
+            if item["kind"] == "synthetic":
+                name = (
+                    item.get("name")
+                    or "/".join(str(item[k]) for k in ("source", "series_key") if k in item)
+                    or item.get("path")
+                )
+                found.append(str(name))
+    else:
+        return None
+    return sorted(found)
+
+
+def _group(name: str) -> str:
+    groups = [
+        (LLM_COLUMNS, "LLM text"),
+        (CORE_COLUMNS, "core"),
+        (TARGET_COLUMNS, "target"),
+        (INDICATOR_COLUMNS, "indicator"),
+        (MACRO_COLUMNS, "macro"),
+        (SENTIMENT_FIELDS, "sentiment"),
+        (["reference_close", "market_cap"], "reference"),
+        (["not_applicable"], "applicability"),
+    ]
+    for members, label in groups:
+        if name in members:
+            return label
+    return "extra"
+
+
+def _inline(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
+def _cell(value: object) -> str:
+    return _inline(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _provenance_lines(key: str, value: object) -> list[str]:
+    """A provenance entry: inline, or a table when it maps names to records (e.g. ``sources``)."""
+    if isinstance(value, Mapping) and value and all(isinstance(v, Mapping) for v in value.values()):
+        fields = sorted({k for v in value.values() for k in v})  # type: ignore[union-attr]
+        lines = [f"* **{key}**:", "", f"| name | {' | '.join(fields)} |", "|---" * (len(fields) + 1) + "|"]
+        for name in sorted(value):
+            record = value[name]
+            lines.append(f"| `{name}` | " + " | ".join(_cell(record.get(f, "")) for f in fields) + " |")  # type: ignore[union-attr]
+        return [*lines, ""]
+    return [f"* **{key}**: `{_inline(value)}`"]
+
+
+def _default_format(formats: Sequence[str]) -> str:
+    return "parquet" if "parquet" in formats else formats[0]
+
+
+def _front_matter(manifest: Mapping[str, object], fmt: str, prefix: str) -> str:
+    """YAML front matter of a card whose config loads ``fmt``'s files (paths relative to the card)."""
+    files: list[dict[str, object]] = manifest["files"]  # type: ignore[assignment]
+    config: dict[str, object] = {"config_name": fmt, "default": True}
+    config["data_files"] = [
+        {
+            "split": s,
+            "path": [str(f["path"]).removeprefix(prefix) for f in files if f["format"] == fmt and f["split"] == s],
+        }
+        for s in SPLITS
+    ]
+    if fmt == "csv":
+        config.update(CSV_READ_OPTIONS)
+    front = {
+        "license": "other",
+        "task_categories": ["text-generation"],
+        "language": ["en"],
+        "pretty_name": PRETTY_NAME,
+        "size_categories": [_size_category(int(manifest["rows"]["exported"]))],  # type: ignore[index]
+        "tags": ["finance", "time-series", "forecasting", "instruction-tuning"],
+        "configs": [config],
+    }
+    text = yaml.safe_dump(front, sort_keys=False, default_flow_style=False, allow_unicode=True, width=1000)
+    return f"---\n{text}---"
+
+
+def format_card(manifest: Mapping[str, object], fmt: str) -> str:
+    """The card of one format directory: a config for its files, and a pointer to the export's card."""
+    files = [f for f in manifest["files"] if f["format"] == fmt]  # type: ignore[union-attr,index]
+    by_split = manifest["rows"]["by_split"]  # type: ignore[index]
+    out = [
+        _front_matter(manifest, fmt, prefix=f"{fmt}/"),
+        f"# {PRETTY_NAME} — {fmt}",
+        "",
+        f"The {fmt} files of the export described in [`../{CARD_NAME}`](../{CARD_NAME}) (the rows, how they were "
+        f"built, the split rule, known limits); `../{MANIFEST_NAME}` has every file's sha256 and the provenance. "
+        "The other formats hold the same rows.",
+        "",
+        *(f"* {s}: {by_split[s]} rows in {sum(f['split'] == s for f in files)} file(s)" for s in SPLITS),
+        "",
+    ]
+    if fmt == "csv":
+        out += [
+            "Read with `float_precision='round_trip', keep_default_na=False, na_values=['']` (the config above "
+            "does): pandas' default float parser may change the last bit of a float.",
+            "",
+        ]
+    return "\n".join(out)
+
+
+def dataset_card(manifest: Mapping[str, object]) -> str:
+    """The export's top card: front matter loading the default format, then every section."""
+    rows = manifest["rows"]
+    split = manifest["split"]
+    sharding = manifest["sharding"]
+    ranges = manifest["date_range"]
+    files: list[dict[str, object]] = manifest["files"]  # type: ignore[assignment]
+    schema: list[dict[str, str]] = manifest["schema"]  # type: ignore[assignment]
+    provenance = manifest["provenance"]
+    formats = list(manifest["formats"])  # type: ignore[arg-type]
+    boundaries = split["boundaries"]  # type: ignore[index]
+    if split["boundary_source"] == "config":  # type: ignore[index]
+        origin = "given in the split configuration"
+    else:
+        origin = f"placed by fractions {_inline(split['fractions'])} on the sorted unique dates"  # type: ignore[index]
+    names = [c["name"] for c in schema]
+    extras = [n for n in names if n not in SFT_COLUMNS]
+
+    default = _default_format(formats)
+    front = _front_matter(manifest, default, prefix="")
+    prov = provenance if isinstance(provenance, Mapping) else {}
+    synthetic = _synthetic_sources(prov.get("sources"))
+    by_split = rows["by_split"]  # type: ignore[index]
+    excluded = rows["excluded_by_split"]  # type: ignore[index]
+
+    out: list[str] = [front, ""]  # front matter, blank line, body
+    out += [
+        f"# {PRETTY_NAME}",
+        "",
+        f"{rows['exported']} rows ({rows['input']} built, {rows['purged']} purged, {rows['embargoed']} embargoed), "  # type: ignore[index]
+        f"{len(rows['by_asset'])} assets, {ranges['exported']['first']} .. {ranges['exported']['last']}, "  # type: ignore[index]
+        f"in {', '.join(formats)}. Built by the `portfolio_assets` Dagster project.",
+        "",
+        "## What the rows are",
+        "",
+        "One row per asset per observation day (UTC). The model reads `instruction` (the task: asset, class, "
+        f"date, {HORIZON_DAYS}-day horizon) and `input` (strict JSON of the features), and learns to write `output` "
+        "(strict JSON of the forecast targets). `context_window` is a strict JSON array of the last closes, "
+        "oldest first, ending at the day's close.",
+    ]
+    if "prompt_format" in prov:
+        out += ["", f"Prompt format: `{_inline(prov['prompt_format'])}`."]
+    if "messages" in extras:
+        out += [
+            "",
+            "`messages` is a JSON array (as text) of system / user / assistant messages built from the same "
+            "instruction, input and output; `json.loads` it for a conversational trainer.",
+        ]
+    out += [
+        "",
+        "Every canonical column follows the text columns, at full float64 precision: OHLCV, the targets "
+        f"(`target_timestamp`, `target_price_90d`, `target_return_90d` = log return, `target_return_pct_90d`), "
+        f"{len(INDICATOR_COLUMNS)} technical and cross-asset indicators, {len(MACRO_COLUMNS)} macro fields, "
+        f"{len(SENTIMENT_FIELDS)} sentiment fields, the reference close and market cap, and `not_applicable` "
+        "(JSON array of the features that do not apply to the asset, as opposed to missing ones)"
+        + (f", then {', '.join(f'`{e}`' for e in extras)}" if extras else "")
+        + ".",
+        "",
+        "| # | column | dtype | group |",
+        "|---|--------|-------|-------|",
+    ]
+    out += [f"| {i} | `{c['name']}` | {c['dtype']} | {_group(c['name'])} |" for i, c in enumerate(schema, 1)]
+    out += [
+        "",
+        "## How they were built",
+        "",
+        "* **Point in time.** A feature for day D uses only what was knowable at D's close: macro values from "
+        "their release date (first release where known, else period end plus the series' publication lag), "
+        "news and social aggregates of the previous UTC day for assets that close before 24:00 UTC, "
+        "indicators from prices up to D. Nothing is filled backwards; missing stays missing (null).",
+        f"* **Targets.** The close {HORIZON_DAYS} calendar days after D (the last trading day on or before it), "
+        "its log return and percent return from D's close. `target_timestamp` is the day the target close was "
+        "observed, so `[timestamp, target_timestamp]` is each row's label window.",
+        "* **Checks.** "
+        + (
+            f"Passed before export (provenance): {_inline(prov['checks_passed'])}. "
+            if "checks_passed" in prov
+            else "The provenance lists no upstream checks. "
+        )
+        + "The exporter itself requires every canonical column, UTC timestamps, unique (timestamp, asset_symbol), "
+        f"no ±inf, non-empty text and strict JSON in {', '.join(f'`{c}`' for c in JSON_COLUMNS)}.",
+        "",
+        "## Splits",
+        "",
+        str(split["rule"]),  # type: ignore[index]
+        "",
+        f"* validation_start: **{boundaries['validation_start']}**, test_start: **{boundaries['test_start']}** "
+        f"({origin})",
+        f"* embargo_days: **{split['embargo_days']}**",  # type: ignore[index]
+        "",
+        "| split | rows | first day | last day | last target day | purged | embargoed |",
+        "|-------|------|-----------|----------|-----------------|--------|-----------|",
+    ]
+    for s in SPLITS:
+        r = ranges[s]  # type: ignore[index]
+        out.append(
+            f"| {s} | {by_split[s]} | {r['first']} | {r['last']} | {r['last_target']} | "
+            f"{excluded[s]['purged']} | {excluded[s]['embargoed']} |"
+        )
+    out += [
+        "",
+        "## Shards and files",
+        "",
+        f"Sharded by {sharding['shard_by']} ({sharding['rule']}): `<format>/<split>/<split>-<shard>.<ext>`. "  # type: ignore[index]
+        "Every format holds the same rows in the same order (timestamp, asset_symbol). "
+        "`manifest.json` lists every file with its row count, size and sha256, and the counts per split, shard "
+        "and asset.",
+        "",
+        "| file | rows | bytes | sha256 |",
+        "|------|------|-------|--------|",
+    ]
+    out += [f"| `{f['path']}` | {f['rows']} | {f['bytes']} | `{f['sha256']}` |" for f in files]
+    out += [
+        "",
+        "### Loading",
+        "",
+        f"The front matter's config loads the {default} files. A Hugging Face dataset directory holds one "
+        "format, so each format directory has its own card and config:",
+        "",
+        "```python",
+        "from datasets import load_dataset",
+        f"ds = load_dataset('path/to/export')  # {default}: train / validation / test",
+        *(f"ds = load_dataset('path/to/export/{fmt}')" for fmt in formats if fmt != default),
+        "",
+        "import pandas as pd",
+        "# CSV: read floats exactly and keep text such as 'NA' as text",
+        "pd.read_csv(path, float_precision='round_trip', keep_default_na=False, na_values=[''])",
+        "```",
+        "",
+        "Hugging Face reads the timestamps of CSV as strings and of JSONL as timezone-naive timestamps (UTC); "
+        "Parquet keeps `timestamp[ns, tz=UTC]`. The values are the same.",
+        "",
+        "## Known limits",
+        "",
+    ]
+    if synthetic is None:
+        out.append("* The provenance does not say which source series are real and which are synthetic.")
+    elif synthetic:
+        out.append(
+            f"* **Synthetic series.** {len(synthetic)} source series are seeded synthetic stand-ins, not market data "
+            "(the sample manifest marks them): " + ", ".join(f"`{s}`" for s in synthetic) + ". Rows built from them "
+            "teach the format, not the market."
+        )
+    else:
+        out.append("* Every source series is marked real.")
+    out += [
+        f"* The JSON text (`input`, `output`, `context_window`) rounds numbers to {SIGNIFICANT_DIGITS} significant "
+        "digits; the canonical columns keep full float64.",
+        f"* Labels overlap: consecutive days of an asset share most of their {HORIZON_DAYS}-day window, so rows "
+        "are strongly autocorrelated within a split; the purge only keeps windows from crossing split boundaries.",
+        "* The boundaries are the same calendar days for every asset; assets trading on weekends (crypto) have "
+        "more rows per period than equities, FX and commodities.",
+        "* Timestamps are UTC days (00:00:00Z) labelling the day's close, whatever the market's time zone.",
+        "* In CSV an empty field is missing (exported text is never empty); read with the options above, or "
+        "pandas' default float parser may change the last bit of a float.",
+        "",
+        "## Provenance",
+        "",
+    ]
+    if prov:
+        for key in sorted(prov):
+            out += _provenance_lines(key, prov[key])
+    else:
+        out.append("* (none given)")
+    libraries = manifest["libraries"]
+    out += [
+        "",
+        "Written with " + ", ".join(f"{k} {v}" for k, v in sorted(libraries.items())) + ".",  # type: ignore[union-attr]
+        "",
+    ]
+    return "\n".join(out)

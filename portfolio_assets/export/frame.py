@@ -1,0 +1,172 @@
+"""The canonical frame: every column normalised to one kind, validated, in export order.
+
+Canonical columns (``columns.SFT_COLUMNS``) come first, then any extra column
+(e.g. ``messages``); rows are sorted by ``ORDER_BY`` and the key must be unique.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from portfolio_assets import strict_json
+from portfolio_assets.columns import LLM_COLUMNS, SFT_COLUMNS
+from portfolio_assets.timeutil import ISO_UTC_FORMAT
+
+__all__ = ["JSON_COLUMNS", "ORDER_BY", "Column", "canonical_frame", "null_mask"]
+
+ORDER_BY = ["timestamp", "asset_symbol"]
+
+# Column kinds: every column is normalised to one of these.
+_KINDS = {
+    # kind: (pandas dtype as read back, arrow type)
+    "timestamp": ("datetime64[ns, UTC]", pa.timestamp("ns", tz="UTC")),
+    "float64": ("float64", pa.float64()),
+    "Int64": ("Int64", pa.int64()),
+    "boolean": ("boolean", pa.bool_()),
+    "str": ("str", pa.string()),
+}
+_REQUIRED_KINDS = {
+    "timestamp": "timestamp",
+    "target_timestamp": "timestamp",
+    **dict.fromkeys(LLM_COLUMNS, "str"),
+    "asset_symbol": "str",
+    "asset_class": "str",
+}
+_RESERVED = ("split",)  # read_export adds it
+JSON_COLUMNS = ("input", "output", "context_window", "not_applicable")
+"""Canonical columns holding JSON text: the export refuses a value that is not strict JSON."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the export and its kind (a key of ``_KINDS``)."""
+
+    name: str
+    kind: str
+
+    @property
+    def dtype(self) -> str:
+        """The pandas dtype the column reads back as."""
+        return _KINDS[self.kind][0]
+
+    @property
+    def arrow(self) -> pa.DataType:
+        """The Arrow type of the column in Parquet."""
+        return _KINDS[self.kind][1]
+
+
+def _kind(series: pd.Series) -> str:
+    dtype = series.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return "timestamp"
+    if pd.api.types.is_datetime64_dtype(dtype):
+        raise TypeError(f"column {series.name!r} is a timezone-naive datetime; export needs UTC timestamps")
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "Int64"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float64"
+    if (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    ):
+        return "str"
+    raise TypeError(f"column {series.name!r} has dtype {dtype}, which the export does not support")
+
+
+def null_mask(series: pd.Series) -> np.ndarray:
+    """True where ``series`` is missing."""
+    return series.isna().to_numpy(dtype=bool)
+
+
+def _normalise(series: pd.Series, kind: str) -> pd.Series:
+    name = series.name
+    if kind == "timestamp":
+        out = series.dt.tz_convert("UTC").dt.as_unit("ns")
+        fractional = out.notna() & (out != out.dt.floor("s"))
+        if fractional.any():
+            raise ValueError(
+                f"column {name!r} has sub-second timestamps (e.g. {out[fractional].iloc[0]}); "
+                f"the text formats write {ISO_UTC_FORMAT}"
+            )
+        return out
+    if kind == "float64":
+        out = series.astype("float64")
+        values = out.to_numpy(dtype="float64", na_value=np.nan)
+        if np.isinf(values).any():
+            raise ValueError(f"column {name!r} has ±inf values, which JSON cannot carry; use null (NaN) for missing")
+        return pd.Series(values, index=series.index, name=name)
+    if kind == "Int64":
+        return series.astype("Int64")
+    if kind == "boolean":
+        return series.astype("boolean")
+    values = series.astype(object).to_numpy()
+    nulls = null_mask(series)
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        if nulls[i]:
+            out[i] = None
+        elif isinstance(value, str):
+            if value == "":
+                raise ValueError(
+                    f"column {name!r} has empty strings, which CSV cannot tell from missing; use null (None) instead"
+                )
+            out[i] = value
+        else:
+            raise TypeError(
+                f"column {name!r} holds a {type(value).__name__} ({value!r:.60}); text columns must hold str or "
+                "None (serialise nested values to JSON text first)"
+            )
+    return pd.Series(out, index=series.index, name=name, dtype=object)
+
+
+def _check_strict_json(series: pd.Series) -> None:
+    for position, text in enumerate(series):
+        if text is None:
+            continue
+        try:
+            strict_json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{series.name} of row {position} is not strict JSON ({exc}): {text!r:.80}") from None
+
+
+def canonical_frame(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Column]]:
+    """Canonical columns then extras, each normalised to its kind, sorted by (timestamp, asset_symbol)."""
+    if rows.columns.duplicated().any():
+        raise ValueError(f"duplicate column names: {sorted(set(rows.columns[rows.columns.duplicated()]))}")
+    missing = [c for c in SFT_COLUMNS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"rows lack {len(missing)} canonical column(s): {missing}")
+    extras = [c for c in rows.columns if c not in SFT_COLUMNS]
+    bad = [c for c in extras if not isinstance(c, str) or c in _RESERVED]
+    if bad:
+        raise ValueError(f"extra column name(s) {bad} are reserved or not strings")
+    columns: list[Column] = []
+    data: dict[str, pd.Series] = {}
+    for name in [*SFT_COLUMNS, *extras]:
+        series = rows[name].reset_index(drop=True)
+        kind = _kind(series)
+        required = _REQUIRED_KINDS.get(name)
+        if required and kind != required:
+            raise TypeError(f"column {name!r} must be {_KINDS[required][0]}, got dtype {series.dtype}")
+        data[name] = _normalise(series, kind)
+        columns.append(Column(name, kind))
+    frame = pd.DataFrame(data)
+    for name in ("asset_symbol", *LLM_COLUMNS):
+        if frame[name].isna().any():
+            raise ValueError(f"{name} is null in {int(frame[name].isna().sum())} row(s)")
+    for name in JSON_COLUMNS:
+        _check_strict_json(frame[name])
+    frame = frame.sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
+    duplicated = frame.duplicated(ORDER_BY, keep=False)
+    if duplicated.any():
+        examples = frame.loc[duplicated, ORDER_BY].drop_duplicates().head(3)
+        shown = ", ".join(f"({t:%Y-%m-%d}, {s})" for t, s in examples.itertuples(index=False))
+        raise ValueError(f"{int(duplicated.sum())} rows share a (timestamp, asset_symbol) key, e.g. {shown}")
+    return frame, columns

@@ -1,0 +1,145 @@
+"""Where an export's files go: the ``Sink`` interface and ``LocalSink``, an atomic directory swap.
+
+A sink receives every file of one export (``write``), then publishes them all at
+once (``commit``) or discards them (``abort``); a reader never sees a partial
+export. ``LocalSink`` writes everything into a hidden sibling directory, which
+then replaces ``out_dir`` in one ``renameat2(RENAME_EXCHANGE)`` (Linux; elsewhere
+two renames, rolled back on failure) and the previous export is removed. A
+failure before that leaves the previous export untouched.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import shutil
+import sys
+import uuid
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+__all__ = ["LocalSink", "Sink"]
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+class Sink(Protocol):
+    """Receives the files of one export and publishes them together."""
+
+    def write(self, relative_path: str, data: bytes) -> None:
+        """Stage ``data`` as the file ``relative_path`` (POSIX, relative to the export's root)."""
+        ...
+
+    def commit(self) -> None:
+        """Publish every staged file at once, replacing the previous export."""
+        ...
+
+    def abort(self) -> None:
+        """Discard every staged file; the previous export stays as it was."""
+        ...
+
+
+class LocalSink:
+    """An export directory on the local file system, replaced atomically on ``commit``.
+
+    Creating one checks that ``out_dir`` may be replaced (absent, empty, or holding
+    ``marker``, the file every export has, so it is a previous export) and creates the
+    staging directory beside it.
+    """
+
+    def __init__(self, out_dir: Path | str, *, marker: str) -> None:
+        self.out_dir = Path(out_dir)
+        _check_target(self.out_dir, marker)
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.staging = self.out_dir.with_name(f".{self.out_dir.name}.staging-{uuid.uuid4().hex[:12]}")
+        self.staging.mkdir()
+
+    def write(self, relative_path: str, data: bytes) -> None:
+        """Write ``data`` to ``relative_path`` under the staging directory (fsynced)."""
+        _write_file(self.staging / relative_path, data)
+
+    def commit(self) -> None:
+        """Swap the staging directory in at ``out_dir``; the previous export is removed."""
+        _replace_dir(self.staging, self.out_dir)
+
+    def abort(self) -> None:
+        """Remove the staging directory."""
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+@cache
+def _renameat2() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported here."""
+    function = _renameat2()
+    if function is None:
+        return False
+    if function(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, f"cannot swap {a} and {b}: {os.strerror(code)}")
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put directory ``new`` at ``target`` in one rename; the previous ``target`` (if any) is removed after."""
+    if not target.exists():
+        os.rename(new, target)
+    elif _exchange(new, target):
+        shutil.rmtree(new, ignore_errors=True)  # ``new`` now holds the previous export
+    else:
+        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:12]}")
+        os.rename(target, old)
+        try:
+            os.rename(new, target)
+        except BaseException:
+            os.rename(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    _fsync_dir(target.parent)
+
+
+def _check_target(out_dir: Path, marker: str) -> None:
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise ValueError(f"{out_dir} exists and is not a directory")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / marker).is_file():
+        raise ValueError(
+            f"refusing to replace {out_dir}: it is not empty and has no {marker}, so it is not a previous export"
+        )
