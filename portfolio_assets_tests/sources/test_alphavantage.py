@@ -1,19 +1,16 @@
-"""Alpha Vantage daily parser: the three daily functions, both crypto key styles, HTTP-200 errors."""
+"""Alpha Vantage daily parser: the three daily functions, both crypto key styles, series params.
+
+The sample-file, empty-body and malformed-body contract is in ``test_parser_contract``.
+"""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pytest
 
-from portfolio_assets.errors import SourceError
-from portfolio_assets.sources import alphavantage
 from portfolio_assets.sources.alphavantage import parse_daily, series_params
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DTYPES = {
     "timestamp": "datetime64[ns, UTC]",
     "price_open": "float64",
@@ -192,106 +189,3 @@ def test_series_params_drop_outputsize_datatype_and_key() -> None:
         "from_symbol": "EUR",
         "to_symbol": "USD",
     }
-
-
-def _daily_with(day: dict[str, str], date: str = "2013-02-28") -> str:
-    return json.dumps({"Meta Data": {}, "Time Series (Daily)": {date: day}})
-
-
-GOOD_DAY = {"1. open": "1.0", "2. high": "2.0", "3. low": "0.5", "4. close": "1.5", "5. volume": "10"}
-
-MALFORMED = {
-    "html": ("<html><body>502 Bad Gateway</body></html>", r"not JSON .*body starts with '<html>"),
-    "empty": ("", r"empty body"),
-    "truncated": (DAILY[: len(DAILY) // 2], r"truncated JSON"),
-    "top-level list": ("[]", r"expected a JSON object at the top level, got list"),
-    "no time series": ('{"Meta Data": {"2. Symbol": "GOOG"}}', r"no 'Time Series \.\.\.' key .*'Meta Data'"),
-    "two time series": ('{"Time Series (Daily)": {}, "Time Series FX (Daily)": {}}', r"several time-series keys"),
-    "empty time series": ('{"Time Series (Daily)": {}}', r"'Time Series \(Daily\)' is empty"),
-    "series not object": ('{"Time Series (Daily)": []}', r"is a list, expected an object of days"),
-    "day not object": ('{"Time Series (Daily)": {"2013-02-28": "801.1"}}', r"2013-02-28: expected an object"),
-    "missing close": (
-        _daily_with({k: v for k, v in GOOD_DAY.items() if k != "4. close"}),
-        r"2013-02-28: missing field 'close'",
-    ),
-    "missing volume": (
-        _daily_with({k: v for k, v in GOOD_DAY.items() if k != "5. volume"}),
-        r"2013-02-28: missing field 'volume'",
-    ),
-    "non-numeric": (_daily_with({**GOOD_DAY, "2. high": "n/a"}), r"2013-02-28: high is not numeric: 'n/a'"),
-    "null value": (_daily_with({**GOOD_DAY, "2. high": None}), r"high is not numeric"),
-    "nan string": (_daily_with({**GOOD_DAY, "2. high": "NaN"}), r"high is not numeric"),
-    "zero price": (_daily_with({**GOOD_DAY, "3. low": "0.0000"}), r"2013-02-28: non-positive low price 0.0"),
-    "negative price": (_daily_with({**GOOD_DAY, "1. open": "-3"}), r"non-positive open price"),
-    "negative volume": (_daily_with({**GOOD_DAY, "5. volume": "-1"}), r"negative volume"),
-    "impossible date": (_daily_with(GOOD_DAY, "2013-02-30"), r"unparsable date '2013-02-30'"),
-    "intraday stamp": (_daily_with(GOOD_DAY, "2013-02-28 16:00:00"), r"is not YYYY-MM-DD"),
-    "duplicate dates": (
-        '{"Time Series (Daily)": {"2013-02-28": '
-        + json.dumps(GOOD_DAY)
-        + ', "2013-02-28": '
-        + json.dumps(GOOD_DAY)
-        + "}}",
-        r"duplicate key '2013-02-28'",
-    ),
-    "ambiguous fields": (
-        _daily_with(
-            {**{k: v for k, v in GOOD_DAY.items() if k != "1. open"}, "1a. open (USD)": "1", "1a. open (EUR)": "1"}
-        ),
-        r"2013-02-28: ambiguous fields for open",
-    ),
-    "NaN literal": ('{"Time Series (Daily)": {"2013-02-28": NaN}}', r"non-standard JSON constant 'NaN'"),
-}
-
-
-@pytest.mark.parametrize("body, match", MALFORMED.values(), ids=MALFORMED.keys())
-def test_malformed_bodies_raise(body: str, match: str) -> None:
-    with pytest.raises(SourceError, match=match) as info:
-        parse_daily(body, where="function=TIME_SERIES_DAILY,symbol=GOOG/20130301T000000Z.json")
-    assert str(info.value).startswith("alphavantage [function=TIME_SERIES_DAILY,symbol=GOOG/20130301T000000Z.json]: ")
-    assert info.value.source == alphavantage.SOURCE == "alphavantage"
-
-
-def test_not_utf8() -> None:
-    with pytest.raises(SourceError, match=r"^alphavantage: body is not UTF-8"):
-        parse_daily(b'{"Error Message": "\xff\xfe"}')
-
-
-@pytest.mark.parametrize(
-    "fixture, match",
-    [
-        ("alphavantage_rate_limit.json", r"^alphavantage: rate limited: .*25 requests per day"),
-        ("alphavantage_note.json", r"^alphavantage: rate limited: .*5 calls per minute"),
-        ("alphavantage_error.json", r"^alphavantage: API error: 'Invalid API call\."),
-        ("alphavantage_premium.json", r"^alphavantage: API information instead of data: .*premium endpoint"),
-    ],
-)
-def test_http_200_error_bodies(fixture: str, match: str) -> None:
-    with pytest.raises(SourceError, match=match):
-        parse_daily((FIXTURES / fixture).read_bytes())
-
-
-@pytest.mark.parametrize(
-    "body",
-    [
-        {
-            "Information": "We have detected your API key as ABCD1234EFGH5678 and our standard API rate limit is "
-            "25 requests per day."
-        },
-        {"Error Message": "Invalid API call: https://www.alphavantage.co/query?function=X&apikey=ABCD1234EFGH5678"},
-        {"Note": "apikey: ABCD1234EFGH5678 exceeded the call frequency"},
-    ],
-    ids=["detected", "url", "colon"],
-)
-def test_api_key_is_redacted(body: dict[str, str]) -> None:
-    with pytest.raises(SourceError) as info:
-        parse_daily(json.dumps(body))
-    assert "ABCD1234EFGH5678" not in str(info.value)
-    assert "***" in str(info.value)
-
-
-def test_bytes_and_str_and_bom_agree() -> None:
-    expected = parse_daily(DAILY)
-    pd.testing.assert_frame_equal(parse_daily(DAILY.encode()), expected)
-    pd.testing.assert_frame_equal(parse_daily(b"\xef\xbb\xbf" + DAILY.encode()), expected)
-    assert np.isfinite(expected[list(DTYPES)[1:]].to_numpy()).all()

@@ -1,11 +1,13 @@
-"""Shared parser helpers: key redaction and strict JSON."""
+"""Shared parser helpers: key redaction and quoting.
+
+Strict-JSON errors are tested through every JSON parser in ``test_parser_contract``.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from portfolio_assets.errors import SourceError
-from portfolio_assets.sources._wire import load_json, quote, redact
+from portfolio_assets.sources._wire import quote, redact
 
 
 @pytest.mark.parametrize(
@@ -47,21 +49,3 @@ def test_redact_keeps_ordinary_messages(text: str) -> None:
 def test_quote_collapses_whitespace_and_shortens() -> None:
     assert quote("a \n  b") == "'a b'"
     assert quote("x" * 500, limit=10) == "'" + "x" * 9 + "…'"
-
-
-@pytest.mark.parametrize(
-    "text, match",
-    [
-        ('{"a": [1, 2', r"truncated JSON"),
-        ('{"a": "unterminated', r"truncated JSON"),
-        ('{"a": tr', r"truncated JSON"),
-        ('{"a": 1} trailing', r"not JSON \(Extra data"),
-        ("Internal Server Error", r"not JSON .*'Internal Server Error'"),
-        ('{"a": 1, "a": 2}', r"duplicate key 'a'"),
-        ('{"a": Infinity}', r"non-standard JSON constant 'Infinity'"),
-        ("", r"empty body"),
-    ],
-)
-def test_load_json_errors(text: str, match: str) -> None:
-    with pytest.raises(SourceError, match=rf"^demo \[w\]: {match}"):
-        load_json("demo", text, "w")

@@ -1,0 +1,893 @@
+"""The contract every wire-format parser in ``portfolio_assets.sources`` keeps, tested once for all of them.
+
+* every bundled sample file parses to a non-empty frame with exactly the
+  parser's columns and dtypes, sorted and unique on its row key, nothing dated
+  after the fetch;
+* an empty-but-valid response parses to an empty frame with the same schema;
+* ``bytes``, ``str`` and BOM-prefixed bytes give the same frame;
+* every malformed body in :data:`MALFORMED` (broken JSON/CSV, wrong shapes,
+  bad values, duplicate dates, the error bodies each API really sends) raises
+  :class:`~portfolio_assets.errors.SourceError` with the source name, the
+  ``where`` passed in and exactly the expected cause (API keys redacted);
+* every strict prefix of a JSON body raises ``SourceError`` too.
+
+What a parser makes of *valid* data (value transforms, vintages, timestamp
+conventions) is tested in that source's own module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from portfolio_assets.errors import SourceError
+from portfolio_assets.landing import FETCHED_AT_FORMAT, SAMPLE_LANDING_ROOT, parse_series_key
+from portfolio_assets.sources import alphavantage, coingecko, fear_greed, fred, gdelt, google_trends, social
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+UTC_NS = "datetime64[ns, UTC]"
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Contract:
+    source: str  # SourceError.source and the landing-zone directory
+    parse: Callable[..., pd.DataFrame]  # parse(body, where=...) -> frame
+    ext: str  # landing-zone file extension
+    where: str  # a landing-zone location, passed as ``where`` in the malformed cases
+    columns: dict[str, str]  # the exact columns, in order, with their dtypes
+    key: tuple[str, ...]  # rows are sorted by and unique on this; key[0] is the time column
+    valid: str  # a small valid response in the real wire format (not empty)
+
+    def __str__(self) -> str:
+        return self.source
+
+
+def _fred_frame(body: bytes | str, *, where: str = "") -> pd.DataFrame:
+    return fred.parse_observations(body, where=where).frame
+
+
+ALPHAVANTAGE_DAILY = """{
+    "Meta Data": {
+        "1. Information": "Daily Prices (open, high, low, close) and Volumes",
+        "2. Symbol": "GOOG",
+        "3. Last Refreshed": "2013-02-28",
+        "4. Output Size": "Full size",
+        "5. Time Zone": "US/Eastern"
+    },
+    "Time Series (Daily)": {
+        "2013-02-28": {
+            "1. open": "801.1000",
+            "2. high": "806.9900",
+            "3. low": "801.0300",
+            "4. close": "801.2000",
+            "5. volume": "2265800"
+        },
+        "2013-02-27": {
+            "1. open": "794.8000",
+            "2. high": "804.7500",
+            "3. low": "791.1100",
+            "4. close": "799.7800",
+            "5. volume": "2026100"
+        }
+    }
+}"""
+COINGECKO_CHART = (
+    '{"prices":[[1367107200000,135.3],[1367193600000,141.96],[1367280000000,135.3],[1367310123456,139.25]],'
+    '"market_caps":[[1367107200000,1500517590.0],[1367193600000,1575032004.0],[1367280000000,1501657493.0]],'
+    '"total_volumes":[[1367193600000,0.0],[1367280000000,0]]}'
+)
+FNG = (
+    '{"name":"Fear and Greed Index","data":['
+    '{"value":"40","value_classification":"Fear","timestamp":"1551157200","time_until_update":"68499"},'
+    '{"value":"47","value_classification":"Neutral","timestamp":"1551070800"},'
+    '{"value":"8","value_classification":"Extreme Fear","timestamp":"1550984400"}],'
+    '"metadata":{"error":null}}'
+)
+FRED_OBSERVATIONS = (
+    '{"realtime_start":"2013-03-01","realtime_end":"2013-03-01","observation_start":"1600-01-01",'
+    '"observation_end":"9999-12-31","units":"lin","output_type":1,"file_type":"json",'
+    '"order_by":"observation_date","sort_order":"asc","count":3,"offset":0,"limit":100000,'
+    '"observations":[{"realtime_start":"2013-03-01","realtime_end":"2013-03-01","date":"2008-01-01","value":"."},'
+    '{"realtime_start":"2013-03-01","realtime_end":"2013-03-01","date":"2008-01-02","value":"1447.16"},'
+    '{"realtime_start":"2013-03-01","realtime_end":"2013-03-01","date":"2008-01-03","value":"-0.25"}]}'
+)
+GDELT_VOLRAW = (
+    '{"query_details":{"title":"Nasdaq","date_resolution":"day"},"timeline":[{"series":"Article Count",'
+    '"data":[{"date":"20080101T000000Z","value":123,"norm":45678},{"date":"20080102T000000Z","value":0,"norm":50001}]}]}'
+)
+TRENDS_WEEKLY = "Category: All categories\n\nWeek,bitcoin: (Worldwide)\n2008-01-06,45\n2008-01-13,<1\n2008-01-20,100\n"
+SOCIAL_HEADER = "timestamp,asset_symbol,social_sentiment_score,social_mention_count\n"
+SOCIAL_FEED = (
+    SOCIAL_HEADER
+    + "2008-01-02T00:00:00Z,BTC-USD,0.3060,166\n"
+    + "2008-01-01T00:00:00Z,GOOG,-0.5223,1068\n"
+    + "2008-01-01T00:00:00Z,BTC-USD,-1,0\n"
+    + "2008-01-02T00:00:00Z,GOOG,,\n"
+)
+
+CONTRACTS: dict[str, Contract] = {
+    contract.source: contract
+    for contract in (
+        Contract(
+            source="alphavantage",
+            parse=alphavantage.parse_daily,
+            ext="json",
+            where="function=TIME_SERIES_DAILY,symbol=GOOG/20130301T000000Z.json",
+            columns={
+                "timestamp": UTC_NS,
+                "price_open": "float64",
+                "price_high": "float64",
+                "price_low": "float64",
+                "price_close": "float64",
+                "volume": "float64",
+            },
+            key=("timestamp",),
+            valid=ALPHAVANTAGE_DAILY,
+        ),
+        Contract(
+            source="coingecko",
+            parse=coingecko.parse_market_chart,
+            ext="json",
+            where="id=bitcoin,vs_currency=usd/20130301T000000Z.json",
+            columns={"timestamp": UTC_NS, "price": "float64", "market_cap": "float64", "total_volume": "float64"},
+            key=("timestamp",),
+            valid=COINGECKO_CHART,
+        ),
+        Contract(
+            source="alternative_me",
+            parse=fear_greed.parse_fng,
+            ext="json",
+            where="limit=0/20130301T000000Z.json",
+            columns={"timestamp": UTC_NS, "value": "float64", "value_classification": "object"},
+            key=("timestamp",),
+            valid=FNG,
+        ),
+        Contract(
+            source="fred",
+            parse=_fred_frame,
+            ext="json",
+            where="series_id=SP500/20130301T000000Z.json",
+            columns={"observation_date": UTC_NS, "value": "float64", "realtime_start": UTC_NS},
+            key=("observation_date",),
+            valid=FRED_OBSERVATIONS,
+        ),
+        Contract(
+            source="gdelt",
+            parse=gdelt.parse_timeline,
+            ext="json",
+            where="mode=timelinevolraw,query=Nasdaq/20130301T000000Z.json",
+            columns={"timestamp": UTC_NS, "value": "float64", "norm": "float64"},
+            key=("timestamp",),
+            valid=GDELT_VOLRAW,
+        ),
+        Contract(
+            source="google_trends",
+            parse=google_trends.parse_trends_csv,
+            ext="csv",
+            where="q=bitcoin/20130301T000000Z.csv",
+            columns={"period_start": UTC_NS, "period_end": UTC_NS, "value": "float64"},
+            key=("period_start",),
+            valid=TRENDS_WEEKLY,
+        ),
+        Contract(
+            source="social",
+            parse=social.parse_social_csv,
+            ext="csv",
+            where="feed=daily/20130301T000000Z.csv",
+            columns={
+                "timestamp": UTC_NS,
+                "asset_symbol": "object",
+                "social_sentiment_score": "float64",
+                "social_mention_count": "Int64",
+            },
+            key=("timestamp", "asset_symbol"),
+            valid=SOCIAL_FEED,
+        ),
+    )
+}
+JSON_CONTRACTS = [contract for contract in CONTRACTS.values() if contract.ext == "json"]
+
+
+def test_every_parser_module_is_in_the_table() -> None:
+    assert {
+        module.SOURCE for module in (alphavantage, coingecko, fear_greed, fred, gdelt, google_trends, social)
+    } == set(CONTRACTS)
+
+
+def assert_schema(contract: Contract, frame: pd.DataFrame) -> None:
+    assert list(frame.columns) == list(contract.columns)
+    assert {name: str(dtype) for name, dtype in frame.dtypes.items()} == contract.columns
+    assert list(frame.index) == list(range(len(frame)))
+
+
+# --- every bundled sample file parses ---------------------------------------------------------------
+
+
+def _sample_files() -> list[Path]:
+    return sorted(p for p in SAMPLE_LANDING_ROOT.glob("*/*/*") if p.is_file())
+
+
+def _where(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def test_sample_covers_every_parser() -> None:
+    files = _sample_files()
+    assert {path.parent.parent.name for path in files} == set(CONTRACTS)
+    for path in files:
+        assert path.suffix == f".{CONTRACTS[path.parent.parent.name].ext}", _where(path)
+
+
+@pytest.mark.parametrize(
+    "contract, path",
+    [
+        pytest.param(CONTRACTS[path.parent.parent.name], path, id=f"{path.parent.parent.name}/{_where(path)}")
+        for path in _sample_files()
+    ],
+)
+def test_sample_file_parses(contract: Contract, path: Path) -> None:
+    parse_series_key(path.parent.name)  # the folder is a valid series key
+    fetched = pd.Timestamp(datetime.strptime(path.stem, FETCHED_AT_FORMAT).replace(tzinfo=UTC))
+
+    frame = contract.parse(path.read_bytes(), where=_where(path))
+
+    assert len(frame) > 0
+    assert_schema(contract, frame)
+    key = pd.MultiIndex.from_frame(frame[list(contract.key)])
+    assert key.is_monotonic_increasing
+    assert key.is_unique
+    # nothing in a response is dated after it was fetched (no look-ahead in the sample)
+    assert frame[contract.key[0]].max() <= fetched
+
+
+# --- valid bodies -----------------------------------------------------------------------------------
+
+EMPTY_BUT_VALID = [
+    ("coingecko", "empty arrays", '{"prices":[],"market_caps":[],"total_volumes":[]}'),
+    ("alternative_me", "no metadata, empty data", '{"name":"Fear and Greed Index","data":[]}'),
+    ("fred", "empty observations", '{"output_type": 1, "count": 0, "offset": 0, "observations": []}'),
+    ("gdelt", "no series", '{"query_details":{"title":"x","date_resolution":"day"},"timeline":[]}'),
+    ("gdelt", "no points", '{"timeline":[{"series":"Average Tone","data":[]}]}'),
+    ("google_trends", "header without preamble, no rows", "Week,nasdaq: (Worldwide)\n"),
+    ("social", "header only", SOCIAL_HEADER),
+]
+
+
+@pytest.mark.parametrize(
+    "contract, body",
+    [pytest.param(CONTRACTS[source], body, id=f"{source}-{case}") for source, case, body in EMPTY_BUT_VALID],
+)
+def test_empty_but_valid_body_gives_an_empty_frame(contract: Contract, body: str) -> None:
+    frame = contract.parse(body, where=contract.where)
+    assert len(frame) == 0
+    assert_schema(contract, frame)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS.values(), ids=str)
+def test_bytes_str_and_bom_agree(contract: Contract) -> None:
+    expected = contract.parse(contract.valid, where=contract.where)
+    assert len(expected) > 0
+    assert_schema(contract, expected)
+    pd.testing.assert_frame_equal(contract.parse(contract.valid.encode(), where=contract.where), expected)
+    pd.testing.assert_frame_equal(contract.parse(BOM + contract.valid.encode(), where=contract.where), expected)
+
+
+# --- malformed bodies -------------------------------------------------------------------------------
+# source -> case -> (body, cause): the cause is the exact text after "<source> [<where>]: ", or a
+# compiled pattern it must fullmatch where the text depends on a sample file.
+
+
+def _fixture(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def _half(body: str | bytes) -> str | bytes:
+    return body[: len(body) // 2]
+
+
+NOT_JSON = "not JSON (Expecting value at line 1 column 1); body starts with "
+# json's "Unterminated string starting at" message gets a second "at" from load_json: the parser's
+# current wording, kept exact here.
+TRUNCATED = "truncated JSON: the body ends early "
+# Broken JSON, wrong top-level types and encodings: the same body and cause for every JSON parser.
+JSON_GENERIC: dict[str, tuple[str | bytes, str]] = {
+    "empty body": ("", "empty body"),
+    "whitespace body": (" \r\n\t", "empty body"),
+    "html": ("<html><body>502 Bad Gateway</body></html>", NOT_JSON + "'<html><body>502 Bad Gateway</body></html>'"),
+    "plain text": ("Internal Server Error", NOT_JSON + "'Internal Server Error'"),
+    "trailing data": (
+        '{"a": 1} trailing',
+        "not JSON (Extra data at line 1 column 10); body starts with '{\"a\": 1} trailing'",
+    ),
+    "truncated in array": (
+        '{"a": [1, 2',
+        TRUNCATED + "(Expecting ',' delimiter at char 11 of 11)",
+    ),
+    "truncated in string": (
+        '{"a": "unterminated',
+        TRUNCATED + "(Unterminated string starting at at char 6 of 19)",
+    ),
+    "truncated in literal": ('{"a": tr', TRUNCATED + "(Expecting value at char 6 of 8)"),
+    "top-level list": ("[]", "expected a JSON object at the top level, got list"),
+    "top-level string": ('"ok"', "expected a JSON object at the top level, got str"),
+    "top-level number": ("42", "expected a JSON object at the top level, got int"),
+    "top-level null": ("null", "expected a JSON object at the top level, got NoneType"),
+    "NaN constant": ('{"a": NaN}', "non-standard JSON constant 'NaN'"),
+    "Infinity constant": ('{"a": Infinity}', "non-standard JSON constant 'Infinity'"),
+    "-Infinity constant": ('{"a": [-Infinity]}', "non-standard JSON constant '-Infinity'"),
+    "duplicate key": ('{"a": 1, "a": 2}', "duplicate key 'a' in a JSON object"),
+    "nested too deeply": ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+    "not UTF-8": (b'{"a": "\xff\xfe"}', "body is not UTF-8 text (invalid start byte at byte 7)"),
+}
+
+
+def _json_malformed(specific: dict[str, tuple[str | bytes, str | re.Pattern[str]]]) -> dict:
+    """The generic JSON cases plus the source's own; a source case with a generic name replaces it."""
+    return {**JSON_GENERIC, **specific}
+
+
+def _sample_body(source: str) -> bytes:
+    return next(p for p in _sample_files() if p.parent.parent.name == source).read_bytes()
+
+
+def _truncated_sample(source: str) -> tuple[bytes, re.Pattern[str]]:
+    cut = _half(_sample_body(source))
+    return cut, re.compile(rf"truncated JSON: the body ends early \(.+ at char \d+ of {len(cut.decode())}\)")
+
+
+# Alpha Vantage ---------------------------------------------------------------------------------------
+
+_AV_DAY = {"1. open": "1.0", "2. high": "2.0", "3. low": "0.5", "4. close": "1.5", "5. volume": "10"}
+_AV_FIELDS_WITHOUT_CLOSE = "['1. open', '2. high', '3. low', '5. volume']"
+
+
+def _av_daily_with(day: dict[str, object], date: str = "2013-02-28") -> str:
+    return json.dumps({"Meta Data": {}, "Time Series (Daily)": {date: day}})
+
+
+def _av_without(field: str) -> dict[str, object]:
+    return {k: v for k, v in _AV_DAY.items() if k != field}
+
+
+ALPHAVANTAGE_MALFORMED = _json_malformed(
+    {
+        "truncated": (
+            _half(ALPHAVANTAGE_DAILY),
+            TRUNCATED + "(Expecting property name enclosed in double quotes at char 355 of 355)",
+        ),
+        "truncated sample": _truncated_sample("alphavantage"),
+        "no time series": (
+            '{"Meta Data": {"2. Symbol": "GOOG"}}',
+            "no 'Time Series ...' key in the response (keys: 'Meta Data')",
+        ),
+        "empty object": ("{}", "no 'Time Series ...' key in the response (keys: none)"),
+        "two time series": (
+            '{"Time Series (Daily)": {}, "Time Series FX (Daily)": {}}',
+            "several time-series keys: ['Time Series (Daily)', 'Time Series FX (Daily)']",
+        ),
+        "empty time series": ('{"Time Series (Daily)": {}}', "'Time Series (Daily)' is empty"),
+        "series not object": (
+            '{"Time Series (Daily)": []}',
+            "'Time Series (Daily)' is a list, expected an object of days",
+        ),
+        "day not object": (
+            '{"Time Series (Daily)": {"2013-02-28": "801.1"}}',
+            "2013-02-28: expected an object of fields, got str",
+        ),
+        "missing close": (
+            _av_daily_with(_av_without("4. close")),
+            f"2013-02-28: missing field 'close' (fields: {_AV_FIELDS_WITHOUT_CLOSE})",
+        ),
+        "missing volume": (
+            _av_daily_with(_av_without("5. volume")),
+            "2013-02-28: missing field 'volume' (fields: ['1. open', '2. high', '3. low', '4. close'])",
+        ),
+        "non-numeric": (_av_daily_with({**_AV_DAY, "2. high": "n/a"}), "2013-02-28: high is not numeric: 'n/a'"),
+        "null value": (_av_daily_with({**_AV_DAY, "2. high": None}), "2013-02-28: high is not numeric: 'None'"),
+        "nan string": (_av_daily_with({**_AV_DAY, "2. high": "NaN"}), "2013-02-28: high is not numeric: 'NaN'"),
+        "zero price": (_av_daily_with({**_AV_DAY, "3. low": "0.0000"}), "2013-02-28: non-positive low price 0.0"),
+        "negative price": (_av_daily_with({**_AV_DAY, "1. open": "-3"}), "2013-02-28: non-positive open price -3.0"),
+        "negative volume": (_av_daily_with({**_AV_DAY, "5. volume": "-1"}), "2013-02-28: negative volume -1.0"),
+        "impossible date": (
+            _av_daily_with(_AV_DAY, "2013-02-30"),
+            "Time Series (Daily): unparsable date '2013-02-30' (expected %Y-%m-%d)",
+        ),
+        "intraday stamp": (
+            _av_daily_with(_AV_DAY, "2013-02-28 16:00:00"),
+            "'Time Series (Daily)': date '2013-02-28 16:00:00' is not YYYY-MM-DD",
+        ),
+        "duplicate dates": (
+            '{"Time Series (Daily)": {"2013-02-28": '
+            + json.dumps(_AV_DAY)
+            + ', "2013-02-28": '
+            + json.dumps(_AV_DAY)
+            + "}}",
+            "duplicate key '2013-02-28' in a JSON object",
+        ),
+        "ambiguous fields": (
+            _av_daily_with({**_av_without("1. open"), "1a. open (USD)": "1", "1a. open (EUR)": "1"}),
+            "2013-02-28: ambiguous fields for open: ['1a. open (USD)', '1a. open (EUR)']",
+        ),
+        "NaN literal": ('{"Time Series (Daily)": {"2013-02-28": NaN}}', "non-standard JSON constant 'NaN'"),
+        # what Alpha Vantage answers, with HTTP 200, instead of a time series
+        "rate limit (Information)": (
+            _fixture("alphavantage_rate_limit.json"),
+            "rate limited: 'Thank you for using Alpha Vantage! Our standard API rate limit is 25 requests per day. "
+            "Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly "
+            "remove all daily rate limits.'",
+        ),
+        "rate limit (Note)": (
+            _fixture("alphavantage_note.json"),
+            "rate limited: 'Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute "
+            "and 500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would like to target a "
+            "higher API call frequency.'",
+        ),
+        "Error Message": (
+            _fixture("alphavantage_error.json"),
+            "API error: 'Invalid API call. Please retry or visit the documentation "
+            "(https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY.'",
+        ),
+        "premium endpoint (Information)": (
+            _fixture("alphavantage_premium.json"),
+            "API information instead of data: 'Thank you for using Alpha Vantage! This is a premium endpoint. You may "
+            "subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all "
+            "premium endpoints'",
+        ),
+        # ... and the API key they may echo never reaches the message
+        "key detected (Information)": (
+            json.dumps(
+                {
+                    "Information": "We have detected your API key as ABCD1234EFGH5678 and our standard API rate "
+                    "limit is 25 requests per day."
+                }
+            ),
+            "rate limited: 'We have detected your API key as *** and our standard API rate limit is 25 requests per "
+            "day.'",
+        ),
+        "key in URL (Error Message)": (
+            json.dumps(
+                {
+                    "Error Message": "Invalid API call: https://www.alphavantage.co/query?function=X&apikey=ABCD1234EFGH5678"
+                }
+            ),
+            "API error: 'Invalid API call: https://www.alphavantage.co/query?function=X&apikey=***'",
+        ),
+        "key after colon (Note)": (
+            json.dumps({"Note": "apikey: ABCD1234EFGH5678 exceeded the call frequency"}),
+            "rate limited: 'apikey: *** exceeded the call frequency'",
+        ),
+    }
+)
+
+# CoinGecko -------------------------------------------------------------------------------------------
+
+
+def _cg_with(**changes: object) -> str:
+    return json.dumps({**json.loads(COINGECKO_CHART), **changes})
+
+
+COINGECKO_MALFORMED = _json_malformed(
+    {
+        "cloudflare html": (
+            "<html>error code: 1015</html>",
+            NOT_JSON + "'<html>error code: 1015</html>'",
+        ),
+        "truncated": (
+            _half(COINGECKO_CHART),
+            TRUNCATED + "(Expecting ',' delimiter at char 130 of 130)",
+        ),
+        "truncated sample": _truncated_sample("coingecko"),
+        "missing array": (
+            '{"prices":[],"market_caps":[]}',
+            "no 'total_volumes' key in the response (keys: 'prices', 'market_caps')",
+        ),
+        "array not list": (_cg_with(prices={}), "'prices' is a dict, expected a list"),
+        "point not pair": (
+            _cg_with(prices=[[1367107200000]]),
+            "prices[0]: expected [ms, value], got '[1367107200000]'",
+        ),
+        "point not list": (_cg_with(prices=[{"t": 1}]), "prices[0]: expected [ms, value], got \"{'t': 1}\""),
+        "text timestamp": (
+            _cg_with(prices=[["1367107200000", 1.0]]),
+            "prices[0]: timestamp is not a number: '1367107200000'",
+        ),
+        "fractional ms": (
+            _cg_with(prices=[[1367107200000.5, 1.0]]),
+            "prices[0]: timestamp is not whole milliseconds: 1367107200000.5",
+        ),
+        "text value": (_cg_with(total_volumes=[[1367107200000, "lots"]]), "total_volumes[0]: not a number: 'lots'"),
+        "NaN string value": (_cg_with(prices=[[1367107200000, "NaN"]]), "prices[0]: not a finite number: 'NaN'"),
+        "zero price": (_cg_with(prices=[[1367107200000, 0]]), "prices[0]: implausible value 0.0"),
+        "negative cap": (_cg_with(market_caps=[[1367107200000, -1]]), "market_caps[0]: implausible value -1.0"),
+        "duplicate timestamp": (
+            _cg_with(prices=[[1367107200000, 1.0], [1367107200000, 2.0]]),
+            "prices: duplicate timestamp 1367107200000 (2013-04-28T00:00:00+00:00)",
+        ),
+        # what CoinGecko answers instead of a chart
+        "rate limit 429": (
+            _fixture("coingecko_rate_limit.json"),
+            "rate limited (429): \"You've exceeded the Rate Limit. Please visit "
+            'https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits."',
+        ),
+        "coin not found": (_fixture("coingecko_not_found.json"), "API error: 'coin not found'"),
+        "status error 10002 with key": (
+            json.dumps(
+                {"status": {"error_code": 10002, "error_message": "Invalid key x_cg_demo_api_key=CG-abcdefghijk12345"}}
+            ),
+            "API error (10002): 'Invalid key x_cg_demo_api_key=***'",
+        ),
+        # the error object wraps the status for 10012 (public API, range beyond 365 days)
+        "time range error 10012": (
+            '{"error":{"status":{"timestamp":"2024-04-20T22:00:05.123+00:00","error_code":10012,'
+            '"error_message":"Your request exceeds the allowed time range. Public API users are limited to querying '
+            "historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access: "
+            'https://www.coingecko.com/en/api/pricing. "}}}',
+            "API error: \"{'status': {'timestamp': '2024-04-20T22:00:05.123+00:00', 'error_code': 10012, "
+            "'error_message': 'Your request exceeds the allowed time range. Public API users are limited to querying "
+            "historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access: "
+            'https://www.c…"',
+        ),
+    }
+)
+
+# alternative.me Fear & Greed -------------------------------------------------------------------------
+
+
+def _fng_item(**item: object) -> str:
+    base = {"value": "40", "value_classification": "Fear", "timestamp": "1551157200", **item}
+    return json.dumps({"data": [{k: v for k, v in base.items() if v is not None}], "metadata": {"error": None}})
+
+
+FEAR_GREED_MALFORMED = _json_malformed(
+    {
+        "api error": (
+            '{"name":"Fear and Greed Index","data":[],"metadata":{"error":"Invalid limit parameter"}}',
+            "API error: 'Invalid limit parameter'",
+        ),
+        "truncated": (
+            _half(FNG),
+            TRUNCATED + "(Unterminated string starting at at char 151 of 157)",
+        ),
+        "truncated sample": _truncated_sample("alternative_me"),
+        "no data": (
+            '{"name":"Fear and Greed Index","metadata":{"error":null}}',
+            "no 'data' key in the response (keys: 'name', 'metadata')",
+        ),
+        "data not list": ('{"data":{"value":"40"}}', "'data' is a dict, expected a list"),
+        "item not object": ('{"data":[40]}', "data[0]: expected an object, got int"),
+        "missing value": (
+            _fng_item(value=None),
+            "data[0]: missing 'value' (keys: ['value_classification', 'timestamp'])",
+        ),
+        "missing timestamp": (
+            _fng_item(timestamp=None),
+            "data[0]: missing 'timestamp' (keys: ['value', 'value_classification'])",
+        ),
+        "text value": (_fng_item(value="high"), "data[0]: not a number: 'high'"),
+        "Infinity string value": (_fng_item(value="Infinity"), "data[0]: not a finite number: 'Infinity'"),
+        "value over 100": (_fng_item(value="101"), "data[0]: value 101.0 outside 0..100"),
+        "negative value": (_fng_item(value="-1"), "data[0]: value -1.0 outside 0..100"),
+        "date timestamp": (_fng_item(timestamp="26-02-2019"), "data[0]: timestamp is not Unix seconds: '26-02-2019'"),
+        "empty classification": (_fng_item(value_classification=" "), "data[0]: bad value_classification ''"),
+        "duplicate timestamp": (
+            '{"data":[{"value":"1","value_classification":"Extreme Fear","timestamp":"1551157200"},'
+            '{"value":"2","value_classification":"Extreme Fear","timestamp":"1551157200"}]}',
+            "duplicate timestamp 2019-02-26T05:00:00+00:00",
+        ),
+    }
+)
+
+# FRED ------------------------------------------------------------------------------------------------
+
+
+def _fred_with(**changes: object) -> str:
+    return json.dumps({**json.loads(FRED_OBSERVATIONS), **changes})
+
+
+def _fred_observation(**item: object) -> str:
+    base = {"realtime_start": "2013-03-01", "realtime_end": "2013-03-01", "date": "2008-01-02", "value": "1.0", **item}
+    return _fred_with(count=1, observations=[{k: v for k, v in base.items() if v is not None}])
+
+
+FRED_MALFORMED = _json_malformed(
+    {
+        "html": (
+            "<!DOCTYPE html><html>Service Unavailable</html>",
+            NOT_JSON + "'<!DOCTYPE html><html>Service Unavailable</html>'",
+        ),
+        "truncated": (
+            _half(FRED_OBSERVATIONS),
+            TRUNCATED + "(Unterminated string starting at at char 274 of 280)",
+        ),
+        "truncated sample": _truncated_sample("fred"),
+        "top-level list": ("[1, 2]", "expected a JSON object at the top level, got list"),
+        "no observations": ('{"count": 0}', "no 'observations' key in the response (keys: 'count')"),
+        "observations not list": (_fred_with(observations={}), "'observations' is a dict, expected a list"),
+        "item not object": (_fred_with(count=1, observations=["1.0"]), "observation 0: expected an object, got str"),
+        "missing value": (
+            _fred_observation(value=None),
+            "observation 0: missing 'value' (keys: ['realtime_start', 'realtime_end', 'date'])",
+        ),
+        "missing date": (
+            _fred_observation(date=None),
+            "observation 0: missing 'date' (keys: ['realtime_start', 'realtime_end', 'value'])",
+        ),
+        "non-numeric": (_fred_observation(value="n/a"), "observation '2008-01-02': value is not numeric: 'n/a'"),
+        "NaN string value": (_fred_observation(value="NaN"), "observation '2008-01-02': value is not numeric: 'NaN'"),
+        "bad date": (
+            _fred_observation(date="2008-13-01"),
+            "observation date: unparsable date '2008-13-01' (expected %Y-%m-%d)",
+        ),
+        "bad realtime": (
+            _fred_observation(realtime_start="yesterday"),
+            "realtime_start: unparsable date 'yesterday' (expected %Y-%m-%d)",
+        ),
+        "duplicate date": (
+            _fred_with(
+                count=2, observations=[{"realtime_start": "2013-03-01", "date": "2008-01-02", "value": "1"}] * 2
+            ),
+            "duplicate observation date 2008-01-02",
+        ),
+        "incomplete page": (
+            _fred_with(count=5),
+            "incomplete response: count is 5 but only 3 observations from offset 0",
+        ),
+        "output_type 2": (_fred_with(output_type=2), "unsupported output_type 2 (only 1 and 4 are one row per date)"),
+        # what FRED answers instead of observations
+        "error 400 unknown series": (
+            _fixture("fred_error_400.json"),
+            "API error 400: 'Bad Request. The series does not exist.'",
+        ),
+        "error 400 bad api_key": (
+            _fixture("fred_error_api_key.json"),
+            "API error 400: 'Bad Request. Variable api_key is not a 32 character alphanumeric lower-case string. "
+            "Read https://fred.stlouisfed.org/docs/api/api_key.html for more information.'",
+        ),
+        "error 429": (_fixture("fred_error_429.json"), "API error 429: 'Too Many Requests. Exceeded Rate Limit'"),
+        "error with key": (
+            json.dumps(
+                {
+                    "error_code": 400,
+                    "error_message": "Bad Request.  api_key=0123456789abcdef0123456789abcdef is not registered.",
+                }
+            ),
+            "API error 400: 'Bad Request. api_key=*** is not registered.'",
+        ),
+    }
+)
+
+# GDELT -----------------------------------------------------------------------------------------------
+
+
+def _gdelt_items(*items: object) -> str:
+    return json.dumps({"timeline": [{"series": "Article Count", "data": list(items)}]})
+
+
+def _plain_text(first_line: str) -> str:
+    return f"API error (plain-text answer): {first_line!r}"
+
+
+GDELT_MALFORMED = _json_malformed(
+    {
+        # GDELT answers in plain text, so any body that is not a JSON object or array is its error message
+        "whitespace body": ("   \n", "empty body"),
+        "html": ("<html><body>502 Bad Gateway</body></html>", _plain_text("<html><body>502 Bad Gateway</body></html>")),
+        "plain text": ("Internal Server Error", _plain_text("Internal Server Error")),
+        "top-level string": ('"ok"', _plain_text('"ok"')),
+        "top-level number": ("42", _plain_text("42")),
+        "top-level null": ("null", _plain_text("null")),
+        "truncated": (_half(GDELT_VOLRAW), TRUNCATED + "(Expecting value at char 106 of 106)"),
+        "truncated sample": _truncated_sample("gdelt"),
+        "no timeline": ('{"query_details":{}}', "no 'timeline' key in the response (keys: 'query_details')"),
+        "timeline not list": ('{"timeline":{}}', "'timeline' is a dict, expected a list"),
+        "two series": (
+            '{"timeline":[{"series":"A","data":[]},{"series":"B","data":[]}]}',
+            "expected one timeline series, got 2: \"['A', 'B']\"",
+        ),
+        "series not object": ('{"timeline":[[]]}', "timeline series is a list, expected an object"),
+        "no data": ('{"timeline":[{"series":"Average Tone"}]}', "no 'data' key in the response (keys: 'series')"),
+        "item not object": (
+            _gdelt_items(["20080101T000000Z", 1]),
+            "'Article Count' item 0: expected an object, got list",
+        ),
+        "missing value": (
+            _gdelt_items({"date": "20080101T000000Z"}),
+            "'Article Count' item 0: missing 'value' (keys: ['date'])",
+        ),
+        "missing date": (_gdelt_items({"value": 1}), "'Article Count' item 0: missing 'date' (keys: ['value'])"),
+        "null value": (
+            _gdelt_items({"date": "20080101T000000Z", "value": None}),
+            "'Article Count' item 0 ('20080101T000000Z'): not a number: 'None'",
+        ),
+        "text value": (
+            _gdelt_items({"date": "20080101T000000Z", "value": "lots"}),
+            "'Article Count' item 0 ('20080101T000000Z'): not a number: 'lots'",
+        ),
+        "NaN string value": (
+            _gdelt_items({"date": "20080101T000000Z", "value": "NaN"}),
+            "'Article Count' item 0 ('20080101T000000Z'): not a finite number: 'NaN'",
+        ),
+        "bad norm": (
+            _gdelt_items({"date": "20080101T000000Z", "value": 1, "norm": True}),
+            "'Article Count' item 0 ('20080101T000000Z'): not a number: 'True'",
+        ),
+        "bad date": (
+            _gdelt_items({"date": "2008-01-01", "value": 1}),
+            "'Article Count' date: unparsable date '2008-01-01' (expected %Y%m%dT%H%M%SZ)",
+        ),
+        "duplicate date": (
+            _gdelt_items({"date": "20080101T000000Z", "value": 1}, {"date": "20080101T000000Z", "value": 2}),
+            "'Article Count': duplicate date 2008-01-01T00:00:00Z",
+        ),
+        # what GDELT answers (HTTP 200, plain text) instead of a timeline; only the first line is quoted
+        "keyword too short": (
+            _fixture("gdelt_error.txt"),
+            _plain_text("Your search contained a keyword that was too short."),
+        ),
+        "OR without parentheses": (
+            _fixture("gdelt_error_or.txt"),
+            _plain_text("Queries containing OR'd terms must be surrounded by ()."),
+        ),
+        "rate limit": (
+            _fixture("gdelt_rate_limit.txt"),
+            "rate limited (plain-text answer): 'Please limit requests to one every 5 seconds or contact "
+            "kalev.leetaru5@gmail.com for larger queries.'",
+        ),
+        "two-line error": (b"Invalid query.\nSecond line with details\n", _plain_text("Invalid query.")),
+    }
+)
+
+# Google Trends ---------------------------------------------------------------------------------------
+
+GOOGLE_TRENDS_MALFORMED = {
+    "empty body": ("", "no Day/Week/Month header line found"),
+    "whitespace body": (" \r\n\n", "no Day/Week/Month header line found"),
+    "preamble only": ("Category: All categories\n\n", "no Day/Week/Month header line found"),
+    "not UTF-8": (b"Week,caf\xe9: (Worldwide)\n", "body is not UTF-8 text (invalid continuation byte at byte 8)"),
+    "html": (
+        "<html><title>429 Too Many Requests</title></html>",
+        "line 1: expected a Day/Week/Month header, got '<html><title>429 Too Many Requests</title></html>'",
+    ),
+    "json": ('{"error": "quota"}', 'line 1: expected a Day/Week/Month header, got \'{"error": "quota"}\''),
+    "wrong period": (
+        "Category: All categories\n\nYear,bitcoin: (Worldwide)\n",
+        "line 3: expected a Day/Week/Month header, got 'Year,bitcoin: (Worldwide)'",
+    ),
+    "no geo": (
+        "Week,bitcoin\n2008-01-06,4\n",
+        "line 1: expected 'Week,<term>: (<geo>)' (one term), got 'Week,bitcoin'",
+    ),
+    "two terms": (
+        "Week,bitcoin: (Worldwide),ethereum: (Worldwide)\n",
+        "line 1: expected 'Week,<term>: (<geo>)' (one term), got 'Week,bitcoin: (Worldwide),ethereum: (Worldwide)'",
+    ),
+    "truncated last line": (TRENDS_WEEKLY + "2008-01-27", "line 7: expected 2 fields, got 1 (truncated line?)"),
+    "too many fields": (TRENDS_WEEKLY + "2008-01-27,5,6\n", "line 7: expected 2 fields, got 3"),
+    "empty value": (TRENDS_WEEKLY + "2008-01-27,\n", "line 7: not a number: ''"),
+    "text value": (TRENDS_WEEKLY + "2008-01-27,high\n", "line 7: not a number: 'high'"),
+    "NaN value": (TRENDS_WEEKLY + "2008-01-27,NaN\n", "line 7: not a finite number: 'NaN'"),
+    "over 100": (TRENDS_WEEKLY + "2008-01-27,101\n", "line 7: value '101' outside 0..100"),
+    "bad date": (TRENDS_WEEKLY + "27/01/2008,5\n", "line 7: week '27/01/2008' is not %Y-%m-%d"),
+    "impossible date": (TRENDS_WEEKLY + "2008-02-31,5\n", "line 7: invalid date '2008-02-31'"),
+    "week not sunday": (TRENDS_WEEKLY + "2008-01-28,5\n", "line 7: week 2008-01-28 does not start on a Sunday"),
+    "month as day": ("Month,gold price: (Worldwide)\n2012-01-01,4\n", "line 2: month '2012-01-01' is not %Y-%m"),
+    "duplicate": (TRENDS_WEEKLY + "2008-01-20,5\n", "line 7: duplicate period 2008-01-20"),
+}
+
+# Social sentiment feed -------------------------------------------------------------------------------
+
+_SOCIAL_MISSING_COUNT = "line 1: missing required column(s) ['social_mention_count']"
+
+SOCIAL_MALFORMED = {
+    "empty body": ("", "empty body (no header)"),
+    "whitespace body": (" \r\n", "empty body (no header)"),
+    "not UTF-8": (
+        SOCIAL_HEADER.encode() + b"2008-01-01T00:00:00Z,G\xf6OG,0.1,1\n",
+        "body is not UTF-8 text (invalid start byte at byte 89)",
+    ),
+    "missing column": (
+        "timestamp,asset_symbol,social_sentiment_score\n2008-01-01T00:00:00Z,GOOG,0.1\n",
+        _SOCIAL_MISSING_COUNT + " (header: \"['timestamp', 'asset_symbol', 'social_sentiment_score']\")",
+    ),
+    "json instead of csv": (
+        '{"error": "unauthorised"}',
+        "line 1: missing required column(s) ['timestamp', 'asset_symbol', 'social_sentiment_score', "
+        "'social_mention_count'] (header: '[\\'{\"error\": \"unauthorised\"}\\']')",
+    ),
+    "html": (
+        "<html><body>401 Unauthorized</body></html>",
+        "line 1: missing required column(s) ['timestamp', 'asset_symbol', 'social_sentiment_score', "
+        "'social_mention_count'] (header: \"['<html><body>401 Unauthorized</body></html>']\")",
+    ),
+    "duplicate column": (
+        SOCIAL_HEADER.strip() + ",timestamp\n",
+        "line 1: duplicate column names in header \"['timestamp', 'asset_symbol', 'social_sentiment_score', "
+        "'social_mention_count', 'timestamp']\"",
+    ),
+    "truncated last line": (
+        SOCIAL_FEED + "2008-01-03T00:00:00Z,BTC-US",
+        "line 6: expected 4 fields, got 2 (truncated line?)",
+    ),
+    "too many fields": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,1,extra\n", "line 2: expected 4 fields, got 5"),
+    "bad timestamp": (SOCIAL_HEADER + "2008-13-01T00:00:00Z,GOOG,0.1,1\n", "line 2: month must be in 1..12"),
+    "naive timestamp": (SOCIAL_HEADER + "2008-01-01,GOOG,0.1,1\n", "line 2: timestamp '2008-01-01' has no time zone"),
+    "text score": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,positive,1\n", "line 2: not a number: 'positive'"),
+    "NaN score": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,nan,1\n", "line 2: not a finite number: 'nan'"),
+    "infinite count": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,inf\n", "line 2: not a finite number: 'inf'"),
+    "score out of range": (
+        SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,1.5,1\n",
+        "line 2: sentiment score '1.5' outside -1..1",
+    ),
+    "negative count": (
+        SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,-3\n",
+        "line 2: mention count '-3' is not a non-negative integer",
+    ),
+    "fractional count": (
+        SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,2.5\n",
+        "line 2: mention count '2.5' is not a non-negative integer",
+    ),
+    "empty symbol": (SOCIAL_HEADER + "2008-01-01T00:00:00Z, ,0.1,2\n", "line 2: empty asset_symbol"),
+    "duplicate row": (
+        SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,2\n2008-01-01T00:00:00Z,GOOG,0.2,3\n",
+        "line 3: duplicate row for GOOG at 2008-01-01T00:00:00+00:00 (first on line 2)",
+    ),
+    "unterminated quote": (
+        SOCIAL_HEADER + '2008-01-01T00:00:00Z,"GOOG,0.1,2\n',
+        "line 2: expected 4 fields, got 2 (truncated line?)",
+    ),
+}
+
+MALFORMED: dict[str, dict[str, tuple[str | bytes, str | re.Pattern[str]]]] = {
+    "alphavantage": ALPHAVANTAGE_MALFORMED,
+    "coingecko": COINGECKO_MALFORMED,
+    "alternative_me": FEAR_GREED_MALFORMED,
+    "fred": FRED_MALFORMED,
+    "gdelt": GDELT_MALFORMED,
+    "google_trends": GOOGLE_TRENDS_MALFORMED,
+    "social": SOCIAL_MALFORMED,
+}
+
+
+def test_malformed_table_covers_every_parser() -> None:
+    assert set(MALFORMED) == set(CONTRACTS)
+
+
+@pytest.mark.parametrize(
+    "contract, body, cause",
+    [
+        pytest.param(CONTRACTS[source], body, cause, id=f"{source}-{case}")
+        for source, cases in MALFORMED.items()
+        for case, (body, cause) in cases.items()
+    ],
+)
+def test_malformed_body_raises_source_error(
+    contract: Contract, body: str | bytes, cause: str | re.Pattern[str]
+) -> None:
+    with pytest.raises(SourceError) as info:
+        contract.parse(body, where=contract.where)
+    error = info.value
+    assert error.source == contract.source
+    assert error.where == contract.where
+    if isinstance(cause, re.Pattern):
+        assert cause.fullmatch(error.cause), error.cause
+    else:
+        assert error.cause == cause
+    assert str(error) == f"{contract.source} [{contract.where}]: {error.cause}"
+
+
+@pytest.mark.parametrize("contract", JSON_CONTRACTS, ids=str)
+def test_every_prefix_of_a_json_body_raises_source_error(contract: Contract) -> None:
+    body = contract.valid.strip()
+    for cut in range(len(body)):
+        with pytest.raises(SourceError) as info:
+            contract.parse(body[:cut], where=contract.where)
+        assert info.value.source == contract.source
+        assert str(info.value).startswith(f"{contract.source} [{contract.where}]: ")
