@@ -37,7 +37,7 @@ from portfolio_assets.schemas import (
     table_schema,
     validate_rows,
 )
-from portfolio_assets.universe import ASSET_CLASSES
+from portfolio_assets.universe import ASSET_CLASSES, load_universe
 
 FIRST = pd.Timestamp("2010-04-01", tz="UTC")
 LAST = pd.Timestamp("2010-06-30", tz="UTC")
@@ -74,6 +74,12 @@ def frames() -> dict[str, pd.DataFrame]:
     }
 
 
+@pytest.fixture(scope="module")
+def has_volume() -> dict[str, bool]:
+    """The sample universe's symbol -> has_volume (XAUUSD, EURUSD and USDJPY have none)."""
+    return {a.symbol: a.has_volume for a in load_universe().assets}
+
+
 def _row(frame: pd.DataFrame, symbol: str, day: str = "2010-05-03") -> int:
     """Position of ``symbol``'s row on ``day`` (timestamps as datetimes or ISO strings)."""
     ts = frame["timestamp"]
@@ -106,10 +112,10 @@ def _assert_isolated(result: ValidationResult, frame: pd.DataFrame, positions: l
 
 
 @pytest.mark.parametrize("group", list(SCHEMAS))
-def test_every_schema_passes_on_a_real_sample_frame(frames, group):
+def test_every_schema_passes_on_a_real_sample_frame(frames, has_volume, group):
     frame = frames[group]
     assert len(frame) > 0
-    result = validate_rows(frame, SCHEMAS[group])
+    result = validate_rows(frame, SCHEMAS[group], has_volume=has_volume)
     assert result.frame_errors == []
     assert result.invalid.empty, result.invalid["validation_error"].head().tolist()
     assert result.ok and len(result.valid) == len(frame)
@@ -134,11 +140,11 @@ def test_schemas_hold_exactly_the_canonical_columns(frames):
         assert set(columns) - required <= {"has_volume"}
 
 
-def test_the_training_set_csv_round_trips(frames, tmp_path):
+def test_the_training_set_csv_round_trips(frames, has_volume, tmp_path):
     path = tmp_path / "training_set.csv"
     frames["training_set"].to_csv(path, index=False, lineterminator="\n", float_format="%.17g")
     read = pd.read_csv(path, dtype={"news_volume": "Int64", "social_mention_count": "Int64"})
-    assert validate_rows(read, TrainingSetSchema).ok
+    assert validate_rows(read, TrainingSetSchema, has_volume=has_volume).ok
 
 
 # --------------------------------------------------------------------------- bad rows
@@ -221,18 +227,23 @@ def test_volume_on_an_fx_row_is_not_applicable(frames):
     assert result.invalid["validation_error"].iloc[0] == "volume=1000.0 present but not applicable to fx USDJPY"
 
 
-def test_has_volume_comes_from_the_column_else_the_universe(frames):
+def test_has_volume_comes_from_the_column_else_the_map_else_the_class(frames, has_volume):
     frame = frames["indicators"]
     pos = _row(frame, "XAUUSD")  # a commodity quoted through the FX endpoint: no volume
     bad = _set(frame, pos, "mfi_14", 50.0)
-    result = validate_rows(bad, IndicatorsSchema)
+    result = validate_rows(bad, IndicatorsSchema, has_volume=has_volume)
     _assert_isolated(result, bad, [pos])
     assert result.invalid["validation_error"].iloc[0] == (
         "mfi_14=50.0 present but not applicable to commodity XAUUSD (its price source has no volume)"
     )
-    # A has_volume column overrides the universe (and is the only extra column allowed).
-    assert validate_rows(bad.assign(has_volume=True), IndicatorsSchema).ok
-    assert not validate_rows(bad.assign(has_volume=True, other=1), IndicatorsSchema).ok
+    # The column the map implies is validated, never returned.
+    assert list(result.invalid.columns) == [*bad.columns, "validation_status", "validation_error"]
+    # A has_volume column overrides the map (and is the only extra column allowed).
+    assert validate_rows(bad.assign(has_volume=True), IndicatorsSchema, has_volume=has_volume).ok
+    assert not validate_rows(bad.assign(has_volume=True, other=1), IndicatorsSchema, has_volume=has_volume).ok
+    # Without the map, or for a symbol it lacks, the class decides: a commodity has volume.
+    assert validate_rows(bad, IndicatorsSchema).ok
+    assert validate_rows(bad, IndicatorsSchema, has_volume={"GOOG": True}).ok
 
 
 def test_sentiment_score_out_of_range(frames):
@@ -253,11 +264,11 @@ def test_infinity_is_reported_once(frames):
     assert result.invalid["validation_error"].iloc[0] == "corr_dxy_60d=inf not finite"
 
 
-def test_nan_target_in_sft_rows(frames):
+def test_nan_target_in_sft_rows(frames, has_volume):
     frame = frames["sft_rows"]
     pos = _row(frame, "GOOG")
     bad = _set(frame, pos, "target_price_90d", np.nan)
-    result = validate_rows(bad, SftRowsSchema)
+    result = validate_rows(bad, SftRowsSchema, has_volume=has_volume)
     _assert_isolated(result, bad, [pos])
     error = result.invalid["validation_error"].iloc[0]
     # The null target is the direct error; the JSON output no longer matching it comes after.
@@ -266,44 +277,44 @@ def test_nan_target_in_sft_rows(frames):
     assert result.failures["column"].iloc[0] == "target_price_90d"
 
 
-def test_nan_token_in_input(frames):
+def test_nan_token_in_input(frames, has_volume):
     frame = frames["sft_rows"]
     pos = _row(frame, "USO")
     text = frame["input"].iloc[pos]
     bad = _set(
         frame, pos, "input", text.replace(": null", ": NaN", 1) if ": null" in text else text[:-1] + ', "x": NaN}'
     )
-    result = validate_rows(bad, SftRowsSchema)
+    result = validate_rows(bad, SftRowsSchema, has_volume=has_volume)
     _assert_isolated(result, bad, [pos])
     assert result.invalid["validation_error"].iloc[0] == "input is not strict JSON (non-standard constant NaN)"
     assert result.failures["column"].tolist() == ["input"]
 
 
-def test_input_must_match_the_columns(frames):
+def test_input_must_match_the_columns(frames, has_volume):
     frame = frames["sft_rows"]
     pos = _row(frame, "GOOG")
     record = json.loads(frame["input"].iloc[pos])
     record["rsi_14"] = 99.0
     bad = _set(frame, pos, "input", json.dumps(record))
-    result = validate_rows(bad, SftRowsSchema)
+    result = validate_rows(bad, SftRowsSchema, has_volume=has_volume)
     _assert_isolated(result, bad, [pos])
     assert result.invalid["validation_error"].iloc[0].startswith("input disagrees with rsi_14 (input 99.0, column ")
 
 
-def test_not_applicable_list_must_match_the_class(frames):
+def test_not_applicable_list_must_match_the_class(frames, has_volume):
     frame = frames["sft_rows"]
     pos = _row(frame, "EURUSD")
     bad = _set(frame, pos, "not_applicable", "[]")
-    result = validate_rows(bad, SftRowsSchema)
+    result = validate_rows(bad, SftRowsSchema, has_volume=has_volume)
     _assert_isolated(result, bad, [pos])
     assert result.failures["column"].tolist() == ["not_applicable"]
 
 
-def test_empty_instruction_and_bad_iso_timestamp_in_the_csv_rows(frames):
+def test_empty_instruction_and_bad_iso_timestamp_in_the_csv_rows(frames, has_volume):
     frame = frames["training_set"]
     first, second = _row(frame, "GOOG"), _row(frame, "BTC-USD")
     bad = _set(_set(frame, first, "instruction", "  "), second, "target_timestamp", "2010-08-01 00:00")
-    result = validate_rows(bad, TrainingSetSchema)
+    result = validate_rows(bad, TrainingSetSchema, has_volume=has_volume)
     _assert_isolated(result, bad, [first, second])
     errors = dict(zip(result.failures["row"], result.failures["error"], strict=True))
     assert errors[first] == "instruction is empty"

@@ -1,0 +1,160 @@
+"""Row rules that cross-check the JSON the model reads against the canonical columns.
+
+``input`` against the feature columns, ``output`` against the targets and the last
+close of ``context_window`` against ``price_close``, all to the 6 significant
+digits the JSON is written with. They are ``derived``: a row's messages list them
+after its direct errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from portfolio_assets.columns import FEATURE_COLUMNS
+from portfolio_assets.features.sft import OUTPUT_FIELDS
+from portfolio_assets.schemas.display import fmt
+from portfolio_assets.schemas.row_rule import Problem, RowRule, all_true, num
+from portfolio_assets.schemas.text import finite_number, parsed
+
+# JSON numbers are written with 6 significant digits: |rounded − x| <= 5e-6 |x|.
+_JSON_RTOL = 1e-5
+
+
+def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
+    """Equal within ``rtol`` of ``b``, or both null / non-finite."""
+    with np.errstate(invalid="ignore"):
+        both_null = np.isnan(a) & ~np.isfinite(b)
+        return both_null | (np.abs(a - b) <= rtol * np.abs(b))
+
+
+def _json_numbers(records: list[object], keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(matrix of ``keys`` of each parsed JSON object, NaN for null; mask of rows that are such objects)."""
+    usable = np.array([isinstance(r, dict) and all(k in r for k in keys) for r in records], dtype=bool)
+    matrix = np.full((len(records), len(keys)), np.nan)
+    for i, record in enumerate(records):
+        if usable[i]:
+            values = [record[k] for k in keys]
+            if all(v is None or finite_number(v) for v in values):
+                matrix[i] = [np.nan if v is None else float(v) for v in values]
+            else:
+                usable[i] = False
+    return matrix, usable
+
+
+def _mismatch_text(pairs: list[tuple[str, float, float]], what: str, limit: int = 3) -> str:
+    """``rsi_14 (input 50.0, column 130.0), volume (input null, column 5.0) and 2 more``."""
+
+    def show(x: float) -> str:
+        return "null" if np.isnan(x) else fmt(x)
+
+    shown = ", ".join(f"{k} ({what} {show(j)}, column {show(c)})" for k, j, c in pairs[:limit])
+    more = f" and {len(pairs) - limit} more" if len(pairs) > limit else ""
+    return shown + more
+
+
+def _json_vs_columns(
+    rows: pd.DataFrame, text_column: str, keys: list[str], columns: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(JSON numbers, column values, rows whose JSON is a usable object) for ``keys`` vs ``columns``."""
+    matrix, usable = _json_numbers(parsed(rows[text_column]), keys)
+    values = np.column_stack([num(rows, c) for c in columns]) if columns else np.empty((len(rows), 0))
+    return matrix, values, usable
+
+
+def _disagreements(rows: pd.DataFrame, text_column: str, keys: list[str], columns: list[str]) -> list[Problem]:
+    matrix, values, _ = _json_vs_columns(rows, text_column, keys, columns)
+    agree = _close(matrix, values, _JSON_RTOL)
+    out = []
+    for i in np.flatnonzero(~agree.all(axis=1)):
+        pairs = [(columns[j], matrix[i, j], values[i, j]) for j in np.flatnonzero(~agree[i])]
+        message = f"{text_column} disagrees with " + _mismatch_text(pairs, text_column)
+        out.append((int(i), text_column, ", ".join(c for c, _, _ in pairs), message))
+    return out
+
+
+# --------------------------------------------------------------------------- input vs features
+
+
+def _input_keys(df: pd.DataFrame) -> list[str]:
+    return [k for k in FEATURE_COLUMNS if k in df.columns]
+
+
+def _input_ok(df: pd.DataFrame) -> pd.Series:
+    keys = _input_keys(df)
+    if "input" not in df.columns or not keys:
+        return all_true(df)
+    matrix, values, usable = _json_vs_columns(df, "input", keys, keys)
+    return pd.Series(~usable | _close(matrix, values, _JSON_RTOL).all(axis=1), index=df.index)
+
+
+def _input_explain(rows: pd.DataFrame) -> list[Problem]:
+    keys = _input_keys(rows)
+    return _disagreements(rows, "input", keys, keys)
+
+
+INPUT_MATCHES_COLUMNS = RowRule(
+    ("input",),
+    "input values equal the feature columns to 6 significant digits (null where the column is null)",
+    _input_ok,
+    _input_explain,
+    derived=True,
+)
+
+
+# --------------------------------------------------------------------------- output vs targets
+
+
+def _output_ok(df: pd.DataFrame) -> pd.Series:
+    targets = list(OUTPUT_FIELDS.values())
+    if "output" not in df.columns or not set(targets) <= set(df.columns):
+        return all_true(df)
+    matrix, values, usable = _json_vs_columns(df, "output", list(OUTPUT_FIELDS), targets)
+    return pd.Series(~usable | _close(matrix, values, _JSON_RTOL).all(axis=1), index=df.index)
+
+
+def _output_explain(rows: pd.DataFrame) -> list[Problem]:
+    return _disagreements(rows, "output", list(OUTPUT_FIELDS), list(OUTPUT_FIELDS.values()))
+
+
+OUTPUT_MATCHES_TARGETS = RowRule(
+    ("output",),
+    "output values equal the target columns to 6 significant digits",
+    _output_ok,
+    _output_explain,
+    derived=True,
+)
+
+
+# --------------------------------------------------------------------------- context window vs close
+
+
+def _last_closes(series: pd.Series) -> np.ndarray:
+    return np.array(
+        [v[-1] if isinstance(v, list) and v and finite_number(v[-1]) else np.nan for v in parsed(series)],
+        dtype="float64",
+    )
+
+
+def _context_ok(df: pd.DataFrame) -> pd.Series:
+    if not {"context_window", "price_close"} <= set(df.columns):
+        return all_true(df)
+    last = _last_closes(df["context_window"])
+    return pd.Series(np.isnan(last) | _close(last, num(df, "price_close"), _JSON_RTOL), index=df.index)
+
+
+def _context_explain(rows: pd.DataFrame) -> list[Problem]:
+    last, close = _last_closes(rows["context_window"]), num(rows, "price_close")
+    return [
+        (i, "context_window", last[i], f"context_window ends at {fmt(last[i])}, not at price_close={fmt(close[i])}")
+        for i in range(len(rows))
+    ]
+
+
+CONTEXT_WINDOW_ENDS_AT_CLOSE = RowRule(
+    ("context_window",),
+    "context_window's last close is price_close (6 significant digits)",
+    _context_ok,
+    _context_explain,
+    derived=True,
+)

@@ -1,0 +1,193 @@
+"""The pandera ``DataFrameModel`` of every group's frame and of the exported training rows (``SCHEMAS``).
+
+============  ======================  ==================================================
+group         schema                  one row per
+============  ======================  ==================================================
+prices        ``PricesSchema``        asset per trading day (OHLCV, CoinGecko reference)
+macro         ``MacroSchema``         calendar day (the 11 macro fields)
+sentiment     ``SentimentSchema``     asset per calendar day (the 6 sentiment fields)
+indicators    ``IndicatorsSchema``    asset per trading day (37 technical + 3 cross-asset)
+targets       ``TargetsSchema``       asset per trading day (90-day forward targets)
+sft_rows      ``SftRowsSchema``       labelled asset-day (LLM columns + every canonical one)
+training_set  ``TrainingSetSchema``   CSV row as written (timestamps ``YYYY-MM-DDTHH:MM:SSZ``)
+============  ======================  ==================================================
+
+Every schema is ``strict`` (a missing or unexpected column fails), ``coerce=False``
+(a wrong dtype fails, nothing is converted) and checks value ranges, finiteness
+(no ±inf in any float column), uniqueness of ``(timestamp, asset_symbol)``
+(macro: ``timestamp``) and the class-dependent applicability of features (a
+feature that does not apply must be null; an applicable one may be null, a
+completeness check judges it). The columns are declared in ``fields``, the row
+rules in ``rules``, the text checks in ``text``.
+"""
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing import Series
+
+from portfolio_assets.schemas.fields import (
+    TARGET_DESCRIPTIONS,
+    UTC_NS,
+    AssetKeys,
+    Base,
+    MacroFields,
+    Ohlcv,
+    Reference,
+    SentimentFields,
+    Technical,
+    price,
+)
+from portfolio_assets.schemas.rules import rule
+from portfolio_assets.schemas.text import passes
+
+KEYS = ["timestamp", "asset_symbol"]
+
+
+class PricesSchema(AssetKeys, Ohlcv, Reference):
+    """``prices``: daily OHLCV of every asset, one row per asset per trading day."""
+
+    source: Series[str] = pa.Field(description="price source of the row (alphavantage)")
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = KEYS
+
+
+class MacroSchema(MacroFields):
+    """``macro``: the 11 macro fields as released by each calendar day's close, one row per day."""
+
+    timestamp: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs=UTC_NS, unique=True, description="the calendar day (00:00 UTC)"
+    )
+
+    class Config:
+        strict = True
+        coerce = False
+
+
+class SentimentSchema(AssetKeys, SentimentFields):
+    """``sentiment``: the 6 sentiment fields, one row per asset per calendar day."""
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = KEYS
+
+
+class IndicatorsSchema(AssetKeys, Technical):
+    """``indicators``: 37 technical and 3 cross-asset features, one row per asset per trading day."""
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = KEYS
+
+
+class TargetsSchema(Base):
+    """``targets``: 90-day forward targets per asset per trading day (all four null where unknown)."""
+
+    timestamp: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_NS, description="the observation day")
+    asset_symbol: Series[str] = pa.Field(description="canonical symbol of the asset (universe.yaml)")
+    target_timestamp: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs=UTC_NS, nullable=True, description=TARGET_DESCRIPTIONS["target_timestamp"]
+    )
+    target_price_90d: Series[float] = price(TARGET_DESCRIPTIONS["target_price_90d"], nullable=True)
+    target_return_90d: Series[float] = pa.Field(nullable=True, description=TARGET_DESCRIPTIONS["target_return_90d"])
+    target_return_pct_90d: Series[float] = pa.Field(
+        nullable=True, gt=-100, description=TARGET_DESCRIPTIONS["target_return_pct_90d"]
+    )
+
+    _target_within_horizon = rule("target_within_horizon")
+    _targets_all_or_none = rule("targets_all_or_none")
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = KEYS
+
+
+class SftRowsSchema(AssetKeys, Ohlcv, Technical, MacroFields, SentimentFields, Reference):
+    """``sft_rows``: labelled instruction-tuning rows with every canonical column (targets never null)."""
+
+    instruction: Series[str] = pa.Field(description="the task: asset, class, date and horizon")
+    input: Series[str] = pa.Field(
+        description="strict JSON object of every feature (6 significant digits; null when missing or not applicable)"
+    )
+    output: Series[str] = pa.Field(description="strict JSON object of the three 90-day targets")
+    context_window: Series[str] = pa.Field(description="strict JSON array of the last N closes, oldest first")
+    not_applicable: Series[str] = pa.Field(
+        description="strict JSON array of the features that do not apply to the asset (class or price source)"
+    )
+    target_timestamp: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs=UTC_NS, description=TARGET_DESCRIPTIONS["target_timestamp"]
+    )
+    target_price_90d: Series[float] = price(TARGET_DESCRIPTIONS["target_price_90d"])
+    target_return_90d: Series[float] = pa.Field(description=TARGET_DESCRIPTIONS["target_return_90d"])
+    target_return_pct_90d: Series[float] = pa.Field(gt=-100, description=TARGET_DESCRIPTIONS["target_return_pct_90d"])
+
+    @pa.check("instruction", "input", "output", "context_window", "not_applicable", name="non_empty")
+    @classmethod
+    def non_empty(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "non_empty")
+
+    @pa.check("input", name="input_json")
+    @classmethod
+    def input_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "input_json")
+
+    @pa.check("output", name="output_json")
+    @classmethod
+    def output_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "output_json")
+
+    @pa.check("context_window", name="context_window_json")
+    @classmethod
+    def context_window_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "context_window_json")
+
+    @pa.check("not_applicable", name="not_applicable_json")
+    @classmethod
+    def not_applicable_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "not_applicable_json")
+
+    _not_applicable_listed = rule("not_applicable_listed")
+    _input_matches_columns = rule("input_matches_columns")
+    _output_matches_targets = rule("output_matches_targets")
+    _context_window_ends_at_close = rule("context_window_ends_at_close")
+    _target_returns_consistent = rule("target_returns_consistent")
+    _target_within_horizon = rule("target_within_horizon")
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = KEYS
+
+
+class TrainingSetSchema(SftRowsSchema):
+    """``training_set``: the CSV rows as written (``csv_ready``): timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` strings."""
+
+    timestamp: Series[str] = pa.Field(description="the observation day, ISO 8601 UTC (YYYY-MM-DDTHH:MM:SSZ)")
+    target_timestamp: Series[str] = pa.Field(description=TARGET_DESCRIPTIONS["target_timestamp"] + ", ISO 8601 UTC")
+
+    @pa.check("timestamp", "target_timestamp", name="iso_utc")
+    @classmethod
+    def iso_utc(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "iso_utc")
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = KEYS
+
+
+SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "prices": PricesSchema,
+    "macro": MacroSchema,
+    "sentiment": SentimentSchema,
+    "indicators": IndicatorsSchema,
+    "targets": TargetsSchema,
+    "sft_rows": SftRowsSchema,
+    "training_set": TrainingSetSchema,
+}
+"""The schema of every asset group, by group name."""

@@ -1,0 +1,157 @@
+"""Text columns: strict JSON (``input``, ``output``, ``context_window``, ``not_applicable``), ISO timestamps.
+
+Each ``*_problem`` function returns None for a good value, else the phrase that
+follows the column name in a failure message ("is not strict JSON (...)").
+``COLUMN_CHECKS`` are the custom column checks built on them: their constraint
+text (``table_schema``) and the problem of a failing value (``validate_rows``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import pandas as pd
+
+from portfolio_assets.columns import FEATURE_COLUMNS
+from portfolio_assets.features.sft import OUTPUT_FIELDS
+from portfolio_assets.schemas.display import is_null
+from portfolio_assets.strict_json import NonStandardConstantError, loads
+from portfolio_assets.timeutil import ISO_UTC_FORMAT
+
+# --------------------------------------------------------------------------- strict JSON
+
+
+def parse_json(text: object) -> tuple[object, str | None]:
+    """``(value, None)`` or ``(None, problem)``: strict JSON (no NaN / Infinity)."""
+    if not isinstance(text, str):
+        return None, "is not a string"
+    try:
+        return loads(text), None
+    except NonStandardConstantError as exc:
+        # The schemas' documented wording ("non-standard constant NaN"), not strict_json's own.
+        return None, f"is not strict JSON (non-standard constant {exc.token})"
+    except ValueError as exc:
+        return None, f"is not strict JSON ({exc})"
+
+
+def parsed(series: pd.Series) -> list[object]:
+    """Each value parsed as strict JSON, or None where it does not parse (a column check reports it)."""
+    return [parse_json(v)[0] for v in series]
+
+
+def finite_number(value: object) -> bool:
+    """A JSON number that is finite (``bool`` is not a number here)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# --------------------------------------------------------------------------- problems of one value
+
+
+def input_problem(text: object) -> str | None:
+    """``input``: a JSON object of every feature in canonical order, numbers or null."""
+    value, problem = parse_json(text)
+    if problem:
+        return problem
+    if not isinstance(value, dict):
+        return "is not a JSON object"
+    if list(value) != FEATURE_COLUMNS:
+        missing = [k for k in FEATURE_COLUMNS if k not in value]
+        unexpected = [k for k in value if k not in FEATURE_COLUMNS]
+        if missing or unexpected:
+            return f"does not have the {len(FEATURE_COLUMNS)} feature keys (missing {missing}, unexpected {unexpected})"
+        return "has the feature keys out of their canonical order"
+    bad = [k for k, v in value.items() if v is not None and not finite_number(v)]
+    return f"has values that are neither numbers nor null: {bad}" if bad else None
+
+
+def output_problem(text: object) -> str | None:
+    """``output``: a JSON object of the three targets, finite numbers, a positive predicted price."""
+    value, problem = parse_json(text)
+    if problem:
+        return problem
+    if not isinstance(value, dict) or list(value) != list(OUTPUT_FIELDS):
+        return f"is not a JSON object with keys {list(OUTPUT_FIELDS)}"
+    bad = [k for k, v in value.items() if not finite_number(v)]
+    if bad:
+        return f"has non-numeric or null targets: {bad}"
+    if value["predicted_price_90d"] <= 0:
+        return "has predicted_price_90d <= 0"
+    return None
+
+
+def context_window_problem(text: object) -> str | None:
+    """``context_window``: a non-empty JSON array of positive closes."""
+    value, problem = parse_json(text)
+    if problem:
+        return problem
+    if not isinstance(value, list) or not value:
+        return "is not a non-empty JSON array"
+    if not all(finite_number(v) and v > 0 for v in value):
+        return "has closes that are not positive numbers"
+    return None
+
+
+def not_applicable_problem(text: object) -> str | None:
+    """``not_applicable``: a JSON array of distinct feature names."""
+    value, problem = parse_json(text)
+    if problem:
+        return problem
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return "is not a JSON array of feature names"
+    unknown = [v for v in value if v not in FEATURE_COLUMNS]
+    if unknown:
+        return f"lists unknown features {unknown}"
+    if len(set(value)) != len(value):
+        return "lists a feature twice"
+    return None
+
+
+def iso_problem(text: object) -> str | None:
+    """A timestamp written as ``YYYY-MM-DDTHH:MM:SSZ``."""
+    if not isinstance(text, str):
+        return "is not a string"
+    try:
+        datetime.strptime(text, ISO_UTC_FORMAT)
+    except ValueError:
+        return "is not an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)"
+    return None
+
+
+def non_empty_problem(text: object) -> str | None:
+    """A string that is not only whitespace."""
+    return "is empty" if isinstance(text, str) and not text.strip() else None
+
+
+# --------------------------------------------------------------------------- column checks
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """A custom column check: its constraint text (table_schema) and the message of a failing value."""
+
+    constraint: str
+    problem: Callable[[object], str | None]
+    shows_value: bool = False
+
+
+COLUMN_CHECKS: dict[str, ColumnCheck] = {
+    "finite": ColumnCheck("finite (no ±inf)", lambda v: "not finite", shows_value=True),
+    "non_empty": ColumnCheck("non-empty string", non_empty_problem),
+    "input_json": ColumnCheck(
+        f"strict JSON object of the {len(FEATURE_COLUMNS)} features in canonical order, numbers or null",
+        input_problem,
+    ),
+    "output_json": ColumnCheck(f"strict JSON object {list(OUTPUT_FIELDS)}, finite numbers", output_problem),
+    "context_window_json": ColumnCheck("strict JSON non-empty array of positive closes", context_window_problem),
+    "not_applicable_json": ColumnCheck("strict JSON array of feature names", not_applicable_problem),
+    "iso_utc": ColumnCheck("ISO 8601 UTC string YYYY-MM-DDTHH:MM:SSZ", iso_problem, shows_value=True),
+}
+
+
+def passes(series: pd.Series, name: str) -> pd.Series:
+    """The column check ``COLUMN_CHECKS[name]`` of every value (a null passes: nullability is judged apart)."""
+    problem = COLUMN_CHECKS[name].problem
+    return series.map(lambda v: is_null(v) or problem(v) is None).astype(bool)
