@@ -1,30 +1,32 @@
-"""Canonical column lists of the training rows, and which features apply to which class."""
+"""Canonical column lists of the stored groups and the training rows, and which features apply to which class.
+
+The feature columns come from the declarations in ``features/registry.py``;
+this module only orders them into the rows' column lists.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 
-from portfolio_assets.features import CROSS_ASSET_FEATURES, FEATURES, TECHNICAL_FEATURES
-from portfolio_assets.features.macro import MACRO_DERIVED
-from portfolio_assets.features.registry import VOLUME_CLASSES
-from portfolio_assets.features.registry import applies as technical_applies
-from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
-from portfolio_assets.universe import ASSET_CLASSES, MACRO_FIELDS
+from portfolio_assets.features.indicators import OHLC_COLUMNS
+from portfolio_assets.features.registry import (
+    ALL_FEATURES,
+    CROSS_ASSET_FEATURES,
+    MACRO,
+    SENTIMENT_FIELDS,
+    TECHNICAL_FEATURES,
+    VOLUME_FEATURES,
+    applies,
+)
 
-CORE_COLUMNS = [
-    "timestamp",
-    "asset_symbol",
-    "asset_class",
-    "price_open",
-    "price_high",
-    "price_low",
-    "price_close",
-    "volume",
-]
+CORE_COLUMNS = ["timestamp", "asset_symbol", "asset_class", *OHLC_COLUMNS, "volume"]
+PRICE_COLUMNS = [*CORE_COLUMNS, "reference_close", "market_cap", "source"]
+"""Columns of the ``prices`` asset."""
 TARGET_COLUMNS = ["target_timestamp", "target_price_90d", "target_return_90d", "target_return_pct_90d"]
-MACRO_COLUMNS = [*MACRO_FIELDS, *MACRO_DERIVED]
+MACRO_COLUMNS = [f.name for f in MACRO]
 INDICATOR_COLUMNS = [*TECHNICAL_FEATURES, *CROSS_ASSET_FEATURES]
-FEATURE_COLUMNS = ["price_close", "volume", *INDICATOR_COLUMNS, *MACRO_COLUMNS, *SENTIMENT_FIELDS]
+FEATURE_COLUMNS = [f.name for f in ALL_FEATURES]
+"""Every input feature, in the order of a row's ``input``."""
 LLM_COLUMNS = ["instruction", "input", "output", "context_window"]
 SFT_COLUMNS = [
     *LLM_COLUMNS,
@@ -38,22 +40,20 @@ SFT_COLUMNS = [
     "not_applicable",
 ]
 
-# Features computed from volume: not applicable where the price source has none
-# (Alpha Vantage's FX endpoint, used for currencies and for spot gold).
-VOLUME_FEATURES = ["volume", *(f.name for f in FEATURES if f.applies_to == VOLUME_CLASSES)]
-
-# Classes a non-technical field applies to (everything else applies to all).
-_CLASS_ONLY = {
-    "volume": VOLUME_CLASSES,
-    "fear_greed_index": frozenset({"crypto"}),
-}
-
-
-def applies(feature: str, asset_class: str) -> bool:
-    """Whether ``feature`` is meaningful for ``asset_class`` (False = not applicable, not missing)."""
-    if feature in INDICATOR_COLUMNS:
-        return technical_applies(feature, asset_class)
-    return asset_class in _CLASS_ONLY.get(feature, set(ASSET_CLASSES))
+__all__ = [
+    "CORE_COLUMNS",
+    "FEATURE_COLUMNS",
+    "INDICATOR_COLUMNS",
+    "LLM_COLUMNS",
+    "MACRO_COLUMNS",
+    "OHLC_COLUMNS",
+    "PRICE_COLUMNS",
+    "SFT_COLUMNS",
+    "TARGET_COLUMNS",
+    "VOLUME_FEATURES",
+    "applies",
+    "not_applicable",
+]
 
 
 @cache

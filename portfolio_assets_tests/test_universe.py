@@ -5,14 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from portfolio_assets.universe import (
-    ASSET_CLASSES,
-    DEFAULT_UNIVERSE,
-    MACRO_FIELDS,
-    UniverseError,
-    load_universe,
-    parse_universe,
-)
+from portfolio_assets.asset_classes import ASSET_CLASSES
+from portfolio_assets.features.registry import MACRO_FIELDS
+from portfolio_assets.universe import DEFAULT_UNIVERSE, UniverseError, load_universe, parse_universe
 
 
 def test_default_universe_covers_every_class_and_macro_field():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -11,88 +10,24 @@ import pandas as pd
 from portfolio_assets.checks._frame import _floats, _require
 from portfolio_assets.checks._text import _date, _fmt, _join, _plural, _span
 from portfolio_assets.checks.outcome import ERROR, MAX_CASES, CheckOutcome, _outcome
+from portfolio_assets.features.registry import bounds as feature_bounds
+from portfolio_assets.features.registry import feature
+from portfolio_assets.features.spec import NON_NEGATIVE, POSITIVE, Bound
 from portfolio_assets.timeutil import utc_index
-
-
-@dataclass(frozen=True)
-class Bound:
-    """An interval; ``None`` is unbounded on that side. Plain ``(low, high)`` tuples mean closed bounds."""
-
-    low: float | None = None
-    high: float | None = None
-    low_inclusive: bool = True
-    high_inclusive: bool = True
-
-    def violated(self, values: np.ndarray) -> np.ndarray:
-        """Present values outside the interval (±inf always is); NaN (missing) never is."""
-        present = ~np.isnan(values)
-        bad = present & np.isinf(values)
-        with np.errstate(invalid="ignore"):
-            if self.low is not None:
-                bad |= present & ((values < self.low) if self.low_inclusive else (values <= self.low))
-            if self.high is not None:
-                bad |= present & ((values > self.high) if self.high_inclusive else (values >= self.high))
-        return bad
-
-    def describe(self) -> str:
-        """The interval in interval notation, e.g. ``[0, 100]`` or ``(0, ∞)``."""
-        low = "(-∞" if self.low is None else ("[" if self.low_inclusive else "(") + _fmt(self.low)
-        high = "∞)" if self.high is None else _fmt(self.high) + ("]" if self.high_inclusive else ")")
-        return f"{low}, {high}"
 
 
 def _bound(b: Bound | tuple[float | None, float | None]) -> Bound:
     return b if isinstance(b, Bound) else Bound(b[0], b[1])
 
 
-_POSITIVE = Bound(0.0, None, low_inclusive=False)
-_NON_NEGATIVE = Bound(0.0, None)
-_PERCENT = Bound(0.0, 100.0)
-_UNIT = Bound(-1.0, 1.0)
-
 DEFAULT_BOUNDS: Mapping[str, Bound] = {
-    # oscillators 0..100, Williams %R −100..0
-    "rsi_14": _PERCENT,
-    "stoch_k_14": _PERCENT,
-    "stoch_d_3": _PERCENT,
-    "mfi_14": _PERCENT,
-    "adx_14": _PERCENT,
-    "williams_r_14": Bound(-100.0, 0.0),
-    # dispersions and ranges ≥ 0
-    "volatility_30d": _NON_NEGATIVE,
-    "volatility_60d": _NON_NEGATIVE,
-    "volatility_90d": _NON_NEGATIVE,
-    "atr_14": _NON_NEGATIVE,
-    "natr_14": _NON_NEGATIVE,
-    "bb_width": _NON_NEGATIVE,
-    "drawdown_252d": Bound(-1.0, 0.0),
-    "corr_sp500_60d": _UNIT,
-    "corr_dxy_60d": _UNIT,
-    # sentiment
-    "news_sentiment_score": _UNIT,
-    "social_sentiment_score": _UNIT,
-    "fear_greed_index": _PERCENT,
-    "google_trends_score": _PERCENT,
-    "news_volume": _NON_NEGATIVE,
-    "social_mention_count": _NON_NEGATIVE,
-    # prices and averages of prices > 0, volumes ≥ 0
-    "price_open": _POSITIVE,
-    "price_high": _POSITIVE,
-    "price_low": _POSITIVE,
-    "price_close": _POSITIVE,
-    "reference_close": _POSITIVE,
-    "target_price_90d": _POSITIVE,
-    "sma_20": _POSITIVE,
-    "sma_50": _POSITIVE,
-    "sma_200": _POSITIVE,
-    "ema_12": _POSITIVE,
-    "ema_26": _POSITIVE,
-    "bb_middle": _POSITIVE,
-    "price_to_sma_200": _POSITIVE,
-    "volume": _NON_NEGATIVE,
-    "market_cap": _NON_NEGATIVE,
+    **feature_bounds(),
+    # canonical columns that are not input features
+    **dict.fromkeys(["price_open", "price_high", "price_low", "reference_close", "target_price_90d"], POSITIVE),
+    "market_cap": NON_NEGATIVE,
 }
-"""Bounds of every bounded column (FEATURES.md units; closed unless shown otherwise)."""
+"""Bounds of every bounded column: each feature's declared valid range (``features/registry.py``), and the
+prices, market capitalisation and target price of the canonical columns."""
 
 
 def value_bounds(
@@ -185,5 +120,5 @@ def value_bounds(
 
 
 def rsi_bounds(rows: pd.DataFrame, *, max_cases: int = MAX_CASES) -> CheckOutcome:
-    """``value_bounds`` of ``rsi_14`` alone (0..100), as its own check ``rsi_bounds``."""
-    return value_bounds(rows, bounds={"rsi_14": _PERCENT}, max_cases=max_cases, name="rsi_bounds")
+    """``value_bounds`` of ``rsi_14`` alone (its declared range, 0..100), as its own check ``rsi_bounds``."""
+    return value_bounds(rows, bounds={"rsi_14": feature("rsi_14").valid}, max_cases=max_cases, name="rsi_bounds")

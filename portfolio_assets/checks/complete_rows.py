@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.checks._frame import _require
 from portfolio_assets.checks._text import _join, _plural, _span
 from portfolio_assets.checks.outcome import ERROR, MAX_CASES, CheckOutcome, _outcome
 from portfolio_assets.checks.requirements import _required_features
 from portfolio_assets.timeutil import utc_index, utc_timestamp
-from portfolio_assets.universe import ASSET_CLASSES
 
 
 def completeness(

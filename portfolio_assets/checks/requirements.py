@@ -6,11 +6,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.checks._frame import _require
 from portfolio_assets.columns import VOLUME_FEATURES, applies
 from portfolio_assets.features.registry import FEATURES_BY_NAME
 from portfolio_assets.timeutil import utc_index
-from portfolio_assets.universe import ASSET_CLASSES, AssetSpec
+from portfolio_assets.universe import AssetSpec
 
 
 def has_volume_for(assets: Iterable[AssetSpec]) -> dict[str, bool]:

@@ -24,16 +24,14 @@ from portfolio_assets.export.encoders import CSV_READ_OPTIONS
 from portfolio_assets.export.frame import JSON_COLUMNS
 from portfolio_assets.export.manifest import MANIFEST_NAME
 from portfolio_assets.export.splits import SPLITS
-from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
+from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import SIGNIFICANT_DIGITS
+from portfolio_assets.spans import HORIZON_DAYS
 
 __all__ = ["CARD_NAME", "PRETTY_NAME", "dataset_card", "format_card"]
 
 CARD_NAME = "README.md"
 PRETTY_NAME = "Point-in-time 90-day asset price forecasting (instruction tuning)"
-HORIZON_DAYS = 90
-"""Forecast horizon in the card's text: ``partitions.HORIZON_DAYS``, not imported because that module needs
-Dagster and reads the environment at import (the export stays free of both)."""
 
 
 def _size_category(n: int) -> str:

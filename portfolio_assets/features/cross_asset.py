@@ -73,12 +73,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from portfolio_assets.features.indicators import (
     InvalidPricesError,
-    _window_moments,
     check_positive_prices,
     require_columns,
     sort_prices,
 )
 from portfolio_assets.features.registry import CROSS_ASSET_FEATURES, CROSS_ASSET_WINDOW
+from portfolio_assets.features.rolling import window_moments
 
 FORWARD_FILL_DAYS = 7
 """Longest a cross-asset value is carried after it became known, in calendar days."""
@@ -168,8 +168,8 @@ def _window_statistics(a: np.ndarray, b: np.ndarray, window: int, with_beta: boo
     """
     ra = np.log(a[1:] / a[:-1])
     rb = np.log(b[1:] / b[:-1])
-    _, ca = _window_moments(ra, window)
-    _, cb = _window_moments(rb, window)
+    _, ca = window_moments(ra, window)
+    _, cb = window_moments(rb, window)
     sab = np.einsum("ij,ij->i", ca, cb)
     saa = np.einsum("ij,ij->i", ca, ca)
     sbb = np.einsum("ij,ij->i", cb, cb)

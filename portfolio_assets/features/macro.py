@@ -20,9 +20,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-MACRO_DERIVED = ("yield_curve_10y_2y",)
-"""Fields computed from the aligned macro fields of the same day."""
-
 FORWARD_FILL_DAYS = 7
 """Longest a value may be carried past the point its successor was due."""
 

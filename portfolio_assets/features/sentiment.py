@@ -23,14 +23,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SENTIMENT_FIELDS = (
-    "news_sentiment_score",
-    "news_volume",
-    "social_sentiment_score",
-    "social_mention_count",
-    "google_trends_score",
-    "fear_greed_index",
-)
 TRENDS_TRAILING = pd.Timedelta(weeks=52)
 TRENDS_FILL = pd.Timedelta(days=7)
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.features import (
     CROSS_ASSET_FEATURES,
     CROSS_ASSET_SPECS,
@@ -22,9 +23,8 @@ from portfolio_assets.features import (
     feature,
     not_applicable_features,
 )
-from portfolio_assets.features.macro import MACRO_DERIVED
-from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
-from portfolio_assets.universe import ASSET_CLASSES, DEFAULT_UNIVERSE, MACRO_FIELDS, load_universe
+from portfolio_assets.features.registry import MACRO_DERIVED, MACRO_FIELDS, SENTIMENT_FIELDS
+from portfolio_assets.universe import DEFAULT_UNIVERSE, load_universe
 from portfolio_assets_tests.features import price_frames
 
 ROWS = 420
@@ -270,7 +270,7 @@ def test_registry_lists_every_feature_once_with_its_classes():
     assert applies("rsi_14", "fx") and not applies("mfi_14", "fx") and applies("mfi_14", "crypto")
     assert all(f.group == "technical" and f.source == "prices" and f.known_at == "at D's close" for f in FEATURES)
     assert feature("sma_200").window == 200 and feature("sma_200").warmup == 199
-    with pytest.raises(KeyError, match="not a technical feature"):
+    with pytest.raises(KeyError, match="not a declared feature"):
         applies("rsi_15", "crypto")
     # cross-asset features: in the registry, not in compute_indicators' output
     assert CROSS_ASSET_FEATURES == ("beta_sp500_60d", "corr_sp500_60d", "corr_dxy_60d")
@@ -297,6 +297,26 @@ def test_features_md_documents_every_feature():
         line = next(x for x in text.splitlines() if x.startswith(f"| `{spec.name}` |"))
         assert spec.formula in line and f"| {spec.warmup} |" in line, spec.name
     assert "## Macro, sentiment and cross-asset features" in text
+
+
+def test_features_md_is_generated_from_the_declarations():
+    from portfolio_assets.features import docs
+
+    assert docs.TARGET.read_text(encoding="utf-8") == docs.render(), (
+        "FEATURES.md is stale: run python -m portfolio_assets.features.docs"
+    )
+
+
+def test_the_lookback_is_derived_from_the_declared_warm_ups_and_decay():
+    from portfolio_assets.features.registry import decay_observations, lookback_days, lookback_observations
+    from portfolio_assets.spans import INDICATOR_LOOKBACK_DAYS, WARMUP_DAYS
+
+    # ADX: first value at 27, then Wilder's seed (alpha 1/14) decays below 1e-16 after 498 observations.
+    assert decay_observations(1 / 14) == 498 and (13 / 14) ** 498 < 1e-16 <= (13 / 14) ** 497
+    assert lookback_observations() == 27 + 1 + 498
+    assert INDICATOR_LOOKBACK_DAYS == lookback_days() == 762  # 526 observations at 252 a year
+    # The labelled warm-up covers every declared warm-up on the sparsest calendar.
+    assert max(f.warmup for f in FEATURES) < WARMUP_DAYS * 252 / 365
 
 
 def _section(text: str, title: str) -> str:

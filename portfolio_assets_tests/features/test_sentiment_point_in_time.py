@@ -7,7 +7,8 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portfolio_assets.features.sentiment import SENTIMENT_FIELDS, asset_sentiment, trends_score
+from portfolio_assets.features.registry import SENTIMENT_FIELDS
+from portfolio_assets.features.sentiment import asset_sentiment, trends_score
 
 DAYS = pd.date_range("2019-01-01", "2020-06-30", freq="D", tz="UTC")
 SYMBOLS = ("BTC-USD", "GOOG")

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.columns import FEATURE_COLUMNS
 from portfolio_assets.features.sft import (
     OUTPUT_FIELDS,
@@ -18,7 +19,6 @@ from portfolio_assets.features.sft import (
     round_number,
     to_json,
 )
-from portfolio_assets.universe import ASSET_CLASSES
 
 FEATS = ["price_close", "volume", "rsi_14", "macd", "volatility_30d", "sma_50", "sma_200", "fear_greed_index"]
 FEATURES_OUTPUT_KEYS = ["predicted_price_90d", "predicted_return_90d", "predicted_return_pct_90d"]
