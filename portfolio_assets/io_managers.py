@@ -1,6 +1,6 @@
 """Partitioned Parquet store: one file per asset per daily partition.
 
-Layout: ``<base_dir>/<asset key path>/<YYYY-MM-DD>.parquet``. A run may write
+Layout: ``<data dir>/<asset key path>/<YYYY-MM-DD>.parquet``. A run may write
 or read thousands of partitions (single-run backfills), so outputs are split
 by the ``timestamp`` column into the run's partition keys, and inputs are the
 concatenation of the partitions Dagster maps to the consumer.
@@ -23,13 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
-DATA_DIR_ENV = "PORTFOLIO_DATA_DIR"
-DEFAULT_DATA_DIR = "data"
-
-
-def default_data_dir() -> str:
-    """``$PORTFOLIO_DATA_DIR``, else ``data/`` in the working directory."""
-    return os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR)
+from portfolio_assets.resources import StorageResource
 
 
 class PartitionStore:
@@ -101,13 +95,13 @@ def _day_keys(timestamps: pd.Series) -> pd.Series:
 
 
 class PartitionedParquetIOManager(ConfigurableIOManager):
-    """Stores each daily partition of an asset as one Parquet file under ``base_dir``."""
+    """Stores each daily partition of an asset as one Parquet file under the storage's data directory."""
 
-    base_dir: str
+    storage: StorageResource
 
     @property
     def store(self) -> PartitionStore:
-        return PartitionStore(self.base_dir)
+        return PartitionStore(self.storage.store_root())
 
     def handle_output(self, context: OutputContext, obj: pd.DataFrame) -> None:
         if obj is None:

@@ -1,45 +1,72 @@
-"""Resources: where raw responses and exports live, and the universe."""
+"""Resources: where raw responses, the partitioned store and the exports live, and the universe.
+
+Every setting is a field here, set per deployment in ``definitions.py`` (from the
+environment through ``EnvVar`` where it is a variable). Pure code never loads
+configuration: assets ask a resource and pass what they got as arguments.
+"""
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 from dagster import ConfigurableResource
+from pydantic import PrivateAttr
 
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone
-from portfolio_assets.universe import Universe, load_universe
+from portfolio_assets.universe import DEFAULT_UNIVERSE, Universe, load_universe
 
-LANDING_DIR_ENV = "PORTFOLIO_LANDING_DIR"
-EXPORT_DIR_ENV = "PORTFOLIO_EXPORT_DIR"
-
-
-def default_landing_dir() -> str:
-    """``$PORTFOLIO_LANDING_DIR``, else the bundled offline sample."""
-    return os.environ.get(LANDING_DIR_ENV) or str(SAMPLE_LANDING_ROOT)
+DEFAULT_DATA_DIR = "data"
 
 
 class LandingZoneResource(ConfigurableResource):
-    """The raw landing zone the source groups replay (default: the bundled sample)."""
+    """The raw landing zone the source groups replay (default: the bundled sample), and the universe."""
 
-    root: str
-    universe_file: str | None = None
+    root: str = str(SAMPLE_LANDING_ROOT)
+    universe_file: str = str(DEFAULT_UNIVERSE)
+    _universe: Universe | None = PrivateAttr(default=None)
 
     def zone(self) -> LandingZone:
+        """The landing zone at ``root``."""
         return LandingZone(self.root)
 
     def universe(self) -> Universe:
-        return load_universe(self.universe_file)
+        """The validated universe file (read once per resource instance)."""
+        if self._universe is None:
+            self._universe = load_universe(self.universe_file)
+        return self._universe
+
+    def is_bundled_sample(self) -> bool:
+        """Whether ``root`` is the bundled offline sample."""
+        return Path(self.root).resolve() == SAMPLE_LANDING_ROOT.resolve()
+
+
+class StorageResource(ConfigurableResource):
+    """Where the partitioned Parquet store and the exports live.
+
+    ``export_dir`` empty: ``<data_dir>/exports``.
+    """
+
+    data_dir: str = DEFAULT_DATA_DIR
+    export_dir: str = ""
+
+    def store_root(self) -> Path:
+        """Root of the partitioned Parquet store."""
+        return Path(self.data_dir)
+
+    def export_root(self) -> Path:
+        """Directory that receives ``training_set_<first>_<last>/`` exports."""
+        return Path(self.export_dir) if self.export_dir else Path(self.data_dir) / "exports"
 
 
 class ExportResource(ConfigurableResource):
-    """Where the training set is written, and how its rows are shaped and split.
+    """How the training set's rows are shaped, split and sharded, and where it is written.
 
     ``validation_start`` / ``test_start`` (YYYY-MM-DD) fix the split boundaries;
     left empty they fall at 80% / 90% of the exported dates.
     """
 
-    export_dir: str
+    storage: StorageResource
     context_window: int = DEFAULT_CONTEXT_WINDOW
     prompt_format: str = DEFAULT_PROMPT_FORMAT
     shard_by: str = "year"

@@ -1,35 +1,22 @@
 """The asset universe and macro series, read from a YAML file.
 
-``PORTFOLIO_UNIVERSE_FILE`` points at another file; the default is the
-packaged ``universe.yaml`` (all five asset classes).
+The landing resource names the file (``PORTFOLIO_UNIVERSE_FILE``); the default
+is the packaged ``universe.yaml`` (all five asset classes).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-ASSET_CLASSES = ("crypto", "equity", "fx", "commodity", "bond")
-MACRO_FIELDS = (
-    "sp500_close",
-    "vix",
-    "dxy",
-    "us10y_yield",
-    "us2y_yield",
-    "gold_price",
-    "oil_price",
-    "cpi_yoy",
-    "gdp_growth_qoq",
-    "unemployment_rate",
-)
+from portfolio_assets.asset_classes import ASSET_CLASSES
+from portfolio_assets.features.registry import MACRO_FIELDS
+
 FREQUENCIES = ("daily", "monthly", "quarterly")
 TRANSFORMS = ("level", "yoy_pct", "qoq_pct")
-UNIVERSE_ENV = "PORTFOLIO_UNIVERSE_FILE"
 DEFAULT_UNIVERSE = Path(__file__).with_name("universe.yaml")
 
 
@@ -156,10 +143,9 @@ def parse_universe(data: Any, path: Path) -> Universe:
     return Universe(tuple(assets), tuple(macro), path)
 
 
-@lru_cache(maxsize=8)
-def load_universe(path: str | None = None) -> Universe:
-    """Load and validate the universe (``$PORTFOLIO_UNIVERSE_FILE`` or the packaged default)."""
-    file = Path(path or os.environ.get(UNIVERSE_ENV) or DEFAULT_UNIVERSE)
+def load_universe(path: str | Path = DEFAULT_UNIVERSE) -> Universe:
+    """Load and validate the universe file at ``path`` (default: the packaged one)."""
+    file = Path(path)
     try:
         data = yaml.safe_load(file.read_text())
     except OSError as exc:

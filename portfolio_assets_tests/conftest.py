@@ -37,10 +37,10 @@ def instance() -> DagsterInstance:
 @pytest.fixture(scope="session")
 def full_backfill(tmp_path_factory, instance):
     """The whole sample window as two single-run backfills (what `make demo` does)."""
-    from portfolio_assets.definitions import local_resources
     from portfolio_assets.runner import materialize_all
+    from portfolio_assets_tests.resources import make_resources
 
     data_dir = tmp_path_factory.mktemp("full")
-    results = materialize_all(resources=local_resources(str(data_dir)), instance=instance, log_level="WARNING")
+    results = materialize_all(resources=make_resources(data_dir), instance=instance, log_level="WARNING")
     assert all(r.success for r in results)
     return data_dir, results

@@ -3,16 +3,13 @@ from __future__ import annotations
 from dagster import AssetKey, BackfillPolicy, TimeWindowPartitionMapping
 
 from portfolio_assets.definitions import ALL_ASSETS, defs
-from portfolio_assets.partitions import (
-    HORIZON_DAYS,
-    INDICATOR_LOOKBACK_DAYS,
-    LABELLED_PARTITIONS,
-    OBSERVATION_PARTITIONS,
-)
+from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS
+from portfolio_assets.spans import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 
 GROUPS = {
     "prices": "prices",
     "macro": "macro",
+    "benchmarks": "macro",
     "sentiment": "sentiment",
     "indicators": "indicators",
     "targets": "targets",
@@ -33,12 +30,12 @@ def test_definitions_load_with_every_asset_and_group():
 
 
 def test_partitions_and_single_run_backfills():
+    labelled = {"targets", "quarantine", "sft_rows", "training_set"}
     for assets_def in ALL_ASSETS:
-        name = assets_def.key.to_user_string()
-        assert assets_def.backfill_policy == BackfillPolicy.single_run(), name
-        labelled = {"targets", "quarantine", "sft_rows", "training_set"}
-        expected = LABELLED_PARTITIONS if name in labelled else OBSERVATION_PARTITIONS
-        assert assets_def.partitions_def == expected, name
+        names = {key.to_user_string() for key in assets_def.keys}
+        assert assets_def.backfill_policy == BackfillPolicy.single_run(), names
+        expected = LABELLED_PARTITIONS if names <= labelled else OBSERVATION_PARTITIONS
+        assert assets_def.partitions_def == expected, names
 
 
 def test_lineage_and_window_mappings():
@@ -50,15 +47,17 @@ def test_lineage_and_window_mappings():
         "prices": set(),
         "macro": set(),
         "sentiment": set(),
-        "indicators": {"prices"},
+        "benchmarks": set(),
+        "indicators": {"prices", "benchmarks"},
         "targets": {"prices"},
         "quarantine": {"prices", "indicators", "macro", "sentiment", "targets"},
-        "sft_rows": {"prices", "indicators", "macro", "sentiment", "targets", "quarantine"},
+        "sft_rows": {"prices", "indicators", "macro", "sentiment", "targets"},
         "training_set": {"sft_rows"},
     }
-    by_name = {a.key.to_user_string(): a for a in ALL_ASSETS}
-    lookback = by_name["indicators"].get_partition_mapping(AssetKey("prices"))
-    assert lookback == TimeWindowPartitionMapping(start_offset=-INDICATOR_LOOKBACK_DAYS, end_offset=0)
+    by_name = {a.key.to_user_string(): a for a in ALL_ASSETS if len(a.keys) == 1}
+    for upstream in ("prices", "benchmarks"):
+        lookback = by_name["indicators"].get_partition_mapping(AssetKey(upstream))
+        assert lookback == TimeWindowPartitionMapping(start_offset=-INDICATOR_LOOKBACK_DAYS, end_offset=0), upstream
     lookahead = by_name["targets"].get_partition_mapping(AssetKey("prices"))
     assert lookahead == TimeWindowPartitionMapping(start_offset=0, end_offset=HORIZON_DAYS)
 
@@ -83,21 +82,35 @@ def test_checks_on_every_group_and_which_block():
 
 def test_column_schemas_are_shown_in_the_ui():
     graph = defs.get_repository_def().asset_graph
-    for name in ("prices", "macro", "sentiment", "indicators", "targets", "sft_rows", "training_set"):
+    from portfolio_assets.schemas import SCHEMAS
+
+    for name, model in SCHEMAS.items():
         schema = graph.get(AssetKey(name)).metadata["dagster/column_schema"]
-        assert len(schema.columns) >= 6 and all(c.type and c.description for c in schema.columns), name
+        assert [c.name for c in schema.columns] != [] and all(c.type and c.description for c in schema.columns), name
+        assert {c.name for c in schema.columns} == set(model.to_schema().columns), name
 
 
-def test_export_settings_come_from_the_environment(monkeypatch):
+def test_each_setting_is_a_resource_field_set_from_its_variable(monkeypatch):
     import pytest
+    from dagster import EnvVar
 
     from portfolio_assets.definitions import local_resources
+    from portfolio_assets.settings import SettingError
 
     monkeypatch.setenv("PORTFOLIO_CONTEXT_WINDOW", "60")
     monkeypatch.setenv("PORTFOLIO_PROMPT_FORMAT", "chat")
     monkeypatch.setenv("PORTFOLIO_EMBARGO_DAYS", "5")
-    export = local_resources("/tmp/x")["export"]
-    assert (export.context_window, export.prompt_format, export.embargo_days) == (60, "chat", 5)
+    monkeypatch.setenv("PORTFOLIO_DATA_DIR", "/tmp/store")
+    monkeypatch.delenv("PORTFOLIO_SHARD_BY", raising=False)
+    export = local_resources()["export"]
+    # Variables reach the resources as EnvVar (resolved at launch, never shown); unset ones are defaults.
+    assert export.context_window == EnvVar.int("PORTFOLIO_CONTEXT_WINDOW")
+    assert export.prompt_format == EnvVar("PORTFOLIO_PROMPT_FORMAT")
+    assert export.shard_by == "year"
+    assert export.storage.data_dir == EnvVar("PORTFOLIO_DATA_DIR")
+    with export.process_config_and_initialize_cm() as resolved:
+        assert (resolved.context_window, resolved.prompt_format, resolved.embargo_days) == (60, "chat", 5)
+        assert str(resolved.storage.export_root()) == "/tmp/store/exports"
     monkeypatch.setenv("PORTFOLIO_EMBARGO_DAYS", "five")
-    with pytest.raises(ValueError, match="PORTFOLIO_EMBARGO_DAYS='five' is not a whole number"):
-        local_resources("/tmp/x")
+    with pytest.raises(SettingError, match="PORTFOLIO_EMBARGO_DAYS='five' is not a whole number"):
+        local_resources()

@@ -6,6 +6,7 @@ import pytest
 from dagster import DailyPartitionsDefinition, asset, materialize
 
 from portfolio_assets.io_managers import PartitionedParquetIOManager, PartitionStore
+from portfolio_assets.resources import StorageResource
 
 
 def frame_for(days: list[str], symbols=("AAA", "BBB"), scale: float = 1.0) -> pd.DataFrame:
@@ -88,7 +89,7 @@ def test_io_manager_in_a_single_run_backfill(tmp_path, instance):
     def downstream(upstream: pd.DataFrame) -> pd.DataFrame:
         return upstream.assign(price_close=upstream["price_close"] * 2)
 
-    io = PartitionedParquetIOManager(base_dir=str(tmp_path))
+    io = PartitionedParquetIOManager(storage=StorageResource(data_dir=str(tmp_path)))
     result = materialize(
         [upstream, downstream],
         instance=instance,

@@ -4,14 +4,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from portfolio_assets.partitions import (
-    HORIZON_DAYS,
-    LABELLED_PARTITIONS,
-    OBSERVATION_PARTITIONS,
-    Window,
-    configured_window,
-    labelled_partitions,
-)
+from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS, labelled_partitions
+from portfolio_assets.settings import SettingError, Window, read_window
+from portfolio_assets.spans import HORIZON_DAYS
 
 
 def test_sample_window_partitions():
@@ -30,13 +25,12 @@ def test_live_labelled_partitions_trail_today_by_the_horizon():
     assert live.get_last_partition_key() == (today - timedelta(days=1 + HORIZON_DAYS)).isoformat()
 
 
-def test_configured_window_reads_the_environment(monkeypatch):
-    monkeypatch.setenv("PORTFOLIO_START_DATE", "2015-01-01")
-    monkeypatch.setenv("PORTFOLIO_END_DATE", "open")
-    assert configured_window() == Window(date(2015, 1, 1), None)
-    monkeypatch.setenv("PORTFOLIO_END_DATE", "2015-06-01")
-    with pytest.raises(ValueError, match="too short"):
-        configured_window()
-    monkeypatch.setenv("PORTFOLIO_END_DATE", "June")
-    with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        configured_window()
+def test_the_window_is_read_from_the_settings_variables():
+    assert read_window({}) == Window(date(2008, 1, 1), date(2013, 2, 28))
+    assert read_window({"PORTFOLIO_START_DATE": "2015-01-01", "PORTFOLIO_END_DATE": "open"}) == Window(
+        date(2015, 1, 1), None
+    )
+    with pytest.raises(SettingError, match="too short"):
+        read_window({"PORTFOLIO_START_DATE": "2015-01-01", "PORTFOLIO_END_DATE": "2015-06-01"})
+    with pytest.raises(SettingError, match="YYYY-MM-DD"):
+        read_window({"PORTFOLIO_END_DATE": "June"})
