@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 from datetime import timedelta
@@ -12,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_assets.definitions import local_resources
 from portfolio_assets.export import read_export
 from portfolio_assets.features import TECHNICAL_FEATURES
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets.partitions import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 from portfolio_assets.runner import materialize_all, materialize_range
+from portfolio_assets.spans import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 from portfolio_assets.universe import load_universe
+from portfolio_assets_tests.resources import make_resources
 
 pytestmark = pytest.mark.slow
 
@@ -33,21 +34,22 @@ HORIZON_END = (pd.Timestamp(DAY) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y
 def single_day(tmp_path_factory, instance):
     """DAY materialised on its own: only the prices it needs, then each downstream asset for DAY alone."""
     from portfolio_assets.definitions import (
+        benchmarks,
+        gate_and_rows,
         indicators,
         macro,
         prices,
-        quarantine,
         sentiment,
-        sft_rows,
         targets,
     )
 
     data_dir = tmp_path_factory.mktemp("single")
-    resources = local_resources(str(data_dir))
+    resources = make_resources(data_dir)
     steps = [
         ([prices], LOOKBACK_START, HORIZON_END),
+        ([benchmarks], LOOKBACK_START, DAY),
         ([macro, sentiment, indicators], DAY, DAY),
-        ([targets, quarantine, sft_rows], DAY, DAY),
+        ([targets, gate_and_rows], DAY, DAY),
     ]
     for selection, first, last in steps:
         assert materialize_range(selection, first, last, resources=resources, instance=instance).success
@@ -63,7 +65,7 @@ def multi_month(tmp_path_factory, instance):
     data_dir = tmp_path_factory.mktemp("months")
     horizon_end = (pd.Timestamp(MONTHS[1]) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d")
     results = materialize_all(
-        resources=local_resources(str(data_dir)),
+        resources=make_resources(data_dir),
         instance=instance,
         observation_range=("2008-01-01", horizon_end),
         labelled_range=MONTHS,
@@ -75,6 +77,24 @@ def multi_month(tmp_path_factory, instance):
 def read(data_dir, asset: str, first: str, last: str) -> pd.DataFrame:
     keys = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
     return PartitionStore(data_dir).read([asset], keys)
+
+
+SAMPLE_EXPORT_DIGEST = "decea5290460b2861ce4ee468d258b3e8045a2820c67252c03a6c7ccc7fc080b"
+"""sha256 of the sorted (path, sha256) pairs of every data file the sample export writes.
+
+A refactor must leave every exported byte as it was. A change that means to alter the
+export (a new feature, another rounding) updates this value in the same commit and says why.
+"""
+
+
+def test_the_sample_export_is_byte_identical_to_the_pinned_one(full_backfill):
+    _, results = full_backfill
+    path = Path(results[-1].asset_materializations_for_node("training_set")[-1].metadata["path"].value)
+    manifest = json.loads((path / "manifest.json").read_text())
+    files = sorted((f["path"], f["sha256"]) for f in manifest["files"])
+    assert len(files) == 15  # csv, jsonl, parquet x train, validation, test x shards
+    digest = hashlib.sha256(json.dumps(files).encode()).hexdigest()
+    assert digest == SAMPLE_EXPORT_DIGEST, files
 
 
 def test_demo_csv_covers_every_asset_with_every_target(full_backfill):
@@ -103,7 +123,7 @@ def test_demo_csv_covers_every_asset_with_every_target(full_backfill):
     assert len(frame) == meta["rows"].value
     stamps = pd.to_datetime(frame["timestamp"], utc=True)
     assert stamps.min() == pd.Timestamp("2009-01-01", tz="UTC")
-    assert stamps.max() >= pd.Timestamp("2012-11-29", tz="UTC")
+    assert stamps.max() == pd.Timestamp("2012-11-30", tz="UTC")  # crypto trades on the last labelled day
     # At least two years of fully labelled rows per asset.
     for symbol, group in frame.groupby("asset_symbol"):
         span = pd.to_datetime(group["timestamp"]).max() - pd.to_datetime(group["timestamp"]).min()
@@ -200,7 +220,7 @@ def test_not_applicable_is_per_asset(full_backfill):
 def test_a_single_day_cannot_be_split_and_is_not_exported(single_day, instance):
     from portfolio_assets.definitions import training_set
 
-    resources = local_resources(str(single_day))
+    resources = make_resources(single_day)
     result = materialize_range([training_set], DAY, DAY, resources=resources, instance=instance, raise_on_error=False)
     assert not result.success
     assert not list(single_day.glob("exports/*"))
@@ -210,7 +230,7 @@ def test_a_truncated_lookback_is_refused(tmp_path, instance):
     """Indicators for a day whose lookback prices are not all materialised must not run."""
     from portfolio_assets.definitions import indicators, prices
 
-    resources = local_resources(str(tmp_path))
+    resources = make_resources(tmp_path)
     assert materialize_range([prices], "2010-06-01", "2011-06-15", resources=resources, instance=instance).success
     with pytest.raises(Exception, match="not materialised"):
         materialize_range([indicators], DAY, DAY, resources=resources, instance=instance)
@@ -257,7 +277,7 @@ def test_the_export_records_its_provenance_and_is_reproducible(full_backfill, in
     assert (first_export / "README.md").read_text().startswith("---")
     # A second export of the same partitions, elsewhere, is byte-identical.
     again = tmp_path / "again"
-    resources = local_resources(str(data_dir), export_dir=str(again))
+    resources = make_resources(data_dir, export_dir=again)
     assert materialize_range([training_set], "2009-01-01", "2012-11-30", resources=resources, instance=instance).success
     second_export = again / first_export.name
     names = sorted(p.relative_to(first_export) for p in first_export.rglob("*") if p.is_file())
@@ -270,11 +290,8 @@ def test_the_export_records_its_provenance_and_is_reproducible(full_backfill, in
 @pytest.mark.parametrize("prompt_format", ["chat", "timeseries"])
 def test_the_export_in_another_prompt_format(full_backfill, instance, tmp_path, prompt_format):
     from portfolio_assets.definitions import training_set
-    from portfolio_assets.resources import ExportResource
-
     data_dir, _ = full_backfill
-    resources = local_resources(str(data_dir))
-    resources["export"] = ExportResource(export_dir=str(tmp_path), prompt_format=prompt_format)
+    resources = make_resources(data_dir, export_dir=tmp_path, prompt_format=prompt_format)
     result = materialize_range([training_set], "2009-01-01", "2012-11-30", resources=resources, instance=instance)
     frame = read_export(result.asset_materializations_for_node("training_set")[-1].metadata["path"].value, "jsonl")
     first = frame.iloc[0]

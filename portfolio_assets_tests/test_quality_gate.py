@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_assets.definitions import local_resources, quarantine, sft_rows, training_set
+from portfolio_assets.definitions import gate_and_rows, training_set
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets.partitions import CONTEXT_LOOKBACK_DAYS
 from portfolio_assets.runner import materialize_range
+from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS
+from portfolio_assets_tests.resources import make_resources
+from portfolio_assets_tests.sample_frames import group_frames, store_frames
 
 pytestmark = pytest.mark.slow
 
@@ -22,21 +22,17 @@ def days(first: str, last: str) -> list[str]:
     return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
 
 
+@pytest.fixture(scope="module")
+def upstream() -> dict[str, pd.DataFrame]:
+    """The frames the gate reads for FIRST..LAST (prices from the context window's start), built directly."""
+    prices_from = (pd.Timestamp(FIRST) - pd.Timedelta(days=CONTEXT_LOOKBACK_DAYS)).strftime("%Y-%m-%d")
+    return group_frames(FIRST, LAST, prices_from=prices_from)
+
+
 @pytest.fixture
-def store(tmp_path, full_backfill):
+def store(tmp_path, upstream):
     """A fresh store holding just the upstream partitions the gate reads for FIRST..LAST."""
-    source = full_backfill[0]
-    needed = {
-        "prices": days((pd.Timestamp(FIRST) - pd.Timedelta(days=CONTEXT_LOOKBACK_DAYS)).strftime("%Y-%m-%d"), LAST),
-        "indicators": days(FIRST, LAST),
-        "macro": days(FIRST, LAST),
-        "sentiment": days(FIRST, LAST),
-        "targets": days(FIRST, LAST),
-    }
-    for asset, keys in needed.items():
-        (tmp_path / asset).mkdir()
-        for key in keys:
-            shutil.copy(source / asset / f"{key}.parquet", tmp_path / asset / f"{key}.parquet")
+    store_frames(tmp_path, upstream, FIRST, LAST)
     return tmp_path
 
 
@@ -48,12 +44,12 @@ def mutate(data_dir, asset: str, change) -> None:
     part.write([asset], change(frame), keys)
 
 
-def run_gate(data_dir, instance, selection=(quarantine, sft_rows, training_set)):
+def run_gate(data_dir, instance, selection=(gate_and_rows, training_set)):
     result = materialize_range(
         list(selection),
         FIRST,
         LAST,
-        resources=local_resources(str(data_dir)),
+        resources=make_resources(data_dir),
         instance=instance,
         raise_on_error=False,
         log_level="CRITICAL",
@@ -80,7 +76,7 @@ def assert_blocked(result, done, data_dir):
 
 def test_the_sample_passes_the_gate(store, instance):
     # A month is too short to export (every training label would reach validation), so stop at sft_rows.
-    result, checks, done, held = run_gate(store, instance, selection=(quarantine, sft_rows))
+    result, checks, done, held = run_gate(store, instance, selection=(gate_and_rows,))
     assert result.success
     assert {"quarantine", "sft_rows"} <= done
     assert len(held) == 0

@@ -10,19 +10,15 @@ import pytest
 from dagster import MetadataValue, TableSchema
 from pandera.config import config_context
 
-from portfolio_assets.assets.indicators import indicator_frame
-from portfolio_assets.assets.macro import macro_frame
+from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.assets.prices import PRICE_COLUMNS, canonical_prices
-from portfolio_assets.assets.sentiment import sentiment_frame
 from portfolio_assets.assets.sft_rows import build_sft_rows, join_features
 from portfolio_assets.assets.training_set import csv_ready
 from portfolio_assets.assets.windows import in_window
 from portfolio_assets.columns import INDICATOR_COLUMNS, MACRO_COLUMNS, SFT_COLUMNS, TARGET_COLUMNS
-from portfolio_assets.features import compute_targets
-from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
+from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
-from portfolio_assets.partitions import HORIZON_DAYS
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.schemas import (
     SCHEMAS,
@@ -37,7 +33,9 @@ from portfolio_assets.schemas import (
     table_schema,
     validate_rows,
 )
-from portfolio_assets.universe import ASSET_CLASSES, load_universe
+from portfolio_assets.spans import HORIZON_DAYS
+from portfolio_assets.universe import load_universe
+from portfolio_assets_tests.sample_frames import group_frames
 
 FIRST = pd.Timestamp("2010-04-01", tz="UTC")
 LAST = pd.Timestamp("2010-06-30", tz="UTC")
@@ -48,30 +46,23 @@ KEYS = ["timestamp", "asset_symbol"]
 def frames() -> dict[str, pd.DataFrame]:
     """One real frame per group over a quarter of the bundled sample, built by the assets' pure functions."""
     landing = LandingZoneResource(root=str(SAMPLE_LANDING_ROOT))
+    groups = group_frames(f"{FIRST:%Y-%m-%d}", f"{LAST:%Y-%m-%d}")
     history = canonical_prices(landing)
-    days = pd.date_range(FIRST, LAST, freq="D")
-    prices = in_window(history, FIRST, LAST)
-    macro = macro_frame(landing, days)
-    sentiment = sentiment_frame(landing, days)
-    indicators = in_window(indicator_frame(history, landing), FIRST, LAST)
-    targets = in_window(compute_targets(history, horizon_days=HORIZON_DAYS), FIRST, LAST)
     day_prices = in_window(history.assign(context_window=context_windows(history, 30)), FIRST, LAST)
-    joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
+    joined = join_features(
+        day_prices.drop(columns="context_window"),
+        groups["indicators"],
+        groups["macro"],
+        groups["sentiment"],
+        groups["targets"],
+    )
     labelled = joined["target_price_90d"].notna().to_numpy()
     sft_rows = build_sft_rows(
         joined[labelled].reset_index(drop=True),
         day_prices["context_window"][labelled].reset_index(drop=True),
         landing.universe(),
     )
-    return {
-        "prices": prices,
-        "macro": macro,
-        "sentiment": sentiment,
-        "indicators": indicators,
-        "targets": targets,
-        "sft_rows": sft_rows,
-        "training_set": csv_ready(sft_rows),
-    }
+    return {**groups, "sft_rows": sft_rows, "training_set": csv_ready(sft_rows)}
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +118,7 @@ def test_schemas_hold_exactly_the_canonical_columns(frames):
     expected = {
         "prices": PRICE_COLUMNS,
         "macro": ["timestamp", *MACRO_COLUMNS],
+        "benchmarks": ["timestamp", "benchmark", "value", "release_date"],
         "sentiment": [*KEYS, "asset_class", *SENTIMENT_FIELDS],
         "indicators": [*KEYS, "asset_class", *INDICATOR_COLUMNS],
         "targets": [*KEYS, *TARGET_COLUMNS],
@@ -145,6 +137,38 @@ def test_the_training_set_csv_round_trips(frames, has_volume, tmp_path):
     frames["training_set"].to_csv(path, index=False, lineterminator="\n", float_format="%.17g")
     read = pd.read_csv(path, dtype={"news_volume": "Int64", "social_mention_count": "Int64"})
     assert validate_rows(read, TrainingSetSchema, has_volume=has_volume).ok
+
+
+@pytest.mark.parametrize("prompt_format", ["features", "timeseries", "chat"])
+def test_the_training_set_is_validated_in_the_format_it_is_written(frames, has_volume, prompt_format):
+    from portfolio_assets.columns import FEATURE_COLUMNS
+    from portfolio_assets.features.sft import format_rows
+    from portfolio_assets.schemas import TRAINING_SET_SCHEMAS
+
+    schema = TRAINING_SET_SCHEMAS[prompt_format]
+    rows = csv_ready(format_rows(frames["sft_rows"], FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=prompt_format))
+    assert validate_rows(rows, schema, has_volume=has_volume).ok
+    # The features-format schema refuses the time-series text, and the other way round.
+    other = "features" if prompt_format == "timeseries" else "timeseries"
+    if prompt_format != "chat":
+        assert not validate_rows(rows, TRAINING_SET_SCHEMAS[other], has_volume=has_volume).ok
+    # A number of the written text that disagrees with its column is caught in every format.
+    pos = _row(rows, "GOOG")
+    bad = rows.copy()
+    output = json.loads(bad.loc[pos, "output"])
+    first_key = next(iter(output))
+    output[first_key] *= 2
+    bad.loc[pos, "output"] = json.dumps(output)
+    result = validate_rows(bad, schema, has_volume=has_volume)
+    assert list(result.invalid["asset_symbol"]) == ["GOOG"]
+    assert "output disagrees with" in result.invalid["validation_error"].iloc[0]
+    if prompt_format == "chat":
+        # messages must carry exactly the instruction, input and output written beside them
+        bad = rows.copy()
+        bad.loc[pos, "messages"] = bad.loc[pos, "messages"].replace("Predict", "Guess", 1)
+        result = validate_rows(bad, schema, has_volume=has_volume)
+        assert list(result.invalid["asset_symbol"]) == ["GOOG"]
+        assert "messages are not the system prompt" in result.invalid["validation_error"].iloc[0]
 
 
 # --------------------------------------------------------------------------- bad rows

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
 
-from portfolio_assets.assets.macro import macro_series
+from portfolio_assets.assets.benchmarks import benchmark_series
 from portfolio_assets.assets.quality import check_results, check_specs, schema_outcome
 from portfolio_assets.assets.windows import (
     clamp_lookback,
@@ -17,25 +17,18 @@ from portfolio_assets.assets.windows import (
 from portfolio_assets.checks import completeness, has_volume_for, rsi_bounds, warmup_ends
 from portfolio_assets.columns import INDICATOR_COLUMNS
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
-from portfolio_assets.partitions import INDICATOR_LOOKBACK, INDICATOR_LOOKBACK_DAYS, OBSERVATION_PARTITIONS, WINDOW
+from portfolio_assets.partitions import INDICATOR_LOOKBACK, OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.schemas import IndicatorsSchema, table_schema, validate_rows
-
-# Benchmarks of the cross-asset features, by the macro field that names their series.
-BENCHMARK_FIELDS = {"sp500": "sp500_close", "dxy": "dxy"}
-
-
-def benchmark_series(landing: LandingZoneResource) -> dict[str, pd.DataFrame]:
-    """S&P 500 and dollar-index observations with their release dates (see ``universe.yaml``)."""
-    specs = {spec.name: spec for spec in landing.universe().macro}
-    return {name: macro_series(landing, specs[field]) for name, field in BENCHMARK_FIELDS.items()}
+from portfolio_assets.settings import WINDOW
+from portfolio_assets.spans import INDICATOR_LOOKBACK_DAYS
 
 
-def indicator_frame(prices: pd.DataFrame, landing: LandingZoneResource) -> pd.DataFrame:
-    """Technical and cross-asset features of every row of ``prices``."""
+def indicator_frame(prices: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.DataFrame:
+    """Technical and cross-asset features of every row of ``prices`` (``benchmarks``: the stored asset)."""
     keys = ["asset_symbol", "timestamp"]
     technical = compute_indicators(prices)
-    cross = compute_cross_asset(prices, benchmark_series(landing))
+    cross = compute_cross_asset(prices, benchmark_series(benchmarks))
     return technical.merge(cross[[*keys, *CROSS_ASSET_FEATURES]], on=keys, how="left", validate="one_to_one")
 
 
@@ -44,36 +37,37 @@ def indicator_frame(prices: pd.DataFrame, landing: LandingZoneResource) -> pd.Da
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="parquet_io_manager",
-    ins={"prices": AssetIn(partition_mapping=INDICATOR_LOOKBACK)},
+    ins={
+        "prices": AssetIn(partition_mapping=INDICATOR_LOOKBACK),
+        "benchmarks": AssetIn(partition_mapping=INDICATOR_LOOKBACK),
+    },
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(IndicatorsSchema)},
     check_specs=check_specs("indicators", ["schema", "rsi_bounds", "completeness"]),
 )
 def indicators(
-    context: AssetExecutionContext, landing: LandingZoneResource, prices: pd.DataFrame
+    context: AssetExecutionContext, landing: LandingZoneResource, prices: pd.DataFrame, benchmarks: pd.DataFrame
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Technical indicators per asset per trading day (RSI-14 Wilder, MACD 12/26/9, Bollinger 20x2,
     SMA 20/50/200, EMA 12/26, ATR-14, ADX-14, volatilities, momenta, returns, oscillators; see
     FEATURES.md), and 60-return beta / correlation against the S&P 500 and the dollar index (their
-    observations read from the landing zone, each usable only once released). Each day reads the
+    observations from the `benchmarks` asset, each usable only once released). Each day reads the
     asset's prices of the previous 730 calendar days, so its value does not depend on where a
     backfill started; values inside an indicator's warm-up are empty."""
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
-    require_input_window(
-        context,
-        "prices",
-        first_day=clamp_lookback(first, INDICATOR_LOOKBACK_DAYS, data_start),
-        last_day=last,
-    )
-    frame = in_window(indicator_frame(prices, landing), first, last)
+    for name in ("prices", "benchmarks"):
+        require_input_window(
+            context, name, first_day=clamp_lookback(first, INDICATOR_LOOKBACK_DAYS, data_start), last_day=last
+        )
+    frame = in_window(indicator_frame(prices, benchmarks), first, last)
     meta = summary_metadata(frame, first, last)
     meta["warm_up_rows_per_feature"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in INDICATOR_COLUMNS})
     yield Output(frame, metadata=meta)
     has_volume = has_volume_for(landing.universe().assets)
     yield from check_results(
         [
-            schema_outcome(validate_rows(frame, IndicatorsSchema), "indicators"),
+            schema_outcome(validate_rows(frame, IndicatorsSchema, has_volume=has_volume), "indicators"),
             rsi_bounds(frame),
             completeness(
                 frame,

@@ -8,11 +8,12 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Met
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
-from portfolio_assets.features.macro import MACRO_DERIVED, align_as_of, derive_macro, release_dates, transform_series
+from portfolio_assets.features.macro import align_as_of, derive_macro, release_dates, transform_series
+from portfolio_assets.features.registry import MACRO_DERIVED, MACRO_FIELDS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.schemas import MacroSchema, table_schema, validate_rows
-from portfolio_assets.universe import MACRO_FIELDS, MacroSpec
+from portfolio_assets.universe import MacroSpec
 
 
 def macro_series(landing: LandingZoneResource, spec: MacroSpec) -> pd.DataFrame:

@@ -8,24 +8,17 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Out
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_results, check_specs, schema_outcome
 from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
-from portfolio_assets.checks import calendars_for, cross_source_consistency, feature_distribution, temporal_gaps
+from portfolio_assets.checks import (
+    calendars_for,
+    cross_source_consistency,
+    feature_distribution,
+    has_volume_for,
+    temporal_gaps,
+)
+from portfolio_assets.columns import PRICE_COLUMNS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.schemas import PricesSchema, table_schema, validate_rows
-
-PRICE_COLUMNS = [
-    "timestamp",
-    "asset_symbol",
-    "asset_class",
-    "price_open",
-    "price_high",
-    "price_low",
-    "price_close",
-    "volume",
-    "reference_close",
-    "market_cap",
-    "source",
-]
 
 
 def canonical_prices(landing: LandingZoneResource) -> pd.DataFrame:
@@ -70,16 +63,17 @@ def prices(
     asset_symbol, asset_class, price_open/high/low/close, volume (empty for fx),
     reference_close, market_cap, source."""
     first, last = run_window(context)
+    universe = landing.universe()
     history = canonical_prices(landing)
     frame = in_window(history, first, last)
     before = history[history["timestamp"] < first].groupby("asset_symbol").tail(60)
     yield Output(frame, metadata=summary_metadata(frame, first, last))
     yield from check_results(
         [
-            schema_outcome(validate_rows(frame, PricesSchema), "prices"),
+            schema_outcome(validate_rows(frame, PricesSchema, has_volume=has_volume_for(universe.assets)), "prices"),
             temporal_gaps(
                 frame,
-                calendars=calendars_for(landing.universe().assets),
+                calendars=calendars_for(universe.assets),
                 previous=before.groupby("asset_symbol").tail(1),
                 window_end=last,
             ),

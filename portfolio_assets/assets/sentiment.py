@@ -8,7 +8,9 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Met
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
-from portfolio_assets.features.sentiment import SENTIMENT_FIELDS, asset_sentiment
+from portfolio_assets.checks import has_volume_for
+from portfolio_assets.features.registry import SENTIMENT_FIELDS
+from portfolio_assets.features.sentiment import asset_sentiment
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.schemas import SentimentSchema, table_schema, validate_rows
@@ -59,4 +61,5 @@ def sentiment(
     meta = summary_metadata(frame, first, last)
     meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in SENTIMENT_FIELDS})
     yield Output(frame, metadata=meta)
-    yield check_result(schema_outcome(validate_rows(frame, SentimentSchema), "sentiment"))
+    has_volume = has_volume_for(landing.universe().assets)
+    yield check_result(schema_outcome(validate_rows(frame, SentimentSchema, has_volume=has_volume), "sentiment"))

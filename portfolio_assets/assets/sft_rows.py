@@ -1,13 +1,22 @@
-"""sft_rows: one instruction-tuning row per asset per labelled day, with every canonical column."""
+"""The gate and sft_rows: every candidate row built once, checked, and either held or exported."""
 
 import json
 from collections.abc import Iterator
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetIn,
+    AssetOut,
+    BackfillPolicy,
+    Failure,
+    MetadataValue,
+    Output,
+    multi_asset,
+)
 
-from portfolio_assets.assets.prices import PRICE_COLUMNS
-from portfolio_assets.assets.quality import check_results, check_specs, schema_outcome
+from portfolio_assets.assets.quality import CHECKS, check_results, check_specs, schema_outcome
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
@@ -24,18 +33,21 @@ from portfolio_assets.checks import (
     target_coverage,
     temporal_gaps,
 )
-from portfolio_assets.columns import FEATURE_COLUMNS, INDICATOR_COLUMNS, SFT_COLUMNS, TARGET_COLUMNS, not_applicable
-from portfolio_assets.features.sentiment import SENTIMENT_FIELDS
-from portfolio_assets.features.sft import context_windows, format_rows
-from portfolio_assets.partitions import (
-    CONTEXT_LOOKBACK,
-    CONTEXT_LOOKBACK_DAYS,
-    HORIZON_DAYS,
-    LABELLED_PARTITIONS,
-    WINDOW,
+from portfolio_assets.columns import (
+    FEATURE_COLUMNS,
+    INDICATOR_COLUMNS,
+    PRICE_COLUMNS,
+    SFT_COLUMNS,
+    TARGET_COLUMNS,
+    not_applicable,
 )
+from portfolio_assets.features.registry import SENTIMENT_FIELDS
+from portfolio_assets.features.sft import context_windows, format_rows
+from portfolio_assets.partitions import CONTEXT_LOOKBACK, LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import SftRowsSchema, table_schema, validate_rows
+from portfolio_assets.settings import WINDOW
+from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
 from portfolio_assets.universe import Universe
 
 
@@ -103,19 +115,47 @@ def candidate_rows(
     return build_sft_rows(joined, day_prices["context_window"], universe)
 
 
-@asset(
-    group_name="sft_rows",
+GATE_CHECKS = ("schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage", "feature_target_ic")
+BLOCKING_GATE_CHECKS = tuple(name for name in GATE_CHECKS if CHECKS[name][0])
+
+
+@multi_asset(
+    name="gate_and_rows",
+    outs={
+        "quarantine": AssetOut(
+            group_name="sft_rows",
+            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
+            description=(
+                "The gate before the training set: every candidate row of the run is validated against "
+                "the sft_rows schema; the rows that fail are stored here with `validation_status` and "
+                "`validation_error` (never dropped, never filled). Its blocking checks (schema, "
+                "completeness, temporal gaps, RSI bounds, target coverage) decide whether sft_rows is "
+                "written for the run's partitions; the feature-target information coefficients are a report."
+            ),
+        ),
+        "sft_rows": AssetOut(
+            group_name="sft_rows",
+            io_manager_key="parquet_io_manager",
+            kinds={"pandas", "parquet"},
+            metadata={"dagster/column_schema": table_schema(SftRowsSchema)},
+            description=(
+                "Instruction-tuning rows (Alpaca style): `instruction` names the asset, class, date and "
+                "horizon; `input` is strict JSON of every feature (6 significant digits, null when missing "
+                "or not applicable); `output` is JSON of the three 90-day targets; `context_window` the last "
+                "N closes. Also every canonical column at full precision. Written in the same step as the "
+                "quarantine gate, from the same candidate rows, and only when every blocking gate check "
+                "passed; a quarantined row is never among them."
+            ),
+        ),
+    },
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
-    io_manager_key="parquet_io_manager",
     ins=LABELLED_INS,
-    kinds={"pandas", "parquet"},
-    check_specs=check_specs(
-        "quarantine",
-        ["schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage", "feature_target_ic"],
-    ),
+    check_specs=check_specs("quarantine", GATE_CHECKS),
+    can_subset=False,
 )
-def quarantine(
+def gate_and_rows(
     context: AssetExecutionContext,
     export: ExportResource,
     landing: LandingZoneResource,
@@ -125,15 +165,13 @@ def quarantine(
     sentiment: pd.DataFrame,
     targets: pd.DataFrame,
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
-    """The gate before the training set: every candidate row of the run, validated against the
-    sft_rows schema; the rows that fail are stored here with `validation_status` and
-    `validation_error` (never dropped, never filled). Its blocking checks (schema, completeness,
-    temporal gaps, RSI bounds, target coverage) stop sft_rows and the export for the run's
-    partitions when they fail; the feature-target information coefficients are a report."""
+    """Build the run's candidate rows once; store the invalid ones in `quarantine`, evaluate the
+    gate's checks, and write the valid ones to `sft_rows` only when every blocking check passed."""
     first, last = run_window(context)
     universe = landing.universe()
     rows = candidate_rows(context, export, universe, prices, indicators, macro, sentiment, targets)
-    result = validate_rows(rows, SftRowsSchema)
+    has_volume = has_volume_for(universe.assets)
+    result = validate_rows(rows, SftRowsSchema, has_volume=has_volume)
     held = result.invalid.reset_index(drop=True)
     meta = summary_metadata(held, first, last)
     meta["candidate_rows"] = len(rows)
@@ -141,10 +179,9 @@ def quarantine(
         meta["errors"] = MetadataValue.md(
             held[["timestamp", "asset_symbol", "validation_error"]].head(20).to_markdown(index=False)
         )
-    yield Output(held, metadata=meta)
-    has_volume = has_volume_for(universe.assets)
+    yield Output(held, output_name="quarantine", metadata=meta)
     day_prices = in_window(prices, first, last)
-    yield from check_results(
+    results = check_results(
         [
             schema_outcome(result, "sft_rows"),
             completeness(rows, features=FEATURE_COLUMNS, has_volume=has_volume),
@@ -159,38 +196,17 @@ def quarantine(
             feature_target_ic(rows, features=FEATURE_COLUMNS),
         ]
     )
-
-
-@asset(
-    group_name="sft_rows",
-    partitions_def=LABELLED_PARTITIONS,
-    backfill_policy=BackfillPolicy.single_run(),
-    io_manager_key="parquet_io_manager",
-    ins={**LABELLED_INS, "quarantine": AssetIn()},
-    kinds={"pandas", "parquet"},
-    metadata={"dagster/column_schema": table_schema(SftRowsSchema)},
-)
-def sft_rows(
-    context: AssetExecutionContext,
-    export: ExportResource,
-    landing: LandingZoneResource,
-    prices: pd.DataFrame,
-    indicators: pd.DataFrame,
-    macro: pd.DataFrame,
-    sentiment: pd.DataFrame,
-    targets: pd.DataFrame,
-    quarantine: pd.DataFrame,
-) -> Output[pd.DataFrame]:
-    """Instruction-tuning rows (Alpaca style): `instruction` names the asset, class, date and
-    horizon; `input` is strict JSON of every feature (6 significant digits, null when missing or
-    not applicable); `output` is JSON of the three 90-day targets; `context_window` the last N
-    closes. Also every canonical column at full precision. Runs only once the quarantine gate's
-    blocking checks passed for these partitions; any quarantined row is excluded."""
-    first, last = run_window(context)
-    rows = candidate_rows(context, export, landing.universe(), prices, indicators, macro, sentiment, targets)
-    held = rows.merge(quarantine[KEYS], on=KEYS, how="left", indicator=True)["_merge"].eq("both").to_numpy()
-    rows = rows[~held].reset_index(drop=True)
-    meta = summary_metadata(rows, first, last)
-    meta["quarantined_rows"] = int(held.sum())
-    meta["example_input"] = MetadataValue.json(json.loads(rows["input"].iloc[-1])) if len(rows) else "none"
-    return Output(rows, metadata=meta)
+    yield from results
+    failed = sorted(r.check_name for r in results if r.check_name in BLOCKING_GATE_CHECKS and not r.passed)
+    if failed:
+        raise Failure(
+            f"quarantine gate {first:%Y-%m-%d}..{last:%Y-%m-%d}: blocking check(s) {', '.join(failed)} failed; "
+            "sft_rows was not written. The invalid rows are in quarantine; fix the cause and re-materialise.",
+            metadata={"failed_checks": ", ".join(failed)},
+        )
+    valid = rows.merge(held[KEYS], on=KEYS, how="left", indicator=True)["_merge"].eq("left_only").to_numpy()
+    out = rows[valid].reset_index(drop=True)
+    out_meta = summary_metadata(out, first, last)
+    out_meta["quarantined_rows"] = int((~valid).sum())
+    out_meta["example_input"] = MetadataValue.json(json.loads(out["input"].iloc[-1])) if len(out) else "none"
+    yield Output(out, output_name="sft_rows", metadata=out_meta)

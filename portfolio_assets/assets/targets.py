@@ -8,8 +8,9 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPo
 from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
 from portfolio_assets.assets.windows import in_window, require_input_window, run_window, summary_metadata
 from portfolio_assets.features import compute_targets
-from portfolio_assets.partitions import HORIZON_DAYS, HORIZON_LOOKAHEAD, LABELLED_PARTITIONS
+from portfolio_assets.partitions import HORIZON_LOOKAHEAD, LABELLED_PARTITIONS
 from portfolio_assets.schemas import TargetsSchema, table_schema, validate_rows
+from portfolio_assets.spans import HORIZON_DAYS
 
 
 @asset(

@@ -17,21 +17,21 @@ from dagster import (
 
 import portfolio_assets
 from portfolio_assets.assets.quality import CHECKS
+from portfolio_assets.assets.sft_rows import BLOCKING_GATE_CHECKS
 from portfolio_assets.assets.windows import run_window
+from portfolio_assets.checks import has_volume_for
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
 from portfolio_assets.export import SplitConfig, export_training_set, sample_sources
 from portfolio_assets.features.sft import format_rows
-from portfolio_assets.landing import SAMPLE_LANDING_ROOT
-from portfolio_assets.partitions import HORIZON_DAYS, LABELLED_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
+from portfolio_assets.partitions import LABELLED_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
 from portfolio_assets.resources import ExportResource, LandingZoneResource
-from portfolio_assets.schemas import TrainingSetSchema, table_schema, validate_rows
-
-GATE_CHECKS = ("schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage")
+from portfolio_assets.schemas import TRAINING_SET_SCHEMAS, TrainingSetSchema, table_schema, validate_rows
+from portfolio_assets.spans import HORIZON_DAYS
 
 
 def csv_ready(rows: pd.DataFrame) -> pd.DataFrame:
-    """Timestamps as ISO 8601 UTC strings; everything else as stored (what the CSV holds)."""
-    out = rows[SFT_COLUMNS].copy()
+    """Timestamps as ISO 8601 UTC strings; everything else as stored (what the CSV holds, ``messages`` too)."""
+    out = rows[[*SFT_COLUMNS, *(["messages"] if "messages" in rows.columns else [])]].copy()
     for column in ("timestamp", "target_timestamp"):
         out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return out.sort_values(["timestamp", "asset_symbol"], kind="stable").reset_index(drop=True)
@@ -72,7 +72,7 @@ def gate_status(context: AssetExecutionContext, first: pd.Timestamp, last: pd.Ti
     Refuses to export when there is none, or when it did not pass.
     """
     statuses = {}
-    for name in GATE_CHECKS:
+    for name in BLOCKING_GATE_CHECKS:
         history = context.instance.event_log_storage.get_asset_check_execution_history(
             AssetCheckKey(AssetKey("quarantine"), name), limit=200
         )
@@ -89,7 +89,7 @@ def gate_status(context: AssetExecutionContext, first: pd.Timestamp, last: pd.Ti
 
 def sources_provenance(landing: LandingZoneResource) -> object:
     """Which series were real or synthetic (the bundled sample's manifest), or where live data came from."""
-    if Path(landing.root).resolve() == SAMPLE_LANDING_ROOT.resolve():
+    if landing.is_bundled_sample():
         return sample_sources()
     return {"landing_zone": landing.root, "note": "live responses; see the landing zone for each request"}
 
@@ -112,13 +112,15 @@ def training_set(
     sources, checks passed, code version) and a dataset card. Deterministic: the same partitions
     give byte-identical files. Written atomically; refuses to export past a failed gate check."""
     first, last = run_window(context)
-    result = validate_rows(csv_ready(sft_rows), TrainingSetSchema)
+    # sft_rows holds the canonical (features) prompt; other formats are derived from it here,
+    # and the rows are validated as they will be written, in the chosen format.
+    rows = format_rows(sft_rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=export.prompt_format)
+    schema = TRAINING_SET_SCHEMAS[export.prompt_format]
+    result = validate_rows(csv_ready(rows), schema, has_volume=has_volume_for(landing.universe().assets))
     if not result.ok:
         raise ValueError(f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: not exported: {result.summary()}")
     checks = gate_status(context, first, last)
-    # sft_rows holds the canonical (features) prompt; other formats are derived from it here.
-    rows = format_rows(sft_rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=export.prompt_format)
-    out_dir = Path(export.export_dir) / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}"
+    out_dir = export.storage.export_root() / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}"
     report = export_training_set(
         rows,
         out_dir,

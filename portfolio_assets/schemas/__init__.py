@@ -11,6 +11,8 @@ and timestamp text checks in ``text``.
 from portfolio_assets.schemas.column_schema import table_schema
 from portfolio_assets.schemas.models import (
     SCHEMAS,
+    TRAINING_SET_SCHEMAS,
+    BenchmarksSchema,
     IndicatorsSchema,
     MacroSchema,
     PricesSchema,
@@ -23,6 +25,8 @@ from portfolio_assets.schemas.validation import ValidationResult, validate_rows
 
 __all__ = [
     "SCHEMAS",
+    "TRAINING_SET_SCHEMAS",
+    "BenchmarksSchema",
     "IndicatorsSchema",
     "MacroSchema",
     "PricesSchema",

@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from portfolio_assets.columns import FEATURE_COLUMNS
-from portfolio_assets.features.sft import OUTPUT_FIELDS
+from portfolio_assets.features.sft import (
+    OUTPUT_FIELDS,
+    SYSTEM_PROMPT,
+    TIMESERIES_FIELDS,
+    TIMESERIES_OUTPUT_FIELDS,
+    round_number,
+)
 from portfolio_assets.schemas.display import fmt
 from portfolio_assets.schemas.row_rule import Problem, RowRule, all_true, num
 from portfolio_assets.schemas.text import finite_number, parsed
@@ -156,5 +162,110 @@ CONTEXT_WINDOW_ENDS_AT_CLOSE = RowRule(
     "context_window's last close is price_close (6 significant digits)",
     _context_ok,
     _context_explain,
+    derived=True,
+)
+
+
+# --------------------------------------------------------------------------- the time-series prompt format
+
+
+def _timeseries_input_ok(df: pd.DataFrame) -> pd.Series:
+    columns = list(TIMESERIES_FIELDS.values())
+    if not {"input", "context_window", *columns} <= set(df.columns):
+        return all_true(df)
+    matrix, values, usable = _json_vs_columns(df, "input", list(TIMESERIES_FIELDS), columns)
+    agree = ~usable | _close(matrix, values, _JSON_RTOL).all(axis=1)
+    return pd.Series(agree & _context_agrees(df), index=df.index)
+
+
+def _context_agrees(df: pd.DataFrame) -> np.ndarray:
+    """The input's context_window is the row's context_window column, rounded as the JSON text is."""
+    out = []
+    for text_value, column_value in zip(parsed(df["input"]), parsed(df["context_window"]), strict=True):
+        if not isinstance(text_value, dict) or not isinstance(column_value, list):
+            out.append(True)  # a column check reports unparsable text
+            continue
+        out.append(text_value.get("context_window") == [round_number(v) for v in column_value])
+    return np.array(out, dtype=bool)
+
+
+def _timeseries_input_explain(rows: pd.DataFrame) -> list[Problem]:
+    problems = _disagreements(rows, "input", list(TIMESERIES_FIELDS), list(TIMESERIES_FIELDS.values()))
+    problems += [
+        (int(i), "input", "context_window", "input's context_window differs from the context_window column")
+        for i in np.flatnonzero(~_context_agrees(rows))
+    ]
+    return problems
+
+
+TIMESERIES_INPUT_MATCHES_COLUMNS = RowRule(
+    ("input",),
+    "time-series input: the context window is the context_window column and the indicators equal their "
+    "columns, to 6 significant digits",
+    _timeseries_input_ok,
+    _timeseries_input_explain,
+    derived=True,
+)
+
+
+def _timeseries_output_ok(df: pd.DataFrame) -> pd.Series:
+    targets = list(TIMESERIES_OUTPUT_FIELDS.values())
+    if "output" not in df.columns or not set(targets) <= set(df.columns):
+        return all_true(df)
+    matrix, values, usable = _json_vs_columns(df, "output", list(TIMESERIES_OUTPUT_FIELDS), targets)
+    return pd.Series(~usable | _close(matrix, values, _JSON_RTOL).all(axis=1), index=df.index)
+
+
+def _timeseries_output_explain(rows: pd.DataFrame) -> list[Problem]:
+    return _disagreements(rows, "output", list(TIMESERIES_OUTPUT_FIELDS), list(TIMESERIES_OUTPUT_FIELDS.values()))
+
+
+TIMESERIES_OUTPUT_MATCHES_TARGETS = RowRule(
+    ("output",),
+    "time-series output values equal the return targets to 6 significant digits",
+    _timeseries_output_ok,
+    _timeseries_output_explain,
+    derived=True,
+)
+
+
+# --------------------------------------------------------------------------- the chat prompt format
+
+
+def _expected_contents(df: pd.DataFrame) -> list[list[str]]:
+    return [
+        [SYSTEM_PROMPT, f"{instruction}\n\n{input_text}", output]
+        for instruction, input_text, output in zip(df["instruction"], df["input"], df["output"], strict=True)
+    ]
+
+
+def _messages_agree(df: pd.DataFrame) -> np.ndarray:
+    out = []
+    for messages, expected in zip(parsed(df["messages"]), _expected_contents(df), strict=True):
+        if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+            out.append(True)  # a column check reports it
+            continue
+        out.append([m.get("content") for m in messages] == expected)
+    return np.array(out, dtype=bool)
+
+
+def _messages_ok(df: pd.DataFrame) -> pd.Series:
+    if not {"messages", "instruction", "input", "output"} <= set(df.columns):
+        return all_true(df)
+    return pd.Series(_messages_agree(df), index=df.index)
+
+
+def _messages_explain(rows: pd.DataFrame) -> list[Problem]:
+    return [
+        (int(i), "messages", "content", "messages are not the system prompt, instruction + input, and output")
+        for i in np.flatnonzero(~_messages_agree(rows))
+    ]
+
+
+MESSAGES_MATCH_PROMPT = RowRule(
+    ("messages",),
+    "messages are the system prompt, then instruction and input as the user, then output as the assistant",
+    _messages_ok,
+    _messages_explain,
     derived=True,
 )

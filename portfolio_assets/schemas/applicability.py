@@ -14,12 +14,11 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from portfolio_assets.asset_classes import ASSET_CLASSES, VOLUME_CLASSES
 from portfolio_assets.columns import VOLUME_FEATURES, applies, not_applicable
-from portfolio_assets.features.registry import VOLUME_CLASSES
 from portfolio_assets.schemas.display import fmt
 from portfolio_assets.schemas.row_rule import Problem, RowRule, all_true
 from portfolio_assets.schemas.text import parsed
-from portfolio_assets.universe import ASSET_CLASSES
 
 # Features whose applicability depends on the asset's class or price source.
 CLASS_DEPENDENT = [*VOLUME_FEATURES, "fear_greed_index"]

@@ -6,6 +6,7 @@ import pandas as pd
 import pandera.pandas as pa
 from dagster import TableColumn, TableColumnConstraints, TableConstraints, TableSchema
 
+from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.columns import (
     CORE_COLUMNS,
     INDICATOR_COLUMNS,
@@ -20,7 +21,6 @@ from portfolio_assets.schemas.applicability import CLASS_DEPENDENT
 from portfolio_assets.schemas.display import bound
 from portfolio_assets.schemas.rules import RULES
 from portfolio_assets.schemas.text import COLUMN_CHECKS
-from portfolio_assets.universe import ASSET_CLASSES
 
 # Column order of table_schema (every schema's columns are a subsequence).
 _COLUMN_ORDER = [

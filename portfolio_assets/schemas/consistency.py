@@ -7,9 +7,9 @@ import pandas as pd
 
 from portfolio_assets.columns import TARGET_COLUMNS
 from portfolio_assets.features.targets import MAX_GAP_DAYS
-from portfolio_assets.partitions import HORIZON_DAYS
 from portfolio_assets.schemas.display import fmt
 from portfolio_assets.schemas.row_rule import Problem, RowRule, all_true, num
+from portfolio_assets.spans import HORIZON_DAYS
 
 # Targets are computed from the same float64 closes: they agree to rounding.
 _TARGET_RTOL = 1e-9

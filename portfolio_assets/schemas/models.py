@@ -181,9 +181,87 @@ class TrainingSetSchema(SftRowsSchema):
         unique = KEYS
 
 
+class TimeseriesTrainingSetSchema(TrainingSetSchema):
+    """``training_set`` in the time-series prompt format: ``input`` is the context window and a few indicators,
+    ``output`` the two return targets."""
+
+    input: Series[str] = pa.Field(
+        description="strict JSON object: the context window of closes, the current price and a few indicators"
+    )
+    output: Series[str] = pa.Field(description="strict JSON object of the 90-day log and percent returns")
+
+    @pa.check("input", name="timeseries_input_json")
+    @classmethod
+    def input_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "timeseries_input_json")
+
+    @pa.check("output", name="timeseries_output_json")
+    @classmethod
+    def output_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "timeseries_output_json")
+
+    _input_matches_columns = rule("timeseries_input_matches_columns")
+    _output_matches_targets = rule("timeseries_output_matches_targets")
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = KEYS
+
+
+class ChatTrainingSetSchema(TrainingSetSchema):
+    """``training_set`` in the chat prompt format: the features format plus TRL-style ``messages``."""
+
+    messages: Series[str] = pa.Field(
+        description="strict JSON array of the system, user (instruction + input) and assistant (output) messages"
+    )
+
+    @pa.check("messages", name="messages_json")
+    @classmethod
+    def messages_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "messages_json")
+
+    _messages_match_prompt = rule("messages_match_prompt")
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = KEYS
+
+
+class BenchmarksSchema(Base):
+    """``benchmarks``: the cross-asset features' benchmark observations, each with its release day."""
+
+    timestamp: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_NS, description="the observation day (UTC)")
+    benchmark: Series[str] = pa.Field(isin=["sp500", "dxy"], description="sp500 (FRED SP500) or dxy (FRED DTWEXBGS)")
+    value: Series[float] = pa.Field(gt=0, nullable=True, description="the observed level (null: no observation)")
+    release_date: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs=UTC_NS, description="the day the observation became public (never before it was observed)"
+    )
+
+    @pa.dataframe_check(name="released_after_observed", description="release_date >= timestamp")
+    @classmethod
+    def released_after_observed(cls, df: pd.DataFrame) -> pd.Series:
+        return df["release_date"] >= df["timestamp"]
+
+    class Config:
+        strict = True
+        coerce = False
+        unique = ("timestamp", "benchmark")
+
+
+TRAINING_SET_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
+    "features": TrainingSetSchema,
+    "timeseries": TimeseriesTrainingSetSchema,
+    "chat": ChatTrainingSetSchema,
+}
+"""The schema of the rows ``training_set`` writes, by prompt format (``features.sft.PROMPT_FORMATS``)."""
+
+
 SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "prices": PricesSchema,
     "macro": MacroSchema,
+    "benchmarks": BenchmarksSchema,
     "sentiment": SentimentSchema,
     "indicators": IndicatorsSchema,
     "targets": TargetsSchema,

@@ -12,6 +12,9 @@ context_window_ends_at_close   agreement                      last close of the 
 target_returns_consistent      consistency                    returns agree with the target price
 target_within_horizon          consistency                    target within timestamp + 83..90 days
 targets_all_or_none            consistency                    four targets all present or all null
+timeseries_input_matches_...   agreement                      time-series ``input`` equals its columns
+timeseries_output_matches_...  agreement                      time-series ``output`` equals the targets
+messages_match_prompt          agreement                      chat ``messages`` are instruction/input/output
 =============================  =============================  ==========================================
 """
 
@@ -23,7 +26,10 @@ import pandera.pandas as pa
 from portfolio_assets.schemas.agreement import (
     CONTEXT_WINDOW_ENDS_AT_CLOSE,
     INPUT_MATCHES_COLUMNS,
+    MESSAGES_MATCH_PROMPT,
     OUTPUT_MATCHES_TARGETS,
+    TIMESERIES_INPUT_MATCHES_COLUMNS,
+    TIMESERIES_OUTPUT_MATCHES_TARGETS,
 )
 from portfolio_assets.schemas.applicability import NOT_APPLICABLE_IS_NULL, NOT_APPLICABLE_LISTED
 from portfolio_assets.schemas.consistency import (
@@ -44,6 +50,9 @@ RULES: dict[str, RowRule] = {
     "target_returns_consistent": TARGET_RETURNS_CONSISTENT,
     "target_within_horizon": TARGET_WITHIN_HORIZON,
     "targets_all_or_none": TARGETS_ALL_OR_NONE,
+    "timeseries_input_matches_columns": TIMESERIES_INPUT_MATCHES_COLUMNS,
+    "timeseries_output_matches_targets": TIMESERIES_OUTPUT_MATCHES_TARGETS,
+    "messages_match_prompt": MESSAGES_MATCH_PROMPT,
 }
 
 

@@ -16,7 +16,7 @@ from datetime import datetime
 import pandas as pd
 
 from portfolio_assets.columns import FEATURE_COLUMNS
-from portfolio_assets.features.sft import OUTPUT_FIELDS
+from portfolio_assets.features.sft import OUTPUT_FIELDS, TIMESERIES_FIELDS, TIMESERIES_OUTPUT_FIELDS
 from portfolio_assets.schemas.display import is_null
 from portfolio_assets.strict_json import NonStandardConstantError, loads
 from portfolio_assets.timeutil import ISO_UTC_FORMAT
@@ -109,6 +109,49 @@ def not_applicable_problem(text: object) -> str | None:
     return None
 
 
+TIMESERIES_INPUT_KEYS = ["context_window", *TIMESERIES_FIELDS]
+CHAT_ROLES = ["system", "user", "assistant"]
+
+
+def timeseries_input_problem(text: object) -> str | None:
+    """Time-series ``input``: a JSON object of the context window (an array) and the few indicators."""
+    value, problem = parse_json(text)
+    if problem:
+        return problem
+    if not isinstance(value, dict) or list(value) != TIMESERIES_INPUT_KEYS:
+        return f"is not a JSON object with keys {TIMESERIES_INPUT_KEYS}"
+    closes = value["context_window"]
+    if not isinstance(closes, list) or not closes or not all(finite_number(v) and v > 0 for v in closes):
+        return "has a context_window that is not a non-empty array of positive closes"
+    bad = [k for k in TIMESERIES_FIELDS if value[k] is not None and not finite_number(value[k])]
+    return f"has values that are neither numbers nor null: {bad}" if bad else None
+
+
+def timeseries_output_problem(text: object) -> str | None:
+    """Time-series ``output``: a JSON object of the two return targets, finite numbers."""
+    value, problem = parse_json(text)
+    if problem:
+        return problem
+    if not isinstance(value, dict) or list(value) != list(TIMESERIES_OUTPUT_FIELDS):
+        return f"is not a JSON object with keys {list(TIMESERIES_OUTPUT_FIELDS)}"
+    bad = [k for k, v in value.items() if not finite_number(v)]
+    return f"has non-numeric or null targets: {bad}" if bad else None
+
+
+def messages_problem(text: object) -> str | None:
+    """Chat ``messages``: a JSON array of a system, a user and an assistant message with text content."""
+    value, problem = parse_json(text)
+    if problem:
+        return problem
+    if (
+        not isinstance(value, list)
+        or [m.get("role") if isinstance(m, dict) else None for m in value] != CHAT_ROLES
+        or not all(list(m) == ["role", "content"] and isinstance(m["content"], str) and m["content"] for m in value)
+    ):
+        return f"is not a JSON array of {CHAT_ROLES} messages, each {{role, content}} with text"
+    return None
+
+
 def iso_problem(text: object) -> str | None:
     """A timestamp written as ``YYYY-MM-DDTHH:MM:SSZ``."""
     if not isinstance(text, str):
@@ -148,6 +191,14 @@ COLUMN_CHECKS: dict[str, ColumnCheck] = {
     "context_window_json": ColumnCheck("strict JSON non-empty array of positive closes", context_window_problem),
     "not_applicable_json": ColumnCheck("strict JSON array of feature names", not_applicable_problem),
     "iso_utc": ColumnCheck("ISO 8601 UTC string YYYY-MM-DDTHH:MM:SSZ", iso_problem, shows_value=True),
+    "timeseries_input_json": ColumnCheck(
+        f"strict JSON object {TIMESERIES_INPUT_KEYS}: an array of positive closes, then numbers or null",
+        timeseries_input_problem,
+    ),
+    "timeseries_output_json": ColumnCheck(
+        f"strict JSON object {list(TIMESERIES_OUTPUT_FIELDS)}, finite numbers", timeseries_output_problem
+    ),
+    "messages_json": ColumnCheck(f"strict JSON array of {CHAT_ROLES} messages {{role, content}}", messages_problem),
 }
 
 

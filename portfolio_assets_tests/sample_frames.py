@@ -1,0 +1,54 @@
+"""Every group's frame for a few months of the bundled sample, built by the assets' pure functions (no Dagster)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from portfolio_assets.assets.benchmarks import benchmark_frame
+from portfolio_assets.assets.indicators import indicator_frame
+from portfolio_assets.assets.macro import macro_frame
+from portfolio_assets.assets.prices import canonical_prices
+from portfolio_assets.assets.sentiment import sentiment_frame
+from portfolio_assets.assets.windows import in_window
+from portfolio_assets.features import compute_targets
+from portfolio_assets.io_managers import PartitionStore
+from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.spans import HORIZON_DAYS
+
+
+def day_keys(first: pd.Timestamp, last: pd.Timestamp) -> list[str]:
+    """The daily partition keys ``first..last``."""
+    return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
+
+
+def group_frames(first: str, last: str, *, prices_from: str | None = None) -> dict[str, pd.DataFrame]:
+    """prices (from ``prices_from``), benchmarks, macro, sentiment, indicators and targets for ``first..last``."""
+    landing = LandingZoneResource()
+    lo, hi = pd.Timestamp(first, tz="UTC"), pd.Timestamp(last, tz="UTC")
+    history = canonical_prices(landing)
+    benchmarks = benchmark_frame(landing)
+    days = pd.date_range(lo, hi, freq="D")
+    # Targets of the last day are final once its horizon is inside the data.
+    horizon_end = hi + pd.Timedelta(days=HORIZON_DAYS)
+    return {
+        "prices": in_window(history, pd.Timestamp(prices_from or first, tz="UTC"), hi),
+        "benchmarks": in_window(benchmarks, lo, hi),
+        "macro": macro_frame(landing, days),
+        "sentiment": sentiment_frame(landing, days),
+        "indicators": in_window(indicator_frame(history, benchmarks), lo, hi),
+        "targets": in_window(
+            compute_targets(in_window(history, lo, horizon_end), horizon_days=HORIZON_DAYS, data_end=horizon_end),
+            lo,
+            hi,
+        ),
+    }
+
+
+def store_frames(data_dir: Path, frames: dict[str, pd.DataFrame], first: str, last: str) -> None:
+    """Write each frame as the stored partitions of its asset (prices from its own first day)."""
+    store = PartitionStore(data_dir)
+    for asset, frame in frames.items():
+        start = frame["timestamp"].min() if asset == "prices" else pd.Timestamp(first, tz="UTC")
+        store.write([asset], frame, day_keys(start, pd.Timestamp(last, tz="UTC")))
