@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test test-fast dev lint sample bench clean
+.PHONY: install demo test test-fast dev lint features sample bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ dev: install $(DAGSTER_HOME)/dagster.yaml
 
 lint: install
 	$(VENV)/bin/ruff check portfolio_assets portfolio_assets_tests scripts
+
+## Regenerate FEATURES.md from the feature declarations (a test fails while it is stale).
+features: install
+	$(PY) -m portfolio_assets.features.docs
 
 ## Rebuild the bundled sample from the real series shipped by `arch` and `backtesting`.
 sample: install
