@@ -1,30 +1,12 @@
-"""Shared fixtures: one Dagster instance per session, temporary data directories."""
+"""Shared fixtures: one Dagster instance per session, temporary data directories.
+
+Nothing here touches the environment: tests build their resources directly (``resources.py``).
+"""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-
-# The tests run on the bundled sample's window, whatever the caller's environment says.
-for _name in (
-    "PORTFOLIO_START_DATE",
-    "PORTFOLIO_END_DATE",
-    "PORTFOLIO_LANDING_DIR",
-    "PORTFOLIO_UNIVERSE_FILE",
-    "PORTFOLIO_DATA_DIR",
-    "PORTFOLIO_EXPORT_DIR",
-    "PORTFOLIO_DEPLOYMENT",
-    "PORTFOLIO_CONTEXT_WINDOW",
-    "PORTFOLIO_PROMPT_FORMAT",
-    "PORTFOLIO_SHARD_BY",
-    "PORTFOLIO_VALIDATION_START",
-    "PORTFOLIO_TEST_START",
-    "PORTFOLIO_EMBARGO_DAYS",
-):
-    os.environ.pop(_name, None)
-
-from dagster import DagsterInstance  # noqa: E402
+from dagster import DagsterInstance
 
 
 @pytest.fixture(scope="session")

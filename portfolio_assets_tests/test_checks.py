@@ -110,8 +110,6 @@ def test_every_check_passes_on_the_sample(sample_prices, sample_rows, has_volume
     prices_before = sample_prices.copy()
     rows_before = sample_rows.copy()
     outcomes = [
-        checks.duplicates(sample_rows),
-        checks.duplicates(sample_prices),
         checks.completeness(sample_rows, features=FEATURES, has_volume=has_volume, warmup_end=warmup),
         checks.target_coverage(sample_rows),
         checks.value_bounds(sample_rows),
@@ -132,36 +130,9 @@ def test_every_check_passes_on_the_sample(sample_prices, sample_rows, has_volume
 
 def test_severities():
     frame = pd.DataFrame({"asset_symbol": ["A"], "asset_class": ["equity"], "timestamp": [utc("2020-01-02")]})
-    assert checks.duplicates(frame).severity == checks.ERROR
     assert checks.temporal_gaps(frame, calendars={"A": "weekdays"}).severity == checks.ERROR
     assert checks.feature_distribution(frame.assign(price_close=1.0)).severity == checks.WARN
     assert checks.cross_source_consistency(frame.assign(price_close=1.0)).severity == checks.WARN
-
-
-# ---------------------------------------------------------------------------------------------
-# duplicates
-# ---------------------------------------------------------------------------------------------
-
-
-def test_duplicated_row_fails(rows):
-    i = at(rows, "GOOG", "2010-06-01")
-    bad = pd.concat([rows, rows.loc[[i]]], ignore_index=True)
-    outcome = checks.duplicates(bad)
-    assert_fails(outcome, checks.ERROR, "GOOG", "2010-06-01", "timestamp, asset_symbol")
-    assert len(outcome.failures) == 2  # every copy is a case
-    assert set(outcome.failures["asset_symbol"]) == {"GOOG"}
-    assert (outcome.failures["timestamp"] == utc("2010-06-01")).all()
-    assert outcome.failures["reason"].str.contains("identical copies").all()
-    assert outcome.metadata["duplicated_keys"] == 1
-    assert outcome.metadata["duplicated_rows"] == 2
-
-
-def test_conflicting_duplicate_is_told_apart(rows):
-    i = at(rows, "BTC-USD", "2011-01-03")
-    copy = rows.loc[[i]].assign(price_close=rows.loc[i, "price_close"] * 2)
-    outcome = checks.duplicates(pd.concat([rows, copy], ignore_index=True))
-    assert outcome.failures["reason"].str.contains("conflicting values").all()
-    assert outcome.metadata["conflicting_keys"] == 1
 
 
 # ---------------------------------------------------------------------------------------------

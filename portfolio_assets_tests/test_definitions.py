@@ -114,3 +114,18 @@ def test_each_setting_is_a_resource_field_set_from_its_variable(monkeypatch):
     monkeypatch.setenv("PORTFOLIO_EMBARGO_DAYS", "five")
     with pytest.raises(SettingError, match="PORTFOLIO_EMBARGO_DAYS='five' is not a whole number"):
         local_resources()
+
+
+def test_only_the_settings_module_reads_the_environment_and_modules_stay_small():
+    import re
+    from pathlib import Path
+
+    import portfolio_assets
+
+    root = Path(portfolio_assets.__file__).parent
+    modules = sorted(root.rglob("*.py"))
+    reads_env = re.compile(r"os\.environ|getenv\(")
+    readers = [str(p.relative_to(root)) for p in modules if reads_env.search(p.read_text())]
+    assert readers == ["settings.py"]
+    longest = max(modules, key=lambda p: len(p.read_text().splitlines()))
+    assert len(longest.read_text().splitlines()) <= 500, longest

@@ -6,7 +6,6 @@ input: nothing is dropped, filled or corrected. One module per check:
 =================================  ========  =================  ==============================================
 check                              severity  module             fails when
 =================================  ========  =================  ==============================================
-``duplicates``                     ERROR     ``duplicate_keys`` a (timestamp, asset_symbol) key occurs twice
 ``completeness``                   ERROR     ``complete_rows``  an asset's share of complete dates < min_fraction
 ``target_coverage``                ERROR     ``targets``        a labelled row lacks a finite, consistent target
 ``value_bounds`` / ``rsi_bounds``  ERROR     ``bounds``         a present value lies outside its bounds
@@ -26,7 +25,6 @@ from portfolio_assets.checks.calendars import calendars_for
 from portfolio_assets.checks.complete_rows import completeness
 from portfolio_assets.checks.cross_source import cross_source_consistency
 from portfolio_assets.checks.distribution import feature_distribution
-from portfolio_assets.checks.duplicate_keys import duplicates
 from portfolio_assets.checks.gaps import temporal_gaps
 from portfolio_assets.checks.ic import feature_target_ic, spearman
 from portfolio_assets.checks.outcome import ERROR, FAILURE_COLUMNS, MAX_CASES, WARN, CheckOutcome, failures_markdown
@@ -42,7 +40,6 @@ __all__ = [
     "calendars_for",
     "completeness",
     "cross_source_consistency",
-    "duplicates",
     "failures_markdown",
     "feature_distribution",
     "feature_target_ic",

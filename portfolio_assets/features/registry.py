@@ -328,8 +328,6 @@ PRICE: tuple[Feature, ...] = (
 
 ALL_FEATURES: tuple[Feature, ...] = (*PRICE, *TECHNICAL, *CROSS_ASSET, *MACRO, *SENTIMENT)
 """Every input feature, in ``input`` order."""
-ENGINEERED: tuple[Feature, ...] = (*TECHNICAL, *CROSS_ASSET, *MACRO, *SENTIMENT)
-"""The engineered features (every input but the day's own close and volume)."""
 
 FEATURES_BY_NAME: dict[str, Feature] = {f.name: f for f in ALL_FEATURES}
 TECHNICAL_FEATURES: list[str] = [f.name for f in TECHNICAL]
@@ -339,11 +337,6 @@ MACRO_FIELDS: tuple[str, ...] = tuple(f.name for f in MACRO if f.name not in MAC
 SENTIMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in SENTIMENT)
 VOLUME_FEATURES: list[str] = [f.name for f in ALL_FEATURES if f.applies_to == VOLUME_CLASSES]
 """Features computed from volume: not applicable where the price source has none."""
-
-# Backwards-compatible names used across the package.
-FEATURES = TECHNICAL
-CROSS_ASSET_SPECS = CROSS_ASSET
-FeatureSpec = Feature
 
 DECAY_TOLERANCE = 1e-16
 """A recursive smoother has forgotten its seed once the seed's weight (1 − alpha)^k is below this."""
@@ -378,11 +371,6 @@ def applies(feature_name: str, asset_class: str) -> bool:
     if asset_class not in ALL_CLASSES:
         raise ValueError(f"unknown asset_class {asset_class!r} (expected one of {ASSET_CLASSES})")
     return asset_class in feature(feature_name).applies_to
-
-
-def not_applicable_features(asset_class: str) -> list[str]:
-    """Technical features that do not apply to ``asset_class``, in output order."""
-    return [f.name for f in TECHNICAL if not applies(f.name, asset_class)]
 
 
 def bounds() -> dict[str, Bound]:

@@ -13,15 +13,14 @@ from hypothesis import strategies as st
 
 from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.features import (
+    CROSS_ASSET,
     CROSS_ASSET_FEATURES,
-    CROSS_ASSET_SPECS,
-    FEATURES,
+    TECHNICAL,
     TECHNICAL_FEATURES,
     InvalidPricesError,
     applies,
     compute_indicators,
     feature,
-    not_applicable_features,
 )
 from portfolio_assets.features.registry import MACRO_DERIVED, MACRO_FIELDS, SENTIMENT_FIELDS
 from portfolio_assets.universe import DEFAULT_UNIVERSE, load_universe
@@ -136,7 +135,7 @@ def test_values_do_not_depend_on_where_the_series_starts():
     dropped = 300
     late = compute_indicators(frame.iloc[dropped:])
     full_tail = full.iloc[dropped:].reset_index(drop=True)
-    for spec in FEATURES:
+    for spec in TECHNICAL:
         ours, theirs = late[spec.name].to_numpy(), full_tail[spec.name].to_numpy()
         if spec.recursive:
             # after ~500 observations the seed's weight (1 − 1/14)^k is below 1e-16
@@ -259,16 +258,20 @@ def test_missing_columns_and_bad_timestamps_raise():
 # --- registry -----------------------------------------------------------------------------------
 
 
+def not_applicable_technical(asset_class: str) -> list[str]:
+    return [f.name for f in TECHNICAL if not applies(f.name, asset_class)]
+
+
 def test_registry_lists_every_feature_once_with_its_classes():
     assert len(set(TECHNICAL_FEATURES)) == len(TECHNICAL_FEATURES) == 37
     assert TECHNICAL_FEATURES[-2:] == ["natr_14", "return_60d"]  # appended: earlier columns keep their order
     assert feature("natr_14").recursive and feature("natr_14").warmup == 14
     assert not feature("return_60d").recursive and feature("return_60d").warmup == 60
-    assert not_applicable_features("fx") == ["mfi_14", "volume_zscore_20"]
+    assert not_applicable_technical("fx") == ["mfi_14", "volume_zscore_20"]
     for asset_class in ("crypto", "equity", "commodity", "bond"):
-        assert not_applicable_features(asset_class) == []
+        assert not_applicable_technical(asset_class) == []
     assert applies("rsi_14", "fx") and not applies("mfi_14", "fx") and applies("mfi_14", "crypto")
-    assert all(f.group == "technical" and f.source == "prices" and f.known_at == "at D's close" for f in FEATURES)
+    assert all(f.group == "technical" and f.source == "prices" and f.known_at == "at D's close" for f in TECHNICAL)
     assert feature("sma_200").window == 200 and feature("sma_200").warmup == 199
     with pytest.raises(KeyError, match="not a declared feature"):
         applies("rsi_15", "crypto")
@@ -282,9 +285,9 @@ def test_registry_lists_every_feature_once_with_its_classes():
         assert spec.source == "prices + FRED SP500 / DTWEXBGS"
         assert spec.known_at == "at D's close, once every benchmark observation in the window has been released"
         assert all(applies(name, asset_class) for asset_class in ASSET_CLASSES)
-    assert [s.name for s in CROSS_ASSET_SPECS] == list(CROSS_ASSET_FEATURES)
+    assert [s.name for s in CROSS_ASSET] == list(CROSS_ASSET_FEATURES)
     for asset_class in ASSET_CLASSES:
-        assert not set(not_applicable_features(asset_class)) & set(CROSS_ASSET_FEATURES)
+        assert not set(not_applicable_technical(asset_class)) & set(CROSS_ASSET_FEATURES)
     with pytest.raises(ValueError, match="unknown asset_class"):
         applies("rsi_14", "stock")
 
@@ -293,7 +296,7 @@ def test_features_md_documents_every_feature():
     text = (Path(__file__).resolve().parents[2] / "FEATURES.md").read_text(encoding="utf-8")
     documented = re.findall(r"^\| `([a-z0-9_]+)` \|", text, flags=re.MULTILINE)
     assert documented[: len(TECHNICAL_FEATURES)] == TECHNICAL_FEATURES
-    for spec in FEATURES:
+    for spec in TECHNICAL:
         line = next(x for x in text.splitlines() if x.startswith(f"| `{spec.name}` |"))
         assert spec.formula in line and f"| {spec.warmup} |" in line, spec.name
     assert "## Macro, sentiment and cross-asset features" in text
@@ -316,7 +319,7 @@ def test_the_lookback_is_derived_from_the_declared_warm_ups_and_decay():
     assert lookback_observations() == 27 + 1 + 498
     assert INDICATOR_LOOKBACK_DAYS == lookback_days() == 762  # 526 observations at 252 a year
     # The labelled warm-up covers every declared warm-up on the sparsest calendar.
-    assert max(f.warmup for f in FEATURES) < WARMUP_DAYS * 252 / 365
+    assert max(f.warmup for f in TECHNICAL) < WARMUP_DAYS * 252 / 365
 
 
 def _section(text: str, title: str) -> str:
@@ -350,7 +353,7 @@ def test_features_md_documents_macro_sentiment_and_cross_asset_features():
             assert f"+ {spec.release_lag_days} days" in line, spec.name
         else:
             assert "lag 0" in line, spec.name
-    for spec in CROSS_ASSET_SPECS:
+    for spec in CROSS_ASSET:
         line = next(x for x in section.splitlines() if x.startswith(f"| `{spec.name}` |"))
         assert spec.formula in line and spec.source in line and spec.known_at in line, spec.name
     assert "### Not applicable vs missing" in section and "`not_applicable`" in section
