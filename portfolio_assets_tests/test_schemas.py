@@ -162,6 +162,15 @@ def test_the_training_set_is_validated_in_the_format_it_is_written(frames, has_v
     result = validate_rows(bad, schema, has_volume=has_volume)
     assert list(result.invalid["asset_symbol"]) == ["GOOG"]
     assert "output disagrees with" in result.invalid["validation_error"].iloc[0]
+    if prompt_format == "timeseries":
+        # the context window inside the input must be the row's own
+        bad = rows.copy()
+        text = json.loads(bad.loc[pos, "input"])
+        text["context_window"][-1] *= 1.01
+        bad.loc[pos, "input"] = json.dumps(text)
+        result = validate_rows(bad, schema, has_volume=has_volume)
+        assert list(result.invalid["asset_symbol"]) == ["GOOG"]
+        assert "input's context_window differs" in result.invalid["validation_error"].iloc[0]
     if prompt_format == "chat":
         # messages must carry exactly the instruction, input and output written beside them
         bad = rows.copy()

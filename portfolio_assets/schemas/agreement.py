@@ -8,6 +8,8 @@ after its direct errors.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -108,27 +110,27 @@ INPUT_MATCHES_COLUMNS = RowRule(
 )
 
 
-# --------------------------------------------------------------------------- output vs targets
+# --------------------------------------------------------------------------- JSON fields vs columns
 
 
-def _output_ok(df: pd.DataFrame) -> pd.Series:
-    targets = list(OUTPUT_FIELDS.values())
-    if "output" not in df.columns or not set(targets) <= set(df.columns):
-        return all_true(df)
-    matrix, values, usable = _json_vs_columns(df, "output", list(OUTPUT_FIELDS), targets)
-    return pd.Series(~usable | _close(matrix, values, _JSON_RTOL).all(axis=1), index=df.index)
+def matches_columns(text_column: str, fields: Mapping[str, str], constraint: str) -> RowRule:
+    """The rule that each ``fields`` key of the JSON in ``text_column`` equals its column (6 significant digits)."""
+    keys, columns = list(fields), list(fields.values())
+
+    def ok(df: pd.DataFrame) -> pd.Series:
+        if text_column not in df.columns or not set(columns) <= set(df.columns):
+            return all_true(df)
+        matrix, values, usable = _json_vs_columns(df, text_column, keys, columns)
+        return pd.Series(~usable | _close(matrix, values, _JSON_RTOL).all(axis=1), index=df.index)
+
+    def explain(rows: pd.DataFrame) -> list[Problem]:
+        return _disagreements(rows, text_column, keys, columns)
+
+    return RowRule((text_column,), constraint, ok, explain, derived=True)
 
 
-def _output_explain(rows: pd.DataFrame) -> list[Problem]:
-    return _disagreements(rows, "output", list(OUTPUT_FIELDS), list(OUTPUT_FIELDS.values()))
-
-
-OUTPUT_MATCHES_TARGETS = RowRule(
-    ("output",),
-    "output values equal the target columns to 6 significant digits",
-    _output_ok,
-    _output_explain,
-    derived=True,
+OUTPUT_MATCHES_TARGETS = matches_columns(
+    "output", OUTPUT_FIELDS, "output values equal the target columns to 6 significant digits"
 )
 
 
@@ -168,14 +170,7 @@ CONTEXT_WINDOW_ENDS_AT_CLOSE = RowRule(
 
 # --------------------------------------------------------------------------- the time-series prompt format
 
-
-def _timeseries_input_ok(df: pd.DataFrame) -> pd.Series:
-    columns = list(TIMESERIES_FIELDS.values())
-    if not {"input", "context_window", *columns} <= set(df.columns):
-        return all_true(df)
-    matrix, values, usable = _json_vs_columns(df, "input", list(TIMESERIES_FIELDS), columns)
-    agree = ~usable | _close(matrix, values, _JSON_RTOL).all(axis=1)
-    return pd.Series(agree & _context_agrees(df), index=df.index)
+_TIMESERIES_INDICATORS = matches_columns("input", TIMESERIES_FIELDS, "")
 
 
 def _context_agrees(df: pd.DataFrame) -> np.ndarray:
@@ -189,13 +184,17 @@ def _context_agrees(df: pd.DataFrame) -> np.ndarray:
     return np.array(out, dtype=bool)
 
 
+def _timeseries_input_ok(df: pd.DataFrame) -> pd.Series:
+    if not {"input", "context_window"} <= set(df.columns):
+        return all_true(df)
+    return _TIMESERIES_INDICATORS.ok(df) & pd.Series(_context_agrees(df), index=df.index)
+
+
 def _timeseries_input_explain(rows: pd.DataFrame) -> list[Problem]:
-    problems = _disagreements(rows, "input", list(TIMESERIES_FIELDS), list(TIMESERIES_FIELDS.values()))
-    problems += [
+    return _TIMESERIES_INDICATORS.explain(rows) + [
         (int(i), "input", "context_window", "input's context_window differs from the context_window column")
         for i in np.flatnonzero(~_context_agrees(rows))
     ]
-    return problems
 
 
 TIMESERIES_INPUT_MATCHES_COLUMNS = RowRule(
@@ -207,25 +206,8 @@ TIMESERIES_INPUT_MATCHES_COLUMNS = RowRule(
     derived=True,
 )
 
-
-def _timeseries_output_ok(df: pd.DataFrame) -> pd.Series:
-    targets = list(TIMESERIES_OUTPUT_FIELDS.values())
-    if "output" not in df.columns or not set(targets) <= set(df.columns):
-        return all_true(df)
-    matrix, values, usable = _json_vs_columns(df, "output", list(TIMESERIES_OUTPUT_FIELDS), targets)
-    return pd.Series(~usable | _close(matrix, values, _JSON_RTOL).all(axis=1), index=df.index)
-
-
-def _timeseries_output_explain(rows: pd.DataFrame) -> list[Problem]:
-    return _disagreements(rows, "output", list(TIMESERIES_OUTPUT_FIELDS), list(TIMESERIES_OUTPUT_FIELDS.values()))
-
-
-TIMESERIES_OUTPUT_MATCHES_TARGETS = RowRule(
-    ("output",),
-    "time-series output values equal the return targets to 6 significant digits",
-    _timeseries_output_ok,
-    _timeseries_output_explain,
-    derived=True,
+TIMESERIES_OUTPUT_MATCHES_TARGETS = matches_columns(
+    "output", TIMESERIES_OUTPUT_FIELDS, "time-series output values equal the return targets to 6 significant digits"
 )
 
 

@@ -10,6 +10,7 @@ import json
 import pandas as pd
 
 from portfolio_assets.sources.alphavantage import parse_daily, series_params
+from portfolio_assets_tests.sources.test_parser_contract import ALPHAVANTAGE_DAILY
 
 DTYPES = {
     "timestamp": "datetime64[ns, UTC]",
@@ -20,31 +21,7 @@ DTYPES = {
     "volume": "float64",
 }
 
-DAILY = """{
-    "Meta Data": {
-        "1. Information": "Daily Prices (open, high, low, close) and Volumes",
-        "2. Symbol": "GOOG",
-        "3. Last Refreshed": "2013-02-28",
-        "4. Output Size": "Full size",
-        "5. Time Zone": "US/Eastern"
-    },
-    "Time Series (Daily)": {
-        "2013-02-28": {
-            "1. open": "801.1000",
-            "2. high": "806.9900",
-            "3. low": "801.0300",
-            "4. close": "801.2000",
-            "5. volume": "2265800"
-        },
-        "2013-02-27": {
-            "1. open": "794.8000",
-            "2. high": "804.7500",
-            "3. low": "791.1100",
-            "4. close": "799.7800",
-            "5. volume": "2026100"
-        }
-    }
-}"""
+DAILY = ALPHAVANTAGE_DAILY
 
 FX = """{
     "Meta Data": {
