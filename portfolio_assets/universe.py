@@ -6,6 +6,7 @@ is the packaged ``universe.yaml`` (all five asset classes).
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ class UniverseError(ValueError):
     """The universe file is malformed; the message names the file and the entry."""
 
 
+def _show(value: object) -> str:
+    """A value for an error message: containers by kind, scalars by (shortened) ``repr``."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple | set):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _require(entry: dict[str, Any], key: str, where: str) -> Any:
     if key not in entry or entry[key] in (None, ""):
         raise UniverseError(f"{where}: missing '{key}'")
@@ -77,7 +88,9 @@ def _require(entry: dict[str, Any], key: str, where: str) -> Any:
 
 def parse_universe(data: Any, path: Path) -> Universe:
     """Validate the YAML document of a universe file."""
-    if not isinstance(data, dict) or not isinstance(data.get("assets"), list):
+    if not isinstance(data, dict):
+        raise UniverseError(f"{path}: expected a mapping with 'assets' and 'macro', got {_show(data)}")
+    if not isinstance(data.get("assets"), list):
         raise UniverseError(f"{path}: expected a mapping with an 'assets' list")
     assets = []
     for i, entry in enumerate(data["assets"]):
@@ -143,13 +156,52 @@ def parse_universe(data: Any, path: Path) -> Universe:
     return Universe(tuple(assets), tuple(macro), path)
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: object, line: int) -> None:
+        super().__init__(f"line {line}: duplicate key {key!r} (YAML would silently keep the last one)")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses a key repeated in one mapping (PyYAML keeps the last one).
+
+    Keys brought in by a ``<<`` merge may still be overridden, as YAML intends.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, Hashable):
+                if key in seen:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_universe(path: str | Path = DEFAULT_UNIVERSE) -> Universe:
-    """Load and validate the universe file at ``path`` (default: the packaged one)."""
+    """Load and validate the universe file at ``path`` (default: the packaged one).
+
+    The file must be UTF-8 and may not repeat a key within a mapping.
+    """
     file = Path(path)
     try:
-        data = yaml.safe_load(file.read_text())
+        raw = file.read_bytes()
     except OSError as exc:
         raise UniverseError(f"{file}: cannot read the universe file: {exc.strerror}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UniverseError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    loader = _StrictLoader(text)
+    loader.name = str(file)
+    try:
+        data = loader.get_single_data()
+    except _DuplicateKey as exc:
+        raise UniverseError(f"{file}: {exc}") from exc
     except yaml.YAMLError as exc:
         raise UniverseError(f"{file}: not valid YAML: {exc}") from exc
+    finally:
+        loader.dispose()
     return parse_universe(data, file)

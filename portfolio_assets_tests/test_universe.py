@@ -49,3 +49,58 @@ def test_unreadable_file(tmp_path):
     bad.write_text("assets: [")
     with pytest.raises(UniverseError, match="not valid YAML"):
         load_universe(str(bad))
+
+
+# --- the file itself -------------------------------------------------------
+
+
+def test_non_utf8_file_is_refused(tmp_path):
+    path = tmp_path / "u.yaml"
+    path.write_bytes(DEFAULT_UNIVERSE.read_bytes().replace(b"gold price", b"gold \xe9price", 1))
+    offset = path.read_bytes().index(b"\xe9")
+    with pytest.raises(UniverseError) as err:
+        load_universe(path)
+    assert str(err.value) == f"{path}: not UTF-8 text (invalid continuation byte at byte {offset})"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        # Top level: the second `assets` list would silently replace the first.
+        (DEFAULT_UNIVERSE.read_text(encoding="utf-8") + "assets: []\n", None, "assets"),
+        # Inside an asset: the second `fear_greed` would silently win.
+        ("assets:\n  - symbol: BTC-USD\n    fear_greed: true\n    fear_greed: false\n", 4, "fear_greed"),
+        # Inside the macro mapping.
+        ("macro:\n  vix: {source: fred}\n  vix: {source: asset}\n", 3, "vix"),
+    ],
+    ids=["top-level", "asset-entry", "macro-entry"],
+)
+def test_duplicate_keys_are_refused(tmp_path, text, line, key):
+    path = tmp_path / "u.yaml"
+    path.write_text(text, encoding="utf-8")
+    line = line or text.count("\n")
+    with pytest.raises(UniverseError) as err:
+        load_universe(path)
+    assert str(err.value) == f"{path}: line {line}: duplicate key {key!r} (YAML would silently keep the last one)"
+
+
+def test_merge_keys_may_override_without_being_duplicates(tmp_path):
+    text = DEFAULT_UNIVERSE.read_text(encoding="utf-8").replace(
+        "  - symbol: ETH-USD\n", "  - <<: {asset_class: equity}\n    symbol: ETH-USD\n"
+    )
+    path = tmp_path / "u.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_universe(path).asset("ETH-USD").asset_class == "crypto"
+
+
+@pytest.mark.parametrize(
+    ("text", "got"),
+    [("- symbol: BTC-USD\n", "a list"), ("", "None"), ("just text\n", "'just text'")],
+    ids=["list", "empty", "scalar"],
+)
+def test_a_file_that_is_not_a_mapping_is_refused(tmp_path, text, got):
+    path = tmp_path / "u.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UniverseError) as err:
+        load_universe(path)
+    assert str(err.value) == f"{path}: expected a mapping with 'assets' and 'macro', got {got}"
