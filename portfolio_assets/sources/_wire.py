@@ -75,6 +75,12 @@ class _ConstantError(ValueError):
     pass
 
 
+class _LongIntegerError(ValueError):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -86,6 +92,14 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> float:
     raise _ConstantError(name)
+
+
+def _parse_int(token: str) -> int:
+    """``int(token)``, but a token beyond Python's int-string conversion limit raises our own error."""
+    try:
+        return int(token)
+    except ValueError:
+        raise _LongIntegerError(len(token.lstrip("-"))) from None
 
 
 def _looks_truncated(text: str) -> bool:
@@ -110,18 +124,24 @@ def _looks_truncated(text: str) -> bool:
 
 
 def load_json(source: str, text: str, where: str) -> Any:
-    """Strict JSON: no duplicate keys, no NaN/Infinity; truncation reported as such."""
+    """Strict JSON: no duplicate keys, no NaN/Infinity, no integer too long to convert; truncation reported."""
     if not text.strip():
         raise fail(source, "empty body", where)
     try:
-        return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant)
+        return json.loads(
+            text, object_pairs_hook=_unique_object, parse_constant=_reject_constant, parse_int=_parse_int
+        )
     except _DuplicateKeyError as exc:
         raise fail(source, f"duplicate key {quote(exc.key)} in a JSON object", where) from exc
     except _ConstantError as exc:
         raise fail(source, f"non-standard JSON constant {exc.args[0]!r}", where) from exc
+    except _LongIntegerError as exc:
+        raise fail(source, f"JSON integer of {exc.digits} digits: too long to be a number", where) from exc
     except json.JSONDecodeError as exc:
         if _looks_truncated(text):
-            cause = f"truncated JSON: the body ends early ({exc.msg} at char {exc.pos} of {len(text)})"
+            # json's "Unterminated string starting at" already ends in "at"
+            message = exc.msg.removesuffix(" at")
+            cause = f"truncated JSON: the body ends early ({message} at char {exc.pos} of {len(text)})"
         else:
             first = text.strip().splitlines()[0]
             position = f"line {exc.lineno} column {exc.colno}"

@@ -86,5 +86,5 @@ def test_series_id_names_the_request_when_where_is_not_given() -> None:
     assert info.value.where == "series_id=UNRATE"
     assert str(info.value) == (
         "fred [series_id=UNRATE]: truncated JSON: the body ends early "
-        "(Unterminated string starting at at char 31 of 40)"
+        "(Unterminated string starting at char 31 of 40)"
     )

@@ -294,8 +294,6 @@ def _half(body: str | bytes) -> str | bytes:
 
 
 NOT_JSON = "not JSON (Expecting value at line 1 column 1); body starts with "
-# json's "Unterminated string starting at" message gets a second "at" from load_json: the parser's
-# current wording, kept exact here.
 TRUNCATED = "truncated JSON: the body ends early "
 # Broken JSON, wrong top-level types and encodings: the same body and cause for every JSON parser.
 JSON_GENERIC: dict[str, tuple[str | bytes, str]] = {
@@ -313,9 +311,15 @@ JSON_GENERIC: dict[str, tuple[str | bytes, str]] = {
     ),
     "truncated in string": (
         '{"a": "unterminated',
-        TRUNCATED + "(Unterminated string starting at at char 6 of 19)",
+        TRUNCATED + "(Unterminated string starting at char 6 of 19)",
     ),
     "truncated in literal": ('{"a": tr', TRUNCATED + "(Expecting value at char 6 of 8)"),
+    # beyond Python's int-string conversion limit (4,300 digits): a ValueError from json, not a SourceError
+    "integer of 5000 digits": ('{"a": ' + "1" * 5000 + "}", "JSON integer of 5000 digits: too long to be a number"),
+    "negative integer of 4301 digits": (
+        '{"a": [0, -' + "9" * 4301 + "]}",
+        "JSON integer of 4301 digits: too long to be a number",
+    ),
     "top-level list": ("[]", "expected a JSON object at the top level, got list"),
     "top-level string": ('"ok"', "expected a JSON object at the top level, got str"),
     "top-level number": ("42", "expected a JSON object at the top level, got int"),
@@ -554,7 +558,7 @@ FEAR_GREED_MALFORMED = _json_malformed(
         ),
         "truncated": (
             _half(FNG),
-            TRUNCATED + "(Unterminated string starting at at char 151 of 157)",
+            TRUNCATED + "(Unterminated string starting at char 151 of 157)",
         ),
         "truncated sample": _truncated_sample("alternative_me"),
         "no data": (
@@ -605,7 +609,7 @@ FRED_MALFORMED = _json_malformed(
         ),
         "truncated": (
             _half(FRED_OBSERVATIONS),
-            TRUNCATED + "(Unterminated string starting at at char 274 of 280)",
+            TRUNCATED + "(Unterminated string starting at char 274 of 280)",
         ),
         "truncated sample": _truncated_sample("fred"),
         "top-level list": ("[1, 2]", "expected a JSON object at the top level, got list"),
