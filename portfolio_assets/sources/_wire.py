@@ -128,9 +128,7 @@ def load_json(source: str, text: str, where: str) -> Any:
     if not text.strip():
         raise fail(source, "empty body", where)
     try:
-        return json.loads(
-            text, object_pairs_hook=_unique_object, parse_constant=_reject_constant, parse_int=_parse_int
-        )
+        return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant, parse_int=_parse_int)
     except _DuplicateKeyError as exc:
         raise fail(source, f"duplicate key {quote(exc.key)} in a JSON object", where) from exc
     except _ConstantError as exc:
@@ -167,14 +165,35 @@ def expect_list(source: str, data: dict[str, Any], key: str, where: str) -> list
     return value
 
 
+# The wire formats write numbers as ASCII decimals; float() and int() would also take "1_0" and any
+# Unicode digits ("١٢٣", "１２３"), which no source sends.
+ASCII_SPACE = " \t\r\n\f\v"
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_NON_FINITE = re.compile(r"(?i)[+-]?(?:nan|inf|infinity)")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def is_ascii_digits(text: str) -> bool:
+    """True for a non-empty run of ASCII digits and nothing else."""
+    return _DIGITS.fullmatch(text) is not None
+
+
 def to_float(value: object) -> float:
-    """A finite float from a JSON number or numeric string; ValueError otherwise."""
+    """A finite float from a JSON number or an ASCII decimal string; ValueError otherwise."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"not a number: {quote(value, 40)}")
-    try:
-        number = float(value.strip()) if isinstance(value, str) else float(value)
-    except (ValueError, OverflowError):
-        raise ValueError(f"not a number: {quote(value, 40)}") from None
+    if isinstance(value, str):
+        text = value.strip(ASCII_SPACE)
+        if _NON_FINITE.fullmatch(text):
+            raise ValueError(f"not a finite number: {quote(value, 40)}")
+        if not _DECIMAL.fullmatch(text):
+            raise ValueError(f"not a number: {quote(value, 40)}")
+        number = float(text)
+    else:
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range
+            raise ValueError(f"not a finite number: {quote(value, 40)}") from None
     if not math.isfinite(number):
         raise ValueError(f"not a finite number: {quote(value, 40)}")
     return number
@@ -186,7 +205,8 @@ def parse_times(source: str, values: Sequence[object], fmt: str, what: str, wher
     bad_type = raw.map(lambda v: not isinstance(v, str))
     if bad_type.any():
         raise fail(source, f"{what}: expected a date string, got {raw[bad_type].iloc[0]!r}", where)
-    parsed = pd.to_datetime(raw, format=fmt, errors="coerce", utc=True)
+    # pandas would read Unicode digits ("٢٠٠٨-01-02"); the wire formats are ASCII
+    parsed = pd.to_datetime(raw, format=fmt, errors="coerce", utc=True).where(raw.map(str.isascii))
     if parsed.isna().any():
         raise fail(source, f"{what}: unparsable date {quote(raw[parsed.isna()].iloc[0], 60)} (expected {fmt})", where)
     return parsed.astype(UTC_NS).reset_index(drop=True)

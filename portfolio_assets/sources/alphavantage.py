@@ -31,9 +31,9 @@ COLUMNS = ("timestamp", "price_open", "price_high", "price_low", "price_close", 
 PRICE_FIELDS = ("open", "high", "low", "close")
 
 # "1. open", "1a. open (USD)", "1b. open (USD)", "5. volume", "6. volume" (adjusted series).
-_FIELD = re.compile(r"\s*\d+([ab]?)\.\s+(open|high|low|close|volume)(?:\s+\(([A-Za-z0-9]+)\))?\s*")
+_FIELD = re.compile(r"\s*[0-9]+([ab]?)\.\s+(open|high|low|close|volume)(?:\s+\(([A-Za-z0-9]+)\))?\s*")
 _VARIANT_RANK = {"": 0, "a": 1, "b": 2}
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _RATE_LIMIT = re.compile(r"(?i)rate limit|call frequency|(?:requests|calls) per (?:second|minute|day)")
 _NOT_SERIES_PARAMS = frozenset({"outputsize", "datatype"}) | SECRET_PARAMS
 

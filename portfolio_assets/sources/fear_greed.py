@@ -10,11 +10,13 @@ import numpy as np
 import pandas as pd
 
 from portfolio_assets.sources._wire import (
+    ASCII_SPACE,
     UTC_NS,
     decode_text,
     expect_list,
     expect_object,
     fail,
+    is_ascii_digits,
     load_json,
     quote,
     to_float,
@@ -25,7 +27,7 @@ COLUMNS = ("timestamp", "value", "value_classification")
 
 
 def _seconds(raw: object) -> int:
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and is_ascii_digits(raw.strip(ASCII_SPACE)):
         return int(raw)
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
         return raw

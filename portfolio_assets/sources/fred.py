@@ -19,6 +19,7 @@ from portfolio_assets.sources._wire import (
     expect_object,
     fail,
     first_duplicate,
+    is_ascii_digits,
     load_json,
     parse_times,
     quote,
@@ -42,10 +43,12 @@ class FredObservations:
 
 def _output_type(data: dict[str, object], where: str) -> int:
     raw = data.get("output_type", 1)
-    try:
-        output_type = int(str(raw))
-    except ValueError as exc:
-        raise fail(SOURCE, f"output_type is not an integer: {quote(raw, 40)}", where) from exc
+    if isinstance(raw, str) and is_ascii_digits(raw):
+        output_type = int(raw)
+    elif isinstance(raw, int) and not isinstance(raw, bool):
+        output_type = raw
+    else:
+        raise fail(SOURCE, f"output_type is not an integer: {quote(raw, 40)}", where)
     if output_type not in (1, VINTAGE_OUTPUT_TYPE):
         raise fail(SOURCE, f"unsupported output_type {output_type} (only 1 and 4 are one row per date)", where)
     return output_type

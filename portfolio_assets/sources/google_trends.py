@@ -25,8 +25,8 @@ PERIODS = {
     "Month": ("%Y-%m", pd.DateOffset(months=1)),
 }
 _TERM = re.compile(r"(?P<term>.+): \((?P<geo>.+)\)")
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATE = {"Day": _DAY, "Week": _DAY, "Month": re.compile(r"\d{4}-\d{2}")}
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE = {"Day": _DAY, "Week": _DAY, "Month": re.compile(r"[0-9]{4}-[0-9]{2}")}
 _SUNDAY = 6
 
 

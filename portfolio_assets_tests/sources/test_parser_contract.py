@@ -395,6 +395,16 @@ ALPHAVANTAGE_MALFORMED = _json_malformed(
             "2013-02-28: missing field 'volume' (fields: ['1. open', '2. high', '3. low', '4. close'])",
         ),
         "non-numeric": (_av_daily_with({**_AV_DAY, "2. high": "n/a"}), "2013-02-28: high is not numeric: 'n/a'"),
+        # float() and int() accept underscores and any Unicode digits; the wire formats are ASCII decimals
+        "underscore digits": (_av_daily_with({**_AV_DAY, "1. open": "1_0"}), "2013-02-28: open is not numeric: '1_0'"),
+        "Arabic-Indic digits": (
+            _av_daily_with({**_AV_DAY, "5. volume": "١٢٣"}),
+            "2013-02-28: volume is not numeric: '١٢٣'",
+        ),
+        "full-width digits in date": (
+            _av_daily_with(_AV_DAY, "２０１３-02-28"),
+            "'Time Series (Daily)': date '２０１３-02-28' is not YYYY-MM-DD",
+        ),
         "null value": (_av_daily_with({**_AV_DAY, "2. high": None}), "2013-02-28: high is not numeric: 'None'"),
         "nan string": (_av_daily_with({**_AV_DAY, "2. high": "NaN"}), "2013-02-28: high is not numeric: 'NaN'"),
         "zero price": (_av_daily_with({**_AV_DAY, "3. low": "0.0000"}), "2013-02-28: non-positive low price 0.0"),
@@ -509,6 +519,11 @@ COINGECKO_MALFORMED = _json_malformed(
         ),
         "text value": (_cg_with(total_volumes=[[1367107200000, "lots"]]), "total_volumes[0]: not a number: 'lots'"),
         "NaN string value": (_cg_with(prices=[[1367107200000, "NaN"]]), "prices[0]: not a finite number: 'NaN'"),
+        "underscore value": (_cg_with(prices=[[1367107200000, "1_0"]]), "prices[0]: not a number: '1_0'"),
+        "full-width value": (
+            _cg_with(market_caps=[[1367107200000, "１２３"]]),
+            "market_caps[0]: not a number: '１２３'",
+        ),
         "zero price": (_cg_with(prices=[[1367107200000, 0]]), "prices[0]: implausible value 0.0"),
         "negative cap": (_cg_with(market_caps=[[1367107200000, -1]]), "market_caps[0]: implausible value -1.0"),
         "duplicate timestamp": (
@@ -576,6 +591,16 @@ FEAR_GREED_MALFORMED = _json_malformed(
             "data[0]: missing 'timestamp' (keys: ['value', 'value_classification'])",
         ),
         "text value": (_fng_item(value="high"), "data[0]: not a number: 'high'"),
+        "underscore value": (_fng_item(value="4_0"), "data[0]: not a number: '4_0'"),
+        "Arabic-Indic value": (_fng_item(value="٤٠"), "data[0]: not a number: '٤٠'"),
+        "Arabic-Indic timestamp": (
+            _fng_item(timestamp="١٥٥١١٥٧٢٠٠"),
+            "data[0]: timestamp is not Unix seconds: '١٥٥١١٥٧٢٠٠'",
+        ),
+        "underscore timestamp": (
+            _fng_item(timestamp="1_551_157_200"),
+            "data[0]: timestamp is not Unix seconds: '1_551_157_200'",
+        ),
         "Infinity string value": (_fng_item(value="Infinity"), "data[0]: not a finite number: 'Infinity'"),
         "value over 100": (_fng_item(value="101"), "data[0]: value 101.0 outside 0..100"),
         "negative value": (_fng_item(value="-1"), "data[0]: value -1.0 outside 0..100"),
@@ -626,6 +651,19 @@ FRED_MALFORMED = _json_malformed(
         ),
         "non-numeric": (_fred_observation(value="n/a"), "observation '2008-01-02': value is not numeric: 'n/a'"),
         "NaN string value": (_fred_observation(value="NaN"), "observation '2008-01-02': value is not numeric: 'NaN'"),
+        "underscore value": (
+            _fred_observation(value="1_447.16"),
+            "observation '2008-01-02': value is not numeric: '1_447.16'",
+        ),
+        "full-width value": (
+            _fred_observation(value="１４４７"),
+            "observation '2008-01-02': value is not numeric: '１４４７'",
+        ),
+        "Arabic-Indic date": (
+            _fred_observation(date="٢٠٠٨-01-02"),
+            "observation date: unparsable date '٢٠٠٨-01-02' (expected %Y-%m-%d)",
+        ),
+        "Arabic-Indic output_type": (_fred_with(output_type="٤"), "output_type is not an integer: '٤'"),
         "bad date": (
             _fred_observation(date="2008-13-01"),
             "observation date: unparsable date '2008-13-01' (expected %Y-%m-%d)",
@@ -723,6 +761,14 @@ GDELT_MALFORMED = _json_malformed(
             _gdelt_items({"date": "20080101T000000Z", "value": 1, "norm": True}),
             "'Article Count' item 0 ('20080101T000000Z'): not a number: 'True'",
         ),
+        "underscore value": (
+            _gdelt_items({"date": "20080101T000000Z", "value": "1_0"}),
+            "'Article Count' item 0 ('20080101T000000Z'): not a number: '1_0'",
+        ),
+        "full-width digits in date": (
+            _gdelt_items({"date": "２００８0101T000000Z", "value": 1}),
+            "'Article Count' date: unparsable date '２００８0101T000000Z' (expected %Y%m%dT%H%M%SZ)",
+        ),
         "bad date": (
             _gdelt_items({"date": "2008-01-01", "value": 1}),
             "'Article Count' date: unparsable date '2008-01-01' (expected %Y%m%dT%H%M%SZ)",
@@ -777,6 +823,12 @@ GOOGLE_TRENDS_MALFORMED = {
     "too many fields": (TRENDS_WEEKLY + "2008-01-27,5,6\n", "line 7: expected 2 fields, got 3"),
     "empty value": (TRENDS_WEEKLY + "2008-01-27,\n", "line 7: not a number: ''"),
     "text value": (TRENDS_WEEKLY + "2008-01-27,high\n", "line 7: not a number: 'high'"),
+    "underscore value": (TRENDS_WEEKLY + "2008-01-27,1_0\n", "line 7: not a number: '1_0'"),
+    "Arabic-Indic value": (TRENDS_WEEKLY + "2008-01-27,٥\n", "line 7: not a number: '٥'"),
+    "full-width digits in date": (
+        TRENDS_WEEKLY + "２００８-01-27,5\n",
+        "line 7: week '２００８-01-27' is not %Y-%m-%d",
+    ),
     "NaN value": (TRENDS_WEEKLY + "2008-01-27,NaN\n", "line 7: not a finite number: 'NaN'"),
     "over 100": (TRENDS_WEEKLY + "2008-01-27,101\n", "line 7: value '101' outside 0..100"),
     "bad date": (TRENDS_WEEKLY + "27/01/2008,5\n", "line 7: week '27/01/2008' is not %Y-%m-%d"),
@@ -824,6 +876,9 @@ SOCIAL_MALFORMED = {
     "bad timestamp": (SOCIAL_HEADER + "2008-13-01T00:00:00Z,GOOG,0.1,1\n", "line 2: month must be in 1..12"),
     "naive timestamp": (SOCIAL_HEADER + "2008-01-01,GOOG,0.1,1\n", "line 2: timestamp '2008-01-01' has no time zone"),
     "text score": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,positive,1\n", "line 2: not a number: 'positive'"),
+    "underscore score": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0_5,1\n", "line 2: not a number: '0_5'"),
+    "underscore count": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,1_000\n", "line 2: not a number: '1_000'"),
+    "Arabic-Indic count": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,١٢\n", "line 2: not a number: '١٢'"),
     "NaN score": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,nan,1\n", "line 2: not a finite number: 'nan'"),
     "infinite count": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,inf\n", "line 2: not a finite number: 'inf'"),
     "score out of range": (
