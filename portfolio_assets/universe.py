@@ -2,10 +2,18 @@
 
 The landing resource names the file (``PORTFOLIO_UNIVERSE_FILE``); the default
 is the packaged ``universe.yaml`` (all five asset classes).
+
+Validation is strict, because a silently misread entry corrupts the dataset:
+the file must be UTF-8 YAML without repeated keys; unknown keys are refused;
+types are checked, never coerced (``"false"`` is not a boolean, ``"10"`` not a
+number); symbols must be safe file names. Every :class:`UniverseError` names
+the file and the entry, e.g. ``universe.yaml: assets[0] (BTC-USD).fear_greed:
+expected true or false, got 'false'``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +26,28 @@ from portfolio_assets.features.registry import MACRO_FIELDS
 
 FREQUENCIES = ("daily", "monthly", "quarterly")
 TRANSFORMS = ("level", "yoy_pct", "qoq_pct")
+PRICE_SOURCES = ("alphavantage",)
+MACRO_SOURCES = ("fred", "asset")
 DEFAULT_UNIVERSE = Path(__file__).with_name("universe.yaml")
+
+TOP_KEYS = ("assets", "macro")
+ASSET_KEYS = ("asset_class", "coingecko_id", "fear_greed", "news_query", "params", "source", "symbol", "trends_query")
+MACRO_KEYS = ("frequency", "release_lag_days", "series_id", "source", "symbol", "transform")
+
+# A release lag is how long after its period ends a value becomes public. Negative
+# lags would publish a value before it was observed (look-ahead). Real lags run from
+# days to a few months (quarterly GDP: ~30 days to the advance estimate); a lag over
+# a year is a typo, and would hide more than a year of the series from every row.
+MAX_RELEASE_LAG_DAYS = 366
+
+# Symbols become file, folder and partition names: a conservative ASCII set, no path
+# separators, whitespace or control characters, and no leading "." or "-" (hidden
+# files, "."/"..", command-line options). 32 characters is ample for any ticker.
+_SYMBOL = re.compile(r"[A-Za-z0-9^][A-Za-z0-9._^=-]{0,31}")
+SYMBOL_RULE = (
+    "symbols name files and partitions: 1 to 32 of A-Z a-z 0-9 . - _ ^ =, starting with a letter, digit or ^,"
+    " and no '..'"
+)
 
 
 @dataclass(frozen=True)
@@ -80,79 +109,149 @@ def _show(value: object) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _require(entry: dict[str, Any], key: str, where: str) -> Any:
-    if key not in entry or entry[key] in (None, ""):
+def _check_keys(entry: dict[Any, Any], allowed: tuple[str, ...], where: str) -> None:
+    unknown = [key for key in entry if key not in allowed]
+    if unknown:
+        noun = "key" if len(unknown) == 1 else "keys"
+        names = ", ".join(repr(key) for key in unknown)
+        raise UniverseError(f"{where}: unknown {noun} {names} (allowed: {', '.join(sorted(allowed))})")
+
+
+def _optional_string(entry: dict[Any, Any], key: str, where: str) -> str | None:
+    """``entry[key]`` if it is a non-blank string, ``None`` if absent, null or blank."""
+    value = entry.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise UniverseError(f"{where}.{key}: expected a string, got {_show(value)}")
+    return value
+
+
+def _string(entry: dict[Any, Any], key: str, where: str) -> str:
+    """``entry[key]`` as a non-blank string; absent, null or blank is missing."""
+    value = _optional_string(entry, key, where)
+    if value is None:
         raise UniverseError(f"{where}: missing '{key}'")
-    return entry[key]
+    return value
+
+
+def _choice(entry: dict[Any, Any], key: str, where: str, allowed: tuple[str, ...]) -> str:
+    value = _string(entry, key, where)
+    if value not in allowed:
+        raise UniverseError(f"{where}.{key}: {_show(value)} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _is_symbol(value: object) -> bool:
+    return isinstance(value, str) and _SYMBOL.fullmatch(value) is not None and ".." not in value
+
+
+def _params(entry: dict[Any, Any], where: str) -> dict[str, str]:
+    """The request parameters: a non-empty mapping of string names to strings or numbers."""
+    params = entry.get("params")
+    if params is None or params == {}:
+        raise UniverseError(f"{where}: missing 'params'")
+    if not isinstance(params, dict):
+        raise UniverseError(f"{where}.params: expected a mapping of request parameters, got {_show(params)}")
+    for name, value in params.items():
+        if not isinstance(name, str):
+            raise UniverseError(f"{where}.params: parameter names must be strings, got {_show(name)}")
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise UniverseError(f"{where}.params.{name}: expected a string or a number, got {_show(value)}")
+    return {name: str(value) for name, value in params.items()}
+
+
+def _asset(entry: object, where: str) -> AssetSpec:
+    if not isinstance(entry, dict):
+        raise UniverseError(f"{where}: expected a mapping of asset fields, got {_show(entry)}")
+    # Name the entry by its symbol once the symbol is known to be printable and safe.
+    label = f"{where} ({entry['symbol']})" if _is_symbol(entry.get("symbol")) else where
+    _check_keys(entry, ASSET_KEYS, label)
+    symbol = _string(entry, "symbol", where)
+    if not _is_symbol(symbol):
+        raise UniverseError(f"{where}.symbol: {_show(symbol)} is not a valid symbol ({SYMBOL_RULE})")
+    fear_greed = entry.get("fear_greed", False)
+    if not isinstance(fear_greed, bool):
+        raise UniverseError(f"{label}.fear_greed: expected true or false, got {_show(fear_greed)}")
+    return AssetSpec(
+        symbol=symbol,
+        asset_class=_choice(entry, "asset_class", label, ASSET_CLASSES),
+        source=_choice(entry, "source", label, PRICE_SOURCES),
+        params=_params(entry, label),
+        news_query=_string(entry, "news_query", label),
+        trends_query=_string(entry, "trends_query", label),
+        coingecko_id=_optional_string(entry, "coingecko_id", label),
+        fear_greed=fear_greed,
+    )
+
+
+def _release_lag(entry: dict[Any, Any], where: str) -> int:
+    value = entry.get("release_lag_days")
+    if value is None:
+        raise UniverseError(f"{where}: missing 'release_lag_days'")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_RELEASE_LAG_DAYS:
+        raise UniverseError(
+            f"{where}.release_lag_days: expected a whole number of days from 0 to {MAX_RELEASE_LAG_DAYS},"
+            f" got {_show(value)}"
+        )
+    return value
+
+
+def _macro(name: str, entry: object, where: str, symbols: list[str]) -> MacroSpec:
+    if not isinstance(entry, dict):
+        raise UniverseError(f"{where}: expected a mapping of series fields, got {_show(entry)}")
+    _check_keys(entry, MACRO_KEYS, where)
+    source = _choice(entry, "source", where, MACRO_SOURCES)
+    frequency = _choice(entry, "frequency", where, FREQUENCIES)
+    transform = _choice(entry, "transform", where, TRANSFORMS)
+    release_lag_days = _release_lag(entry, where)
+    series_id = symbol = None
+    if source == "fred":
+        series_id = _string(entry, "series_id", where)
+        if entry.get("symbol") is not None:
+            raise UniverseError(f"{where}.symbol: only a source 'asset' series takes a symbol")
+    else:
+        symbol = _string(entry, "symbol", where)
+        if symbol not in symbols:
+            raise UniverseError(f"{where}.symbol: {_show(symbol)} is not a universe asset")
+        if entry.get("series_id") is not None:
+            raise UniverseError(f"{where}.series_id: only a source 'fred' series takes a series_id")
+    return MacroSpec(name, source, frequency, release_lag_days, transform, series_id=series_id, symbol=symbol)
 
 
 def parse_universe(data: Any, path: Path) -> Universe:
-    """Validate the YAML document of a universe file."""
+    """Validate the YAML document of a universe file.
+
+    Types are checked, never coerced: a quoted ``"false"`` is not a boolean and
+    ``"10"`` is not a number. Every error names the file and the entry.
+    """
     if not isinstance(data, dict):
         raise UniverseError(f"{path}: expected a mapping with 'assets' and 'macro', got {_show(data)}")
-    if not isinstance(data.get("assets"), list):
-        raise UniverseError(f"{path}: expected a mapping with an 'assets' list")
-    assets = []
-    for i, entry in enumerate(data["assets"]):
-        where = f"{path}: assets[{i}]"
-        if not isinstance(entry, dict):
-            raise UniverseError(f"{where}: expected a mapping")
-        asset_class = _require(entry, "asset_class", where)
-        if asset_class not in ASSET_CLASSES:
-            raise UniverseError(f"{where}: asset_class {asset_class!r} is not one of {ASSET_CLASSES}")
-        params = _require(entry, "params", where)
-        if not isinstance(params, dict):
-            raise UniverseError(f"{where}: params must be a mapping")
-        assets.append(
-            AssetSpec(
-                symbol=str(_require(entry, "symbol", where)),
-                asset_class=asset_class,
-                source=str(_require(entry, "source", where)),
-                params={str(k): str(v) for k, v in params.items()},
-                news_query=str(_require(entry, "news_query", where)),
-                trends_query=str(_require(entry, "trends_query", where)),
-                coingecko_id=entry.get("coingecko_id"),
-                fear_greed=bool(entry.get("fear_greed", False)),
-            )
-        )
+    _check_keys(data, TOP_KEYS, str(path))
+    if "assets" not in data:
+        raise UniverseError(f"{path}: missing 'assets'")
+    if not isinstance(data["assets"], list):
+        raise UniverseError(f"{path}: assets: expected a list of assets, got {_show(data['assets'])}")
+    if not data["assets"]:
+        raise UniverseError(f"{path}: assets: the universe has no assets")
+    assets = [_asset(entry, f"{path}: assets[{i}]") for i, entry in enumerate(data["assets"])]
     symbols = [a.symbol for a in assets]
-    duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+    folded = [s.lower() for s in symbols]
+    duplicates = sorted({s for s in symbols if folded.count(s.lower()) > 1})
     if duplicates:
-        raise UniverseError(f"{path}: duplicated symbols {duplicates}")
-    macro_data = data.get("macro") or {}
+        raise UniverseError(f"{path}: duplicated symbols (ignoring case, as symbols name files): {duplicates}")
+    macro_data = data.get("macro")
+    if macro_data is None:
+        macro_data = {}
+    if not isinstance(macro_data, dict):
+        raise UniverseError(f"{path}: macro: expected a mapping of the macro fields, got {_show(macro_data)}")
     if set(macro_data) != set(MACRO_FIELDS):
         missing = sorted(set(MACRO_FIELDS) - set(macro_data))
-        unknown = sorted(set(macro_data) - set(MACRO_FIELDS))
+        unknown = sorted(set(macro_data) - set(MACRO_FIELDS), key=str)
         raise UniverseError(
             f"{path}: macro must define exactly {list(MACRO_FIELDS)}; missing {missing}, unknown {unknown}"
         )
-    macro = []
-    for name in MACRO_FIELDS:
-        entry = macro_data[name]
-        where = f"{path}: macro.{name}"
-        source = _require(entry, "source", where)
-        frequency = _require(entry, "frequency", where)
-        transform = _require(entry, "transform", where)
-        if frequency not in FREQUENCIES:
-            raise UniverseError(f"{where}: frequency {frequency!r} is not one of {FREQUENCIES}")
-        if transform not in TRANSFORMS:
-            raise UniverseError(f"{where}: transform {transform!r} is not one of {TRANSFORMS}")
-        spec = MacroSpec(
-            name=name,
-            source=source,
-            frequency=frequency,
-            release_lag_days=int(_require(entry, "release_lag_days", where)),
-            transform=transform,
-            series_id=entry.get("series_id"),
-            symbol=entry.get("symbol"),
-        )
-        if source == "fred" and not spec.series_id:
-            raise UniverseError(f"{where}: a fred series needs series_id")
-        if source == "asset" and spec.symbol not in symbols:
-            raise UniverseError(f"{where}: symbol {spec.symbol!r} is not a universe asset")
-        if source not in ("fred", "asset"):
-            raise UniverseError(f"{where}: source {source!r} is not fred or asset")
-        macro.append(spec)
+    macro = [_macro(name, macro_data[name], f"{path}: macro.{name}", symbols) for name in MACRO_FIELDS]
     return Universe(tuple(assets), tuple(macro), path)
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -24,22 +26,248 @@ def _data():
     return yaml.safe_load(DEFAULT_UNIVERSE.read_text())
 
 
-@pytest.mark.parametrize(
-    ("mutate", "message"),
-    [
-        (lambda d: d["assets"][0].update(asset_class="stonks"), r"assets\[0\]: asset_class 'stonks'"),
-        (lambda d: d["assets"][1].pop("params"), r"assets\[1\]: missing 'params'"),
-        (lambda d: d["assets"].append(dict(d["assets"][0])), "duplicated symbols"),
-        (lambda d: d["macro"].pop("vix"), r"missing \['vix'\]"),
-        (lambda d: d["macro"]["gold_price"].update(symbol="NOPE"), "macro.gold_price: symbol 'NOPE'"),
-        (lambda d: d["macro"]["cpi_yoy"].update(frequency="weekly"), "macro.cpi_yoy: frequency 'weekly'"),
-    ],
-)
-def test_malformed_universe_names_file_and_entry(mutate, message):
+def _error(mutate: Callable[[dict[str, Any]], object]) -> str:
+    """The exact message ``parse_universe`` raises for the packaged universe after ``mutate``."""
     data = _data()
     mutate(data)
-    with pytest.raises(UniverseError, match=message):
+    with pytest.raises(UniverseError) as err:
         parse_universe(data, Path("u.yaml"))
+    return str(err.value)
+
+
+def _set(*keys: str | int, **fields: object) -> Callable[[dict[str, Any]], None]:
+    """Mutation: update the entry at ``data[keys[0]][keys[1]]...`` with ``fields``."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        entry = data
+        for key in keys:
+            entry = entry[key]
+        entry.update(fields)
+
+    return mutate
+
+
+def _replace(*keys: str | int, value: object) -> Callable[[dict[str, Any]], None]:
+    """Mutation: set ``data[keys[0]]...[keys[-1]] = value``."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        entry = data
+        for key in keys[:-1]:
+            entry = entry[key]
+        entry[keys[-1]] = value
+
+    return mutate
+
+
+ALL_FRED_MACRO = _set("macro", "gold_price", source="fred", series_id="GOLDAMGBD228NLBM", symbol=None)
+
+
+def _cases(cases: dict[str, tuple[Callable[[dict[str, Any]], object], str]]) -> Any:
+    return pytest.mark.parametrize(("mutate", "message"), list(cases.values()), ids=list(cases))
+
+
+@_cases(
+    {
+        "asset_class": (
+            _set("assets", 0, asset_class="stonks"),
+            "u.yaml: assets[0] (BTC-USD).asset_class: 'stonks' is not one of crypto, equity, fx, commodity, bond",
+        ),
+        "missing": (lambda d: d["assets"][1].pop("params"), "u.yaml: assets[1] (ETH-USD): missing 'params'"),
+        "blank": (_set("assets", 1, news_query="  "), "u.yaml: assets[1] (ETH-USD): missing 'news_query'"),
+        "duplicate": (
+            lambda d: d["assets"].append(dict(d["assets"][0])),
+            "u.yaml: duplicated symbols (ignoring case, as symbols name files): ['BTC-USD']",
+        ),
+        "macro-missing": (
+            lambda d: d["macro"].pop("vix"),
+            f"u.yaml: macro must define exactly {list(MACRO_FIELDS)}; missing ['vix'], unknown []",
+        ),
+        "macro-symbol": (
+            _set("macro", "gold_price", symbol="NOPE"),
+            "u.yaml: macro.gold_price.symbol: 'NOPE' is not a universe asset",
+        ),
+        "macro-frequency": (
+            _set("macro", "cpi_yoy", frequency="weekly"),
+            "u.yaml: macro.cpi_yoy.frequency: 'weekly' is not one of daily, monthly, quarterly",
+        ),
+        "macro-source": (
+            _set("macro", "vix", source="ecb"),
+            "u.yaml: macro.vix.source: 'ecb' is not one of fred, asset",
+        ),
+        "fred-without-series_id": (
+            lambda d: d["macro"]["vix"].pop("series_id"),
+            "u.yaml: macro.vix: missing 'series_id'",
+        ),
+    }
+)
+def test_malformed_universe_names_file_and_entry(mutate, message):
+    assert _error(mutate) == message
+
+
+@_cases(
+    {
+        "symbol-number": (_set("assets", 2, symbol=123), "u.yaml: assets[2].symbol: expected a string, got 123"),
+        "symbol-false": (_set("assets", 2, symbol=False), "u.yaml: assets[2].symbol: expected a string, got False"),
+        "asset_class-list": (
+            _set("assets", 0, asset_class=["crypto"]),
+            "u.yaml: assets[0] (BTC-USD).asset_class: expected a string, got a list",
+        ),
+        "source-number": (_set("assets", 2, source=1), "u.yaml: assets[2] (GOOG).source: expected a string, got 1"),
+        "news_query-list": (
+            _set("assets", 0, news_query=["bitcoin", "BTC"]),
+            "u.yaml: assets[0] (BTC-USD).news_query: expected a string, got a list",
+        ),
+        "trends_query-number": (
+            _set("assets", 2, trends_query=2024),
+            "u.yaml: assets[2] (GOOG).trends_query: expected a string, got 2024",
+        ),
+        "coingecko_id-number": (
+            _set("assets", 0, coingecko_id=5),
+            "u.yaml: assets[0] (BTC-USD).coingecko_id: expected a string, got 5",
+        ),
+        "fear_greed-string": (
+            _set("assets", 0, fear_greed="false"),
+            "u.yaml: assets[0] (BTC-USD).fear_greed: expected true or false, got 'false'",
+        ),
+        "fear_greed-number": (
+            _set("assets", 0, fear_greed=1),
+            "u.yaml: assets[0] (BTC-USD).fear_greed: expected true or false, got 1",
+        ),
+        "entry-scalar": (
+            _replace("assets", 3, value="IXIC"),
+            "u.yaml: assets[3]: expected a mapping of asset fields, got 'IXIC'",
+        ),
+        "params-scalar": (
+            _set("assets", 2, params="GOOG"),
+            "u.yaml: assets[2] (GOOG).params: expected a mapping of request parameters, got 'GOOG'",
+        ),
+        "params-value-list": (
+            _set("assets", 2, "params", symbol=["GOOG"]),
+            "u.yaml: assets[2] (GOOG).params.symbol: expected a string or a number, got a list",
+        ),
+        "params-value-null": (
+            _set("assets", 2, "params", outputsize=None),
+            "u.yaml: assets[2] (GOOG).params.outputsize: expected a string or a number, got None",
+        ),
+        "params-value-bool": (
+            _set("assets", 2, "params", outputsize=True),
+            "u.yaml: assets[2] (GOOG).params.outputsize: expected a string or a number, got True",
+        ),
+        "params-name-number": (
+            _replace("assets", 2, "params", 1, value="x"),
+            "u.yaml: assets[2] (GOOG).params: parameter names must be strings, got 1",
+        ),
+        "macro-not-mapping": (
+            _replace("macro", value=[{"source": "fred"}]),
+            "u.yaml: macro: expected a mapping of the macro fields, got a list",
+        ),
+        "macro-entry-scalar": (
+            _replace("macro", "vix", value="fred"),
+            "u.yaml: macro.vix: expected a mapping of series fields, got 'fred'",
+        ),
+        "series_id-list": (
+            _set("macro", "us10y_yield", series_id=["DGS10"]),
+            "u.yaml: macro.us10y_yield.series_id: expected a string, got a list",
+        ),
+        "transform-number": (
+            _set("macro", "vix", transform=1),
+            "u.yaml: macro.vix.transform: expected a string, got 1",
+        ),
+    }
+)
+def test_wrong_types_are_refused_not_coerced(mutate, message):
+    assert _error(mutate) == message
+
+
+@pytest.mark.parametrize("lag", [-400, 367, 1.5, True, "10", "ten"])
+def test_release_lag_must_be_whole_days_from_0_to_366(lag):
+    message = _error(_set("macro", "unemployment_rate", release_lag_days=lag))
+    assert message == (
+        f"u.yaml: macro.unemployment_rate.release_lag_days: expected a whole number of days from 0 to 366, got {lag!r}"
+    )
+
+
+@pytest.mark.parametrize("lag", [0, 366])
+def test_release_lag_bounds_are_accepted(lag):
+    data = _data()
+    data["macro"]["unemployment_rate"]["release_lag_days"] = lag
+    spec = {m.name: m for m in parse_universe(data, Path("u.yaml")).macro}["unemployment_rate"]
+    assert spec.release_lag_days == lag
+
+
+@_cases(
+    {
+        "asset-source": (
+            _set("assets", 2, source="yahoo"),
+            "u.yaml: assets[2] (GOOG).source: 'yahoo' is not one of alphavantage",
+        ),
+        "asset-key": (
+            _set("assets", 0, fear_gred=True),
+            "u.yaml: assets[0] (BTC-USD): unknown key 'fear_gred' (allowed: asset_class, coingecko_id,"
+            " fear_greed, news_query, params, source, symbol, trends_query)",
+        ),
+        "macro-key": (
+            _set("macro", "vix", lag=3),
+            "u.yaml: macro.vix: unknown key 'lag' (allowed: frequency, release_lag_days, series_id,"
+            " source, symbol, transform)",
+        ),
+        "fred-with-symbol": (
+            _set("macro", "vix", symbol="GOOG"),
+            "u.yaml: macro.vix.symbol: only a source 'asset' series takes a symbol",
+        ),
+        "asset-with-series_id": (
+            _set("macro", "gold_price", series_id="GOLD"),
+            "u.yaml: macro.gold_price.series_id: only a source 'fred' series takes a series_id",
+        ),
+        "top-level-key": (lambda d: d.update(version=1), "u.yaml: unknown key 'version' (allowed: assets, macro)"),
+        "no-assets": (lambda d: (d.update(assets=[]), ALL_FRED_MACRO(d)), "u.yaml: assets: the universe has no assets"),
+    }
+)
+def test_unknown_sources_keys_and_an_empty_universe_are_refused(mutate, message):
+    assert _error(mutate) == message
+
+
+SYMBOL_RULE = (
+    "symbols name files and partitions: 1 to 32 of A-Z a-z 0-9 . - _ ^ =, starting with a letter, digit or ^,"
+    " and no '..'"
+)
+
+
+@pytest.mark.parametrize(
+    "symbol",
+    [
+        "BTC/USD",
+        "..",
+        ".",
+        "../../etc",
+        "a\\b",
+        "BTC USD",
+        "BTC\nUSD",
+        "BTC\x00",
+        "BTC\t",
+        "A..B",
+        "-rf",
+        ".hidden",
+        "X" * 33,
+        "BTC€",
+    ],
+)
+def test_symbols_that_cannot_name_a_file_are_refused(symbol):
+    message = _error(_set("assets", 0, symbol=symbol))
+    assert message == f"u.yaml: assets[0].symbol: {symbol!r} is not a valid symbol ({SYMBOL_RULE})"
+
+
+def test_symbols_differing_only_in_case_collide():
+    message = _error(lambda d: d["assets"].append({**d["assets"][0], "symbol": "btc-usd"}))
+    assert message == "u.yaml: duplicated symbols (ignoring case, as symbols name files): ['BTC-USD', 'btc-usd']"
+
+
+def test_conservative_symbols_are_accepted():
+    data = _data()
+    symbols = ["^GSPC", "BRK.B", "EURUSD=X", "CL=F", "7203", "A_B", "X" * 32]
+    data["assets"] = [{**data["assets"][2], "symbol": s} for s in symbols]
+    ALL_FRED_MACRO(data)
+    assert parse_universe(data, Path("u.yaml")).symbols == tuple(symbols)
 
 
 def test_unreadable_file(tmp_path):
