@@ -10,6 +10,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -17,6 +18,10 @@ import pandas as pd
 from portfolio_assets.errors import SourceError
 
 UTC_NS = "datetime64[ns, UTC]"
+# Every timestamp column is datetime64[ns]: anything outside its range is refused by name.
+DATE_RANGE = f"{pd.Timestamp.min:%Y-%m-%d}..{pd.Timestamp.max:%Y-%m-%d}"
+OUT_OF_RANGE = f"is outside the supported date range {DATE_RANGE}"
+_NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000}
 
 # name=value / name: value for anything that looks like a credential.
 _SECRET_ASSIGNMENT = re.compile(
@@ -25,8 +30,9 @@ _SECRET_ASSIGNMENT = re.compile(
 )
 # "We have detected your API key as ABCD1234EFGH5678 ..." (Alpha Vantage rate-limit text).
 _DETECTED_KEY = re.compile(r"((?i:\bapi\s?key)\s+(?i:as|is|was|of)\s+)((?=[A-Za-z]*\d)[A-Za-z0-9]{8,}|[A-Z0-9]{8,})")
-# Bare key shapes: FRED (32 lower-case hex), Alpha Vantage (16 upper-case alphanumerics with a digit).
-_BARE_KEYS = re.compile(r"\b(?:[0-9a-f]{32}|(?=[A-Z]*\d)(?=\d*[A-Z])[A-Z0-9]{16})\b")
+# Bare key shapes: FRED (32 lower-case hex), Alpha Vantage (16 upper-case alphanumerics with a letter
+# and a digit) - but not a compact ISO date-time such as GDELT's 20080101T000000Z, which has that shape.
+_BARE_KEYS = re.compile(r"\b(?:[0-9a-f]{32}|(?![0-9]{8}T[0-9]{6}Z)(?=[A-Z]*[0-9])(?=[0-9]*[A-Z])[A-Z0-9]{16})\b")
 
 REDACTED = "***"
 
@@ -199,6 +205,40 @@ def to_float(value: object) -> float:
     return number
 
 
+def _shown(digits: str, limit: int = 20) -> str:
+    return digits if len(digits) <= limit else digits[:limit] + "…"
+
+
+def epoch_ns(count: int | str, unit: str) -> int:
+    """Unix ``count`` (``"s"`` or ``"ms"``; an int or a string of ASCII digits) as UTC nanoseconds.
+
+    ValueError when the moment is outside pandas' ``datetime64[ns]`` range.
+    """
+    text = count if isinstance(count, str) else str(count)
+    # a string too long for int() (4,300 digits) is far outside the range anyway
+    too_long = isinstance(count, str) and len(count.lstrip("0")) > 20
+    nanoseconds = 0 if too_long else int(count) * _NS_PER_UNIT[unit]
+    if too_long or not pd.Timestamp.min.value <= nanoseconds <= pd.Timestamp.max.value:
+        raise ValueError(f"timestamp {_shown(text)} {unit} {OUT_OF_RANGE}")
+    return nanoseconds
+
+
+def utc_timestamp(moment: datetime, raw: str) -> pd.Timestamp:
+    """An aware ``moment`` as a UTC nanosecond Timestamp; ValueError (naming ``raw``) outside the range."""
+    try:
+        return pd.Timestamp(moment).tz_convert("UTC").as_unit("ns")
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        raise ValueError(f"timestamp {quote(raw, 60)} {OUT_OF_RANGE}") from None
+
+
+def _in_format(value: str, fmt: str) -> bool:
+    try:
+        datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_times(source: str, values: Sequence[object], fmt: str, what: str, where: str) -> pd.Series:
     """Strictly parse date strings with ``fmt`` to ``datetime64[ns, UTC]``; name the first bad one."""
     raw = pd.Series(list(values), dtype=object)
@@ -208,7 +248,10 @@ def parse_times(source: str, values: Sequence[object], fmt: str, what: str, wher
     # pandas would read Unicode digits ("٢٠٠٨-01-02"); the wire formats are ASCII
     parsed = pd.to_datetime(raw, format=fmt, errors="coerce", utc=True).where(raw.map(str.isascii))
     if parsed.isna().any():
-        raise fail(source, f"{what}: unparsable date {quote(raw[parsed.isna()].iloc[0], 60)} (expected {fmt})", where)
+        bad = raw[parsed.isna()].iloc[0]
+        if bad.isascii() and _in_format(bad, fmt):
+            raise fail(source, f"{what}: date {quote(bad, 60)} {OUT_OF_RANGE}", where)
+        raise fail(source, f"{what}: unparsable date {quote(bad, 60)} (expected {fmt})", where)
     return parsed.astype(UTC_NS).reset_index(drop=True)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from portfolio_assets.sources._wire import (
     UTC_NS,
     decode_text,
+    epoch_ns,
     expect_list,
     expect_object,
     fail,
@@ -37,11 +38,14 @@ def _raise_api_error(data: dict[str, object], where: str) -> None:
 
 
 def _milliseconds(raw: object) -> int:
+    """Whole Unix milliseconds within the datetime64[ns] range."""
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise ValueError(f"timestamp is not a number: {raw!r}")
+        raise ValueError(f"timestamp is not a number: {quote(raw, 40)}")
     if isinstance(raw, float) and not raw.is_integer():
         raise ValueError(f"timestamp is not whole milliseconds: {raw!r}")
-    return int(raw)
+    milliseconds = int(raw)
+    epoch_ns(milliseconds, "ms")
+    return milliseconds
 
 
 def _array(data: dict[str, object], key: str, where: str) -> pd.Series:

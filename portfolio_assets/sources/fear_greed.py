@@ -13,6 +13,7 @@ from portfolio_assets.sources._wire import (
     ASCII_SPACE,
     UTC_NS,
     decode_text,
+    epoch_ns,
     expect_list,
     expect_object,
     fail,
@@ -26,12 +27,13 @@ SOURCE = "alternative_me"
 COLUMNS = ("timestamp", "value", "value_classification")
 
 
-def _seconds(raw: object) -> int:
+def _nanoseconds(raw: object) -> int:
+    """Unix seconds (a string of ASCII digits or a JSON integer) as nanoseconds within the datetime64 range."""
     if isinstance(raw, str) and is_ascii_digits(raw.strip(ASCII_SPACE)):
-        return int(raw)
+        return epoch_ns(raw.strip(ASCII_SPACE), "s")
     if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
-        return raw
-    raise ValueError(f"timestamp is not Unix seconds: {raw!r}")
+        return epoch_ns(raw, "s")
+    raise ValueError(f"timestamp is not Unix seconds: {quote(raw, 40)}")
 
 
 def parse_fng(body: bytes | str, *, where: str = "") -> pd.DataFrame:
@@ -52,7 +54,7 @@ def parse_fng(body: bytes | str, *, where: str = "") -> pd.DataFrame:
             if key not in item:
                 raise fail(SOURCE, f"data[{index}]: missing {key!r} (keys: {list(item)})", where)
         try:
-            stamps.append(_seconds(item["timestamp"]))
+            stamps.append(_nanoseconds(item["timestamp"]))
             value = to_float(item["value"])
         except ValueError as exc:
             raise fail(SOURCE, f"data[{index}]: {exc}", where) from exc
@@ -64,7 +66,7 @@ def parse_fng(body: bytes | str, *, where: str = "") -> pd.DataFrame:
         values.append(value)
         labels.append(label)
 
-    timestamps = pd.Series(pd.to_datetime(np.asarray(stamps, dtype="int64"), unit="s", utc=True), dtype=UTC_NS)
+    timestamps = pd.Series(pd.to_datetime(np.asarray(stamps, dtype="int64"), unit="ns", utc=True), dtype=UTC_NS)
     duplicated = timestamps[timestamps.duplicated()]
     if not duplicated.empty:
         raise fail(SOURCE, f"duplicate timestamp {duplicated.iloc[0].isoformat()}", where)

@@ -10,22 +10,22 @@ from __future__ import annotations
 import csv
 import io
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
-from portfolio_assets.sources._wire import UTC_NS, decode_text, fail, quote, to_float
+from portfolio_assets.sources._wire import UTC_NS, decode_text, fail, quote, to_float, utc_timestamp
 
 SOURCE = "social"
 COLUMNS = ("timestamp", "asset_symbol", "social_sentiment_score", "social_mention_count")
 
 
-def _timestamp(raw: str) -> datetime:
+def _timestamp(raw: str) -> pd.Timestamp:
     parsed = datetime.fromisoformat(raw.strip())
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {raw!r} has no time zone")
-    return parsed.astimezone(UTC)
+    return utc_timestamp(parsed, raw)
 
 
 def _count(raw: str) -> int:
@@ -57,11 +57,11 @@ def parse_social_csv(body: bytes | str, *, where: str = "") -> pd.DataFrame:
             raise fail(SOURCE, f"line 1: duplicate column names in header {quote(header, 200)}", where)
         position = {name: header.index(name) for name in COLUMNS}
 
-        stamps: list[datetime] = []
+        stamps: list[pd.Timestamp] = []
         symbols: list[str] = []
         scores: list[float] = []
         counts: list[object] = []
-        seen: dict[tuple[datetime, str], int] = {}
+        seen: dict[tuple[pd.Timestamp, str], int] = {}
         for row in reader:
             line = reader.line_num
             if not row or all(not cell.strip() for cell in row):

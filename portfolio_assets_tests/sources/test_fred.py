@@ -85,6 +85,5 @@ def test_series_id_names_the_request_when_where_is_not_given() -> None:
         parse_observations(BODY[:40], series_id="UNRATE")
     assert info.value.where == "series_id=UNRATE"
     assert str(info.value) == (
-        "fred [series_id=UNRATE]: truncated JSON: the body ends early "
-        "(Unterminated string starting at char 31 of 40)"
+        "fred [series_id=UNRATE]: truncated JSON: the body ends early (Unterminated string starting at char 31 of 40)"
     )

@@ -295,6 +295,8 @@ def _half(body: str | bytes) -> str | bytes:
 
 NOT_JSON = "not JSON (Expecting value at line 1 column 1); body starts with "
 TRUNCATED = "truncated JSON: the body ends early "
+# pandas' datetime64[ns] range: a timestamp outside it raised OutOfBoundsDatetime / OverflowError
+OUT_OF_RANGE = "is outside the supported date range 1677-09-21..2262-04-11"
 # Broken JSON, wrong top-level types and encodings: the same body and cause for every JSON parser.
 JSON_GENERIC: dict[str, tuple[str | bytes, str]] = {
     "empty body": ("", "empty body"),
@@ -517,6 +519,18 @@ COINGECKO_MALFORMED = _json_malformed(
             _cg_with(prices=[[1367107200000.5, 1.0]]),
             "prices[0]: timestamp is not whole milliseconds: 1367107200000.5",
         ),
+        "timestamp 1e15 ms": (
+            _cg_with(prices=[[1e15, 1.0]]),
+            f"prices[0]: timestamp 1000000000000000 ms {OUT_OF_RANGE}",
+        ),
+        "timestamp beyond int64": (
+            _cg_with(total_volumes=[[2**64, 1.0]]),
+            f"total_volumes[0]: timestamp 18446744073709551616 ms {OUT_OF_RANGE}",
+        ),
+        "timestamp before 1677": (
+            _cg_with(market_caps=[[-(10**16), 1.0]]),
+            f"market_caps[0]: timestamp -10000000000000000 ms {OUT_OF_RANGE}",
+        ),
         "text value": (_cg_with(total_volumes=[[1367107200000, "lots"]]), "total_volumes[0]: not a number: 'lots'"),
         "NaN string value": (_cg_with(prices=[[1367107200000, "NaN"]]), "prices[0]: not a finite number: 'NaN'"),
         "underscore value": (_cg_with(prices=[[1367107200000, "1_0"]]), "prices[0]: not a number: '1_0'"),
@@ -605,6 +619,18 @@ FEAR_GREED_MALFORMED = _json_malformed(
         "value over 100": (_fng_item(value="101"), "data[0]: value 101.0 outside 0..100"),
         "negative value": (_fng_item(value="-1"), "data[0]: value -1.0 outside 0..100"),
         "date timestamp": (_fng_item(timestamp="26-02-2019"), "data[0]: timestamp is not Unix seconds: '26-02-2019'"),
+        "timestamp in year 5138": (
+            _fng_item(timestamp="100000000000"),
+            f"data[0]: timestamp 100000000000 s {OUT_OF_RANGE}",
+        ),
+        "timestamp of 5000 digits": (
+            _fng_item(timestamp="9" * 5000),
+            f"data[0]: timestamp {'9' * 20}… s {OUT_OF_RANGE}",
+        ),
+        "JSON-number timestamp beyond int64": (
+            _fng_item(timestamp=2**64),
+            f"data[0]: timestamp 18446744073709551616 s {OUT_OF_RANGE}",
+        ),
         "empty classification": (_fng_item(value_classification=" "), "data[0]: bad value_classification ''"),
         "duplicate timestamp": (
             '{"data":[{"value":"1","value_classification":"Extreme Fear","timestamp":"1551157200"},'
@@ -671,6 +697,10 @@ FRED_MALFORMED = _json_malformed(
         "bad realtime": (
             _fred_observation(realtime_start="yesterday"),
             "realtime_start: unparsable date 'yesterday' (expected %Y-%m-%d)",
+        ),
+        "date beyond 2262": (
+            _fred_observation(date="2263-01-01", realtime_start="2263-01-01"),
+            f"observation date: date '2263-01-01' {OUT_OF_RANGE}",
         ),
         "duplicate date": (
             _fred_with(
@@ -772,6 +802,15 @@ GDELT_MALFORMED = _json_malformed(
         "bad date": (
             _gdelt_items({"date": "2008-01-01", "value": 1}),
             "'Article Count' date: unparsable date '2008-01-01' (expected %Y%m%dT%H%M%SZ)",
+        ),
+        # a compact ISO date-time has the shape of an Alpha Vantage key: it must not be redacted
+        "impossible date": (
+            _gdelt_items({"date": "20081301T000000Z", "value": 1}),
+            "'Article Count' date: unparsable date '20081301T000000Z' (expected %Y%m%dT%H%M%SZ)",
+        ),
+        "date before 1677": (
+            _gdelt_items({"date": "16000101T000000Z", "value": 1}),
+            f"'Article Count' date: date '16000101T000000Z' {OUT_OF_RANGE}",
         ),
         "duplicate date": (
             _gdelt_items({"date": "20080101T000000Z", "value": 1}, {"date": "20080101T000000Z", "value": 2}),
@@ -875,6 +914,14 @@ SOCIAL_MALFORMED = {
     "too many fields": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,1,extra\n", "line 2: expected 4 fields, got 5"),
     "bad timestamp": (SOCIAL_HEADER + "2008-13-01T00:00:00Z,GOOG,0.1,1\n", "line 2: month must be in 1..12"),
     "naive timestamp": (SOCIAL_HEADER + "2008-01-01,GOOG,0.1,1\n", "line 2: timestamp '2008-01-01' has no time zone"),
+    "timestamp past 2262": (
+        SOCIAL_HEADER + "2263-01-01T00:00:00Z,GOOG,0.1,1\n",
+        f"line 2: timestamp '2263-01-01T00:00:00Z' {OUT_OF_RANGE}",
+    ),
+    "timestamp in year 1 with an offset": (
+        SOCIAL_HEADER + "0001-01-01T00:00:00+01:00,GOOG,0.1,1\n",
+        f"line 2: timestamp '0001-01-01T00:00:00+01:00' {OUT_OF_RANGE}",
+    ),
     "text score": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,positive,1\n", "line 2: not a number: 'positive'"),
     "underscore score": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0_5,1\n", "line 2: not a number: '0_5'"),
     "underscore count": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,1_000\n", "line 2: not a number: '1_000'"),

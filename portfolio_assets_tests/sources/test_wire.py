@@ -40,6 +40,7 @@ def test_redact_removes_keys(text: str, secret: str) -> None:
         "(https://www.alphavantage.co/support/#api-key) to explore our full API offerings.",
         "Read https://fred.stlouisfed.org/docs/api/api_key.html for more information.",
         "Invalid API call. Please retry or visit the documentation for TIME_SERIES_DAILY.",
+        "'Article Count' date: unparsable date '20081301T000000Z' (expected %Y%m%dT%H%M%SZ)",
     ],
 )
 def test_redact_keeps_ordinary_messages(text: str) -> None:
