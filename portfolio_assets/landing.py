@@ -9,11 +9,23 @@ The series key is built from the request parameters that identify a series
 parameter that looks like a key is refused. Reading a series parses every file
 in its folder in name order, so a later fetch overrides an earlier one for the
 dates they share. Writes are atomic (temporary file, then rename).
+
+Because every file in a series folder overrides the data, reading is strict:
+each entry must be a regular file named exactly ``<YYYYmmddTHHMMSSZ>.<ext>``,
+a real UTC time with the extension of the source's wire format
+(:data:`WIRE_EXTENSIONS`), and one fetch instant has one file. Anything else
+(``….json.bak``, ``….JSON``, a ``.csv`` among json responses, ``20131301T…``)
+is a :class:`~portfolio_assets.errors.SourceError` naming the file and the
+expected name. The only entries skipped are the store's own in-flight
+temporaries (``.incoming-*``); any other hidden file, such as a stray
+``.DS_Store``, is an error too, so that nothing in a folder is silently
+ignored either.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +37,21 @@ from portfolio_assets.errors import SourceError
 
 SECRET_PARAMS = frozenset({"apikey", "api_key", "x_cg_demo_api_key", "x_cg_pro_api_key", "token", "key"})
 FETCHED_AT_FORMAT = "%Y%m%dT%H%M%SZ"
+INCOMING_PREFIX = ".incoming-"
+"""Prefix of the temporary files :meth:`LandingZone.store` writes before renaming them."""
+
+WIRE_EXTENSIONS: Mapping[str, str] = {
+    "alphavantage": "json",
+    "alternative_me": "json",
+    "coingecko": "json",
+    "fred": "json",
+    "gdelt": "json",
+    "google_trends": "csv",
+    "social": "csv",
+}
+"""Source directory -> the extension of its wire format (``docs/WIRE_FORMATS.md``)."""
+
+_STAMP = re.compile(r"[0-9]{8}T[0-9]{6}Z")  # ASCII digits only (``\d`` would take any script's)
 
 
 def series_key(params: Mapping[str, object]) -> str:
@@ -39,6 +66,40 @@ def parse_series_key(key: str) -> dict[str, str]:
     """Invert :func:`series_key`."""
     pairs = (part.split("=", 1) for part in key.split(",") if part)
     return {unquote(k): unquote(v) for k, v in pairs}
+
+
+def wire_extension(source: str) -> str:
+    """The file extension responses of ``source`` are stored with."""
+    try:
+        return WIRE_EXTENSIONS[source]
+    except KeyError:
+        known = ", ".join(sorted(WIRE_EXTENSIONS))
+        raise SourceError(source, f"unknown landing-zone source (known: {known})") from None
+
+
+def _fetched_at(stamp: str) -> datetime:
+    """Parse a ``%Y%m%dT%H%M%SZ`` stamp of fixed width (strptime would also take ``2013032T…``)."""
+    fields = (stamp[0:4], stamp[4:6], stamp[6:8], stamp[9:11], stamp[11:13], stamp[13:15])
+    year, month, day, hour, minute, second = (int(f) for f in fields)
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+def _refuse_shared_instants(source: str, folder: Path, names: list[str]) -> None:
+    """Raise if two names start with the same fetch stamp (``X.json`` and ``X.csv``, ``X.json.bak``)."""
+    by_stamp: dict[str, list[str]] = {}
+    for name in names:
+        match = _STAMP.match(name)
+        if match:
+            by_stamp.setdefault(match.group(), []).append(name)
+    for stamp, shared in by_stamp.items():
+        if len(shared) > 1:
+            listed = ", ".join(repr(n) for n in shared)
+            raise SourceError(
+                source,
+                f"several files for the fetch at {stamp}: {listed}; a fetch is stored once, as"
+                f" {stamp}.{wire_extension(source)}",
+                where=folder.name,
+            )
 
 
 @dataclass(frozen=True)
@@ -68,20 +129,36 @@ class LandingZone:
         return self.root / source / series_key(params)
 
     def files(self, source: str, params: Mapping[str, object]) -> list[LandedFile]:
-        """Every stored response for a series, oldest fetch first."""
+        """Every stored response for a series, oldest fetch first (see the module doc for the naming rules)."""
+        ext = wire_extension(source)
         folder = self.series_dir(source, params)
         if not folder.is_dir():
             return []
+        names = sorted(p.name for p in folder.iterdir() if not p.name.startswith(INCOMING_PREFIX))
+        exact = re.compile(rf"{_STAMP.pattern}\.{re.escape(ext)}")
+        _refuse_shared_instants(source, folder, names)
         found = []
-        for path in sorted(folder.iterdir()):
-            if path.name.startswith(".") or not path.is_file():
-                continue
-            stem = path.name.split(".", 1)[0]
+        for name in names:
+            path = folder / name
+            if not path.is_file():
+                raise SourceError(source, f"{name!r} is not a regular file", where=folder.name)
+            if not exact.fullmatch(name):
+                hidden = (
+                    "; hidden files are not skipped, only the store's in-flight .incoming-* files are"
+                    if name.startswith(".")
+                    else ""
+                )
+                raise SourceError(
+                    source,
+                    f"unexpected file name {name!r}: a stored {source} response must be named"
+                    f" <YYYYmmddTHHMMSSZ>.{ext} (its fetch time in UTC){hidden}",
+                    where=folder.name,
+                )
             try:
-                fetched = datetime.strptime(stem, FETCHED_AT_FORMAT).replace(tzinfo=UTC)
+                fetched = _fetched_at(name)
             except ValueError as exc:
                 raise SourceError(
-                    source, f"unexpected file name {path.name!r} in the landing zone", where=folder.name
+                    source, f"file name {name!r} is not a valid fetch time: {exc}", where=folder.name
                 ) from exc
             found.append(LandedFile(source, path, fetched))
         return found
@@ -99,15 +176,22 @@ class LandingZone:
         params: Mapping[str, object],
         body: bytes,
         *,
-        ext: str,
+        ext: str | None = None,
         fetched_at: datetime | None = None,
     ) -> LandedFile:
-        """Write one response verbatim and atomically; return where it went."""
+        """Write one response verbatim and atomically; return where it went.
+
+        ``ext`` defaults to the source's wire extension and, if given, must equal it.
+        """
+        expected = wire_extension(source)
+        if ext is not None and ext != expected:
+            raise SourceError(source, f"responses are stored as .{expected}, not .{ext}")
+        ext = expected
         fetched_at = fetched_at or datetime.now(UTC)
         folder = self.series_dir(source, params)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{fetched_at.astimezone(UTC).strftime(FETCHED_AT_FORMAT)}.{ext}"
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=INCOMING_PREFIX)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(body)
