@@ -205,6 +205,32 @@ def to_float(value: object) -> float:
     return number
 
 
+INT64_MAX = 2**63 - 1
+
+
+def to_count(value: object, what: str) -> int:
+    """A non-negative whole number within int64 from a JSON number or an ASCII decimal string.
+
+    ValueError naming ``what`` otherwise; integer strings are read exactly, not through float.
+    """
+    text = value.strip(ASCII_SPACE) if isinstance(value, str) else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif text is not None and is_ascii_digits(text):
+        digits = text.lstrip("0") or "0"
+        number = INT64_MAX + 1 if len(digits) > len(str(INT64_MAX)) else int(digits)
+    else:
+        real = to_float(value)
+        if not real.is_integer() or real < 0:
+            raise ValueError(f"{what} {quote(value, 40)} is not a non-negative integer")
+        number = INT64_MAX + 1 if real > INT64_MAX else int(real)
+    if number < 0:
+        raise ValueError(f"{what} {quote(value, 40)} is not a non-negative integer")
+    if number > INT64_MAX:
+        raise ValueError(f"{what} {quote(value, 40)} is beyond int64")
+    return number
+
+
 def _shown(digits: str, limit: int = 20) -> str:
     return digits if len(digits) <= limit else digits[:limit] + "…"
 

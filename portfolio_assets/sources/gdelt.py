@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from portfolio_assets.sources._wire import (
+    INT64_MAX,
     UTC_NS,
     decode_text,
     expect_list,
@@ -21,12 +22,16 @@ from portfolio_assets.sources._wire import (
     load_json,
     parse_times,
     quote,
+    to_count,
     to_float,
 )
 
 SOURCE = "gdelt"
 COLUMNS = ("timestamp", "value", "norm")
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
+TONE_SERIES = "Average Tone"  # mode=timelinetone: GDELT's tone scale is -100..+100
+COUNT_SERIES = "Article Count"  # mode=timelinevolraw: value and norm are article counts
+TONE_RANGE = (-100.0, 100.0)
 _RATE_LIMIT = re.compile(r"(?i)limit requests|rate limit|too many requests")
 
 
@@ -40,10 +45,28 @@ def _empty() -> pd.DataFrame:
     )
 
 
+def _count(raw: object, what: str) -> float:
+    """An article count: a non-negative whole number within int64, also once stored as float64."""
+    number = to_count(raw, what)
+    if float(number) > INT64_MAX:  # rounds up to 2**63 in the float64 column
+        raise ValueError(f"{what} {quote(raw, 40)} is beyond int64")
+    return float(number)
+
+
+def _tone(raw: object) -> float:
+    number = to_float(raw)
+    low, high = TONE_RANGE
+    if not low <= number <= high:
+        raise ValueError(f"tone {number!r} outside {low:g}..{high:g}")
+    return number
+
+
 def parse_timeline(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     """Parse a one-series timeline: ``timestamp`` (UTC), ``value``, ``norm`` (NaN when absent).
 
-    An empty ``timeline`` list is valid and gives an empty frame.
+    ``Average Tone`` values are finite and within -100..100; ``Article Count`` values
+    and any ``norm`` are non-negative whole numbers within int64. An empty
+    ``timeline`` list is valid and gives an empty frame.
     """
     text = decode_text(SOURCE, body, where)
     stripped = text.strip()
@@ -63,7 +86,14 @@ def parse_timeline(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     series = timeline[0]
     if not isinstance(series, dict):
         raise fail(SOURCE, f"timeline series is a {type(series).__name__}, expected an object", where)
-    name = series.get("series", "?")
+    name = series.get("series")
+    if name not in (TONE_SERIES, COUNT_SERIES):
+        expected = f"{TONE_SERIES!r} or {COUNT_SERIES!r}"
+        raise fail(
+            SOURCE,
+            f"unknown timeline series {quote(name, 60) if name is not None else None} (expected {expected})",
+            where,
+        )
     items = expect_list(SOURCE, series, "data", where)
 
     dates: list[object] = []
@@ -76,8 +106,8 @@ def parse_timeline(body: bytes | str, *, where: str = "") -> pd.DataFrame:
             if key not in item:
                 raise fail(SOURCE, f"{name!r} item {index}: missing {key!r} (keys: {list(item)})", where)
         try:
-            values.append(to_float(item["value"]))
-            norms.append(to_float(item["norm"]) if item.get("norm") is not None else np.nan)
+            values.append(_count(item["value"], "article count") if name == COUNT_SERIES else _tone(item["value"]))
+            norms.append(_count(item["norm"], "norm") if item.get("norm") is not None else np.nan)
         except ValueError as exc:
             raise fail(SOURCE, f"{name!r} item {index} ({item['date']!r}): {exc}", where) from exc
         dates.append(item["date"])

@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from portfolio_assets.sources._wire import UTC_NS, decode_text, fail, quote, to_float, utc_timestamp
+from portfolio_assets.sources._wire import UTC_NS, decode_text, fail, quote, to_count, to_float, utc_timestamp
 
 SOURCE = "social"
 COLUMNS = ("timestamp", "asset_symbol", "social_sentiment_score", "social_mention_count")
@@ -29,10 +29,7 @@ def _timestamp(raw: str) -> pd.Timestamp:
 
 
 def _count(raw: str) -> int:
-    number = to_float(raw)
-    if not number.is_integer() or number < 0:
-        raise ValueError(f"mention count {raw!r} is not a non-negative integer")
-    return int(number)
+    return to_count(raw, "mention count")
 
 
 def _score(raw: str) -> float:

@@ -45,3 +45,13 @@ def test_timelinevolraw() -> None:
 def test_sub_daily_resolution_keeps_the_time() -> None:
     body = '{"timeline":[{"series":"Average Tone","data":[{"date":"20130228T151500Z","value":1}]}]}'
     assert parse_timeline(body)["timestamp"].tolist() == [pd.Timestamp("2013-02-28 15:15", tz="UTC")]
+
+
+def test_article_counts_may_be_written_as_whole_floats() -> None:
+    body = (
+        '{"timeline":[{"series":"Article Count","data":[{"date":"20080101T000000Z","value":12.0,"norm":"345"},'
+        '{"date":"20080102T000000Z","value":9007199254740992}]}]}'
+    )
+    frame = parse_timeline(body)
+    assert frame["value"].tolist() == [12.0, 2.0**53]
+    assert frame["norm"].tolist()[0] == 345.0

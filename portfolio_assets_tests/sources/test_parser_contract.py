@@ -795,6 +795,45 @@ GDELT_MALFORMED = _json_malformed(
             _gdelt_items({"date": "20080101T000000Z", "value": "1_0"}),
             "'Article Count' item 0 ('20080101T000000Z'): not a number: '1_0'",
         ),
+        # article counts are non-negative whole numbers within int64 (1e300 failed the sentiment asset)
+        "count 1e300": (
+            _gdelt_items({"date": "20080101T000000Z", "value": 1e300}),
+            "'Article Count' item 0 ('20080101T000000Z'): article count '1e+300' is beyond int64",
+        ),
+        "count 2**63": (
+            _gdelt_items({"date": "20080101T000000Z", "value": 2**63}),
+            "'Article Count' item 0 ('20080101T000000Z'): article count '9223372036854775808' is beyond int64",
+        ),
+        "count int64 max rounds beyond int64 as float64": (
+            _gdelt_items({"date": "20080101T000000Z", "value": 2**63 - 1}),
+            "'Article Count' item 0 ('20080101T000000Z'): article count '9223372036854775807' is beyond int64",
+        ),
+        "negative count": (
+            _gdelt_items({"date": "20080101T000000Z", "value": -5}),
+            "'Article Count' item 0 ('20080101T000000Z'): article count '-5' is not a non-negative integer",
+        ),
+        "fractional count": (
+            _gdelt_items({"date": "20080101T000000Z", "value": 2.5}),
+            "'Article Count' item 0 ('20080101T000000Z'): article count '2.5' is not a non-negative integer",
+        ),
+        "negative norm": (
+            _gdelt_items({"date": "20080101T000000Z", "value": 1, "norm": -1}),
+            "'Article Count' item 0 ('20080101T000000Z'): norm '-1' is not a non-negative integer",
+        ),
+        "tone beyond -100..100": (
+            json.dumps(
+                {"timeline": [{"series": "Average Tone", "data": [{"date": "20080101T000000Z", "value": 1e300}]}]}
+            ),
+            "'Average Tone' item 0 ('20080101T000000Z'): tone 1e+300 outside -100..100",
+        ),
+        "unknown series": (
+            json.dumps({"timeline": [{"series": "Volume Intensity", "data": []}]}),
+            "unknown timeline series 'Volume Intensity' (expected 'Average Tone' or 'Article Count')",
+        ),
+        "unnamed series": (
+            '{"timeline":[{"data":[]}]}',
+            "unknown timeline series None (expected 'Average Tone' or 'Article Count')",
+        ),
         "full-width digits in date": (
             _gdelt_items({"date": "２００８0101T000000Z", "value": 1}),
             "'Article Count' date: unparsable date '２００８0101T000000Z' (expected %Y%m%dT%H%M%SZ)",
@@ -939,6 +978,19 @@ SOCIAL_MALFORMED = {
     "fractional count": (
         SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,2.5\n",
         "line 2: mention count '2.5' is not a non-negative integer",
+    ),
+    # beyond int64: the Int64 column raised TypeError / OverflowError
+    "count 1e19": (
+        SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,1e19\n",
+        "line 2: mention count '1e19' is beyond int64",
+    ),
+    "count 1e30": (
+        SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,1e30\n",
+        "line 2: mention count '1e30' is beyond int64",
+    ),
+    "count 2**63": (
+        SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,9223372036854775808\n",
+        "line 2: mention count '9223372036854775808' is beyond int64",
     ),
     "empty symbol": (SOCIAL_HEADER + "2008-01-01T00:00:00Z, ,0.1,2\n", "line 2: empty asset_symbol"),
     "duplicate row": (

@@ -54,3 +54,8 @@ def test_column_order_extra_columns_crlf_and_offsets() -> None:
     assert_schema(frame)
     assert list(frame["timestamp"]) == [pd.Timestamp("2008-01-01", tz="UTC")]
     assert frame["social_mention_count"].tolist() == [12]
+
+
+def test_mention_count_is_exact_up_to_int64_max() -> None:
+    body = HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,9223372036854775807\n2008-01-02T00:00:00Z,GOOG,0.1,1e3\n"
+    assert parse_social_csv(body)["social_mention_count"].tolist() == [2**63 - 1, 1000]
