@@ -2,7 +2,8 @@
 
 Three arrays of ``[unix ms, value]`` pairs, joined on the timestamp (outer
 join: the arrays may differ in length). The point stamped day D+1 00:00 UTC is
-the close of day D.
+the close of day D; only the newest point of an array (CoinGecko's "now") may
+be stamped at another time of day.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from portfolio_assets.sources._wire import (
 SOURCE = "coingecko"
 ARRAYS = {"prices": "price", "market_caps": "market_cap", "total_volumes": "total_volume"}
 COLUMNS = ("timestamp", *ARRAYS.values())
+MS_PER_DAY = 86_400_000
 
 
 def _raise_api_error(data: dict[str, object], where: str) -> None:
@@ -63,6 +65,12 @@ def _array(data: dict[str, object], key: str, where: str) -> pd.Series:
         if value < 0 or (key == "prices" and value <= 0):
             raise fail(SOURCE, f"{key}[{index}]: implausible value {value}", where)
         values.append(value)
+    newest = max(stamps, default=0)
+    for index, stamp in enumerate(stamps):
+        if stamp % MS_PER_DAY and stamp != newest:
+            moment = pd.Timestamp(stamp, unit="ms", tz="UTC").isoformat()
+            cause = f"{key}[{index}]: timestamp {moment} is not 00:00 UTC (only the newest point may be intraday)"
+            raise fail(SOURCE, cause, where)
     series = pd.Series(values, index=pd.Index(stamps, dtype="int64"), dtype="float64", name=ARRAYS[key])
     duplicated = series.index[series.index.duplicated()]
     if len(duplicated):

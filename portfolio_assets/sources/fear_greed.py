@@ -1,7 +1,7 @@
 """alternative.me crypto Fear & Greed index (``/fng/?limit=0&format=json``).
 
-Newest item first; values and Unix-second timestamps are strings. Errors set
-``metadata.error``.
+Newest item first; values and Unix-second timestamps are strings, one item a
+UTC day. Errors set ``metadata.error``.
 """
 
 from __future__ import annotations
@@ -70,6 +70,11 @@ def parse_fng(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     duplicated = timestamps[timestamps.duplicated()]
     if not duplicated.empty:
         raise fail(SOURCE, f"duplicate timestamp {duplicated.iloc[0].isoformat()}", where)
+    same_day = np.flatnonzero(timestamps.dt.normalize().duplicated().to_numpy())
+    if same_day.size:
+        index = int(same_day[0])
+        day = f"{timestamps.iloc[index]:%Y-%m-%d}"
+        raise fail(SOURCE, f"data[{index}]: a second value for the UTC day {day} (the index is daily)", where)
     frame = pd.DataFrame(
         {
             "timestamp": timestamps,

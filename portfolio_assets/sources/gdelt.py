@@ -32,6 +32,7 @@ DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 TONE_SERIES = "Average Tone"  # mode=timelinetone: GDELT's tone scale is -100..+100
 COUNT_SERIES = "Article Count"  # mode=timelinevolraw: value and norm are article counts
 TONE_RANGE = (-100.0, 100.0)
+DAILY = "day"  # query_details.date_resolution of a daily timeline: every point at 00:00:00
 _RATE_LIMIT = re.compile(r"(?i)limit requests|rate limit|too many requests")
 
 
@@ -65,8 +66,10 @@ def parse_timeline(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     """Parse a one-series timeline: ``timestamp`` (UTC), ``value``, ``norm`` (NaN when absent).
 
     ``Average Tone`` values are finite and within -100..100; ``Article Count`` values
-    and any ``norm`` are non-negative whole numbers within int64. An empty
-    ``timeline`` list is valid and gives an empty frame.
+    and any ``norm`` are non-negative whole numbers within int64. When
+    ``query_details.date_resolution`` is ``day`` every point must be stamped
+    00:00:00; otherwise the time of day is kept. An empty ``timeline`` list is
+    valid and gives an empty frame.
     """
     text = decode_text(SOURCE, body, where)
     stripped = text.strip()
@@ -115,6 +118,12 @@ def parse_timeline(body: bytes | str, *, where: str = "") -> pd.DataFrame:
         return _empty()
 
     timestamps = parse_times(SOURCE, dates, DATE_FORMAT, f"{name!r} date", where)
+    details = data.get("query_details")
+    if isinstance(details, dict) and details.get("date_resolution") == DAILY:
+        intraday = np.flatnonzero((timestamps != timestamps.dt.normalize()).to_numpy())
+        if intraday.size:
+            bad = dates[int(intraday[0])]
+            raise fail(SOURCE, f"{name!r}: date {bad} is not at 00:00:00 but date_resolution is {DAILY!r}", where)
     duplicate = first_duplicate(timestamps)
     if duplicate is not None:
         raise fail(SOURCE, f"{name!r}: duplicate date {duplicate:%Y-%m-%dT%H:%M:%SZ}", where)

@@ -1,8 +1,9 @@
 """Licensed social-sentiment daily CSV feed.
 
 Header ``timestamp,asset_symbol,social_sentiment_score,social_mention_count``
-(extra columns are ignored); ``timestamp`` like ``2008-01-01T00:00:00Z``, score
-in -1..1, count a non-negative integer. Empty score / count cells are missing.
+(extra columns are ignored); ``timestamp`` like ``2008-01-01T00:00:00Z`` (any
+offset, but 00:00 UTC: the feed is daily), score in -1..1, count a non-negative
+integer within int64. Empty score / count cells are missing.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ def _timestamp(raw: str) -> pd.Timestamp:
     parsed = datetime.fromisoformat(raw.strip())
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {raw!r} has no time zone")
-    return utc_timestamp(parsed, raw)
+    stamp = utc_timestamp(parsed, raw)
+    if stamp != stamp.normalize():
+        raise ValueError(f"timestamp {raw!r} is not 00:00 UTC (the feed is daily)")
+    return stamp
 
 
 def _count(raw: str) -> int:

@@ -6,7 +6,9 @@ The sample-file, empty-body and malformed-body contract is in ``test_parser_cont
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
+from portfolio_assets.errors import SourceError
 from portfolio_assets.sources.gdelt import parse_timeline
 
 DTYPES = {"timestamp": "datetime64[ns, UTC]", "value": "float64", "norm": "float64"}
@@ -45,6 +47,16 @@ def test_timelinevolraw() -> None:
 def test_sub_daily_resolution_keeps_the_time() -> None:
     body = '{"timeline":[{"series":"Average Tone","data":[{"date":"20130228T151500Z","value":1}]}]}'
     assert parse_timeline(body)["timestamp"].tolist() == [pd.Timestamp("2013-02-28 15:15", tz="UTC")]
+
+
+def test_daily_resolution_requires_midnight_stamps() -> None:
+    """Only a response that declares ``date_resolution: day`` must be stamped at 00:00:00."""
+    points = '"data":[{"date":"20130228T151500Z","value":1}]'
+    hourly = '{"query_details":{"date_resolution":"hour"},"timeline":[{"series":"Average Tone",' + points + "}]}"
+    assert parse_timeline(hourly)["timestamp"].tolist() == [pd.Timestamp("2013-02-28 15:15", tz="UTC")]
+    daily = hourly.replace('"hour"', '"day"')
+    with pytest.raises(SourceError, match="date 20130228T151500Z is not at 00:00:00 but date_resolution is 'day'"):
+        parse_timeline(daily, where="mode=timelinetone,query=x/20130301T000000Z.json")
 
 
 def test_article_counts_may_be_written_as_whole_floats() -> None:

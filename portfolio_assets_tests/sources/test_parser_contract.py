@@ -544,6 +544,11 @@ COINGECKO_MALFORMED = _json_malformed(
             _cg_with(prices=[[1367107200000, 1.0], [1367107200000, 2.0]]),
             "prices: duplicate timestamp 1367107200000 (2013-04-28T00:00:00+00:00)",
         ),
+        # daily points are stamped 00:00 UTC; only the newest ("now") point may be intraday
+        "intraday point before the newest": (
+            _cg_with(prices=[[1367110800000, 1.0], [1367193600000, 2.0]]),
+            "prices[0]: timestamp 2013-04-28T01:00:00+00:00 is not 00:00 UTC (only the newest point may be intraday)",
+        ),
         # what CoinGecko answers instead of a chart
         "rate limit 429": (
             _fixture("coingecko_rate_limit.json"),
@@ -636,6 +641,12 @@ FEAR_GREED_MALFORMED = _json_malformed(
             '{"data":[{"value":"1","value_classification":"Extreme Fear","timestamp":"1551157200"},'
             '{"value":"2","value_classification":"Extreme Fear","timestamp":"1551157200"}]}',
             "duplicate timestamp 2019-02-26T05:00:00+00:00",
+        ),
+        # the index is daily: two values for one UTC day would leave the day's value to chance downstream
+        "two values on one UTC day": (
+            '{"data":[{"value":"1","value_classification":"Extreme Fear","timestamp":"1551157200"},'
+            '{"value":"2","value_classification":"Extreme Fear","timestamp":"1551139200"}]}',
+            "data[1]: a second value for the UTC day 2019-02-26 (the index is daily)",
         ),
     }
 )
@@ -855,6 +866,24 @@ GDELT_MALFORMED = _json_malformed(
             _gdelt_items({"date": "20080101T000000Z", "value": 1}, {"date": "20080101T000000Z", "value": 2}),
             "'Article Count': duplicate date 2008-01-01T00:00:00Z",
         ),
+        # at daily resolution every point is stamped 00:00:00 (read_gdelt keyed them by day and dropped the rest)
+        "intraday stamp at day resolution": (
+            json.dumps(
+                {
+                    "query_details": {"title": "Nasdaq", "date_resolution": "day"},
+                    "timeline": [
+                        {
+                            "series": "Article Count",
+                            "data": [
+                                {"date": "20080101T000000Z", "value": 1},
+                                {"date": "20080101T120000Z", "value": 2},
+                            ],
+                        }
+                    ],
+                }
+            ),
+            "'Article Count': date 20080101T120000Z is not at 00:00:00 but date_resolution is 'day'",
+        ),
         # what GDELT answers (HTTP 200, plain text) instead of a timeline; only the first line is quoted
         "keyword too short": (
             _fixture("gdelt_error.txt"),
@@ -953,6 +982,10 @@ SOCIAL_MALFORMED = {
     "too many fields": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,1,extra\n", "line 2: expected 4 fields, got 5"),
     "bad timestamp": (SOCIAL_HEADER + "2008-13-01T00:00:00Z,GOOG,0.1,1\n", "line 2: month must be in 1..12"),
     "naive timestamp": (SOCIAL_HEADER + "2008-01-01,GOOG,0.1,1\n", "line 2: timestamp '2008-01-01' has no time zone"),
+    "intraday timestamp": (
+        SOCIAL_HEADER + "2008-01-01T12:00:00Z,GOOG,0.1,1\n",
+        "line 2: timestamp '2008-01-01T12:00:00Z' is not 00:00 UTC (the feed is daily)",
+    ),
     "timestamp past 2262": (
         SOCIAL_HEADER + "2263-01-01T00:00:00Z,GOOG,0.1,1\n",
         f"line 2: timestamp '2263-01-01T00:00:00Z' {OUT_OF_RANGE}",
