@@ -25,6 +25,14 @@ from portfolio_assets.sources._wire import (
 
 SOURCE = "alternative_me"
 COLUMNS = ("timestamp", "value", "value_classification")
+# alternative.me's classification bands (inclusive, whole values).
+BANDS = (("Extreme Fear", 0, 24), ("Fear", 25, 46), ("Neutral", 47, 54), ("Greed", 55, 75), ("Extreme Greed", 76, 100))
+_LABELS = ", ".join(repr(name) for name, _low, _high in BANDS[:-1]) + f" or {BANDS[-1][0]!r}"
+
+
+def band(value: float) -> tuple[str, int, int]:
+    """The ``(label, low, high)`` band of a value in 0..100 (a fraction belongs to the band below the next)."""
+    return next(entry for entry in BANDS if value < entry[2] + 1 or entry is BANDS[-1])
 
 
 def _nanoseconds(raw: object) -> int:
@@ -37,7 +45,10 @@ def _nanoseconds(raw: object) -> int:
 
 
 def parse_fng(body: bytes | str, *, where: str = "") -> pd.DataFrame:
-    """Parse the index: ``timestamp`` (UTC), ``value`` (0..100), ``value_classification``; oldest first."""
+    """Parse the index: ``timestamp`` (UTC), ``value`` (0..100), ``value_classification``; oldest first.
+
+    The classification must be the one :data:`BANDS` gives the value.
+    """
     data = expect_object(SOURCE, load_json(SOURCE, decode_text(SOURCE, body, where), where), where)
     metadata = data.get("metadata")
     if isinstance(metadata, dict) and metadata.get("error") is not None:
@@ -63,6 +74,14 @@ def parse_fng(body: bytes | str, *, where: str = "") -> pd.DataFrame:
         label = item["value_classification"]
         if not isinstance(label, str) or not label.strip():
             raise fail(SOURCE, f"data[{index}]: bad value_classification {quote(label, 40)}", where)
+        if label not in {name for name, _low, _high in BANDS}:
+            raise fail(
+                SOURCE, f"data[{index}]: unknown value_classification {quote(label, 40)} (expected {_LABELS})", where
+            )
+        expected, low, high = band(value)
+        if label != expected:
+            cause = f"value {value:g} is labelled {label!r} but its band ({low}..{high}) is {expected!r}"
+            raise fail(SOURCE, f"data[{index}]: {cause}", where)
         values.append(value)
         labels.append(label)
 

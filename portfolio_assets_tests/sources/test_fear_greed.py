@@ -5,6 +5,8 @@ The sample-file, empty-body and malformed-body contract is in ``test_parser_cont
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 
 from portfolio_assets.sources.fear_greed import parse_fng
@@ -31,3 +33,25 @@ def test_fng_oldest_first() -> None:
     ]
     assert frame["value"].tolist() == [8.0, 47.0, 40.0]
     assert frame["value_classification"].tolist() == ["Extreme Fear", "Neutral", "Fear"]
+
+
+def test_classification_bands_are_inclusive_at_both_ends() -> None:
+    """alternative.me's bands: 0-24 Extreme Fear, 25-46 Fear, 47-54 Neutral, 55-75 Greed, 76-100 Extreme Greed."""
+    edges = {
+        0: "Extreme Fear",
+        24: "Extreme Fear",
+        25: "Fear",
+        46: "Fear",
+        47: "Neutral",
+        54: "Neutral",
+        55: "Greed",
+        75: "Greed",
+        76: "Extreme Greed",
+        100: "Extreme Greed",
+    }
+    items = [
+        {"value": str(value), "value_classification": label, "timestamp": str(1551139200 - 86400 * day)}
+        for day, (value, label) in enumerate(edges.items())
+    ]
+    frame = parse_fng(json.dumps({"data": items, "metadata": {"error": None}}))
+    assert dict(zip(frame["value"], frame["value_classification"], strict=True)) == edges

@@ -637,6 +637,24 @@ FEAR_GREED_MALFORMED = _json_malformed(
             f"data[0]: timestamp 18446744073709551616 s {OUT_OF_RANGE}",
         ),
         "empty classification": (_fng_item(value_classification=" "), "data[0]: bad value_classification ''"),
+        # the label must agree with alternative.me's band for the value
+        "99 labelled Extreme Fear": (
+            _fng_item(value="99", value_classification="Extreme Fear"),
+            "data[0]: value 99 is labelled 'Extreme Fear' but its band (76..100) is 'Extreme Greed'",
+        ),
+        "24 labelled Fear": (
+            _fng_item(value="24", value_classification="Fear"),
+            "data[0]: value 24 is labelled 'Fear' but its band (0..24) is 'Extreme Fear'",
+        ),
+        "55 labelled Neutral": (
+            _fng_item(value="55", value_classification="Neutral"),
+            "data[0]: value 55 is labelled 'Neutral' but its band (55..75) is 'Greed'",
+        ),
+        "unknown classification": (
+            _fng_item(value_classification="fear"),
+            "data[0]: unknown value_classification 'fear' "
+            "(expected 'Extreme Fear', 'Fear', 'Neutral', 'Greed' or 'Extreme Greed')",
+        ),
         "duplicate timestamp": (
             '{"data":[{"value":"1","value_classification":"Extreme Fear","timestamp":"1551157200"},'
             '{"value":"2","value_classification":"Extreme Fear","timestamp":"1551157200"}]}',
