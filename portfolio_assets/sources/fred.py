@@ -23,6 +23,7 @@ from portfolio_assets.sources._wire import (
     load_json,
     parse_times,
     quote,
+    to_count,
     to_float,
 )
 
@@ -54,11 +55,31 @@ def _output_type(data: dict[str, object], where: str) -> int:
     return output_type
 
 
+def _check_count(data: dict[str, object], received: int, where: str) -> None:
+    """``count`` (all observations) minus ``offset`` must be the number received: fewer is an incomplete page."""
+    if "count" not in data:
+        return
+    try:
+        count = to_count(data["count"], "count")
+        offset = to_count(data.get("offset", 0), "offset")
+    except ValueError as exc:
+        raise fail(SOURCE, str(exc), where) from exc
+    expected = max(count - offset, 0)
+    if received < expected:
+        cause = f"incomplete response: count is {count} but only {received} observations from offset {offset}"
+        raise fail(SOURCE, cause, where)
+    if received > expected:
+        cause = f"count is {count} but there are {received} observations from offset {offset} (more than the count)"
+        raise fail(SOURCE, cause, where)
+
+
 def parse_observations(body: bytes | str, *, where: str = "", series_id: str | None = None) -> FredObservations:
     """Parse an observations response.
 
     ``frame`` columns: ``observation_date`` (UTC), ``value`` (float64, NaN for
-    ``"."``), ``realtime_start`` (UTC), sorted by date with unique dates.
+    ``"."``), ``realtime_start`` (UTC, never before the observation's date),
+    sorted by date with unique dates. ``count`` minus ``offset`` must be the
+    number of observations.
     """
     where = where or (f"series_id={series_id}" if series_id else "")
     data = expect_object(SOURCE, load_json(SOURCE, decode_text(SOURCE, body, where), where), where)
@@ -68,13 +89,7 @@ def parse_observations(body: bytes | str, *, where: str = "", series_id: str | N
     observations = expect_list(SOURCE, data, "observations", where)
     vintage = _output_type(data, where) == VINTAGE_OUTPUT_TYPE
 
-    count, offset = data.get("count"), data.get("offset", 0)
-    if isinstance(count, int) and isinstance(offset, int) and count > offset + len(observations):
-        raise fail(
-            SOURCE,
-            f"incomplete response: count is {count} but only {len(observations)} observations from offset {offset}",
-            where,
-        )
+    _check_count(data, len(observations), where)
 
     dates: list[object] = []
     starts: list[object] = []
@@ -103,6 +118,12 @@ def parse_observations(body: bytes | str, *, where: str = "", series_id: str | N
     duplicate = first_duplicate(observation_date)
     if duplicate is not None:
         raise fail(SOURCE, f"duplicate observation date {duplicate:%Y-%m-%d}", where)
+    early = np.flatnonzero((realtime_start < observation_date).to_numpy())
+    if early.size:
+        index = int(early[0])
+        date, start = observation_date.iloc[index], realtime_start.iloc[index]
+        cause = f"realtime_start {start:%Y-%m-%d} is before its own date (visible before it existed)"
+        raise fail(SOURCE, f"observation {date:%Y-%m-%d}: {cause}", where)
     frame = pd.DataFrame(
         {
             "observation_date": observation_date.astype(UTC_NS),

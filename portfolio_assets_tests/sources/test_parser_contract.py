@@ -741,6 +741,27 @@ FRED_MALFORMED = _json_malformed(
             _fred_with(count=5),
             "incomplete response: count is 5 but only 3 observations from offset 0",
         ),
+        "count below the observations": (
+            _fred_with(count=2),
+            "count is 2 but there are 3 observations from offset 0 (more than the count)",
+        ),
+        "count disagrees at an offset": (
+            _fred_with(count=4, offset=2),
+            "count is 4 but there are 3 observations from offset 2 (more than the count)",
+        ),
+        "count not an integer": (_fred_with(count=2.5), "count '2.5' is not a non-negative integer"),
+        "negative offset": (_fred_with(offset=-1), "offset '-1' is not a non-negative integer"),
+        # ALFRED first-release dates: a value cannot be known before the period it measures begins
+        "realtime_start before the date": (
+            _fred_with(
+                output_type=4,
+                count=1,
+                observations=[
+                    {"realtime_start": "2012-12-15", "realtime_end": "2013-03-14", "date": "2013-01-01", "value": "7.9"}
+                ],
+            ),
+            "observation 2013-01-01: realtime_start 2012-12-15 is before its own date (visible before it existed)",
+        ),
         "output_type 2": (_fred_with(output_type=2), "unsupported output_type 2 (only 1 and 4 are one row per date)"),
         # what FRED answers instead of observations
         "error 400 unknown series": (
