@@ -29,14 +29,28 @@ COLUMNS = ("timestamp", *ARRAYS.values())
 MS_PER_DAY = 86_400_000
 
 
+RATE_LIMITED = 429
+RANGE_BEYOND_FREE_TIER = 10012
+_HINTS = {
+    RANGE_BEYOND_FREE_TIER: " - the requested range is beyond the free tier (public and demo keys reach back 365 days):"
+    " request at most 365 days, or use a paid-plan API key",
+}
+
+
 def _raise_api_error(data: dict[str, object], where: str) -> None:
-    status = data.get("status")
+    """Raise for CoinGecko's error bodies: ``{"status": {...}}``, ``{"error": {"status": {...}}}``, ``{"error": x}``."""
+    error = data.get("error")
+    status = error.get("status") if isinstance(error, dict) else data.get("status")
     if isinstance(status, dict) and ("error_code" in status or "error_message" in status):
-        code = status.get("error_code", "?")
-        kind = "rate limited" if str(code) == "429" else "API error"
-        raise fail(SOURCE, f"{kind} ({code}): {quote(status.get('error_message', ''))}", where)
+        code = status.get("error_code")
+        numeric = isinstance(code, int) and not isinstance(code, bool)
+        shown = code if numeric else quote(code, 40)
+        kind = " (rate limited)" if numeric and code == RATE_LIMITED else ""
+        hint = _HINTS.get(code, "") if numeric else ""
+        message = quote(status.get("error_message", ""), 500)
+        raise fail(SOURCE, f"error {shown}{kind}: {message}{hint}", where)
     if "error" in data:
-        raise fail(SOURCE, f"API error: {quote(data['error'])}", where)
+        raise fail(SOURCE, f"API error: {quote(error)}", where)
 
 
 def _milliseconds(raw: object) -> int:

@@ -552,7 +552,7 @@ COINGECKO_MALFORMED = _json_malformed(
         # what CoinGecko answers instead of a chart
         "rate limit 429": (
             _fixture("coingecko_rate_limit.json"),
-            "rate limited (429): \"You've exceeded the Rate Limit. Please visit "
+            "error 429 (rate limited): \"You've exceeded the Rate Limit. Please visit "
             'https://www.coingecko.com/en/api/pricing to subscribe to our API plans for higher rate limits."',
         ),
         "coin not found": (_fixture("coingecko_not_found.json"), "API error: 'coin not found'"),
@@ -560,18 +560,31 @@ COINGECKO_MALFORMED = _json_malformed(
             json.dumps(
                 {"status": {"error_code": 10002, "error_message": "Invalid key x_cg_demo_api_key=CG-abcdefghijk12345"}}
             ),
-            "API error (10002): 'Invalid key x_cg_demo_api_key=***'",
+            "error 10002: 'Invalid key x_cg_demo_api_key=***'",
         ),
-        # the error object wraps the status for 10012 (public API, range beyond 365 days)
+        # the error object wraps the status for 10012 (public API, range beyond 365 days): reported with its code
+        # and what to do, not as a quoted Python dict cut at 300 characters
         "time range error 10012": (
             '{"error":{"status":{"timestamp":"2024-04-20T22:00:05.123+00:00","error_code":10012,'
             '"error_message":"Your request exceeds the allowed time range. Public API users are limited to querying '
             "historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access: "
             'https://www.coingecko.com/en/api/pricing. "}}}',
-            "API error: \"{'status': {'timestamp': '2024-04-20T22:00:05.123+00:00', 'error_code': 10012, "
-            "'error_message': 'Your request exceeds the allowed time range. Public API users are limited to querying "
+            "error 10012: 'Your request exceeds the allowed time range. Public API users are limited to querying "
             "historical data within the past 365 days. Upgrade to a paid plan to enjoy full historical data access: "
-            'https://www.c…"',
+            "https://www.coingecko.com/en/api/pricing.' - the requested range is beyond the free tier (public and "
+            "demo keys reach back 365 days): request at most 365 days, or use a paid-plan API key",
+        ),
+        "top-level error 10012": (
+            json.dumps(
+                {"status": {"error_code": 10012, "error_message": "Your request exceeds the allowed time range."}}
+            ),
+            "error 10012: 'Your request exceeds the allowed time range.' - the requested range is beyond the free tier "
+            "(public and demo keys reach back 365 days): request at most 365 days, or use a paid-plan API key",
+        ),
+        "unhashable error code": ('{"status":{"error_code":[1],"error_message":"x"}}', "error '[1]': 'x'"),
+        "nested error without status": (
+            '{"error":{"detail":"bad"}}',
+            "API error: \"{'detail': 'bad'}\"",
         ),
     }
 )
