@@ -281,6 +281,11 @@ def parse_times(source: str, values: Sequence[object], fmt: str, what: str, wher
     return parsed.astype(UTC_NS).reset_index(drop=True)
 
 
+def ends_inside_quotes(exc: Exception) -> bool:
+    """True when a strict ``csv`` reader failed because the text ended inside a quoted field."""
+    return str(exc) == "unexpected end of data"
+
+
 def first_duplicate(stamps: pd.Series) -> object | None:
     dup = stamps[stamps.duplicated()]
     return None if dup.empty else dup.iloc[0]

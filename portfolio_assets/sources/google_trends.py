@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from portfolio_assets.sources._wire import UTC_NS, decode_text, fail, quote, to_float
+from portfolio_assets.sources._wire import UTC_NS, decode_text, ends_inside_quotes, fail, quote, to_float
 
 SOURCE = "google_trends"
 COLUMNS = ("period_start", "period_end", "value")
@@ -30,8 +30,13 @@ _DATE = {"Day": _DAY, "Week": _DAY, "Month": re.compile(r"[0-9]{4}-[0-9]{2}")}
 _SUNDAY = 6
 
 
-def _fields(line: str) -> list[str]:
-    return [cell.strip() for cell in next(csv.reader([line]))]
+def _fields(line: str, number: int, where: str) -> list[str]:
+    """The cells of one line; a quote left open (``2008-01-13,"5``) is a truncated line, not the value 5."""
+    try:
+        return [cell.strip() for cell in next(csv.reader([line], strict=True))]
+    except csv.Error as exc:
+        cause = "unterminated quote (truncated line?)" if ends_inside_quotes(exc) else f"malformed CSV ({exc})"
+        raise fail(SOURCE, f"line {number}: {cause}", where) from exc
 
 
 def _value(raw: str) -> float:
@@ -51,41 +56,36 @@ def parse_trends_csv(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     starts: list[str] = []
     values: list[float] = []
     row_lines: list[int] = []
-    try:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if period is None:
+            if line.strip().lower().startswith("category:"):
                 continue
-            if period is None:
-                if line.strip().lower().startswith("category:"):
-                    continue
-                header = _fields(line)
-                if header[0] not in PERIODS:
-                    raise fail(
-                        SOURCE, f"line {number}: expected a Day/Week/Month header, got {quote(line, 120)}", where
-                    )
-                if len(header) != 2 or not _TERM.fullmatch(header[1]):
-                    raise fail(
-                        SOURCE,
-                        f"line {number}: expected '{header[0]},<term>: (<geo>)' (one term), got {quote(line, 120)}",
-                        where,
-                    )
-                period = header[0]
-                continue
-            row = _fields(line)
-            if len(row) != 2:
-                hint = " (truncated line?)" if len(row) < 2 else ""
-                raise fail(SOURCE, f"line {number}: expected 2 fields, got {len(row)}{hint}", where)
-            if not _DATE[period].fullmatch(row[0]):
-                expected = PERIODS[period][0]
-                raise fail(SOURCE, f"line {number}: {period.lower()} {quote(row[0], 40)} is not {expected}", where)
-            try:
-                values.append(_value(row[1]))
-            except ValueError as exc:
-                raise fail(SOURCE, f"line {number}: {exc}", where) from exc
-            starts.append(row[0])
-            row_lines.append(number)
-    except csv.Error as exc:
-        raise fail(SOURCE, f"malformed CSV ({exc})", where) from exc
+            header = _fields(line, number, where)
+            if header[0] not in PERIODS:
+                raise fail(SOURCE, f"line {number}: expected a Day/Week/Month header, got {quote(line, 120)}", where)
+            if len(header) != 2 or not _TERM.fullmatch(header[1]):
+                raise fail(
+                    SOURCE,
+                    f"line {number}: expected '{header[0]},<term>: (<geo>)' (one term), got {quote(line, 120)}",
+                    where,
+                )
+            period = header[0]
+            continue
+        row = _fields(line, number, where)
+        if len(row) != 2:
+            hint = " (truncated line?)" if len(row) < 2 else ""
+            raise fail(SOURCE, f"line {number}: expected 2 fields, got {len(row)}{hint}", where)
+        if not _DATE[period].fullmatch(row[0]):
+            expected = PERIODS[period][0]
+            raise fail(SOURCE, f"line {number}: {period.lower()} {quote(row[0], 40)} is not {expected}", where)
+        try:
+            values.append(_value(row[1]))
+        except ValueError as exc:
+            raise fail(SOURCE, f"line {number}: {exc}", where) from exc
+        starts.append(row[0])
+        row_lines.append(number)
     if period is None:
         raise fail(SOURCE, "no Day/Week/Month header line found", where)
 

@@ -16,7 +16,16 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from portfolio_assets.sources._wire import UTC_NS, decode_text, fail, quote, to_count, to_float, utc_timestamp
+from portfolio_assets.sources._wire import (
+    UTC_NS,
+    decode_text,
+    ends_inside_quotes,
+    fail,
+    quote,
+    to_count,
+    to_float,
+    utc_timestamp,
+)
 
 SOURCE = "social"
 COLUMNS = ("timestamp", "asset_symbol", "social_sentiment_score", "social_mention_count")
@@ -48,7 +57,8 @@ def parse_social_csv(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     text = decode_text(SOURCE, body, where)
     if not text.strip():
         raise fail(SOURCE, "empty body (no header)", where)
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote left open to the end is an error, not a cell (a last cell `"2` would be read as 2)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [name.strip() for name in next(reader)]
         missing = [name for name in COLUMNS if name not in header]
@@ -90,7 +100,11 @@ def parse_social_csv(body: bytes | str, *, where: str = "") -> pd.DataFrame:
             scores.append(score)
             counts.append(count)
     except csv.Error as exc:
-        raise fail(SOURCE, f"line {reader.line_num}: malformed CSV ({exc})", where) from exc
+        if ends_inside_quotes(exc):
+            cause = "unterminated quote: the body ends inside a quoted field (truncated?)"
+        else:
+            cause = f"malformed CSV ({exc})"
+        raise fail(SOURCE, f"line {reader.line_num}: {cause}", where) from exc
 
     frame = pd.DataFrame(
         {

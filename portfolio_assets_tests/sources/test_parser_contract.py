@@ -979,6 +979,17 @@ GOOGLE_TRENDS_MALFORMED = {
         "line 1: expected 'Week,<term>: (<geo>)' (one term), got 'Week,bitcoin: (Worldwide),ethereum: (Worldwide)'",
     ),
     "truncated last line": (TRENDS_WEEKLY + "2008-01-27", "line 7: expected 2 fields, got 1 (truncated line?)"),
+    # csv's default (non-strict) reader reads `2008-01-27,"5` as 5
+    "unterminated quote": (TRENDS_WEEKLY + '2008-01-27,"5', "line 7: unterminated quote (truncated line?)"),
+    "unterminated quote, newline": (TRENDS_WEEKLY + '2008-01-27,"5\n', "line 7: unterminated quote (truncated line?)"),
+    "text after closing quote": (
+        TRENDS_WEEKLY + '2008-01-27,"5"0\n',
+        "line 7: malformed CSV (',' expected after '\"')",
+    ),
+    "unterminated quote in header": (
+        'Month,"gold, price: (Worldwide)\n2012-01,20\n',
+        "line 1: unterminated quote (truncated line?)",
+    ),
     "too many fields": (TRENDS_WEEKLY + "2008-01-27,5,6\n", "line 7: expected 2 fields, got 3"),
     "empty value": (TRENDS_WEEKLY + "2008-01-27,\n", "line 7: not a number: ''"),
     "text value": (TRENDS_WEEKLY + "2008-01-27,high\n", "line 7: not a number: 'high'"),
@@ -1084,7 +1095,16 @@ SOCIAL_MALFORMED = {
     ),
     "unterminated quote": (
         SOCIAL_HEADER + '2008-01-01T00:00:00Z,"GOOG,0.1,2\n',
-        "line 2: expected 4 fields, got 2 (truncated line?)",
+        "line 2: unterminated quote: the body ends inside a quoted field (truncated?)",
+    ),
+    # csv's default (non-strict) reader reads a last cell `"2` as 2
+    "unterminated quote in the last cell": (
+        SOCIAL_HEADER + '2008-01-01T00:00:00Z,GOOG,0.1,"2',
+        "line 2: unterminated quote: the body ends inside a quoted field (truncated?)",
+    ),
+    "text after closing quote": (
+        SOCIAL_HEADER + '2008-01-01T00:00:00Z,GOOG,0.1,"2"0\n',
+        "line 2: malformed CSV (',' expected after '\"')",
     ),
 }
 
