@@ -40,12 +40,16 @@ LABELLED_ASSETS = [targets, gate_and_rows, training_set]
 
 
 def local_resources(data_dir: str | None = None, export_dir: str | None = None) -> dict[str, object]:
-    """The embedded resource set; ``data_dir`` / ``export_dir`` override their variables (tests, scripts)."""
+    """The embedded resource set; ``data_dir`` / ``export_dir`` override their variables (tests, scripts).
+
+    Every variable that is set is checked here, when the definitions load: a bad value fails at once,
+    naming the variable, instead of minutes into a run.
+    """
     storage = StorageResource(
         data_dir=data_dir or env_setting(settings.DATA_DIR_ENV, DEFAULT_DATA_DIR),
         export_dir=export_dir or env_setting(settings.EXPORT_DIR_ENV, ""),
     )
-    return {
+    resources = {
         "parquet_io_manager": PartitionedParquetIOManager(storage=storage),
         "landing": LandingZoneResource(
             root=env_setting(settings.LANDING_DIR_ENV, str(SAMPLE_LANDING_ROOT)),
@@ -53,14 +57,16 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
         ),
         "export": ExportResource(
             storage=storage,
-            context_window=env_setting(settings.CONTEXT_WINDOW_ENV, DEFAULT_CONTEXT_WINDOW, kind=int),
+            context_window=env_setting(settings.CONTEXT_WINDOW_ENV, DEFAULT_CONTEXT_WINDOW),
             prompt_format=env_setting(settings.PROMPT_FORMAT_ENV, DEFAULT_PROMPT_FORMAT),
             shard_by=env_setting(settings.SHARD_BY_ENV, "year"),
             validation_start=env_setting(settings.VALIDATION_START_ENV, None),
             test_start=env_setting(settings.TEST_START_ENV, None),
-            embargo_days=env_setting(settings.EMBARGO_DAYS_ENV, 0, kind=int),
+            embargo_days=env_setting(settings.EMBARGO_DAYS_ENV, 0),
         ),
     }
+    settings.check_split_settings()
+    return resources
 
 
 RESOURCES_BY_DEPLOYMENT: dict[str, Callable[[], dict[str, object]]] = {"local": local_resources}

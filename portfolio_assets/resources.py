@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
@@ -73,3 +73,26 @@ class ExportResource(ConfigurableResource):
     validation_start: str | None = None
     test_start: str | None = None
     embargo_days: int = 0
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Check the resolved values with the same rules the variables are checked by at load."""
+        from portfolio_assets import settings  # the settings module reads the window when imported
+
+        for env, field in (
+            (settings.CONTEXT_WINDOW_ENV, "context_window"),
+            (settings.PROMPT_FORMAT_ENV, "prompt_format"),
+            (settings.SHARD_BY_ENV, "shard_by"),
+            (settings.EMBARGO_DAYS_ENV, "embargo_days"),
+            (settings.VALIDATION_START_ENV, "validation_start"),
+            (settings.TEST_START_ENV, "test_start"),
+        ):
+            value = getattr(self, field)
+            if value is not None:
+                settings.SETTINGS[env].check(str(value), name=f"ExportResource.{field} ({env})")
+        if (self.validation_start is None) != (self.test_start is None) or (
+            self.validation_start is not None and not str(self.validation_start) < str(self.test_start)
+        ):
+            raise settings.SettingError(
+                f"ExportResource: validation_start ({self.validation_start}) and test_start ({self.test_start}) "
+                "must both be set, in order, or both be empty"
+            )

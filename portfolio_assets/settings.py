@@ -11,14 +11,20 @@ run launch and never shows its value), else the field's default.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from dagster import EnvVar
 
-from portfolio_assets.spans import HORIZON_DAYS, WARMUP_DAYS
+from portfolio_assets.export.shards import SHARD_BY
+from portfolio_assets.features.sft import PROMPT_FORMATS
+from portfolio_assets.spans import HORIZON_DAYS, MAX_CONTEXT_WINDOW, WARMUP_DAYS
+from portfolio_assets.universe import load_universe
+
+T = TypeVar("T")
 
 START_DATE_ENV = "PORTFOLIO_START_DATE"
 END_DATE_ENV = "PORTFOLIO_END_DATE"
@@ -75,6 +81,8 @@ def read_window(environ: Mapping[str, str] = os.environ) -> Window:
         raise SettingError(
             f"{START_DATE_ENV} / {END_DATE_ENV} must be YYYY-MM-DD (or 'open' for the end): {exc}"
         ) from exc
+    if end is not None and end < start:
+        raise SettingError(f"{START_DATE_ENV}={start} is after {END_DATE_ENV}={end}")
     if end is not None and end - start < timedelta(days=WARMUP_DAYS + HORIZON_DAYS + 1):
         raise SettingError(
             f"window {start}..{end} is too short: it needs more than {WARMUP_DAYS} warm-up days "
@@ -88,21 +96,127 @@ def read_deployment(environ: Mapping[str, str] = os.environ) -> str:
     return environ.get(DEPLOYMENT_ENV) or DEFAULT_DEPLOYMENT
 
 
-T = TypeVar("T")
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    """A parser of a whole number in ``low..high``."""
 
-
-def env_setting(name: str, default: T, *, kind: type = str, environ: Mapping[str, str] = os.environ) -> EnvVar | T:
-    """``EnvVar(name)`` (``EnvVar.int`` for ``kind=int``) when the variable is set and not empty, else ``default``."""
-    text = environ.get(name, "")
-    if not text.strip():
-        return default
-    if kind is int:
+    def parse(text: str) -> int:
         try:
-            int(text)
+            value = int(text.strip())
         except ValueError:
-            raise SettingError(f"{name}={text!r} is not a whole number") from None
-        return EnvVar.int(name)
-    return EnvVar(name)
+            raise ValueError("is not a whole number") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def one_of(choices: Sequence[str]) -> Callable[[str], str]:
+    """A parser of one of ``choices``."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+def iso_day(text: str) -> str:
+    """A calendar day written YYYY-MM-DD."""
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not a day written YYYY-MM-DD") from None
+    return text
+
+
+def existing_path(kind: str) -> Callable[[str], str]:
+    """A parser of a path that must exist as a ``kind`` (``file`` or ``directory``)."""
+
+    def parse(text: str) -> str:
+        path = Path(text).expanduser()
+        if not (path.is_file() if kind == "file" else path.is_dir()):
+            raise ValueError(f"{text!r}: no such {kind}")
+        return text
+
+    return parse
+
+
+def universe_file(text: str) -> str:
+    """A universe file that exists and is valid (every entry checked now, not in the first run)."""
+    existing_path("file")(text)
+    load_universe(text)  # UniverseError (a ValueError) names the file and the entry
+    return text
+
+
+def any_path(text: str) -> str:
+    """A path (created when first written); not blank."""
+    if not text.strip():
+        raise ValueError("is empty")
+    return text
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One resource setting read from an environment variable."""
+
+    env: str
+    parse: Callable[[str], object]
+    """Turns the variable's text into the value, or raises ValueError saying what is wrong."""
+    empty_means_default: bool = False
+    """Whether a set but empty variable means the default (else an empty value is an error)."""
+
+    def check(self, text: str, *, name: str | None = None) -> object:
+        """The parsed value; a ``SettingError`` naming the variable (or ``name``) when it is unusable."""
+        try:
+            return self.parse(text)
+        except ValueError as exc:
+            raise SettingError(f"{name or self.env}={text!r} {exc}") from None
+
+    def value(self, default: T, environ: Mapping[str, str] = os.environ) -> EnvVar | T:
+        """``EnvVar`` when the variable is set (checked now, resolved by Dagster at launch), else ``default``."""
+        if self.env not in environ or (self.empty_means_default and not environ[self.env].strip()):
+            return default
+        text = environ[self.env]
+        if not text.strip():
+            raise SettingError(f"{self.env} is set but empty; unset it to use the default")
+        value = self.check(text)
+        return EnvVar.int(self.env) if isinstance(value, int) else EnvVar(self.env)
+
+
+MAX_EMBARGO_DAYS = 365
+SETTINGS: dict[str, Setting] = {
+    setting.env: setting
+    for setting in (
+        Setting(DATA_DIR_ENV, any_path),
+        Setting(EXPORT_DIR_ENV, any_path),
+        Setting(LANDING_DIR_ENV, existing_path("directory")),
+        Setting(UNIVERSE_FILE_ENV, universe_file),
+        Setting(CONTEXT_WINDOW_ENV, whole_number(1, MAX_CONTEXT_WINDOW)),
+        Setting(PROMPT_FORMAT_ENV, one_of(PROMPT_FORMATS)),
+        Setting(SHARD_BY_ENV, one_of(SHARD_BY)),
+        Setting(VALIDATION_START_ENV, iso_day, empty_means_default=True),
+        Setting(TEST_START_ENV, iso_day, empty_means_default=True),
+        Setting(EMBARGO_DAYS_ENV, whole_number(0, MAX_EMBARGO_DAYS)),
+    )
+}
+"""Every resource setting that comes from a variable (the README's configuration table)."""
+
+
+def env_setting(name: str, default: T, *, environ: Mapping[str, str] = os.environ) -> EnvVar | T:
+    """The resource field value of setting ``name``: ``EnvVar`` when its variable is set (validated now), else
+    ``default``. A bad value fails when the definitions load, naming the variable and the cause."""
+    return SETTINGS[name].value(default, environ)
+
+
+def check_split_settings(environ: Mapping[str, str] = os.environ) -> None:
+    """Both split boundaries or neither, in order."""
+    given = {k: environ.get(k, "").strip() for k in (VALIDATION_START_ENV, TEST_START_ENV)}
+    if bool(given[VALIDATION_START_ENV]) != bool(given[TEST_START_ENV]):
+        raise SettingError(f"set both {VALIDATION_START_ENV} and {TEST_START_ENV}, or neither (got {given})")
+    if given[VALIDATION_START_ENV] and not given[VALIDATION_START_ENV] < given[TEST_START_ENV]:
+        raise SettingError(f"{VALIDATION_START_ENV} must be before {TEST_START_ENV} (got {given})")
 
 
 WINDOW = read_window()

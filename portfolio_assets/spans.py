@@ -18,6 +18,10 @@ warm-up (SMA-200, the 252-day drawdown) has passed."""
 CONTEXT_LOOKBACK_DAYS = 120
 """Calendar days of prices sft_rows reads for its context window (>= 60 trading days)."""
 
+MAX_CONTEXT_WINDOW = 60
+"""The longest context window (closes) the context lookback always holds: 120 calendar days are at least
+60 trading days on any calendar, holidays included."""
+
 INDICATOR_LOOKBACK_DAYS = lookback_days()
 """Calendar days of prices each indicators day reads, derived from the feature declarations.
 
