@@ -1,21 +1,35 @@
-"""Partitioned Parquet store: one file per asset per daily partition.
+"""Partitioned Parquet store with commit semantics: a run's partitions are visible all at once or not at all.
 
-Layout: ``<data dir>/<asset key path>/<YYYY-MM-DD>.parquet``. A run may write
-or read thousands of partitions (single-run backfills), so outputs are split
-by the ``timestamp`` column into the run's partition keys, and inputs are the
-concatenation of the partitions Dagster maps to the consumer.
+Layout under ``<data dir>/<asset key path>/``::
 
-Writes are all-or-nothing for a run: every partition is first written to a
-hidden temporary file beside its target; only when all of them are complete are
-they renamed into place (``os.replace``, atomic per file). A failure before that
-removes the temporaries and leaves every previously stored partition intact.
+    <YYYY-MM-DD>.<generation>.parquet     one file per daily partition per write
+    _commits/<generation>.json            the commit record of one write, written last
+    _inflight/<generation>.json           who is writing a generation that is not committed yet
+
+A write (one run's output of one asset: thousands of partitions in a single-run
+backfill) stages every partition file under a fresh *generation* name, then
+writes its commit record atomically (temporary file, ``fsync``, ``os.replace``).
+Readers resolve each partition through the newest commit record that lists it,
+so they see every partition of a write or none: a run killed in the middle
+leaves files no commit names, which no reader takes and the next write of that
+asset removes (after checking the writer is gone). Files of older generations
+are removed once a newer commit supersedes every partition they held.
+
+A commit also records the blocking checks that failed on the data it holds
+(the asset passes them as ``blocked_by`` output metadata). Such a partition is
+stored, for diagnosis, but never read downstream: a read refuses it, naming the
+checks and the run, until a later write replaces it.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import socket
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -25,67 +39,264 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from portfolio_assets.resources import StorageResource
 
+COMMITS = "_commits"
+INFLIGHT = "_inflight"
+BLOCKED_BY = "blocked_by"
+"""Output metadata key: the blocking checks that failed on the output (comma-separated names)."""
+
+
+class BlockedPartitionError(RuntimeError):
+    """A requested partition was stored by a write whose blocking checks failed."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """The record of one committed write."""
+
+    generation: str
+    partitions: tuple[str, ...]
+    run_id: str = ""
+    blocked_by: tuple[str, ...] = ()
+    committed_at: str = ""
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "generation": self.generation,
+                "run_id": self.run_id,
+                "blocked_by": list(self.blocked_by),
+                "committed_at": self.committed_at,
+                "partitions": list(self.partitions),
+            },
+            indent=0,
+        ).encode()
+
+    @classmethod
+    def from_path(cls, path: Path) -> Commit:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(
+                generation=str(data["generation"]),
+                partitions=tuple(str(k) for k in data["partitions"]),
+                run_id=str(data.get("run_id", "")),
+                blocked_by=tuple(str(c) for c in data.get("blocked_by", [])),
+                committed_at=str(data.get("committed_at", "")),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: unreadable commit record ({exc}); the store needs repair") from exc
+
+
+@dataclass
+class _Index:
+    """Each partition's newest commit."""
+
+    latest: dict[str, Commit] = field(default_factory=dict)
+    commits: list[Commit] = field(default_factory=list)
+
+
+def _new_generation() -> str:
+    # Sortable: nanoseconds since the epoch, then a random suffix against collisions.
+    return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _writer_alive(record: Path) -> bool:
+    """Whether the process that announced an in-flight generation still runs (on this host)."""
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+        pid, host = int(data["pid"]), str(data["host"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if host != socket.gethostname():
+        return True  # another machine's writer: never collected from here
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
 
 class PartitionStore:
-    """Plain read/write of daily Parquet partitions, usable without Dagster."""
+    """Read and write daily Parquet partitions with commit semantics, usable without Dagster."""
 
     def __init__(self, base_dir: str | os.PathLike[str]) -> None:
         self.base_dir = Path(base_dir)
 
-    def path(self, asset_path: Sequence[str], partition_key: str) -> Path:
-        return self.base_dir.joinpath(*asset_path) / f"{partition_key}.parquet"
+    def folder(self, asset_path: Sequence[str]) -> Path:
+        return self.base_dir.joinpath(*asset_path)
 
-    def write(self, asset_path: Sequence[str], frame: pd.DataFrame, partition_keys: Sequence[str]) -> dict[str, int]:
-        """Store ``frame`` split by the date of its ``timestamp`` column; return rows per key.
+    def path(self, asset_path: Sequence[str], partition_key: str, generation: str) -> Path:
+        return self.folder(asset_path) / f"{partition_key}.{generation}.parquet"
 
-        Every key gets a file (an empty one where no row falls on it). A row
-        whose date is not one of ``partition_keys`` is an error.
+    # ------------------------------------------------------------------ index
+
+    def _index(self, asset_path: Sequence[str]) -> _Index:
+        index = _Index()
+        commits_dir = self.folder(asset_path) / COMMITS
+        if not commits_dir.is_dir():
+            return index
+        for record in sorted(commits_dir.glob("*.json")):
+            commit = Commit.from_path(record)
+            index.commits.append(commit)
+            for key in commit.partitions:
+                index.latest[key] = commit  # records sort by generation: the newest wins
+        return index
+
+    def keys(self, asset_path: Sequence[str]) -> list[str]:
+        """Every committed partition key of the asset, sorted."""
+        return sorted(self._index(asset_path).latest)
+
+    def commit_of(self, asset_path: Sequence[str], partition_key: str) -> Commit | None:
+        """The commit that holds the current version of a partition (None: not materialised)."""
+        return self._index(asset_path).latest.get(partition_key)
+
+    # ------------------------------------------------------------------ write
+
+    def write(
+        self,
+        asset_path: Sequence[str],
+        frame: pd.DataFrame,
+        partition_keys: Sequence[str],
+        *,
+        run_id: str = "",
+        blocked_by: Sequence[str] = (),
+    ) -> dict[str, int]:
+        """Store ``frame`` split by the date of its ``timestamp`` column, as one commit; return rows per key.
+
+        Every key gets a file (an empty one where no row falls on it). A row whose
+        date is not one of ``partition_keys`` is an error, and nothing is written.
         """
+        name = "/".join(asset_path)
         keys = list(partition_keys)
         if "timestamp" not in frame.columns:
-            raise ValueError(f"{'/'.join(asset_path)}: output has no 'timestamp' column to partition by")
+            raise ValueError(f"{name}: output has no 'timestamp' column to partition by")
         day = _day_keys(frame["timestamp"])
         stray = sorted(set(day.unique()) - set(keys))
         if stray:
             raise ValueError(
-                f"{'/'.join(asset_path)}: {len(stray)} output date(s) outside the run's partitions "
+                f"{name}: {len(stray)} output date(s) outside the run's partitions "
                 f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
             )
+        folder = self.folder(asset_path)
+        (folder / COMMITS).mkdir(parents=True, exist_ok=True)
+        (folder / INFLIGHT).mkdir(parents=True, exist_ok=True)
+        self.collect_garbage(asset_path)
+        generation = _new_generation()
+        inflight = folder / INFLIGHT / f"{generation}.json"
+        _write_atomically(inflight, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
         table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
         positions = pd.Series(range(len(frame))).groupby(day.to_numpy()).indices
-        staged: list[tuple[Path, Path]] = []
         counts: dict[str, int] = {}
-        token = uuid.uuid4().hex[:12]
+        staged: list[Path] = []
         try:
             for key in keys:
                 idx = positions.get(key)
                 part = table.take(pa.array(idx)) if idx is not None else table.slice(0, 0)
-                target = self.path(asset_path, key)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = target.with_name(f".{target.name}.{token}.tmp")
-                staged.append((tmp, target))
-                pq.write_table(part, tmp)
+                target = self.path(asset_path, key, generation)
+                staged.append(target)
+                pq.write_table(part, target)
                 counts[key] = part.num_rows
+            _fsync_dir(folder)
+            commit = Commit(
+                generation=generation,
+                partitions=tuple(keys),
+                run_id=run_id,
+                blocked_by=tuple(blocked_by),
+                committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            )
+            _write_atomically(folder / COMMITS / f"{generation}.json", commit.to_json())
         except BaseException:
-            for tmp, _ in staged:
-                tmp.unlink(missing_ok=True)
+            for path in staged:
+                path.unlink(missing_ok=True)
             raise
-        for tmp, target in staged:
-            os.replace(tmp, target)
+        finally:
+            inflight.unlink(missing_ok=True)
+        self.collect_garbage(asset_path)
         return counts
 
+    def collect_garbage(self, asset_path: Sequence[str]) -> list[Path]:
+        """Remove files no current commit needs: superseded generations and dead writers' leftovers."""
+        folder = self.folder(asset_path)
+        if not folder.is_dir():
+            return []
+        index = self._index(asset_path)
+        live = {(key, commit.generation) for key, commit in index.latest.items()}
+        running = {p.stem for p in (folder / INFLIGHT).glob("*.json") if _writer_alive(p)}
+        removed = []
+        for path in folder.glob("*.parquet"):
+            key, _, rest = path.name.partition(".")
+            generation = rest.removesuffix(".parquet")
+            if (key, generation) in live or generation in running:
+                continue
+            path.unlink(missing_ok=True)  # superseded, or left by a writer that died before its commit
+            removed.append(path)
+        for path in folder.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+        current = {c.generation for c in index.latest.values()}
+        for commit in index.commits:
+            if commit.generation not in current:
+                (folder / COMMITS / f"{commit.generation}.json").unlink(missing_ok=True)
+        for record in (folder / INFLIGHT).glob("*.json"):
+            if record.stem not in running:
+                record.unlink(missing_ok=True)
+        return removed
+
+    # ------------------------------------------------------------------ read
+
     def read(self, asset_path: Sequence[str], partition_keys: Sequence[str]) -> pd.DataFrame:
-        """Concatenate the stored partitions; a missing one is an error naming it."""
-        paths = [self.path(asset_path, key) for key in partition_keys]
-        missing = [p.stem for p in paths if not p.exists()]
+        """Concatenate the committed partitions; a missing or blocked one is an error naming it."""
+        name = "/".join(asset_path)
+        if not partition_keys:
+            raise ValueError(f"{name}: no partitions requested")
+        index = self._index(asset_path)
+        missing = [k for k in partition_keys if k not in index.latest]
         if missing:
             raise FileNotFoundError(
-                f"{'/'.join(asset_path)}: {len(missing)} partition(s) not materialised under {self.base_dir}, "
+                f"{name}: {len(missing)} partition(s) not materialised under {self.base_dir}, "
                 f"e.g. {missing[:3]}; materialise them first"
             )
-        if not paths:
-            raise ValueError(f"{'/'.join(asset_path)}: no partitions requested")
-        tables = [pq.read_table(p) for p in paths]
+        blocked: dict[Commit, list[str]] = {}
+        for key in partition_keys:
+            commit = index.latest[key]
+            if commit.blocked_by:
+                blocked.setdefault(commit, []).append(key)
+        if blocked:
+            commit, keys = next(iter(blocked.items()))
+            raise BlockedPartitionError(
+                f"{name}: {sum(len(k) for k in blocked.values())} partition(s) failed blocking check(s) "
+                f"{', '.join(commit.blocked_by)} in run {commit.run_id or '(unknown)'} "
+                f"(e.g. {keys[0]}..{keys[-1]}) and are not read downstream; fix the cause and re-materialise them"
+            )
+        tables = [pq.read_table(self.path(asset_path, k, index.latest[k].generation)) for k in partition_keys]
         return pa.concat_tables(tables, promote_options="permissive").to_pandas().reset_index(drop=True)
 
 
@@ -94,8 +305,15 @@ def _day_keys(timestamps: pd.Series) -> pd.Series:
     return ts.dt.strftime("%Y-%m-%d")
 
 
+def blocked_by(metadata: Mapping[str, object]) -> list[str]:
+    """The failed blocking checks an output carries in its ``blocked_by`` metadata."""
+    value = metadata.get(BLOCKED_BY)
+    text = getattr(value, "value", value)
+    return [c.strip() for c in str(text).split(",") if c.strip()] if text else []
+
+
 class PartitionedParquetIOManager(ConfigurableIOManager):
-    """Stores each daily partition of an asset as one Parquet file under the storage's data directory."""
+    """Stores each daily partition of an asset as Parquet under the storage's data directory, one commit a run."""
 
     storage: StorageResource
 
@@ -111,11 +329,13 @@ class PartitionedParquetIOManager(ConfigurableIOManager):
         if not context.has_asset_partitions:
             raise ValueError(f"{context.asset_key.to_user_string()}: this IO manager only stores partitioned assets")
         keys = list(context.asset_partition_keys)
-        counts = self.store.write(context.asset_key.path, obj, keys)
+        failed = blocked_by(context.output_metadata or {})
+        counts = self.store.write(context.asset_key.path, obj, keys, run_id=context.run_id, blocked_by=failed)
         context.add_output_metadata(
             {
                 "partitions_written": len(counts),
-                "stored_under": str(self.store.path(context.asset_key.path, keys[0]).parent),
+                "stored_under": str(self.store.folder(context.asset_key.path)),
+                "readable_downstream": not failed,
             }
         )
 

@@ -46,5 +46,6 @@ OBSERVATION_PARTITIONS = observation_partitions(WINDOW)
 LABELLED_PARTITIONS = labelled_partitions(WINDOW)
 
 INDICATOR_LOOKBACK = TimeWindowPartitionMapping(start_offset=-INDICATOR_LOOKBACK_DAYS, end_offset=0)
-CONTEXT_LOOKBACK = TimeWindowPartitionMapping(start_offset=-CONTEXT_LOOKBACK_DAYS, end_offset=0)
+GATE_PRICES = TimeWindowPartitionMapping(start_offset=-CONTEXT_LOOKBACK_DAYS, end_offset=HORIZON_DAYS)
+"""The gate's prices: the context window before each day, and the horizon after it (to judge suspect moves)."""
 HORIZON_LOOKAHEAD = TimeWindowPartitionMapping(start_offset=0, end_offset=HORIZON_DAYS)

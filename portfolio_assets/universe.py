@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 from portfolio_assets.asset_classes import ASSET_CLASSES
@@ -31,7 +33,17 @@ MACRO_SOURCES = ("fred", "asset")
 DEFAULT_UNIVERSE = Path(__file__).with_name("universe.yaml")
 
 TOP_KEYS = ("assets", "macro")
-ASSET_KEYS = ("asset_class", "coingecko_id", "fear_greed", "news_query", "params", "source", "symbol", "trends_query")
+ASSET_KEYS = (
+    "accepted_moves",
+    "asset_class",
+    "coingecko_id",
+    "fear_greed",
+    "news_query",
+    "params",
+    "source",
+    "symbol",
+    "trends_query",
+)
 MACRO_KEYS = ("frequency", "release_lag_days", "series_id", "source", "symbol", "transform")
 
 # A release lag is how long after its period ends a value becomes public. Negative
@@ -60,6 +72,8 @@ class AssetSpec:
     trends_query: str
     coingecko_id: str | None = None
     fear_greed: bool = False
+    accepted_moves: tuple[pd.Timestamp, ...] = ()
+    """Days whose one-day move was checked and is genuine: the gate does not hold their rows as suspect."""
 
     @property
     def has_volume(self) -> bool:
@@ -182,7 +196,23 @@ def _asset(entry: object, where: str) -> AssetSpec:
         trends_query=_string(entry, "trends_query", label),
         coingecko_id=_optional_string(entry, "coingecko_id", label),
         fear_greed=fear_greed,
+        accepted_moves=_days(entry, "accepted_moves", label),
     )
+
+
+def _days(entry: dict[Any, Any], key: str, where: str) -> tuple[pd.Timestamp, ...]:
+    """An optional list of calendar days (YAML dates or YYYY-MM-DD strings) as UTC midnights."""
+    values = entry.get(key, [])
+    if not isinstance(values, list):
+        raise UniverseError(f"{where}.{key}: expected a list of days (YYYY-MM-DD), got {_show(values)}")
+    days = []
+    for i, value in enumerate(values):
+        text = value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
+        try:
+            days.append(pd.Timestamp(date.fromisoformat(text), tz="UTC"))
+        except (TypeError, ValueError):
+            raise UniverseError(f"{where}.{key}[{i}]: expected a day written YYYY-MM-DD, got {_show(value)}") from None
+    return tuple(days)
 
 
 def _release_lag(entry: dict[Any, Any], where: str) -> int:

@@ -23,8 +23,10 @@ def day_keys(first: pd.Timestamp, last: pd.Timestamp) -> list[str]:
     return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
 
 
-def group_frames(first: str, last: str, *, prices_from: str | None = None) -> dict[str, pd.DataFrame]:
-    """prices (from ``prices_from``), benchmarks, macro, sentiment, indicators and targets for ``first..last``."""
+def group_frames(
+    first: str, last: str, *, prices_from: str | None = None, prices_to: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """prices (``prices_from..prices_to``), benchmarks, macro, sentiment, indicators and targets for ``first..last``."""
     landing = LandingZoneResource()
     lo, hi = pd.Timestamp(first, tz="UTC"), pd.Timestamp(last, tz="UTC")
     history = canonical_prices(landing)
@@ -33,7 +35,9 @@ def group_frames(first: str, last: str, *, prices_from: str | None = None) -> di
     # Targets of the last day are final once its horizon is inside the data.
     horizon_end = hi + pd.Timedelta(days=HORIZON_DAYS)
     return {
-        "prices": in_window(history, pd.Timestamp(prices_from or first, tz="UTC"), hi),
+        "prices": in_window(
+            history, pd.Timestamp(prices_from or first, tz="UTC"), pd.Timestamp(prices_to or last, tz="UTC")
+        ),
         "benchmarks": in_window(benchmarks, lo, hi),
         "macro": macro_frame(landing, days),
         "sentiment": sentiment_frame(landing, days),
@@ -46,9 +50,11 @@ def group_frames(first: str, last: str, *, prices_from: str | None = None) -> di
     }
 
 
-def store_frames(data_dir: Path, frames: dict[str, pd.DataFrame], first: str, last: str) -> None:
-    """Write each frame as the stored partitions of its asset (prices from its own first day)."""
+def store_frames(
+    data_dir: Path, frames: dict[str, pd.DataFrame], first: str, last: str, *, prices: tuple[str, str] | None = None
+) -> None:
+    """Write each frame as the stored partitions of its asset over ``first..last`` (prices over ``prices``)."""
     store = PartitionStore(data_dir)
     for asset, frame in frames.items():
-        start = frame["timestamp"].min() if asset == "prices" else pd.Timestamp(first, tz="UTC")
-        store.write([asset], frame, day_keys(start, pd.Timestamp(last, tz="UTC")))
+        lo, hi = prices if asset == "prices" and prices else (first, last)
+        store.write([asset], frame, day_keys(pd.Timestamp(lo, tz="UTC"), pd.Timestamp(hi, tz="UTC")))

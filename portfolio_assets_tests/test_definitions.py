@@ -76,6 +76,7 @@ def test_checks_on_every_group_and_which_block():
         ("prices", "feature_distribution"),
         ("prices", "cross_source_consistency"),
         ("quarantine", "feature_target_ic"),
+        ("quarantine", "suspect_moves"),
     }
     assert all(spec.description for spec in specs.values())
 

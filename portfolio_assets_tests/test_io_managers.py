@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -55,10 +57,9 @@ def test_a_failure_while_writing_leaves_the_previous_state_intact(tmp_path, monk
     monkeypatch.undo()
 
     pd.testing.assert_frame_equal(store.read(["x"], keys), old)
-    leftovers = [
-        p.name for p in (tmp_path / "x").iterdir() if not p.name.endswith(".parquet") or p.name.startswith(".")
-    ]
-    assert leftovers == []
+    # Only the committed generation's files remain: the failed write removed what it staged.
+    assert len(list((tmp_path / "x").glob("*.parquet"))) == len(keys)
+    assert [p.name for p in (tmp_path / "x").iterdir() if p.name.startswith(".")] == []
 
 
 def test_rows_outside_the_run_are_refused(tmp_path):
@@ -66,7 +67,8 @@ def test_rows_outside_the_run_are_refused(tmp_path):
     frame = frame_for(["2020-01-01", "2020-01-05"])
     with pytest.raises(ValueError, match=r"outside the run's partitions 2020-01-01\.\.2020-01-02"):
         store.write(["x"], frame, ["2020-01-01", "2020-01-02"])
-    assert not (tmp_path / "x").exists() or list((tmp_path / "x").iterdir()) == []
+    assert not (tmp_path / "x").exists() or list((tmp_path / "x").glob("*.parquet")) == []
+    assert store.keys(["x"]) == []
 
 
 def test_missing_partitions_are_named(tmp_path):
@@ -97,7 +99,79 @@ def test_io_manager_in_a_single_run_backfill(tmp_path, instance):
         tags={"dagster/asset_partition_range_start": "2020-01-03", "dagster/asset_partition_range_end": "2020-01-20"},
     )
     assert result.success
-    stored = sorted(p.stem for p in (tmp_path / "downstream").glob("*.parquet"))
+    stored = PartitionStore(tmp_path).keys(["downstream"])
     assert stored[0] == "2020-01-03" and stored[-1] == "2020-01-20" and len(stored) == 18
     out = PartitionStore(tmp_path).read(["downstream"], stored)
     assert len(out) == 36 and out["price_close"].min() == 2.0
+
+
+def test_a_write_killed_mid_commit_is_invisible_and_cleaned_up(tmp_path):
+    """kill -9 in the middle of a write: readers keep the previous generation whole; the next write cleans up."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    store = PartitionStore(tmp_path)
+    keys = [d.strftime("%Y-%m-%d") for d in pd.date_range("2021-01-01", "2021-03-31")]
+    old = frame_for(keys, scale=1.0)
+    store.write(["prices"], old, keys)
+    marker = tmp_path / "half-written"
+    script = textwrap.dedent(
+        f"""
+        import os, time, pandas as pd, pyarrow.parquet as pq
+        from portfolio_assets.io_managers import PartitionStore
+        from portfolio_assets_tests.test_io_managers import frame_for
+        keys = [d.strftime("%Y-%m-%d") for d in pd.date_range("2021-01-01", "2021-03-31")]
+        real, calls = pq.write_table, [0]
+        def slow(table, where, **kw):
+            calls[0] += 1
+            real(table, where, **kw)
+            if calls[0] == 30:
+                open({str(marker)!r}, "w").close()
+                time.sleep(60)
+        pq.write_table = slow
+        PartitionStore({str(tmp_path)!r}).write(["prices"], frame_for(keys, scale=100.0), keys)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd())
+    try:
+        for _ in range(600):
+            if marker.exists() or child.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert marker.exists(), "the writer never reached the middle of its write"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    # 30 partitions of the new generation are on disk, uncommitted: no reader sees any of them.
+    assert len(list((tmp_path / "prices").glob("*.parquet"))) == len(keys) + 30
+    pd.testing.assert_frame_equal(store.read(["prices"], keys), old)
+    # The next write of the asset removes what the dead writer left, and commits its own generation whole.
+    new = frame_for(keys, scale=3.0)
+    store.write(["prices"], new, keys)
+    pd.testing.assert_frame_equal(store.read(["prices"], keys), new)
+    assert len(list((tmp_path / "prices").glob("*.parquet"))) == len(keys)
+    assert list((tmp_path / "prices" / "_inflight").iterdir()) == []
+
+
+def test_a_blocked_write_is_stored_but_never_read(tmp_path):
+    from portfolio_assets.io_managers import BlockedPartitionError
+
+    store = PartitionStore(tmp_path)
+    keys = ["2020-01-01", "2020-01-02", "2020-01-03"]
+    store.write(["prices"], frame_for(keys), keys)
+    store.write(
+        ["prices"], frame_for(keys[1:], scale=9.0), keys[1:], run_id="run-1", blocked_by=["schema", "temporal_gaps"]
+    )
+    assert store.read(["prices"], keys[:1])["price_close"].tolist() == [1.0, 2.0]
+    with pytest.raises(
+        BlockedPartitionError,
+        match=r"prices: 2 partition\(s\) failed blocking check\(s\) schema, temporal_gaps in run run-1",
+    ):
+        store.read(["prices"], keys)
+    assert store.commit_of(["prices"], "2020-01-02").blocked_by == ("schema", "temporal_gaps")
+    # A later clean write replaces the blocked partitions.
+    store.write(["prices"], frame_for(keys[1:]), keys[1:])
+    assert len(store.read(["prices"], keys)) == 6

@@ -9,13 +9,18 @@ import pytest
 from portfolio_assets.definitions import gate_and_rows, training_set
 from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets.runner import materialize_range
-from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS
+from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
 from portfolio_assets_tests.resources import make_resources
 from portfolio_assets_tests.sample_frames import group_frames, store_frames
 
 pytestmark = pytest.mark.slow
 
 FIRST, LAST = "2010-03-01", "2010-03-31"
+PRICES = (
+    (pd.Timestamp(FIRST) - pd.Timedelta(days=CONTEXT_LOOKBACK_DAYS)).strftime("%Y-%m-%d"),
+    (pd.Timestamp(LAST) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d"),
+)
+"""The prices the gate reads: the context window before the range and the horizon after it."""
 
 
 def days(first: str, last: str) -> list[str]:
@@ -25,21 +30,20 @@ def days(first: str, last: str) -> list[str]:
 @pytest.fixture(scope="module")
 def upstream() -> dict[str, pd.DataFrame]:
     """The frames the gate reads for FIRST..LAST (prices from the context window's start), built directly."""
-    prices_from = (pd.Timestamp(FIRST) - pd.Timedelta(days=CONTEXT_LOOKBACK_DAYS)).strftime("%Y-%m-%d")
-    return group_frames(FIRST, LAST, prices_from=prices_from)
+    return group_frames(FIRST, LAST, prices_from=PRICES[0], prices_to=PRICES[1])
 
 
 @pytest.fixture
 def store(tmp_path, upstream):
     """A fresh store holding just the upstream partitions the gate reads for FIRST..LAST."""
-    store_frames(tmp_path, upstream, FIRST, LAST)
+    store_frames(tmp_path, upstream, FIRST, LAST, prices=PRICES)
     return tmp_path
 
 
 def mutate(data_dir, asset: str, change) -> None:
     """Rewrite every stored partition of ``asset`` in FIRST..LAST through ``change(frame)``."""
     part = PartitionStore(data_dir)
-    keys = sorted(p.stem for p in (data_dir / asset).glob("*.parquet"))
+    keys = part.keys([asset])
     frame = part.read([asset], keys)
     part.write([asset], change(frame), keys)
 
@@ -57,7 +61,9 @@ def run_gate(data_dir, instance, selection=(gate_and_rows, training_set)):
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
     done = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     held = (
-        PartitionStore(data_dir).read(["quarantine"], days(FIRST, LAST)) if (data_dir / "quarantine").exists() else None
+        PartitionStore(data_dir).read(["quarantine"], days(FIRST, LAST))
+        if PartitionStore(data_dir).keys(["quarantine"])
+        else None
     )
     return result, checks, done, held
 
@@ -70,7 +76,7 @@ def assert_blocked(result, done, data_dir):
     assert not result.success
     assert "quarantine" in done
     assert "sft_rows" not in done and "training_set" not in done
-    assert not (data_dir / "sft_rows").exists()
+    assert PartitionStore(data_dir).keys(["sft_rows"]) == []
     assert not list((data_dir / "exports").glob("*.csv")) if (data_dir / "exports").exists() else True
 
 
@@ -147,3 +153,165 @@ def test_an_asset_60_percent_complete_blocks(store, instance):
     assert not checks["completeness"].passed
     assert "EURUSD" in checks["completeness"].metadata["summary"].value
     assert len(held) == 0  # missing values are allowed by the schema; completeness judges them
+
+
+# --------------------------------------------------------------------------- suspect moves
+
+
+def spike(frame: pd.DataFrame, symbol: str, day: str, factor: float) -> pd.DataFrame:
+    """Multiply one day's OHLC of ``symbol`` by ``factor`` (a bad tick when the next day is untouched)."""
+    mask = one(frame, symbol, day)
+    for column in ("price_open", "price_high", "price_low", "price_close"):
+        frame.loc[mask, column] = frame.loc[mask, column] * factor
+    return frame
+
+
+def spike_prices_and_targets(data_dir, symbol: str, day: str, factor: float) -> None:
+    """A bad tick in the stored prices, and the targets recomputed from them (as the targets asset would)."""
+    from portfolio_assets.features import compute_targets
+
+    mutate(data_dir, "prices", lambda f: spike(f, symbol, day, factor))
+    prices = PartitionStore(data_dir).read(["prices"], days(*PRICES))
+    end = pd.Timestamp(PRICES[1], tz="UTC")
+    fresh = compute_targets(prices, horizon_days=HORIZON_DAYS, data_end=end)
+    mutate(
+        data_dir, "targets", lambda f: f[["timestamp", "asset_symbol"]].merge(fresh, on=["timestamp", "asset_symbol"])
+    )
+
+
+def test_a_bad_tick_goes_to_the_quarantine_not_to_the_export(store, instance):
+    spike_prices_and_targets(store, "GOOG", "2010-03-10", 10.0)
+    result, checks, _, held = run_gate(store, instance, selection=(gate_and_rows,))
+    # Nothing else is wrong: the gate passes, the suspect row is held back, the others are written.
+    assert result.success, [c.metadata["summary"].value for c in checks.values() if not c.passed]
+    assert not checks["suspect_moves"].passed and checks["schema"].passed
+    row = held[one(held, "GOOG", "2010-03-10")].iloc[0]
+    assert row["validation_status"] == "suspect_move"
+    assert row["validation_error"].startswith("suspect move on 2010-03-10: bad tick? equity close +929.0% then -89.9%")
+    assert len(held) == 1
+    rows = PartitionStore(store).read(["sft_rows"], days(FIRST, LAST))
+    assert not one(rows, "GOOG", "2010-03-10").any() and one(rows, "GOOG", "2010-03-11").any()
+
+
+def test_an_accepted_move_is_kept(store, instance, tmp_path):
+    import yaml
+
+    from portfolio_assets.universe import DEFAULT_UNIVERSE
+
+    data = yaml.safe_load(DEFAULT_UNIVERSE.read_text())
+    next(a for a in data["assets"] if a["symbol"] == "GOOG")["accepted_moves"] = ["2010-03-10"]
+    universe = tmp_path / "universe.yaml"
+    universe.write_text(yaml.safe_dump(data))
+    spike_prices_and_targets(store, "GOOG", "2010-03-10", 10.0)
+    result = materialize_range(
+        [gate_and_rows],
+        FIRST,
+        LAST,
+        resources=make_resources(store, universe_file=universe),
+        instance=instance,
+        raise_on_error=False,
+        log_level="CRITICAL",
+    )
+    suspects = next(e for e in result.get_asset_check_evaluations() if e.check_name == "suspect_moves")
+    assert suspects.passed and suspects.metadata["accepted_moves"].value == 1
+    assert one(PartitionStore(store).read(["sft_rows"], days(FIRST, LAST)), "GOOG", "2010-03-10").any()
+
+
+# --------------------------------------------------------------------------- the export is bound to the gate
+
+
+SPAN = ("2010-02-01", "2010-07-31")
+
+
+@pytest.fixture
+def span_store(tmp_path):
+    """Upstream partitions for a six-month labelled range."""
+    prices = (
+        (pd.Timestamp(SPAN[0]) - pd.Timedelta(days=CONTEXT_LOOKBACK_DAYS)).strftime("%Y-%m-%d"),
+        (pd.Timestamp(SPAN[1]) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d"),
+    )
+    store_frames(tmp_path, group_frames(*SPAN, prices_from=prices[0], prices_to=prices[1]), *SPAN, prices=prices)
+    return tmp_path
+
+
+def test_a_newer_failed_gate_refuses_the_export_of_any_overlapping_range(span_store, instance):
+    resources = make_resources(span_store)
+    clean = materialize_range([gate_and_rows, training_set], *SPAN, resources=resources, instance=instance)
+    assert clean.success
+    # A hole appears in one equity; the gate over March now fails and sft_rows of March are not rewritten.
+    hole = pd.date_range("2010-03-08", "2010-03-19", tz="UTC")
+    mutate(span_store, "prices", lambda f: f[~((f["asset_symbol"] == "GOOG") & f["timestamp"].isin(hole))])
+    march = materialize_range(
+        [gate_and_rows], FIRST, LAST, resources=resources, instance=instance, raise_on_error=False, log_level="CRITICAL"
+    )
+    assert not march.success
+    assert {e.check_name for e in march.get_asset_check_evaluations() if not e.passed} >= {"temporal_gaps"}
+    # The export of the whole span, run on its own, refuses: the newest gate evaluation of March failed.
+    again = materialize_range(
+        [training_set], *SPAN, resources=resources, instance=instance, raise_on_error=False, log_level="CRITICAL"
+    )
+    assert not again.success
+    error = str(next(e for e in again.all_events if e.is_step_failure).event_specific_data.error)
+    assert "the newest evaluation of blocking check quarantine/temporal_gaps for 2010-03-01..2010-03-31" in error
+    assert f"is FAILED (run {march.run_id})" in error
+
+
+def test_sft_rows_cannot_be_materialised_without_the_gate(store, instance):
+    from dagster import DagsterInvalidDefinitionError, materialize
+
+    from portfolio_assets.definitions import ALL_ASSETS
+
+    # Dagster refuses the selection: the gate and sft_rows are one step that cannot be split.
+    with pytest.raises(DagsterInvalidDefinitionError) as raised:
+        materialize(
+            ALL_ASSETS,
+            selection=["sft_rows"],
+            resources=make_resources(store),
+            instance=instance,
+            tags={"dagster/asset_partition_range_start": FIRST, "dagster/asset_partition_range_end": LAST},
+        )
+    assert "gate_and_rows" in str(raised.value.__cause__) and "does not support subsetting" in str(
+        raised.value.__cause__
+    )
+    assert PartitionStore(store).keys(["sft_rows"]) == []
+
+
+def test_a_partition_whose_blocking_check_failed_is_never_read_downstream(tmp_path, instance):
+    """prices fails temporal_gaps: its partitions are stored for diagnosis, and an indicators-only run refuses them."""
+    import json
+    import shutil
+
+    from portfolio_assets.definitions import benchmarks, indicators, prices
+    from portfolio_assets.landing import SAMPLE_LANDING_ROOT
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE_LANDING_ROOT, landing)
+    goog = next((landing / "alphavantage").glob("*symbol=GOOG*/*.json"))
+    body = json.loads(goog.read_text())
+    series = body["Time Series (Daily)"]
+    for day in pd.date_range("2009-06-01", "2009-06-19"):
+        series.pop(day.strftime("%Y-%m-%d"), None)
+    goog.write_text(json.dumps(body))
+    resources = make_resources(tmp_path / "data", landing_root=landing)
+    first, last = "2008-01-01", "2009-06-30"
+    stored = materialize_range(
+        [prices, benchmarks],
+        first,
+        last,
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+        log_level="CRITICAL",
+    )
+    assert not stored.success
+    failed = {e.check_name for e in stored.get_asset_check_evaluations() if not e.passed}
+    assert failed == {"temporal_gaps"}
+    commit = PartitionStore(tmp_path / "data").commit_of(["prices"], "2009-06-30")
+    assert commit.blocked_by == ("temporal_gaps",) and commit.run_id == stored.run_id
+    later = materialize_range(
+        [indicators], last, last, resources=resources, instance=instance, raise_on_error=False, log_level="CRITICAL"
+    )
+    assert not later.success
+    error = str(next(e for e in later.all_events if e.is_step_failure).event_specific_data.error)
+    assert f"failed blocking check(s) temporal_gaps in run {stored.run_id}" in error
+    assert "not read downstream" in error

@@ -6,7 +6,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets.assets.benchmarks import benchmark_series
-from portfolio_assets.assets.quality import check_results, check_specs, schema_outcome
+from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
@@ -63,9 +63,8 @@ def indicators(
     frame = in_window(indicator_frame(prices, benchmarks), first, last)
     meta = summary_metadata(frame, first, last)
     meta["warm_up_rows_per_feature"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in INDICATOR_COLUMNS})
-    yield Output(frame, metadata=meta)
     has_volume = has_volume_for(landing.universe().assets)
-    yield from check_results(
+    results = check_results(
         [
             schema_outcome(validate_rows(frame, IndicatorsSchema, has_volume=has_volume), "indicators"),
             rsi_bounds(frame),
@@ -74,8 +73,10 @@ def indicators(
                 features=INDICATOR_COLUMNS,
                 has_volume=has_volume,
                 # Warm-up counts from the first price the lookback holds, which is at
-                # least two years before the run, or the asset's first observation.
+                # least the lookback before the run, or the asset's first observation.
                 warmup_end=warmup_ends(prices, features=INDICATOR_COLUMNS, has_volume=has_volume),
             ),
         ]
     )
+    yield Output(frame, metadata=checked_metadata(meta, results))
+    yield from results

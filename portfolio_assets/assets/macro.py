@@ -6,7 +6,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
+from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.features.macro import align_as_of, derive_macro, release_dates, transform_series
 from portfolio_assets.features.registry import MACRO_DERIVED, MACRO_FIELDS
@@ -69,5 +69,6 @@ def macro(
             for s in landing.universe().macro
         }
     )
-    yield Output(frame, metadata=meta)
-    yield check_result(schema_outcome(validate_rows(frame, MacroSchema), "macro"))
+    results = [check_result(schema_outcome(validate_rows(frame, MacroSchema), "macro"))]
+    yield Output(frame, metadata=checked_metadata(meta, results))
+    yield from results

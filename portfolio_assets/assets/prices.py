@@ -6,7 +6,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_results, check_specs, schema_outcome
+from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
 from portfolio_assets.checks import (
     calendars_for,
@@ -67,8 +67,7 @@ def prices(
     history = canonical_prices(landing)
     frame = in_window(history, first, last)
     before = history[history["timestamp"] < first].groupby("asset_symbol").tail(60)
-    yield Output(frame, metadata=summary_metadata(frame, first, last))
-    yield from check_results(
+    results = check_results(
         [
             schema_outcome(validate_rows(frame, PricesSchema, has_volume=has_volume_for(universe.assets)), "prices"),
             temporal_gaps(
@@ -81,3 +80,5 @@ def prices(
             cross_source_consistency(frame),
         ]
     )
+    yield Output(frame, metadata=checked_metadata(summary_metadata(frame, first, last), results))
+    yield from results

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
 from portfolio_assets.checks import FAILURE_COLUMNS, CheckOutcome, failures_markdown
+from portfolio_assets.io_managers import BLOCKED_BY
 from portfolio_assets.schemas import ValidationResult
 
 # name -> (blocking, what it means); the README's "Checks" section says what to do.
@@ -33,6 +34,11 @@ CHECKS: dict[str, tuple[bool, str]] = {
         "like a bad tick or an unadjusted split.",
     ),
     "cross_source_consistency": (False, "Report: CoinGecko's close against Alpha Vantage's, within 1%."),
+    "suspect_moves": (
+        False,
+        "Report: rows touched by a bad tick or an unadjusted split (their own day, or a label reaching it) are "
+        "held in the quarantine instead of exported; moves listed under accepted_moves in the universe are kept.",
+    ),
     "feature_target_ic": (
         False,
         "Report: Spearman information coefficient of every feature against the 90-day log return.",
@@ -64,7 +70,20 @@ def check_result(outcome: CheckOutcome) -> AssetCheckResult:
 
 
 def check_results(outcomes: Iterable[CheckOutcome]) -> list[AssetCheckResult]:
+    """Dagster check results of ``outcomes``, in order."""
     return [check_result(o) for o in outcomes]
+
+
+def failed_blocking(results: Iterable[AssetCheckResult]) -> list[str]:
+    """Names of the blocking checks among ``results`` that failed."""
+    return [r.check_name for r in results if CHECKS[r.check_name][0] and not r.passed]
+
+
+def checked_metadata(metadata: dict[str, object], results: Iterable[AssetCheckResult]) -> dict[str, object]:
+    """``metadata`` plus ``blocked_by`` when a blocking check failed: the store then keeps the partitions
+    for diagnosis but refuses to hand them to any downstream asset."""
+    failed = failed_blocking(results)
+    return {**metadata, BLOCKED_BY: ", ".join(failed)} if failed else metadata
 
 
 def schema_outcome(result: ValidationResult, group: str, *, max_cases: int = 50) -> CheckOutcome:

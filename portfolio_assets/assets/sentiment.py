@@ -6,7 +6,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
+from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
@@ -60,6 +60,7 @@ def sentiment(
     frame = sentiment_frame(landing, pd.date_range(first, last, freq="D"))
     meta = summary_metadata(frame, first, last)
     meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in SENTIMENT_FIELDS})
-    yield Output(frame, metadata=meta)
     has_volume = has_volume_for(landing.universe().assets)
-    yield check_result(schema_outcome(validate_rows(frame, SentimentSchema, has_volume=has_volume), "sentiment"))
+    results = [check_result(schema_outcome(validate_rows(frame, SentimentSchema, has_volume=has_volume), "sentiment"))]
+    yield Output(frame, metadata=checked_metadata(meta, results))
+    yield from results

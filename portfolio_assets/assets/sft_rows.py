@@ -3,6 +3,7 @@
 import json
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 from dagster import (
     AssetCheckResult,
@@ -27,9 +28,11 @@ from portfolio_assets.assets.windows import (
 from portfolio_assets.checks import (
     calendars_for,
     completeness,
+    feature_distribution,
     feature_target_ic,
     has_volume_for,
     rsi_bounds,
+    suspect_moves,
     target_coverage,
     temporal_gaps,
 )
@@ -43,7 +46,7 @@ from portfolio_assets.columns import (
 )
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows, format_rows
-from portfolio_assets.partitions import CONTEXT_LOOKBACK, LABELLED_PARTITIONS
+from portfolio_assets.partitions import GATE_PRICES, LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import SftRowsSchema, table_schema, validate_rows
 from portfolio_assets.settings import WINDOW
@@ -85,13 +88,26 @@ def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe)
 
 
 LABELLED_INS = {
-    "prices": AssetIn(partition_mapping=CONTEXT_LOOKBACK),
+    "prices": AssetIn(partition_mapping=GATE_PRICES),
     "indicators": AssetIn(),
     "macro": AssetIn(),
     "sentiment": AssetIn(),
     "targets": AssetIn(),
 }
 KEYS = ["timestamp", "asset_symbol"]
+
+
+def held_rows(rows: pd.DataFrame, invalid: pd.DataFrame, suspect: pd.Series) -> pd.DataFrame:
+    """The quarantine: rows that failed validation, then valid rows held back by a suspect move."""
+    keys = set(zip(invalid["timestamp"], invalid["asset_symbol"], strict=True))
+    extra = suspect.notna().to_numpy() & np.array(
+        [k not in keys for k in zip(rows["timestamp"], rows["asset_symbol"], strict=True)], dtype=bool
+    )
+    held_back = rows[extra].assign(validation_status="suspect_move", validation_error=suspect[extra].to_numpy())
+    parts = [frame for frame in (invalid, held_back) if len(frame)]
+    if not parts:
+        return invalid.reset_index(drop=True)
+    return pd.concat(parts, ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
 def candidate_rows(
@@ -108,14 +124,25 @@ def candidate_rows(
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
     require_input_window(
-        context, "prices", first_day=clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start), last_day=last
+        context,
+        "prices",
+        first_day=clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start),
+        last_day=last + pd.Timedelta(days=HORIZON_DAYS),
     )
     day_prices = in_window(prices.assign(context_window=context_windows(prices, export.context_window)), first, last)
     joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
     return build_sft_rows(joined, day_prices["context_window"], universe)
 
 
-GATE_CHECKS = ("schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage", "feature_target_ic")
+GATE_CHECKS = (
+    "schema",
+    "completeness",
+    "temporal_gaps",
+    "rsi_bounds",
+    "target_coverage",
+    "suspect_moves",
+    "feature_target_ic",
+)
 BLOCKING_GATE_CHECKS = tuple(name for name in GATE_CHECKS if CHECKS[name][0])
 
 
@@ -172,7 +199,13 @@ def gate_and_rows(
     rows = candidate_rows(context, export, universe, prices, indicators, macro, sentiment, targets)
     has_volume = has_volume_for(universe.assets)
     result = validate_rows(rows, SftRowsSchema, has_volume=has_volume)
-    held = result.invalid.reset_index(drop=True)
+    before = prices[prices["timestamp"] < first]
+    moves = feature_distribution(
+        in_window(prices, first, last + pd.Timedelta(days=HORIZON_DAYS)), previous=before, max_cases=len(prices)
+    ).failures
+    accepted = {spec.symbol: spec.accepted_moves for spec in universe.assets}
+    suspects, reasons = suspect_moves(rows, moves, accepted=accepted)
+    held = held_rows(rows, result.invalid, reasons)
     meta = summary_metadata(held, first, last)
     meta["candidate_rows"] = len(rows)
     if len(held):
@@ -188,11 +221,12 @@ def gate_and_rows(
             temporal_gaps(
                 day_prices,
                 calendars=calendars_for(universe.assets),
-                previous=prices[prices["timestamp"] < first].groupby("asset_symbol").tail(1),
+                previous=before.groupby("asset_symbol").tail(1),
                 window_end=last,
             ),
             rsi_bounds(rows),
             target_coverage(rows),
+            suspects,
             feature_target_ic(rows, features=FEATURE_COLUMNS),
         ]
     )

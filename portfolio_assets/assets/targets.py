@@ -5,7 +5,7 @@ from collections.abc import Iterator
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPolicy, Output, asset
 
-from portfolio_assets.assets.quality import check_result, check_specs, schema_outcome
+from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import in_window, require_input_window, run_window, summary_metadata
 from portfolio_assets.features import compute_targets
 from portfolio_assets.partitions import HORIZON_LOOKAHEAD, LABELLED_PARTITIONS
@@ -37,5 +37,6 @@ def targets(context: AssetExecutionContext, prices: pd.DataFrame) -> Iterator[Ou
     frame = in_window(compute_targets(prices, horizon_days=HORIZON_DAYS, data_end=horizon_end), first, last)
     meta = summary_metadata(frame, first, last)
     meta["missing_targets"] = int(frame["target_price_90d"].isna().sum())
-    yield Output(frame, metadata=meta)
-    yield check_result(schema_outcome(validate_rows(frame, TargetsSchema), "targets"))
+    results = [check_result(schema_outcome(validate_rows(frame, TargetsSchema), "targets"))]
+    yield Output(frame, metadata=checked_metadata(meta, results))
+    yield from results

@@ -5,10 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 from dagster import (
-    AssetCheckKey,
     AssetExecutionContext,
     AssetIn,
-    AssetKey,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
@@ -16,6 +14,7 @@ from dagster import (
 )
 
 import portfolio_assets
+from portfolio_assets.assets.gate import gate_status
 from portfolio_assets.assets.quality import CHECKS
 from portfolio_assets.assets.sft_rows import BLOCKING_GATE_CHECKS
 from portfolio_assets.assets.windows import run_window
@@ -23,7 +22,8 @@ from portfolio_assets.checks import has_volume_for
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
 from portfolio_assets.export import SplitConfig, export_training_set, sample_sources
 from portfolio_assets.features.sft import format_rows
-from portfolio_assets.partitions import LABELLED_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
+from portfolio_assets.io_managers import PartitionStore
+from portfolio_assets.partitions import LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import TRAINING_SET_SCHEMAS, TrainingSetSchema, table_schema, validate_rows
 from portfolio_assets.spans import HORIZON_DAYS
@@ -54,37 +54,6 @@ def code_version() -> str:
     except (OSError, subprocess.SubprocessError):
         return portfolio_assets.__version__
     return f"{portfolio_assets.__version__}+{commit[:12]}{'.dirty' if dirty else ''}"
-
-
-def _run_covers(context: AssetExecutionContext, run_id: str, first: pd.Timestamp, last: pd.Timestamp) -> bool:
-    """Whether run ``run_id`` materialised partitions covering ``first..last`` (single-run range tags)."""
-    run = context.instance.get_run_by_id(run_id)
-    if run is None:
-        return False
-    start = run.tags.get(RANGE_START_TAG) or run.tags.get("dagster/partition")
-    end = run.tags.get(RANGE_END_TAG) or run.tags.get("dagster/partition")
-    return bool(start and end) and start <= f"{first:%Y-%m-%d}" and f"{last:%Y-%m-%d}" <= end
-
-
-def gate_status(context: AssetExecutionContext, first: pd.Timestamp, last: pd.Timestamp) -> dict[str, dict[str, str]]:
-    """The latest evaluation of every blocking gate check by a run that covered these partitions.
-
-    Refuses to export when there is none, or when it did not pass.
-    """
-    statuses = {}
-    for name in BLOCKING_GATE_CHECKS:
-        history = context.instance.event_log_storage.get_asset_check_execution_history(
-            AssetCheckKey(AssetKey("quarantine"), name), limit=200
-        )
-        record = next((r for r in history if _run_covers(context, r.run_id, first, last)), None)
-        status = record.status.value if record else "NOT_EVALUATED"
-        statuses[name] = {"status": status, "run_id": record.run_id if record else ""}
-        if status != "SUCCEEDED":
-            raise RuntimeError(
-                f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: blocking check quarantine/{name} is {status} "
-                "for these partitions; materialise quarantine over them and let every gate check pass first"
-            )
-    return statuses
 
 
 def sources_provenance(landing: LandingZoneResource) -> object:
@@ -119,7 +88,14 @@ def training_set(
     result = validate_rows(csv_ready(rows), schema, has_volume=has_volume_for(landing.universe().assets))
     if not result.ok:
         raise ValueError(f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: not exported: {result.summary()}")
-    checks = gate_status(context, first, last)
+    checks = gate_status(
+        context.instance,
+        PartitionStore(export.storage.store_root()),
+        list(BLOCKING_GATE_CHECKS),
+        first,
+        last,
+        log=context.log.info,
+    )
     out_dir = export.storage.export_root() / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}"
     report = export_training_set(
         rows,

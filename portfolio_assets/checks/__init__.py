@@ -13,6 +13,7 @@ check                              severity  module             fails when
 ``feature_distribution``           WARN      ``distribution``   a move looks like a bad tick / unadjusted split
 ``cross_source_consistency``       WARN      ``cross_source``   close and CoinGecko's close differ > tolerance
 ``feature_target_ic``              WARN      ``ic``             no feature's rank IC could be computed
+``suspect_moves``                  WARN      ``suspect_moves``  rows touched by a bad tick / split are held back
 =================================  ========  =================  ==============================================
 
 Per-asset settings for the wrapping layer: ``calendars_for`` (``calendars``),
@@ -29,6 +30,7 @@ from portfolio_assets.checks.gaps import temporal_gaps
 from portfolio_assets.checks.ic import feature_target_ic, spearman
 from portfolio_assets.checks.outcome import ERROR, FAILURE_COLUMNS, MAX_CASES, WARN, CheckOutcome, failures_markdown
 from portfolio_assets.checks.requirements import has_volume_for, warmup_ends
+from portfolio_assets.checks.suspect_moves import suspect_moves
 from portfolio_assets.checks.targets import target_coverage
 
 __all__ = [
@@ -46,6 +48,7 @@ __all__ = [
     "has_volume_for",
     "rsi_bounds",
     "spearman",
+    "suspect_moves",
     "target_coverage",
     "temporal_gaps",
     "value_bounds",
