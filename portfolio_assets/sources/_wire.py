@@ -257,7 +257,8 @@ def utc_timestamp(moment: datetime, raw: str) -> pd.Timestamp:
         raise ValueError(f"timestamp {quote(raw, 60)} {OUT_OF_RANGE}") from None
 
 
-def _in_format(value: str, fmt: str) -> bool:
+def matches_format(value: str, fmt: str) -> bool:
+    """True when ``datetime.strptime`` reads ``value`` with ``fmt`` (whatever pandas' range)."""
     try:
         datetime.strptime(value, fmt)
     except ValueError:
@@ -275,7 +276,7 @@ def parse_times(source: str, values: Sequence[object], fmt: str, what: str, wher
     parsed = pd.to_datetime(raw, format=fmt, errors="coerce", utc=True).where(raw.map(str.isascii))
     if parsed.isna().any():
         bad = raw[parsed.isna()].iloc[0]
-        if bad.isascii() and _in_format(bad, fmt):
+        if bad.isascii() and matches_format(bad, fmt):
             raise fail(source, f"{what}: date {quote(bad, 60)} {OUT_OF_RANGE}", where)
         raise fail(source, f"{what}: unparsable date {quote(bad, 60)} (expected {fmt})", where)
     return parsed.astype(UTC_NS).reset_index(drop=True)

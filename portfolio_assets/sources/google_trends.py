@@ -13,7 +13,16 @@ import re
 import numpy as np
 import pandas as pd
 
-from portfolio_assets.sources._wire import UTC_NS, decode_text, ends_inside_quotes, fail, quote, to_float
+from portfolio_assets.sources._wire import (
+    OUT_OF_RANGE,
+    UTC_NS,
+    decode_text,
+    ends_inside_quotes,
+    fail,
+    matches_format,
+    quote,
+    to_float,
+)
 
 SOURCE = "google_trends"
 COLUMNS = ("period_start", "period_end", "value")
@@ -94,8 +103,22 @@ def parse_trends_csv(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     period_start = pd.to_datetime(raw, format=fmt, errors="coerce", utc=True)
     if period_start.isna().any():
         bad = int(np.flatnonzero(period_start.isna().to_numpy())[0])
+        if matches_format(starts[bad], fmt):
+            raise fail(
+                SOURCE, f"line {row_lines[bad]}: {period.lower()} {quote(starts[bad], 40)} {OUT_OF_RANGE}", where
+            )
         raise fail(SOURCE, f"line {row_lines[bad]}: invalid date {quote(starts[bad], 40)}", where)
     period_start = period_start.astype(UTC_NS)
+    if len(period_start):
+        # datetime64 arithmetic wraps round silently: the latest period must end within the range
+        latest = int(np.argmax(period_start.to_numpy()))
+        try:
+            end_ok = period_start.iloc[latest] + length <= pd.Timestamp.max.tz_localize("UTC")
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            end_ok = False
+        if not end_ok:
+            cause = f"the end of {period.lower()} {starts[latest]} {OUT_OF_RANGE}"
+            raise fail(SOURCE, f"line {row_lines[latest]}: {cause}", where)
     if period == "Week":
         not_sunday = period_start.dt.dayofweek != _SUNDAY
         if not_sunday.any():

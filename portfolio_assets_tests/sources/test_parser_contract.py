@@ -1003,6 +1003,16 @@ GOOGLE_TRENDS_MALFORMED = {
     "over 100": (TRENDS_WEEKLY + "2008-01-27,101\n", "line 7: value '101' outside 0..100"),
     "bad date": (TRENDS_WEEKLY + "27/01/2008,5\n", "line 7: week '27/01/2008' is not %Y-%m-%d"),
     "impossible date": (TRENDS_WEEKLY + "2008-02-31,5\n", "line 7: invalid date '2008-02-31'"),
+    "day before 1677": ("Day,gold: (Worldwide)\n1600-01-01,5\n", f"line 2: day '1600-01-01' {OUT_OF_RANGE}"),
+    # period_end wrapped round to 1677 silently
+    "week ending past 2262": (
+        TRENDS_WEEKLY + "2262-04-06,5\n",
+        f"line 7: the end of week 2262-04-06 {OUT_OF_RANGE}",
+    ),
+    "month ending past 2262": (
+        "Month,gold: (Worldwide)\n2262-04,5\n",
+        f"line 2: the end of month 2262-04 {OUT_OF_RANGE}",
+    ),
     "week not sunday": (TRENDS_WEEKLY + "2008-01-28,5\n", "line 7: week 2008-01-28 does not start on a Sunday"),
     "month as day": ("Month,gold price: (Worldwide)\n2012-01-01,4\n", "line 2: month '2012-01-01' is not %Y-%m"),
     "duplicate": (TRENDS_WEEKLY + "2008-01-20,5\n", "line 7: duplicate period 2008-01-20"),
