@@ -2,12 +2,47 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Mapping, Sequence
 
-from dagster import AssetsDefinition, DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import AssetsDefinition, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult, RunsFilter, materialize
 
 from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS
 from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
+
+PID_TAG = "portfolio/pid"
+HOST_TAG = "portfolio/host"
+"""Tags naming the process that executes an in-process run, so a dead one can be told apart."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_dead_runs(instance: DagsterInstance) -> list[str]:
+    """Mark failed every in-process run of this host still shown as running whose process is gone
+    (killed, out of memory): the instance must not show a dead run as in progress. Returns their ids."""
+    host = socket.gethostname()
+    running = instance.get_runs(
+        filters=RunsFilter(
+            statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.CANCELING],
+            tags={HOST_TAG: host},
+        )
+    )
+    dead = []
+    for run in running:
+        pid = run.tags.get(PID_TAG, "")
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            instance.report_run_failed(run, f"the process that ran it (pid {pid} on {host}) is gone: killed mid-run")
+            dead.append(run.run_id)
+    return dead
 
 
 def materialize_range(
@@ -22,8 +57,11 @@ def materialize_range(
 ) -> ExecuteInProcessResult:
     """Materialise ``selection`` for partitions ``first..last`` in ONE run (a single-run backfill).
 
-    ``log_level`` is the console's: at DEBUG Dagster prints one event per partition.
+    ``log_level`` is the console's: at DEBUG Dagster prints one event per partition. Runs of a dead
+    process left shown as running in ``instance`` are marked failed first (``fail_dead_runs``).
     """
+    if instance is not None:
+        fail_dead_runs(instance)
     return materialize(
         ALL_ASSETS,
         selection=list(selection),
@@ -31,7 +69,7 @@ def materialize_range(
         instance=instance,
         resources=dict(resources),
         raise_on_error=raise_on_error,
-        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
     )
 
 

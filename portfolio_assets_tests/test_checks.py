@@ -543,3 +543,25 @@ def test_markdown_escapes_pipes():
     )
     outcome = CheckOutcome("x", False, checks.ERROR, "s", {}, cases)
     assert "A\\|B" in checks.failures_markdown(outcome)
+
+
+def test_an_asset_without_any_observation_in_the_window_fails():
+    """A window that starts before any data must not pass with empty rows."""
+    calendars = {"GOOG": "weekdays", "BTC-USD": "daily"}
+    some = pd.DataFrame({"asset_symbol": ["BTC-USD"] * 3, "timestamp": [utc(f"2000-01-0{d}") for d in (1, 2, 3)]})
+    outcome = checks.temporal_gaps(
+        some, calendars=calendars, window_start=utc("2000-01-01"), window_end=utc("2000-01-03")
+    )
+    assert outcome.passed  # three days: GOOG's missing weekdays do not exceed the limit
+    outcome = checks.temporal_gaps(
+        some, calendars=calendars, window_start=utc("2000-01-01"), window_end=utc("2000-03-31")
+    )
+    assert not outcome.passed
+    goog = outcome.failures[outcome.failures["asset_symbol"] == "GOOG"].iloc[0]
+    assert goog["reason"] == "65 missing weekdays from 2000-01-03 to 2000-03-31 (no observation in the window)"
+    assert outcome.metadata["assets_without_observations"] == ["GOOG"]
+    empty = some.iloc[0:0]
+    outcome = checks.temporal_gaps(
+        empty, calendars=calendars, window_start=utc("2000-01-01"), window_end=utc("2000-03-31")
+    )
+    assert sorted(outcome.failures["asset_symbol"]) == ["BTC-USD", "GOOG"]

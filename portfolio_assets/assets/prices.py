@@ -74,6 +74,7 @@ def prices(
                 frame,
                 calendars=calendars_for(universe.assets),
                 previous=before.groupby("asset_symbol").tail(1),
+                window_start=first,
                 window_end=last,
             ),
             feature_distribution(frame, previous=before),

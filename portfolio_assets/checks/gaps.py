@@ -38,6 +38,7 @@ def temporal_gaps(
     max_gap_days: int = 7,
     previous: pd.DataFrame | None = None,
     window_end: pd.Timestamp | None = None,
+    window_start: pd.Timestamp | None = None,
     max_cases: int = MAX_CASES,
 ) -> CheckOutcome:
     """ERROR if an asset misses more than ``max_gap_days`` expected days in a row.
@@ -55,7 +56,10 @@ def temporal_gaps(
     end inside ``prices`` (or at ``window_end``) are reported. ``window_end``
     (optional): the last day of the checked window; the expected days after an
     asset's last observation through it form an open gap (an asset whose data
-    stopped, including one present in ``previous`` only).
+    stopped, including one present in ``previous`` only). With both ``window_start``
+    and ``window_end``, an asset of ``calendars`` with no observation at all (in the
+    window or in ``previous``) is one gap over the whole window: a window that starts
+    before any data, or an asset whose source returned nothing, does not pass.
 
     Failure cases: asset, ``gap_start`` / ``gap_end`` (first and last missing
     expected day), ``gap_days``, and the observations around the gap.
@@ -114,6 +118,16 @@ def temporal_gaps(
         after = np.r_[after, np.full(len(last_idx), after_end, dtype="datetime64[ns]")]
         symbols_pairs = np.r_[symbols_pairs, sym[last_idx]]
         open_end = np.r_[open_end, np.ones(len(last_idx), dtype=bool)]
+    absent = sorted(set(calendars) - set(sym)) if window_start is not None and window_end is not None else []
+    if absent:
+        start_day = utc_timestamp(window_start).tz_localize(None).floor("D")
+        end_day = utc_timestamp(window_end).tz_localize(None).floor("D")
+        before = np.r_[
+            before, np.full(len(absent), (start_day - pd.Timedelta(days=1)).to_datetime64(), "datetime64[ns]")
+        ]
+        after = np.r_[after, np.full(len(absent), (end_day + pd.Timedelta(days=1)).to_datetime64(), "datetime64[ns]")]
+        symbols_pairs = np.r_[symbols_pairs, np.array(absent, dtype=object)]
+        open_end = np.r_[open_end, np.ones(len(absent), dtype=bool)]
     weekdays = pd.Series(symbols_pairs, dtype="object").map(calendars).eq("weekdays").to_numpy()
     first_missing = before + np.timedelta64(1, "D")
     last_missing = after - np.timedelta64(1, "D")
@@ -128,6 +142,7 @@ def temporal_gaps(
         "longest_gap_days": dict(sorted(longest.items())),
         "window_end": None if window_end is None else _date(pd.Timestamp(window_end)),
         "previous_given": previous is not None,
+        "assets_without_observations": absent,
     }
     if no_timestamp:
         meta["rows_without_timestamp"] = no_timestamp
@@ -148,13 +163,25 @@ def temporal_gaps(
             "column": "timestamp",
             "value": gap[bad],
             "reason": [
-                f"{g} missing {c} from {_date(a)} to {_date(b)}" + (" (open: none through window end)" if o else "")
-                for g, c, a, b, o in zip(gap[bad], cal, gap_start, gap_end, open_end[bad], strict=True)
+                f"{g} missing {c} from {_date(a)} to {_date(b)}"
+                + (
+                    " (no observation in the window)"
+                    if s in absent
+                    else " (open: none through window end)"
+                    if o
+                    else ""
+                )
+                for s, g, c, a, b, o in zip(
+                    symbols_pairs[bad], gap[bad], cal, gap_start, gap_end, open_end[bad], strict=True
+                )
             ],
             "gap_start": gap_start,
             "gap_end": gap_end,
             "gap_days": gap[bad],
-            "last_before": utc_index(before[bad]),
+            "last_before": [
+                pd.NaT if s in absent else pd.Timestamp(b, tz="UTC")
+                for s, b in zip(symbols_pairs[bad], before[bad], strict=True)
+            ],
             "first_after": [
                 pd.NaT if o else pd.Timestamp(a, tz="UTC") for a, o in zip(after[bad], open_end[bad], strict=True)
             ],
