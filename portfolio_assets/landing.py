@@ -33,9 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from portfolio_assets.errors import SourceError
+from portfolio_assets.errors import SECRET_PARAMS, SourceError
 
-SECRET_PARAMS = frozenset({"apikey", "api_key", "x_cg_demo_api_key", "x_cg_pro_api_key", "token", "key"})
 FETCHED_AT_FORMAT = "%Y%m%dT%H%M%SZ"
 INCOMING_PREFIX = ".incoming-"
 """Prefix of the temporary files :meth:`LandingZone.store` writes before renaming them."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from portfolio_assets.errors import SourceError
+from portfolio_assets.errors import SECRET_PARAMS, SourceError
 
 UTC_NS = "datetime64[ns, UTC]"
 # Every timestamp column is datetime64[ns]: anything outside its range is refused by name.
@@ -23,11 +23,18 @@ DATE_RANGE = f"{pd.Timestamp.min:%Y-%m-%d}..{pd.Timestamp.max:%Y-%m-%d}"
 OUT_OF_RANGE = f"is outside the supported date range {DATE_RANGE}"
 _NS_PER_UNIT = {"s": 1_000_000_000, "ms": 1_000_000}
 
-# name=value / name: value for anything that looks like a credential.
-_SECRET_ASSIGNMENT = re.compile(
-    r"(?i)(?<![\w-])(apikey|api[_-]key|x[_-]cg[_-](?:demo|pro)[_-]api[_-]key|access[_-]token|token|key)"
-    r"(\s*[=:]\s*)[\"']?[^\s&\"',;)]+"
+# name=value, name: value, "name": "value", 'name': 'value' for every secret name but Authorization,
+# any case, "-" and "_" interchangeable; the value ends at a space, quote, separator or bracket.
+_NAMES = "|".join(
+    sorted({re.sub(r"[-_]", "[-_]", name) for name in SECRET_PARAMS - {"authorization"}}, key=len, reverse=True)
 )
+_SECRET_ASSIGNMENT = re.compile(rf"(?i)(?<![A-Za-z0-9])({_NAMES})(\\?[\"']?\s*[=:]\s*\\?[\"']?)[^\s&\"'\\,;)}}\]]+")
+# Authorization: <scheme> <credentials> (the scheme is kept), and a bare "Bearer <token>".
+_AUTHORIZATION = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(authorization\\?[\"']?\s*[=:]\s*\\?[\"']?)((?:bearer|basic|digest|token)\s+)?"
+    r"[^\s&\"'\\,;)}\]]+"
+)
+_BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/-]+=*")
 # "We have detected your API key as ABCD1234EFGH5678 ..." (Alpha Vantage rate-limit text).
 _DETECTED_KEY = re.compile(r"((?i:\bapi\s?key)\s+(?i:as|is|was|of)\s+)((?=[A-Za-z]*\d)[A-Za-z0-9]{8,}|[A-Z0-9]{8,})")
 # Bare key shapes: FRED (32 lower-case hex), Alpha Vantage (16 upper-case alphanumerics with a letter
@@ -38,7 +45,14 @@ REDACTED = "***"
 
 
 def redact(text: str) -> str:
-    """Replace anything that looks like an API key in ``text`` with ``***``."""
+    """Replace every credential in ``text`` with ``***``.
+
+    Values of :data:`~portfolio_assets.errors.SECRET_PARAMS` names (query strings,
+    JSON, headers), ``Authorization`` and ``Bearer`` values, keys Alpha Vantage
+    says it detected, and bare FRED / Alpha Vantage key shapes.
+    """
+    text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)}{m.group(2) or ''}{REDACTED}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     text = _SECRET_ASSIGNMENT.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
     text = _DETECTED_KEY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
     return _BARE_KEYS.sub(REDACTED, text)
@@ -53,8 +67,8 @@ def quote(value: object, limit: int = 300) -> str:
 
 
 def fail(source: str, cause: str, where: str) -> SourceError:
-    """Build (not raise) the error, so callers can ``raise fail(...) from exc``."""
-    return SourceError(source, cause, where=where or None)
+    """Build (not raise) the error, so callers can ``raise fail(...) from exc``; the cause is redacted."""
+    return SourceError(source, redact(cause), where=where or None)
 
 
 def decode_text(source: str, body: bytes | str, where: str) -> str:

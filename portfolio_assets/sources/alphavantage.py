@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from portfolio_assets.landing import SECRET_PARAMS
+from portfolio_assets.errors import SECRET_PARAMS
 from portfolio_assets.sources._wire import (
     UTC_NS,
     decode_text,

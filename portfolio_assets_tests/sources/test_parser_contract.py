@@ -787,6 +787,15 @@ FRED_MALFORMED = _json_malformed(
             "Read https://fred.stlouisfed.org/docs/api/api_key.html for more information.'",
         ),
         "error 429": (_fixture("fred_error_429.json"), "API error 429: 'Too Many Requests. Exceeded Rate Limit'"),
+        # a secret echoed in a JSON body is redacted too, in a quoted body and in any other cause
+        "error with key in JSON": (
+            json.dumps({"error_code": 400, "error_message": 'Bad Request. {"api_key": "0123456789abcdef"}'}),
+            'API error 400: \'Bad Request. {"api_key": "***"}\'',
+        ),
+        "key echoed in a date": (
+            _fred_observation(date="access_token=ya29.a0Af", value="n/a"),
+            "observation 'access_token=***': value is not numeric: 'n/a'",
+        ),
         "error with key": (
             json.dumps(
                 {
