@@ -32,7 +32,11 @@ COLUMNS = ("timestamp", "asset_symbol", "social_sentiment_score", "social_mentio
 
 
 def _timestamp(raw: str) -> pd.Timestamp:
-    parsed = datetime.fromisoformat(raw.strip())
+    try:
+        parsed = datetime.fromisoformat(raw.strip())
+    except ValueError as exc:
+        detail = "" if str(exc).startswith("Invalid isoformat string") else f" ({exc})"
+        raise ValueError(f"timestamp {raw!r} is not an ISO 8601 date-time{detail}") from None
     if parsed.tzinfo is None:
         raise ValueError(f"timestamp {raw!r} has no time zone")
     stamp = utc_timestamp(parsed, raw)

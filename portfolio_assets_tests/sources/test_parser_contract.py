@@ -1062,7 +1062,10 @@ SOCIAL_MALFORMED = {
         "line 6: expected 4 fields, got 2 (truncated line?)",
     ),
     "too many fields": (SOCIAL_HEADER + "2008-01-01T00:00:00Z,GOOG,0.1,1,extra\n", "line 2: expected 4 fields, got 5"),
-    "bad timestamp": (SOCIAL_HEADER + "2008-13-01T00:00:00Z,GOOG,0.1,1\n", "line 2: month must be in 1..12"),
+    "bad timestamp": (
+        SOCIAL_HEADER + "2008-13-01T00:00:00Z,GOOG,0.1,1\n",
+        "line 2: timestamp '2008-13-01T00:00:00Z' is not an ISO 8601 date-time (month must be in 1..12)",
+    ),
     "naive timestamp": (SOCIAL_HEADER + "2008-01-01,GOOG,0.1,1\n", "line 2: timestamp '2008-01-01' has no time zone"),
     "intraday timestamp": (
         SOCIAL_HEADER + "2008-01-01T12:00:00Z,GOOG,0.1,1\n",
