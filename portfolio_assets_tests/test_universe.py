@@ -203,7 +203,7 @@ def test_release_lag_bounds_are_accepted(lag):
         ),
         "asset-key": (
             _set("assets", 0, fear_gred=True),
-            "u.yaml: assets[0] (BTC-USD): unknown key 'fear_gred' (allowed: asset_class, coingecko_id,"
+            "u.yaml: assets[0] (BTC-USD): unknown key 'fear_gred' (allowed: accepted_moves, asset_class, coingecko_id,"
             " fear_greed, news_query, params, source, symbol, trends_query)",
         ),
         "macro-key": (
@@ -332,3 +332,19 @@ def test_a_file_that_is_not_a_mapping_is_refused(tmp_path, text, got):
     with pytest.raises(UniverseError) as err:
         load_universe(path)
     assert str(err.value) == f"{path}: expected a mapping with 'assets' and 'macro', got {got}"
+
+
+def test_accepted_moves_are_days(tmp_path):
+    import pandas as pd
+
+    data = yaml.safe_load(DEFAULT_UNIVERSE.read_text())
+    data["assets"][0]["accepted_moves"] = ["2010-03-10", "2011-01-03"]
+    spec = parse_universe(data, tmp_path / "u.yaml").assets[0]
+    assert spec.accepted_moves == (pd.Timestamp("2010-03-10", tz="UTC"), pd.Timestamp("2011-01-03", tz="UTC"))
+    data["assets"][0]["accepted_moves"] = ["March 10"]
+    with pytest.raises(UniverseError) as raised:
+        parse_universe(data, tmp_path / "u.yaml")
+    assert str(raised.value) == (
+        f"{tmp_path / 'u.yaml'}: assets[0] (BTC-USD).accepted_moves[0]: expected a day written YYYY-MM-DD, "
+        "got 'March 10'"
+    )
