@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
+from portfolio_assets.fsutil import fsync_dir, process_alive, write_atomically
 from portfolio_assets.resources import StorageResource
 
 COMMITS = "_commits"
@@ -99,33 +100,6 @@ def _new_generation() -> str:
     return f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _writer_alive(record: Path) -> bool:
     """Whether the process that announced an in-flight generation still runs (on this host)."""
     try:
@@ -135,13 +109,7 @@ def _writer_alive(record: Path) -> bool:
         return False
     if host != socket.gethostname():
         return True  # another machine's writer: never collected from here
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return process_alive(pid)
 
 
 class PartitionStore:
@@ -211,7 +179,7 @@ class PartitionStore:
         self.collect_garbage(asset_path)
         generation = _new_generation()
         inflight = folder / INFLIGHT / f"{generation}.json"
-        _write_atomically(inflight, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        write_atomically(inflight, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
         table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
         positions = pd.Series(range(len(frame))).groupby(day.to_numpy()).indices
         counts: dict[str, int] = {}
@@ -224,7 +192,7 @@ class PartitionStore:
                 staged.append(target)
                 pq.write_table(part, target)
                 counts[key] = part.num_rows
-            _fsync_dir(folder)
+            fsync_dir(folder)
             commit = Commit(
                 generation=generation,
                 partitions=tuple(keys),
@@ -232,7 +200,7 @@ class PartitionStore:
                 blocked_by=tuple(blocked_by),
                 committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
             )
-            _write_atomically(folder / COMMITS / f"{generation}.json", commit.to_json())
+            write_atomically(folder / COMMITS / f"{generation}.json", commit.to_json())
         except BaseException:
             for path in staged:
                 path.unlink(missing_ok=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from portfolio_assets.errors import SECRET_PARAMS, SourceError
+from portfolio_assets.fsutil import write_atomically
 
 FETCHED_AT_FORMAT = "%Y%m%dT%H%M%SZ"
 INCOMING_PREFIX = ".incoming-"
@@ -190,17 +190,7 @@ class LandingZone:
         folder = self.series_dir(source, params)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{fetched_at.astimezone(UTC).strftime(FETCHED_AT_FORMAT)}.{ext}"
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=INCOMING_PREFIX)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)  # mkstemp creates 0600; responses are not secret
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomically(target, body, tmp_prefix=INCOMING_PREFIX)
         return LandedFile(source, target, fetched_at)
 
 

@@ -9,21 +9,12 @@ from collections.abc import Mapping, Sequence
 from dagster import AssetsDefinition, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult, RunsFilter, materialize
 
 from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS
+from portfolio_assets.fsutil import process_alive
 from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
 
 PID_TAG = "portfolio/pid"
 HOST_TAG = "portfolio/host"
 """Tags naming the process that executes an in-process run, so a dead one can be told apart."""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def fail_dead_runs(instance: DagsterInstance) -> list[str]:
@@ -39,7 +30,7 @@ def fail_dead_runs(instance: DagsterInstance) -> list[str]:
     dead = []
     for run in running:
         pid = run.tags.get(PID_TAG, "")
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             instance.report_run_failed(run, f"the process that ran it (pid {pid} on {host}) is gone: killed mid-run")
             dead.append(run.run_id)
     return dead

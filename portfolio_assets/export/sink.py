@@ -21,6 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Protocol
 
+from portfolio_assets.fsutil import fsync_dir, write_durably
+
 __all__ = ["LocalSink", "Sink"]
 
 _AT_FDCWD = -100
@@ -73,10 +75,7 @@ class LocalSink:
 
 def _write_file(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_durably(path, data)
 
 
 @cache
@@ -105,19 +104,6 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, f"cannot swap {a} and {b}: {os.strerror(code)}")
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _replace_dir(new: Path, target: Path) -> None:
     """Put directory ``new`` at ``target`` in one rename; the previous ``target`` (if any) is removed after."""
     if not target.exists():
@@ -133,7 +119,7 @@ def _replace_dir(new: Path, target: Path) -> None:
             os.rename(old, target)
             raise
         shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _check_target(out_dir: Path, marker: str) -> None:

@@ -1,0 +1,53 @@
+"""Durable local files: the one home of atomic writes, directory fsyncs and "is that writer alive"."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (renames, new files) durable; a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` and fsync it (the caller makes it visible, e.g. by a rename)."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_atomically(path: Path, data: bytes, *, tmp_prefix: str = ".") -> None:
+    """Replace ``path`` with ``data`` in one rename: readers see the old bytes or the new, never a part."""
+    tmp = path.with_name(f"{tmp_prefix}{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write_durably(tmp, data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (one owned by another user counts as alive)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
