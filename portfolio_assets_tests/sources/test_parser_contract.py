@@ -9,7 +9,13 @@
   bad values, duplicate dates, the error bodies each API really sends) raises
   :class:`~portfolio_assets.errors.SourceError` with the source name, the
   ``where`` passed in and exactly the expected cause (API keys redacted);
-* every strict prefix of a JSON body raises ``SourceError`` too.
+* every strict prefix of a JSON body raises ``SourceError`` too;
+* property tests (hypothesis, not slow): arbitrary bytes, mutated valid bodies
+  and valid envelopes holding hostile values (huge ints, inf/nan/1e300, odd
+  numeric strings, out-of-range and intraday stamps, Unicode digits) give either
+  a frame that keeps the documented invariants (:func:`assert_invariants`) or a
+  ``SourceError`` with the right ``source`` and ``where``, never another
+  exception; a value that must be refused (:data:`REFUSED`) always raises.
 
 What a parser makes of *valid* data (value transforms, vintages, timestamp
 conventions) is tested in that source's own module.
@@ -23,9 +29,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from portfolio_assets.errors import SourceError
 from portfolio_assets.landing import FETCHED_AT_FORMAT, SAMPLE_LANDING_ROOT, parse_series_key
@@ -1176,3 +1186,553 @@ def test_every_prefix_of_a_json_body_raises_source_error(contract: Contract) -> 
             contract.parse(body[:cut], where=contract.where)
         assert info.value.source == contract.source
         assert str(info.value).startswith(f"{contract.source} [{contract.where}]: ")
+
+
+# --- property tests: whatever arrives, parsed rows that keep the invariants or a SourceError ---------
+# (a) arbitrary bytes and mutated valid bodies; (b) valid envelopes holding hypothesis-generated hostile
+# values (huge ints, inf/nan/1e300, odd numeric strings, out-of-range and intraday stamps, Unicode
+# digits); (c) a valid body with one value that must be refused. Any other exception fails the test.
+
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+INT64_MAX = 2**63 - 1
+MS_PER_DAY = 86_400_000
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A JSON token spliced into a body verbatim (numbers json.dumps cannot write, such as 5,000 digits)."""
+
+    token: str
+
+
+def render(value: object) -> str:
+    """JSON text of ``value``, with :class:`Raw` tokens as they are."""
+    if isinstance(value, Raw):
+        return value.token
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k))}:{render(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(render(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+# hostile values ---------------------------------------------------------------------------------------
+
+SPECIAL_INTS = [0, -1, 1, 2**53, 2**53 + 1, INT64_MAX, 2**63, 2**64, -(2**63) - 1, 10**19, 10**30, 10**400]
+NUMBER_TOKENS = st.one_of(
+    st.integers().map(str),
+    st.sampled_from(SPECIAL_INTS).map(str),
+    st.integers(min_value=4250, max_value=4400).map(lambda n: "9" * n),  # around the int-string limit
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["1e300", "-1e300", "1e999", "-1e999", "1e-400", "0.0", "-0.0", "1E+19", "NaN", "Infinity"]),
+).map(Raw)
+UNICODE_DIGITS = st.text(st.characters(categories=["Nd"]), min_size=1, max_size=6).filter(lambda t: not t.isascii())
+UNDERSCORED = st.from_regex(r"[0-9]{1,3}(_[0-9]{1,3})+(\.[0-9]{1,2})?", fullmatch=True)
+NON_FINITE = st.sampled_from(["NaN", "nan", "-nan", "inf", "+inf", "-Infinity", "1e999", "-1e999"])
+ODD_STRINGS = st.one_of(
+    UNICODE_DIGITS,
+    UNDERSCORED,
+    NON_FINITE,
+    st.sampled_from(["", " ", "1,000", "0x10", "1e19", "1e30", "+5", "-0", "²", "\u00a012", "12\u200b", " 12 "]),
+    st.integers().map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.text(max_size=8),
+)
+HOSTILE = st.one_of(NUMBER_TOKENS, ODD_STRINGS, st.none(), st.booleans(), st.just([]))
+
+
+@st.composite
+def date_parts(draw: st.DrawFn) -> tuple[int, int, int, int, int, int]:
+    """Year 0..9999 (mostly near the datetime64 range), month 0..13, day 0..32, a time of day or midnight."""
+    year = draw(st.one_of(st.integers(1990, 2030), st.integers(0, 9999), st.sampled_from([1677, 1678, 2261, 2262])))
+    month, day = draw(st.integers(0, 13)), draw(st.integers(0, 32))
+    time = draw(st.one_of(st.just((0, 0, 0)), st.tuples(st.integers(0, 24), st.integers(0, 60), st.integers(0, 60))))
+    return (year, month, day, *time)
+
+
+def _unicode_digits(text: str, draw: st.DrawFn) -> str:
+    """``text`` with its ASCII digits swapped for one Unicode digit set (Arabic-Indic, full-width, ...)."""
+    zero = draw(st.sampled_from(["\u0660", "\uff10", "\u0966", "\u06f0", "\U0001d7ce"]))
+    return "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in text)
+
+
+def hostile_date(fmt: str) -> st.SearchStrategy[str]:
+    """Dates in ``fmt``: valid, impossible, out of range, intraday, or with Unicode digits."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> str:
+        y, mo, d, h, mi, s = draw(date_parts())
+        text = fmt.format(y=y, mo=mo, d=d, h=h, mi=mi, s=s)
+        return _unicode_digits(text, draw) if draw(st.integers(0, 9)) == 0 else text
+
+    return st.one_of(build(), st.text(max_size=20))
+
+
+# per-source structured bodies ---------------------------------------------------------------------
+# Each body is valid except where ``hostile`` swaps a value: none, a few or most of them, so that both
+# parsed frames (whose invariants are then checked) and refusals come up often.
+
+BASE_DAY = pd.Timestamp("2008-01-06", tz="UTC")  # a Sunday
+# alternative.me's bands, written out here independently of the parser
+FNG_BANDS = [
+    ("Extreme Fear", 0, 24),
+    ("Fear", 25, 46),
+    ("Neutral", 47, 54),
+    ("Greed", 55, 75),
+    ("Extreme Greed", 76, 100),
+]
+
+
+def hostile(draw: st.DrawFn, good: st.SearchStrategy, bad: st.SearchStrategy, percent: int) -> object:
+    """A draw from ``bad`` with probability ``percent`` %, else from ``good``."""
+    return draw(bad) if percent and draw(st.integers(0, 99)) < percent else draw(good)
+
+
+def hostility() -> st.SearchStrategy[int]:
+    return st.sampled_from([0, 0, 5, 15, 50])
+
+
+def days(size: int = 4, step: int = 1) -> st.SearchStrategy[list[pd.Timestamp]]:
+    """Distinct days (multiples of ``step`` after :data:`BASE_DAY`), in random order."""
+    offsets = st.lists(st.integers(0, 3000), min_size=0, max_size=size, unique=True)
+    return offsets.map(lambda found: [BASE_DAY + pd.Timedelta(days=step * n) for n in found])
+
+
+def prices() -> st.SearchStrategy[str]:
+    return st.floats(0.0001, 1e6).map(lambda x: f"{x:.4f}")
+
+
+def counts() -> st.SearchStrategy[int]:
+    return st.one_of(st.integers(0, 10**6), st.sampled_from([0, 2**53, 2**62]))
+
+
+AV_DATE = hostile_date("{y:04d}-{mo:02d}-{d:02d}")
+GDELT_DATE = hostile_date("{y:04d}{mo:02d}{d:02d}T{h:02d}{mi:02d}{s:02d}Z")
+
+
+@st.composite
+def hostile_alphavantage(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    key = draw(
+        st.sampled_from(["Time Series (Daily)", "Time Series FX (Daily)", "Time Series (Digital Currency Daily)"])
+    )
+    series: dict[str, dict[str, object]] = {}
+    for day in draw(days()) or [BASE_DAY]:
+        date = hostile(draw, st.just(f"{day:%Y-%m-%d}"), AV_DATE, pct // 3)
+        fields = {f"{n}. {name}": hostile(draw, prices(), HOSTILE, pct) for n, name in enumerate(PRICE_NAMES, 1)}
+        fields["5. volume"] = hostile(draw, counts().map(str), HOSTILE, pct)
+        series[str(date)] = fields
+    return render({"Meta Data": {"2. Symbol": "GOOG"}, key: series})
+
+
+PRICE_NAMES = ("open", "high", "low", "close")
+CG_STAMP_HOSTILE = st.one_of(
+    st.integers(-(2**70), 2**70).map(lambda ms: Raw(str(ms))),
+    NUMBER_TOKENS,
+    st.sampled_from([Raw("1e15"), Raw("-1e16"), Raw("1367107200000.5"), Raw(str(2**64))]),
+    st.integers(1, MS_PER_DAY - 1).map(lambda ms: Raw(str(1367107200000 + ms))),  # intraday
+)
+
+
+@st.composite
+def hostile_coingecko(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    arrays: dict[str, list[list[object]]] = {}
+    for key in ("prices", "market_caps", "total_volumes"):
+        points = []
+        for day in draw(days()):
+            stamp = hostile(draw, st.just(Raw(str(day.value // 1_000_000))), CG_STAMP_HOSTILE, pct // 3)
+            good = st.one_of(st.floats(0.01, 1e12).map(repr).map(Raw), st.none())
+            points.append([stamp, hostile(draw, good, HOSTILE, pct)])
+        if points and draw(st.booleans()):  # CoinGecko's "now": an intraday newest point
+            points.append([Raw(str(BASE_DAY.value // 1_000_000 + 3001 * MS_PER_DAY + 12_345)), Raw("1.5")])
+        arrays[key] = points
+    return render(arrays)
+
+
+@st.composite
+def hostile_fear_greed(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    items = []
+    for day in draw(days()):
+        value = draw(st.integers(0, 100))
+        label = next(name for name, low, high in FNG_BANDS if low <= value <= high)
+        stamp_bad = st.one_of(
+            st.integers(0, 10**12).map(str),
+            st.integers(4250, 4400).map(lambda n: "9" * n),
+            ODD_STRINGS,
+            NUMBER_TOKENS,
+        )
+        items.append(
+            {
+                "value": hostile(draw, st.just(str(value)), HOSTILE, pct),
+                "value_classification": hostile(draw, st.just(label), st.sampled_from([n for n, *_ in FNG_BANDS]), pct),
+                "timestamp": hostile(draw, st.just(str(day.value // 10**9)), stamp_bad, pct // 3),
+            }
+        )
+    return render({"name": "Fear and Greed Index", "data": items[::-1], "metadata": {"error": None}})
+
+
+@st.composite
+def hostile_fred(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    observations = []
+    for day in draw(days()):
+        lag = draw(st.integers(0, 60))
+        release = day + pd.Timedelta(days=lag)
+        good_value = st.one_of(st.just("."), st.floats(-1e6, 1e6).map(lambda x: f"{x:.3f}"))
+        observations.append(
+            {
+                "realtime_start": hostile(draw, st.just(f"{release:%Y-%m-%d}"), AV_DATE, pct // 3),
+                "realtime_end": "9999-12-31",
+                "date": hostile(draw, st.just(f"{day:%Y-%m-%d}"), AV_DATE, pct // 3),
+                "value": hostile(draw, good_value, HOSTILE, pct),
+            }
+        )
+    count = hostile(draw, st.just(len(observations)), st.one_of(NUMBER_TOKENS, ODD_STRINGS), pct // 3)
+    output_type = hostile(draw, st.sampled_from([1, 4, "4"]), st.sampled_from(["٤", 2, 4.0, None]), pct // 3)
+    return render({"output_type": output_type, "count": count, "offset": 0, "observations": observations})
+
+
+@st.composite
+def hostile_gdelt(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    series = draw(st.sampled_from(["Article Count", "Average Tone"]))
+    resolution = draw(st.sampled_from(["day", "hour", None]))
+    items = []
+    for day in draw(days()):
+        moment = day if resolution == "day" else day + pd.Timedelta(minutes=15 * draw(st.integers(0, 95)))
+        if series == "Article Count":
+            value, norm = counts().map(lambda n: Raw(str(n))), counts().map(lambda n: Raw(str(n)))
+        else:
+            value, norm = st.floats(-100, 100).map(repr).map(Raw), st.none()
+        item: dict[str, object] = {
+            "date": hostile(draw, st.just(f"{moment:%Y%m%dT%H%M%SZ}"), GDELT_DATE, pct // 3),
+            "value": hostile(draw, value, HOSTILE, pct),
+        }
+        if series == "Article Count" or draw(st.booleans()):
+            item["norm"] = hostile(draw, norm, HOSTILE, pct)
+        items.append(item)
+    details = {"title": "x"} if resolution is None else {"title": "x", "date_resolution": resolution}
+    return render({"query_details": details, "timeline": [{"series": series, "data": items}]})
+
+
+@st.composite
+def hostile_google_trends(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    period = draw(st.sampled_from(["Day", "Week", "Month"]))
+    lines = []
+    for day in draw(days(step=7 if period == "Week" else 1)):
+        if period == "Month":
+            start = f"{BASE_DAY + pd.DateOffset(months=(day - BASE_DAY).days):%Y-%m}"
+            bad_date = hostile_date("{y:04d}-{mo:02d}")
+        else:
+            start, bad_date = f"{day:%Y-%m-%d}", AV_DATE
+        value = st.one_of(st.integers(0, 100).map(str), st.just("<1"))
+        cell = hostile(draw, value, st.one_of(ODD_STRINGS, value.map(lambda v: f'"{v}')), pct)
+        lines.append(f"{hostile(draw, st.just(start), bad_date, pct // 3)},{cell}".replace("\n", " "))
+    return f"Category: All categories\n\n{period},bitcoin: (Worldwide)\n" + "\n".join(lines)
+
+
+@st.composite
+def hostile_social(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    stamp_bad = st.builds(
+        lambda d, zone: d + zone,
+        hostile_date("{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"),
+        st.sampled_from(["Z", "+01:00", "-23:59", ""]),
+    )
+    rows = []
+    for day in draw(days()):
+        for symbol in draw(
+            st.lists(st.sampled_from(["GOOG", "BTC-USD", "ÄPFEL"]), min_size=1, max_size=2, unique=True)
+        ):
+            hours = draw(st.integers(-12, 14))
+            local = day + pd.Timedelta(hours=hours)
+            good_stamp = st.sampled_from([f"{day:%Y-%m-%d}T00:00:00Z", f"{local:%Y-%m-%dT%H:%M:%S}{hours:+03d}:00"])
+            score = st.one_of(st.floats(-1, 1).map(lambda x: f"{x:.4f}"), st.just(""))
+            count = st.one_of(counts().map(str), st.just(""))
+            cells = [
+                hostile(draw, good_stamp, stamp_bad, pct // 3),
+                symbol,
+                hostile(draw, score, ODD_STRINGS, pct),
+                hostile(draw, count, ODD_STRINGS, pct),
+            ]
+            rows.append(",".join(str(cell).replace(",", ";").replace('"', "'") for cell in cells))
+    return SOCIAL_HEADER + "".join(f"{row}\n" for row in rows)
+
+
+HOSTILE_BODIES: dict[str, st.SearchStrategy[str]] = {
+    "alphavantage": hostile_alphavantage(),
+    "coingecko": hostile_coingecko(),
+    "alternative_me": hostile_fear_greed(),
+    "fred": hostile_fred(),
+    "gdelt": hostile_gdelt(),
+    "google_trends": hostile_google_trends(),
+    "social": hostile_social(),
+}
+
+
+# the invariants of a parsed frame -------------------------------------------------------------------
+
+
+def _midnight(stamps: pd.Series) -> bool:
+    return bool((stamps == stamps.dt.normalize()).all())
+
+
+def _gdelt_context(body: str | bytes) -> tuple[str | None, bool]:
+    """The series name and whether the body declares a daily resolution."""
+    data = json.loads(body)
+    details = data.get("query_details")
+    daily = isinstance(details, dict) and details.get("date_resolution") == "day"
+    timeline = data.get("timeline") or [{}]
+    return timeline[0].get("series"), daily
+
+
+def assert_invariants(contract: Contract, frame: pd.DataFrame, body: str | bytes) -> None:
+    """Exactly the documented columns and dtypes, sorted and unique on the key, values as documented."""
+    assert_schema(contract, frame)
+    key = pd.MultiIndex.from_frame(frame[list(contract.key)])
+    assert key.is_monotonic_increasing and key.is_unique
+    for name, dtype in contract.columns.items():
+        if dtype == UTC_NS:
+            assert frame[name].notna().all(), name
+    source = contract.source
+    if source == "alphavantage":
+        assert _midnight(frame["timestamp"])
+        prices = frame[["price_open", "price_high", "price_low", "price_close"]].to_numpy()
+        assert np.isfinite(prices).all() and (prices > 0).all()
+        volume = frame["volume"].dropna().to_numpy()
+        assert np.isfinite(volume).all() and (volume >= 0).all()
+    elif source == "coingecko":
+        price = frame["price"].dropna().to_numpy()
+        assert np.isfinite(price).all() and (price > 0).all()
+        for name in ("market_cap", "total_volume"):
+            other = frame[name].dropna().to_numpy()
+            assert np.isfinite(other).all() and (other >= 0).all()
+        assert (frame["timestamp"] != frame["timestamp"].dt.normalize()).sum() <= 3  # each array's newest only
+    elif source == "alternative_me":
+        values = frame["value"].to_numpy()
+        assert np.isfinite(values).all() and ((values >= 0) & (values <= 100)).all()
+        assert [fear_greed.band(v)[0] for v in values] == frame["value_classification"].tolist()
+        assert frame["timestamp"].dt.normalize().is_unique
+    elif source == "fred":
+        assert _midnight(frame["observation_date"]) and _midnight(frame["realtime_start"])
+        assert np.isfinite(frame["value"].dropna().to_numpy()).all()
+        assert (frame["realtime_start"] >= frame["observation_date"]).all()
+    elif source == "gdelt":
+        series, daily = _gdelt_context(body)
+        values, norms = frame["value"].to_numpy(), frame["norm"].dropna().to_numpy()
+        assert np.isfinite(values).all()
+        if series == "Article Count":
+            counts = np.concatenate([values, norms])
+            assert (counts >= 0).all() and (counts == np.round(counts)).all() and (counts < 2.0**63).all()
+        else:
+            assert series == "Average Tone" and ((values >= -100) & (values <= 100)).all()
+        if daily:
+            assert _midnight(frame["timestamp"])
+    elif source == "google_trends":
+        assert _midnight(frame["period_start"]) and (frame["period_end"] > frame["period_start"]).all()
+        values = frame["value"].to_numpy()
+        assert np.isfinite(values).all() and ((values >= 0) & (values <= 100)).all()
+    elif source == "social":
+        assert _midnight(frame["timestamp"])
+        scores = frame["social_sentiment_score"].dropna().to_numpy()
+        assert np.isfinite(scores).all() and ((scores >= -1) & (scores <= 1)).all()
+        counts = frame["social_mention_count"].dropna()
+        assert ((counts >= 0) & (counts <= INT64_MAX)).all()
+    else:  # pragma: no cover - a new parser needs its invariants here
+        raise AssertionError(f"no invariants for {source}")
+
+
+def parse_or_refuse(contract: Contract, body: str | bytes) -> pd.DataFrame | SourceError:
+    """Parse ``body``: a frame keeping the invariants, or the SourceError naming the source and where."""
+    try:
+        frame = contract.parse(body, where=contract.where)
+    except SourceError as error:
+        assert error.source == contract.source
+        assert error.where == contract.where
+        assert error.cause and str(error) == f"{contract.source} [{contract.where}]: {error.cause}"
+        return error
+    assert_invariants(contract, frame, body)
+    return frame
+
+
+@st.composite
+def mutated(draw: st.DrawFn, body: str) -> str:
+    """``body`` with up to three random deletions, insertions or replacements."""
+    for _ in range(draw(st.integers(1, 3))):
+        start = draw(st.integers(0, len(body)))
+        end = draw(st.integers(start, min(len(body), start + 8)))
+        body = body[:start] + draw(st.text(max_size=4)) + body[end:]
+    return body
+
+
+@pytest.mark.parametrize("contract", CONTRACTS.values(), ids=str)
+@FUZZ
+@given(data=st.data())
+def test_any_bytes_parse_or_raise_source_error(contract: Contract, data: st.DataObject) -> None:
+    body = data.draw(
+        st.one_of(st.binary(max_size=200), mutated(contract.valid), mutated(contract.valid).map(str.encode))
+    )
+    parse_or_refuse(contract, body)
+
+
+@pytest.mark.parametrize("contract", CONTRACTS.values(), ids=str)
+@FUZZ
+@given(data=st.data())
+def test_hostile_values_parse_or_raise_source_error(contract: Contract, data: st.DataObject) -> None:
+    parse_or_refuse(contract, data.draw(HOSTILE_BODIES[contract.source]))
+
+
+# (c) one value that must be refused, in an otherwise valid body -----------------------------------
+
+REFUSED_NUMBER = st.one_of(UNICODE_DIGITS, UNDERSCORED, NON_FINITE)  # refused in every numeric field
+
+
+@st.composite
+def out_of_range_date(draw: st.DrawFn, fmt: str) -> str:
+    year = draw(st.one_of(st.integers(1000, 1676), st.integers(2263, 9999)))
+    return fmt.format(y=year, mo=draw(st.integers(1, 12)), d=draw(st.integers(1, 28)), h=0, mi=0, s=0)
+
+
+@st.composite
+def intraday(draw: st.DrawFn, fmt: str) -> str:
+    seconds = draw(st.integers(1, 86_399))
+    return fmt.format(y=2008, mo=1, d=2, h=seconds // 3600, mi=seconds // 60 % 60, s=seconds % 60)
+
+
+@st.composite
+def unicode_date(draw: st.DrawFn, fmt: str) -> str:
+    return _unicode_digits(fmt.format(y=2008, mo=1, d=2, h=0, mi=0, s=0), draw)
+
+
+def dates_refused(fmt: str) -> st.SearchStrategy[str]:
+    """Out of range, Unicode digits, or (for a format with a time of day, in a daily series) intraday."""
+    found = [out_of_range_date(fmt), unicode_date(fmt)]
+    return st.one_of(*found, intraday(fmt)) if "{h" in fmt else st.one_of(*found)
+
+
+def json_string(token: str) -> str:
+    return json.dumps(token)
+
+
+def as_is(token: object) -> str:
+    return str(token)
+
+
+GDELT_DAILY = GDELT_VOLRAW.replace('"Nasdaq"}', '"Nasdaq","date_resolution":"day"}', 1)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A valid body with one value cut out (``@@``), what must be refused there and how it is written."""
+
+    source: str
+    body: str
+    original: str  # the text the slot replaces (once)
+    values: st.SearchStrategy
+    write: Callable[[Any], str] = json_string
+    replacement: str = "@@"  # the slot with its surroundings, when those are part of ``original``
+
+    @property
+    def template(self) -> str:
+        return self.body.replace(self.original, self.replacement, 1)
+
+    @property
+    def refilled(self) -> str:
+        """The template with the original value put back: the valid body again."""
+        kept = self.replacement.split("@@")
+        return self.template.replace("@@", self.original.removeprefix(kept[0]).removesuffix(kept[1]))
+
+    def __str__(self) -> str:
+        return f"{self.source}-{re.sub(r'[^A-Za-z0-9.]+', '_', self.original).strip('_')[:24]}"
+
+
+DAY_FMT = "{y:04d}-{mo:02d}-{d:02d}"
+REFUSED: list[Slot] = [
+    Slot("alphavantage", ALPHAVANTAGE_DAILY, '"806.9900"', REFUSED_NUMBER),
+    Slot("alphavantage", ALPHAVANTAGE_DAILY, '"2265800"', REFUSED_NUMBER),
+    Slot("alphavantage", ALPHAVANTAGE_DAILY, '"2013-02-27"', dates_refused(DAY_FMT)),
+    Slot("coingecko", COINGECKO_CHART, "141.96", REFUSED_NUMBER),
+    Slot(
+        "coingecko",
+        COINGECKO_CHART,
+        "[1367107200000,135.3]",
+        st.one_of(st.integers(max_value=-(10**16)), st.integers(min_value=10**16)),
+        as_is,
+        "[@@,135.3]",
+    ),
+    Slot("alternative_me", FNG, '"value":"47"', REFUSED_NUMBER, json_string, '"value":@@'),
+    Slot(
+        "alternative_me",
+        FNG,
+        '"timestamp":"1551070800"',
+        st.one_of(st.integers(10**11, 10**30).map(str), UNICODE_DIGITS, UNDERSCORED),
+        json_string,
+        '"timestamp":@@',
+    ),
+    Slot(
+        "alternative_me",
+        FNG,
+        '"value":"47","value_classification":"Neutral"',
+        st.integers(0, 100).flatmap(
+            lambda v: st.sampled_from([n for n, low, high in FNG_BANDS if not low <= v <= high]).map(
+                lambda label: f'"value":"{v}","value_classification":"{label}"'
+            )
+        ),
+        as_is,
+    ),
+    Slot("fred", FRED_OBSERVATIONS, '"1447.16"', REFUSED_NUMBER),
+    Slot("fred", FRED_OBSERVATIONS, '"2008-01-02"', dates_refused(DAY_FMT)),
+    Slot("fred", FRED_OBSERVATIONS, '"count":3', st.integers(0, 10**6).filter(lambda n: n != 3), as_is, '"count":@@'),
+    Slot("gdelt", GDELT_VOLRAW, '"value":123', REFUSED_NUMBER, json_string, '"value":@@'),
+    Slot(
+        "gdelt",
+        GDELT_VOLRAW,
+        '"value":123',
+        st.one_of(st.integers(max_value=-1), st.integers(min_value=2**63), st.floats(0.5, 1e6).filter(lambda x: x % 1)),
+        as_is,
+        '"value":@@',
+    ),
+    Slot("gdelt", GDELT_DAILY, '"20080102T000000Z"', dates_refused("{y:04d}{mo:02d}{d:02d}T{h:02d}{mi:02d}{s:02d}Z")),
+    Slot("google_trends", TRENDS_WEEKLY, ",45\n", REFUSED_NUMBER, as_is, ",@@\n"),
+    Slot("google_trends", TRENDS_WEEKLY, ",45\n", st.integers(0, 100).map(lambda v: f'"{v}'), as_is, ",@@\n"),
+    Slot("social", SOCIAL_FEED, ",166\n", REFUSED_NUMBER, as_is, ",@@\n"),
+    Slot("social", SOCIAL_FEED, ",0.3060,", REFUSED_NUMBER, as_is, ",@@,"),
+    Slot(
+        "social",
+        SOCIAL_FEED,
+        ",166\n",
+        st.one_of(st.integers(min_value=2**63).map(str), st.integers(max_value=-1).map(str), st.just("1e19")),
+        as_is,
+        ",@@\n",
+    ),
+    Slot(
+        "social",
+        SOCIAL_FEED,
+        "2008-01-02T00:00:00Z,BTC-USD",
+        dates_refused("{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}Z"),
+        as_is,
+        "@@,BTC-USD",
+    ),
+]
+
+
+@pytest.mark.parametrize("slot", REFUSED, ids=str)
+def test_every_refused_slot_is_cut_from_a_valid_body(slot: Slot) -> None:
+    assert slot.template.count("@@") == 1
+    assert slot.refilled == slot.body
+    assert len(CONTRACTS[slot.source].parse(slot.refilled)) > 0
+
+
+def test_every_parser_has_refused_slots() -> None:
+    assert {slot.source for slot in REFUSED} == set(CONTRACTS)
+
+
+@pytest.mark.parametrize("slot", REFUSED, ids=str)
+@FUZZ
+@given(data=st.data())
+def test_a_refused_value_raises_source_error(slot: Slot, data: st.DataObject) -> None:
+    body = slot.template.replace("@@", slot.write(data.draw(slot.values)))
+    assert isinstance(parse_or_refuse(CONTRACTS[slot.source], body), SourceError), body
