@@ -142,6 +142,10 @@ class PartitionStore:
         """Every committed partition key of the asset, sorted."""
         return sorted(self._index(asset_path).latest)
 
+    def commits(self, asset_path: Sequence[str]) -> dict[str, Commit]:
+        """Each committed partition key -> the commit holding its current version."""
+        return dict(self._index(asset_path).latest)
+
     def commit_of(self, asset_path: Sequence[str], partition_key: str) -> Commit | None:
         """The commit that holds the current version of a partition (None: not materialised)."""
         return self._index(asset_path).latest.get(partition_key)

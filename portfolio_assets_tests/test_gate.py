@@ -1,4 +1,4 @@
-"""The export's gate lookup reads the whole check history, newest first, day by day."""
+"""The export is admitted day by day by the newest gate run over it in the same store."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from enum import Enum
 import pandas as pd
 import pytest
 
-from portfolio_assets.assets.gate import GateError, deciding_evaluations, gate_status
+from portfolio_assets.assets.gate import GateError, check_statuses, gate_status
 from portfolio_assets.io_managers import PartitionStore
 
 
@@ -24,48 +24,47 @@ class Record:
     status: Status
 
 
-@dataclass
-class Run:
-    tags: dict[str, str]
-
-
 class History:
-    """What DagsterInstance offers the gate: check history in pages, newest first, and runs with tags."""
+    """What DagsterInstance offers the gate: check history in pages, newest first."""
 
-    def __init__(self, records: list[Record], runs: dict[str, tuple[str, str]]) -> None:
+    def __init__(self, records: list[Record]) -> None:
         self.records = sorted(records, key=lambda r: -r.id)
-        self.runs = runs
         self.pages = 0
         self.event_log_storage = self
 
     def get_asset_check_execution_history(self, check_key, limit, cursor=None):
         self.pages += 1
-        newer = [r for r in self.records if cursor is None or r.id < cursor]
-        return newer[:limit]
-
-    def get_run_by_id(self, run_id):
-        start, end = self.runs[run_id]
-        return Run({"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end})
+        return [r for r in self.records if cursor is None or r.id < cursor][:limit]
 
 
-def test_the_range_is_decided_by_evaluations_older_than_any_fixed_window():
-    # 1,200 newer evaluations of another range, then the one that covers ours.
-    runs = {f"other-{i}": ("2012-01-01", "2012-01-31") for i in range(1200)}
-    runs["ours"] = ("2010-01-01", "2010-12-31")
+def keys(first: str, last: str) -> list[str]:
+    return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
+
+
+def gate_run(store: PartitionStore, run_id: str, first: str, last: str, *, passed: bool) -> None:
+    """What the gate step leaves in the store: quarantine always, sft_rows only past a passing gate."""
+    days = keys(first, last)
+    empty = pd.DataFrame({"timestamp": pd.to_datetime([], utc=True), "asset_symbol": []})
+    rows = pd.DataFrame({"timestamp": pd.to_datetime(days, utc=True), "asset_symbol": "A"})
+    store.write(["quarantine"], empty, days, run_id=run_id)
+    if passed:
+        store.write(["sft_rows"], rows, days, run_id=run_id)
+
+
+def test_statuses_are_found_however_deep_in_the_history():
     records = [Record(1, "ours", Status.SUCCEEDED)] + [
         Record(i + 2, f"other-{i}", Status.SUCCEEDED) for i in range(1200)
     ]
-    history = History(records, runs)
-    days = [d.strftime("%Y-%m-%d") for d in pd.date_range("2010-03-01", "2010-03-31")]
-    decided = deciding_evaluations(history, "check", days)
-    assert set(decided) == set(days) and {v for v in decided.values()} == {("SUCCEEDED", "ours")}
-    assert history.pages == 3  # 500 a page
+    history = History(records)
+    assert check_statuses(history, "check", {"ours"}) == {"ours": "SUCCEEDED"}
+    assert history.pages == 3  # 500 a page, newest first
 
 
-def test_a_newer_failed_evaluation_of_part_of_the_range_decides_those_days(tmp_path):
-    runs = {"clean": ("2010-02-01", "2010-07-31"), "march": ("2010-03-01", "2010-03-31")}
-    history = History([Record(1, "clean", Status.SUCCEEDED), Record(2, "march", Status.FAILED)], runs)
+def test_a_newer_failed_gate_over_part_of_the_range_refuses_the_export(tmp_path):
     store = PartitionStore(tmp_path)
+    gate_run(store, "clean", "2010-02-01", "2010-07-31", passed=True)
+    gate_run(store, "march", "2010-03-01", "2010-03-31", passed=False)
+    history = History([Record(1, "clean", Status.SUCCEEDED), Record(2, "march", Status.FAILED)])
     with pytest.raises(GateError) as raised:
         gate_status(history, store, ["temporal_gaps"], pd.Timestamp("2010-02-01"), pd.Timestamp("2010-07-31"))
     assert str(raised.value) == (
@@ -73,27 +72,42 @@ def test_a_newer_failed_evaluation_of_part_of_the_range_decides_those_days(tmp_p
         "2010-03-01..2010-03-31 (31 days) is FAILED (run march); fix the cause and re-materialise quarantine over "
         "those days before exporting"
     )
+    # The months the failed gate did not touch still export.
+    assert gate_status(history, store, ["temporal_gaps"], pd.Timestamp("2010-04-01"), pd.Timestamp("2010-07-31")) == {
+        "temporal_gaps": {"status": "SUCCEEDED", "run_id": "clean"}
+    }
+
+
+def test_another_store_sharing_the_instance_does_not_interfere(tmp_path):
+    ours, theirs = PartitionStore(tmp_path / "ours"), PartitionStore(tmp_path / "theirs")
+    gate_run(ours, "ours", "2010-03-01", "2010-03-31", passed=True)
+    gate_run(theirs, "theirs", "2010-03-10", "2010-03-10", passed=False)
+    history = History([Record(1, "ours", Status.SUCCEEDED), Record(2, "theirs", Status.FAILED)])
+    assert gate_status(history, ours, ["schema"], pd.Timestamp("2010-03-01"), pd.Timestamp("2010-03-31"))
 
 
 def test_rows_not_written_by_the_admitting_run_are_refused(tmp_path):
     store = PartitionStore(tmp_path)
-    keys = ["2010-03-01", "2010-03-02"]
-    frame = pd.DataFrame({"timestamp": pd.to_datetime(keys, utc=True), "asset_symbol": "A"})
-    store.write(["sft_rows"], frame, keys, run_id="older")
-    history = History([Record(1, "newer", Status.SUCCEEDED)], {"newer": ("2010-03-01", "2010-03-02")})
+    gate_run(store, "older", "2010-03-01", "2010-03-02", passed=True)
+    # A gate run whose checks passed, but whose sft_rows write never happened (the step died).
+    days = keys("2010-03-01", "2010-03-02")
+    store.write(["quarantine"], pd.DataFrame({"timestamp": pd.to_datetime([], utc=True)}), days, run_id="newer")
+    history = History([Record(1, "older", Status.SUCCEEDED), Record(2, "newer", Status.SUCCEEDED)])
     with pytest.raises(
         GateError, match=r"sft_rows of 2010-03-01\.\.2010-03-02 \(2 days\) were written by run older, not by run newer"
     ):
-        gate_status(history, store, ["schema"], pd.Timestamp(keys[0]), pd.Timestamp(keys[1]))
-    store.write(["sft_rows"], frame, keys, run_id="newer")
-    assert gate_status(history, store, ["schema"], pd.Timestamp(keys[0]), pd.Timestamp(keys[1])) == {
-        "schema": {"status": "SUCCEEDED", "run_id": "newer"}
-    }
+        gate_status(history, store, ["schema"], pd.Timestamp(days[0]), pd.Timestamp(days[1]))
 
 
-def test_a_range_never_evaluated_is_refused(tmp_path):
-    history = History([], {})
-    with pytest.raises(GateError, match="was never evaluated for 2010-03-01"):
+def test_a_range_the_gate_never_ran_over_is_refused(tmp_path):
+    with pytest.raises(GateError, match="the gate never ran over 2010-03-01 in this store"):
         gate_status(
-            history, PartitionStore(tmp_path), ["schema"], pd.Timestamp("2010-03-01"), pd.Timestamp("2010-03-01")
+            History([]), PartitionStore(tmp_path), ["schema"], pd.Timestamp("2010-03-01"), pd.Timestamp("2010-03-01")
         )
+
+
+def test_a_gate_run_without_an_evaluation_is_refused(tmp_path):
+    store = PartitionStore(tmp_path)
+    gate_run(store, "crashed", "2010-03-01", "2010-03-01", passed=True)
+    with pytest.raises(GateError, match=r"quarantine/schema for 2010-03-01 is NOT_EVALUATED \(run crashed\)"):
+        gate_status(History([]), store, ["schema"], pd.Timestamp("2010-03-01"), pd.Timestamp("2010-03-01"))

@@ -1,26 +1,29 @@
-"""What binds an export to the gate: the newest evaluation of every blocking gate check, day by day.
+"""What binds an export to the gate: the newest gate run over each day, in this very store.
 
-A labelled run evaluates the gate's checks over its range and, only when every
-blocking check passed, writes ``sft_rows`` in the same step. An export of
-``first..last`` is allowed only when, for every day of it, the newest
-evaluation of each blocking check whose run covered that day passed, and that
-day's ``sft_rows`` were written by that very run. So a newer failed gate
-evaluation of any overlapping range refuses the export, and so do rows that no
-passing evaluation admitted. The instance's check history is read page by page
-until every day is decided, however long it is.
+The gate step (``gate_and_rows``) writes ``quarantine`` for every day of its run
+(empty partitions included) before it evaluates its checks, and writes
+``sft_rows`` only when every blocking check passed. So, in one store, the commit
+that holds a day's ``quarantine`` names the newest gate run over that day. An
+export of ``first..last`` is allowed only when, for every day,
+
+* that newest gate run's evaluation of every blocking check passed (looked up in
+  the instance's check history, read page by page however long it is), and
+* the day's ``sft_rows`` were written by that very run.
+
+A newer failed gate over any overlapping range therefore refuses the export, and
+so do rows that no passing evaluation admitted. Taking the gate run from the
+store, not from the instance, keeps two stores sharing one instance apart.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets.partitions import RANGE_END_TAG, RANGE_START_TAG
 
-PARTITION_TAG = "dagster/partition"
 PAGE = 500
 
 
@@ -28,39 +31,20 @@ class GateError(RuntimeError):
     """The export's range is not admitted by a passing gate evaluation of its very rows."""
 
 
-def run_range(instance: DagsterInstance, run_id: str) -> tuple[str, str] | None:
-    """The partition range a run materialised (single-run backfill tags, or one partition)."""
-    run = instance.get_run_by_id(run_id)
-    if run is None:
-        return None
-    start = run.tags.get(RANGE_START_TAG) or run.tags.get(PARTITION_TAG)
-    end = run.tags.get(RANGE_END_TAG) or run.tags.get(PARTITION_TAG)
-    return (start, end) if start and end else None
-
-
-def deciding_evaluations(
-    instance: DagsterInstance, check: AssetCheckKey, days: list[str]
-) -> dict[str, tuple[str, str]]:
-    """day -> (status, run id) of the newest evaluation of ``check`` whose run covered that day."""
-    undecided = set(days)
-    decided: dict[str, tuple[str, str]] = {}
-    ranges: dict[str, tuple[str, str] | None] = {}
+def check_statuses(instance: DagsterInstance, check: AssetCheckKey, run_ids: Iterable[str]) -> dict[str, str]:
+    """run id -> status of the newest evaluation of ``check`` in that run (absent: never evaluated)."""
+    wanted = set(run_ids)
+    found: dict[str, str] = {}
     cursor = None
-    while undecided:
+    while wanted - set(found):
         page = instance.event_log_storage.get_asset_check_execution_history(check, limit=PAGE, cursor=cursor)
         if not page:
             break
         for record in page:  # newest first
-            if record.run_id not in ranges:
-                ranges[record.run_id] = run_range(instance, record.run_id)
-            covered = ranges[record.run_id]
-            if covered is None:
-                continue
-            for day in [d for d in undecided if covered[0] <= d <= covered[1]]:
-                decided[day] = (record.status.value, record.run_id)
-                undecided.discard(day)
+            if record.run_id in wanted and record.run_id not in found:
+                found[record.run_id] = record.status.value
         cursor = page[-1].id
-    return decided
+    return found
 
 
 def _span(days: list[str]) -> str:
@@ -81,43 +65,31 @@ def gate_status(
     """Each blocking check's status and the runs that admitted ``first..last``; raises ``GateError`` otherwise."""
     days = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
     what = f"training_set {days[0]}..{days[-1]}"
+    gates = store.commits([gate_asset])
+    rows = store.commits([rows_asset])
+    missing = [d for d in days if d not in gates]
+    if missing:
+        raise GateError(f"{what}: the gate never ran over {_span(missing)} in this store; materialise it first")
+    gate_run = {d: gates[d].run_id for d in days}
     statuses: dict[str, dict[str, str]] = {}
-    admitting: dict[str, str] = {}
     for name in checks:
-        decided = deciding_evaluations(instance, AssetCheckKey(AssetKey(gate_asset), name), days)
-        missing = [d for d in days if d not in decided]
-        if missing:
-            raise GateError(
-                f"{what}: blocking check {gate_asset}/{name} was never evaluated for {_span(missing)}; "
-                f"materialise {gate_asset} over them first"
-            )
-        bad = [d for d in days if decided[d][0] != "SUCCEEDED"]
+        found = check_statuses(instance, AssetCheckKey(AssetKey(gate_asset), name), set(gate_run.values()))
+        bad = [d for d in days if found.get(gate_run[d], "NOT_EVALUATED") != "SUCCEEDED"]
         if bad:
-            status, run_id = decided[bad[0]]
+            run_id = gate_run[bad[0]]
+            status = found.get(run_id, "NOT_EVALUATED")
             raise GateError(
                 f"{what}: the newest evaluation of blocking check {gate_asset}/{name} for {_span(bad)} is {status} "
                 f"(run {run_id}); fix the cause and re-materialise {gate_asset} over those days before exporting"
             )
-        for day in days:
-            admitting.setdefault(day, decided[day][1])
-            if admitting[day] != decided[day][1]:
-                raise GateError(
-                    f"{what}: on {day} the newest evaluations of the gate's checks come from different runs "
-                    f"({admitting[day]}, {decided[day][1]}); re-materialise {gate_asset} over the range"
-                )
-        runs = sorted({decided[d][1] for d in days})
-        statuses[name] = {"status": "SUCCEEDED", "run_id": ", ".join(runs)}
-    stale = []
-    for day in days:
-        commit = store.commit_of([rows_asset], day)
-        if commit is None or commit.run_id != admitting[day]:
-            stale.append(day)
+        statuses[name] = {"status": "SUCCEEDED", "run_id": ", ".join(sorted(set(gate_run.values())))}
+    stale = [d for d in days if d not in rows or rows[d].run_id != gate_run[d]]
     if stale:
-        commit = store.commit_of([rows_asset], stale[0])
+        written = rows[stale[0]].run_id if stale[0] in rows else "(none)"
         raise GateError(
-            f"{what}: {rows_asset} of {_span(stale)} were written by run {commit.run_id if commit else '(none)'}, "
-            f"not by run {admitting[stale[0]]} whose gate evaluation admits them; re-materialise the labelled range"
+            f"{what}: {rows_asset} of {_span(stale)} were written by run {written}, not by run "
+            f"{gate_run[stale[0]]} whose gate evaluation admits them; re-materialise the labelled range"
         )
     if log:
-        log(f"{what}: admitted by gate run(s) {', '.join(sorted(set(admitting.values())))}")
+        log(f"{what}: admitted by gate run(s) {', '.join(sorted(set(gate_run.values())))}")
     return statuses
