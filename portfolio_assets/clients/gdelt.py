@@ -1,0 +1,69 @@
+"""GDELT DOC 2.0 timelines (``https://api.gdeltproject.org/api/v2/doc/doc``), ``format=json``.
+
+``timeline(query, mode, start, end)`` asks for ``mode=timelinetone`` (average
+tone) or ``mode=timelinevolraw`` (article counts) of a query between two days
+(``startdatetime`` / ``enddatetime``, whole UTC days). Responses land under
+``{mode, query}``, as the replay reads them. GDELT needs no key.
+
+GDELT answers errors with HTTP 200 and plain text (a too-short keyword, OR'd
+terms without parentheses, ``Please limit requests to one every 5 seconds``)
+or an HTML page; both are refused, the throttle as a rate limit. Default
+rate: one request every 5 seconds, as GDELT asks.
+
+**Asking only what is new.** When the stored responses cover the start of the
+range up to some day, the call starts the day after it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from portfolio_assets.clients.base import FetchRequest, HttpCall, HttpSourceClient
+from portfolio_assets.clients.store import Coverage
+from portfolio_assets.sources import gdelt
+
+MODES = ("timelinetone", "timelinevolraw")
+
+
+class GdeltClient(HttpSourceClient):
+    """GDELT DOC client; see :class:`~portfolio_assets.clients.base.HttpSourceClient` for the constructor."""
+
+    source: ClassVar[str] = gdelt.SOURCE
+    default_base_url: ClassVar[str] = "https://api.gdeltproject.org/api/v2/doc/doc"
+    default_min_interval: ClassVar[float] = 5.0
+    rate_hint: ClassVar[str] = "GDELT allows one request every 5 seconds"
+
+    def timeline(self, query: str, mode: str, start: date, end: date | None = None) -> FetchRequest:
+        """The daily timeline of ``query`` from ``start`` to ``end`` (None: up to now), both inclusive."""
+        if mode not in MODES:
+            raise ValueError(f"gdelt: mode must be one of {MODES}, not {mode!r}")
+        if end is not None and end < start:
+            raise ValueError(f"gdelt: end {end} is before start {start}")
+        return FetchRequest(self.source, {"mode": mode, "query": query}, start, end)
+
+    def _call(self, request: FetchRequest, covered: Coverage, today: date) -> HttpCall:
+        start = request.since or today
+        if covered.end is not None:
+            start = max(start, covered.end + timedelta(days=1))
+        end = today if request.through is None else min(request.through, today)
+        start = min(start, end)
+        query = {
+            "query": request.params["query"],
+            "mode": request.params["mode"],
+            "format": "json",
+            "startdatetime": f"{start:%Y%m%d}000000",
+            "enddatetime": f"{end:%Y%m%d}235959",
+        }
+        return HttpCall("", query, start, request.through)
+
+    def _parse(self, request: FetchRequest, body: bytes, where: str) -> Any:
+        return gdelt.parse_timeline(body, where=where)
+
+    def _data_days(self, parsed: Any) -> tuple[date | None, date | None, int]:
+        frame: pd.DataFrame = parsed
+        if frame.empty:
+            return None, None, 0
+        return frame["timestamp"].min().date(), frame["timestamp"].max().date(), len(frame)
