@@ -120,6 +120,9 @@ def parse_dividends(body: bytes | str, *, where: str = "") -> pd.DataFrame:
         if amount < 0:
             raise fail(SOURCE, f"data[{index}]: negative amount {amount:g}", where)
         amounts.append(amount)
+    for index, item in enumerate(items):
+        if item["ex_dividend_date"] == UNKNOWN_DATE:
+            raise fail(SOURCE, f"data[{index}]: the ex_dividend_date is unknown ('None'); a dividend needs one", where)
     ex_dates = parse_times(SOURCE, [item["ex_dividend_date"] for item in items], DATE_FORMAT, "ex_dividend_date", where)
     frame = pd.DataFrame(
         {
