@@ -18,7 +18,9 @@
   exception; a value that must be refused (:data:`REFUSED`) always raises.
 
 What a parser makes of *valid* data (value transforms, vintages, timestamp
-conventions) is tested in that source's own module.
+conventions) is tested in that source's own module. Parsers that share a
+source (Alpha Vantage's corporate actions and commodity series) have entries
+of their own, keyed by ``Contract.name``.
 """
 
 from __future__ import annotations
@@ -39,7 +41,17 @@ from hypothesis import strategies as st
 
 from portfolio_assets.errors import SourceError
 from portfolio_assets.landing import FETCHED_AT_FORMAT, SAMPLE_LANDING_ROOT, parse_series_key
-from portfolio_assets.sources import alphavantage, coingecko, fear_greed, fred, gdelt, google_trends, social
+from portfolio_assets.sources import (
+    alphavantage,
+    coingecko,
+    commodities,
+    corporate_actions,
+    fear_greed,
+    fred,
+    gdelt,
+    google_trends,
+    social,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 UTC_NS = "datetime64[ns, UTC]"
@@ -55,9 +67,15 @@ class Contract:
     columns: dict[str, str]  # the exact columns, in order, with their dtypes
     key: tuple[str, ...]  # rows are sorted by and unique on this; key[0] is the time column
     valid: str  # a small valid response in the real wire format (not empty)
+    name: str = ""  # the table key where several parsers share a source; default: the source
+    optional: tuple[str, ...] = ()  # time columns that may be NaT (a date the provider does not know)
+
+    @property
+    def id(self) -> str:
+        return self.name or self.source
 
     def __str__(self) -> str:
-        return self.source
+        return self.id
 
 
 def _fred_frame(body: bytes | str, *, where: str = "") -> pd.DataFrame:
@@ -123,8 +141,24 @@ SOCIAL_FEED = (
     + "2008-01-02T00:00:00Z,GOOG,,\n"
 )
 
+AV_SPLITS = (
+    '{"symbol": "NVDA", "data": [{"effective_date": "2024-06-10", "split_factor": "10.0000"},'
+    ' {"effective_date": "2021-07-20", "split_factor": "4.0000"}]}'
+)
+AV_DIVIDENDS = (
+    '{"symbol": "IBM", "data": [{"ex_dividend_date": "2024-11-12", "declaration_date": "2024-10-29",'
+    ' "record_date": "2024-11-12", "payment_date": "2024-12-10", "amount": "1.67"},'
+    ' {"ex_dividend_date": "1999-02-08", "declaration_date": "None", "record_date": "None",'
+    ' "payment_date": "None", "amount": "0.22"}]}'
+)
+AV_WTI = (
+    '{"name": "Crude Oil Prices WTI", "interval": "daily", "unit": "dollars per barrel", "data": ['
+    '{"date": "2020-04-21", "value": "8.91"}, {"date": "2020-04-20", "value": "-36.98"},'
+    ' {"date": "2020-04-10", "value": "."}]}'
+)
+
 CONTRACTS: dict[str, Contract] = {
-    contract.source: contract
+    contract.id: contract
     for contract in (
         Contract(
             source="alphavantage",
@@ -201,15 +235,73 @@ CONTRACTS: dict[str, Contract] = {
             key=("timestamp", "asset_symbol"),
             valid=SOCIAL_FEED,
         ),
+        Contract(
+            source="alphavantage",
+            name="alphavantage_splits",
+            parse=corporate_actions.parse_splits,
+            ext="json",
+            where="function=SPLITS,symbol=NVDA/20240701T000000Z.json",
+            columns={"effective_date": UTC_NS, "split_factor": "float64"},
+            key=("effective_date",),
+            valid=AV_SPLITS,
+        ),
+        Contract(
+            source="alphavantage",
+            name="alphavantage_dividends",
+            parse=corporate_actions.parse_dividends,
+            ext="json",
+            where="function=DIVIDENDS,symbol=IBM/20241201T000000Z.json",
+            columns={
+                "ex_dividend_date": UTC_NS,
+                "amount": "float64",
+                "declaration_date": UTC_NS,
+                "record_date": UTC_NS,
+                "payment_date": UTC_NS,
+            },
+            key=("ex_dividend_date", "amount"),
+            valid=AV_DIVIDENDS,
+            optional=("declaration_date", "record_date", "payment_date"),
+        ),
+        Contract(
+            source="alphavantage",
+            name="alphavantage_commodity",
+            parse=commodities.parse_commodity,
+            ext="json",
+            where="function=WTI,interval=daily/20200501T000000Z.json",
+            columns={"timestamp": UTC_NS, "value": "float64"},
+            key=("timestamp",),
+            valid=AV_WTI,
+        ),
     )
 }
 JSON_CONTRACTS = [contract for contract in CONTRACTS.values() if contract.ext == "json"]
 
 
+PARSER_MODULES = (
+    alphavantage,
+    coingecko,
+    commodities,
+    corporate_actions,
+    fear_greed,
+    fred,
+    gdelt,
+    google_trends,
+    social,
+)
+
+
 def test_every_parser_module_is_in_the_table() -> None:
-    assert {
-        module.SOURCE for module in (alphavantage, coingecko, fear_greed, fred, gdelt, google_trends, social)
-    } == set(CONTRACTS)
+    assert {module.SOURCE for module in PARSER_MODULES} == {contract.source for contract in CONTRACTS.values()}
+    tabled = {contract.parse for contract in CONTRACTS.values()}
+    for module in PARSER_MODULES:
+        parsers = [
+            getattr(module, name)
+            for name in dir(module)
+            if name.startswith("parse_") and getattr(getattr(module, name), "__module__", None) == module.__name__
+        ]
+        assert parsers, module.__name__
+        if module is not fred:  # fred's frame goes through _fred_frame
+            assert all(parser in tabled for parser in parsers), module.__name__
 
 
 def assert_schema(contract: Contract, frame: pd.DataFrame) -> None:
@@ -231,7 +323,8 @@ def _where(path: Path) -> str:
 
 def test_sample_covers_every_parser() -> None:
     files = _sample_files()
-    assert {path.parent.parent.name for path in files} == set(CONTRACTS)
+    # the sample has no corporate actions or commodity series: their entries share the alphavantage source
+    assert {path.parent.parent.name for path in files} == {contract.source for contract in CONTRACTS.values()}
     for path in files:
         assert path.suffix == f".{CONTRACTS[path.parent.parent.name].ext}", _where(path)
 
@@ -268,6 +361,9 @@ EMPTY_BUT_VALID = [
     ("gdelt", "no points", '{"timeline":[{"series":"Average Tone","data":[]}]}'),
     ("google_trends", "header without preamble, no rows", "Week,nasdaq: (Worldwide)\n"),
     ("social", "header only", SOCIAL_HEADER),
+    ("alphavantage_splits", "no splits", '{"symbol": "NBIS", "data": []}'),
+    ("alphavantage_dividends", "no dividends", '{"symbol": "BRK-B", "data": []}'),
+    ("alphavantage_commodity", "no data", '{"name": "Crude Oil Prices WTI", "interval": "daily", "data": []}'),
 ]
 
 
@@ -1140,6 +1236,142 @@ SOCIAL_MALFORMED = {
     ),
 }
 
+# Alpha Vantage corporate actions and commodity series --------------------------------------------
+
+_AV_NOTE = (
+    "rate limited: 'Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute and 500"
+    " calls per day. Please visit https://www.alphavantage.co/premium/ if you would like to target a higher API call"
+    " frequency.'"
+)
+_AV_PREMIUM = (
+    "API information instead of data: 'Thank you for using Alpha Vantage! This is a premium endpoint. You may"
+    " subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium"
+    " endpoints'"
+)
+# the HTTP-200 error bodies every Alpha Vantage function answers with, classified as for the price series
+AV_API_MESSAGES: dict[str, tuple[str | bytes, str | re.Pattern[str]]] = {
+    "rate limit note": (_fixture("alphavantage_note.json"), _AV_NOTE),
+    "daily limit": (_fixture("alphavantage_rate_limit.json"), re.compile(r"rate limited: '.*25 requests per day.*'")),
+    "premium endpoint": (_fixture("alphavantage_premium.json"), _AV_PREMIUM),
+    "error message": (_fixture("alphavantage_error.json"), re.compile(r"API error: 'Invalid API call\. .*'")),
+}
+
+
+def _split(day: object = "2024-06-10", factor: object = "10.0000") -> str:
+    return json.dumps({"symbol": "NVDA", "data": [{"effective_date": day, "split_factor": factor}]})
+
+
+def _dividend(**fields: object) -> dict[str, object]:
+    return {
+        "ex_dividend_date": "2024-11-12",
+        "declaration_date": "None",
+        "record_date": "None",
+        "payment_date": "None",
+        "amount": "1.67",
+        **fields,
+    }
+
+
+def _dividends(*items: dict[str, object]) -> str:
+    return json.dumps({"symbol": "IBM", "data": list(items)})
+
+
+def _wti(*items: dict[str, object]) -> str:
+    return json.dumps({"name": "Crude Oil Prices WTI", "interval": "daily", "data": list(items)})
+
+
+SPLITS_MALFORMED = _json_malformed(
+    {
+        **AV_API_MESSAGES,
+        "truncated": (_half(AV_SPLITS), TRUNCATED + "(Unterminated string starting at char 61 of 74)"),
+        "no data": ('{"symbol": "NVDA"}', "no 'data' key in the response (keys: 'symbol')"),
+        "empty object": ("{}", "no 'data' key in the response (keys: none)"),
+        "data not a list": ('{"data": {"2024-06-10": "10"}}', "'data' is a dict, expected a list"),
+        "item not an object": ('{"data": ["2024-06-10"]}', "data[0]: expected an object, got str"),
+        "missing factor": (
+            '{"data": [{"effective_date": "2024-06-10"}]}',
+            "data[0]: missing 'split_factor' (keys: ['effective_date'])",
+        ),
+        "text factor": (_split(factor="abc"), "data[0]: split_factor is not numeric: 'abc'"),
+        "NaN factor": (_split(factor="NaN"), "data[0]: split_factor is not numeric: 'NaN'"),
+        "underscore factor": (_split(factor="1_0"), "data[0]: split_factor is not numeric: '1_0'"),
+        "zero factor": (_split(factor="0.0000"), "data[0]: split_factor 0 is not positive"),
+        "negative factor": (_split(factor="-2"), "data[0]: split_factor -2 is not positive"),
+        "impossible date": (
+            _split(day="2024-13-01"),
+            "effective_date: unparsable date '2024-13-01' (expected %Y-%m-%d)",
+        ),
+        "date before 1677": (_split(day="1600-01-01"), f"effective_date: date '1600-01-01' {OUT_OF_RANGE}"),
+        "null date": (_split(day=None), "effective_date: expected a date string, got None"),
+        "two splits a day": (
+            json.dumps({"data": [{"effective_date": "2024-06-10", "split_factor": f} for f in ("2", "3")]}),
+            "two splits on 2024-06-10",
+        ),
+    }
+)
+
+DIVIDENDS_MALFORMED = _json_malformed(
+    {
+        **AV_API_MESSAGES,
+        "no data": ('{"symbol": "IBM"}', "no 'data' key in the response (keys: 'symbol')"),
+        "missing amount": (
+            _dividends({k: v for k, v in _dividend().items() if k != "amount"}),
+            "data[0]: missing 'amount' (keys: ['ex_dividend_date', 'declaration_date', 'record_date', 'payment_date'])",
+        ),
+        "missing payment date": (
+            _dividends({k: v for k, v in _dividend().items() if k != "payment_date"}),
+            "data[0]: missing 'payment_date' (keys: ['ex_dividend_date', 'declaration_date', 'record_date', 'amount'])",
+        ),
+        "negative amount": (_dividends(_dividend(amount="-0.5")), "data[0]: negative amount -0.5"),
+        "NaN amount": (_dividends(_dividend(amount="NaN")), "data[0]: amount is not numeric: 'NaN'"),
+        "Arabic-Indic amount": (_dividends(_dividend(amount="١٫٥")), "data[0]: amount is not numeric: '١٫٥'"),
+        "unknown ex-date": (
+            _dividends(_dividend(ex_dividend_date="None")),
+            "data[0]: the ex_dividend_date is unknown ('None'); a dividend needs one",
+        ),
+        "impossible payment date": (
+            _dividends(_dividend(payment_date="2024-02-30")),
+            "payment_date: unparsable date '2024-02-30' (expected %Y-%m-%d)",
+        ),
+        "empty declaration date": (
+            _dividends(_dividend(declaration_date="")),
+            "declaration_date: unparsable date '' (expected %Y-%m-%d)",
+        ),
+        "record date past 2262": (
+            _dividends(_dividend(record_date="2263-01-01")),
+            f"record_date: date '2263-01-01' {OUT_OF_RANGE}",
+        ),
+        "listed twice": (_dividends(_dividend(), _dividend()), "dividend 1.67 on 2024-11-12 listed twice"),
+    }
+)
+
+COMMODITY_MALFORMED = _json_malformed(
+    {
+        **AV_API_MESSAGES,
+        "no data": (
+            '{"name": "Crude Oil Prices WTI", "interval": "daily"}',
+            "no 'data' key in the response (keys: 'name', 'interval')",
+        ),
+        "missing value": (_wti({"date": "2020-04-21"}), "data[0]: missing 'value' (keys: ['date'])"),
+        "text value": (
+            _wti({"date": "2020-04-21", "value": "n/a"}),
+            "data[0] ('2020-04-21'): value is not numeric: 'n/a'",
+        ),
+        "infinite value": (
+            _wti({"date": "2020-04-21", "value": "Infinity"}),
+            "data[0] ('2020-04-21'): value is not numeric: 'Infinity'",
+        ),
+        "bad date": (
+            _wti({"date": "21/04/2020", "value": "8.91"}),
+            "date: unparsable date '21/04/2020' (expected %Y-%m-%d)",
+        ),
+        "duplicate date": (
+            _wti({"date": "2020-04-21", "value": "8.91"}, {"date": "2020-04-21", "value": "9"}),
+            "duplicate date 2020-04-21",
+        ),
+    }
+)
+
 MALFORMED: dict[str, dict[str, tuple[str | bytes, str | re.Pattern[str]]]] = {
     "alphavantage": ALPHAVANTAGE_MALFORMED,
     "coingecko": COINGECKO_MALFORMED,
@@ -1148,6 +1380,9 @@ MALFORMED: dict[str, dict[str, tuple[str | bytes, str | re.Pattern[str]]]] = {
     "gdelt": GDELT_MALFORMED,
     "google_trends": GOOGLE_TRENDS_MALFORMED,
     "social": SOCIAL_MALFORMED,
+    "alphavantage_splits": SPLITS_MALFORMED,
+    "alphavantage_dividends": DIVIDENDS_MALFORMED,
+    "alphavantage_commodity": COMMODITY_MALFORMED,
 }
 
 
@@ -1462,6 +1697,54 @@ def hostile_social(draw: st.DrawFn) -> str:
     return SOCIAL_HEADER + "".join(f"{row}\n" for row in rows)
 
 
+@st.composite
+def hostile_splits(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    factor = st.floats(0.01, 1000).map(lambda x: f"{x:.4f}")
+    items = [
+        {
+            "effective_date": hostile(draw, st.just(f"{day:%Y-%m-%d}"), AV_DATE, pct // 3),
+            "split_factor": hostile(draw, factor, HOSTILE, pct),
+        }
+        for day in draw(days())
+    ]
+    return render({"symbol": "NVDA", "data": items[::-1]})
+
+
+@st.composite
+def hostile_dividends(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    items = []
+    for day in draw(days()):
+        known = st.one_of(
+            st.just("None"), st.integers(-30, 60).map(lambda n, d=day: f"{d + pd.Timedelta(days=n):%Y-%m-%d}")
+        )
+        items.append(
+            {
+                "ex_dividend_date": hostile(draw, st.just(f"{day:%Y-%m-%d}"), AV_DATE, pct // 3),
+                "declaration_date": hostile(draw, known, AV_DATE, pct // 3),
+                "record_date": hostile(draw, known, AV_DATE, pct // 3),
+                "payment_date": hostile(draw, known, AV_DATE, pct // 3),
+                "amount": hostile(draw, st.floats(0, 100).map(lambda x: f"{x:.4f}"), HOSTILE, pct),
+            }
+        )
+    return render({"symbol": "IBM", "data": items[::-1]})
+
+
+@st.composite
+def hostile_commodity(draw: st.DrawFn) -> str:
+    pct = draw(hostility())
+    value = st.one_of(st.just("."), st.floats(-1e4, 1e4).map(lambda x: f"{x:.2f}"))
+    items = [
+        {
+            "date": hostile(draw, st.just(f"{day:%Y-%m-%d}"), AV_DATE, pct // 3),
+            "value": hostile(draw, value, HOSTILE, pct),
+        }
+        for day in draw(days())
+    ]
+    return render({"name": "Crude Oil Prices WTI", "interval": "daily", "unit": "dollars per barrel", "data": items})
+
+
 HOSTILE_BODIES: dict[str, st.SearchStrategy[str]] = {
     "alphavantage": hostile_alphavantage(),
     "coingecko": hostile_coingecko(),
@@ -1470,6 +1753,9 @@ HOSTILE_BODIES: dict[str, st.SearchStrategy[str]] = {
     "gdelt": hostile_gdelt(),
     "google_trends": hostile_google_trends(),
     "social": hostile_social(),
+    "alphavantage_splits": hostile_splits(),
+    "alphavantage_dividends": hostile_dividends(),
+    "alphavantage_commodity": hostile_commodity(),
 }
 
 
@@ -1495,9 +1781,9 @@ def assert_invariants(contract: Contract, frame: pd.DataFrame, body: str | bytes
     key = pd.MultiIndex.from_frame(frame[list(contract.key)])
     assert key.is_monotonic_increasing and key.is_unique
     for name, dtype in contract.columns.items():
-        if dtype == UTC_NS:
+        if dtype == UTC_NS and name not in contract.optional:
             assert frame[name].notna().all(), name
-    source = contract.source
+    source = contract.id
     if source == "alphavantage":
         assert _midnight(frame["timestamp"])
         prices = frame[["price_open", "price_high", "price_low", "price_close"]].to_numpy()
@@ -1541,6 +1827,18 @@ def assert_invariants(contract: Contract, frame: pd.DataFrame, body: str | bytes
         assert np.isfinite(scores).all() and ((scores >= -1) & (scores <= 1)).all()
         counts = frame["social_mention_count"].dropna()
         assert ((counts >= 0) & (counts <= INT64_MAX)).all()
+    elif source == "alphavantage_splits":
+        assert _midnight(frame["effective_date"])
+        factors = frame["split_factor"].to_numpy()
+        assert np.isfinite(factors).all() and (factors > 0).all()
+    elif source == "alphavantage_dividends":
+        for name in ("ex_dividend_date", *contract.optional):
+            assert _midnight(frame[name].dropna())
+        amounts = frame["amount"].to_numpy()
+        assert np.isfinite(amounts).all() and (amounts >= 0).all()
+    elif source == "alphavantage_commodity":
+        assert _midnight(frame["timestamp"])
+        assert np.isfinite(frame["value"].dropna().to_numpy()).all()
     else:  # pragma: no cover - a new parser needs its invariants here
         raise AssertionError(f"no invariants for {source}")
 
@@ -1582,7 +1880,7 @@ def test_any_bytes_parse_or_raise_source_error(contract: Contract, data: st.Data
 @FUZZ
 @given(data=st.data())
 def test_hostile_values_parse_or_raise_source_error(contract: Contract, data: st.DataObject) -> None:
-    parse_or_refuse(contract, data.draw(HOSTILE_BODIES[contract.source]))
+    parse_or_refuse(contract, data.draw(HOSTILE_BODIES[contract.id]))
 
 
 # (c) one value that must be refused, in an otherwise valid body -----------------------------------
@@ -1628,7 +1926,7 @@ GDELT_DAILY = GDELT_VOLRAW.replace('"Nasdaq"}', '"Nasdaq","date_resolution":"day
 class Slot:
     """A valid body with one value cut out (``@@``), what must be refused there and how it is written."""
 
-    source: str
+    source: str  # the contract's key (its source, or its name where parsers share a source)
     body: str
     original: str  # the text the slot replaces (once)
     values: st.SearchStrategy
@@ -1716,6 +2014,12 @@ REFUSED: list[Slot] = [
         as_is,
         "@@,BTC-USD",
     ),
+    Slot("alphavantage_splits", AV_SPLITS, '"10.0000"', REFUSED_NUMBER),
+    Slot("alphavantage_splits", AV_SPLITS, '"2021-07-20"', dates_refused(DAY_FMT)),
+    Slot("alphavantage_dividends", AV_DIVIDENDS, '"1.67"', REFUSED_NUMBER),
+    Slot("alphavantage_dividends", AV_DIVIDENDS, '"2024-12-10"', dates_refused(DAY_FMT)),
+    Slot("alphavantage_commodity", AV_WTI, '"8.91"', REFUSED_NUMBER),
+    Slot("alphavantage_commodity", AV_WTI, '"2020-04-20"', dates_refused(DAY_FMT)),
 ]
 
 
