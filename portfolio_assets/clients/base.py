@@ -175,8 +175,8 @@ class HttpSourceClient:
         self.min_interval = self.default_min_interval if min_interval is None else float(min_interval)
         self.limiter = rate_limiter or shared_limiter(self.source, self.min_interval)
         self._clock = clock or utc_now
-        limit = self.default_daily_budget if daily_budget == DEFAULT else daily_budget
-        self.budget = DailyBudget(self.store.root, self.source, limit, clock=self._clock)  # type: ignore[arg-type]
+        limit = self.default_daily_budget if isinstance(daily_budget, str) else daily_budget
+        self.budget = DailyBudget(self.store.root, self.source, limit, clock=self._clock)
         self.session = session or build_session(self.retry)
         self.log = source_logger(self.source)
 
@@ -231,11 +231,11 @@ class HttpSourceClient:
         """True when a fetch of ``request`` would send nothing."""
         return self.covered(request).fresh
 
-    def plan(self, requests_: Iterable[FetchRequest]) -> dict[str, int]:
-        """How many calls fetching ``requests_`` will make: ``{source: calls}`` (fresh ones cost nothing)."""
+    def plan(self, requests: Iterable[FetchRequest]) -> dict[str, int]:
+        """How many calls fetching ``requests`` will make: ``{source: calls}`` (fresh ones cost nothing)."""
         seen: set[tuple[str, str, date | None, date | None, tuple[tuple[str, str], ...]]] = set()
         calls = 0
-        for request in requests_:
+        for request in requests:
             key = (
                 request.source,
                 request.series,
@@ -255,7 +255,7 @@ class HttpSourceClient:
 
     # fetching --------------------------------------------------------------------------------------
 
-    def fetch_all(self, requests_: Iterable[FetchRequest]) -> list[FetchResult]:
+    def fetch_all(self, requests: Iterable[FetchRequest]) -> list[FetchResult]:
         """Fetch every request in order; stop at the first error.
 
         When the daily budget runs out, raise :class:`BudgetExhausted` saying how
@@ -263,7 +263,7 @@ class HttpSourceClient:
         ``results`` hold the fetches done); a later run resumes where this one
         stopped, since what was stored is fresh.
         """
-        todo = list(requests_)
+        todo = list(requests)
         planned = self.plan(todo)[self.source]
         remaining = self.budget.remaining()
         budget_text = "unlimited" if remaining is None else f"{remaining} left today"
@@ -365,7 +365,8 @@ class HttpSourceClient:
 
         landed = self.store.accept(staged, self.source, request.params)
         first, last, rows = self._data_days(parsed)
-        since = first if call.since == DATA_START else call.since
+        # a compact answer covers from its first day (an empty one, today only)
+        since = (first or self._today()) if call.since == DATA_START else call.since
         record = FetchRecord(
             fetched_at=landed.fetched_at,
             file=landed.path.name,

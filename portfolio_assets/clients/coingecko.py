@@ -59,17 +59,17 @@ class CoinGeckoClient(HttpSourceClient):
         through: date | None = None,
         use_range: bool = False,
     ) -> FetchRequest:
-        """Daily price, market cap and volume of ``coin_id`` in USD from ``since`` (default: 365 days ago)."""
+        """Daily price, market cap and volume of ``coin_id`` in USD from ``since`` (default: the last 365 days)."""
         options = {"endpoint": "range" if use_range else "days"}
         return FetchRequest(self.source, {"id": coin_id, "vs_currency": "usd"}, since, through, options)
 
     def _needed(self, request: FetchRequest, today: date) -> tuple[date | None, date]:
         start, end = super()._needed(request, today)
-        return (start or today - timedelta(days=FREE_TIER_DAYS)), end
+        return (start or today - timedelta(days=FREE_TIER_DAYS - 1)), end
 
     def _call(self, request: FetchRequest, covered: Coverage, today: date) -> HttpCall:
         _, end = self._needed(request, today)
-        start = request.since or today - timedelta(days=FREE_TIER_DAYS)
+        start = request.since or today - timedelta(days=FREE_TIER_DAYS - 1)
         if covered.end is not None:
             start = max(start, covered.end + timedelta(days=1))
         headers = {self.key_header: self._api_key} if self._api_key else {}

@@ -168,9 +168,9 @@ class RateLimiter:
         self._next: float | None = None
 
     @classmethod
-    def per_minute(cls, calls: float, **kwargs: Callable[..., object]) -> RateLimiter:
+    def per_minute(cls, calls: float) -> RateLimiter:
         """``calls`` a minute, evenly spaced."""
-        return cls(60.0 / calls, **kwargs)  # type: ignore[arg-type]
+        return cls(60.0 / calls)
 
     def wait(self) -> float:
         """Block until the next call may start; return the seconds waited."""
@@ -236,10 +236,14 @@ class DailyBudget:
             return {"calls": 0, "requests": 0}
         except (OSError, ValueError) as exc:
             raise SourceError(self.source, f"unreadable budget ledger {path}: {exc}; fix or delete it") from None
-        counts = {key: data.get(key) for key in ("calls", "requests")} if isinstance(data, dict) else {}
-        if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in counts.values()) or not counts:
-            raise SourceError(self.source, f"budget ledger {path} does not hold whole 'calls' and 'requests' counts")
-        return counts  # type: ignore[return-value]
+        counts: dict[str, int] = {}
+        for key in ("calls", "requests"):
+            value = data.get(key) if isinstance(data, dict) else None
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                cause = f"budget ledger {path} does not hold whole 'calls' and 'requests' counts; fix or delete it"
+                raise SourceError(self.source, cause)
+            counts[key] = value
+        return counts
 
     def _write(self, day: date, counts: dict[str, int]) -> None:
         path = self.path(day)

@@ -43,9 +43,9 @@ class LocalFilesClient:
         """The Google Trends export of the search term ``query`` at ``path``."""
         return FetchRequest(google_trends.SOURCE, {"q": query}, options={"path": str(path)})
 
-    def plan(self, requests_: Iterable[FetchRequest]) -> dict[str, int]:
+    def plan(self, requests: Iterable[FetchRequest]) -> dict[str, int]:
         """Local files make no network calls: ``{source: 0}`` for every source they land under."""
-        return {source: 0 for source in self.sources} | {r.source: 0 for r in requests_}
+        return {source: 0 for source in self.sources} | {r.source: 0 for r in requests}
 
     def _read(self, request: FetchRequest) -> bytes:
         if request.source not in PARSERS:
@@ -62,8 +62,9 @@ class LocalFilesClient:
         stored = self.store.zone.files(request.source, request.params)
         return bool(stored) and stored[-1].read_bytes() == self._read(request)
 
-    def fetch_all(self, requests_: Iterable[FetchRequest]) -> list[FetchResult]:
-        return [self.fetch(request) for request in requests_]
+    def fetch_all(self, requests: Iterable[FetchRequest]) -> list[FetchResult]:
+        """Fetch every request in order (local files have no budget)."""
+        return [self.fetch(request) for request in requests]
 
     def fetch(self, request: FetchRequest) -> FetchResult:
         """Copy one file into the landing zone if it changed and its parser accepts it."""

@@ -197,7 +197,7 @@ def test_gdelt_and_coingecko_ask_from_the_first_day_not_covered(api: Api, clock:
         ("20130301000000", "20130302235959"),  # yesterday was partial when fetched: asked again
     ]
     days = [seen.args["days"] for seen in api.requests if "market_chart" in seen.path]
-    assert days == ["366", "2"]
+    assert days == ["365", "2"]
 
 
 def test_fresh_records_need_their_landed_file(api: Api, clock: Clock, landing: Path) -> None:

@@ -285,7 +285,7 @@ def test_coingecko_market_chart_sends_the_key_in_a_header_only(api: Api, clock: 
     (seen,) = api.requests
     assert seen.headers["X-Cg-Demo-Api-Key"] == KEY
     assert KEY not in seen.url and "key" not in seen.url.lower()
-    assert seen.args == {"vs_currency": "usd", "days": "366", "interval": "daily"}
+    assert seen.args == {"vs_currency": "usd", "days": "365", "interval": "daily"}
     pd.testing.assert_frame_equal(
         replay.read_coingecko(LandingZone(landing), "bitcoin"), replay.read_coingecko(SAMPLE, "bitcoin")
     )
