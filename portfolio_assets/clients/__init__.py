@@ -11,12 +11,13 @@ One client per source, each with request builders, ``plan(requests)``,
 * :class:`LocalFilesClient` - the social-sentiment CSV and Google Trends exports from configured paths
 
 Shared machinery: ``http`` (retrying sessions, rate limiter, daily budget),
-``store`` (staging, ``_failed``, freshness records), ``base`` (the fetch
-cycle), ``redaction`` (keys out of messages, logs and files), ``errors``.
+``store`` (staging, ``_failed``, freshness records), ``model`` (requests and
+results), ``base`` (the fetch cycle), ``redaction`` (keys out of messages,
+logs and files), ``errors`` (one class per failure mode).
 """
 
 from portfolio_assets.clients.alphavantage import AlphaVantageClient
-from portfolio_assets.clients.base import FetchRequest, FetchResult, HttpSourceClient
+from portfolio_assets.clients.base import HttpSourceClient
 from portfolio_assets.clients.coingecko import CoinGeckoClient
 from portfolio_assets.clients.errors import (
     BudgetExhausted,
@@ -32,6 +33,7 @@ from portfolio_assets.clients.fred import FredClient
 from portfolio_assets.clients.gdelt import GdeltClient
 from portfolio_assets.clients.http import DailyBudget, RateLimiter, RetryPolicy
 from portfolio_assets.clients.local_files import LocalFilesClient
+from portfolio_assets.clients.model import FetchRequest, FetchResult
 
 __all__ = [
     "AlphaVantageClient",

@@ -27,7 +27,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from portfolio_assets.clients.base import DATA_START, FetchRequest, HttpCall, HttpSourceClient
+from portfolio_assets.clients.base import HttpSourceClient
+from portfolio_assets.clients.model import DATA_START, FetchRequest, HttpCall
 from portfolio_assets.clients.store import Coverage
 from portfolio_assets.sources import alphavantage, commodities, corporate_actions
 

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from portfolio_assets.clients.base import FetchRequest, HttpCall, HttpSourceClient
+from portfolio_assets.clients.base import HttpSourceClient
+from portfolio_assets.clients.model import FetchRequest, HttpCall
 from portfolio_assets.clients.store import Coverage
 from portfolio_assets.sources import fear_greed
 

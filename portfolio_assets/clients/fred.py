@@ -24,7 +24,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any, ClassVar
 
-from portfolio_assets.clients.base import FetchRequest, HttpCall, HttpSourceClient
+from portfolio_assets.clients.base import HttpSourceClient
+from portfolio_assets.clients.model import FetchRequest, HttpCall
 from portfolio_assets.clients.store import Coverage
 from portfolio_assets.sources import fred
 from portfolio_assets.sources._wire import fail

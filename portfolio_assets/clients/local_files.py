@@ -15,9 +15,9 @@ from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-from portfolio_assets.clients.base import FetchRequest, FetchResult
 from portfolio_assets.clients.errors import ClientError, RejectedResponseError
 from portfolio_assets.clients.http import Clock, utc_now
+from portfolio_assets.clients.model import FetchRequest, FetchResult
 from portfolio_assets.clients.redaction import source_logger
 from portfolio_assets.clients.store import ResponseStore
 from portfolio_assets.errors import SourceError
