@@ -17,7 +17,7 @@ from dagster import (
     multi_asset,
 )
 
-from portfolio_assets.assets.quality import CHECKS, check_results, check_specs, schema_outcome
+from portfolio_assets.assets.quality import CHECKS, check_results, check_specs, failed_blocking, schema_outcome
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
@@ -231,14 +231,15 @@ def gate_and_rows(
         ]
     )
     yield from results
-    failed = sorted(r.check_name for r in results if r.check_name in BLOCKING_GATE_CHECKS and not r.passed)
+    failed = failed_blocking(results)
     if failed:
         raise Failure(
             f"quarantine gate {first:%Y-%m-%d}..{last:%Y-%m-%d}: blocking check(s) {', '.join(failed)} failed; "
             "sft_rows was not written. The invalid rows are in quarantine; fix the cause and re-materialise.",
             metadata={"failed_checks": ", ".join(failed)},
         )
-    valid = rows.merge(held[KEYS], on=KEYS, how="left", indicator=True)["_merge"].eq("left_only").to_numpy()
+    held_keys = held[KEYS].drop_duplicates()
+    valid = rows.merge(held_keys, on=KEYS, how="left", indicator=True)["_merge"].eq("left_only").to_numpy()
     out = rows[valid].reset_index(drop=True)
     out_meta = summary_metadata(out, first, last)
     out_meta["quarantined_rows"] = int((~valid).sum())
