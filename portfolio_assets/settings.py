@@ -11,6 +11,7 @@ run launch and never shows its value), else the field's default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -100,10 +101,9 @@ def whole_number(low: int, high: int) -> Callable[[str], int]:
     """A parser of a whole number in ``low..high``."""
 
     def parse(text: str) -> int:
-        try:
-            value = int(text.strip())
-        except ValueError:
-            raise ValueError("is not a whole number") from None
+        if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):  # int() would take "1_0" and non-ASCII digits
+            raise ValueError("is not a whole number")
+        value = int(text.strip())
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}")
         return value

@@ -14,6 +14,7 @@ BAD_VALUES = [
     ("PORTFOLIO_CONTEXT_WINDOW", "100000", "PORTFOLIO_CONTEXT_WINDOW='100000' must be between 1 and 60"),
     ("PORTFOLIO_CONTEXT_WINDOW", "-5", "PORTFOLIO_CONTEXT_WINDOW='-5' must be between 1 and 60"),
     ("PORTFOLIO_CONTEXT_WINDOW", "thirty", "PORTFOLIO_CONTEXT_WINDOW='thirty' is not a whole number"),
+    ("PORTFOLIO_CONTEXT_WINDOW", "3_0", "PORTFOLIO_CONTEXT_WINDOW='3_0' is not a whole number"),
     ("PORTFOLIO_EMBARGO_DAYS", "-1", "PORTFOLIO_EMBARGO_DAYS='-1' must be between 0 and 365"),
     ("PORTFOLIO_PROMPT_FORMAT", "xml", "PORTFOLIO_PROMPT_FORMAT='xml' must be one of features, timeseries, chat"),
     ("PORTFOLIO_SHARD_BY", "week", "PORTFOLIO_SHARD_BY='week' must be one of year, quarter, month"),
