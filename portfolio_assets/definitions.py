@@ -23,6 +23,7 @@ from portfolio_assets.assets.benchmarks import benchmarks
 from portfolio_assets.assets.indicators import indicators
 from portfolio_assets.assets.macro import macro
 from portfolio_assets.assets.prices import prices
+from portfolio_assets.assets.raw import RAW_ASSETS
 from portfolio_assets.assets.sentiment import sentiment
 from portfolio_assets.assets.sft_rows import gate_and_rows
 from portfolio_assets.assets.targets import targets
@@ -30,12 +31,18 @@ from portfolio_assets.assets.training_set import training_set
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
 from portfolio_assets.io_managers import PartitionedParquetIOManager
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
-from portfolio_assets.resources import DEFAULT_DATA_DIR, ExportResource, LandingZoneResource, StorageResource
+from portfolio_assets.resources import (
+    DEFAULT_DATA_DIR,
+    ExportResource,
+    LandingZoneResource,
+    SourcesResource,
+    StorageResource,
+)
 from portfolio_assets.settings import env_setting
 from portfolio_assets.universe import DEFAULT_UNIVERSE
 
-ALL_ASSETS = [prices, macro, benchmarks, sentiment, indicators, targets, gate_and_rows, training_set]
-OBSERVATION_ASSETS = [prices, macro, benchmarks, sentiment, indicators]
+ALL_ASSETS = [*RAW_ASSETS, prices, macro, benchmarks, sentiment, indicators, targets, gate_and_rows, training_set]
+OBSERVATION_ASSETS = [*RAW_ASSETS, prices, macro, benchmarks, sentiment, indicators]
 LABELLED_ASSETS = [targets, gate_and_rows, training_set]
 
 
@@ -51,10 +58,12 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
     )
     resources = {
         "parquet_io_manager": PartitionedParquetIOManager(storage=storage),
+        "storage": storage,
         "landing": LandingZoneResource(
-            root=env_setting(settings.LANDING_DIR_ENV, str(SAMPLE_LANDING_ROOT)),
+            root=env_setting(settings.LANDING_DIR_ENV, default_landing_root()),
             universe_file=env_setting(settings.UNIVERSE_FILE_ENV, str(DEFAULT_UNIVERSE)),
         ),
+        "sources": sources_resource(),
         "export": ExportResource(
             storage=storage,
             context_window=env_setting(settings.CONTEXT_WINDOW_ENV, DEFAULT_CONTEXT_WINDOW),
@@ -67,6 +76,38 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
     }
     settings.check_split_settings()
     return resources
+
+
+def default_landing_root() -> str:
+    """The bundled sample in sample mode; ``<data dir>/landing`` in live mode (never the package's own files)."""
+    if settings.SOURCE_MODE == "live":
+        return str(settings.live_landing_default())
+    return str(SAMPLE_LANDING_ROOT)
+
+
+def sources_resource() -> SourcesResource:
+    """The sources resource of ``PORTFOLIO_SOURCE_MODE``, every key an ``EnvVar`` (never a value in config)."""
+    return SourcesResource(
+        mode=settings.SOURCE_MODE,
+        alphavantage_api_key=env_setting(settings.ALPHAVANTAGE_API_KEY_ENV, None),
+        fred_api_key=env_setting(settings.FRED_API_KEY_ENV, None),
+        coingecko_api_key=env_setting(settings.COINGECKO_API_KEY_ENV, None),
+        alphavantage_base_url=env_setting(settings.ALPHAVANTAGE_BASE_URL_ENV, ""),
+        fred_base_url=env_setting(settings.FRED_BASE_URL_ENV, ""),
+        gdelt_base_url=env_setting(settings.GDELT_BASE_URL_ENV, ""),
+        coingecko_base_url=env_setting(settings.COINGECKO_BASE_URL_ENV, ""),
+        fear_greed_base_url=env_setting(settings.FEAR_GREED_BASE_URL_ENV, ""),
+        social_csv_path=env_setting(settings.SOCIAL_CSV_PATH_ENV, ""),
+        google_trends_csv_path=env_setting(settings.TRENDS_CSV_PATH_ENV, ""),
+        alphavantage_calls_per_minute=env_setting(settings.ALPHAVANTAGE_PER_MINUTE_ENV, 5.0),
+        alphavantage_daily_budget=env_setting(settings.ALPHAVANTAGE_DAILY_BUDGET_ENV, 25),
+        gdelt_seconds_per_call=env_setting(settings.GDELT_SECONDS_PER_CALL_ENV, 5.0),
+        fred_calls_per_second=env_setting(settings.FRED_PER_SECOND_ENV, 2.0),
+        coingecko_calls_per_minute=env_setting(settings.COINGECKO_PER_MINUTE_ENV, 30.0),
+        http_retries=env_setting(settings.HTTP_RETRIES_ENV, 5),
+        http_backoff_seconds=env_setting(settings.HTTP_BACKOFF_ENV, 1.0),
+        http_timeout_seconds=env_setting(settings.HTTP_TIMEOUT_ENV, 60.0),
+    )
 
 
 RESOURCES_BY_DEPLOYMENT: dict[str, Callable[[], dict[str, object]]] = {"local": local_resources}

@@ -44,6 +44,8 @@ COMMITS = "_commits"
 INFLIGHT = "_inflight"
 BLOCKED_BY = "blocked_by"
 """Output metadata key: the blocking checks that failed on the output (comma-separated names)."""
+EXCLUDED_ASSETS = "excluded_assets"
+"""Output metadata key: universe assets left out of the output because a source failed (``{symbol: why}``)."""
 
 
 class BlockedPartitionError(RuntimeError):
@@ -59,6 +61,8 @@ class Commit:
     run_id: str = ""
     blocked_by: tuple[str, ...] = ()
     committed_at: str = ""
+    excluded: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """Universe assets the write left out because a source failed, and why."""
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -66,6 +70,7 @@ class Commit:
                 "generation": self.generation,
                 "run_id": self.run_id,
                 "blocked_by": list(self.blocked_by),
+                "excluded": dict(self.excluded),
                 "committed_at": self.committed_at,
                 "partitions": list(self.partitions),
             },
@@ -82,6 +87,7 @@ class Commit:
                 run_id=str(data.get("run_id", "")),
                 blocked_by=tuple(str(c) for c in data.get("blocked_by", [])),
                 committed_at=str(data.get("committed_at", "")),
+                excluded={str(k): str(v) for k, v in dict(data.get("excluded", {})).items()},
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: unreadable commit record ({exc}); the store needs repair") from exc
@@ -150,6 +156,17 @@ class PartitionStore:
         """The commit that holds the current version of a partition (None: not materialised)."""
         return self._index(asset_path).latest.get(partition_key)
 
+    def exclusions(self, asset_path: Sequence[str], partition_keys: Sequence[str]) -> dict[str, str]:
+        """``{symbol: why}`` of the universe assets the current versions of ``partition_keys`` left out."""
+        latest = self._index(asset_path).latest
+        found: dict[str, str] = {}
+        for key in partition_keys:
+            commit = latest.get(key)
+            if commit is not None:
+                for symbol, why in commit.excluded.items():
+                    found.setdefault(symbol, why)
+        return dict(sorted(found.items()))
+
     # ------------------------------------------------------------------ write
 
     def write(
@@ -160,6 +177,7 @@ class PartitionStore:
         *,
         run_id: str = "",
         blocked_by: Sequence[str] = (),
+        excluded: Mapping[str, str] | None = None,
     ) -> dict[str, int]:
         """Store ``frame`` split by the date of its ``timestamp`` column, as one commit; return rows per key.
 
@@ -202,6 +220,7 @@ class PartitionStore:
                 partitions=tuple(keys),
                 run_id=run_id,
                 blocked_by=tuple(blocked_by),
+                excluded=dict(excluded or {}),
                 committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
             )
             write_atomically(folder / COMMITS / f"{generation}.json", commit.to_json())
@@ -277,6 +296,13 @@ def _day_keys(timestamps: pd.Series) -> pd.Series:
     return ts.dt.strftime("%Y-%m-%d")
 
 
+def excluded_assets(metadata: Mapping[str, object]) -> dict[str, str]:
+    """The ``{symbol: why}`` an output carries in its ``excluded_assets`` metadata."""
+    value = metadata.get(EXCLUDED_ASSETS)
+    data = getattr(value, "data", getattr(value, "value", value))
+    return {str(k): str(v) for k, v in dict(data).items()} if isinstance(data, Mapping) else {}
+
+
 def blocked_by(metadata: Mapping[str, object]) -> list[str]:
     """The failed blocking checks an output carries in its ``blocked_by`` metadata."""
     value = metadata.get(BLOCKED_BY)
@@ -302,7 +328,10 @@ class PartitionedParquetIOManager(ConfigurableIOManager):
             raise ValueError(f"{context.asset_key.to_user_string()}: this IO manager only stores partitioned assets")
         keys = list(context.asset_partition_keys)
         failed = blocked_by(context.output_metadata or {})
-        counts = self.store.write(context.asset_key.path, obj, keys, run_id=context.run_id, blocked_by=failed)
+        excluded = excluded_assets(context.output_metadata or {})
+        counts = self.store.write(
+            context.asset_key.path, obj, keys, run_id=context.run_id, blocked_by=failed, excluded=excluded
+        )
         context.add_output_metadata(
             {
                 "partitions_written": len(counts),

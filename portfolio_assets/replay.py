@@ -33,9 +33,14 @@ def read_prices(zone: LandingZone, spec: AssetSpec) -> pd.DataFrame:
     return frame
 
 
+def coingecko_params(coin_id: str) -> dict[str, str]:
+    """The landing-zone series of a CoinGecko coin (USD)."""
+    return {"id": coin_id, "vs_currency": "usd"}
+
+
 def read_coingecko(zone: LandingZone, coin_id: str) -> pd.DataFrame:
     """CoinGecko daily points: ``timestamp`` is the 00:00 UTC stamp (the previous day's close)."""
-    params = {"id": coin_id, "vs_currency": "usd"}
+    params = coingecko_params(coin_id)
     frames = [
         coingecko.parse_market_chart(f.read_bytes(), where=f.where) for f in zone.require(coingecko.SOURCE, params)
     ]

@@ -8,6 +8,7 @@ configuration: assets ask a resource and pass what they got as arguments.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
@@ -96,3 +97,154 @@ class ExportResource(ConfigurableResource):
                 f"ExportResource: validation_start ({self.validation_start}) and test_start ({self.test_start}) "
                 "must both be set, in order, or both be empty"
             )
+
+
+RAW_ASSET_SOURCES: dict[str, str] = {
+    "raw_alphavantage": "alphavantage",
+    "raw_fred": "fred",
+    "raw_gdelt": "gdelt",
+    "raw_coingecko": "coingecko",
+    "raw_fear_greed": "alternative_me",
+    "raw_social": "social",
+    "raw_google_trends": "google_trends",
+}
+"""Raw asset -> the landing-zone source it fills (one raw asset per source)."""
+
+
+def _raw_assets_in_run(context: InitResourceContext) -> list[str]:
+    """The raw assets the run executes (its asset selection, else its plan's steps); all when unknown."""
+    run = context.run
+    found: set[str] = set()
+    if run is not None and run.asset_selection:
+        found = {key.to_user_string() for key in run.asset_selection}
+    elif run is not None and context.instance is not None and run.execution_plan_snapshot_id:
+        plan = context.instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
+        found = {step.key for step in plan.steps}
+    names = [name for name in RAW_ASSET_SOURCES if name in found]
+    return names if found else list(RAW_ASSET_SOURCES)
+
+
+class SourcesResource(ConfigurableResource):
+    """Where the raw assets get their responses: the bundled sample (``mode="sample"``) or the live APIs.
+
+    Both modes hand the raw assets a client per source with the same requests and
+    results (:meth:`client`); sample mode answers from the stored responses and
+    sends nothing. Keys are ``EnvVar`` fields: Dagster resolves them when a run
+    starts and never shows them. Empty base URLs mean the providers' own; rates
+    are the providers' free-tier limits.
+    """
+
+    mode: str = "sample"
+    alphavantage_api_key: str | None = None
+    fred_api_key: str | None = None
+    coingecko_api_key: str | None = None
+    alphavantage_base_url: str = ""
+    fred_base_url: str = ""
+    gdelt_base_url: str = ""
+    coingecko_base_url: str = ""
+    fear_greed_base_url: str = ""
+    social_csv_path: str = ""
+    google_trends_csv_path: str = ""
+    alphavantage_calls_per_minute: float = 5.0
+    alphavantage_daily_budget: int = 25
+    gdelt_seconds_per_call: float = 5.0
+    fred_calls_per_second: float = 2.0
+    coingecko_calls_per_minute: float = 30.0
+    http_retries: int = 5
+    http_backoff_seconds: float = 1.0
+    http_timeout_seconds: float = 60.0
+
+    def __repr__(self) -> str:  # never a key
+        return f"SourcesResource(mode={self.mode!r})"
+
+    __str__ = __repr__
+
+    def required(self, source: str) -> list[tuple[str, str]]:
+        """``(variable, field)`` of each setting ``source`` cannot run without in this mode."""
+        if self.mode != "live":
+            return []
+        from portfolio_assets import settings
+
+        return {
+            "alphavantage": [(settings.ALPHAVANTAGE_API_KEY_ENV, "alphavantage_api_key")],
+            "fred": [(settings.FRED_API_KEY_ENV, "fred_api_key")],
+            "coingecko": [(settings.COINGECKO_API_KEY_ENV, "coingecko_api_key")],
+            "social": [(settings.SOCIAL_CSV_PATH_ENV, "social_csv_path")],
+            "google_trends": [(settings.TRENDS_CSV_PATH_ENV, "google_trends_csv_path")],
+        }.get(source, [])
+
+    def missing(self, sources: list[str]) -> list[str]:
+        """The variables of ``sources`` that live mode needs and that are not set."""
+        return [env for source in sources for env, field in self.required(source) if not getattr(self, field)]
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Fail when the run starts, naming the variable, if the mode or a setting the run needs is unusable."""
+        from portfolio_assets import settings
+
+        if self.mode not in settings.SOURCE_MODES:
+            raise settings.SettingError(
+                f"SourcesResource.mode ({settings.SOURCE_MODE_ENV})={self.mode!r} must be one of"
+                f" {', '.join(settings.SOURCE_MODES)}"
+            )
+        for env, field in (
+            (settings.ALPHAVANTAGE_BASE_URL_ENV, "alphavantage_base_url"),
+            (settings.FRED_BASE_URL_ENV, "fred_base_url"),
+            (settings.GDELT_BASE_URL_ENV, "gdelt_base_url"),
+            (settings.COINGECKO_BASE_URL_ENV, "coingecko_base_url"),
+            (settings.FEAR_GREED_BASE_URL_ENV, "fear_greed_base_url"),
+            (settings.ALPHAVANTAGE_API_KEY_ENV, "alphavantage_api_key"),
+            (settings.FRED_API_KEY_ENV, "fred_api_key"),
+            (settings.COINGECKO_API_KEY_ENV, "coingecko_api_key"),
+        ):
+            value = getattr(self, field)
+            if value:
+                settings.SETTINGS[env].check(str(value), name=f"SourcesResource.{field} ({env})")
+        names = _raw_assets_in_run(context)
+        missing = self.missing([RAW_ASSET_SOURCES[name] for name in names])
+        if missing:
+            raise settings.SettingError(
+                f"{settings.SOURCE_MODE_ENV}=live needs {', '.join(missing)} for the sources of this run"
+                f" ({', '.join(names)}): set {'it' if len(missing) == 1 else 'them'} in the environment"
+                f" (or run with {settings.SOURCE_MODE_ENV}=sample)"
+            )
+
+    def client(self, source: str, landing_root: str | Path, **overrides: Any) -> Any:
+        """The client of ``source``: the HTTP (or local-files) client in live mode, stored responses in sample."""
+        from portfolio_assets import clients
+        from portfolio_assets.clients.sample import StoredResponsesClient
+
+        if self.mode != "live":
+            return StoredResponsesClient(source, landing_root)
+        missing = self.missing([source])
+        if missing:
+            raise ValueError(f"{source}: live mode needs {', '.join(missing)}")
+        if source in ("social", "google_trends"):
+            return clients.LocalFilesClient(landing_root, **overrides)
+        kinds = {
+            "alphavantage": (clients.AlphaVantageClient, self.alphavantage_api_key, self.alphavantage_base_url),
+            "fred": (clients.FredClient, self.fred_api_key, self.fred_base_url),
+            "gdelt": (clients.GdeltClient, None, self.gdelt_base_url),
+            "coingecko": (clients.CoinGeckoClient, self.coingecko_api_key, self.coingecko_base_url),
+            "alternative_me": (clients.FearGreedClient, None, self.fear_greed_base_url),
+        }
+        kind, key, base_url = kinds[source]
+        pacing = {
+            "alphavantage": 60.0 / self.alphavantage_calls_per_minute,
+            "fred": 1.0 / self.fred_calls_per_second,
+            "gdelt": self.gdelt_seconds_per_call,
+            "coingecko": 60.0 / self.coingecko_calls_per_minute,
+        }
+        retry = clients.RetryPolicy(
+            total=self.http_retries,
+            backoff_factor=self.http_backoff_seconds,
+            backoff_jitter=self.http_backoff_seconds,
+            connect_timeout=min(10.0, self.http_timeout_seconds),
+            read_timeout=self.http_timeout_seconds,
+        )
+        options: dict[str, Any] = {"api_key": key, "base_url": base_url or None, "retry": retry}
+        if source in pacing:
+            options["min_interval"] = pacing[source]
+        if source == "alphavantage":
+            options["daily_budget"] = self.alphavantage_daily_budget
+        options.update(overrides)
+        return kind(landing_root, **options)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from dagster import EnvVar
 
@@ -47,6 +48,32 @@ SHARD_BY_ENV = "PORTFOLIO_SHARD_BY"
 VALIDATION_START_ENV = "PORTFOLIO_VALIDATION_START"
 TEST_START_ENV = "PORTFOLIO_TEST_START"
 EMBARGO_DAYS_ENV = "PORTFOLIO_EMBARGO_DAYS"
+
+# Sources (issue 10): the mode is read once, like the deployment (it picks the landing zone's default);
+# the rest are fields of SourcesResource.
+SOURCE_MODE_ENV = "PORTFOLIO_SOURCE_MODE"
+SOURCE_MODES = ("sample", "live")
+SOURCE_RETRY_DELAY_ENV = "PORTFOLIO_SOURCE_RETRY_DELAY"
+DEFAULT_SOURCE_RETRY_DELAY = 60.0
+"""Seconds before Dagster re-runs a source step that met a transient failure (doubled each retry)."""
+ALPHAVANTAGE_API_KEY_ENV = "ALPHAVANTAGE_API_KEY"
+FRED_API_KEY_ENV = "FRED_API_KEY"
+COINGECKO_API_KEY_ENV = "COINGECKO_API_KEY"
+ALPHAVANTAGE_BASE_URL_ENV = "ALPHAVANTAGE_BASE_URL"
+FRED_BASE_URL_ENV = "FRED_BASE_URL"
+GDELT_BASE_URL_ENV = "GDELT_BASE_URL"
+COINGECKO_BASE_URL_ENV = "COINGECKO_BASE_URL"
+FEAR_GREED_BASE_URL_ENV = "FEAR_GREED_BASE_URL"
+SOCIAL_CSV_PATH_ENV = "SOCIAL_SENTIMENT_DAILY_CSV_PATH"
+TRENDS_CSV_PATH_ENV = "GOOGLE_TRENDS_CSV_PATH"
+ALPHAVANTAGE_PER_MINUTE_ENV = "ALPHAVANTAGE_CALLS_PER_MINUTE"
+ALPHAVANTAGE_DAILY_BUDGET_ENV = "ALPHAVANTAGE_DAILY_BUDGET"
+GDELT_SECONDS_PER_CALL_ENV = "GDELT_SECONDS_PER_CALL"
+FRED_PER_SECOND_ENV = "FRED_CALLS_PER_SECOND"
+COINGECKO_PER_MINUTE_ENV = "COINGECKO_CALLS_PER_MINUTE"
+HTTP_RETRIES_ENV = "PORTFOLIO_HTTP_RETRIES"
+HTTP_BACKOFF_ENV = "PORTFOLIO_HTTP_BACKOFF_SECONDS"
+HTTP_TIMEOUT_ENV = "PORTFOLIO_HTTP_TIMEOUT_SECONDS"
 
 
 class SettingError(ValueError):
@@ -90,6 +117,27 @@ def read_window(environ: Mapping[str, str] = os.environ) -> Window:
             f"and the {HORIZON_DAYS}-day horizon"
         )
     return Window(start, end)
+
+
+def read_source_mode(environ: Mapping[str, str] = os.environ) -> str:
+    """``PORTFOLIO_SOURCE_MODE``: ``sample`` (default: replay the bundled responses) or ``live``."""
+    mode = environ.get(SOURCE_MODE_ENV, "").strip() or "sample"
+    if mode not in SOURCE_MODES:
+        raise SettingError(f"{SOURCE_MODE_ENV}={mode!r} must be one of {', '.join(SOURCE_MODES)}")
+    return mode
+
+
+def read_source_retry_delay(environ: Mapping[str, str] = os.environ) -> float:
+    """``PORTFOLIO_SOURCE_RETRY_DELAY``: seconds (0..3600) before a source step is retried (definition-time)."""
+    text = environ.get(SOURCE_RETRY_DELAY_ENV, "").strip()
+    if not text:
+        return DEFAULT_SOURCE_RETRY_DELAY
+    return SETTINGS[SOURCE_RETRY_DELAY_ENV].check(text)  # type: ignore[return-value]
+
+
+def live_landing_default(environ: Mapping[str, str] = os.environ) -> Path:
+    """Live mode's landing zone when ``PORTFOLIO_LANDING_DIR`` is not set: ``<data dir>/landing``."""
+    return Path(environ.get(DATA_DIR_ENV, "").strip() or "data") / "landing"
 
 
 def read_deployment(environ: Mapping[str, str] = os.environ) -> str:
@@ -150,6 +198,37 @@ def universe_file(text: str) -> str:
     return text
 
 
+def number(low: float, high: float) -> Callable[[str], float]:
+    """A parser of a decimal number in ``low..high`` (ASCII, no exponent, no NaN)."""
+
+    def parse(text: str) -> float:
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", text.strip()):
+            raise ValueError("is not a decimal number such as 5 or 0.5")
+        value = float(text.strip())
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return value
+
+    return parse
+
+
+def http_url(text: str) -> str:
+    """An ``http://`` or ``https://`` URL with a host, and no credentials or query in it."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("is not an http:// or https:// URL with a host")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("must not carry credentials, a query or a fragment (keys have their own variables)")
+    return text.strip()
+
+
+def api_key(text: str) -> str:
+    """A credential: one printable word (the value is never echoed in an error)."""
+    if not re.fullmatch(r"[\x21-\x7e]+", text):
+        raise ValueError("is not a usable API key (it holds spaces, control or non-ASCII characters)")
+    return text
+
+
 def any_path(text: str) -> str:
     """A path (created when first written); not blank."""
     if not text.strip():
@@ -166,13 +245,16 @@ class Setting:
     """Turns the variable's text into the value, or raises ValueError saying what is wrong."""
     empty_means_default: bool = False
     """Whether a set but empty variable means the default (else an empty value is an error)."""
+    secret: bool = False
+    """A credential: errors name the variable but never show its value."""
 
     def check(self, text: str, *, name: str | None = None) -> object:
         """The parsed value; a ``SettingError`` naming the variable (or ``name``) when it is unusable."""
         try:
             return self.parse(text)
         except ValueError as exc:
-            raise SettingError(f"{name or self.env}={text!r} {exc}") from None
+            shown = "(value hidden)" if self.secret else repr(text)
+            raise SettingError(f"{name or self.env}={shown} {exc}") from None
 
     def value(self, default: T, environ: Mapping[str, str] = os.environ) -> EnvVar | T:
         """``EnvVar`` when the variable is set (checked now, resolved by Dagster at launch), else ``default``."""
@@ -182,6 +264,8 @@ class Setting:
         if not text.strip():
             raise SettingError(f"{self.env} is set but empty; unset it to use the default")
         value = self.check(text)
+        if isinstance(value, float):
+            return value  # type: ignore[return-value]  # Dagster has no float EnvVar: the checked number, not secret
         return EnvVar.int(self.env) if isinstance(value, int) else EnvVar(self.env)
 
 
@@ -199,6 +283,25 @@ SETTINGS: dict[str, Setting] = {
         Setting(VALIDATION_START_ENV, iso_day, empty_means_default=True),
         Setting(TEST_START_ENV, iso_day, empty_means_default=True),
         Setting(EMBARGO_DAYS_ENV, whole_number(0, MAX_EMBARGO_DAYS)),
+        Setting(SOURCE_RETRY_DELAY_ENV, number(0, 3600)),
+        Setting(ALPHAVANTAGE_API_KEY_ENV, api_key, secret=True),
+        Setting(FRED_API_KEY_ENV, api_key, secret=True),
+        Setting(COINGECKO_API_KEY_ENV, api_key, secret=True),
+        Setting(ALPHAVANTAGE_BASE_URL_ENV, http_url),
+        Setting(FRED_BASE_URL_ENV, http_url),
+        Setting(GDELT_BASE_URL_ENV, http_url),
+        Setting(COINGECKO_BASE_URL_ENV, http_url),
+        Setting(FEAR_GREED_BASE_URL_ENV, http_url),
+        Setting(SOCIAL_CSV_PATH_ENV, any_path),
+        Setting(TRENDS_CSV_PATH_ENV, any_path),
+        Setting(ALPHAVANTAGE_PER_MINUTE_ENV, number(0.001, 100_000)),
+        Setting(ALPHAVANTAGE_DAILY_BUDGET_ENV, whole_number(0, 10_000_000)),
+        Setting(GDELT_SECONDS_PER_CALL_ENV, number(0, 3600)),
+        Setting(FRED_PER_SECOND_ENV, number(0.001, 100_000)),
+        Setting(COINGECKO_PER_MINUTE_ENV, number(0.001, 100_000)),
+        Setting(HTTP_RETRIES_ENV, whole_number(0, 20)),
+        Setting(HTTP_BACKOFF_ENV, number(0, 600)),
+        Setting(HTTP_TIMEOUT_ENV, number(0.1, 3600)),
     )
 }
 """Every resource setting that comes from a variable (the README's configuration table)."""
@@ -222,3 +325,7 @@ def check_split_settings(environ: Mapping[str, str] = os.environ) -> None:
 WINDOW = read_window()
 """The window the partitions definitions use, read once when the definitions load."""
 DEPLOYMENT = read_deployment()
+SOURCE_MODE = read_source_mode()
+"""``sample`` or ``live``, read once: it decides the landing zone's default."""
+SOURCE_RETRY_DELAY = read_source_retry_delay()
+"""Seconds before the first Dagster retry of a source step (its RetryPolicy is built when definitions load)."""

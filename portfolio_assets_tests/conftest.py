@@ -5,6 +5,11 @@ Nothing here touches the environment: tests build their resources directly (``re
 
 from __future__ import annotations
 
+import os
+
+# Source steps are retried by a Dagster RetryPolicy built when the definitions load; in tests it retries at once.
+os.environ.setdefault("PORTFOLIO_SOURCE_RETRY_DELAY", "0")
+
 import pytest
 from dagster import DagsterInstance
 

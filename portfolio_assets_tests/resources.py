@@ -6,7 +6,7 @@ from pathlib import Path
 
 from portfolio_assets.io_managers import PartitionedParquetIOManager
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
-from portfolio_assets.resources import ExportResource, LandingZoneResource, StorageResource
+from portfolio_assets.resources import ExportResource, LandingZoneResource, SourcesResource, StorageResource
 from portfolio_assets.universe import DEFAULT_UNIVERSE
 
 
@@ -16,12 +16,18 @@ def make_resources(
     export_dir: str | Path | None = None,
     landing_root: str | Path = SAMPLE_LANDING_ROOT,
     universe_file: str | Path = DEFAULT_UNIVERSE,
+    sources: SourcesResource | None = None,
     **export_settings: object,
 ) -> dict[str, object]:
-    """The embedded resource set over ``data_dir`` and the bundled sample; ``export_settings`` go to ExportResource."""
+    """The embedded resource set over ``data_dir`` and the bundled sample; ``export_settings`` go to ExportResource.
+
+    ``sources`` defaults to sample mode (the stored responses, no call).
+    """
     storage = StorageResource(data_dir=str(data_dir), export_dir=str(export_dir) if export_dir else "")
     return {
         "parquet_io_manager": PartitionedParquetIOManager(storage=storage),
+        "storage": storage,
+        "sources": sources or SourcesResource(),
         "landing": LandingZoneResource(root=str(landing_root), universe_file=str(universe_file)),
         "export": ExportResource(storage=storage, **export_settings),
     }

@@ -6,7 +6,17 @@ from portfolio_assets.definitions import ALL_ASSETS, defs
 from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS
 from portfolio_assets.spans import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 
+RAW = {
+    "raw_alphavantage",
+    "raw_fred",
+    "raw_gdelt",
+    "raw_coingecko",
+    "raw_fear_greed",
+    "raw_social",
+    "raw_google_trends",
+}
 GROUPS = {
+    **{name: "sources" for name in sorted(RAW)},
     "prices": "prices",
     "macro": "macro",
     "benchmarks": "macro",
@@ -44,10 +54,11 @@ def test_lineage_and_window_mappings():
         k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys} for k in graph.get_all_asset_keys()
     }
     assert parents == {
-        "prices": set(),
-        "macro": set(),
-        "sentiment": set(),
-        "benchmarks": set(),
+        **{name: set() for name in RAW},
+        "prices": {"raw_alphavantage", "raw_coingecko"},
+        "macro": {"raw_fred", "raw_alphavantage"},
+        "sentiment": {"raw_gdelt", "raw_social", "raw_google_trends", "raw_fear_greed"},
+        "benchmarks": {"raw_fred", "raw_alphavantage"},
         "indicators": {"prices", "benchmarks"},
         "targets": {"prices"},
         "quarantine": {"prices", "indicators", "macro", "sentiment", "targets"},
@@ -71,8 +82,11 @@ def test_checks_on_every_group_and_which_block():
     assert {("prices", "temporal_gaps"), ("indicators", "rsi_bounds"), ("indicators", "completeness")} <= blocking
     gate = {name for asset, name in blocking if asset == "quarantine"}
     assert gate == {"schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage"}
+    # a source's failed series excludes its assets instead of halting the run; the export names them, blocking
+    assert ("training_set", "universe_complete") in blocking
     reports = set(specs) - blocking
     assert reports == {
+        *((name, "fetch") for name in RAW),
         ("prices", "feature_distribution"),
         ("prices", "cross_source_consistency"),
         ("quarantine", "feature_target_ic"),
@@ -130,3 +144,42 @@ def test_only_the_settings_module_reads_the_environment_and_modules_stay_small()
     assert readers == ["settings.py"]
     longest = max(modules, key=lambda p: len(p.read_text().splitlines()))
     assert len(longest.read_text().splitlines()) <= 500, longest
+
+
+def test_source_settings_reach_the_sources_resource_and_keys_stay_hidden(monkeypatch):
+    import pytest
+    from dagster import EnvVar
+
+    from portfolio_assets.definitions import local_resources
+    from portfolio_assets.settings import SettingError
+
+    monkeypatch.setenv("ALPHAVANTAGE_API_KEY", "AV-ABC-123")
+    monkeypatch.setenv("FRED_BASE_URL", "http://127.0.0.1:9/fred")
+    monkeypatch.setenv("GDELT_SECONDS_PER_CALL", "0.5")
+    monkeypatch.setenv("ALPHAVANTAGE_DAILY_BUDGET", "75")
+    sources = local_resources()["sources"]
+    assert sources.alphavantage_api_key == EnvVar("ALPHAVANTAGE_API_KEY")  # resolved at launch, never shown
+    assert sources.fred_base_url == EnvVar("FRED_BASE_URL")
+    assert sources.alphavantage_daily_budget == EnvVar.int("ALPHAVANTAGE_DAILY_BUDGET")
+    assert sources.gdelt_seconds_per_call == 0.5
+    assert sources.mode == "sample" and sources.coingecko_api_key is None
+    with sources.process_config_and_initialize_cm() as resolved:
+        assert resolved.alphavantage_daily_budget == 75
+        assert "AV-ABC-123" not in repr(resolved) and "AV-ABC-123" not in str(resolved)
+
+    monkeypatch.setenv("ALPHAVANTAGE_API_KEY", "has a space")
+    with pytest.raises(SettingError) as raised:
+        local_resources()
+    assert "ALPHAVANTAGE_API_KEY=(value hidden)" in str(raised.value) and "has a space" not in str(raised.value)
+    monkeypatch.setenv("ALPHAVANTAGE_API_KEY", "AV-ABC-123")
+    for name, value, cause in (
+        ("FRED_BASE_URL", "ftp://x", "not an http"),
+        ("FRED_BASE_URL", "https://api.example/fred?api_key=1", "must not carry"),
+        ("GDELT_SECONDS_PER_CALL", "1e3", "not a decimal number"),
+        ("FRED_CALLS_PER_SECOND", "0", "must be between"),
+        ("PORTFOLIO_HTTP_RETRIES", "-1", "must be between"),
+    ):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingError, match=f"{name}=.*{cause}"):
+            local_resources()
+        monkeypatch.delenv(name)

@@ -290,6 +290,7 @@ def test_the_export_records_its_provenance_and_is_reproducible(full_backfill, in
 @pytest.mark.parametrize("prompt_format", ["chat", "timeseries"])
 def test_the_export_in_another_prompt_format(full_backfill, instance, tmp_path, prompt_format):
     from portfolio_assets.definitions import training_set
+
     data_dir, _ = full_backfill
     resources = make_resources(data_dir, export_dir=tmp_path, prompt_format=prompt_format)
     result = materialize_range([training_set], "2009-01-01", "2012-11-30", resources=resources, instance=instance)

@@ -58,6 +58,7 @@ def benchmark_series(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(BenchmarksSchema)},
     check_specs=check_specs("benchmarks", ["schema"]),
+    deps=["raw_fred", "raw_alphavantage"],
 )
 def benchmarks(
     context: AssetExecutionContext, landing: LandingZoneResource

@@ -48,6 +48,7 @@ def macro_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.Data
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(MacroSchema)},
     check_specs=check_specs("macro", ["schema"]),
+    deps=["raw_fred", "raw_alphavantage"],
 )
 def macro(
     context: AssetExecutionContext, landing: LandingZoneResource

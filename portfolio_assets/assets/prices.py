@@ -1,9 +1,9 @@
 """prices: daily OHLCV of every universe asset in one canonical schema."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Output, asset
+from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, schema_outcome
@@ -15,26 +15,31 @@ from portfolio_assets.checks import (
     has_volume_for,
     temporal_gaps,
 )
+from portfolio_assets.clients.status import excluded_assets
 from portfolio_assets.columns import PRICE_COLUMNS
+from portfolio_assets.io_managers import EXCLUDED_ASSETS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
-from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.resources import LandingZoneResource, StorageResource
 from portfolio_assets.schemas import PricesSchema, table_schema, validate_rows
 
 
-def canonical_prices(landing: LandingZoneResource) -> pd.DataFrame:
+def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = ()) -> pd.DataFrame:
     """Every asset's full stored history, canonical columns, sorted by (asset, timestamp).
 
     Crypto rows also carry CoinGecko's close of the same day (``reference_close``,
     CoinGecko's 00:00 UTC point of the next day) and ``market_cap``, for
-    cross-source checks; other classes leave them empty.
+    cross-source checks; other classes leave them empty. Assets in ``excluded`` are left out.
     """
     zone = landing.zone()
     frames = []
     for spec in landing.universe().assets:
+        if spec.symbol in excluded:
+            continue
         frame = replay.read_prices(zone, spec)
         frame["reference_close"] = float("nan")
         frame["market_cap"] = float("nan")
-        if spec.coingecko_id:
+        # CoinGecko is a reference: a live window older than its free 365 days has none, and that is fine
+        if spec.coingecko_id and zone.files("coingecko", replay.coingecko_params(spec.coingecko_id)):
             chart = replay.read_coingecko(zone, spec.coingecko_id)
             # The point stamped D+1 00:00 UTC is the price at D's close.
             closes = chart.assign(timestamp=chart["timestamp"].dt.floor("D") - pd.Timedelta(days=1))
@@ -42,6 +47,8 @@ def canonical_prices(landing: LandingZoneResource) -> pd.DataFrame:
             frame["reference_close"] = frame["timestamp"].map(closes["price"]).astype("float64")
             frame["market_cap"] = frame["timestamp"].map(closes["market_cap"]).astype("float64")
         frames.append(frame[PRICE_COLUMNS])
+    if not frames:
+        raise ValueError(f"prices: every universe asset is excluded because its sources failed: {sorted(excluded)}")
     return pd.concat(frames, ignore_index=True).sort_values(["asset_symbol", "timestamp"]).reset_index(drop=True)
 
 
@@ -53,18 +60,24 @@ def canonical_prices(landing: LandingZoneResource) -> pd.DataFrame:
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(PricesSchema)},
     check_specs=check_specs("prices", ["schema", "temporal_gaps", "feature_distribution", "cross_source_consistency"]),
+    deps=["raw_alphavantage", "raw_coingecko"],
 )
 def prices(
-    context: AssetExecutionContext, landing: LandingZoneResource
+    context: AssetExecutionContext, landing: LandingZoneResource, storage: StorageResource
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Daily OHLCV for every universe asset (crypto, equity, fx, commodity, bond), one row per
     asset per trading day of that asset, replayed from the raw landing zone (Alpha Vantage
     responses; CoinGecko as a second close for crypto). Columns: timestamp (UTC day),
     asset_symbol, asset_class, price_open/high/low/close, volume (empty for fx),
-    reference_close, market_cap, source."""
+    reference_close, market_cap, source. An asset whose source failed (see the raw assets' fetch
+    check) is left out and named in `excluded_assets`."""
     first, last = run_window(context)
     universe = landing.universe()
-    history = canonical_prices(landing)
+    excluded = excluded_assets(storage.store_root(), [spec.symbol for spec in universe.assets])
+    for symbol, why in excluded.items():
+        context.log.warning(f"prices: {symbol} left out of this build: {why}")
+    history = canonical_prices(landing, excluded)
+    kept = [spec for spec in universe.assets if spec.symbol not in excluded]
     frame = in_window(history, first, last)
     before = history[history["timestamp"] < first].groupby("asset_symbol").tail(60)
     results = check_results(
@@ -72,7 +85,7 @@ def prices(
             schema_outcome(validate_rows(frame, PricesSchema, has_volume=has_volume_for(universe.assets)), "prices"),
             temporal_gaps(
                 frame,
-                calendars=calendars_for(universe.assets),
+                calendars=calendars_for(kept),
                 previous=before.groupby("asset_symbol").tail(1),
                 window_start=first,
                 window_end=last,
@@ -81,5 +94,7 @@ def prices(
             cross_source_consistency(frame),
         ]
     )
-    yield Output(frame, metadata=checked_metadata(summary_metadata(frame, first, last), results))
+    meta = summary_metadata(frame, first, last)
+    meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
+    yield Output(frame, metadata=checked_metadata(meta, results))
     yield from results

@@ -39,6 +39,18 @@ CHECKS: dict[str, tuple[bool, str]] = {
         "Report: rows touched by a bad tick or an unadjusted split (their own day, or a label reaching it) are "
         "held in the quarantine instead of exported; moves listed under accepted_moves in the universe are kept.",
     ),
+    "fetch": (
+        False,
+        "Every series the source's partitions need was fetched, or found fresh in the landing zone. A failed "
+        "series names the universe assets it leaves out of this build (prices and sentiment build every other "
+        "asset; training_set names them in universe_complete); a reference series (CoinGecko) only reports.",
+    ),
+    "universe_complete": (
+        True,
+        "Every universe asset is in the export. An asset left out because one of its sources failed is named "
+        "here and under excluded_assets in the manifest; the export of the others is written. Fix the cause, "
+        "re-run the source and the range, and the asset is filled in.",
+    ),
     "feature_target_ic": (
         False,
         "Report: Spearman information coefficient of every feature against the 90-day log return.",

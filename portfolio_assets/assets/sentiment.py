@@ -1,6 +1,6 @@
 """sentiment: news, social, search-interest and fear & greed, per asset per day."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
@@ -9,21 +9,28 @@ from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.checks import has_volume_for
+from portfolio_assets.clients.status import excluded_assets
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sentiment import asset_sentiment
+from portfolio_assets.io_managers import EXCLUDED_ASSETS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
-from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.resources import LandingZoneResource, StorageResource
 from portfolio_assets.schemas import SentimentSchema, table_schema, validate_rows
 
 
-def sentiment_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.DataFrame:
-    """One row per (asset, calendar day) with the six sentiment fields."""
+def sentiment_frame(
+    landing: LandingZoneResource, days: pd.DatetimeIndex, excluded: Collection[str] = ()
+) -> pd.DataFrame:
+    """One row per (asset, calendar day) with the six sentiment fields; assets in ``excluded`` left out."""
     zone = landing.zone()
     universe = landing.universe()
+    kept = [spec for spec in universe.assets if spec.symbol not in excluded]
+    if not kept:
+        raise ValueError(f"sentiment: every universe asset is excluded because its sources failed: {sorted(excluded)}")
     social = replay.read_social(zone)
-    fng = replay.read_fear_greed(zone) if any(a.fear_greed for a in universe.assets) else None
+    fng = replay.read_fear_greed(zone) if any(a.fear_greed for a in kept) else None
     frames = []
-    for spec in universe.assets:
+    for spec in kept:
         part = asset_sentiment(
             days,
             asset_symbol=spec.symbol,
@@ -47,9 +54,10 @@ def sentiment_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(SentimentSchema)},
     check_specs=check_specs("sentiment", ["schema"]),
+    deps=["raw_gdelt", "raw_social", "raw_google_trends", "raw_fear_greed"],
 )
 def sentiment(
-    context: AssetExecutionContext, landing: LandingZoneResource
+    context: AssetExecutionContext, landing: LandingZoneResource, storage: StorageResource
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Six sentiment fields per asset per calendar day: GDELT news tone (÷100, -1..1) and
         article count, the licensed social feed's score and mentions (UTC-day aggregates: non-crypto
@@ -57,8 +65,10 @@ def sentiment(
         score (latest completed week vs its trailing 52-week high, no look-ahead), and the
         alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere)."""
     first, last = run_window(context)
-    frame = sentiment_frame(landing, pd.date_range(first, last, freq="D"))
+    excluded = excluded_assets(storage.store_root(), [spec.symbol for spec in landing.universe().assets])
+    frame = sentiment_frame(landing, pd.date_range(first, last, freq="D"), excluded)
     meta = summary_metadata(frame, first, last)
+    meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in SENTIMENT_FIELDS})
     has_volume = has_volume_for(landing.universe().assets)
     results = [check_result(schema_outcome(validate_rows(frame, SentimentSchema, has_volume=has_volume), "sentiment"))]

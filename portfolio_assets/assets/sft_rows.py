@@ -46,6 +46,7 @@ from portfolio_assets.columns import (
 )
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows, format_rows
+from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
 from portfolio_assets.partitions import GATE_PRICES, LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import SftRowsSchema, table_schema, validate_rows
@@ -196,6 +197,16 @@ def gate_and_rows(
     gate's checks, and write the valid ones to `sft_rows` only when every blocking check passed."""
     first, last = run_window(context)
     universe = landing.universe()
+    # An asset left out of any prices partition the gate reads (its source failed) is left out of the
+    # whole run: its rows would lack context or targets. The others are built; training_set names it.
+    window = context.asset_partitions_time_window_for_input("prices")
+    prices_days = [d.strftime("%Y-%m-%d") for d in pd.date_range(window.start, window.end, inclusive="left")]
+    excluded = PartitionStore(export.storage.store_root()).exclusions(["prices"], prices_days)
+    if excluded:
+        context.log.warning(f"gate: left out of {first:%Y-%m-%d}..{last:%Y-%m-%d}: {excluded}")
+        prices, indicators, sentiment, targets = (
+            frame[~frame["asset_symbol"].isin(list(excluded))] for frame in (prices, indicators, sentiment, targets)
+        )
     rows = candidate_rows(context, export, universe, prices, indicators, macro, sentiment, targets)
     has_volume = has_volume_for(universe.assets)
     result = validate_rows(rows, SftRowsSchema, has_volume=has_volume)
@@ -208,6 +219,7 @@ def gate_and_rows(
     held = held_rows(rows, result.invalid, reasons)
     meta = summary_metadata(held, first, last)
     meta["candidate_rows"] = len(rows)
+    meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     if len(held):
         meta["errors"] = MetadataValue.md(
             held[["timestamp", "asset_symbol", "validation_error"]].head(20).to_markdown(index=False)
@@ -243,5 +255,6 @@ def gate_and_rows(
     out = rows[valid].reset_index(drop=True)
     out_meta = summary_metadata(out, first, last)
     out_meta["quarantined_rows"] = int((~valid).sum())
+    out_meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     out_meta["example_input"] = MetadataValue.json(json.loads(out["input"].iloc[-1])) if len(out) else "none"
     yield Output(out, output_name="sft_rows", metadata=out_meta)

@@ -15,14 +15,15 @@ from dagster import (
 
 import portfolio_assets
 from portfolio_assets.assets.gate import gate_status
-from portfolio_assets.assets.quality import CHECKS
+from portfolio_assets.assets.quality import CHECKS, check_result, check_specs
 from portfolio_assets.assets.sft_rows import BLOCKING_GATE_CHECKS
 from portfolio_assets.assets.windows import run_window
 from portfolio_assets.checks import has_volume_for
+from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
 from portfolio_assets.export import SplitConfig, export_training_set, sample_sources
 from portfolio_assets.features.sft import format_rows
-from portfolio_assets.io_managers import PartitionStore
+from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
 from portfolio_assets.partitions import LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import TRAINING_SET_SCHEMAS, TrainingSetSchema, table_schema, validate_rows
@@ -56,6 +57,32 @@ def code_version() -> str:
     return f"{portfolio_assets.__version__}+{commit[:12]}{'.dirty' if dirty else ''}"
 
 
+def universe_complete(excluded: dict[str, str], symbols: list[str]) -> CheckOutcome:
+    """Blocking: every universe asset is in the export; an asset left out because its source failed is named."""
+    if not excluded:
+        summary = f"training_set: all {len(symbols)} universe assets are in the export"
+    else:
+        summary = (
+            f"training_set: {len(excluded)} of {len(symbols)} universe assets left out because a source failed: "
+            f"{', '.join(excluded)}; the others are exported. Fix the cause, re-run the raw asset and the range."
+        )
+    failures = pd.DataFrame(
+        [
+            {"asset_symbol": s, "timestamp": None, "column": None, "value": None, "reason": why}
+            for s, why in excluded.items()
+        ],
+        columns=FAILURE_COLUMNS,
+    )
+    return CheckOutcome(
+        name="universe_complete",
+        passed=not excluded,
+        severity="ERROR",
+        summary=summary,
+        metadata={"excluded_assets": excluded, "universe_assets": len(symbols)},
+        failures=failures,
+    )
+
+
 def sources_provenance(landing: LandingZoneResource) -> object:
     """Which series were real or synthetic (the bundled sample's manifest), or where live data came from."""
     if landing.is_bundled_sample():
@@ -70,6 +97,7 @@ def sources_provenance(landing: LandingZoneResource) -> object:
     ins={"sft_rows": AssetIn()},
     kinds={"csv", "parquet"},
     metadata={"dagster/column_schema": table_schema(TrainingSetSchema)},
+    check_specs=check_specs("training_set", ["universe_complete"]),
 )
 def training_set(
     context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource, sft_rows: pd.DataFrame
@@ -88,9 +116,11 @@ def training_set(
     result = validate_rows(csv_ready(rows), schema, has_volume=has_volume_for(landing.universe().assets))
     if not result.ok:
         raise ValueError(f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: not exported: {result.summary()}")
+    store = PartitionStore(export.storage.store_root())
+    excluded = store.exclusions(["sft_rows"], [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)])
     checks = gate_status(
         context.instance,
-        PartitionStore(export.storage.store_root()),
+        store,
         list(BLOCKING_GATE_CHECKS),
         first,
         last,
@@ -110,6 +140,7 @@ def training_set(
             "partitions": {"first": f"{first:%Y-%m-%d}", "last": f"{last:%Y-%m-%d}", "count": (last - first).days + 1},
             "sources": sources_provenance(landing),
             "checks": {name: {"blocking": CHECKS[name][0], **status} for name, status in checks.items()},
+            "excluded_assets": excluded,
             "code_version": code_version(),
             "prompt_format": export.prompt_format,
             "context_window": export.context_window,
@@ -117,7 +148,9 @@ def training_set(
         },
     )
     return MaterializeResult(
+        check_results=[check_result(universe_complete(excluded, sorted(landing.universe().symbols)))],
         metadata={
+            EXCLUDED_ASSETS: MetadataValue.json(excluded),
             "path": MetadataValue.path(str(report.out_dir)),
             "manifest": MetadataValue.path(str(report.manifest_path)),
             "rows": int(sum(report.rows.values())),
@@ -127,5 +160,5 @@ def training_set(
             "files": len(report.files),
             "assets": ", ".join(sorted(sft_rows["asset_symbol"].unique())),
             "date_range": f"{first:%Y-%m-%d}..{last:%Y-%m-%d}",
-        }
+        },
     )

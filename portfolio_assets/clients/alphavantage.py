@@ -56,31 +56,35 @@ class AlphaVantageClient(HttpSourceClient):
 
     # requests --------------------------------------------------------------------------------------
 
+    @classmethod
     def daily(
-        self, params: Mapping[str, object], *, since: date | None = None, through: date | None = None
+        cls, params: Mapping[str, object], *, since: date | None = None, through: date | None = None
     ) -> FetchRequest:
         """A daily price series from the universe's request ``params`` (``AssetSpec.params``)."""
         series = alphavantage.series_params({str(k): str(v) for k, v in params.items()})
         function = series.get("function")
         if function not in DAILY_FUNCTIONS:
             raise ValueError(f"alphavantage: daily() takes {', '.join(DAILY_FUNCTIONS)}, not {function!r}")
-        return FetchRequest(self.source, series, since, through)
+        return FetchRequest(cls.source, series, since, through)
 
+    @classmethod
     def commodity(
-        self, function: str, *, interval: str = "daily", since: date | None = None, through: date | None = None
+        cls, function: str, *, interval: str = "daily", since: date | None = None, through: date | None = None
     ) -> FetchRequest:
         """A commodity series (``WTI``, ``BRENT``, ...)."""
         if function not in commodities.FUNCTIONS:
             raise ValueError(f"alphavantage: unknown commodity function {function!r} ({commodities.FUNCTIONS})")
-        return FetchRequest(self.source, {"function": function, "interval": interval}, since, through)
+        return FetchRequest(cls.source, {"function": function, "interval": interval}, since, through)
 
-    def splits(self, symbol: str, *, through: date | None = None) -> FetchRequest:
+    @classmethod
+    def splits(cls, symbol: str, *, through: date | None = None) -> FetchRequest:
         """Every split of an equity or ETF."""
-        return FetchRequest(self.source, {"function": "SPLITS", "symbol": symbol}, None, through)
+        return FetchRequest(cls.source, {"function": "SPLITS", "symbol": symbol}, None, through)
 
-    def dividends(self, symbol: str, *, through: date | None = None) -> FetchRequest:
+    @classmethod
+    def dividends(cls, symbol: str, *, through: date | None = None) -> FetchRequest:
         """Every dividend of an equity or ETF."""
-        return FetchRequest(self.source, {"function": "DIVIDENDS", "symbol": symbol}, None, through)
+        return FetchRequest(cls.source, {"function": "DIVIDENDS", "symbol": symbol}, None, through)
 
     # the cycle -------------------------------------------------------------------------------------
 

@@ -52,8 +52,9 @@ class CoinGeckoClient(HttpSourceClient):
         super().__init__(*args, **kwargs)
         self.key_header = key_header
 
+    @classmethod
     def market_chart(
-        self,
+        cls,
         coin_id: str,
         *,
         since: date | None = None,
@@ -62,7 +63,7 @@ class CoinGeckoClient(HttpSourceClient):
     ) -> FetchRequest:
         """Daily price, market cap and volume of ``coin_id`` in USD from ``since`` (default: the last 365 days)."""
         options = {"endpoint": "range" if use_range else "days"}
-        return FetchRequest(self.source, {"id": coin_id, "vs_currency": "usd"}, since, through, options)
+        return FetchRequest(cls.source, {"id": coin_id, "vs_currency": "usd"}, since, through, options)
 
     def _needed(self, request: FetchRequest, today: date) -> tuple[date | None, date]:
         start, end = super()._needed(request, today)

@@ -27,9 +27,10 @@ class FearGreedClient(HttpSourceClient):
     default_min_interval: ClassVar[float] = 1.0
     rate_hint: ClassVar[str] = "alternative.me allows 60 calls a minute"
 
-    def index(self, *, through: date | None = None) -> FetchRequest:
+    @classmethod
+    def index(cls, *, through: date | None = None) -> FetchRequest:
         """The whole index history (up to ``through``, or up to now)."""
-        return FetchRequest(self.source, {"limit": "0"}, None, through)
+        return FetchRequest(cls.source, {"limit": "0"}, None, through)
 
     def _call(self, request: FetchRequest, covered: Coverage, today: date) -> HttpCall:
         return HttpCall("/fng/", {"limit": "0", "format": "json"}, None, request.through)

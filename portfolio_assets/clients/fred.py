@@ -42,12 +42,13 @@ class FredClient(HttpSourceClient):
     default_min_interval: ClassVar[float] = 0.5
     rate_hint: ClassVar[str] = "FRED allows 120 calls a minute per key"
 
+    @classmethod
     def observations(
-        self, series_id: str, *, vintage: bool = False, since: date | None = None, through: date | None = None
+        cls, series_id: str, *, vintage: bool = False, since: date | None = None, through: date | None = None
     ) -> FetchRequest:
         """Every observation of ``series_id``; first releases only when ``vintage``."""
         options = {"vintage": "1" if vintage else "0"}
-        return FetchRequest(self.source, {"series_id": series_id}, since, through, options)
+        return FetchRequest(cls.source, {"series_id": series_id}, since, through, options)
 
     def _kind(self, request: FetchRequest) -> str:
         return "vintage" if request.options.get("vintage") == "1" else "latest"

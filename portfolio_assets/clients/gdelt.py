@@ -37,13 +37,14 @@ class GdeltClient(HttpSourceClient):
     default_min_interval: ClassVar[float] = 5.0
     rate_hint: ClassVar[str] = "GDELT allows one request every 5 seconds"
 
-    def timeline(self, query: str, mode: str, start: date, end: date | None = None) -> FetchRequest:
+    @classmethod
+    def timeline(cls, query: str, mode: str, start: date, end: date | None = None) -> FetchRequest:
         """The daily timeline of ``query`` from ``start`` to ``end`` (None: up to now), both inclusive."""
         if mode not in MODES:
             raise ValueError(f"gdelt: mode must be one of {MODES}, not {mode!r}")
         if end is not None and end < start:
             raise ValueError(f"gdelt: end {end} is before start {start}")
-        return FetchRequest(self.source, {"mode": mode, "query": query}, start, end)
+        return FetchRequest(cls.source, {"mode": mode, "query": query}, start, end)
 
     def _call(self, request: FetchRequest, covered: Coverage, today: date) -> HttpCall:
         start = request.since or today

@@ -35,13 +35,18 @@ class LocalFilesClient:
         self.store = ResponseStore(landing_root)
         self._clock = clock or utc_now
 
-    def social(self, path: str | Path) -> FetchRequest:
+    @classmethod
+    def social(cls, path: str | Path) -> FetchRequest:
         """The social-sentiment daily feed at ``path``."""
         return FetchRequest(social.SOURCE, {"feed": "daily"}, options={"path": str(path)})
 
-    def trends(self, query: str, path: str | Path) -> FetchRequest:
+    @classmethod
+    def trends(cls, query: str, path: str | Path) -> FetchRequest:
         """The Google Trends export of the search term ``query`` at ``path``."""
         return FetchRequest(google_trends.SOURCE, {"q": query}, options={"path": str(path)})
+
+    def close(self) -> None:
+        """Nothing to release (the same interface as the HTTP clients)."""
 
     def plan(self, requests: Iterable[FetchRequest]) -> dict[str, int]:
         """Local files make no network calls: ``{source: 0}`` for every source they land under."""
