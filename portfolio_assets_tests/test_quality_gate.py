@@ -315,3 +315,48 @@ def test_a_partition_whose_blocking_check_failed_is_never_read_downstream(tmp_pa
     error = str(next(e for e in later.all_events if e.is_step_failure).event_specific_data.error)
     assert f"failed blocking check(s) temporal_gaps in run {stored.run_id}" in error
     assert "not read downstream" in error
+
+
+def test_an_asset_whose_source_failed_is_left_out_named_and_filled_in_by_a_rerun(span_store, instance):
+    import json
+    from pathlib import Path
+
+    from portfolio_assets.export import read_export
+    from portfolio_assets.universe import load_universe
+
+    store = PartitionStore(span_store)
+    keys = store.keys(["prices"])
+    full = store.read(["prices"], keys)
+    why = "alphavantage [function=TIME_SERIES_DAILY,symbol=TLT] failed at 2026-12-01T00:00:00Z: Invalid API call"
+    # prices as a run stores them when TLT's series failed: without TLT, and the commit names it
+    store.write(["prices"], full[full["asset_symbol"] != "TLT"], keys, excluded={"TLT": why})
+
+    def export(raise_on_error: bool):
+        result = materialize_range(
+            [gate_and_rows, training_set],
+            *SPAN,
+            resources=make_resources(span_store),
+            instance=instance,
+            raise_on_error=raise_on_error,
+            log_level="CRITICAL",
+        )
+        check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "universe_complete")
+        meta = result.asset_materializations_for_node("training_set")[-1].metadata
+        path = Path(meta["path"].value)
+        return result, check, json.loads((path / "manifest.json").read_text()), read_export(path, "csv")
+
+    result, check, manifest, rows = export(raise_on_error=False)
+    others = set(load_universe().symbols) - {"TLT"}
+    # the others are gated and exported; the blocking check and the manifest name the one left out
+    assert set(rows["asset_symbol"]) == others
+    assert not result.success and not check.passed and check.severity.value == "ERROR"
+    assert "TLT" in check.description and check.metadata["excluded_assets"].value == {"TLT": why}
+    assert manifest["provenance"]["excluded_assets"] == {"TLT": why}
+    assert all(e.passed for e in result.get_asset_check_evaluations() if e.asset_key.path == ["quarantine"])
+
+    # the cause fixed, prices rebuilt with TLT: the same range fills it in
+    store.write(["prices"], full, keys)
+    result, check, manifest, rows = export(raise_on_error=True)
+    assert result.success and check.passed
+    assert manifest["provenance"]["excluded_assets"] == {}
+    assert set(rows["asset_symbol"]) == others | {"TLT"}
