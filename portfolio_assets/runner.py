@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from dagster import AssetsDefinition, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult, RunsFilter, materialize
 
+from portfolio_assets.assets.raw import RAW_ASSETS
 from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS
 from portfolio_assets.fsutil import process_alive
 from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
@@ -71,8 +72,12 @@ def materialize_all(
     observation_range: tuple[str, str] | None = None,
     labelled_range: tuple[str, str] | None = None,
     log_level: str = "INFO",
+    sources: bool = True,
 ) -> list[ExecuteInProcessResult]:
-    """Observation assets over their range, then labelled assets over theirs (default: everything)."""
+    """Observation assets over their range, then labelled assets over theirs (default: everything).
+
+    ``sources=False`` leaves the raw source assets out (the landing zone is read as it is).
+    """
     obs = observation_range or (
         OBSERVATION_PARTITIONS.get_first_partition_key(),
         OBSERVATION_PARTITIONS.get_last_partition_key(),
@@ -82,6 +87,12 @@ def materialize_all(
         LABELLED_PARTITIONS.get_last_partition_key(),
     )
     return [
-        materialize_range(OBSERVATION_ASSETS, *obs, resources=resources, instance=instance, log_level=log_level),
+        materialize_range(
+            [a for a in OBSERVATION_ASSETS if sources or a not in RAW_ASSETS],
+            *obs,
+            resources=resources,
+            instance=instance,
+            log_level=log_level,
+        ),
         materialize_range(LABELLED_ASSETS, *lab, resources=resources, instance=instance, log_level=log_level),
     ]

@@ -42,7 +42,7 @@ ERROR_MESSAGE = json.dumps(
         "(https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY."
     }
 )
-VINTAGE_LAG = {"CPILFESL": 45, "UNRATE": 37, "GDPC1": 120}
+VINTAGE_LAG = {"CPILFESL": 75, "UNRATE": 37, "GDPC1": 120}
 """Days after an observation's date that its (made-up) first release is dated, per revised series."""
 
 
@@ -202,6 +202,17 @@ def test_live_mode_end_to_end_against_the_local_server(live_env, api, tmp_path, 
         assert set(price_rows["asset_symbol"]) == set(universe.symbols)
         macro_rows = store.read(["macro"], days)
         assert macro_rows["cpi_yoy"].notna().all() and macro_rows["unemployment_rate"].notna().all()
+        # CPI is used as first published: November 2011's value from its ALFRED realtime_start (75 days after
+        # 2011-11-01 here), not from the month-end + 20 days rule that would show it from 2011-12-20
+        observations = json.loads(alfred("CPILFESL"))["observations"]
+        level = {o["date"]: float(o["value"]) for o in observations}
+
+        def yoy(month: str) -> float:
+            return (level[f"2011-{month}-01"] / level[f"2010-{month}-01"] - 1) * 100
+
+        on = macro_rows.set_index(macro_rows["timestamp"].dt.strftime("%Y-%m-%d"))["cpi_yoy"]
+        assert on["2012-01-14"] == pytest.approx(yoy("10"), rel=1e-12)
+        assert on["2012-01-15"] == pytest.approx(yoy("11"), rel=1e-12)
         assert set(store.read(["sentiment"], days)["asset_symbol"]) == set(universe.symbols)
 
         # a second run of the same range pays nothing: every stored response is fresh
@@ -311,3 +322,37 @@ def test_a_transient_failure_is_retried_by_dagster_and_then_succeeds(live_env, a
         assert len(goog) == 3  # two 503s inside one attempt (one urllib3 retry), then the Dagster retry
         others = api.calls(function="TIME_SERIES_DAILY", symbol="TLT")
         assert len(others) == 1  # what the first attempt stored is reused, not fetched again
+
+
+def test_sample_mode_raw_assets_find_every_series_and_send_nothing(api, tmp_path):
+    from portfolio_assets_tests.resources import make_resources
+
+    with local_instance(tmp_path / "dagster_home") as instance:
+        result = materialize_range(
+            RAW_ASSETS, FIRST, LAST, resources=make_resources(tmp_path / "data"), instance=instance
+        )
+    assert result.success and not api.requests
+    for raw in RAW_ASSETS:
+        name = raw.key.path[-1]
+        meta = _materialisations(result, name)[-1].metadata
+        assert meta["mode"].value == "sample" and meta["calls_made"].value == 0 and meta["failed"].value == 0, name
+        assert meta["reused"].value == meta["requests"].value > 0, name
+        assert _check(result, name, "fetch").passed
+
+
+def test_sample_mode_leaves_out_an_asset_whose_stored_responses_are_missing(tmp_path):
+    from portfolio_assets_tests.resources import make_resources
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE_LANDING_ROOT, landing)
+    shutil.rmtree(landing / "alphavantage" / "function=TIME_SERIES_DAILY,symbol=TLT")
+    resources = make_resources(tmp_path / "data", landing_root=landing)
+    with local_instance(tmp_path / "dagster_home") as instance:
+        result = materialize_range(
+            [RAW_BY_SOURCE["alphavantage"], prices], FIRST, LAST, resources=resources, instance=instance
+        )
+    assert result.success
+    fetch = _check(result, "raw_alphavantage", "fetch")
+    assert not fetch.passed and fetch.metadata["excluded_assets"].value == ["TLT"]
+    assert "no stored response" in fetch.description or "TLT" in fetch.description
+    assert list(_materialisations(result, "prices")[-1].metadata["excluded_assets"].value) == ["TLT"]
