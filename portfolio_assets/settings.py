@@ -213,13 +213,31 @@ def number(low: float, high: float) -> Callable[[str], float]:
 
 
 def http_url(text: str) -> str:
-    """An ``http://`` or ``https://`` URL with a host, and no credentials or query in it."""
-    parts = urlsplit(text.strip())
+    """An ``http://`` or ``https://`` URL with a host (and a valid port), no credentials, query or spaces."""
+    if not re.fullmatch(r"[\x21-\x7e]+", text.strip()):
+        raise ValueError("is not a URL (it holds spaces, control or non-ASCII characters)")
+    try:
+        parts = urlsplit(text.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise ValueError(f"is not a usable URL ({exc})") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("is not an http:// or https:// URL with a host")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ValueError("must not carry credentials, a query or a fragment (keys have their own variables)")
     return text.strip()
+
+
+def shown_url(text: str) -> str:
+    """A URL as an error may show it: without credentials, query or fragment (they may hold a key)."""
+    try:
+        parts = urlsplit(text.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(value hidden: not a parsable URL)"
+    extra = " (credentials, query or fragment hidden)" if (parts.username or parts.query or parts.fragment) else ""
+    return repr(f"{parts.scheme}://{host}{port}{parts.path}") + extra
 
 
 def api_key(text: str) -> str:
@@ -247,13 +265,15 @@ class Setting:
     """Whether a set but empty variable means the default (else an empty value is an error)."""
     secret: bool = False
     """A credential: errors name the variable but never show its value."""
+    shown: Callable[[str], str] | None = None
+    """How an error shows the value (default: ``repr``); never used for a secret."""
 
     def check(self, text: str, *, name: str | None = None) -> object:
         """The parsed value; a ``SettingError`` naming the variable (or ``name``) when it is unusable."""
         try:
             return self.parse(text)
         except ValueError as exc:
-            shown = "(value hidden)" if self.secret else repr(text)
+            shown = "(value hidden)" if self.secret else (self.shown or repr)(text)
             raise SettingError(f"{name or self.env}={shown} {exc}") from None
 
     def value(self, default: T, environ: Mapping[str, str] = os.environ) -> EnvVar | T:
@@ -287,11 +307,11 @@ SETTINGS: dict[str, Setting] = {
         Setting(ALPHAVANTAGE_API_KEY_ENV, api_key, secret=True),
         Setting(FRED_API_KEY_ENV, api_key, secret=True),
         Setting(COINGECKO_API_KEY_ENV, api_key, secret=True),
-        Setting(ALPHAVANTAGE_BASE_URL_ENV, http_url),
-        Setting(FRED_BASE_URL_ENV, http_url),
-        Setting(GDELT_BASE_URL_ENV, http_url),
-        Setting(COINGECKO_BASE_URL_ENV, http_url),
-        Setting(FEAR_GREED_BASE_URL_ENV, http_url),
+        Setting(ALPHAVANTAGE_BASE_URL_ENV, http_url, shown=shown_url),
+        Setting(FRED_BASE_URL_ENV, http_url, shown=shown_url),
+        Setting(GDELT_BASE_URL_ENV, http_url, shown=shown_url),
+        Setting(COINGECKO_BASE_URL_ENV, http_url, shown=shown_url),
+        Setting(FEAR_GREED_BASE_URL_ENV, http_url, shown=shown_url),
         Setting(SOCIAL_CSV_PATH_ENV, any_path),
         Setting(TRENDS_CSV_PATH_ENV, any_path),
         Setting(ALPHAVANTAGE_PER_MINUTE_ENV, number(0.001, 100_000)),

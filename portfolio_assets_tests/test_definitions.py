@@ -174,12 +174,16 @@ def test_source_settings_reach_the_sources_resource_and_keys_stay_hidden(monkeyp
     monkeypatch.setenv("ALPHAVANTAGE_API_KEY", "AV-ABC-123")
     for name, value, cause in (
         ("FRED_BASE_URL", "ftp://x", "not an http"),
-        ("FRED_BASE_URL", "https://api.example/fred?api_key=1", "must not carry"),
+        ("FRED_BASE_URL", "https://api.example/fred?api_key=KEY-IN-URL", "must not carry"),
+        ("FRED_BASE_URL", "https://user:KEY-IN-URL@api.example/fred", "must not carry"),
+        ("FRED_BASE_URL", "http://localhost:99999/fred", "not a usable URL"),
+        ("FRED_BASE_URL", "http://exa mple.com/", "not a URL"),
         ("GDELT_SECONDS_PER_CALL", "1e3", "not a decimal number"),
         ("FRED_CALLS_PER_SECOND", "0", "must be between"),
         ("PORTFOLIO_HTTP_RETRIES", "-1", "must be between"),
     ):
         monkeypatch.setenv(name, value)
-        with pytest.raises(SettingError, match=f"{name}=.*{cause}"):
+        with pytest.raises(SettingError, match=f"{name}=.*{cause}") as raised:
             local_resources()
+        assert "KEY-IN-URL" not in str(raised.value)
         monkeypatch.delenv(name)

@@ -360,3 +360,24 @@ def test_an_asset_whose_source_failed_is_left_out_named_and_filled_in_by_a_rerun
     assert result.success and check.passed
     assert manifest["provenance"]["excluded_assets"] == {}
     assert set(rows["asset_symbol"]) == others | {"TLT"}
+
+
+def test_an_asset_left_out_of_sentiment_only_is_left_out_of_the_gate_too(span_store, instance):
+    store = PartitionStore(span_store)
+    keys = store.keys(["sentiment"])
+    frame = store.read(["sentiment"], keys)
+    why = "gdelt [mode=timelinetone,query=treasury%20bonds]: HTTP 404 (failed at 2026-12-01T00:00:00Z)"
+    store.write(["sentiment"], frame[frame["asset_symbol"] != "TLT"], keys, excluded={"TLT": why})
+    result = materialize_range(
+        [gate_and_rows],
+        *SPAN,
+        resources=make_resources(span_store),
+        instance=instance,
+        raise_on_error=False,
+        log_level="CRITICAL",
+    )
+    # prices still hold TLT, yet the gate leaves it out rather than failing completeness for every asset
+    assert result.success, [e.metadata["summary"].value for e in result.get_asset_check_evaluations() if not e.passed]
+    rows = store.read(["sft_rows"], days(*SPAN))
+    assert "TLT" not in set(rows["asset_symbol"]) and len(set(rows["asset_symbol"])) == 8
+    assert store.exclusions(["sft_rows"], days(*SPAN)) == {"TLT": why}

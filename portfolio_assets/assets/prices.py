@@ -7,6 +7,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Met
 
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, schema_outcome
+from portfolio_assets.assets.raw import PRICE_SOURCES
 from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
 from portfolio_assets.checks import (
     calendars_for,
@@ -73,7 +74,8 @@ def prices(
     check) is left out and named in `excluded_assets`."""
     first, last = run_window(context)
     universe = landing.universe()
-    excluded = excluded_assets(storage.store_root(), [spec.symbol for spec in universe.assets])
+    symbols = [spec.symbol for spec in universe.assets]
+    excluded = excluded_assets(storage.store_root(), symbols, PRICE_SOURCES, first.date(), last.date())
     for symbol, why in excluded.items():
         context.log.warning(f"prices: {symbol} left out of this build: {why}")
     history = canonical_prices(landing, excluded)

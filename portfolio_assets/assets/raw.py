@@ -74,6 +74,10 @@ SOURCE_RETRY_POLICY = RetryPolicy(
 )
 """Transient failures: the step runs again after the delay (doubled each time, with jitter), twice at most."""
 
+PRICE_SOURCES = ("alphavantage",)
+"""The sources whose failures leave an asset out of ``prices`` (CoinGecko is a reference only)."""
+SENTIMENT_SOURCES = ("gdelt", "google_trends", "alternative_me", "social")
+"""The sources whose failures leave an asset out of ``sentiment``."""
 COINGECKO_FREE_DAYS = 365
 VINTAGE_FREQUENCIES = ("monthly", "quarterly")
 """FRED series of these cadences are revised after release: they are fetched as first releases (ALFRED)."""
@@ -86,6 +90,12 @@ class Planned:
     request: FetchRequest
     owners: tuple[str, ...] = ()
     excludes: bool = True
+
+
+def provider_daily_limit(error: SourceError) -> bool:
+    """Whether a rate-limit answer says the key's calls for the day are spent (Alpha Vantage's 25 a day)."""
+    text = str(error).lower()
+    return "per day" in text and "per minute" not in text
 
 
 @dataclass(frozen=True)
@@ -125,8 +135,11 @@ def plan_requests(
     notes: list[str] = []
     planned: list[Planned] = []
     if source == "alphavantage":
+        macro_symbols = {m.symbol for m in universe.macro if m.source == "asset"}
         for spec in universe.assets:
-            planned.append(Planned(AlphaVantageClient.daily(spec.params, since=first, through=last), (spec.symbol,)))
+            # a series a macro field reads (gold) is needed by every row, not only by its own asset's
+            owners = () if spec.symbol in macro_symbols else (spec.symbol,)
+            planned.append(Planned(AlphaVantageClient.daily(spec.params, since=first, through=last), owners))
             if live and spec.params.get("function") == "TIME_SERIES_DAILY":  # equities and ETFs
                 planned.append(Planned(AlphaVantageClient.splits(spec.params["symbol"], through=last), (spec.symbol,)))
                 planned.append(
@@ -175,10 +188,12 @@ def plan_requests(
     return list(unique.values()), notes
 
 
-def _status(planned: Planned, error: SourceError | None = None) -> SeriesStatus:
+def _status(planned: Planned, first: date, last: date, error: SourceError | None = None) -> SeriesStatus:
     return SeriesStatus(
         series=planned.request.series,
         ok=error is None,
+        first=first,
+        last=last,
         owners=planned.owners,
         excludes=planned.excludes,
         error="" if error is None else scrub(str(error)),
@@ -240,14 +255,34 @@ def fetch_source(
         for note in notes:
             context.log.info(f"{source}: {note}")
         made, reused, failed, ok = 0, 0, [], []
-        stop: BudgetExhausted | None = None
+        stop: str | None = None
+        left_to_make = 0
         for index, item in enumerate(planned):
             try:
                 result = client.fetch(item.request)
             except BudgetExhausted as exc:
-                remaining = client.plan([p.request for p in planned[index:]])[source]
-                stop = BudgetExhausted(
-                    source, day=exc.day, budget=exc.budget, made_today=exc.made_today, made_in_run=made, left=remaining
+                left_to_make = client.plan([p.request for p in planned[index:]])[source]
+                stop = str(
+                    BudgetExhausted(
+                        source,
+                        day=exc.day,
+                        budget=exc.budget,
+                        made_today=exc.made_today,
+                        made_in_run=made,
+                        left=left_to_make,
+                    )
+                )
+                break
+            except RateLimitedError as exc:
+                if not provider_daily_limit(exc):
+                    failed.append(Failed(item, exc))
+                    context.log.warning(scrub(str(exc)))
+                    continue
+                left_to_make = client.plan([p.request for p in planned[index:]])[source]
+                stop = (
+                    f"{scrub(str(exc))}. The provider's daily limit is reached: {made} calls made in this run,"
+                    f" {left_to_make} planned calls left. Run again after 00:00 UTC (or lower"
+                    f" {settings.ALPHAVANTAGE_DAILY_BUDGET_ENV} to the key's real limit); stored responses are reused"
                 )
                 break
             except SourceError as exc:
@@ -260,9 +295,11 @@ def fetch_source(
     finally:
         client.close()
 
+    store_root = storage.store_root()
+    series = {p.request.series for p in planned}
     transient = [f for f in failed if f.transient]
     if transient and context.retry_number < SOURCE_RETRIES and stop is None:
-        record_status(storage.store_root(), source, [_status(p) for p in ok])
+        record_status(store_root, source, [_status(p, first, last) for p in ok], series)
         raise Failure(
             description=(
                 f"{source}: {len(transient)} request(s) met a transient failure"
@@ -272,13 +309,10 @@ def fetch_source(
             ),
             allow_retries=True,
         )
-    record_status(
-        storage.store_root(), source, [*(_status(p) for p in ok), *(_status(f.planned, f.error) for f in failed)]
-    )
+    outcomes = [*(_status(p, first, last) for p in ok), *(_status(f.planned, first, last, f.error) for f in failed)]
+    record_status(store_root, source, outcomes, series)
     if stop is not None:
-        raise Failure(
-            description=str(stop), metadata={"calls_made": made, "calls_left": stop.left}, allow_retries=False
-        )
+        raise Failure(description=stop, metadata={"calls_made": made, "calls_left": left_to_make}, allow_retries=False)
     everywhere = [f for f in failed if not f.planned.owners]
     if everywhere:
         raise Failure(
@@ -337,7 +371,12 @@ def raw_asset(name: str, source: str) -> AssetsDefinition:
     def _raw(
         context: AssetExecutionContext, sources: SourcesResource, landing: LandingZoneResource, storage: StorageResource
     ) -> MaterializeResult:
-        return fetch_source(context, source, sources, landing, storage)
+        try:
+            return fetch_source(context, source, sources, landing, storage)
+        except Failure:
+            raise
+        except Exception as exc:  # a setting, a damaged ledger, a parser defect: retrying would not help
+            raise Failure(description=f"{name}: {type(exc).__name__}: {scrub(str(exc))}", allow_retries=False) from None
 
     return _raw
 

@@ -7,6 +7,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Met
 
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
+from portfolio_assets.assets.raw import SENTIMENT_SOURCES
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.clients.status import excluded_assets
@@ -65,7 +66,8 @@ def sentiment(
         score (latest completed week vs its trailing 52-week high, no look-ahead), and the
         alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere)."""
     first, last = run_window(context)
-    excluded = excluded_assets(storage.store_root(), [spec.symbol for spec in landing.universe().assets])
+    symbols = [spec.symbol for spec in landing.universe().assets]
+    excluded = excluded_assets(storage.store_root(), symbols, SENTIMENT_SOURCES, first.date(), last.date())
     frame = sentiment_frame(landing, pd.date_range(first, last, freq="D"), excluded)
     meta = summary_metadata(frame, first, last)
     meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)

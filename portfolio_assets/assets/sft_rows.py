@@ -197,11 +197,17 @@ def gate_and_rows(
     gate's checks, and write the valid ones to `sft_rows` only when every blocking check passed."""
     first, last = run_window(context)
     universe = landing.universe()
-    # An asset left out of any prices partition the gate reads (its source failed) is left out of the
-    # whole run: its rows would lack context or targets. The others are built; training_set names it.
+    # An asset left out of any prices or sentiment partition the gate reads (one of its sources failed) is
+    # left out of the whole run: its rows would lack context, targets or sentiment. The others are built;
+    # training_set names it.
     window = context.asset_partitions_time_window_for_input("prices")
     prices_days = [d.strftime("%Y-%m-%d") for d in pd.date_range(window.start, window.end, inclusive="left")]
-    excluded = PartitionStore(export.storage.store_root()).exclusions(["prices"], prices_days)
+    store = PartitionStore(export.storage.store_root())
+    excluded = {
+        **store.exclusions(["sentiment"], [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]),
+        **store.exclusions(["prices"], prices_days),
+    }
+    excluded = dict(sorted(excluded.items()))
     if excluded:
         context.log.warning(f"gate: left out of {first:%Y-%m-%d}..{last:%Y-%m-%d}: {excluded}")
         prices, indicators, sentiment, targets = (

@@ -234,6 +234,11 @@ class HttpSourceClient:
             self.log.info("%s: fresh, reusing %s (no call)", request, self.store.relative(newest.path))
             return FetchResult(request, True, newest.path, newest.fetched_at)
         call = self._call(request, covered, self._today())
+        try:
+            self._url(call)  # before the budget is charged: a malformed URL costs no call
+        except requests.RequestException as exc:
+            cause = f"base_url {scrub(self.base_url)!r} gives no usable URL ({type(exc).__name__}); fix the base URL"
+            raise ClientError(self.source, cause, where=request.series) from None
         day = self.budget.charge()
         self.limiter.wait()
         return self._send(request, call, day)

@@ -1,25 +1,27 @@
-"""The fetch-status ledger: which series failed in their source's latest run, and whose rows that excludes.
+"""The fetch-status ledger: which series failed for which days, and whose rows that excludes.
 
 One JSON file per source, ``<data dir>/_fetch_status/<source>.json``, written
 atomically by the source's raw asset at the end of each run::
 
-    {"<series key>": {"ok": false, "owners": ["BTC-USD"], "excludes": true,
-                       "error": "...", "at": "2026-12-01T12:00:00Z"}, ...}
+    {"<series key>": {"owners": ["BTC-USD"], "excludes": true, "first": "2012-01-01",
+                       "last": "2012-01-31", "error": "...", "at": "2026-12-01T12:00:00Z"}, ...}
 
-A series fetched (or found fresh) clears its entry; a failed one sets it.
-``owners`` are the universe assets whose rows need the series. ``excludes``
-false marks a reference series (CoinGecko's second close), whose failure is
-reported but leaves the asset in. :func:`excluded_assets` is what ``prices``
-and ``sentiment`` leave out; re-running the source after the cause is fixed
-clears the entry, and re-materialising the range fills the asset in.
+Only failures are kept. A failure covers the partitions ``first..last`` of the
+run that met it; a later fetch of the series clears it only when its own run
+covers those days, and a series the source no longer plans (the universe
+changed) is dropped. ``owners`` are the universe assets whose rows need the
+series; ``excludes`` false marks a reference series (CoinGecko's second
+close), whose failure is reported but leaves the asset in.
+:func:`excluded_assets` is what an asset leaves out of a window that overlaps
+a failure; re-running the source after the cause is fixed clears the entry.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from portfolio_assets.fsutil import write_atomically
@@ -29,14 +31,19 @@ STATUS_DIR = "_fetch_status"
 
 @dataclass(frozen=True)
 class SeriesStatus:
-    """The latest outcome of one series."""
+    """The outcome of one series in one run over ``first..last``."""
 
     series: str
     ok: bool
+    first: date
+    last: date
     owners: tuple[str, ...] = ()
     excludes: bool = True
     error: str = ""
     at: str = ""
+
+    def overlaps(self, first: date | None, last: date | None) -> bool:
+        return (first is None or self.last >= first) and (last is None or self.first <= last)
 
 
 def _path(store_root: str | Path, source: str) -> Path:
@@ -44,7 +51,7 @@ def _path(store_root: str | Path, source: str) -> Path:
 
 
 def read_status(store_root: str | Path, source: str) -> dict[str, SeriesStatus]:
-    """The ledger of ``source`` (empty when it never ran). A damaged ledger is an error naming the file."""
+    """The failures on record for ``source`` (empty when none). A damaged ledger is an error naming the file."""
     path = _path(store_root, source)
     if not path.is_file():
         return {}
@@ -53,7 +60,9 @@ def read_status(store_root: str | Path, source: str) -> dict[str, SeriesStatus]:
         return {
             series: SeriesStatus(
                 series=series,
-                ok=bool(entry["ok"]),
+                ok=False,
+                first=date.fromisoformat(entry["first"]),
+                last=date.fromisoformat(entry["last"]),
                 owners=tuple(str(o) for o in entry.get("owners", [])),
                 excludes=bool(entry.get("excludes", True)),
                 error=str(entry.get("error", "")),
@@ -62,22 +71,50 @@ def read_status(store_root: str | Path, source: str) -> dict[str, SeriesStatus]:
             for series, entry in data.items()
         }
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{path}: unreadable fetch-status ledger ({exc}); re-run raw_{source} to rewrite it") from exc
+        raise ValueError(
+            f"{path}: unreadable fetch-status ledger ({type(exc).__name__}: {exc}); delete it and re-run the"
+            f" raw asset of {source} over the ranges you need"
+        ) from exc
 
 
-def record_status(store_root: str | Path, source: str, outcomes: Iterable[SeriesStatus]) -> Path:
-    """Merge this run's ``outcomes`` into the ledger of ``source`` (failures kept, successes cleared)."""
+def record_status(
+    store_root: str | Path, source: str, outcomes: Iterable[SeriesStatus], planned: Collection[str] | None = None
+) -> Path:
+    """Merge one run's ``outcomes`` into the ledger of ``source``.
+
+    A success clears a failure of its series whose days it covers; a failure
+    replaces the entry. With ``planned`` (the series the source plans now), entries
+    of any other series are dropped.
+    """
     current = read_status(store_root, source)
+    if planned is not None:
+        current = {series: status for series, status in current.items() if series in planned}
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     for outcome in outcomes:
+        held = current.get(outcome.series)
         if outcome.ok:
-            current.pop(outcome.series, None)
+            if held is not None and outcome.first <= held.first and held.last <= outcome.last:
+                del current[outcome.series]
         else:
             current[outcome.series] = SeriesStatus(
-                outcome.series, False, outcome.owners, outcome.excludes, outcome.error, outcome.at or now
+                outcome.series,
+                False,
+                outcome.first,
+                outcome.last,
+                outcome.owners,
+                outcome.excludes,
+                outcome.error,
+                outcome.at or now,
             )
     data = {
-        series: {"ok": s.ok, "owners": list(s.owners), "excludes": s.excludes, "error": s.error, "at": s.at}
+        series: {
+            "owners": list(s.owners),
+            "excludes": s.excludes,
+            "first": s.first.isoformat(),
+            "last": s.last.isoformat(),
+            "error": s.error,
+            "at": s.at,
+        }
         for series, s in sorted(current.items())
     }
     path = _path(store_root, source)
@@ -87,23 +124,20 @@ def record_status(store_root: str | Path, source: str, outcomes: Iterable[Series
 
 
 def excluded_assets(
-    store_root: str | Path, symbols: Iterable[str], sources: Iterable[str] | None = None
+    store_root: str | Path,
+    symbols: Iterable[str],
+    sources: Iterable[str],
+    first: date | None = None,
+    last: date | None = None,
 ) -> dict[str, str]:
-    """``{symbol: why}`` of the universe ``symbols`` a failed series of ``sources`` (default: all) leaves out."""
+    """``{symbol: why}`` of the universe ``symbols`` that a failure of ``sources`` over ``first..last`` leaves out."""
     wanted = set(symbols)
-    folder = Path(store_root) / STATUS_DIR
-    names = sorted(p.stem for p in folder.glob("*.json")) if sources is None else list(sources)
     found: dict[str, str] = {}
-    for source in names:
+    for source in sources:
         for status in read_status(store_root, source).values():
-            if status.ok or not status.excludes:
+            if not status.excludes or not status.overlaps(first, last):
                 continue
             for owner in status.owners:
                 if owner in wanted:
-                    found.setdefault(owner, f"{source} [{status.series}] failed at {status.at}: {status.error}")
+                    found.setdefault(owner, f"{status.error} (failed at {status.at} for {status.first}..{status.last})")
     return dict(sorted(found.items()))
-
-
-def failed_series(store_root: str | Path, source: str) -> Mapping[str, SeriesStatus]:
-    """The series of ``source`` whose latest fetch failed."""
-    return {k: v for k, v in read_status(store_root, source).items() if not v.ok}

@@ -250,7 +250,7 @@ def test_one_assets_failure_excludes_it_and_a_rerun_fills_it_in(live_env, api, t
         assert fetch.metadata["excluded_assets"].value == ["TLT"]
         assert "Invalid API call" in fetch.description or "TLT" in fetch.description
         store_root = tmp_path / "data"
-        why = excluded_assets(store_root, ["TLT", "GOOG"])
+        why = excluded_assets(store_root, ["TLT", "GOOG"], ["alphavantage"])
         assert list(why) == ["TLT"] and "Invalid API call" in why["TLT"] and AV_KEY not in why["TLT"]
         prices_meta = _materialisations(run, "prices")[-1].metadata
         assert list(prices_meta["excluded_assets"].value) == ["TLT"]
@@ -356,3 +356,47 @@ def test_sample_mode_leaves_out_an_asset_whose_stored_responses_are_missing(tmp_
     assert not fetch.passed and fetch.metadata["excluded_assets"].value == ["TLT"]
     assert "no stored response" in fetch.description or "TLT" in fetch.description
     assert list(_materialisations(result, "prices")[-1].metadata["excluded_assets"].value) == ["TLT"]
+
+
+def test_the_providers_daily_limit_stops_the_run_cleanly_without_dagster_retries(live_env, api, tmp_path):
+    from portfolio_assets_tests.clients.conftest import fixture
+
+    api.on("/av/query", reply(fixture("alphavantage_rate_limit.json")), function="TIME_SERIES_DAILY", symbol="GOOG")
+    with local_instance(tmp_path / "dagster_home") as instance:
+        run = run_live([RAW_BY_SOURCE["alphavantage"]], instance, raise_on_error=False)
+    assert not run.success
+    assert not [e for e in run.all_events if e.event_type_value == "STEP_RESTARTED"]
+    message = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error.message
+    assert "daily limit is reached" in message and "planned calls left" in message and AV_KEY not in message
+    assert len(api.calls(function="TIME_SERIES_DAILY", symbol="GOOG")) == 1  # asked once, not again by a retry
+
+
+def test_a_setting_error_fails_at_once_without_retries(live_env, api, tmp_path, monkeypatch):
+    monkeypatch.setenv(settings.TRENDS_CSV_PATH_ENV, str(tmp_path / "social.csv"))  # a file, not a directory
+    with local_instance(tmp_path / "dagster_home") as instance:
+        run = run_live([RAW_BY_SOURCE["google_trends"]], instance, raise_on_error=False)
+    assert not run.success
+    assert not [e for e in run.all_events if e.event_type_value == "STEP_RESTARTED"]
+    message = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error.message
+    assert "GOOGLE_TRENDS_CSV_PATH=" in message and "{query}" in message
+
+
+def test_a_series_every_row_needs_fails_the_step(tmp_path):
+    from portfolio_assets_tests.resources import make_resources
+
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE_LANDING_ROOT, landing)
+    shutil.rmtree(landing / "alphavantage" / "from_symbol=XAU,function=FX_DAILY,to_symbol=USD")  # gold: a macro field
+    resources = make_resources(tmp_path / "data", landing_root=landing)
+    with local_instance(tmp_path / "dagster_home") as instance:
+        run = materialize_range(
+            [RAW_BY_SOURCE["alphavantage"], macro],
+            FIRST,
+            LAST,
+            resources=resources,
+            instance=instance,
+            raise_on_error=False,
+        )
+    assert not run.success and "macro" not in {e.asset_key.path[-1] for e in run.get_asset_materialization_events()}
+    message = next(e for e in run.all_events if e.event_type_value == "STEP_FAILURE").event_specific_data.error.message
+    assert "every row needs" in message and "from_symbol=XAU" in message
