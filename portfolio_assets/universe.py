@@ -9,6 +9,11 @@ types are checked, never coerced (``"false"`` is not a boolean, ``"10"`` not a
 number); symbols must be safe file names. Every :class:`UniverseError` names
 the file and the entry, e.g. ``universe.yaml: assets[0] (BTC-USD).fear_greed:
 expected true or false, got 'false'``.
+
+Survivorship: an asset that stopped trading keeps its entry, with its
+``last_trading_day``. Its rows up to that day stay in the dataset; nothing
+after it is used (prices and sentiment end there), and a row whose horizon
+passes it has no target (held in the quarantine with the reason).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ ASSET_KEYS = (
     "asset_class",
     "coingecko_id",
     "fear_greed",
+    "last_trading_day",
     "news_query",
     "params",
     "source",
@@ -74,6 +80,14 @@ class AssetSpec:
     fear_greed: bool = False
     accepted_moves: tuple[pd.Timestamp, ...] = ()
     """Days whose one-day move was checked and is genuine: the gate does not hold their rows as suspect."""
+    last_trading_day: pd.Timestamp | None = None
+    """The asset's last trading day (UTC midnight) if it stopped trading (delisted, matured, merged); else None."""
+
+    def traded_on(self, timestamps: pd.Series) -> pd.Series:
+        """Per timestamp, whether the asset still traded that day (every day when it has no last trading day)."""
+        if self.last_trading_day is None:
+            return pd.Series(True, index=timestamps.index)
+        return timestamps.dt.tz_convert("UTC").dt.floor("D") <= self.last_trading_day
 
     @property
     def has_volume(self) -> bool:
@@ -187,6 +201,7 @@ def _asset(entry: object, where: str) -> AssetSpec:
     fear_greed = entry.get("fear_greed", False)
     if not isinstance(fear_greed, bool):
         raise UniverseError(f"{label}.fear_greed: expected true or false, got {_show(fear_greed)}")
+    last_day = entry.get("last_trading_day")
     return AssetSpec(
         symbol=symbol,
         asset_class=_choice(entry, "asset_class", label, ASSET_CLASSES),
@@ -197,7 +212,17 @@ def _asset(entry: object, where: str) -> AssetSpec:
         coingecko_id=_optional_string(entry, "coingecko_id", label),
         fear_greed=fear_greed,
         accepted_moves=_days(entry, "accepted_moves", label),
+        last_trading_day=None if last_day is None else _day(last_day, f"{label}.last_trading_day"),
     )
+
+
+def _day(value: object, where: str) -> pd.Timestamp:
+    """A calendar day (a YAML date or a YYYY-MM-DD string) as a UTC midnight."""
+    text = value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
+    try:
+        return pd.Timestamp(date.fromisoformat(text), tz="UTC")
+    except (TypeError, ValueError):
+        raise UniverseError(f"{where}: expected a day written YYYY-MM-DD, got {_show(value)}") from None
 
 
 def _days(entry: dict[Any, Any], key: str, where: str) -> tuple[pd.Timestamp, ...]:
@@ -205,14 +230,7 @@ def _days(entry: dict[Any, Any], key: str, where: str) -> tuple[pd.Timestamp, ..
     values = entry.get(key, [])
     if not isinstance(values, list):
         raise UniverseError(f"{where}.{key}: expected a list of days (YYYY-MM-DD), got {_show(values)}")
-    days = []
-    for i, value in enumerate(values):
-        text = value.isoformat() if isinstance(value, date) and not isinstance(value, datetime) else value
-        try:
-            days.append(pd.Timestamp(date.fromisoformat(text), tz="UTC"))
-        except (TypeError, ValueError):
-            raise UniverseError(f"{where}.{key}[{i}]: expected a day written YYYY-MM-DD, got {_show(value)}") from None
-    return tuple(days)
+    return tuple(_day(value, f"{where}.{key}[{i}]") for i, value in enumerate(values))
 
 
 def _release_lag(entry: dict[Any, Any], where: str) -> int:
@@ -282,6 +300,13 @@ def parse_universe(data: Any, path: Path) -> Universe:
             f"{path}: macro must define exactly {list(MACRO_FIELDS)}; missing {missing}, unknown {unknown}"
         )
     macro = [_macro(name, macro_data[name], f"{path}: macro.{name}", symbols) for name in MACRO_FIELDS]
+    ended = {a.symbol: a.last_trading_day for a in assets if a.last_trading_day is not None}
+    for spec in macro:
+        if spec.symbol in ended:
+            raise UniverseError(
+                f"{path}: macro.{spec.name}.symbol: {spec.symbol} stopped trading on {ended[spec.symbol]:%Y-%m-%d}"
+                " (last_trading_day); a macro field needs a series that runs through the whole window"
+            )
     return Universe(tuple(assets), tuple(macro), path)
 
 

@@ -204,7 +204,7 @@ def test_release_lag_bounds_are_accepted(lag):
         "asset-key": (
             _set("assets", 0, fear_gred=True),
             "u.yaml: assets[0] (BTC-USD): unknown key 'fear_gred' (allowed: accepted_moves, asset_class, coingecko_id,"
-            " fear_greed, news_query, params, source, symbol, trends_query)",
+            " fear_greed, last_trading_day, news_query, params, source, symbol, trends_query)",
         ),
         "macro-key": (
             _set("macro", "vix", lag=3),
@@ -347,4 +347,67 @@ def test_accepted_moves_are_days(tmp_path):
     assert str(raised.value) == (
         f"{tmp_path / 'u.yaml'}: assets[0] (BTC-USD).accepted_moves[0]: expected a day written YYYY-MM-DD, "
         "got 'March 10'"
+    )
+
+
+def test_last_trading_day_is_an_optional_day(tmp_path):
+    import datetime
+
+    import pandas as pd
+
+    path = tmp_path / "u.yaml"
+    universe = parse_universe(_data(), path)
+    assert all(a.last_trading_day is None for a in universe.assets)
+    for written in ("2010-05-14", datetime.date(2010, 5, 14)):
+        data = _data()
+        data["assets"][2]["last_trading_day"] = written
+        universe = parse_universe(data, path)
+        assert universe.asset("GOOG").last_trading_day == pd.Timestamp("2010-05-14", tz="UTC")
+        assert [a.symbol for a in universe.assets if a.last_trading_day is not None] == ["GOOG"]
+    days = pd.Series(pd.to_datetime(["2010-05-13", "2010-05-14", "2010-05-15"], utc=True))
+    assert universe.asset("GOOG").traded_on(days).tolist() == [True, True, False]
+    assert universe.asset("IXIC").traded_on(days).tolist() == [True, True, True]
+
+
+@_cases(
+    {
+        "not-a-day": (
+            _set("assets", 2, last_trading_day="May 14"),
+            "u.yaml: assets[2] (GOOG).last_trading_day: expected a day written YYYY-MM-DD, got 'May 14'",
+        ),
+        "no-such-day": (
+            _set("assets", 2, last_trading_day="2010-02-30"),
+            "u.yaml: assets[2] (GOOG).last_trading_day: expected a day written YYYY-MM-DD, got '2010-02-30'",
+        ),
+        "a-number": (
+            _set("assets", 2, last_trading_day=20100514),
+            "u.yaml: assets[2] (GOOG).last_trading_day: expected a day written YYYY-MM-DD, got 20100514",
+        ),
+        "a-list": (
+            _set("assets", 2, last_trading_day=["2010-05-14"]),
+            "u.yaml: assets[2] (GOOG).last_trading_day: expected a day written YYYY-MM-DD, got a list",
+        ),
+        "a-macro-source": (
+            _set("assets", 6, last_trading_day="2010-05-14"),
+            "u.yaml: macro.gold_price.symbol: XAUUSD stopped trading on 2010-05-14 (last_trading_day); a macro"
+            " field needs a series that runs through the whole window",
+        ),
+    }
+)
+def test_a_bad_last_trading_day_is_refused(mutate, message):
+    assert _error(mutate) == message
+
+
+def test_a_timestamp_is_not_a_last_trading_day(tmp_path):
+    path = tmp_path / "u.yaml"
+    text = DEFAULT_UNIVERSE.read_text().replace(
+        "    trends_query: google stock\n",
+        "    trends_query: google stock\n    last_trading_day: 2010-05-14 16:00:00\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(UniverseError) as err:
+        load_universe(path)
+    assert str(err.value) == (
+        f"{path}: assets[2] (GOOG).last_trading_day: expected a day written YYYY-MM-DD, "
+        "got datetime.datetime(2010, 5, 14, 16, 0)"
     )
