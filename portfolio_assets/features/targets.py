@@ -18,6 +18,10 @@ Rule, per asset, for the observation at timestamp t with close c:
     its input is complete through a date (a Dagster run reading prices through
     ``last_day + horizon``) passes it as ``data_end`` so those rows are
     labelled with the last close at or before h.
+  - the asset stopped trading before h: h's day is after the asset's
+    ``last_trading_days`` entry (survivorship: the asset's rows up to then
+    stay, but the price at the horizon does not exist, and the last close
+    before delisting is not a substitute).
 
 ``target_return`` is ln(target / c) and ``target_return_pct`` (target / c − 1) × 100.
 So the target at t depends only on the close at t and the prices in (t, h].
@@ -25,6 +29,7 @@ So the target at t depends only on the close at t and the prices in (t, h].
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
 
 import numpy as np
@@ -36,6 +41,7 @@ from portfolio_assets.features.indicators import (
     require_columns,
     sort_prices,
 )
+from portfolio_assets.timeutil import utc_index, utc_timestamp
 
 MAX_GAP_DAYS = 7
 """Longest the last observation before the horizon may precede it, in calendar days."""
@@ -53,18 +59,32 @@ def target_columns(horizon_days: int) -> list[str]:
     ]
 
 
+def horizon_passes_end(
+    symbols: pd.Series, timestamps: pd.Series, last_trading_days: Mapping[str, pd.Timestamp], horizon_days: int
+) -> np.ndarray:
+    """Per row, whether the day of ``timestamp + horizon_days`` is after the asset's last trading day
+    (never for an asset without one)."""
+    days = {str(k): utc_timestamp(v).floor("D") for k, v in last_trading_days.items()}
+    ends = utc_index(pd.Series(symbols.astype(str).to_numpy(), dtype="object").map(days).astype("object"))
+    horizon_day = utc_index(timestamps).floor("D") + pd.Timedelta(days=int(horizon_days))
+    return np.asarray(horizon_day > ends, dtype=bool)
+
+
 def compute_targets(
     prices: pd.DataFrame,
     horizon_days: int = 90,
     *,
     max_gap_days: int = MAX_GAP_DAYS,
     data_end: pd.Timestamp | None = None,
+    last_trading_days: Mapping[str, pd.Timestamp] | None = None,
 ) -> pd.DataFrame:
     """Forward targets of every row of ``prices`` (see the module docstring for the rule).
 
     ``prices`` needs ``asset_symbol``, ``timestamp`` (datetime64 UTC) and
     ``price_close`` (finite, positive); other columns are ignored. ``data_end``:
     the input is known complete through this instant (inclusive) for every asset.
+    ``last_trading_days``: ``{symbol: day}`` of the assets that stopped trading; a
+    row whose horizon passes that day has no target.
 
     Returns ``asset_symbol``, ``timestamp``, ``target_timestamp``,
     ``target_price_{h}d``, ``target_return_{h}d`` (log) and
@@ -101,6 +121,8 @@ def compute_targets(
         known = (asset_h - asset_ts[found] <= max_gap_days * _DAY_NS) & (asset_h <= coverage)
         target[start:stop] = np.where(known, start + found, -1)
 
+    if last_trading_days:
+        target[horizon_passes_end(frame["asset_symbol"], frame["timestamp"], last_trading_days, horizon_days)] = -1
     known = target >= 0
     safe = np.where(known, target, 0)
     target_price = np.where(known, close[safe], np.nan)
