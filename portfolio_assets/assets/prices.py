@@ -14,6 +14,7 @@ from portfolio_assets.checks import (
     cross_source_consistency,
     feature_distribution,
     has_volume_for,
+    last_trading_days_for,
     temporal_gaps,
 )
 from portfolio_assets.clients.status import excluded_assets
@@ -29,7 +30,8 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
 
     Crypto rows also carry CoinGecko's close of the same day (``reference_close``,
     CoinGecko's 00:00 UTC point of the next day) and ``market_cap``, for
-    cross-source checks; other classes leave them empty. Assets in ``excluded`` are left out.
+    cross-source checks; other classes leave them empty. Assets in ``excluded`` are left out, and so are
+    the rows after an asset's ``last_trading_day``.
     """
     zone = landing.zone()
     frames = []
@@ -37,6 +39,7 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
         if spec.symbol in excluded:
             continue
         frame = replay.read_prices(zone, spec)
+        frame = frame[spec.traded_on(frame["timestamp"])].copy()  # nothing after an asset's last trading day
         frame["reference_close"] = float("nan")
         frame["market_cap"] = float("nan")
         # CoinGecko is a reference: a live window older than its free 365 days has none, and that is fine
@@ -91,6 +94,7 @@ def prices(
                 previous=before.groupby("asset_symbol").tail(1),
                 window_start=first,
                 window_end=last,
+                last_trading_days=last_trading_days_for(kept),
             ),
             feature_distribution(frame, previous=before),
             cross_source_consistency(frame),

@@ -22,7 +22,8 @@ from portfolio_assets.schemas import SentimentSchema, table_schema, validate_row
 def sentiment_frame(
     landing: LandingZoneResource, days: pd.DatetimeIndex, excluded: Collection[str] = ()
 ) -> pd.DataFrame:
-    """One row per (asset, calendar day) with the six sentiment fields; assets in ``excluded`` left out."""
+    """One row per (asset, calendar day) with the six sentiment fields, through each asset's last trading day
+    if it has one; assets in ``excluded`` left out."""
     zone = landing.zone()
     universe = landing.universe()
     kept = [spec for spec in universe.assets if spec.symbol not in excluded]
@@ -43,7 +44,7 @@ def sentiment_frame(
             daily_lag_days=0 if spec.asset_class == "crypto" else 1,
         )
         part.insert(2, "asset_class", spec.asset_class)
-        frames.append(part)
+        frames.append(part[spec.traded_on(part["timestamp"])])  # no row after an asset's last trading day
     return pd.concat(frames, ignore_index=True).sort_values(["asset_symbol", "timestamp"]).reset_index(drop=True)
 
 

@@ -31,6 +31,16 @@ def _first_expected(day: np.ndarray, weekdays: np.ndarray, forward: bool) -> np.
     return np.where(weekdays, rolled, d)
 
 
+def _day64(value: object) -> np.datetime64:
+    """The UTC day of ``value`` as a naive ``datetime64[ns]`` midnight."""
+    return utc_timestamp(value).tz_localize(None).floor("D").to_datetime64().astype("datetime64[ns]")
+
+
+def _expected_through(symbols: np.ndarray, end: np.datetime64, ended: Mapping[str, np.datetime64]) -> np.ndarray:
+    """Per symbol, the last day an observation is expected: ``end``, or its last trading day if earlier."""
+    return np.array([min(ended.get(str(s), end), end) for s in symbols], dtype="datetime64[ns]")
+
+
 def temporal_gaps(
     prices: pd.DataFrame,
     *,
@@ -39,6 +49,7 @@ def temporal_gaps(
     previous: pd.DataFrame | None = None,
     window_end: pd.Timestamp | None = None,
     window_start: pd.Timestamp | None = None,
+    last_trading_days: Mapping[str, pd.Timestamp] | None = None,
     max_cases: int = MAX_CASES,
 ) -> CheckOutcome:
     """ERROR if an asset misses more than ``max_gap_days`` expected days in a row.
@@ -60,6 +71,11 @@ def temporal_gaps(
     and ``window_end``, an asset of ``calendars`` with no observation at all (in the
     window or in ``previous``) is one gap over the whole window: a window that starts
     before any data, or an asset whose source returned nothing, does not pass.
+
+    ``last_trading_days`` (``{symbol: day}``, see ``last_trading_days_for``): an asset that
+    stopped trading is expected through that day only. The days after it are no gap (the open
+    gap runs to the earlier of it and ``window_end``), and an asset whose last trading day is
+    before ``window_start`` is not "without a single observation".
 
     Failure cases: asset, ``gap_start`` / ``gap_end`` (first and last missing
     expected day), ``gap_days``, and the observations around the gap.
@@ -108,26 +124,34 @@ def temporal_gaps(
     after = day[nxt]
     symbols_pairs = sym[nxt]
     open_end = np.zeros(len(nxt), dtype=bool)
+    # Open gaps that stop at the asset's last trading day rather than at window_end.
+    to_last_day = np.zeros(len(nxt), dtype=bool)
+    ended = {str(s): _day64(d) for s, d in (last_trading_days or {}).items()}
     if window_end is not None:
-        end_day = utc_timestamp(window_end).tz_localize(None).floor("D")
+        end_day = _day64(window_end)
         last_idx = np.flatnonzero(np.r_[sym[1:] != sym[:-1], True]) if len(sym) else np.zeros(0, dtype=int)
-        last_idx = last_idx[day[last_idx] < end_day.to_datetime64()]
+        through = _expected_through(sym[last_idx], end_day, ended)
+        keep = day[last_idx] < through
+        last_idx, through = last_idx[keep], through[keep]
         before = np.r_[before, day[last_idx]]
-        # The open gap runs through window_end inclusive: model it as ending the day after.
-        after_end = (end_day + pd.Timedelta(days=1)).to_datetime64().astype("datetime64[ns]")
-        after = np.r_[after, np.full(len(last_idx), after_end, dtype="datetime64[ns]")]
+        # The open gap runs through its last expected day inclusive: model it as ending the day after.
+        after = np.r_[after, through + np.timedelta64(1, "D")]
         symbols_pairs = np.r_[symbols_pairs, sym[last_idx]]
         open_end = np.r_[open_end, np.ones(len(last_idx), dtype=bool)]
-    absent = sorted(set(calendars) - set(sym)) if window_start is not None and window_end is not None else []
-    if absent:
-        start_day = utc_timestamp(window_start).tz_localize(None).floor("D")
-        end_day = utc_timestamp(window_end).tz_localize(None).floor("D")
-        before = np.r_[
-            before, np.full(len(absent), (start_day - pd.Timedelta(days=1)).to_datetime64(), "datetime64[ns]")
-        ]
-        after = np.r_[after, np.full(len(absent), (end_day + pd.Timedelta(days=1)).to_datetime64(), "datetime64[ns]")]
+        to_last_day = np.r_[to_last_day, through < end_day]
+    absent: list[str] = []
+    if window_start is not None and window_end is not None:
+        start_day, end_day = _day64(window_start), _day64(window_end)
+        candidates = np.array(sorted(set(calendars) - set(sym)), dtype=object)
+        through = _expected_through(candidates, end_day, ended)
+        # An asset whose last trading day is before the window is expected to have no observation in it.
+        absent = [str(s) for s in candidates[through >= start_day]]
+        through = through[through >= start_day]
+        before = np.r_[before, np.full(len(absent), start_day - np.timedelta64(1, "D"), "datetime64[ns]")]
+        after = np.r_[after, through + np.timedelta64(1, "D")]
         symbols_pairs = np.r_[symbols_pairs, np.array(absent, dtype=object)]
         open_end = np.r_[open_end, np.ones(len(absent), dtype=bool)]
+        to_last_day = np.r_[to_last_day, through < end_day]
     weekdays = pd.Series(symbols_pairs, dtype="object").map(calendars).eq("weekdays").to_numpy()
     first_missing = before + np.timedelta64(1, "D")
     last_missing = after - np.timedelta64(1, "D")
@@ -144,6 +168,8 @@ def temporal_gaps(
         "previous_given": previous is not None,
         "assets_without_observations": absent,
     }
+    if ended:
+        meta["last_trading_days"] = {s: _date(pd.Timestamp(d)) for s, d in sorted(ended.items()) if s in calendars}
     if no_timestamp:
         meta["rows_without_timestamp"] = no_timestamp
     if not bad.any():
@@ -167,12 +193,14 @@ def temporal_gaps(
                 + (
                     " (no observation in the window)"
                     if s in absent
+                    else f" (open: none through its last trading day {_date(pd.Timestamp(ended[s]))})"
+                    if o and t
                     else " (open: none through window end)"
                     if o
                     else ""
                 )
-                for s, g, c, a, b, o in zip(
-                    symbols_pairs[bad], gap[bad], cal, gap_start, gap_end, open_end[bad], strict=True
+                for s, g, c, a, b, o, t in zip(
+                    symbols_pairs[bad], gap[bad], cal, gap_start, gap_end, open_end[bad], to_last_day[bad], strict=True
                 )
             ],
             "gap_start": gap_start,
