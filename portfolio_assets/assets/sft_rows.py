@@ -31,6 +31,8 @@ from portfolio_assets.checks import (
     feature_distribution,
     feature_target_ic,
     has_volume_for,
+    last_trading_days_for,
+    no_target_reasons,
     rsi_bounds,
     suspect_moves,
     target_coverage,
@@ -98,14 +100,25 @@ LABELLED_INS = {
 KEYS = ["timestamp", "asset_symbol"]
 
 
-def held_rows(rows: pd.DataFrame, invalid: pd.DataFrame, suspect: pd.Series) -> pd.DataFrame:
-    """The quarantine: rows that failed validation, then valid rows held back by a suspect move."""
+def held_rows(
+    rows: pd.DataFrame, invalid: pd.DataFrame, suspect: pd.Series, no_target: pd.Series | None = None
+) -> pd.DataFrame:
+    """The quarantine: rows that failed validation, then rows without a target because their horizon passes
+    their asset's last trading day (``no_target``), then valid rows held back by a suspect move.
+
+    ``suspect`` and ``no_target`` hold a reason per row of ``rows`` (positionally), None where it does not apply;
+    a row is held once, under the first of these that applies.
+    """
     keys = set(zip(invalid["timestamp"], invalid["asset_symbol"], strict=True))
-    extra = suspect.notna().to_numpy() & np.array(
-        [k not in keys for k in zip(rows["timestamp"], rows["asset_symbol"], strict=True)], dtype=bool
-    )
-    held_back = rows[extra].assign(validation_status="suspect_move", validation_error=suspect[extra].to_numpy())
-    parts = [frame for frame in (invalid, held_back) if len(frame)]
+    row_keys = list(zip(rows["timestamp"], rows["asset_symbol"], strict=True))
+    parts = [invalid]
+    for status, reasons in (("no_target", no_target), ("suspect_move", suspect)):
+        if reasons is None:
+            continue
+        extra = reasons.notna().to_numpy() & np.array([k not in keys for k in row_keys], dtype=bool)
+        parts.append(rows[extra].assign(validation_status=status, validation_error=reasons[extra].to_numpy()))
+        keys.update(k for k, held in zip(row_keys, extra, strict=True) if held)
+    parts = [frame for frame in parts if len(frame)]
     if not parts:
         return invalid.reset_index(drop=True)
     return pd.concat(parts, ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
@@ -157,7 +170,9 @@ BLOCKING_GATE_CHECKS = tuple(name for name in GATE_CHECKS if CHECKS[name][0])
             description=(
                 "The gate before the training set: every candidate row of the run is validated against "
                 "the sft_rows schema; the rows that fail are stored here with `validation_status` and "
-                "`validation_error` (never dropped, never filled). Its blocking checks (schema, "
+                "`validation_error` (never dropped, never filled), and so are the rows whose 90-day horizon "
+                "passes their asset's last trading day (`no_target`: the asset stopped trading). Its blocking "
+                "checks (schema, "
                 "completeness, temporal gaps, RSI bounds, target coverage) decide whether sft_rows is "
                 "written for the run's partitions; the feature-target information coefficients are a report."
             ),
@@ -215,16 +230,25 @@ def gate_and_rows(
         )
     rows = candidate_rows(context, export, universe, prices, indicators, macro, sentiment, targets)
     has_volume = has_volume_for(universe.assets)
-    result = validate_rows(rows, SftRowsSchema, has_volume=has_volume)
+    # Survivorship: a row whose horizon passes its asset's last trading day has no label. It is held with the
+    # reason and never exported; the schema (of labelled rows) and the target checks judge the others.
+    ended = last_trading_days_for(universe.assets)
+    no_target = no_target_reasons(rows, ended, HORIZON_DAYS)
+    labelled = rows[no_target.isna().to_numpy()]
+    result = validate_rows(labelled, SftRowsSchema, has_volume=has_volume)
     before = prices[prices["timestamp"] < first]
     moves = feature_distribution(
         in_window(prices, first, last + pd.Timedelta(days=HORIZON_DAYS)), previous=before, max_cases=len(prices)
     ).failures
     accepted = {spec.symbol: spec.accepted_moves for spec in universe.assets}
     suspects, reasons = suspect_moves(rows, moves, accepted=accepted)
-    held = held_rows(rows, result.invalid, reasons)
+    held = held_rows(rows, result.invalid, reasons, no_target)
     meta = summary_metadata(held, first, last)
     meta["candidate_rows"] = len(rows)
+    if no_target.notna().any():
+        meta["no_target_rows"] = MetadataValue.json(
+            {str(s): int(n) for s, n in rows.loc[no_target.notna(), "asset_symbol"].value_counts().sort_index().items()}
+        )
     meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     if len(held):
         meta["errors"] = MetadataValue.md(
@@ -241,11 +265,12 @@ def gate_and_rows(
                 calendars=calendars_for(universe.assets),
                 previous=before.groupby("asset_symbol").tail(1),
                 window_end=last,
+                last_trading_days=ended,
             ),
             rsi_bounds(rows),
-            target_coverage(rows),
+            target_coverage(rows, last_trading_days=ended, horizon_days=HORIZON_DAYS),
             suspects,
-            feature_target_ic(rows, features=FEATURE_COLUMNS),
+            feature_target_ic(labelled, features=FEATURE_COLUMNS),
         ]
     )
     yield from results

@@ -16,13 +16,14 @@ check                              severity  module             fails when
 ``suspect_moves``                  WARN      ``suspect_moves``  rows touched by a bad tick / split are held back
 =================================  ========  =================  ==============================================
 
-Per-asset settings for the wrapping layer: ``calendars_for`` (``calendars``),
+Per-asset settings for the wrapping layer: ``calendars_for`` and ``last_trading_days_for`` (``calendars``),
 ``has_volume_for`` and ``warmup_ends`` (``requirements``). Defaults and helper
-types (``Bound``, ``DEFAULT_BOUNDS``, ...) are imported from their modules.
+types (``Bound``, ``DEFAULT_BOUNDS``, ...) are imported from their modules. ``no_target_reasons``
+(``targets``) names the rows whose horizon passes their asset's last trading day.
 """
 
 from portfolio_assets.checks.bounds import rsi_bounds, value_bounds
-from portfolio_assets.checks.calendars import calendars_for
+from portfolio_assets.checks.calendars import calendars_for, last_trading_days_for
 from portfolio_assets.checks.complete_rows import completeness
 from portfolio_assets.checks.cross_source import cross_source_consistency
 from portfolio_assets.checks.distribution import feature_distribution
@@ -31,7 +32,7 @@ from portfolio_assets.checks.ic import feature_target_ic, spearman
 from portfolio_assets.checks.outcome import ERROR, FAILURE_COLUMNS, MAX_CASES, WARN, CheckOutcome, failures_markdown
 from portfolio_assets.checks.requirements import has_volume_for, warmup_ends
 from portfolio_assets.checks.suspect_moves import suspect_moves
-from portfolio_assets.checks.targets import target_coverage
+from portfolio_assets.checks.targets import no_target_reasons, target_coverage
 
 __all__ = [
     "ERROR",
@@ -46,6 +47,8 @@ __all__ = [
     "feature_distribution",
     "feature_target_ic",
     "has_volume_for",
+    "last_trading_days_for",
+    "no_target_reasons",
     "rsi_bounds",
     "spearman",
     "suspect_moves",
