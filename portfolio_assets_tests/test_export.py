@@ -1,8 +1,9 @@
 """The training-set export: splits (purge + embargo), shards, CSV / JSONL / Parquet, manifest, card, atomicity.
 
 Rows are synthetic but shaped like ``sft_rows``: every column of ``SFT_COLUMNS`` with
-its real dtype, full-precision floats (and awkward ones: -0.0, subnormals, the
-largest double), nullable ints, and text with quotes, commas, CR/LF and non-ASCII.
+its real dtype, full-precision floats (and awkward ones: -0.0, which is exported as
+0.0, tiny normals, the largest double), nullable ints, and text with quotes, commas,
+CR/LF and non-ASCII; the JSON text rounds with ``features.sft.round_number``.
 Hugging Face ``datasets`` runs offline, with its cache under the test's tmp dir.
 """
 
@@ -42,6 +43,7 @@ from portfolio_assets.export import (
     sink,
 )
 from portfolio_assets.export.readback import _with_dtypes
+from portfolio_assets.features.sft import round_number
 
 datasets.disable_progress_bars()
 
@@ -83,10 +85,6 @@ TRICKY_TEXTS = [
     "NA",
     "null",
 ]
-
-
-def _round6(x: float) -> float | None:
-    return None if np.isnan(x) else float(f"{x:.6g}")
 
 
 def make_rows(start: str = "2010-01-01", end: str = "2011-06-30", seed: int = 7) -> pd.DataFrame:
@@ -140,10 +138,10 @@ def make_rows(start: str = "2010-01-01", end: str = "2011-06-30", seed: int = 7)
     rows["instruction"] = instructions
     inputs, outputs, windows = [], [], []
     for i, rec in enumerate(rows[["price_close", "rsi_14", "macd", "volume"]].to_dict("records")):
-        obj = {k: _round6(v) for k, v in rec.items()} | {"note": 'a "quoted", text'}
+        obj = {k: round_number(v) for k, v in rec.items()} | {"note": 'a "quoted", text'}
         inputs.append(json.dumps(obj, indent=1) if i % 7 == 0 else json.dumps(obj))  # indent: raw newlines
-        outputs.append(json.dumps({"predicted_price_90d": _round6(rows["target_price_90d"].iat[i])}))
-        windows.append(json.dumps([_round6(rows["price_close"].iat[i])] * 3))
+        outputs.append(json.dumps({"predicted_price_90d": round_number(rows["target_price_90d"].iat[i])}))
+        windows.append(json.dumps([round_number(rows["price_close"].iat[i])] * 3))
     rows["input"], rows["output"], rows["context_window"] = inputs, outputs, windows
     rows["messages"] = [
         json.dumps([{"role": "user", "content": f"{a}\n\n{b}"}, {"role": "assistant", "content": c}])
@@ -158,8 +156,10 @@ def canonical(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def expected_rows(rows: pd.DataFrame, config: SplitConfig = SPLIT) -> pd.DataFrame:
-    """The exported rows, in export order, with their split."""
+    """The exported rows, in export order, with their split (a float -0.0 exported as 0.0)."""
     ordered = canonical(rows)
+    floats = ordered.select_dtypes("float64").columns
+    ordered[floats] = ordered[floats] + 0.0
     labels = assign_splits(ordered, config).labels
     kept = ordered[labels.isin(SPLITS)].assign(split=labels[labels.isin(SPLITS)])
     order = kept["split"].map(SPLITS.index)
@@ -311,8 +311,9 @@ def test_floats_and_ints_are_written_exactly(rows, exported):
     jsonl_text = "".join(p.read_text(encoding="utf-8") for p in sorted((out / "jsonl").rglob("*.jsonl")))
     kept = set(read_export(out, "parquet")["macd"].map(lambda v: np.float64(v).view("u8")))
     for value in SPECIAL_FLOATS:
-        if np.float64(value).view("u8") in kept:
-            assert repr(value) in csv_text and repr(value) in jsonl_text
+        if np.float64(value + 0.0).view("u8") in kept:
+            assert repr(value + 0.0) in csv_text and repr(value + 0.0) in jsonl_text
+    assert np.float64(-0.0).view("u8") not in kept  # -0.0 is exported as 0.0 (test_export_negative_zero)
     assert "NaN" not in jsonl_text and "Infinity" not in jsonl_text
     frame = read_export(out, "jsonl")
     assert str(frame["news_volume"].dtype) == "Int64" and frame["news_volume"].isna().any()

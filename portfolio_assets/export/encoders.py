@@ -5,13 +5,13 @@ Every format reads back to the same values, floats to the last bit:
 * CSV: header, ``,``, RFC 4180 minimal quoting (a field with ``,`` ``"`` CR or LF
   is quoted, ``"`` doubled), ``\\n`` line ends, UTF-8, timestamps
   ``YYYY-MM-DDTHH:MM:SSZ``, floats as Python ``repr`` (shortest text that
-  round-trips), booleans ``true``/``false``, an empty field for missing. Read
+  round-trips; ``-0.0`` is written ``0.0``), booleans ``true``/``false``, an empty field for missing. Read
   with pandas' ``float_precision="round_trip"`` (its default float parser is
   off by one ulp for about a quarter of full-precision values), ``keep_default_na=False``
   and ``na_values=[""]`` (``CSV_READ_OPTIONS``).
 * JSONL: one strict JSON object per line (no NaN / Infinity: missing is
   ``null``), keys in column order, same timestamp strings, ints as ints, floats
-  as ``repr``, UTF-8 (U+2028 / U+2029 escaped so every line reader agrees).
+  as ``repr`` (``0.0`` for ``-0.0``), UTF-8 (U+2028 / U+2029 escaped so every line reader agrees).
 * Parquet: pyarrow, timestamps ``timestamp[ns, tz=UTC]``, text columns
   ``string``, ``Int64`` as ``int64``, missing as null; zstd level 3, fixed row
   group size, no wall-clock metadata.
@@ -61,8 +61,8 @@ def _python_values(series: pd.Series, kind: str) -> list[object]:
     if kind == "timestamp":
         text = series.dt.strftime(ISO_UTC_FORMAT)
         return [None if isinstance(v, float) or v is None else v for v in text.tolist()]
-    if kind == "float64":
-        return [None if v != v else v for v in series.to_numpy(dtype="float64").tolist()]
+    if kind == "float64":  # + 0.0 turns -0.0 into 0.0: the text never shows a negative zero
+        return [None if v != v else v for v in (series.to_numpy(dtype="float64") + 0.0).tolist()]
     nulls = null_mask(series)
     if kind == "Int64":
         values = series.to_numpy(dtype="int64", na_value=0).tolist()

@@ -2,6 +2,8 @@
 
 Canonical columns (``columns.SFT_COLUMNS``) come first, then any extra column
 (e.g. ``messages``); rows are sorted by ``ORDER_BY`` and the key must be unique.
+A float ``-0.0`` becomes ``0.0`` (every format then holds the same value, and
+the text never shows ``-0.0``); JSON text writing a negative zero is refused.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def _normalise(series: pd.Series, kind: str) -> pd.Series:
         values = out.to_numpy(dtype="float64", na_value=np.nan)
         if np.isinf(values).any():
             raise ValueError(f"column {name!r} has ±inf values, which JSON cannot carry; use null (NaN) for missing")
-        return pd.Series(values, index=series.index, name=name)
+        return pd.Series(values + 0.0, index=series.index, name=name)  # -0.0 + 0.0 is 0.0
     if kind == "Int64":
         return series.astype("Int64")
     if kind == "boolean":
@@ -134,6 +136,12 @@ def _check_strict_json(series: pd.Series) -> None:
             strict_json.loads(text)
         except ValueError as exc:
             raise ValueError(f"{series.name} of row {position} is not strict JSON ({exc}): {text!r:.80}") from None
+        zeros = strict_json.negative_zeros(text)
+        if zeros:
+            raise ValueError(
+                f"{series.name} of row {position} writes a negative zero ({zeros[0]}); write 0 or 0.0 "
+                f"(features.sft.round_number does): {text!r:.80}"
+            )
 
 
 def canonical_frame(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Column]]:

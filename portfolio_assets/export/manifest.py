@@ -59,7 +59,7 @@ FORMAT_NOTES: dict[str, dict[str, object]] = {
         "line_terminator": "\\n",
         "header": True,
         "timestamp_format": ISO_UTC_FORMAT,
-        "float_format": "Python repr (shortest round-trip)",
+        "float_format": "Python repr (shortest round-trip); -0.0 written 0.0",
         "boolean": "true / false",
         "missing": "empty field",
         "pandas_read_options": CSV_READ_OPTIONS,
@@ -68,7 +68,7 @@ FORMAT_NOTES: dict[str, dict[str, object]] = {
         "encoding": "utf-8",
         "record": "one strict JSON object per line (no NaN / Infinity), keys in column order",
         "timestamp_format": ISO_UTC_FORMAT,
-        "float_format": "Python repr (shortest round-trip)",
+        "float_format": "Python repr (shortest round-trip); -0.0 written 0.0",
         "missing": "null",
     },
     "parquet": {

@@ -31,7 +31,7 @@ def jsonable(value: object, where: str = "provenance") -> object:
         number = float(value)
         if not math.isfinite(number):
             raise ValueError(f"{where} is {number!r}, which strict JSON cannot carry")
-        return number
+        return number + 0.0  # -0.0 is 0.0: the manifest and card never show a negative zero
     if isinstance(value, datetime):
         stamp = pd.Timestamp(value)
         return iso_utc(stamp) if stamp.tzinfo else stamp.isoformat()

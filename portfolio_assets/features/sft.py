@@ -2,7 +2,9 @@
 
 Rounding policy for the JSON text (the canonical columns keep full float64):
 every number is written with 6 significant digits, which keeps prices to
-better than 1 part in 10^5 while not spending tokens on noise. Missing and
+better than 1 part in 10^5 while not spending tokens on noise. Zero, a
+negative zero included, is ``0.0`` (``-0.0`` never appears; a tiny nonzero
+value keeps its sign and digits, e.g. ``-1e-12``). Missing and
 not-applicable values are ``null``; ``NaN`` and ``Infinity`` never appear.
 Keys keep a fixed order: the order of ``feature_columns``.
 
@@ -59,7 +61,7 @@ SYSTEM_PROMPT = (
 
 
 def round_number(value: object) -> float | int | None:
-    """A JSON-safe number with the rounding policy applied, or None."""
+    """A JSON-safe number with the rounding policy applied (zero, also ``-0.0``, is ``0.0``), or None."""
     if value is None or value is pd.NA:
         return None
     if isinstance(value, (bool, np.bool_)):
