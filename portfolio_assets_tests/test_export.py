@@ -1,4 +1,4 @@
-"""The training-set export: splits (purge + embargo), shards, CSV / JSONL / Parquet, manifest, card, atomicity.
+"""The training-set export: shards, CSV / JSONL / Parquet, manifest, card, atomicity (splits: test_export_splits).
 
 Rows are synthetic but shaped like ``sft_rows``: every column of ``SFT_COLUMNS`` with
 its real dtype, full-precision floats (and awkward ones: -0.0, which is exported as
@@ -317,113 +317,6 @@ def test_floats_and_ints_are_written_exactly(rows, exported):
     assert "NaN" not in jsonl_text and "Infinity" not in jsonl_text
     frame = read_export(out, "jsonl")
     assert str(frame["news_volume"].dtype) == "Int64" and frame["news_volume"].isna().any()
-
-
-# --------------------------------------------------------------------------- splits
-
-
-def test_purge_and_embargo_hold(rows, exported):
-    out, report = exported
-    manifest = load_manifest(out)
-    frame = read_export(out, "parquet")
-    v0 = pd.Timestamp(manifest["split"]["boundaries"]["validation_start"], tz="UTC")
-    t0 = pd.Timestamp(manifest["split"]["boundaries"]["test_start"], tz="UTC")
-    assert (v0.date(), t0.date()) == (SPLIT.validation_start, SPLIT.test_start)
-    train, validation, test = (frame[frame["split"] == s] for s in SPLITS)
-    # every split has rows, in its own time range
-    assert train["timestamp"].max() < v0 <= validation["timestamp"].min()
-    assert validation["timestamp"].max() < t0 <= test["timestamp"].min()
-    # purge: no label window reaches a later split
-    assert train["target_timestamp"].max() < min(validation["timestamp"].min(), test["timestamp"].min(), v0)
-    # validation rows are not purged: their labels may reach into test (the rule is for training rows)
-    # embargo: nothing exported in the first embargo_days from each boundary
-    embargo = pd.Timedelta(days=SPLIT.embargo_days)
-    for start in (v0, t0):
-        assert not ((frame["timestamp"] >= start) & (frame["timestamp"] < start + embargo)).any()
-    # every input row is exported, purged or embargoed, and the counts agree
-    counts = manifest["rows"]
-    assert counts["exported"] + counts["purged"] + counts["embargoed"] == counts["input"] == len(rows)
-    assert counts["purged"] == report.excluded["purged"] > 0
-    assert counts["embargoed"] == report.excluded["embargoed"] > 0
-    assert counts["by_split"] == report.rows == frame["split"].value_counts().reindex(list(SPLITS)).to_dict()
-    all_rows = canonical(rows)
-    purged_train = (all_rows["timestamp"] < v0) & (all_rows["target_timestamp"] >= v0)
-    assert counts["excluded_by_split"]["train"]["purged"] == int(purged_train.sum())
-
-
-def test_assign_splits_labels_each_rule():
-    days = pd.date_range("2020-01-01", periods=12, freq="D", tz="UTC")
-    window = pd.to_timedelta([0, 0, 1, 3, 0, 0, 0, 1, 2, 0, 0, 0], unit="D")
-    frame = pd.DataFrame({"timestamp": days, "target_timestamp": days + window})
-    splits = assign_splits(frame, SplitConfig(date(2020, 1, 5), date(2020, 1, 10), embargo_days=1))
-    assert splits.labels.tolist() == [
-        "train",  # 01
-        "train",  # 02
-        "train",  # 03 -> 04
-        "purged",  # 04 -> 07 reaches validation_start (05)
-        "embargoed",  # 05 first day of validation
-        "validation",  # 06
-        "validation",  # 07
-        "validation",  # 08 -> 09
-        "validation",  # 09 -> 11 reaches test_start (10): validation rows are not purged
-        "embargoed",  # 10 first day of test
-        "test",  # 11
-        "test",  # 12
-    ]
-    assert splits.counts() == {"train": 3, "validation": 4, "test": 2, "purged": 1, "embargoed": 2}
-    assert splits.source == "config"
-
-
-def test_fractions_place_the_boundaries_on_unique_dates():
-    days = pd.date_range("2020-01-01", periods=10, freq="D", tz="UTC")
-    frame = pd.DataFrame(
-        {"timestamp": days.repeat(2), "target_timestamp": days.repeat(2), "asset_symbol": ["A", "B"] * 10}
-    )
-    splits = assign_splits(frame, SplitConfig(fractions=(0.6, 0.2, 0.2)))
-    assert splits.boundaries == {"validation_start": date(2020, 1, 7), "test_start": date(2020, 1, 9)}
-    assert splits.source == "fractions"
-    assert splits.counts() == {"train": 12, "validation": 4, "test": 4, "purged": 0, "embargoed": 0}
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"fractions": (0.8, 0.1, 0.2)}, ValueError, "sum to 1"),
-        ({"fractions": (0.9, 0.2, -0.1)}, ValueError, "> 0"),
-        ({"fractions": (0.5, 0.5)}, ValueError, "3 numbers"),
-        ({"embargo_days": -1}, ValueError, "embargo_days must be >= 0"),
-        ({"embargo_days": 1.5}, TypeError, "embargo_days must be an int"),
-        ({"validation_start": date(2010, 11, 1)}, ValueError, "both validation_start and test_start"),
-        ({"validation_start": date(2011, 3, 1), "test_start": date(2011, 3, 1)}, ValueError, "must be before"),
-        ({"validation_start": "2011-13-01", "test_start": "2011-12-01"}, ValueError, "not an ISO date"),
-        ({"validation_start": pd.Timestamp("2011-01-01"), "test_start": date(2011, 3, 1)}, TypeError, "a calendar"),
-    ],
-)
-def test_bad_split_configs_raise_clear_errors(kwargs, error, match):
-    with pytest.raises(error, match=match):
-        SplitConfig(**kwargs)
-
-
-@pytest.mark.parametrize(
-    ("config", "match"),
-    [
-        (SplitConfig(date(2010, 1, 1), date(2011, 3, 1)), r"validation_start 2010-01-01 must be after the first date"),
-        (SplitConfig(date(2010, 11, 1), date(2011, 7, 1)), r"test_start 2011-07-01 must be on or before the last"),
-        (SplitConfig(date(2010, 1, 10), date(2011, 3, 1)), r"the train split is empty after purge"),
-        (SplitConfig(date(2010, 11, 1), date(2011, 3, 1), embargo_days=200), r"empty after purge and embargo"),
-    ],
-)
-def test_split_configs_that_do_not_fit_the_data_raise(rows, config, match, tmp_path):
-    with pytest.raises(ValueError, match=match):
-        export_training_set(rows, tmp_path / "out", split=config, provenance={})
-    assert not (tmp_path / "out").exists()
-
-
-def test_too_few_dates_for_the_fractions():
-    days = pd.date_range("2020-01-01", periods=3, freq="D", tz="UTC")
-    frame = pd.DataFrame({"timestamp": days, "target_timestamp": days})
-    with pytest.raises(ValueError, match="too few to place fractions"):
-        assign_splits(frame, SplitConfig(fractions=(0.9, 0.05, 0.05)))
 
 
 # --------------------------------------------------------------------------- shards

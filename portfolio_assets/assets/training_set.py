@@ -155,7 +155,7 @@ def training_set(
             "manifest": MetadataValue.path(str(report.manifest_path)),
             "rows": int(sum(report.rows.values())),
             "rows_per_split": MetadataValue.json(report.rows),
-            "excluded_rows": MetadataValue.json(report.excluded),
+            "excluded_rows": MetadataValue.json({**report.excluded, "by_boundary": report.excluded_by_boundary}),
             "boundaries": MetadataValue.json({k: str(v) for k, v in report.boundaries.items()}),
             "files": len(report.files),
             "assets": ", ".join(sorted(sft_rows["asset_symbol"].unique())),

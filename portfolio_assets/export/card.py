@@ -184,7 +184,7 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
     prov = provenance if isinstance(provenance, Mapping) else {}
     synthetic = _synthetic_sources(prov.get("sources"))
     by_split = rows["by_split"]  # type: ignore[index]
-    excluded = rows["excluded_by_split"]  # type: ignore[index]
+    by_boundary = rows["excluded_by_boundary"]  # type: ignore[index]
 
     out: list[str] = [front, ""]  # front matter, blank line, body
     out += [
@@ -251,15 +251,24 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
         f"({origin})",
         f"* embargo_days: **{split['embargo_days']}**",  # type: ignore[index]
         "",
-        "| split | rows | first day | last day | last target day | purged | embargoed |",
-        "|-------|------|-----------|----------|-----------------|--------|-----------|",
+        "| split | rows | first day | last day | last target day |",
+        "|-------|------|-----------|----------|-----------------|",
     ]
     for s in SPLITS:
         r = ranges[s]  # type: ignore[index]
-        out.append(
-            f"| {s} | {by_split[s]} | {r['first']} | {r['last']} | {r['last_target']} | "
-            f"{excluded[s]['purged']} | {excluded[s]['embargoed']} |"
-        )
+        out.append(f"| {s} | {by_split[s]} | {r['first']} | {r['last']} | {r['last_target']} |")
+    out += [
+        "",
+        "Rows left out at each boundary: purged before it (their label window reaches it), embargoed after it.",
+        "",
+        "| boundary | day | purged | embargoed |",
+        "|----------|-----|--------|-----------|",
+        *(
+            f"| {name} | {b['day']} | {b['purged']} | {b['embargoed']} |"
+            for name, b in by_boundary.items()  # type: ignore[union-attr]
+        ),
+        f"| total | | {rows['purged']} | {rows['embargoed']} |",  # type: ignore[index]
+    ]
     out += [
         "",
         "## Shards and files",

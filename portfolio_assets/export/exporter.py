@@ -31,7 +31,9 @@ class ExportReport:
     rows: dict[str, int]
     """Exported rows per split (train, validation, test)."""
     excluded: dict[str, int]
-    """Rows not exported: purged, embargoed."""
+    """Rows not exported, in total: purged, embargoed."""
+    excluded_by_boundary: dict[str, dict[str, int]]
+    """Rows not exported at each boundary (``train->validation``, ``validation->test``): purged, embargoed."""
     boundaries: dict[str, date]
     manifest_path: Path
     card_path: Path
@@ -118,6 +120,7 @@ def export_training_set(
         files=tuple(files),
         rows={s: counts[s] for s in SPLITS},
         excluded={e: counts[e] for e in EXCLUDED},
+        excluded_by_boundary=splits.excluded_by_boundary(),
         boundaries=dict(splits.boundaries),
         manifest_path=out_dir / MANIFEST_NAME,
         card_path=out_dir / CARD_NAME,

@@ -20,7 +20,7 @@ from portfolio_assets.export.encoders import (
 )
 from portfolio_assets.export.frame import ORDER_BY, Column
 from portfolio_assets.export.shards import SHARD_RULES
-from portfolio_assets.export.splits import EXCLUDED, SPLIT_RULE, SPLITS, SplitConfig, Splits
+from portfolio_assets.export.splits import BOUNDARIES, SPLIT_RULE, SPLITS, SplitConfig, Splits
 from portfolio_assets.timeutil import ISO_UTC_FORMAT
 
 __all__ = [
@@ -34,7 +34,8 @@ __all__ = [
 ]
 
 MANIFEST_FORMAT = "portfolio_assets.training_set_export"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+"""2: purge at every boundary; ``rows.excluded_by_boundary`` replaces ``rows.excluded_by_split``."""
 MANIFEST_NAME = "manifest.json"
 
 
@@ -122,7 +123,10 @@ def build_manifest(
     exported_labels = labels[labels.isin(SPLITS)]
     exported_shards = shards[labels.isin(SPLITS)]
     by_split = {s: int((labels == s).sum()) for s in SPLITS}
-    excluded = {s: {e: int(((splits.base == s) & (labels == e)).sum()) for e in EXCLUDED} for s in SPLITS}
+    excluded = splits.excluded_by_boundary()
+    by_boundary = {
+        name: {"day": splits.boundaries[key].isoformat(), **excluded[name]} for name, (_, _, key) in BOUNDARIES.items()
+    }
     return {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_VERSION,
@@ -133,7 +137,7 @@ def build_manifest(
             "purged": int((labels == "purged").sum()),
             "embargoed": int((labels == "embargoed").sum()),
             "by_split": by_split,
-            "excluded_by_split": excluded,
+            "excluded_by_boundary": by_boundary,
             "by_shard": _counts(exported_shards),
             "by_split_shard": {s: _counts(exported_shards[exported_labels == s]) for s in SPLITS},
             "by_asset": _counts(exported["asset_symbol"]),

@@ -2,12 +2,13 @@
 
 Splits (``assign_splits``): time-ordered, never shuffled, one pair of
 boundaries for every asset. A row belongs to the split its ``timestamp`` falls
-in; a train row whose label window ``[timestamp, target_timestamp]`` reaches the
-validation start is *purged* (so no training label reaches a validation or
-test date; validation rows keep theirs, as the rule asks only for training
-rows); rows in the first ``embargo_days`` calendar days from each
+in; a row whose label window ``[timestamp, target_timestamp]`` reaches the
+start of the *next* split is *purged* (train against validation_start,
+validation against test_start), so no label of a split overlaps a later
+split's dates; rows in the first ``embargo_days`` calendar days from each
 boundary are *embargoed* (a row that is both counts as embargoed). Purged and
-embargoed rows are not exported; the manifest counts them.
+embargoed rows are not exported; the manifest counts them per boundary
+(``BOUNDARIES``).
 """
 
 from __future__ import annotations
@@ -19,20 +20,28 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-__all__ = ["EXCLUDED", "LABELS", "SPLITS", "SPLIT_RULE", "SplitConfig", "Splits", "assign_splits"]
+__all__ = ["BOUNDARIES", "EXCLUDED", "LABELS", "SPLITS", "SPLIT_RULE", "SplitConfig", "Splits", "assign_splits"]
 
 SPLITS = ("train", "validation", "test")
 """Exported splits, in time order."""
 EXCLUDED = ("purged", "embargoed")
 LABELS = (*SPLITS, *EXCLUDED)
+BOUNDARIES = {
+    "train->validation": ("train", "validation", "validation_start"),
+    "validation->test": ("validation", "test", "test_start"),
+}
+"""Each boundary -> (the split before it, the split after it, its key in ``Splits.boundaries``).
+
+Rows of the split before are purged against it; rows of the split after are embargoed after it."""
 
 SPLIT_RULE = (
     "Time-ordered, never shuffled; the same boundaries for every asset. A row belongs to the split its "
     "timestamp (UTC day) falls in: train before validation_start, validation from validation_start to the "
-    "day before test_start, test from test_start. Purge: a train row whose label window "
-    "[timestamp, target_timestamp] reaches validation_start or later (so it overlaps no validation or test "
-    "date) is dropped ('purged'). Embargo: rows in the first embargo_days calendar days "
-    "from each boundary are dropped ('embargoed'; a row that is both counts as embargoed)."
+    "day before test_start, test from test_start. Purge: a row whose label window [timestamp, "
+    "target_timestamp] reaches the start of the next split is dropped ('purged'): a train row whose "
+    "target_timestamp is on or after validation_start, a validation row whose target_timestamp is on or after "
+    "test_start, so no label overlaps a later split's dates. Embargo: rows in the first embargo_days calendar "
+    "days from each boundary are dropped ('embargoed'; a row that is both counts as embargoed)."
 )
 
 
@@ -114,6 +123,16 @@ class Splits:
         found = self.labels.value_counts()
         return {label: int(found.get(label, 0)) for label in LABELS}
 
+    def excluded_by_boundary(self) -> dict[str, dict[str, int]]:
+        """Rows dropped at each boundary of ``BOUNDARIES``: ``purged`` before it, ``embargoed`` after it."""
+        return {
+            name: {
+                "purged": int(((self.base == before) & (self.labels == "purged")).sum()),
+                "embargoed": int(((self.base == after) & (self.labels == "embargoed")).sum()),
+            }
+            for name, (before, after, _) in BOUNDARIES.items()
+        }
+
 
 def _utc(rows: pd.DataFrame, column: str) -> pd.Series:
     if column not in rows.columns:
@@ -186,9 +205,9 @@ def assign_splits(rows: pd.DataFrame, config: SplitConfig) -> Splits:
             )
     embargo = pd.Timedelta(days=config.embargo_days)
     embargoed = ((timestamps >= v0) & (timestamps < v0 + embargo)) | ((timestamps >= t0) & (timestamps < t0 + embargo))
-    # Only training rows are purged (the issue's rule): a train label window must end before the
-    # first validation date, hence before every test date too. Validation rows keep their labels.
-    purged = (base == "train") & (targets >= v0)
+    # Every split is purged against the next split's start: a train label must end before the first
+    # validation date (hence before every test date), a validation label before the first test date.
+    purged = ((base == "train") & (targets >= v0)) | ((base == "validation") & (targets >= t0))
     labels = base.copy()
     labels[purged] = "purged"
     labels[embargoed] = "embargoed"
@@ -202,10 +221,12 @@ def assign_splits(rows: pd.DataFrame, config: SplitConfig) -> Splits:
     for name in SPLITS:
         if not (labels == name).any():
             lost = base == name
+            longest = (targets - timestamps)[lost].max().days
             raise ValueError(
-                f"the {name} split is empty after purge and embargo ({int((lost & purged).sum())} row(s) purged, "
-                f"{int((lost & embargoed).sum())} embargoed; validation_start {validation_start}, "
-                f"test_start {test_start}, embargo_days {config.embargo_days}): move the boundaries or shorten "
-                "the embargo"
+                f"the {name} split is empty after purge and embargo ({int((lost & purged & ~embargoed).sum())} "
+                f"row(s) purged, {int((lost & embargoed).sum())} embargoed; validation_start {validation_start}, "
+                f"test_start {test_start}, embargo_days {config.embargo_days}): train and validation must last "
+                f"longer than their rows' label windows (up to {longest} days here), validation and test longer "
+                "than the embargo. Widen the range, move the boundaries or shorten the embargo"
             )
     return splits
