@@ -70,8 +70,11 @@ def test_first_release_vintage_dates_drive_visibility(tmp_path):
     assert abs(frame.loc[utc("2010-02-14"), "cpi_yoy"] - (212 / 200 - 1) * 100) < 1e-12
 
 
-def test_without_vintage_the_documented_lag_applies():
-    landing = LandingZoneResource(root=str(SAMPLE_LANDING_ROOT))
+def test_without_vintage_the_documented_lag_applies(tmp_path):
+    # A latest-values answer (output_type=1) says nothing of when each value was first public.
+    months = pd.date_range("2010-01-01", "2010-08-01", freq="MS")
+    obs = [(m.strftime("%Y-%m-%d"), f"{9 + i / 10:.1f}", "2013-03-01") for i, m in enumerate(months)]
+    landing = landing_with(tmp_path, "UNRATE", fred_body(obs, output_type=1))
     spec = next(s for s in load_universe().macro if s.name == "unemployment_rate")
     series = macro_series(landing, spec)
     row = series[series["observation_date"] == utc("2010-06-01")].iloc[0]
@@ -105,3 +108,32 @@ def test_weekend_rows_see_fridays_closes_and_yield_curve_is_same_day():
         .all()
         .all()
     )
+
+
+def test_the_bundled_sample_holds_first_releases_of_every_revised_series():
+    from portfolio_assets import replay
+    from portfolio_assets.export import sample_sources
+
+    zone = LandingZone(SAMPLE_LANDING_ROOT)
+    sources = sample_sources()
+    for series_id in ("CPILFESL", "UNRATE", "GDPC1"):
+        observed = replay.read_fred(zone, series_id)
+        assert observed.vintage, series_id  # ALFRED output_type=4: each value as first printed, dated by its release
+        assert (observed.frame["realtime_start"] > observed.frame["observation_date"]).all(), series_id
+        entry = next(v for k, v in sources.items() if series_id in k)
+        assert entry["kind"] == "synthetic" and "first releases" in entry["origin"], series_id
+    for series_id in ("SP500", "DGS10"):  # market series are not revised: latest values
+        assert not replay.read_fred(zone, series_id).vintage
+
+
+def test_the_unemployment_rate_is_the_first_print_from_its_release_day():
+    from portfolio_assets import replay
+
+    observed = replay.read_fred(LandingZone(SAMPLE_LANDING_ROOT), "UNRATE").frame.set_index("observation_date")
+    june = observed.loc[utc("2011-06-01")]
+    may = observed.loc[utc("2011-05-01")]
+    released = june["realtime_start"]  # the first Friday of July 2011
+    assert released == utc("2011-07-01")
+    days = pd.date_range(released - pd.Timedelta(days=1), released, freq="D", tz="UTC")
+    frame = macro_frame(LandingZoneResource(), days)
+    assert frame["unemployment_rate"].tolist() == [may["value"], june["value"]]

@@ -34,7 +34,6 @@ REAL_SERIES = {
     ("alphavantage", "function=TIME_SERIES_DAILY,symbol=IXIC"),
     ("fred", "series_id=SP500"),
     ("fred", "series_id=DCOILWTICO"),
-    ("fred", "series_id=CPILFESL"),
 }
 AV_SERIES_KEYS = {
     "TIME_SERIES_DAILY": "Time Series (Daily)",

@@ -423,6 +423,84 @@ def fred_body(observations: Sequence[tuple[str, str]]) -> bytes:
     )
 
 
+ALFRED_REALTIME = {"realtime_start": "1776-07-04", "realtime_end": "9999-12-31"}
+
+
+def alfred_body(observations: Sequence[tuple[str, str, str, str]]) -> bytes:
+    """An ALFRED ``output_type=4`` (initial release only) answer: ``(date, value, realtime_start, realtime_end)``."""
+    return compact_json(
+        {
+            **ALFRED_REALTIME,
+            "observation_start": "1600-01-01",
+            "observation_end": "9999-12-31",
+            "units": "lin",
+            "output_type": 4,
+            "file_type": "json",
+            "order_by": "observation_date",
+            "sort_order": "asc",
+            "count": len(observations),
+            "offset": 0,
+            "limit": 100000,
+            "observations": [
+                {"realtime_start": start, "realtime_end": end, "date": d, "value": v}
+                for d, v, start, end in observations
+            ],
+        }
+    )
+
+
+def _next_weekday(day: pd.Timestamp) -> pd.Timestamp:
+    while day.weekday() >= 5:
+        day += pd.Timedelta(days=1)
+    return day
+
+
+def first_release_day(series_id: str, observed: pd.Timestamp) -> pd.Timestamp:
+    """A plausible first-release day: CPI the 15th of the next month, the unemployment rate the first Friday
+    of the next month, real GDP's advance estimate the 28th of the month after the quarter (next weekday)."""
+    if series_id == "UNRATE":
+        day = observed + pd.DateOffset(months=1)
+        return day + pd.Timedelta(days=(4 - day.weekday()) % 7)
+    if series_id == "GDPC1":
+        return _next_weekday(observed + pd.DateOffset(months=4) + pd.Timedelta(days=27))
+    return _next_weekday(observed + pd.DateOffset(months=1) + pd.Timedelta(days=14))
+
+
+@dataclass(frozen=True)
+class Revision:
+    """How a revised series' first releases differ from its final values (synthetic revision noise)."""
+
+    noise: float
+    decimals: int
+
+
+REVISED_FRED = {
+    "CPILFESL": Revision(0.06, 3),
+    "UNRATE": Revision(0.1, 1),
+    "GDPC1": Revision(25.0, 3),
+}
+"""Series FRED revises after release: the sample holds their first releases (ALFRED), as the live client asks."""
+
+
+def first_releases(series_id: str, final: Sequence[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
+    """``(date, first-release value, realtime_start, realtime_end)`` of every observation released by the fetch.
+
+    The value is the final one plus seeded revision noise (the first print nobody could know was revised);
+    each vintage ends the day before the next observation's release.
+    """
+    spec = REVISED_FRED[series_id]
+    rng = rng_for(f"alfred:{series_id}")
+    rows = []
+    for day, value in final:
+        released = first_release_day(series_id, pd.Timestamp(day))
+        if released > pd.Timestamp(REALTIME):
+            continue
+        printed = value if value == "." else fmt(float(value) + rng.normal(0.0, spec.noise), spec.decimals)
+        rows.append((day, printed, iso_day(released)))
+    ends = [iso_day(pd.Timestamp(nxt) - pd.Timedelta(days=1)) for _, _, nxt in rows[1:]] + ["9999-12-31"]
+    return [(d, v, start, end) for (d, v, start), end in zip(rows, ends, strict=True)]
+
+
 def daily_observations(weekdays: pd.DatetimeIndex, values: pd.Series, decimals: int) -> list[tuple[str, str]]:
     """One observation a weekday; missing or NaN values are FRED's ``"."``."""
     values = values.copy()
@@ -589,14 +667,18 @@ def build_fred(bundle: Bundle, macro: Mapping[str, dict], real: dict, cal: Calen
         elif series_id == "CPILFESL":
             cpi = real["CPILFESL"]
             cpi = cpi[cpi.index <= LAST_PUBLISHED["monthly"]]
-            obs = [(iso_day(d), "." if pd.isna(v) else fmt(v, 3)) for d, v in cpi.items()]
+            obs = first_releases(series_id, [(iso_day(d), "." if pd.isna(v) else fmt(v, 3)) for d, v in cpi.items()])
             bundle.store(
                 "fred",
                 params,
-                fred_body(obs),
+                alfred_body(obs),
                 ext="json",
-                kind="real",
-                origin="arch.data.core_cpi (monthly, from 2006-01-01, through 2013-01-01)",
+                kind="synthetic",
+                origin=(
+                    "ALFRED first releases (output_type=4), synthesised: arch.data.core_cpi (a late vintage, monthly"
+                    " from 2006-01-01) + seeded N(0, 0.06) revision noise; released the 15th of the next month"
+                    " (next weekday); the real first prints are not available offline"
+                ),
                 rows=len(obs),
                 package=arch_pkg,
             )
@@ -615,9 +697,17 @@ def build_fred(bundle: Bundle, macro: Mapping[str, dict], real: dict, cal: Calen
                 values = spec.model(index, rng)
                 obs = [(iso_day(d), fmt(v, spec.decimals)) for d, v in zip(index, values, strict=True)]
                 description = f"seeded {spec.description}; {spec.frequency} from 2006-01-01"
-            bundle.store(
-                "fred", params, fred_body(obs), ext="json", kind="synthetic", origin=description, rows=len(obs)
-            )
+            body = fred_body(obs)
+            if series_id in REVISED_FRED:
+                noise = REVISED_FRED[series_id].noise
+                obs = first_releases(series_id, obs)
+                body = alfred_body(obs)
+                description += (
+                    f"; as ALFRED first releases (output_type=4): + seeded N(0, {noise:g}) revision noise, released"
+                    " on a plausible calendar (UNRATE the first Friday of the next month, GDPC1 the 28th of the"
+                    " month after the quarter)"
+                )
+            bundle.store("fred", params, body, ext="json", kind="synthetic", origin=description, rows=len(obs))
         else:
             raise SystemExit(f"build_sample_data: no real or synthetic source for FRED series {series_id}")
 
