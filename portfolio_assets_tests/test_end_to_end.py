@@ -56,7 +56,10 @@ def single_day(tmp_path_factory, instance):
     return data_dir
 
 
-MONTHS = ("2009-01-01", "2009-06-30")  # long enough that purged training rows leave a train split
+MONTHS = ("2009-01-01", "2009-09-30")
+SPLIT_DAYS = {"validation_start": "2009-04-15", "test_start": "2009-08-01"}
+"""Every split's labels are purged against the next split's start, so train and validation must each span more
+than the 90-day horizon: two weeks of training rows and about three of validation rows survive."""
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +68,7 @@ def multi_month(tmp_path_factory, instance):
     data_dir = tmp_path_factory.mktemp("months")
     horizon_end = (pd.Timestamp(MONTHS[1]) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d")
     results = materialize_all(
-        resources=make_resources(data_dir),
+        resources=make_resources(data_dir, **SPLIT_DAYS),
         instance=instance,
         observation_range=("2008-01-01", horizon_end),
         labelled_range=MONTHS,

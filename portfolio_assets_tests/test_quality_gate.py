@@ -220,7 +220,10 @@ def test_an_accepted_move_is_kept(store, instance, tmp_path):
 # --------------------------------------------------------------------------- the export is bound to the gate
 
 
-SPAN = ("2010-02-01", "2010-07-31")
+SPAN = ("2010-02-01", "2010-09-30")
+SPLIT_DAYS = {"validation_start": "2010-05-15", "test_start": "2010-08-31"}
+"""Every split's labels are purged against the next split's start: train and validation must each outlast the
+90-day horizon, so the span's split days are set (two weeks of training rows, about three of validation rows)."""
 
 
 @pytest.fixture
@@ -235,7 +238,7 @@ def span_store(tmp_path):
 
 
 def test_a_newer_failed_gate_refuses_the_export_of_any_overlapping_range(span_store, instance):
-    resources = make_resources(span_store)
+    resources = make_resources(span_store, **SPLIT_DAYS)
     clean = materialize_range([gate_and_rows, training_set], *SPAN, resources=resources, instance=instance)
     assert clean.success
     # A hole appears in one equity; the gate over March now fails and sft_rows of March are not rewritten.
@@ -335,7 +338,7 @@ def test_an_asset_whose_source_failed_is_left_out_named_and_filled_in_by_a_rerun
         result = materialize_range(
             [gate_and_rows, training_set],
             *SPAN,
-            resources=make_resources(span_store),
+            resources=make_resources(span_store, **SPLIT_DAYS),
             instance=instance,
             raise_on_error=raise_on_error,
             log_level="CRITICAL",

@@ -234,6 +234,10 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
         f"* **Targets.** The close {HORIZON_DAYS} calendar days after D (the last trading day on or before it), "
         "its log return and percent return from D's close. `target_timestamp` is the day the target close was "
         "observed, so `[timestamp, target_timestamp]` is each row's label window.",
+        "* **Survivorship.** An asset that stopped trading stays in the dataset: its universe entry records its "
+        "last trading day and every row up to that day is kept, so the data is not limited to survivors. No price "
+        f"or sentiment after that day is used; a row whose {HORIZON_DAYS}-day horizon passes it has no target and "
+        "is held out of the export (quarantined as `no_target`), never labelled with the last close before it.",
         "* **Checks.** "
         + (
             f"Passed before export (provenance): {_inline(prov['checks_passed'])}. "
@@ -315,6 +319,14 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
         )
     else:
         out.append("* Every source series is marked real.")
+    excluded = prov.get("excluded_assets") or {}
+    if isinstance(excluded, Mapping) and excluded:
+        out.append(
+            f"* **Assets left out.** {len(excluded)} universe asset(s) are missing from this export because one of "
+            "their sources failed (the `universe_complete` check failed): "
+            + "; ".join(f"`{symbol}`: {why}" for symbol, why in excluded.items())
+            + ". Re-run the source and the range to fill them in."
+        )
     out += [
         f"* The JSON text (`input`, `output`, `context_window`) rounds numbers to {SIGNIFICANT_DIGITS} significant "
         "digits; the canonical columns keep full float64.",
