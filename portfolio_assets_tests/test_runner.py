@@ -30,7 +30,7 @@ def test_a_killed_run_is_marked_failed(tmp_path):
         from portfolio_assets.runner import materialize_range
         from portfolio_assets_tests.resources import make_resources
 
-        def stuck(landing):
+        def stuck(*args):
             open({str(marker)!r}, "w").close()
             time.sleep(120)
 
