@@ -46,7 +46,10 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
         if spec.coingecko_id and zone.files("coingecko", replay.coingecko_params(spec.coingecko_id)):
             chart = replay.read_coingecko(zone, spec.coingecko_id)
             # The point stamped D+1 00:00 UTC is the price at D's close.
-            closes = chart.assign(timestamp=chart["timestamp"].dt.floor("D") - pd.Timedelta(days=1))
+            # Only 00:00 UTC points are closes: a live answer ends with the current price ("now"), whose
+            # floored day would otherwise stand in for the close of the day before.
+            chart = chart[chart["timestamp"] == chart["timestamp"].dt.floor("D")]
+            closes = chart.assign(timestamp=chart["timestamp"] - pd.Timedelta(days=1))
             closes = closes.drop_duplicates("timestamp", keep="last").set_index("timestamp")
             frame["reference_close"] = frame["timestamp"].map(closes["price"]).astype("float64")
             frame["market_cap"] = frame["timestamp"].map(closes["market_cap"]).astype("float64")
