@@ -23,6 +23,10 @@ SAMPLE_DIR = PACKAGE_DIR / "sample_data"
 LANDING_DIR = SAMPLE_DIR / "landing"
 MANIFEST_PATH = SAMPLE_DIR / "manifest.json"
 FETCHED = "20130301T000000Z"
+# Google Trends: one download per term at the end of every month (00:00 UTC of its last day)
+TRENDS_FETCHED = [
+    (date(2008 + (m + 1) // 12, (m + 1) % 12 + 1, 1) - timedelta(days=1)).strftime("%Y%m%dT000000Z") for m in range(62)
+]
 WINDOW_START, WINDOW_END = date(2008, 1, 1), date(2013, 2, 28)
 MAX_BUNDLE_BYTES = 10_000_000
 
@@ -98,7 +102,8 @@ def test_manifest_entries_are_well_formed(manifest: dict) -> None:
         source, key, name = Path(entry["path"]).parts[1:]
         assert entry["source"] == source
         assert entry["series_key"] == key
-        assert name.startswith(FETCHED + ".")
+        fetched = TRENDS_FETCHED if source == "google_trends" else [FETCHED]
+        assert name.split(".")[0] in fetched, entry["path"]
         assert entry["kind"] in {"real", "synthetic"}
         assert entry["origin"].strip()
         assert isinstance(entry["rows"], int) and entry["rows"] > 0
@@ -123,7 +128,8 @@ def test_every_asset_has_its_files(asset: dict) -> None:
     assert landed("alphavantage", av_params(asset)).is_file()
     for mode in ("timelinetone", "timelinevolraw"):
         assert landed("gdelt", {"mode": mode, "query": asset["news_query"]}).is_file()
-    assert landed("google_trends", {"q": asset["trends_query"]}, "csv").is_file()
+    trends = LANDING_DIR / "google_trends" / series_key({"q": asset["trends_query"]})
+    assert sorted(p.name for p in trends.iterdir()) == [f"{stamp}.csv" for stamp in TRENDS_FETCHED]
     if asset.get("coingecko_id"):
         assert landed("coingecko", {"id": asset["coingecko_id"], "vs_currency": "usd"}).is_file()
     if asset.get("fear_greed"):
@@ -215,17 +221,44 @@ def test_social_feed_covers_every_asset_and_day() -> None:
         assert r["social_mention_count"].isdigit()
 
 
-@pytest.mark.parametrize("asset", ASSETS, ids=[a["symbol"] for a in ASSETS])
-def test_google_trends_export_format(asset: dict) -> None:
-    lines = landed("google_trends", {"q": asset["trends_query"]}, "csv").read_text(encoding="utf-8").splitlines()
-    assert lines[:3] == ["Category: All categories", "", f"Week,{asset['trends_query']}: (Worldwide)"]
+def trends_cells(path: Path) -> tuple[list[str], list[date], list[str]]:
+    """(first three lines, week starts, values) of one Trends download."""
+    lines = path.read_text(encoding="utf-8").splitlines()
     weeks, values = zip(*(line.split(",") for line in lines[3:]), strict=True)
-    assert all(day(w).weekday() == 6 for w in weeks)  # weeks start on Sunday
-    assert day(weeks[0]) <= WINDOW_START < day(weeks[0]) + timedelta(days=7)
-    assert day(weeks[-1]) <= WINDOW_END < day(weeks[-1]) + timedelta(days=7)
-    assert "<1" in values
-    assert max(int(v) for v in values if v != "<1") == 100
-    assert all(v == "<1" or 0 <= int(v) <= 100 for v in values)
+    return lines[:3], [day(w) for w in weeks], list(values)
+
+
+@pytest.mark.parametrize("asset", ASSETS, ids=[a["symbol"] for a in ASSETS])
+def test_google_trends_downloads_cover_the_5_years_before_each_fetch(asset: dict) -> None:
+    folder = LANDING_DIR / "google_trends" / series_key({"q": asset["trends_query"]})
+    below_one = 0
+    for path in sorted(folder.iterdir()):
+        fetched = datetime.strptime(path.stem, "%Y%m%dT%H%M%SZ").date()
+        head, weeks, values = trends_cells(path)
+        assert head == ["Category: All categories", "", f"Week,{asset['trends_query']}: (Worldwide)"]
+        assert all(w.weekday() == 6 for w in weeks), path.name  # weeks start on Sunday
+        assert weeks == [weeks[0] + timedelta(days=7 * i) for i in range(len(weeks))], path.name
+        leap_day = (fetched.month, fetched.day) == (2, 29)
+        five_years_before = date(fetched.year - 5, fetched.month, 28 if leap_day else fetched.day)
+        assert weeks[0] <= five_years_before < weeks[0] + timedelta(days=7), path.name
+        assert weeks[-1] <= fetched < weeks[-1] + timedelta(days=7), path.name  # the week in progress
+        assert max(int(v) for v in values if v != "<1") == 100, path.name  # scaled to its own maximum
+        assert all(v == "<1" or 0 <= int(v) <= 100 for v in values), path.name
+        below_one += values.count("<1")
+    if asset["asset_class"] == "crypto":
+        assert below_one > 0  # early interest of a rising term is below one
+
+
+def test_google_trends_downloads_rescale_the_same_weeks() -> None:
+    """Later downloads hold the same weeks at another scale, as Google's do: what the score must not mix."""
+    folder = LANDING_DIR / "google_trends" / series_key({"q": "bitcoin"})
+    _, weeks_a, values_a = trends_cells(folder / "20100131T000000Z.csv")
+    _, weeks_b, values_b = trends_cells(folder / "20120131T000000Z.csv")
+    shared = set(weeks_a) & set(weeks_b)
+    a = {w: v for w, v in zip(weeks_a, values_a, strict=True) if w in shared and v != "<1"}
+    b = {w: v for w, v in zip(weeks_b, values_b, strict=True) if w in shared and v != "<1"}
+    assert len(shared) > 52
+    assert sum(int(b[w]) for w in a.keys() & b.keys()) < sum(int(a[w]) for w in a.keys() & b.keys()) / 2
 
 
 # --------------------------------------------------------------------------- coverage
@@ -258,8 +291,12 @@ def series_dates(entry: dict) -> tuple[str, list[date]]:
 
 
 def test_every_series_has_two_years_inside_2009_to_2012(manifest: dict) -> None:
+    """Each file; for Google Trends each term's newest download (every download covers the 5 years before it)."""
     lo, hi = date(2009, 1, 1), date(2012, 12, 1)
+    newest = {e["series_key"]: e["path"] for e in manifest["series"] if e["source"] == "google_trends"}
     for entry in manifest["series"]:
+        if entry["source"] == "google_trends" and entry["path"] != newest[entry["series_key"]]:
+            continue
         frequency, dates = series_dates(entry)
         inside = sorted(d for d in dates if lo < d < hi)
         assert inside, entry["path"]

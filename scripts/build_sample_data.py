@@ -6,7 +6,9 @@ run) and ``portfolio_assets/sample_data/manifest.json``. Every file is stored
 through :class:`portfolio_assets.landing.LandingZone` as fetched at
 2013-03-01T00:00:00Z and covers the window 2008-01-01 .. 2013-02-28 (monthly and
 quarterly macro series start 2006-01-01 so that year-over-year and
-quarter-over-quarter changes exist at the window start).
+quarter-over-quarter changes exist at the window start), except Google Trends:
+one download per term at the end of every month of the window, each as fetched
+then and covering the 5 years before it.
 
 Real series come from datasets that the ``arch`` and ``backtesting`` packages
 ship (``pip install -e '.[sample]'``); everything else is synthetic, drawn from
@@ -143,8 +145,9 @@ class Bundle:
         origin: str,
         rows: int,
         package: str | None = None,
+        fetched_at: datetime = FETCHED_AT,
     ) -> None:
-        landed = self.zone.store(source, params, body, ext=ext, fetched_at=FETCHED_AT)
+        landed = self.zone.store(source, params, body, ext=ext, fetched_at=fetched_at)
         os.chmod(landed.path, 0o644)  # mkstemp creates 0600
         entry: dict[str, object] = {
             "source": source,
@@ -868,34 +871,62 @@ def build_social(bundle: Bundle, assets: list[dict], cal: Calendars) -> None:
 # --------------------------------------------------------------------------- Google Trends
 
 
+TRENDS_FETCHES = pd.date_range(WINDOW_START, WINDOW_END, freq="ME")  # the last day of every month, 00:00 UTC
+TRENDS_SPAN = pd.DateOffset(years=5)  # Google answers a 5-year range with weekly rows
+TRENDS_CRYPTO_GROWTH = np.log(250.0) / ((WINDOW_END - WINDOW_START).days / 365.25)  # log interest per year
+TRENDS_SAMPLING_SD = 0.05  # log noise of one download (Google samples the searches anew each time)
+TRENDS_PARTIAL_SD = 0.2  # extra log noise of the week still in progress at the fetch
+
+
+def sunday_on_or_before(day: pd.Timestamp) -> pd.Timestamp:
+    return day - pd.Timedelta(days=(day.dayofweek + 1) % 7)
+
+
+def trends_cells(interest: np.ndarray, rng: np.random.Generator) -> list[str]:
+    """One download's cells: sampling noise, the last (partial) week noisier, scaled to max 100, rounded."""
+    raw = interest * np.exp(rng.standard_normal(len(interest)) * TRENDS_SAMPLING_SD)
+    raw[-1] *= np.exp(rng.standard_normal() * TRENDS_PARTIAL_SD)
+    scaled = raw / raw.max() * 100.0
+    return ["<1" if v < 0.5 else str(int(np.rint(v))) for v in scaled]
+
+
 def build_trends(bundle: Bundle, assets: list[dict]) -> None:
-    first = WINDOW_START - pd.Timedelta(days=(WINDOW_START.dayofweek + 1) % 7)  # Sunday on/before the start
-    weeks = pd.date_range(first, WINDOW_END, freq="7D")
-    n = len(weeks)
+    """One weekly download per term at the end of every month, each of the 5 years before its fetch.
+
+    Every download is scaled to its own maximum, as Google scales it, so the same week reads
+    differently in two downloads; the week in progress at the fetch is included (partial).
+    """
+    weeks = pd.date_range(
+        sunday_on_or_before(TRENDS_FETCHES[0] - TRENDS_SPAN), sunday_on_or_before(TRENDS_FETCHES[-1]), freq="7D"
+    )
+    years_to_end = (weeks - WINDOW_END).days.to_numpy(dtype="float64") / 365.25
     for asset in assets:
         query = asset["trends_query"]
         rng = rng_for(f"google_trends:{query}")
-        growth = np.linspace(np.log(0.004), 0.0, n) if asset["asset_class"] == "crypto" else 0.0
-        raw = np.exp(growth + ar1(rng, n, phi=0.85, sd=0.25))
-        scaled = raw / raw.max() * 100.0
-        cells = ["<1" if v < 0.5 else str(int(np.rint(v))) for v in scaled]
-        # A few below-one weeks in every file, never at the maximum.
-        below = sum(c == "<1" for c in cells)
-        if below < 3:
-            candidates = [i for i in range(n) if cells[i] not in ("<1", "100")]
-            for i in sorted(rng.choice(candidates, size=3 - below, replace=False)):
-                cells[int(i)] = "<1"
-        lines = ["Category: All categories", "", f"Week,{query}: (Worldwide)"]
-        lines += [f"{iso_day(w)},{c}" for w, c in zip(weeks, cells, strict=True)]
-        bundle.store(
-            "google_trends",
-            {"q": query},
-            ("\n".join(lines) + "\n").encode("utf-8"),
-            ext="csv",
-            kind="synthetic",
-            origin="seeded lognormal AR(1) (crypto with rising trend) scaled to max 100, a few '<1'; weekly",
-            rows=n,
-        )
+        crypto = asset["asset_class"] == "crypto"
+        growth = TRENDS_CRYPTO_GROWTH * years_to_end if crypto else 0.0
+        interest = np.exp(growth + ar1(rng, len(weeks), phi=0.85, sd=0.25))
+        for fetched in TRENDS_FETCHES:
+            inside = (weeks >= sunday_on_or_before(fetched - TRENDS_SPAN)) & (weeks <= fetched)
+            cells = trends_cells(interest[inside], rng_for(f"google_trends:{query}:{iso_day(fetched)}"))
+            lines = ["Category: All categories", "", f"Week,{query}: (Worldwide)"]
+            lines += [f"{iso_day(w)},{c}" for w, c in zip(weeks[inside], cells, strict=True)]
+            bundle.store(
+                "google_trends",
+                {"q": query},
+                ("\n".join(lines) + "\n").encode("utf-8"),
+                ext="csv",
+                kind="synthetic",
+                origin=(
+                    f"a Google Trends download fetched {iso_day(fetched)} (one at the end of every month): the weekly"
+                    " rows of the 5 years before, the week in progress included (partial, noisier); one seeded"
+                    f" lognormal AR(1) interest path per term{' rising ~250x over the window' if crypto else ''},"
+                    f" x seeded per-download sampling noise exp(N(0, {TRENDS_SAMPLING_SD:g})), scaled to this"
+                    " download's own maximum = 100 and rounded, '<1' below 0.5"
+                ),
+                rows=int(inside.sum()),
+                fetched_at=fetched.to_pydatetime().replace(tzinfo=UTC),
+            )
 
 
 # --------------------------------------------------------------------------- main
