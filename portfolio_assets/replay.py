@@ -2,15 +2,18 @@
 
 Each reader parses every stored response of one series (oldest fetch first),
 so a later fetch wins for the dates two responses share, and returns a tidy
-frame. Parse errors carry the source and the file they came from.
+frame; Google Trends downloads alone are returned one snapshot each, never
+merged (``read_trends``). Parse errors carry the source and the file they came from.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from portfolio_assets.features.sentiment import TrendsSnapshot
 from portfolio_assets.landing import LandingZone
 from portfolio_assets.sources import alphavantage, coingecko, fear_greed, fred, gdelt, google_trends, social
+from portfolio_assets.timeutil import utc_timestamp
 from portfolio_assets.universe import AssetSpec
 
 
@@ -78,7 +81,16 @@ def read_social(zone: LandingZone) -> pd.DataFrame:
     )
 
 
-def read_trends(zone: LandingZone, query: str) -> pd.DataFrame:
-    """Google Trends interest for one search term, with each period's start and (exclusive) end."""
-    files = zone.require(google_trends.SOURCE, {"q": query})
-    return _combine([google_trends.parse_trends_csv(f.read_bytes(), where=f.where) for f in files], ["period_start"])
+def read_trends(zone: LandingZone, query: str) -> list[TrendsSnapshot]:
+    """Every stored Google Trends download of one search term, oldest fetch first, each kept apart.
+
+    Not merged like the other series: a download is scaled to the maximum of its own range, so
+    a later one rescales the past. Each snapshot holds its periods (start, exclusive end, value)
+    and ``fetched_at``, the UTC fetch time of its file name.
+    """
+    return [
+        TrendsSnapshot(
+            fetched_at=utc_timestamp(f.fetched_at), frame=google_trends.parse_trends_csv(f.read_bytes(), where=f.where)
+        )
+        for f in zone.require(google_trends.SOURCE, {"q": query})
+    ]

@@ -4,27 +4,49 @@
   articles divided by 100 (GDELT's tone scale is -100..+100), so -1..1.
 * ``news_volume``: GDELT raw count of the day's matching articles.
 * ``social_sentiment_score`` / ``social_mention_count``: the licensed daily feed.
-* ``google_trends_score``: Trends values are scaled so that the maximum over the
-  whole requested range is 100, which would leak the future into the past. The
-  score is therefore the latest *completed* period's value relative to the
-  highest value of the trailing 52 weeks up to it, x100: a ratio in which the
-  range-wide scale cancels out. A period is known once it has ended.
+* ``google_trends_score``: a Trends download is scaled to the maximum of its
+  whole requested range and rounded, so a later week that rises rescales every
+  past value, and values of two downloads are not comparable. Each download is
+  therefore kept as fetched (:class:`TrendsSnapshot`) and a row's score comes
+  from one download only: the newest fetched at or before the row's decision
+  instant, its latest period complete at the fetch (a week Sunday..Saturday
+  ends at Sunday 00:00 UTC; the week in progress is partial and not used),
+  relative to the highest value of *that download's* trailing 52 weeks up to
+  it, x100. Held at most one period + 5 weeks after the period ended (a
+  download a month is enough); before the first download there is no score.
 * ``fear_greed_index``: alternative.me's index for the day (crypto only).
 
 Daily aggregates (news, social) cover UTC days and are complete at 24:00 UTC:
 crypto's daily close. Every other class closes earlier (equities 16:00 New
 York), so their day-D row uses day D-1's aggregates (``daily_lag_days``).
-Values are matched to their own (lagged) day; nothing is filled from other
-days except the Trends score, which holds for one period plus 7 days at most.
+The decision instant of a day-D row is therefore 24:00 UTC of D for crypto and
+00:00 UTC of D for every other class; Trends downloads count if fetched at or
+before it. Values are matched to their own (lagged) day; nothing is filled from
+other days except the Trends score (bounded, see above), and nothing backwards.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
+from portfolio_assets.timeutil import utc_index, utc_timestamp
+
 TRENDS_TRAILING = pd.Timedelta(weeks=52)
-TRENDS_FILL = pd.Timedelta(days=7)
+TRENDS_HOLD = pd.Timedelta(weeks=5)
+"""How long past its own period's length a Trends value is used after the period ended."""
+
+
+@dataclass(frozen=True)
+class TrendsSnapshot:
+    """One Google Trends download as fetched: ``frame`` (``period_start``, ``period_end``
+    exclusive, ``value``) scaled to its own range's maximum, and its UTC fetch instant."""
+
+    fetched_at: pd.Timestamp
+    frame: pd.DataFrame
 
 
 def _on_days(days: pd.DatetimeIndex, frame: pd.DataFrame, column: str) -> pd.Series:
@@ -35,25 +57,54 @@ def _on_days(days: pd.DatetimeIndex, frame: pd.DataFrame, column: str) -> pd.Ser
     return series.reindex(days)
 
 
-def trends_score(days: pd.DatetimeIndex, trends: pd.DataFrame) -> pd.Series:
-    """Scale-free Trends interest known at each day's close (see module docstring)."""
-    if trends is None or trends.empty:
+def snapshot_score(snapshot: TrendsSnapshot) -> tuple[float, pd.Timestamp, pd.Timedelta]:
+    """``(score, period end, period length)`` of the latest period complete at the snapshot's fetch.
+
+    The score is that period's value / the highest value of the snapshot's trailing 52 weeks up to
+    it x100; NaN (and NaT) when no period was complete at the fetch or the trailing high is 0.
+    """
+    fetched_at = utc_timestamp(snapshot.fetched_at)
+    frame = snapshot.frame
+    if frame is None or frame.empty:
+        return np.nan, pd.NaT, pd.NaT
+    ends = utc_index(frame["period_end"])
+    complete = frame[np.asarray(ends <= fetched_at)].sort_values("period_start", kind="stable")
+    if complete.empty:
+        return np.nan, pd.NaT, pd.NaT
+    starts = utc_index(complete["period_start"])
+    values = complete["value"].to_numpy(dtype="float64")
+    high = values[np.asarray(starts > starts[-1] - TRENDS_TRAILING)].max()
+    score = values[-1] / high * 100.0 if high > 0 else np.nan
+    end = utc_index(complete["period_end"])[-1]
+    return float(score), end, end - starts[-1]
+
+
+def trends_score(
+    days: pd.DatetimeIndex, snapshots: Sequence[TrendsSnapshot] | None, *, daily_lag_days: int = 0
+) -> pd.Series:
+    """Google Trends score of each day from the newest snapshot fetched by the day's decision instant.
+
+    The decision instant of day D is 24:00 UTC of D minus ``daily_lag_days`` (see the module
+    docstring); a snapshot fetched after it never changes D's score. No snapshot by then: NaN.
+    """
+    days = pd.DatetimeIndex(days)
+    if not snapshots:
         return pd.Series(np.nan, index=days, dtype="float64")
-    t = trends.sort_values("period_start").reset_index(drop=True)
-    start = pd.DatetimeIndex(t["period_start"])
-    values = t["value"].to_numpy(dtype="float64")
-    trailing_max = pd.Series(values, index=start).rolling(TRENDS_TRAILING, min_periods=1).max().to_numpy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = np.where(trailing_max > 0, values / trailing_max * 100.0, np.nan)
-    ends = pd.DatetimeIndex(t["period_end"])
-    # Each value may be used for its own period's length plus 7 days after it became known.
-    known = pd.DataFrame({"known_at": ends, "score": score, "usable_for": (ends - start) + TRENDS_FILL})
-    known = known.sort_values("known_at")
-    # A period ending at 00:00 of day D+1 is complete at D's close.
-    probe = pd.DataFrame({"day": days, "close": days + pd.Timedelta(days=1)})
-    merged = pd.merge_asof(probe, known, left_on="close", right_on="known_at", direction="backward")
-    stale = (merged["close"] - merged["known_at"]) > merged["usable_for"]
-    return pd.Series(merged["score"].where(~stale).to_numpy(), index=days, dtype="float64")
+    fetched = utc_index([s.fetched_at for s in snapshots])
+    if fetched.has_duplicates:
+        raise ValueError(f"Google Trends: two snapshots fetched at {fetched[fetched.duplicated()][0]}")
+    scores = [snapshot_score(s) for s in snapshots]
+    known = pd.DataFrame(
+        {
+            "fetched_at": fetched,
+            "score": np.array([s for s, _, _ in scores], dtype="float64"),
+            "held_until": utc_index([end + length + TRENDS_HOLD for _, end, length in scores]),
+        }
+    ).sort_values("fetched_at", kind="stable")
+    probe = pd.DataFrame({"decision": utc_index(days) + pd.Timedelta(days=1 - daily_lag_days)})
+    merged = pd.merge_asof(probe, known, left_on="decision", right_on="fetched_at", direction="backward")
+    fresh = (merged["decision"] <= merged["held_until"]).to_numpy()
+    return pd.Series(np.where(fresh, merged["score"].to_numpy(), np.nan), index=days, dtype="float64")
 
 
 def asset_sentiment(
@@ -63,7 +114,7 @@ def asset_sentiment(
     tone: pd.DataFrame,
     volume: pd.DataFrame,
     social: pd.DataFrame,
-    trends: pd.DataFrame,
+    trends: Sequence[TrendsSnapshot] | None,
     fear_greed: pd.DataFrame | None,
     daily_lag_days: int = 0,
 ) -> pd.DataFrame:
@@ -73,7 +124,8 @@ def asset_sentiment(
     column is then NaN, which the registry marks as not applicable.
     ``daily_lag_days``: news and social aggregates cover UTC days, complete at
     24:00 UTC; an asset whose daily close comes earlier (every class but
-    crypto) must use the previous day's (``daily_lag_days=1``).
+    crypto) must use the previous day's (``daily_lag_days=1``); the same lag moves the decision
+    instant for ``trends``, the asset's Google Trends snapshots, from 24:00 to 00:00 UTC of D.
     """
     days = pd.DatetimeIndex(days)
     source_days = days - pd.Timedelta(days=daily_lag_days)
@@ -86,7 +138,7 @@ def asset_sentiment(
             "news_volume": _on_days(source_days, volume, "value").round().astype("Int64").array,
             "social_sentiment_score": _on_days(source_days, own_social, "social_sentiment_score").to_numpy(),
             "social_mention_count": _on_days(source_days, own_social, "social_mention_count").astype("Int64").array,
-            "google_trends_score": trends_score(days, trends).to_numpy(),
+            "google_trends_score": trends_score(days, trends, daily_lag_days=daily_lag_days).to_numpy(),
             "fear_greed_index": (
                 _on_days(days, fear_greed, "value").to_numpy() if fear_greed is not None else np.full(len(days), np.nan)
             ),

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from portfolio_assets.features.sentiment import asset_sentiment, trends_score
+from portfolio_assets.features.sentiment import TrendsSnapshot, asset_sentiment, trends_score
 
 
 def utc(text: str) -> pd.Timestamp:
@@ -15,23 +16,47 @@ def weekly(values: list[float], start: str = "2010-01-03") -> pd.DataFrame:
     return pd.DataFrame({"period_start": starts, "period_end": starts + pd.Timedelta(days=7), "value": values})
 
 
-def test_trends_score_is_known_only_once_the_week_has_ended():
-    days = pd.date_range("2010-01-03", "2010-01-17", freq="D", tz="UTC")
-    score = trends_score(days, weekly([50.0, 100.0]))
-    # Week 2010-01-03..09 completes at the close of Saturday 01-09.
-    assert score[: utc("2010-01-08")].isna().all()
-    assert score[utc("2010-01-09")] == 100.0  # 50 vs its own trailing max 50
-    assert score[utc("2010-01-16")] == 100.0  # 100 vs max(50, 100)
+def snapshots(values: list[float], fetched_at: str = "2010-01-10", start: str = "2010-01-03") -> list[TrendsSnapshot]:
+    """One download of weekly ``values`` fetched at ``fetched_at``."""
+    return [TrendsSnapshot(utc(fetched_at), weekly(values, start))]
 
 
-def test_trends_score_does_not_depend_on_future_scaling():
-    days = pd.date_range("2010-01-03", "2010-03-01", freq="D", tz="UTC")
-    base = [20.0, 40.0, 30.0, 10.0, 50.0, 25.0, 35.0, 45.0]
-    a = trends_score(days, weekly(base))
-    # The same interest exported with a later spike: every value is rescaled by 0.5.
-    rescaled = [v * 0.5 for v in base]
-    b = trends_score(days, weekly(rescaled))
-    pd.testing.assert_series_equal(a, b)
+def test_trends_score_uses_only_weeks_complete_at_the_fetch():
+    days = pd.date_range("2010-01-03", "2010-02-10", freq="D", tz="UTC")
+    # Fetched Wednesday 01-13 12:00: the week from 01-10 is still in progress (partial), so not used.
+    score = trends_score(days, snapshots([50.0, 100.0, 80.0], fetched_at="2010-01-13 12:00"))
+    assert score[: utc("2010-01-12")].isna().all()  # decision instant (24:00 UTC) before the fetch
+    assert (score[utc("2010-01-13") : utc("2010-02-10")] == 100.0).all()  # 100 vs max(50, 100), never the 80
+    non_crypto = trends_score(days, snapshots([50.0, 100.0, 80.0], fetched_at="2010-01-13 12:00"), daily_lag_days=1)
+    assert non_crypto[: utc("2010-01-13")].isna().all()  # decided at 00:00 UTC of D
+    assert non_crypto[utc("2010-01-14")] == 100.0
+
+
+def test_each_day_uses_the_newest_download_and_only_its_own_scale():
+    days = pd.date_range("2010-01-01", "2010-03-31", freq="D", tz="UTC")
+    first = TrendsSnapshot(utc("2010-01-31"), weekly([40.0, 100.0, 80.0, 60.0, 30.0]))
+    # A later spike rescales every past week (x0.5) in the next download.
+    second = TrendsSnapshot(utc("2010-02-28"), weekly([20.0, 50.0, 40.0, 30.0, 15.0, 20.0, 100.0, 90.0, 70.0]))
+    score = trends_score(days, [second, first])  # any order
+    assert score[: utc("2010-01-29")].isna().all()  # nothing fetched yet: missing, not filled backwards
+    assert (score[utc("2010-01-30") : utc("2010-02-26")] == 60.0).all()  # week 01-24 (60) / its high (100)
+    assert (score[utc("2010-02-27") : utc("2010-03-31")] == 90.0).all()  # week 02-21 (90) / 100 in the 2nd
+    alone = trends_score(days, [first])
+    pd.testing.assert_series_equal(score[: utc("2010-02-26")], alone[: utc("2010-02-26")])
+
+
+def test_a_stale_download_runs_dry():
+    days = pd.date_range("2010-01-01", "2010-04-30", freq="D", tz="UTC")
+    score = trends_score(days, snapshots([50.0, 100.0], fetched_at="2010-01-17"))  # week 01-10 ends 01-17
+    held = score.dropna()
+    assert held.index[0] == utc("2010-01-16") and held.index[-1] == utc("2010-02-27")  # ends + 7 days + 5 weeks
+    assert (held == 100.0).all()
+
+
+def test_two_downloads_fetched_at_the_same_instant_are_refused():
+    days = pd.date_range("2010-01-01", "2010-01-02", freq="D", tz="UTC")
+    with pytest.raises(ValueError, match="two snapshots fetched at 2010-01-10"):
+        trends_score(days, snapshots([1.0]) + snapshots([2.0]))
 
 
 def test_asset_sentiment_fields_and_not_applicable_fear_greed():
@@ -48,7 +73,7 @@ def test_asset_sentiment_fields_and_not_applicable_fear_greed():
     )
     fng = pd.DataFrame({"timestamp": days, "value": [10.0, 50.0, 90.0]})
     out = asset_sentiment(
-        days, asset_symbol="BBB", tone=tone, volume=volume, social=social, trends=weekly([1.0]), fear_greed=fng
+        days, asset_symbol="BBB", tone=tone, volume=volume, social=social, trends=snapshots([1.0]), fear_greed=fng
     )
     assert list(out["news_sentiment_score"][:2]) == [-0.025, 0.01]
     assert np.isnan(out["news_sentiment_score"].iloc[2])  # no news that day: missing, not 0
@@ -56,7 +81,7 @@ def test_asset_sentiment_fields_and_not_applicable_fear_greed():
     assert list(out["social_sentiment_score"]) == [-0.1, -0.2, -0.3]
     assert list(out["fear_greed_index"]) == [10.0, 50.0, 90.0]
     equity = asset_sentiment(
-        days, asset_symbol="AAA", tone=tone, volume=volume, social=social, trends=weekly([1.0]), fear_greed=None
+        days, asset_symbol="AAA", tone=tone, volume=volume, social=social, trends=snapshots([1.0]), fear_greed=None
     )
     assert equity["fear_greed_index"].isna().all()
 
@@ -78,7 +103,7 @@ def test_non_crypto_rows_use_the_previous_utc_day():
         tone=tone,
         volume=tone,
         social=social,
-        trends=weekly([1.0]),
+        trends=snapshots([1.0]),
         fear_greed=None,
         daily_lag_days=1,
     )

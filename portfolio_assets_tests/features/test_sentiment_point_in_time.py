@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
-from portfolio_assets.features.sentiment import asset_sentiment, trends_score
+from portfolio_assets.features.sentiment import TrendsSnapshot, asset_sentiment, trends_score
 
 DAYS = pd.date_range("2019-01-01", "2020-06-30", freq="D", tz="UTC")
 SYMBOLS = ("BTC-USD", "GOOG")
@@ -20,7 +22,15 @@ def daily(rng: np.random.Generator, low: float, high: float, *, gaps: float = 0.
     return pd.DataFrame({"timestamp": days, "value": rng.uniform(low, high, len(days)), "norm": np.nan})
 
 
-def inputs(seed: int = 7) -> dict[str, pd.DataFrame]:
+def trends_download(starts: pd.DatetimeIndex, interest: np.ndarray, fetched_at: pd.Timestamp) -> TrendsSnapshot:
+    """The weeks started by ``fetched_at`` (the last in progress), scaled to their own maximum and rounded."""
+    inside = np.asarray(starts <= fetched_at)
+    values = interest[inside] / interest[inside].max() * 100.0
+    frame = pd.DataFrame({"period_start": starts[inside], "period_end": starts[inside] + pd.Timedelta(days=7)})
+    return TrendsSnapshot(fetched_at, frame.assign(value=np.maximum(np.rint(values), 0.5)))
+
+
+def inputs(seed: int = 7) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     social = []
     for symbol in SYMBOLS:
@@ -36,10 +46,11 @@ def inputs(seed: int = 7) -> dict[str, pd.DataFrame]:
             )
         )
     starts = pd.date_range("2017-12-31", "2020-06-28", freq="7D", tz="UTC")  # Sundays
-    trends = pd.DataFrame(
-        {"period_start": starts, "period_end": starts + pd.Timedelta(days=7), "value": rng.uniform(1, 100, len(starts))}
-    )
-    trends = trends[rng.random(len(trends)) > 0.05].reset_index(drop=True)
+    interest = rng.uniform(1, 100, len(starts))
+    trends = [
+        trends_download(starts, interest, fetched_at)
+        for fetched_at in pd.date_range("2018-12-25 06:00", "2020-07-01", freq="10D", tz="UTC")
+    ]
     return {
         "tone": daily(rng, -8.0, 8.0),
         "volume": daily(rng, 0.0, 500.0).assign(value=lambda f: f["value"].round()),
@@ -49,7 +60,7 @@ def inputs(seed: int = 7) -> dict[str, pd.DataFrame]:
     }
 
 
-def sentiment(data: dict[str, pd.DataFrame], symbol: str) -> pd.DataFrame:
+def sentiment(data: dict[str, Any], symbol: str) -> pd.DataFrame:
     return asset_sentiment(
         DAYS,
         asset_symbol=symbol,
@@ -97,11 +108,21 @@ def test_inputs_after_t_do_not_change_rows_up_to_t(symbol, position, seed):
         "social": _perturb_daily(INPUTS["social"], cut, rng, ["social_sentiment_score", "social_mention_count"]),
         "fear_greed": _perturb_daily(INPUTS["fear_greed"], cut, rng, ["value"]),
     }
-    trends = INPUTS["trends"].copy()
-    # a Trends period ending after t + 1 day is not complete at t's close
-    incomplete = (trends["period_end"] > cut + pd.Timedelta(days=1)).to_numpy()
-    trends.loc[incomplete, "value"] = rng.uniform(1, 100, incomplete.sum())
-    data["trends"] = trends[~incomplete | (rng.random(len(trends)) > 0.2)]
+    # Trends downloads fetched after t's close (24:00 UTC) changed, rescaled, dropped; new ones added.
+    close = cut + pd.Timedelta(days=1)
+    trends = []
+    for snapshot in INPUTS["trends"]:
+        if snapshot.fetched_at <= close:
+            trends.append(snapshot)
+        elif rng.random() > 0.2:
+            values = snapshot.frame["value"] * rng.uniform(0.0, 3.0, len(snapshot.frame))
+            trends.append(TrendsSnapshot(snapshot.fetched_at, snapshot.frame.assign(value=values.clip(0.5, 100))))
+    starts = pd.date_range("2017-12-31", "2020-06-28", freq="7D", tz="UTC")
+    for hours in rng.integers(1, 24 * 60, 3):
+        later = close + pd.Timedelta(hours=int(hours), seconds=1)
+        if later not in {s.fetched_at for s in trends}:
+            trends.append(trends_download(starts, rng.uniform(1, 100, len(starts)), later))
+    data["trends"] = trends
     out = sentiment(data, symbol)
     upto = out["timestamp"] <= cut
     pd.testing.assert_frame_equal(out[upto], BASE[symbol][upto], check_exact=True)
@@ -114,14 +135,17 @@ def test_the_case_is_not_trivial():
 
 
 def test_trends_staleness_bound_does_not_depend_on_later_periods():
-    """Each Trends value is held for its own period + 7 days, not for the longest period of the whole input."""
+    """Each Trends value is held for its own period + 5 weeks, not for the longest period of any download."""
     april = pd.DataFrame(
         {"period_start": [pd.Timestamp("2019-04-01", tz="UTC")], "period_end": [pd.Timestamp("2019-05-01", tz="UTC")]}
     ).assign(value=50.0)
     july = pd.DataFrame(
         {"period_start": [pd.Timestamp("2019-07-01", tz="UTC")], "period_end": [pd.Timestamp("2019-08-01", tz="UTC")]}
     ).assign(value=80.0)
-    day = pd.DatetimeIndex([pd.Timestamp("2019-06-07", tz="UTC")])  # 38 days after April became known
-    alone = trends_score(day, april)
-    with_july = trends_score(day, pd.concat([april, july], ignore_index=True))  # July ends after 06-08
+    days = pd.DatetimeIndex([pd.Timestamp("2019-07-04", tz="UTC"), pd.Timestamp("2019-07-05", tz="UTC")])
+    fetched = pd.Timestamp("2019-05-02", tz="UTC")
+    alone = trends_score(days, [TrendsSnapshot(fetched, april)])
+    assert alone.iloc[0] == 100.0 and np.isnan(alone.iloc[1])  # held to 05-01 + 30 days + 35 days = 07-05 00:00
+    # July in the same download has not ended at its fetch: it changes neither the value nor the bound.
+    with_july = trends_score(days, [TrendsSnapshot(fetched, pd.concat([april, july], ignore_index=True))])
     pd.testing.assert_series_equal(with_july, alone)
