@@ -305,10 +305,13 @@ SENTIMENT: tuple[Feature, ...] = (
     ),
     _sentiment(
         "google_trends_score",
-        "latest *completed* period's interest / its trailing 52-week high × 100 "
-        "(scale-free: Trends' range-wide scaling cancels)",
-        "52 weeks", "percent of trailing high (0..100)", "Google Trends, the asset's `trends_query`",
-        "once the period has ended (a week Sunday..Saturday at Saturday's close); held at most one period + 7 days",
+        "in the newest download fetched by the decision instant: its latest period complete at the fetch ÷ "
+        "*that download's* trailing 52-week high × 100 (each download is scaled to its own range's maximum, "
+        "so downloads are never merged)",
+        "52 weeks", "percent of trailing high (0..100)", "Google Trends downloads kept as fetched, the asset's "
+        "`trends_query`",
+        "from downloads fetched by 24:00 UTC of D (crypto) or 00:00 UTC of D (other classes); held at most one "
+        "period + 5 weeks after the period ended; none before the first download",
         PERCENT,
     ),
     _sentiment(
