@@ -11,7 +11,10 @@ or an HTML page; both are refused, the throttle as a rate limit. Default
 rate: one request every 5 seconds, as GDELT asks.
 
 **Asking only what is new.** When the stored responses cover the start of the
-range up to some day, the call starts the day after it.
+range up to some day, the call starts the day after it, but a call always spans
+at least :data:`MIN_SPAN_DAYS` days: GDELT answers shorter spans at hourly or
+15-minute resolution, and only daily points are stored (a sub-daily answer is
+refused rather than reduced to one point a day).
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from portfolio_assets.clients.base import HttpSourceClient
 from portfolio_assets.clients.model import FetchRequest, HttpCall
 from portfolio_assets.clients.store import Coverage
 from portfolio_assets.sources import gdelt
+from portfolio_assets.sources._wire import fail
 
 MODES = ("timelinetone", "timelinevolraw")
+MIN_SPAN_DAYS = 8
+"""The shortest span asked for, in days (inclusive): GDELT's timelines are daily only beyond a week."""
 
 
 class GdeltClient(HttpSourceClient):
@@ -51,7 +57,7 @@ class GdeltClient(HttpSourceClient):
         if covered.end is not None:
             start = max(start, covered.end + timedelta(days=1))
         end = today if request.through is None else min(request.through, today)
-        start = min(start, end)
+        start = min(start, end - timedelta(days=MIN_SPAN_DAYS - 1))
         query = {
             "query": request.params["query"],
             "mode": request.params["mode"],
@@ -62,7 +68,17 @@ class GdeltClient(HttpSourceClient):
         return HttpCall("", query, start, request.through)
 
     def _parse(self, request: FetchRequest, body: bytes, where: str) -> Any:
-        return gdelt.parse_timeline(body, where=where)
+        frame = gdelt.parse_timeline(body, where=where)
+        stamps = frame["timestamp"]
+        off = stamps[stamps != stamps.dt.floor("D")]
+        if len(off):
+            raise fail(
+                self.source,
+                f"a sub-daily timeline ({len(off)} points not at 00:00 UTC, e.g. {off.iloc[0]:%Y-%m-%dT%H:%M}Z):"
+                f" only daily points are stored; ask for a span of {MIN_SPAN_DAYS} days or more",
+                where,
+            )
+        return frame
 
     def _data_days(self, parsed: Any) -> tuple[date | None, date | None, int]:
         frame: pd.DataFrame = parsed

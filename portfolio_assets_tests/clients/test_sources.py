@@ -390,3 +390,23 @@ def test_a_missing_local_file(tmp_path: Path, clock: Clock, landing: Path) -> No
     client = LocalFilesClient(landing, clock=clock)
     with pytest.raises(ClientError, match=r"^google_trends \[q=gold\]: cannot read the configured file"):
         client.fetch(client.trends("gold", tmp_path / "missing.csv"))
+
+
+def test_gdelt_refuses_a_sub_daily_timeline_instead_of_keeping_one_point_a_day(api, clock, landing):
+    from portfolio_assets.clients import GdeltClient, RejectedResponseError
+    from portfolio_assets_tests.clients.conftest import client_kwargs, reply
+
+    hourly = {
+        "query_details": {"title": "bitcoin", "date_resolution": "hour"},
+        "timeline": [
+            {
+                "series": "Average Tone",
+                "data": [{"date": "20130301T000000Z", "value": -1.5}, {"date": "20130301T010000Z", "value": 2.0}],
+            }
+        ],
+    }
+    api.on("/gdelt", reply(json.dumps(hourly)), mode="timelinetone")
+    client = GdeltClient(landing, **client_kwargs(api, clock, "/gdelt"))
+    with pytest.raises(RejectedResponseError, match=r"sub-daily timeline .*2013-03-01T01:00Z.*8 days or more"):
+        client.fetch(client.timeline("bitcoin", "timelinetone", date(2013, 2, 28), date(2013, 3, 1)))
+    assert not (landing / "gdelt").exists()  # nothing stored as data
