@@ -178,12 +178,12 @@ def test_fred_first_release_vintages(api: Api, clock: Clock, landing: Path) -> N
 
 
 def test_fred_vintage_asked_but_latest_answered_is_refused(api: Api, clock: Clock, landing: Path) -> None:
-    body = sample("fred", "series_id=CPILFESL")
+    body = sample("fred", "series_id=DGS10")  # latest values (output_type=1)
     api.on("/fred/series/observations", reply(body))
     client = FredClient(landing, **client_kwargs(api, clock, "/fred"))
     with pytest.raises(RejectedResponseError, match=r"asked for first releases \(output_type=4\) but the response"):
-        client.fetch(client.observations("CPILFESL", vintage=True))
-    assert_clear_error(_last_error(client, "CPILFESL", vintage=True), "fred", "series_id=CPILFESL", landing, body)
+        client.fetch(client.observations("DGS10", vintage=True))
+    assert_clear_error(_last_error(client, "DGS10", vintage=True), "fred", "series_id=DGS10", landing, body)
 
 
 def _last_error(client: FredClient, series_id: str, vintage: bool) -> ClientError:
