@@ -60,6 +60,7 @@ from portfolio_assets.clients.gdelt import MODES
 from portfolio_assets.clients.model import FetchRequest
 from portfolio_assets.clients.redaction import scrub
 from portfolio_assets.clients.status import SeriesStatus, record_status
+from portfolio_assets.clients.store import ResponseStore
 from portfolio_assets.errors import SourceError
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import RAW_ASSET_SOURCES, LandingZoneResource, SourcesResource, StorageResource
@@ -242,6 +243,9 @@ def fetch_source(
             f"{settings.SOURCE_MODE_ENV}=live would write into the bundled sample ({landing.root}): set"
             f" {settings.LANDING_DIR_ENV} to a directory of your own"
         )
+    if sources.mode == "live":
+        for body in ResponseStore(landing.root).recover_pending():
+            context.log.warning(f"{source}: a fetch that died left {body.name}; kept under _failed for diagnosis")
     planned, notes = plan_requests(source, landing.universe(), first, last, sources, datetime.now(UTC).date())
     client = sources.client(source, landing.root)
     try:

@@ -11,7 +11,9 @@ Layout under the landing root (only ``<source>/`` folders are replayed)::
 
 A body is written (atomically, verbatim) to ``_pending`` before it is parsed,
 then renamed into the series folder once its parser accepts it, or into
-``_failed`` otherwise, so a bad body never becomes data and is always kept.
+``_failed`` otherwise, so a bad body never becomes data and is always kept. A
+body a crashed fetch left in ``_pending`` is moved to ``_failed`` by
+:meth:`ResponseStore.recover_pending` (the raw assets call it when they start).
 
 **Coverage.** Each accepted response has a :class:`FetchRecord`: the days it
 covers run from ``since`` (None: the series' beginning) to the day before it
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -32,7 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from portfolio_assets.fsutil import fsync_dir, write_atomically
-from portfolio_assets.landing import FETCHED_AT_FORMAT, LandedFile, LandingZone, series_key, wire_extension
+from portfolio_assets.landing import (
+    FETCHED_AT_FORMAT,
+    INCOMING_PREFIX,
+    LandedFile,
+    LandingZone,
+    parse_series_key,
+    series_key,
+    wire_extension,
+)
 
 PENDING_DIR = "_pending"
 FAILED_DIR = "_failed"
@@ -218,6 +229,29 @@ class ResponseStore:
         meta = {"source": source, "series": series_key(params), "body": target.name, **details}
         write_atomically(folder / f"{name}.error.json", (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
         return target
+
+    def recover_pending(self, *, older_than: float = 3600.0, now: float | None = None) -> list[Path]:
+        """Move bodies left in ``_pending`` by a fetch that died (older than ``older_than`` seconds) to ``_failed``.
+
+        Younger ones may belong to a fetch still running elsewhere and are left alone. Returns the moved bodies.
+        """
+        root = self.root / PENDING_DIR
+        if not root.is_dir():
+            return []
+        moment = time.time() if now is None else now
+        moved = []
+        for path in sorted(p for p in root.glob("*/*/*") if p.is_file()):
+            if moment - path.stat().st_mtime < older_than or path.name.startswith(INCOMING_PREFIX):
+                continue
+            source, key = path.parent.parent.name, path.parent.name
+            stamp = path.name.split(".", 1)[0]
+            try:
+                fetched = datetime.strptime(stamp, FETCHED_AT_FORMAT).replace(tzinfo=UTC)
+            except ValueError:
+                fetched = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+            details = {"error": "the fetch that stored this body stopped before its parse finished (process died)"}
+            moved.append(self.refuse(source, parse_series_key(key), fetched, details, staged=path))
+        return moved
 
     # records ---------------------------------------------------------------------------------------
 

@@ -217,3 +217,22 @@ def test_fetch_times_are_unique_per_series(api: Api, clock: Clock, landing: Path
     assert first.fetched_at == datetime(2013, 3, 1, 12, tzinfo=UTC)
     assert second.fetched_at == first.fetched_at + timedelta(seconds=1)  # a new file, not an overwrite
     assert len(LandingZone(landing).files("alternative_me", {"limit": "0"})) == 2
+
+
+def test_a_body_left_pending_by_a_dead_fetch_is_moved_to_failed(landing: Path) -> None:
+    import json
+    import os
+
+    from portfolio_assets.clients.store import ResponseStore
+
+    store = ResponseStore(landing)
+    params = {"limit": "0"}
+    old = store.stage("alternative_me", params, b'{"data": [', datetime(2013, 3, 1, 12, tzinfo=UTC))
+    young = store.stage("alternative_me", params, b"{}", datetime(2013, 3, 1, 13, tzinfo=UTC))
+    os.utime(old, (old.stat().st_mtime - 7200, old.stat().st_mtime - 7200))
+    moved = store.recover_pending()
+    assert [p.name for p in moved] == ["20130301T120000Z.json"]
+    assert not old.exists() and young.exists()  # a young one may belong to a fetch still running
+    assert moved[0].read_bytes() == b'{"data": ['
+    why = json.loads(moved[0].with_name("20130301T120000Z.error.json").read_text())
+    assert "stopped before its parse finished" in why["error"] and why["series"] == "limit=0"
