@@ -62,10 +62,12 @@ def sentiment(
     context: AssetExecutionContext, landing: LandingZoneResource, storage: StorageResource
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Six sentiment fields per asset per calendar day: GDELT news tone (÷100, -1..1) and
-        article count, the licensed social feed's score and mentions (UTC-day aggregates: non-crypto
-    assets, which close before 24:00 UTC, see the previous day's), a scale-free Google Trends
-        score (latest completed week vs its trailing 52-week high, no look-ahead), and the
-        alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere)."""
+    article count, the licensed social feed's score and mentions (UTC-day aggregates: non-crypto
+    assets, which close before 24:00 UTC, see the previous day's), a Google Trends score (from the
+    newest download fetched by the day's decision instant, on that download's own scale: its latest
+    completed week vs its trailing 52-week high; none before the first download), and the
+    alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere). An asset whose
+    source failed is left out and named in `excluded_assets`."""
     first, last = run_window(context)
     symbols = [spec.symbol for spec in landing.universe().assets]
     excluded = excluded_assets(storage.store_root(), symbols, SENTIMENT_SOURCES, first.date(), last.date())
