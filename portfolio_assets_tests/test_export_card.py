@@ -17,3 +17,18 @@ def test_the_card_states_survivorship_and_names_excluded_assets(tmp_path):
 
     clean = export_training_set(rows, tmp_path / "clean", split=SPLIT, provenance=PROVENANCE)
     assert "Assets left out" not in (clean.out_dir / "README.md").read_text()
+
+
+def test_the_sink_refuses_paths_that_leave_the_export(tmp_path):
+    import pytest
+
+    from portfolio_assets.export.sink import LocalSink
+
+    sink = LocalSink(tmp_path / "out", marker="manifest.json")
+    for bad in ("/etc/passwd", "../escape.csv", "csv/../../escape.csv", "", "."):
+        with pytest.raises(ValueError, match="not a relative path inside the export directory"):
+            sink.write(bad, b"x")
+    sink.write("csv/train/train-2010.csv", b"ok")
+    sink.commit()
+    assert (tmp_path / "out" / "csv" / "train" / "train-2010.csv").read_bytes() == b"ok"
+    assert not (tmp_path / "escape.csv").exists()

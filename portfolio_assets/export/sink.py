@@ -18,7 +18,7 @@ import sys
 import uuid
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Protocol
 
 from portfolio_assets.fsutil import fsync_dir, write_durably
@@ -61,8 +61,14 @@ class LocalSink:
         self.staging.mkdir()
 
     def write(self, relative_path: str, data: bytes) -> None:
-        """Write ``data`` to ``relative_path`` under the staging directory (fsynced)."""
-        _write_file(self.staging / relative_path, data)
+        """Write ``data`` to ``relative_path`` under the staging directory (fsynced).
+
+        The path must stay inside the export: an absolute path, ``..`` or an empty part is refused.
+        """
+        parts = PurePosixPath(relative_path).parts
+        if not parts or PurePosixPath(relative_path).is_absolute() or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"export file {relative_path!r}: not a relative path inside the export directory")
+        _write_file(self.staging.joinpath(*parts), data)
 
     def commit(self) -> None:
         """Swap the staging directory in at ``out_dir``; the previous export is removed."""
