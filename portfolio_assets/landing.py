@@ -187,9 +187,17 @@ class LandingZone:
             raise SourceError(source, f"responses are stored as .{expected}, not .{ext}")
         ext = expected
         fetched_at = fetched_at or datetime.now(UTC)
+        if fetched_at.tzinfo is None or fetched_at.utcoffset() is None:
+            raise ValueError(f"{source}: fetched_at {fetched_at} has no time zone; give an aware (UTC) time")
         folder = self.series_dir(source, params)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{fetched_at.astimezone(UTC).strftime(FETCHED_AT_FORMAT)}.{ext}"
+        if target.exists():
+            raise SourceError(
+                source,
+                f"a response fetched at {target.stem} is already stored; a stored response is never overwritten",
+                where=f"{folder.name}/{target.name}",
+            )
         write_atomically(target, body, tmp_prefix=INCOMING_PREFIX)
         return LandedFile(source, target, fetched_at)
 

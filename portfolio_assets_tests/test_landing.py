@@ -167,3 +167,21 @@ def test_an_unknown_source_has_no_wire_format(tmp_path):
     with pytest.raises(SourceError) as err:
         LandingZone(tmp_path).store("yahoo", {"x": "1"}, b"{}", ext="json")
     assert str(err.value) == expected
+
+
+def test_store_refuses_a_naive_time_and_never_overwrites(tmp_path):
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from portfolio_assets.errors import SourceError
+    from portfolio_assets.landing import LandingZone
+
+    zone = LandingZone(tmp_path)
+    with pytest.raises(ValueError, match="has no time zone"):
+        zone.store("alternative_me", {"limit": "0"}, b"{}", fetched_at=datetime(2013, 3, 1, 12))
+    moment = datetime(2013, 3, 1, 12, tzinfo=UTC)
+    first = zone.store("alternative_me", {"limit": "0"}, b'{"first": 1}', fetched_at=moment)
+    with pytest.raises(SourceError, match="already stored; a stored response is never overwritten"):
+        zone.store("alternative_me", {"limit": "0"}, b'{"second": 2}', fetched_at=moment.replace(microsecond=5))
+    assert first.path.read_bytes() == b'{"first": 1}'
