@@ -99,7 +99,7 @@ def live_env(tmp_path: Path, api: Api, monkeypatch: pytest.MonkeyPatch) -> Itera
     trends.mkdir()
     for folder in (SAMPLE_LANDING_ROOT / "google_trends").iterdir():
         query = parse_series_key(folder.name)["q"]
-        shutil.copy(next(folder.iterdir()), trends / f"{query}.csv")
+        shutil.copy(sorted(folder.iterdir())[-1], trends / f"{query}.csv")  # the newest download
     env = {
         settings.ALPHAVANTAGE_API_KEY_ENV: AV_KEY,
         settings.FRED_API_KEY_ENV: FRED_KEY,
