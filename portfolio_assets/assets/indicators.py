@@ -10,6 +10,7 @@ from portfolio_assets.assets.quality import check_results, check_specs, checked_
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
+    input_days,
     require_input_window,
     run_window,
     summary_metadata,
@@ -17,8 +18,9 @@ from portfolio_assets.assets.windows import (
 from portfolio_assets.checks import completeness, has_volume_for, rsi_bounds, warmup_ends
 from portfolio_assets.columns import INDICATOR_COLUMNS
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
+from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
 from portfolio_assets.partitions import INDICATOR_LOOKBACK, OBSERVATION_PARTITIONS
-from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.resources import LandingZoneResource, StorageResource
 from portfolio_assets.schemas import IndicatorsSchema, table_schema, validate_rows
 from portfolio_assets.settings import WINDOW
 from portfolio_assets.spans import INDICATOR_LOOKBACK_DAYS
@@ -46,7 +48,11 @@ def indicator_frame(prices: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.DataFr
     check_specs=check_specs("indicators", ["schema", "rsi_bounds", "completeness"]),
 )
 def indicators(
-    context: AssetExecutionContext, landing: LandingZoneResource, prices: pd.DataFrame, benchmarks: pd.DataFrame
+    context: AssetExecutionContext,
+    landing: LandingZoneResource,
+    storage: StorageResource,
+    prices: pd.DataFrame,
+    benchmarks: pd.DataFrame,
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """Technical indicators per asset per trading day (RSI-14 Wilder, MACD 12/26/9, Bollinger 20x2,
     SMA 20/50/200, EMA 12/26, ATR-14, ADX-14, volatilities, momenta, returns, oscillators; see
@@ -60,8 +66,15 @@ def indicators(
         require_input_window(
             context, name, first_day=clamp_lookback(first, INDICATOR_LOOKBACK_DAYS, data_start), last_day=last
         )
+    # An asset a failed source left out of any prices partition of the lookback would have a hole in its
+    # history, and every indicator after it would be wrong: it is left out here too until refilled.
+    excluded = PartitionStore(storage.store_root()).exclusions(["prices"], input_days(context, "prices"))
+    if excluded:
+        context.log.warning(f"indicators: left out (a lookback partition of prices lacks them): {excluded}")
+        prices = prices[~prices["asset_symbol"].isin(list(excluded))]
     frame = in_window(indicator_frame(prices, benchmarks), first, last)
     meta = summary_metadata(frame, first, last)
+    meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     meta["warm_up_rows_per_feature"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in INDICATOR_COLUMNS})
     has_volume = has_volume_for(landing.universe().assets)
     results = check_results(

@@ -21,6 +21,7 @@ from portfolio_assets.assets.quality import CHECKS, check_results, check_specs, 
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
+    input_days,
     require_input_window,
     run_window,
     summary_metadata,
@@ -212,15 +213,14 @@ def gate_and_rows(
     gate's checks, and write the valid ones to `sft_rows` only when every blocking check passed."""
     first, last = run_window(context)
     universe = landing.universe()
-    # An asset left out of any prices or sentiment partition the gate reads (one of its sources failed) is
-    # left out of the whole run: its rows would lack context, targets or sentiment. The others are built;
-    # training_set names it.
-    window = context.asset_partitions_time_window_for_input("prices")
-    prices_days = [d.strftime("%Y-%m-%d") for d in pd.date_range(window.start, window.end, inclusive="left")]
+    # An asset left out of any prices, indicators or sentiment partition the gate reads (one of its sources
+    # failed) is left out of the whole run: its rows would lack context, targets, features or sentiment.
+    # The others are built; training_set names it.
     store = PartitionStore(export.storage.store_root())
     excluded = {
-        **store.exclusions(["sentiment"], [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]),
-        **store.exclusions(["prices"], prices_days),
+        **store.exclusions(["sentiment"], input_days(context, "sentiment")),
+        **store.exclusions(["indicators"], input_days(context, "indicators")),
+        **store.exclusions(["prices"], input_days(context, "prices")),
     }
     excluded = dict(sorted(excluded.items()))
     if excluded:

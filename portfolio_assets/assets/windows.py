@@ -26,6 +26,12 @@ def _utc(moment: datetime) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def input_days(context: AssetExecutionContext, input_name: str) -> list[str]:
+    """The partition keys (``YYYY-MM-DD``) the run's input ``input_name`` is mapped to."""
+    window = context.asset_partitions_time_window_for_input(input_name)
+    return [d.strftime("%Y-%m-%d") for d in pd.date_range(_utc(window.start), _utc(window.end), inclusive="left")]
+
+
 def require_input_window(
     context: AssetExecutionContext,
     input_name: str,
