@@ -30,6 +30,7 @@ import yaml
 
 from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.features.registry import MACRO_FIELDS
+from portfolio_assets.timing import BAR_ENDS, Clock, ClockError, bar_end
 
 FREQUENCIES = ("daily", "monthly", "quarterly")
 TRANSFORMS = ("level", "yoy_pct", "qoq_pct")
@@ -50,7 +51,7 @@ ASSET_KEYS = (
     "symbol",
     "trends_query",
 )
-MACRO_KEYS = ("frequency", "release_lag_days", "series_id", "source", "symbol", "transform")
+MACRO_KEYS = ("frequency", "release_lag_days", "release_time", "series_id", "source", "symbol", "transform")
 
 # A release lag is how long after its period ends a value becomes public. Negative
 # lags would publish a value before it was observed (look-ahead). Real lags run from
@@ -90,6 +91,11 @@ class AssetSpec:
         return timestamps.dt.tz_convert("UTC").dt.floor("D") <= self.last_trading_day
 
     @property
+    def bar_end(self) -> Clock:
+        """When the asset's daily price bar ends: the decision time of its rows (``timing``)."""
+        return bar_end(self.params.get("function", ""))
+
+    @property
     def has_volume(self) -> bool:
         """Whether the price source reports volume (Alpha Vantage's FX endpoint does not)."""
         return self.params.get("function") != "FX_DAILY"
@@ -104,6 +110,9 @@ class MacroSpec:
     transform: str
     series_id: str | None = None
     symbol: str | None = None
+    release_time: Clock | None = None
+    """The clock at which a ``fred`` series is published on its release day; None for ``asset``
+    (available at the asset's bar end)."""
 
 
 @dataclass(frozen=True)
@@ -202,11 +211,17 @@ def _asset(entry: object, where: str) -> AssetSpec:
     if not isinstance(fear_greed, bool):
         raise UniverseError(f"{label}.fear_greed: expected true or false, got {_show(fear_greed)}")
     last_day = entry.get("last_trading_day")
+    params = _params(entry, label)
+    if params.get("function") not in BAR_ENDS:
+        raise UniverseError(
+            f"{label}.params.function: {_show(params.get('function'))} has no known bar end, so its rows would "
+            f"have no decision time (known: {sorted(BAR_ENDS)})"
+        )
     return AssetSpec(
         symbol=symbol,
         asset_class=_choice(entry, "asset_class", label, ASSET_CLASSES),
         source=_choice(entry, "source", label, PRICE_SOURCES),
-        params=_params(entry, label),
+        params=params,
         news_query=_string(entry, "news_query", label),
         trends_query=_string(entry, "trends_query", label),
         coingecko_id=_optional_string(entry, "coingecko_id", label),
@@ -253,9 +268,13 @@ def _macro(name: str, entry: object, where: str, symbols: list[str]) -> MacroSpe
     frequency = _choice(entry, "frequency", where, FREQUENCIES)
     transform = _choice(entry, "transform", where, TRANSFORMS)
     release_lag_days = _release_lag(entry, where)
-    series_id = symbol = None
+    series_id = symbol = release_time = None
     if source == "fred":
         series_id = _string(entry, "series_id", where)
+        try:
+            release_time = Clock.parse(_string(entry, "release_time", where))
+        except ClockError as exc:
+            raise UniverseError(f"{where}.release_time: {exc}") from None
         if entry.get("symbol") is not None:
             raise UniverseError(f"{where}.symbol: only a source 'asset' series takes a symbol")
     else:
@@ -264,7 +283,14 @@ def _macro(name: str, entry: object, where: str, symbols: list[str]) -> MacroSpe
             raise UniverseError(f"{where}.symbol: {_show(symbol)} is not a universe asset")
         if entry.get("series_id") is not None:
             raise UniverseError(f"{where}.series_id: only a source 'fred' series takes a series_id")
-    return MacroSpec(name, source, frequency, release_lag_days, transform, series_id=series_id, symbol=symbol)
+        if entry.get("release_time") is not None:
+            raise UniverseError(
+                f"{where}.release_time: a source 'asset' series is available at its asset's bar end; remove it"
+            )
+    return MacroSpec(
+        name, source, frequency, release_lag_days, transform, series_id=series_id, symbol=symbol,
+        release_time=release_time,
+    )  # fmt: skip
 
 
 def parse_universe(data: Any, path: Path) -> Universe:

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -59,7 +60,9 @@ def _replace(*keys: str | int, value: object) -> Callable[[dict[str, Any]], None
     return mutate
 
 
-ALL_FRED_MACRO = _set("macro", "gold_price", source="fred", series_id="GOLDAMGBD228NLBM", symbol=None)
+ALL_FRED_MACRO = _set(
+    "macro", "gold_price", source="fred", series_id="GOLDAMGBD228NLBM", symbol=None, release_time="11:30 Europe/London"
+)
 
 
 def _cases(cases: dict[str, tuple[Callable[[dict[str, Any]], object], str]]) -> Any:
@@ -208,7 +211,7 @@ def test_release_lag_bounds_are_accepted(lag):
         ),
         "macro-key": (
             _set("macro", "vix", lag=3),
-            "u.yaml: macro.vix: unknown key 'lag' (allowed: frequency, release_lag_days, series_id,"
+            "u.yaml: macro.vix: unknown key 'lag' (allowed: frequency, release_lag_days, release_time, series_id,"
             " source, symbol, transform)",
         ),
         "fred-with-symbol": (
@@ -411,3 +414,54 @@ def test_a_timestamp_is_not_a_last_trading_day(tmp_path):
         f"{path}: assets[2] (GOOG).last_trading_day: expected a day written YYYY-MM-DD, "
         "got datetime.datetime(2010, 5, 14, 16, 0)"
     )
+
+
+@_cases(
+    {
+        "no-release-time": (
+            lambda d: d["macro"]["vix"].pop("release_time"),
+            "u.yaml: macro.vix: missing 'release_time'",
+        ),
+        "not-a-clock": (
+            _set("macro", "vix", release_time="4pm"),
+            "u.yaml: macro.vix.release_time: expected a clock 'HH:MM Area/City' (e.g. '16:00 America/New_York'),"
+            " got '4pm'",
+        ),
+        "unknown-zone": (
+            _set("macro", "vix", release_time="16:15 America/Gotham"),
+            "u.yaml: macro.vix.release_time: '16:15 America/Gotham': 'America/Gotham' is not a known time zone"
+            " (IANA name such as America/New_York)",
+        ),
+        "not-a-time": (
+            _set("macro", "vix", release_time="25:00 UTC"),
+            "u.yaml: macro.vix.release_time: '25:00 UTC': 25:00 is not a time of day (00:00..23:59, or 24:00)",
+        ),
+        "asset-with-release-time": (
+            _set("macro", "gold_price", release_time="16:00 UTC"),
+            "u.yaml: macro.gold_price.release_time: a source 'asset' series is available at its asset's bar end;"
+            " remove it",
+        ),
+        "function-without-bar-end": (
+            _set("assets", 2, params={"function": "TIME_SERIES_INTRADAY", "symbol": "GOOG"}),
+            "u.yaml: assets[2] (GOOG).params.function: 'TIME_SERIES_INTRADAY' has no known bar end, so its rows"
+            " would have no decision time (known: ['DIGITAL_CURRENCY_DAILY', 'FX_DAILY', 'TIME_SERIES_DAILY',"
+            " 'TIME_SERIES_DAILY_ADJUSTED'])",
+        ),
+    }
+)
+def test_release_times_and_bar_ends_are_checked(mutate, message):
+    assert _error(mutate) == message
+
+
+def test_decision_times_per_price_series_follow_daylight_saving():
+    universe = parse_universe(_data(), Path("u.yaml"))
+    days = pd.DatetimeIndex(["2010-01-04", "2010-07-01"], tz="UTC")
+    ends = {spec.symbol: list(spec.bar_end.on(days)) for spec in universe.assets}
+    assert ends["BTC-USD"] == [pd.Timestamp("2010-01-05", tz="UTC"), pd.Timestamp("2010-07-02", tz="UTC")]
+    assert ends["GOOG"] == [pd.Timestamp("2010-01-04 21:00", tz="UTC"), pd.Timestamp("2010-07-01 20:00", tz="UTC")]
+    assert (
+        ends["EURUSD"] == ends["XAUUSD"] == [pd.Timestamp(f"{d} 16:00", tz="UTC") for d in ("2010-01-04", "2010-07-01")]
+    )
+    assert ends["USO"] == ends["GOOG"]  # an ETF closes with its exchange, whatever its class
+    release = {m.name: m.release_time for m in universe.macro}
+    assert str(release["vix"]) == "16:15 America/New_York" and release["gold_price"] is None
