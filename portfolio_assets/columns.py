@@ -17,13 +17,19 @@ from portfolio_assets.features.registry import (
     TECHNICAL_FEATURES,
     VOLUME_FEATURES,
     applies,
+    available_column,
 )
 
 CORE_COLUMNS = ["timestamp", "asset_symbol", "asset_class", *OHLC_COLUMNS, "volume"]
-PRICE_COLUMNS = [*CORE_COLUMNS, "reference_close", "market_cap", "source"]
-"""Columns of the ``prices`` asset."""
+AVAILABLE_AT = "available_at"
+DECISION_TIME = "decision_time"
+PRICE_COLUMNS = [*CORE_COLUMNS, "reference_close", "market_cap", "source", AVAILABLE_AT]
+"""Columns of the ``prices`` asset (``available_at``: the bar end, which is also the day's decision time)."""
 TARGET_COLUMNS = ["target_timestamp", "target_price_90d", "target_return_90d", "target_return_pct_90d"]
 MACRO_COLUMNS = [f.name for f in MACRO]
+MACRO_AVAILABILITY = [available_column(f) for f in MACRO_COLUMNS]
+SENTIMENT_AVAILABILITY = [available_column(f) for f in SENTIMENT_FIELDS]
+CROSS_ASSET_AVAILABILITY = [available_column(f) for f in CROSS_ASSET_FEATURES]
 INDICATOR_COLUMNS = [*TECHNICAL_FEATURES, *CROSS_ASSET_FEATURES]
 FEATURE_COLUMNS = [f.name for f in ALL_FEATURES]
 """Every input feature, in the order of a row's ``input``."""
@@ -31,6 +37,7 @@ LLM_COLUMNS = ["instruction", "input", "output", "context_window"]
 SFT_COLUMNS = [
     *LLM_COLUMNS,
     *CORE_COLUMNS,
+    DECISION_TIME,
     *TARGET_COLUMNS,
     *INDICATOR_COLUMNS,
     *MACRO_COLUMNS,
@@ -41,13 +48,18 @@ SFT_COLUMNS = [
 ]
 
 __all__ = [
+    "AVAILABLE_AT",
     "CORE_COLUMNS",
+    "CROSS_ASSET_AVAILABILITY",
+    "DECISION_TIME",
     "FEATURE_COLUMNS",
     "INDICATOR_COLUMNS",
     "LLM_COLUMNS",
+    "MACRO_AVAILABILITY",
     "MACRO_COLUMNS",
     "OHLC_COLUMNS",
     "PRICE_COLUMNS",
+    "SENTIMENT_AVAILABILITY",
     "SFT_COLUMNS",
     "TARGET_COLUMNS",
     "VOLUME_FEATURES",

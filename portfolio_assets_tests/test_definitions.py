@@ -81,7 +81,7 @@ def test_checks_on_every_group_and_which_block():
         assert (group, "schema") in blocking, group
     assert {("prices", "temporal_gaps"), ("indicators", "rsi_bounds"), ("indicators", "completeness")} <= blocking
     gate = {name for asset, name in blocking if asset == "quarantine"}
-    assert gate == {"schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage"}
+    assert gate == {"schema", "point_in_time", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage"}
     # a source's failed series excludes its assets instead of halting the run; the export names them, blocking
     assert ("training_set", "universe_complete") in blocking
     reports = set(specs) - blocking

@@ -274,7 +274,7 @@ def test_the_export_records_its_provenance_and_is_reproducible(full_backfill, in
     assert kinds == {"real", "synthetic"}
     assert provenance["sources"]["alphavantage/function=TIME_SERIES_DAILY,symbol=GOOG"]["kind"] == "real"
     assert {name: c["status"] for name, c in provenance["checks"].items()} == dict.fromkeys(
-        ["schema", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage"], "SUCCEEDED"
+        ["schema", "point_in_time", "completeness", "temporal_gaps", "rsi_bounds", "target_coverage"], "SUCCEEDED"
     )
     assert provenance["code_version"].startswith("0.1.0")
     assert (first_export / "README.md").read_text().startswith("---")

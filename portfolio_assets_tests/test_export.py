@@ -49,7 +49,7 @@ datasets.disable_progress_bars()
 
 TEXT_COLUMNS = {"instruction", "input", "output", "context_window", "asset_symbol", "asset_class", "not_applicable"}
 INT_COLUMNS = {"news_volume", "social_mention_count"}
-TIME_COLUMNS = {"timestamp", "target_timestamp"}
+TIME_COLUMNS = {"timestamp", "target_timestamp", "decision_time"}
 KEYS = ["timestamp", "asset_symbol"]
 ASSETS = [("BTC-USD", "crypto", "D"), ("GOOG", "equity", "B"), ("EURUSD", "fx", "B")]
 SPLIT = SplitConfig(validation_start=date(2010, 11, 1), test_start=date(2011, 3, 1), embargo_days=5)
@@ -120,6 +120,7 @@ def make_rows(start: str = "2010-01-01", end: str = "2011-06-30", seed: int = 7)
         frame = pd.DataFrame(data)
         frame["timestamp"] = days
         frame["target_timestamp"] = horizon
+        frame["decision_time"] = days + pd.Timedelta(hours=16)
         frame["asset_symbol"] = symbol
         frame["asset_class"] = asset_class
         frame["not_applicable"] = '["volume"]' if asset_class == "fx" else "[]"

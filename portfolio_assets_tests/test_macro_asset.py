@@ -12,11 +12,24 @@ import pandas as pd
 from portfolio_assets.assets.macro import macro_frame, macro_series
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone
 from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.timing import END_OF_UTC_DAY, FX_BAR_END, NEW_YORK_CLOSE, Clock
 from portfolio_assets.universe import load_universe
 
 
 def utc(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
+
+
+def at(frame: pd.DataFrame, clock: Clock) -> pd.DataFrame:
+    """The macro rows decided at ``clock`` on each day, by day."""
+    days = frame["timestamp"]
+    return frame[frame["decision_time"].to_numpy() == clock.on(days).to_numpy()].set_index("timestamp")
+
+
+def replay_series(landing: LandingZoneResource, name: str) -> pd.Series:
+    spec = next(s for s in load_universe().macro if s.name == name)
+    series = macro_series(landing, spec)
+    return series.set_index("observation_date")["value"]
 
 
 def fred_body(observations: list[tuple[str, str, str]], output_type: int) -> bytes:
@@ -62,12 +75,16 @@ def test_first_release_vintage_dates_drive_visibility(tmp_path):
     spec = next(s for s in load_universe().macro if s.name == "cpi_yoy")
     series = macro_series(landing, spec)
     jan = series[series["observation_date"] == utc("2010-01-01")].iloc[0]
-    assert jan["release_date"] == utc("2010-02-14")  # the vintage date, not month end + 20
+    # the vintage date (not month end + 20) at the release time, 08:30 New York
+    assert jan["available_at"] == utc("2010-02-14 13:30")
     assert abs(jan["value"] - (212 / 200 - 1) * 100) < 1e-12
     days = pd.date_range("2010-02-13", "2010-02-15", freq="D", tz="UTC")
-    frame = macro_frame(landing, days).set_index("timestamp")
-    assert np.isnan(frame.loc[utc("2010-02-13"), "cpi_yoy"])  # December's yoy needs Dec 2008: absent
-    assert abs(frame.loc[utc("2010-02-14"), "cpi_yoy"] - (212 / 200 - 1) * 100) < 1e-12
+    frame = macro_frame(landing, days)
+    for clock in (END_OF_UTC_DAY, NEW_YORK_CLOSE, FX_BAR_END):
+        rows = at(frame, clock)
+        assert np.isnan(rows.loc[utc("2010-02-13"), "cpi_yoy"])  # December's yoy needs Dec 2008: absent
+        assert abs(rows.loc[utc("2010-02-14"), "cpi_yoy"] - (212 / 200 - 1) * 100) < 1e-12
+        assert rows.loc[utc("2010-02-14"), "cpi_yoy_available_at"] == utc("2010-02-14 13:30")
 
 
 def test_without_vintage_the_documented_lag_applies(tmp_path):
@@ -78,13 +95,13 @@ def test_without_vintage_the_documented_lag_applies(tmp_path):
     spec = next(s for s in load_universe().macro if s.name == "unemployment_rate")
     series = macro_series(landing, spec)
     row = series[series["observation_date"] == utc("2010-06-01")].iloc[0]
-    assert row["release_date"] == utc("2010-07-10")  # June's rate: month end + 10 days
+    assert row["available_at"] == utc("2010-07-10 12:30")  # June's rate: month end + 10 days, 08:30 New York
 
 
 def test_weekend_rows_see_fridays_closes_and_yield_curve_is_same_day():
     landing = LandingZoneResource(root=str(SAMPLE_LANDING_ROOT))
     days = pd.date_range("2010-06-04", "2010-06-07", freq="D", tz="UTC")  # Fri..Mon
-    frame = macro_frame(landing, days).set_index("timestamp")
+    frame = at(macro_frame(landing, days), END_OF_UTC_DAY)  # crypto's decisions: every day at 24:00 UTC
     friday, saturday, sunday = (frame.loc[utc(d)] for d in ("2010-06-04", "2010-06-05", "2010-06-06"))
     assert saturday["sp500_close"] == friday["sp500_close"] == sunday["sp500_close"]
     assert saturday["vix"] == friday["vix"]
@@ -136,4 +153,29 @@ def test_the_unemployment_rate_is_the_first_print_from_its_release_day():
     assert released == utc("2011-07-01")
     days = pd.date_range(released - pd.Timedelta(days=1), released, freq="D", tz="UTC")
     frame = macro_frame(LandingZoneResource(), days)
-    assert frame["unemployment_rate"].tolist() == [may["value"], june["value"]]
+    for clock in (END_OF_UTC_DAY, NEW_YORK_CLOSE, FX_BAR_END):  # 08:30 New York is before every decision of the day
+        assert at(frame, clock)["unemployment_rate"].tolist() == [may["value"], june["value"]]
+
+
+def test_each_decision_time_sees_only_what_was_released_by_it():
+    """Friday 2010-06-04: FX and metals decide at 16:00 UTC, before the S&P 500 (16:00 New York) and the VIX
+    (16:15) close, so they see Thursday's; equities decide at the S&P close (so they see it) but before the
+    VIX; crypto at 24:00 UTC sees both."""
+    landing = LandingZoneResource()
+    days = pd.date_range("2010-06-03", "2010-06-04", freq="D", tz="UTC")
+    frame = macro_frame(landing, days)
+    sp500 = replay_series(landing, "sp500_close")
+    vix = replay_series(landing, "vix")
+    thursday, friday = utc("2010-06-03"), utc("2010-06-04")
+    fx, equity, crypto = (at(frame, clock).loc[friday] for clock in (FX_BAR_END, NEW_YORK_CLOSE, END_OF_UTC_DAY))
+    assert fx["sp500_close"] == sp500[thursday] and fx["vix"] == vix[thursday]
+    assert equity["sp500_close"] == sp500[friday] and equity["vix"] == vix[thursday]
+    assert crypto["sp500_close"] == sp500[friday] and crypto["vix"] == vix[friday]
+    assert fx["sp500_close_available_at"] == utc("2010-06-03 20:00")  # 16:00 New York, daylight saving
+    assert equity["sp500_close_available_at"] == utc("2010-06-04 20:00") == equity["decision_time"]
+    assert crypto["vix_available_at"] == utc("2010-06-04 20:15")
+    assert fx["gold_price_available_at"] == utc("2010-06-04 16:00") == fx["decision_time"]  # XAU's own bar end
+    # every value was available by its row's decision time, and the schema holds
+    for column in [c for c in frame.columns if c.endswith("_available_at")]:
+        assert (frame[column].dropna() <= frame.loc[frame[column].notna(), "decision_time"]).all(), column
+    assert len(frame) == 2 * 3 and frame[["timestamp", "decision_time"]].drop_duplicates().shape[0] == 6

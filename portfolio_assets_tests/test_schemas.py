@@ -15,7 +15,15 @@ from portfolio_assets.assets.prices import PRICE_COLUMNS, canonical_prices
 from portfolio_assets.assets.sft_rows import build_sft_rows, join_features
 from portfolio_assets.assets.training_set import csv_ready
 from portfolio_assets.assets.windows import in_window
-from portfolio_assets.columns import INDICATOR_COLUMNS, MACRO_COLUMNS, SFT_COLUMNS, TARGET_COLUMNS
+from portfolio_assets.columns import (
+    CROSS_ASSET_AVAILABILITY,
+    INDICATOR_COLUMNS,
+    MACRO_AVAILABILITY,
+    MACRO_COLUMNS,
+    SENTIMENT_AVAILABILITY,
+    SFT_COLUMNS,
+    TARGET_COLUMNS,
+)
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
@@ -117,10 +125,10 @@ def test_every_schema_passes_on_a_real_sample_frame(frames, has_volume, group):
 def test_schemas_hold_exactly_the_canonical_columns(frames):
     expected = {
         "prices": PRICE_COLUMNS,
-        "macro": ["timestamp", *MACRO_COLUMNS],
-        "benchmarks": ["timestamp", "benchmark", "value", "release_date"],
-        "sentiment": [*KEYS, "asset_class", *SENTIMENT_FIELDS],
-        "indicators": [*KEYS, "asset_class", *INDICATOR_COLUMNS],
+        "macro": ["timestamp", "decision_time", *MACRO_COLUMNS, *MACRO_AVAILABILITY],
+        "benchmarks": ["timestamp", "benchmark", "value", "available_at"],
+        "sentiment": [*KEYS, "asset_class", *SENTIMENT_FIELDS, *SENTIMENT_AVAILABILITY],
+        "indicators": [*KEYS, "asset_class", *INDICATOR_COLUMNS, "available_at", *CROSS_ASSET_AVAILABILITY],
         "targets": [*KEYS, *TARGET_COLUMNS],
         "sft_rows": SFT_COLUMNS,
         "training_set": SFT_COLUMNS,
@@ -236,7 +244,7 @@ def test_duplicated_macro_day(frames):
     bad = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
     result = validate_rows(bad, MacroSchema)
     _assert_isolated(result, bad, [3, len(frame)])
-    assert (result.invalid["validation_error"] == "duplicated timestamp").all()
+    assert (result.invalid["validation_error"] == "duplicated (timestamp, decision_time)").all()
 
 
 def test_fear_greed_on_an_equity_is_not_applicable(frames):
@@ -442,7 +450,7 @@ def test_table_schema_constraints():
     assert any("null where not applicable" in o for o in columns["fear_greed_index"].constraints.other)
     assert "optional column" in columns["has_volume"].constraints.other
     assert "unique (timestamp, asset_symbol)" in table_schema(SftRowsSchema).constraints.other
-    assert {c.name: c for c in table_schema(MacroSchema).columns}["timestamp"].constraints.unique is True
+    assert "unique (timestamp, decision_time)" in table_schema(MacroSchema).constraints.other
     assert {c.name: c for c in table_schema(TargetsSchema).columns}["target_price_90d"].constraints.nullable is True
     assert {c.name: c for c in table_schema(TrainingSetSchema).columns}["timestamp"].type == "str"
 

@@ -46,17 +46,19 @@ def synthetic_prices(assets: int, days: int, seed: int = 0) -> pd.DataFrame:
         high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0.0, 0.01, days)))
         low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0.0, 0.01, days)))
         volume = np.full(days, np.nan) if asset_class == "fx" else rng.lognormal(15.0, 0.6, days).round()
+        stamps = pd.date_range("1995-01-02", periods=days, freq=freq, tz="UTC")
         frames.append(
             pd.DataFrame(
                 {
                     "asset_symbol": f"SYN{i:04d}",
                     "asset_class": asset_class,
-                    "timestamp": pd.date_range("1995-01-02", periods=days, freq=freq, tz="UTC"),
+                    "timestamp": stamps,
                     "price_open": open_,
                     "price_high": high,
                     "price_low": low,
                     "price_close": close,
                     "volume": volume,
+                    "available_at": stamps + pd.Timedelta(days=1),  # decided at 24:00 UTC
                 }
             )
         )
@@ -73,7 +75,7 @@ def synthetic_benchmarks(prices: pd.DataFrame, seed: int = 1) -> dict[str, pd.Da
         values = start * np.exp(np.cumsum(rng.normal(0.0, vol, len(days))))
         values[rng.random(len(days)) < 0.03] = np.nan
         benchmarks[name] = pd.DataFrame(
-            {"observation_date": days, "value": values, "release_date": days + pd.Timedelta(days=lag)}
+            {"observation_date": days, "value": values, "available_at": days + pd.Timedelta(days=lag)}
         )
     return benchmarks
 

@@ -15,13 +15,13 @@ from portfolio_assets.schemas import BenchmarksSchema, table_schema, validate_ro
 
 BENCHMARK_FIELDS = {"sp500": "sp500_close", "dxy": "dxy"}
 """Benchmark of the cross-asset features -> the macro field whose series it is (``universe.yaml``)."""
-COLUMNS = ["timestamp", "benchmark", "value", "release_date"]
+COLUMNS = ["timestamp", "benchmark", "value", "available_at"]
 
 
 def benchmark_frame(landing: LandingZoneResource) -> pd.DataFrame:
     """Every stored observation of each benchmark, one row per (benchmark, observation day).
 
-    ``timestamp`` is the observation day (the partition), ``release_date`` the day it became public.
+    ``timestamp`` is the observation day (the partition), ``available_at`` the instant it became public.
     """
     specs = {spec.name: spec for spec in landing.universe().macro}
     frames = []
@@ -33,7 +33,7 @@ def benchmark_frame(landing: LandingZoneResource) -> pd.DataFrame:
                     "timestamp": series["observation_date"],
                     "benchmark": name,
                     "value": series["value"].astype("float64"),
-                    "release_date": series["release_date"],
+                    "available_at": series["available_at"],
                 }
             )
         )
@@ -41,7 +41,7 @@ def benchmark_frame(landing: LandingZoneResource) -> pd.DataFrame:
 
 
 def benchmark_series(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The stored rows as ``compute_cross_asset``'s benchmarks: name -> observation_date, value, release_date."""
+    """The stored rows as ``compute_cross_asset``'s benchmarks: name -> observation_date, value, available_at."""
     out = {}
     for name in BENCHMARK_FIELDS:
         rows = frame[frame["benchmark"] == name]
@@ -65,9 +65,10 @@ def benchmarks(
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """The benchmark series of the cross-asset features (beta and correlation against the S&P 500
     and the broad dollar index), one row per benchmark per observation day: `value` as observed,
-    `release_date` the day it became public (FRED's SP500 the same day, DTWEXBGS a week later; see
-    universe.yaml). `indicators` reads them through the same lookback as prices and uses an
-    observation only from its release date."""
+    `available_at` the instant it became public (FRED's SP500 at the day's 16:00 New York close,
+    DTWEXBGS a week later at 16:15 New York; see universe.yaml). `indicators` reads them through the
+    same lookback as prices and uses an observation only in rows whose decision time is at or after
+    its `available_at`."""
     first, last = run_window(context)
     frame = in_window(benchmark_frame(landing), first, last)
     results = [check_result(schema_outcome(validate_rows(frame, BenchmarksSchema), "benchmarks"))]

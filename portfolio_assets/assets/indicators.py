@@ -16,7 +16,7 @@ from portfolio_assets.assets.windows import (
     summary_metadata,
 )
 from portfolio_assets.checks import completeness, has_volume_for, rsi_bounds, warmup_ends
-from portfolio_assets.columns import INDICATOR_COLUMNS
+from portfolio_assets.columns import AVAILABLE_AT, CROSS_ASSET_AVAILABILITY, INDICATOR_COLUMNS
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
 from portfolio_assets.partitions import INDICATOR_LOOKBACK, OBSERVATION_PARTITIONS
@@ -30,8 +30,10 @@ def indicator_frame(prices: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.DataFr
     """Technical and cross-asset features of every row of ``prices`` (``benchmarks``: the stored asset)."""
     keys = ["asset_symbol", "timestamp"]
     technical = compute_indicators(prices)
+    technical = technical.merge(prices[[*keys, AVAILABLE_AT]], on=keys, how="left", validate="one_to_one")
     cross = compute_cross_asset(prices, benchmark_series(benchmarks))
-    return technical.merge(cross[[*keys, *CROSS_ASSET_FEATURES]], on=keys, how="left", validate="one_to_one")
+    cross = cross[[*keys, *CROSS_ASSET_FEATURES, *CROSS_ASSET_AVAILABILITY]]
+    return technical.merge(cross, on=keys, how="left", validate="one_to_one")
 
 
 @asset(
@@ -57,7 +59,9 @@ def indicators(
     """Technical indicators per asset per trading day (RSI-14 Wilder, MACD 12/26/9, Bollinger 20x2,
     SMA 20/50/200, EMA 12/26, ATR-14, ADX-14, volatilities, momenta, returns, oscillators; see
     FEATURES.md), and 60-return beta / correlation against the S&P 500 and the dollar index (their
-    observations from the `benchmarks` asset, each usable only once released). Each day reads the
+    observations from the `benchmarks` asset, each usable only from its `available_at`, in rows whose
+    decision time is at or after it). `available_at` is the row's bar end (when its technical features
+    became known) and `<feature>_available_at` when each cross-asset window was complete. Each day reads the
     asset's prices of the previous 730 calendar days, so its value does not depend on where a
     backfill started; values inside an indicator's warm-up are empty."""
     first, last = run_window(context)

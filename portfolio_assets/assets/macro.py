@@ -8,36 +8,70 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Met
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
+from portfolio_assets.columns import MACRO_AVAILABILITY
 from portfolio_assets.features.macro import align_as_of, derive_macro, release_dates, transform_series
-from portfolio_assets.features.registry import MACRO_DERIVED, MACRO_FIELDS
+from portfolio_assets.features.registry import MACRO_DERIVED, MACRO_FIELDS, available_column
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.schemas import MacroSchema, table_schema, validate_rows
+from portfolio_assets.timing import Clock
 from portfolio_assets.universe import MacroSpec
 
 
 def macro_series(landing: LandingZoneResource, spec: MacroSpec) -> pd.DataFrame:
-    """``observation_date, value, release_date`` of one macro field, transformed."""
+    """``observation_date, value, available_at`` of one macro field, transformed.
+
+    ``available_at``: the release day (first-release vintage date, else period end + lag) at the series'
+    release time; for a universe asset's close, the lagged day at the asset's bar end.
+    """
     zone = landing.zone()
     if spec.source == "fred":
         observed = replay.read_fred(zone, spec.series_id or "")
         frame = observed.frame[["observation_date", "value"]].copy()
-        frame["release_date"] = release_dates(
-            observed.frame, spec.frequency, spec.release_lag_days, vintage=observed.vintage
-        )
+        released = release_dates(observed.frame, spec.frequency, spec.release_lag_days, vintage=observed.vintage)
+        clock = spec.release_time
     else:
-        asset_prices = replay.read_prices(zone, landing.universe().asset(spec.symbol or ""))
+        asset = landing.universe().asset(spec.symbol or "")
+        asset_prices = replay.read_prices(zone, asset)
         frame = pd.DataFrame({"observation_date": asset_prices["timestamp"], "value": asset_prices["price_close"]})
-        frame["release_date"] = release_dates(frame, spec.frequency, spec.release_lag_days, vintage=False)
+        released = release_dates(frame, spec.frequency, spec.release_lag_days, vintage=False)
+        clock = asset.bar_end
+    if clock is None:
+        raise ValueError(f"macro field {spec.name}: no release time (universe.yaml release_time)")
+    frame["available_at"] = clock.on(released).to_numpy()
     return transform_series(frame, spec.transform)
 
 
+def decision_clocks(landing: LandingZoneResource) -> list[Clock]:
+    """The distinct bar ends of the universe's assets: the decision times macro rows are built for."""
+    clocks: list[Clock] = []
+    for spec in landing.universe().assets:
+        if spec.bar_end not in clocks:
+            clocks.append(spec.bar_end)
+    return clocks
+
+
 def macro_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.DataFrame:
-    """One row per day with every macro field as known at that day's close."""
-    frame = pd.DataFrame({"timestamp": days})
-    for spec in landing.universe().macro:
-        frame[spec.name] = align_as_of(days, macro_series(landing, spec), spec.frequency).to_numpy()
-    return derive_macro(frame[["timestamp", *MACRO_FIELDS]])[["timestamp", *MACRO_FIELDS, *MACRO_DERIVED]]
+    """One row per (day, decision time) with every macro field as available at that decision time.
+
+    The decision times of a day are the bar ends of the universe's assets on it (``decision_clocks``);
+    each field comes with its ``<field>_available_at``.
+    """
+    series = {spec.name: (macro_series(landing, spec), spec.frequency) for spec in landing.universe().macro}
+    parts = []
+    for clock in decision_clocks(landing):
+        decision = clock.on(days)
+        frame = pd.DataFrame({"timestamp": days, "decision_time": decision})
+        for name, (observed, frequency) in series.items():
+            values, available = align_as_of(decision, observed, frequency)
+            frame[name] = values.to_numpy()
+            frame[available_column(name)] = available.to_numpy()
+        parts.append(derive_macro(frame))
+    frame = pd.concat(parts, ignore_index=True).sort_values(["timestamp", "decision_time"], kind="stable")
+    return frame[MACRO_OUTPUT].reset_index(drop=True)
+
+
+MACRO_OUTPUT = ["timestamp", "decision_time", *MACRO_FIELDS, *MACRO_DERIVED, *MACRO_AVAILABILITY]
 
 
 @asset(
@@ -54,10 +88,13 @@ def macro(
     context: AssetExecutionContext, landing: LandingZoneResource
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """The 10 macro fields (sp500_close, vix, dxy, us10y_yield, us2y_yield, gold_price,
-    oil_price, cpi_yoy, gdp_growth_qoq, unemployment_rate) and yield_curve_10y_2y, one row per calendar day, each the
-    latest value *released* by that day's close (first-release vintage date where FRED gives one,
-    else period end + the series' documented lag), carried forward at most 7 days past its cadence.
-    Weekend rows see Friday's market closes."""
+    oil_price, cpi_yoy, gdp_growth_qoq, unemployment_rate) and yield_curve_10y_2y, one row per calendar day
+    and decision time (each bar end of the universe's assets on that day: 24:00 UTC, 16:00 New York,
+    16:00 UTC), each the latest value *available* at that instant (released on its first-release vintage
+    date where FRED gives one, else period end + the series' documented lag, at the series' release
+    time), with `<field>_available_at`, carried forward at most 7 days past its cadence. So an FX row
+    (16:00 UTC) sees the previous day's S&P 500 close, an equity row (16:00 New York) that day's S&P
+    close but the previous day's VIX (16:15)."""
     first, last = run_window(context)
     days = pd.date_range(first, last, freq="D")
     frame = macro_frame(landing, days)
@@ -67,6 +104,7 @@ def macro(
     meta["release_rules"] = MetadataValue.json(
         {
             s.name: f"{s.source}:{s.series_id or s.symbol} {s.frequency}, +{s.release_lag_days}d after period end"
+            f" at {s.release_time or landing.universe().asset(s.symbol or '').bar_end}"
             for s in landing.universe().macro
         }
     )

@@ -30,7 +30,8 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
 
     Crypto rows also carry CoinGecko's close of the same day (``reference_close``,
     CoinGecko's 00:00 UTC point of the next day) and ``market_cap``, for
-    cross-source checks; other classes leave them empty. Assets in ``excluded`` are left out, and so are
+    cross-source checks; other classes leave them empty. ``available_at`` is the end of the day's bar
+    (``timing``), the instant the row's prices became known. Assets in ``excluded`` are left out, and so are
     the rows after an asset's ``last_trading_day``.
     """
     zone = landing.zone()
@@ -53,6 +54,7 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
             closes = closes.drop_duplicates("timestamp", keep="last").set_index("timestamp")
             frame["reference_close"] = frame["timestamp"].map(closes["price"]).astype("float64")
             frame["market_cap"] = frame["timestamp"].map(closes["market_cap"]).astype("float64")
+        frame["available_at"] = spec.bar_end.on(frame["timestamp"]).to_numpy()  # the bar end: the decision time
         frames.append(frame[PRICE_COLUMNS])
     if not frames:
         raise ValueError(f"prices: every universe asset is excluded because its sources failed: {sorted(excluded)}")
@@ -76,8 +78,10 @@ def prices(
     asset per trading day of that asset, replayed from the raw landing zone (Alpha Vantage
     responses; CoinGecko as a second close for crypto). Columns: timestamp (UTC day),
     asset_symbol, asset_class, price_open/high/low/close, volume (empty for fx),
-    reference_close, market_cap, source. An asset whose source failed (see the raw assets' fetch
-    check) is left out and named in `excluded_assets`."""
+    reference_close, market_cap, source, available_at (the instant the day's bar ended: 24:00 UTC for
+    crypto, 16:00 New York for equities and ETFs, 16:00 UTC for FX and metals; the rows' decision time).
+    An asset whose source failed (see the raw assets' fetch check) is left out and named in
+    `excluded_assets`."""
     first, last = run_window(context)
     universe = landing.universe()
     symbols = [spec.symbol for spec in universe.assets]

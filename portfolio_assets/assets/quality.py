@@ -27,6 +27,12 @@ CHECKS: dict[str, tuple[bool, str]] = {
         "for weekday-calendar assets).",
     ),
     "rsi_bounds": (True, "rsi_14 is within 0..100."),
+    "point_in_time": (
+        True,
+        "No row used a value that became available after its decision time (its own price bar's end): every "
+        "feature's available_at (bar end, benchmark window, macro release, sentiment day end or Trends download) "
+        "is at or before the row's decision_time. A case names the row, the column and both instants.",
+    ),
     "target_coverage": (True, "Every labelled row has its 90-day targets."),
     "feature_distribution": (
         False,

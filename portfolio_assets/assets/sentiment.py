@@ -41,7 +41,7 @@ def sentiment_frame(
             social=social,
             trends=replay.read_trends(zone, spec.trends_query),
             fear_greed=fng if spec.fear_greed else None,
-            daily_lag_days=0 if spec.asset_class == "crypto" else 1,
+            bar_end=spec.bar_end,
         )
         part.insert(2, "asset_class", spec.asset_class)
         frames.append(part[spec.traded_on(part["timestamp"])])  # no row after an asset's last trading day
@@ -66,8 +66,10 @@ def sentiment(
     assets, which close before 24:00 UTC, see the previous day's), a Google Trends score (from the
     newest download fetched by the day's decision instant, on that download's own scale: its latest
     completed week vs its trailing 52-week high; none before the first download), and the
-    alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere). An asset whose
-    source failed is left out and named in `excluded_assets`."""
+    alternative.me Fear & Greed index (crypto only; empty = not applicable elsewhere). Each field has its
+    `<field>_available_at`: the end of the UTC day aggregated, or the download's fetch instant; the day's
+    decision time is the asset's bar end (24:00 UTC crypto, 16:00 New York equities and ETFs, 16:00 UTC
+    FX and metals). An asset whose source failed is left out and named in `excluded_assets`."""
     first, last = run_window(context)
     symbols = [spec.symbol for spec in landing.universe().assets]
     excluded = excluded_assets(storage.store_root(), symbols, SENTIMENT_SOURCES, first.date(), last.date())

@@ -27,6 +27,7 @@ from portfolio_assets.assets.windows import (
     summary_metadata,
 )
 from portfolio_assets.checks import (
+    CheckOutcome,
     calendars_for,
     completeness,
     feature_distribution,
@@ -34,15 +35,22 @@ from portfolio_assets.checks import (
     has_volume_for,
     last_trading_days_for,
     no_target_reasons,
+    point_in_time,
     rsi_bounds,
     suspect_moves,
     target_coverage,
     temporal_gaps,
 )
 from portfolio_assets.columns import (
+    AVAILABLE_AT,
+    CROSS_ASSET_AVAILABILITY,
+    DECISION_TIME,
     FEATURE_COLUMNS,
     INDICATOR_COLUMNS,
+    MACRO_AVAILABILITY,
+    MACRO_COLUMNS,
     PRICE_COLUMNS,
+    SENTIMENT_AVAILABILITY,
     SFT_COLUMNS,
     TARGET_COLUMNS,
     not_applicable,
@@ -65,17 +73,24 @@ def join_features(
     sentiment: pd.DataFrame,
     targets: pd.DataFrame,
 ) -> pd.DataFrame:
-    """One row per (asset, trading day) of ``prices``, with every feature and target.
+    """One row per (asset, trading day) of ``prices``, with every feature and target, the row's
+    ``decision_time`` (its bar end) and every feature's availability column (``available_column``).
 
     Duplicated keys in any input are not resolved here: they surface as duplicated
     rows, which the schema's uniqueness check quarantines.
     """
     keys = ["asset_symbol", "timestamp"]
-    joined = prices[[c for c in PRICE_COLUMNS if c != "source"]].merge(
-        indicators[[*keys, *INDICATOR_COLUMNS]], on=keys, how="left"
+    own = prices[[c for c in PRICE_COLUMNS if c != "source"]].rename(columns={AVAILABLE_AT: DECISION_TIME})
+    joined = own.merge(
+        indicators[[*keys, *INDICATOR_COLUMNS, AVAILABLE_AT, *CROSS_ASSET_AVAILABILITY]], on=keys, how="left"
     )
-    joined = joined.merge(sentiment[[*keys, *SENTIMENT_FIELDS]], on=keys, how="left")
-    joined = joined.merge(macro, on="timestamp", how="left")
+    joined = joined.merge(sentiment[[*keys, *SENTIMENT_FIELDS, *SENTIMENT_AVAILABILITY]], on=keys, how="left")
+    # Macro as available at each row's own decision time (its bar end), not at the day's.
+    joined = joined.merge(
+        macro[["timestamp", DECISION_TIME, *MACRO_COLUMNS, *MACRO_AVAILABILITY]],
+        on=["timestamp", DECISION_TIME],
+        how="left",
+    )
     return joined.merge(targets[[*keys, *TARGET_COLUMNS]], on=keys, how="left")
 
 
@@ -134,8 +149,9 @@ def candidate_rows(
     macro: pd.DataFrame,
     sentiment: pd.DataFrame,
     targets: pd.DataFrame,
-) -> pd.DataFrame:
-    """Every (asset, trading day) of the run as an SFT row, valid or not."""
+) -> tuple[pd.DataFrame, CheckOutcome]:
+    """Every (asset, trading day) of the run as an SFT row, valid or not, and the ``point_in_time`` check of the
+    values they use against their decision times."""
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
     require_input_window(
@@ -146,11 +162,13 @@ def candidate_rows(
     )
     day_prices = in_window(prices.assign(context_window=context_windows(prices, export.context_window)), first, last)
     joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
-    return build_sft_rows(joined, day_prices["context_window"], universe)
+    timing = point_in_time(joined, features=FEATURE_COLUMNS)
+    return build_sft_rows(joined, day_prices["context_window"], universe), timing
 
 
 GATE_CHECKS = (
     "schema",
+    "point_in_time",
     "completeness",
     "temporal_gaps",
     "rsi_bounds",
@@ -228,7 +246,7 @@ def gate_and_rows(
         prices, indicators, sentiment, targets = (
             frame[~frame["asset_symbol"].isin(list(excluded))] for frame in (prices, indicators, sentiment, targets)
         )
-    rows = candidate_rows(context, export, universe, prices, indicators, macro, sentiment, targets)
+    rows, timing = candidate_rows(context, export, universe, prices, indicators, macro, sentiment, targets)
     has_volume = has_volume_for(universe.assets)
     # Survivorship: a row whose horizon passes its asset's last trading day has no label. It is held with the
     # reason and never exported; the schema (of labelled rows) and the target checks judge the others.
@@ -259,6 +277,7 @@ def gate_and_rows(
     results = check_results(
         [
             schema_outcome(result, "sft_rows"),
+            timing,
             completeness(rows, features=FEATURE_COLUMNS, has_volume=has_volume),
             temporal_gaps(
                 day_prices,

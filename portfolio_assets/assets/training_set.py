@@ -33,7 +33,7 @@ from portfolio_assets.spans import HORIZON_DAYS
 def csv_ready(rows: pd.DataFrame) -> pd.DataFrame:
     """Timestamps as ISO 8601 UTC strings; everything else as stored (what the CSV holds, ``messages`` too)."""
     out = rows[[*SFT_COLUMNS, *(["messages"] if "messages" in rows.columns else [])]].copy()
-    for column in ("timestamp", "target_timestamp"):
+    for column in ("timestamp", "target_timestamp", "decision_time"):
         out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return out.sort_values(["timestamp", "asset_symbol"], kind="stable").reset_index(drop=True)
 

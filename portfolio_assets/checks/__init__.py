@@ -14,6 +14,7 @@ check                              severity  module             fails when
 ``cross_source_consistency``       WARN      ``cross_source``   close and CoinGecko's close differ > tolerance
 ``feature_target_ic``              WARN      ``ic``             no feature's rank IC could be computed
 ``suspect_moves``                  WARN      ``suspect_moves``  rows touched by a bad tick / split are held back
+``point_in_time``                  ERROR     ``point_in_time``  a row used a value available after its decision
 =================================  ========  =================  ==============================================
 
 Per-asset settings for the wrapping layer: ``calendars_for`` and ``last_trading_days_for`` (``calendars``),
@@ -30,6 +31,7 @@ from portfolio_assets.checks.distribution import feature_distribution
 from portfolio_assets.checks.gaps import temporal_gaps
 from portfolio_assets.checks.ic import feature_target_ic, spearman
 from portfolio_assets.checks.outcome import ERROR, FAILURE_COLUMNS, MAX_CASES, WARN, CheckOutcome, failures_markdown
+from portfolio_assets.checks.point_in_time import point_in_time
 from portfolio_assets.checks.requirements import has_volume_for, warmup_ends
 from portfolio_assets.checks.suspect_moves import suspect_moves
 from portfolio_assets.checks.targets import no_target_reasons, target_coverage
@@ -49,6 +51,7 @@ __all__ = [
     "has_volume_for",
     "last_trading_days_for",
     "no_target_reasons",
+    "point_in_time",
     "rsi_bounds",
     "spearman",
     "suspect_moves",

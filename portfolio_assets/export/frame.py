@@ -34,6 +34,7 @@ _KINDS = {
 _REQUIRED_KINDS = {
     "timestamp": "timestamp",
     "target_timestamp": "timestamp",
+    "decision_time": "timestamp",
     **dict.fromkeys(LLM_COLUMNS, "str"),
     "asset_symbol": "str",
     "asset_class": "str",

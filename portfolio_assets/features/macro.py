@@ -8,11 +8,13 @@ describes:
 * otherwise the release date is the end of the observation period plus the
   series' documented ``release_lag_days`` (conservative, see ``universe.yaml``).
 
-Transforms (``yoy_pct``, ``qoq_pct``) combine two observations and are visible
-when the later of the two is. Daily dates then take, as of their close, the
-latest released value; that value stays usable for a bounded time after its
-release (7 days beyond the series' cadence), never longer, and nothing is ever
-filled backwards.
+The value is available (``available_at``, UTC) at the series' release time on
+its release day (``universe.yaml`` ``release_time``; a universe asset's close at
+its bar end). Transforms (``yoy_pct``, ``qoq_pct``) combine two observations and
+are available when the later of the two is. Each decision time (a row's bar end,
+``timing``) then takes the latest value available at or before it; that value
+stays usable for a bounded time after it became available (7 days beyond the
+series' cadence), never longer, and nothing is ever filled backwards.
 """
 
 from __future__ import annotations
@@ -46,14 +48,14 @@ def release_dates(observations: pd.DataFrame, frequency: str, release_lag_days: 
 
 
 def transform_series(frame: pd.DataFrame, transform: str) -> pd.DataFrame:
-    """Apply ``level`` / ``yoy_pct`` / ``qoq_pct`` to ``observation_date, value, release_date`` rows.
+    """Apply ``level`` / ``yoy_pct`` / ``qoq_pct`` to ``observation_date, value, available_at`` rows.
 
     Percent changes pair an observation with the one exactly 12 months
     (``yoy_pct``) or 3 months (``qoq_pct``) earlier; missing partners give NaN.
     """
     frame = frame.dropna(subset=["value"]).sort_values("observation_date").reset_index(drop=True)
     if transform == "level":
-        return frame[["observation_date", "value", "release_date"]]
+        return frame[["observation_date", "value", "available_at"]]
     months = {"yoy_pct": 12, "qoq_pct": 3}.get(transform)
     if months is None:
         raise ValueError(f"unknown transform {transform!r}")
@@ -63,45 +65,45 @@ def transform_series(frame: pd.DataFrame, transform: str) -> pd.DataFrame:
         {
             "observation_date": paired["observation_date"],
             "value": (paired["value"] / paired["value_prev"] - 1.0) * 100.0,
-            "release_date": paired[["release_date", "release_date_prev"]].max(axis=1),
+            "available_at": paired[["available_at", "available_at_prev"]].max(axis=1),
         }
     )
     return out
 
 
-def align_as_of(days: pd.DatetimeIndex, series: pd.DataFrame, frequency: str) -> pd.Series:
-    """Value known at each day's close: latest release on or before the day, bounded.
+def align_as_of(decision: pd.DatetimeIndex, series: pd.DataFrame, frequency: str) -> tuple[pd.Series, pd.Series]:
+    """Value available at each decision instant, and when it became available: the latest one available
+    at or before the instant, bounded.
 
-    ``series`` has ``observation_date``, ``value`` and ``release_date``. When two
-    observations are released the same day, the later observation wins.
+    ``series`` has ``observation_date``, ``value`` and ``available_at`` (UTC instants). When two
+    observations become available at the same instant, the later observation wins. Both results are
+    indexed by ``decision``; NaN / NaT where nothing usable is available.
     """
+    decision = pd.DatetimeIndex(decision)
     limit = pd.Timedelta(days=CADENCE_DAYS[frequency] + FORWARD_FILL_DAYS)
     known = (
         series.dropna(subset=["value"])
-        .sort_values(["release_date", "observation_date"])
-        .drop_duplicates(subset=["release_date"], keep="last")
+        .sort_values(["available_at", "observation_date"])
+        .drop_duplicates(subset=["available_at"], keep="last")
     )
     # A later release of an OLDER observation (e.g. lagged daily data) must not
     # replace a newer observation already known: keep the running newest.
     newest = known["observation_date"].cummax()
     known = known[known["observation_date"] == newest]
-    left = pd.DataFrame({"timestamp": pd.DatetimeIndex(days)})
-    merged = pd.merge_asof(
-        left.sort_values("timestamp"),
-        known.rename(columns={"release_date": "timestamp_release"}),
-        left_on="timestamp",
-        right_on="timestamp_release",
-        direction="backward",
-    )
-    stale = (merged["timestamp"] - merged["timestamp_release"]) > limit
-    values = merged["value"].where(~stale, np.nan)
-    values.index = pd.DatetimeIndex(merged["timestamp"])
-    return values.reindex(pd.DatetimeIndex(days))
+    left = pd.DataFrame({"decision": decision, "position": np.arange(len(decision))}).sort_values("decision")
+    merged = pd.merge_asof(left, known, left_on="decision", right_on="available_at", direction="backward")
+    merged = merged.sort_values("position")
+    usable = ((merged["decision"] - merged["available_at"]) <= limit).to_numpy()
+    values = pd.Series(np.where(usable, merged["value"].to_numpy(dtype="float64"), np.nan), index=decision)
+    available = pd.Series(pd.DatetimeIndex(merged["available_at"]), index=decision).where(usable, pd.NaT)
+    return values, available
 
 
 def derive_macro(aligned: pd.DataFrame) -> pd.DataFrame:
-    """Add ``MACRO_DERIVED`` to a frame of aligned macro fields (same-day values only).
+    """Add ``MACRO_DERIVED`` (and its ``_available_at``) to a frame of aligned macro fields (same row only).
 
-    ``yield_curve_10y_2y``: 10-year minus 2-year Treasury yield, percentage points.
+    ``yield_curve_10y_2y``: 10-year minus 2-year Treasury yield, percentage points, available when both are.
     """
-    return aligned.assign(yield_curve_10y_2y=aligned["us10y_yield"] - aligned["us2y_yield"])
+    curve = aligned["us10y_yield"] - aligned["us2y_yield"]
+    both = aligned[["us10y_yield_available_at", "us2y_yield_available_at"]].max(axis=1, skipna=False)
+    return aligned.assign(yield_curve_10y_2y=curve, yield_curve_10y_2y_available_at=both.where(curve.notna(), pd.NaT))

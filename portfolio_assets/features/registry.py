@@ -379,3 +379,17 @@ def applies(feature_name: str, asset_class: str) -> bool:
 def bounds() -> dict[str, Bound]:
     """The valid range of every bounded feature."""
     return {f.name: f.valid for f in ALL_FEATURES if f.valid.bounded}
+
+
+AVAILABLE_AT = "available_at"
+"""Column of a stored row's own availability: the end of its price bar (prices, technical features)."""
+
+
+def available_column(name: str) -> str:
+    """The column holding the instant (UTC) at which feature ``name``'s value became available.
+
+    Price and technical features are known at the row's own bar end (``available_at``); every
+    other feature carries its own ``<name>_available_at`` (a benchmark window's, a macro release's,
+    a sentiment aggregate's or download's).
+    """
+    return AVAILABLE_AT if feature(name).family in ("price", "technical") else f"{name}_available_at"

@@ -16,13 +16,16 @@
   download a month is enough); before the first download there is no score.
 * ``fear_greed_index``: alternative.me's index for the day (crypto only).
 
-Daily aggregates (news, social) cover UTC days and are complete at 24:00 UTC:
-crypto's daily close. Every other class closes earlier (equities 16:00 New
-York), so their day-D row uses day D-1's aggregates (``daily_lag_days``).
-The decision instant of a day-D row is therefore 24:00 UTC of D for crypto and
-00:00 UTC of D for every other class; Trends downloads count if fetched at or
-before it. Values are matched to their own (lagged) day; nothing is filled from
-other days except the Trends score (bounded, see above), and nothing backwards.
+Every row has a decision instant (``timing``: its own price bar's end, 24:00 UTC
+for crypto, 16:00 New York for equities and ETFs, 16:00 UTC for FX and metals).
+Daily aggregates (news, social, fear & greed) cover UTC days and are complete
+(available) at 24:00 UTC of their day: a row uses the newest UTC day complete at
+its decision instant (crypto's day D itself; every other class closes earlier
+and uses D-1). Trends downloads count if fetched at or before the decision
+instant. Each field comes with its ``<field>_available_at``: the end of the
+aggregated day, or the download's fetch instant. Values are matched to their
+own day; nothing is filled from other days except the Trends score (bounded,
+see above), and nothing backwards.
 """
 
 from __future__ import annotations
@@ -33,7 +36,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from portfolio_assets.features.registry import SENTIMENT_FIELDS, available_column
 from portfolio_assets.timeutil import utc_index, utc_timestamp
+from portfolio_assets.timing import END_OF_UTC_DAY, Clock, complete_utc_day
+
+UTC_NS = "datetime64[ns, UTC]"
+_COUNTS = ("news_volume", "social_mention_count")
 
 TRENDS_TRAILING = pd.Timedelta(weeks=52)
 TRENDS_HOLD = pd.Timedelta(weeks=5)
@@ -80,16 +88,23 @@ def snapshot_score(snapshot: TrendsSnapshot) -> tuple[float, pd.Timestamp, pd.Ti
 
 
 def trends_score(
-    days: pd.DatetimeIndex, snapshots: Sequence[TrendsSnapshot] | None, *, daily_lag_days: int = 0
+    days: pd.DatetimeIndex, snapshots: Sequence[TrendsSnapshot] | None, *, bar_end: Clock = END_OF_UTC_DAY
 ) -> pd.Series:
-    """Google Trends score of each day from the newest snapshot fetched by the day's decision instant.
-
-    The decision instant of day D is 24:00 UTC of D minus ``daily_lag_days`` (see the module
-    docstring); a snapshot fetched after it never changes D's score. No snapshot by then: NaN.
-    """
+    """Google Trends score of each day (UTC midnights), decided at ``bar_end`` on the day (``trends_at``)."""
     days = pd.DatetimeIndex(days)
+    score, _ = trends_at(bar_end.on(days), snapshots)
+    return pd.Series(score.to_numpy(), index=days, dtype="float64")
+
+
+def trends_at(decision: pd.DatetimeIndex, snapshots: Sequence[TrendsSnapshot] | None) -> tuple[pd.Series, pd.Series]:
+    """Google Trends score at each decision instant, from the newest snapshot fetched by then, and that
+    snapshot's fetch instant (its ``available_at``).
+
+    A snapshot fetched after the instant never changes its score. No snapshot by then: NaN (and NaT).
+    """
+    decision = utc_index(decision)
     if not snapshots:
-        return pd.Series(np.nan, index=days, dtype="float64")
+        return pd.Series(np.nan, index=decision, dtype="float64"), pd.Series(pd.NaT, index=decision, dtype=UTC_NS)
     fetched = utc_index([s.fetched_at for s in snapshots])
     if fetched.has_duplicates:
         raise ValueError(f"Google Trends: two snapshots fetched at {fetched[fetched.duplicated()][0]}")
@@ -101,10 +116,12 @@ def trends_score(
             "held_until": utc_index([end + length + TRENDS_HOLD for _, end, length in scores]),
         }
     ).sort_values("fetched_at", kind="stable")
-    probe = pd.DataFrame({"decision": utc_index(days) + pd.Timedelta(days=1 - daily_lag_days)})
+    probe = pd.DataFrame({"decision": decision})
     merged = pd.merge_asof(probe, known, left_on="decision", right_on="fetched_at", direction="backward")
-    fresh = (merged["decision"] <= merged["held_until"]).to_numpy()
-    return pd.Series(np.where(fresh, merged["score"].to_numpy(), np.nan), index=days, dtype="float64")
+    fresh = (merged["decision"] <= merged["held_until"]).to_numpy() & merged["score"].notna().to_numpy()
+    score = pd.Series(np.where(fresh, merged["score"].to_numpy(), np.nan), index=decision, dtype="float64")
+    fetched_at = pd.Series(utc_index(merged["fetched_at"]), index=decision).where(fresh, pd.NaT).astype(UTC_NS)
+    return score, fetched_at
 
 
 def asset_sentiment(
@@ -116,32 +133,39 @@ def asset_sentiment(
     social: pd.DataFrame,
     trends: Sequence[TrendsSnapshot] | None,
     fear_greed: pd.DataFrame | None,
-    daily_lag_days: int = 0,
+    bar_end: Clock = END_OF_UTC_DAY,
 ) -> pd.DataFrame:
-    """The six sentiment fields of one asset on ``days`` (UTC midnights).
+    """The six sentiment fields of one asset on ``days`` (UTC midnights), each with its ``<field>_available_at``.
 
     ``fear_greed`` is None where the index does not apply (non-crypto): the
     column is then NaN, which the registry marks as not applicable.
-    ``daily_lag_days``: news and social aggregates cover UTC days, complete at
-    24:00 UTC; an asset whose daily close comes earlier (every class but
-    crypto) must use the previous day's (``daily_lag_days=1``); the same lag moves the decision
-    instant for ``trends``, the asset's Google Trends snapshots, from 24:00 to 00:00 UTC of D.
+    ``bar_end``: the asset's price bar end (``timing.bar_end``), which sets each day's decision
+    instant: daily aggregates come from the newest UTC day complete by then (crypto: D; a class
+    that closes before 24:00 UTC: D-1), Trends from the newest download fetched by then.
     """
     days = pd.DatetimeIndex(days)
-    source_days = days - pd.Timedelta(days=daily_lag_days)
+    decision = bar_end.on(days)
+    source_days = complete_utc_day(decision)
     own_social = social[social["asset_symbol"] == asset_symbol] if social is not None else None
-    frame = pd.DataFrame(
-        {
-            "timestamp": days,
-            "asset_symbol": asset_symbol,
-            "news_sentiment_score": (_on_days(source_days, tone, "value") / 100.0).to_numpy(),
-            "news_volume": _on_days(source_days, volume, "value").round().astype("Int64").array,
-            "social_sentiment_score": _on_days(source_days, own_social, "social_sentiment_score").to_numpy(),
-            "social_mention_count": _on_days(source_days, own_social, "social_mention_count").astype("Int64").array,
-            "google_trends_score": trends_score(days, trends, daily_lag_days=daily_lag_days).to_numpy(),
-            "fear_greed_index": (
-                _on_days(days, fear_greed, "value").to_numpy() if fear_greed is not None else np.full(len(days), np.nan)
-            ),
-        }
-    )
+    trends_values, trends_fetched = trends_at(decision, trends)
+    fields = {
+        "news_sentiment_score": _on_days(source_days, tone, "value") / 100.0,
+        "news_volume": _on_days(source_days, volume, "value").round().astype("Int64"),
+        "social_sentiment_score": _on_days(source_days, own_social, "social_sentiment_score"),
+        "social_mention_count": _on_days(source_days, own_social, "social_mention_count").astype("Int64"),
+        "fear_greed_index": _on_days(source_days, fear_greed, "value") if fear_greed is not None else None,
+    }
+    complete_at = utc_index(source_days + pd.Timedelta(days=1))  # a UTC day's aggregates are final at its end
+    missing = pd.DatetimeIndex([pd.NaT] * len(days), tz="UTC")
+    frame = pd.DataFrame({"timestamp": days, "asset_symbol": asset_symbol})
+    for name in SENTIMENT_FIELDS:
+        if name == "google_trends_score":
+            values, available = trends_values.to_numpy(), utc_index(trends_fetched)
+        elif fields[name] is None:
+            values, available = np.full(len(days), np.nan), missing
+        else:
+            values = fields[name].array if name in _COUNTS else fields[name].to_numpy()
+            available = complete_at.where(fields[name].notna().to_numpy(), pd.NaT)
+        frame[name] = values
+        frame[available_column(name)] = available.as_unit("ns")
     return frame

@@ -8,10 +8,15 @@ from dagster import TableColumn, TableColumnConstraints, TableConstraints, Table
 
 from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.columns import (
+    AVAILABLE_AT,
     CORE_COLUMNS,
+    CROSS_ASSET_AVAILABILITY,
+    DECISION_TIME,
     INDICATOR_COLUMNS,
     LLM_COLUMNS,
+    MACRO_AVAILABILITY,
     MACRO_COLUMNS,
+    SENTIMENT_AVAILABILITY,
     SENTIMENT_FIELDS,
     TARGET_COLUMNS,
     VOLUME_FEATURES,
@@ -26,6 +31,7 @@ from portfolio_assets.schemas.text import COLUMN_CHECKS
 _COLUMN_ORDER = [
     *LLM_COLUMNS,
     *CORE_COLUMNS,
+    DECISION_TIME,
     "has_volume",
     *TARGET_COLUMNS,
     *INDICATOR_COLUMNS,
@@ -34,6 +40,10 @@ _COLUMN_ORDER = [
     "reference_close",
     "market_cap",
     "source",
+    AVAILABLE_AT,
+    *CROSS_ASSET_AVAILABILITY,
+    *MACRO_AVAILABILITY,
+    *SENTIMENT_AVAILABILITY,
     "not_applicable",
 ]
 

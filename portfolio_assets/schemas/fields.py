@@ -11,7 +11,7 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from portfolio_assets.asset_classes import ASSET_CLASSES
-from portfolio_assets.features.registry import CROSS_ASSET, MACRO, SENTIMENT, TECHNICAL
+from portfolio_assets.features.registry import CROSS_ASSET, MACRO, SENTIMENT, TECHNICAL, available_column
 from portfolio_assets.features.spec import Feature
 from portfolio_assets.schemas.rules import rule
 from portfolio_assets.spans import HORIZON_DAYS
@@ -112,3 +112,45 @@ Technical = _feature_mixin(
 )
 MacroFields = _feature_mixin("MacroFields", "The macro fields as released by the day's close.", MACRO)
 SentimentFields = _feature_mixin("SentimentFields", "The sentiment fields of the day.", SENTIMENT)
+
+
+def _availability_mixin(name: str, doc: str, features: tuple[Feature, ...]) -> type[Base]:
+    """A mixin with each feature's ``<name>_available_at``: when its value became available (null: no value)."""
+    columns = {available_column(f.name): f for f in features}
+    annotations = {column: Series[pd.DatetimeTZDtype] for column in columns}
+    namespace: dict[str, object] = {"__annotations__": annotations, "__doc__": doc, "__module__": __name__}
+    namespace.update(
+        {
+            column: pa.Field(
+                dtype_kwargs=UTC_NS,
+                nullable=True,
+                description=f"instant (UTC) at which {f.name} became available; null when it has no value",
+            )
+            for column, f in columns.items()
+        }
+    )
+    return type(name, (Base,), namespace)
+
+
+class BarEnd(Base):
+    """The row's own availability: the end of its daily price bar."""
+
+    available_at: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs=UTC_NS,
+        description="instant (UTC) the day's price bar ended (crypto 24:00 UTC, equities and ETFs 16:00 New York, "
+        "FX and metals 16:00 UTC): when the row's prices and technical features became available",
+    )
+
+
+DECISION_TIME_DESCRIPTION = (
+    "the row's decision time (UTC): its own price bar's end on the day; every input the row uses became "
+    "available at or before it"
+)
+
+CrossAvailability = _availability_mixin(
+    "CrossAvailability", "When each cross-asset value became available (its window's latest input).", CROSS_ASSET
+)
+MacroAvailability = _availability_mixin("MacroAvailability", "When each macro value was released.", MACRO)
+SentimentAvailability = _availability_mixin(
+    "SentimentAvailability", "When each sentiment value became available.", SENTIMENT
+)

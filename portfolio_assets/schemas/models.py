@@ -4,7 +4,7 @@
 group         schema                  one row per
 ============  ======================  ==================================================
 prices        ``PricesSchema``        asset per trading day (OHLCV, CoinGecko reference)
-macro         ``MacroSchema``         calendar day (the 11 macro fields)
+macro         ``MacroSchema``         calendar day per decision time (the 11 macro fields)
 sentiment     ``SentimentSchema``     asset per calendar day (the 6 sentiment fields)
 indicators    ``IndicatorsSchema``    asset per trading day (37 technical + 3 cross-asset)
 targets       ``TargetsSchema``       asset per trading day (90-day forward targets)
@@ -26,13 +26,18 @@ import pandera.pandas as pa
 from pandera.typing import Series
 
 from portfolio_assets.schemas.fields import (
+    DECISION_TIME_DESCRIPTION,
     TARGET_DESCRIPTIONS,
     UTC_NS,
     AssetKeys,
+    BarEnd,
     Base,
+    CrossAvailability,
+    MacroAvailability,
     MacroFields,
     Ohlcv,
     Reference,
+    SentimentAvailability,
     SentimentFields,
     Technical,
     price,
@@ -43,7 +48,7 @@ from portfolio_assets.schemas.text import passes
 KEYS = ["timestamp", "asset_symbol"]
 
 
-class PricesSchema(AssetKeys, Ohlcv, Reference):
+class PricesSchema(AssetKeys, Ohlcv, Reference, BarEnd):
     """``prices``: daily OHLCV of every asset, one row per asset per trading day."""
 
     source: Series[str] = pa.Field(description="price source of the row (alphavantage)")
@@ -54,19 +59,30 @@ class PricesSchema(AssetKeys, Ohlcv, Reference):
         unique = KEYS
 
 
-class MacroSchema(MacroFields):
-    """``macro``: the 11 macro fields as released by each calendar day's close, one row per day."""
+class MacroSchema(MacroFields, MacroAvailability):
+    """``macro``: the 11 macro fields as released by each decision time of each calendar day, one row per
+    (day, decision time) of the universe's bar ends."""
 
-    timestamp: Series[pd.DatetimeTZDtype] = pa.Field(
-        dtype_kwargs=UTC_NS, unique=True, description="the calendar day (00:00 UTC)"
+    timestamp: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_NS, description="the calendar day (00:00 UTC)")
+    decision_time: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs=UTC_NS, description="the decision time (UTC) of the rows this one serves: a bar end on the day"
     )
+
+    @pa.dataframe_check(name="released_by_decision", description="every <field>_available_at <= decision_time")
+    @classmethod
+    def released_by_decision(cls, df: pd.DataFrame) -> pd.Series:
+        late = pd.Series(False, index=df.index)
+        for column in [c for c in df.columns if c.endswith("_available_at")]:
+            late |= df[column].notna() & (df[column] > df["decision_time"])
+        return ~late
 
     class Config:
         strict = True
         coerce = False
+        unique = ("timestamp", "decision_time")
 
 
-class SentimentSchema(AssetKeys, SentimentFields):
+class SentimentSchema(AssetKeys, SentimentFields, SentimentAvailability):
     """``sentiment``: the 6 sentiment fields, one row per asset per calendar day."""
 
     class Config:
@@ -75,7 +91,7 @@ class SentimentSchema(AssetKeys, SentimentFields):
         unique = KEYS
 
 
-class IndicatorsSchema(AssetKeys, Technical):
+class IndicatorsSchema(AssetKeys, Technical, BarEnd, CrossAvailability):
     """``indicators``: 37 technical and 3 cross-asset features, one row per asset per trading day."""
 
     class Config:
@@ -125,6 +141,7 @@ class SftRowsSchema(AssetKeys, Ohlcv, Technical, MacroFields, SentimentFields, R
     target_price_90d: Series[float] = price(TARGET_DESCRIPTIONS["target_price_90d"])
     target_return_90d: Series[float] = pa.Field(description=TARGET_DESCRIPTIONS["target_return_90d"])
     target_return_pct_90d: Series[float] = pa.Field(gt=-100, description=TARGET_DESCRIPTIONS["target_return_pct_90d"])
+    decision_time: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_NS, description=DECISION_TIME_DESCRIPTION)
 
     @pa.check("instruction", "input", "output", "context_window", "not_applicable", name="non_empty")
     @classmethod
@@ -169,8 +186,9 @@ class TrainingSetSchema(SftRowsSchema):
 
     timestamp: Series[str] = pa.Field(description="the observation day, ISO 8601 UTC (YYYY-MM-DDTHH:MM:SSZ)")
     target_timestamp: Series[str] = pa.Field(description=TARGET_DESCRIPTIONS["target_timestamp"] + ", ISO 8601 UTC")
+    decision_time: Series[str] = pa.Field(description=DECISION_TIME_DESCRIPTION + ", ISO 8601 UTC")
 
-    @pa.check("timestamp", "target_timestamp", name="iso_utc")
+    @pa.check("timestamp", "target_timestamp", "decision_time", name="iso_utc")
     @classmethod
     def iso_utc(cls, series: pd.Series) -> pd.Series:
         return passes(series, "iso_utc")
@@ -230,19 +248,20 @@ class ChatTrainingSetSchema(TrainingSetSchema):
 
 
 class BenchmarksSchema(Base):
-    """``benchmarks``: the cross-asset features' benchmark observations, each with its release day."""
+    """``benchmarks``: the cross-asset features' benchmark observations, each with its release instant."""
 
     timestamp: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_NS, description="the observation day (UTC)")
     benchmark: Series[str] = pa.Field(isin=["sp500", "dxy"], description="sp500 (FRED SP500) or dxy (FRED DTWEXBGS)")
     value: Series[float] = pa.Field(gt=0, nullable=True, description="the observed level (null: no observation)")
-    release_date: Series[pd.DatetimeTZDtype] = pa.Field(
-        dtype_kwargs=UTC_NS, description="the day the observation became public (never before it was observed)"
+    available_at: Series[pd.DatetimeTZDtype] = pa.Field(
+        dtype_kwargs=UTC_NS,
+        description="the instant (UTC) the observation became public: release day at the series' release time",
     )
 
-    @pa.dataframe_check(name="released_after_observed", description="release_date >= timestamp")
+    @pa.dataframe_check(name="released_after_observed", description="available_at >= timestamp")
     @classmethod
     def released_after_observed(cls, df: pd.DataFrame) -> pd.Series:
-        return df["release_date"] >= df["timestamp"]
+        return df["available_at"] >= df["timestamp"]
 
     class Config:
         strict = True

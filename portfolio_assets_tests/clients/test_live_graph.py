@@ -211,8 +211,10 @@ def test_live_mode_end_to_end_against_the_local_server(live_env, api, tmp_path, 
             return (level[f"2011-{month}-01"] / level[f"2010-{month}-01"] - 1) * 100
 
         on = macro_rows.set_index(macro_rows["timestamp"].dt.strftime("%Y-%m-%d"))["cpi_yoy"]
-        assert on["2012-01-14"] == pytest.approx(yoy("10"), rel=1e-12)
-        assert on["2012-01-15"] == pytest.approx(yoy("11"), rel=1e-12)
+        # one row per decision time of the day (bar ends 16:00 UTC, 16:00 New York, 24:00 UTC): all after 08:30 NY
+        assert len(on["2012-01-15"]) == 3
+        assert on["2012-01-14"].tolist() == pytest.approx([yoy("10")] * 3, rel=1e-12)
+        assert on["2012-01-15"].tolist() == pytest.approx([yoy("11")] * 3, rel=1e-12)
         assert set(store.read(["sentiment"], days)["asset_symbol"]) == set(universe.symbols)
 
         # a second run of the same range pays nothing: every stored response is fresh

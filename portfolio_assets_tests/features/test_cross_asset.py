@@ -29,6 +29,7 @@ from portfolio_assets.features.cross_asset import cross_asset_columns
 from portfolio_assets_tests.features import price_frames
 
 NAN = float("nan")
+KNOWN_AT = [f"{c}_available_at" for c in CROSS_ASSET_FEATURES]
 DAY = pd.Timedelta(days=1)
 RTOL = 1e-10
 
@@ -48,7 +49,7 @@ def benchmark(dates, values, lag_days: int = 0) -> pd.DataFrame:
         {
             "observation_date": dates,
             "value": np.asarray(values, dtype="float64"),
-            "release_date": dates + pd.Timedelta(days=lag_days),
+            "available_at": dates + pd.Timedelta(days=lag_days),
         }
     )
 
@@ -60,6 +61,8 @@ def prices(symbol: str, dates, closes, asset_class: str = "crypto") -> pd.DataFr
             "asset_class": asset_class,
             "timestamp": pd.DatetimeIndex(dates).as_unit("ns"),
             "price_close": np.asarray(closes, dtype="float64"),
+            # decisions at the start of the day: the day-level rules of these cases (intraday: see below)
+            "available_at": pd.DatetimeIndex(dates).as_unit("ns"),
         }
     )
 
@@ -86,7 +89,7 @@ def reference_cross_asset(
     joint dates, known at the latest of its dates and release dates, usable for 7 days.
     """
     observed = {}
-    for d, v, r in zip(bench["observation_date"], bench["value"], bench["release_date"], strict=True):
+    for d, v, r in zip(bench["observation_date"], bench["value"], bench["available_at"], strict=True):
         if not math.isnan(v):
             observed[d] = (v, r)
     joint = [(d, c, *observed[d]) for d, c in zip(dates, closes, strict=True) if d in observed]
@@ -125,6 +128,7 @@ def reference_cross_asset(
 def real_case() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     sp500_data = pytest.importorskip("arch.data.sp500", reason="the real S&P 500 series ships with `arch`").load()
     goog = price_frames.goog("equity")[["asset_symbol", "asset_class", "timestamp", "price_close"]]
+    goog = goog.assign(available_at=goog["timestamp"])
     sp_index = pd.DatetimeIndex(sp500_data.index).tz_localize("UTC").as_unit("ns")
     sp500 = benchmark(sp_index, sp500_data["Close"].to_numpy(), lag_days=0)
 
@@ -135,7 +139,7 @@ def real_case() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     dxy.loc[rng.random(len(dxy)) < 0.03, "value"] = np.nan  # missing observations
     # a few observations released out of order (first-release vintages can do that)
     late = rng.random(len(dxy)) < 0.01
-    dxy.loc[late, "release_date"] += pd.to_timedelta(rng.integers(1, 30, late.sum()), unit="D")
+    dxy.loc[late, "available_at"] += pd.to_timedelta(rng.integers(1, 30, late.sum()), unit="D")
 
     # The synthetic assets load on the benchmarks (carried over the days they do not trade) plus noise.
     sp_log = pd.Series(np.log(sp500["value"].to_numpy()), index=sp_index)
@@ -160,7 +164,7 @@ def real_case() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
 def test_matches_the_plain_python_reference_on_real_calendars(real_case):
     frame, benchmarks = real_case
     out = compute_cross_asset(frame.sample(frac=1.0, random_state=0), benchmarks)
-    assert list(out.columns) == ["asset_symbol", "timestamp", *CROSS_ASSET_FEATURES]
+    assert list(out.columns) == ["asset_symbol", "timestamp", *CROSS_ASSET_FEATURES, *KNOWN_AT]
     assert (out[list(CROSS_ASSET_FEATURES)].dtypes == "float64").all()
     for symbol in ("BTC-USD", "EURUSD", "GOOG"):
         rows = frame[frame["asset_symbol"] == symbol].sort_values("timestamp")
@@ -249,11 +253,13 @@ def test_dxy_values_wait_for_their_release():
     assert same_by_day.notna().sum() == len(WEEKDAYS) - 5
     assert lagged_by_day.iloc[: 5 + 5].isna().all() and lagged_by_day.iloc[10:].notna().all()
     # the S&P (lag 0) features are the same either way
-    pd.testing.assert_frame_equal(lagged.drop(columns=corr), same_day.drop(columns=corr))
+    pd.testing.assert_frame_equal(
+        lagged.drop(columns=[corr, f"{corr}_available_at"]), same_day.drop(columns=[corr, f"{corr}_available_at"])
+    )
     # and each row equals a computation from the DXY observations released by then only
     dxy = benchmark(WEEKDAYS, dxy_values, 7)
     for day in WEEKDAYS[::7]:
-        visible = dxy[dxy["release_date"] <= day]
+        visible = dxy[dxy["available_at"] <= day]
         truncated = compute_cross_asset(fx[fx["timestamp"] <= day], {"sp500": sp, "dxy": visible}, window=5)
         got, want = truncated[corr].iloc[-1], lagged_by_day[day]
         assert got == want or (np.isnan(got) and np.isnan(want))
@@ -265,7 +271,7 @@ def test_an_observation_released_out_of_order_enters_the_windows_only_once_relea
     dxy = benchmark(WEEKDAYS, walk(WEEKDAYS, seed=25, vol=0.004), lag_days=7)
     late_day = WEEKDAYS[30]
     released = late_day + pd.Timedelta(days=20)  # 13 days after the observations that follow it
-    late = dxy.assign(release_date=dxy["release_date"].where(dxy["observation_date"] != late_day, released))
+    late = dxy.assign(available_at=dxy["available_at"].where(dxy["observation_date"] != late_day, released))
     _, _, corr = cross_asset_columns(5)
 
     def corr_by_day(frame: pd.DataFrame) -> pd.Series:
@@ -361,7 +367,7 @@ def test_each_asset_is_independent_and_order_does_not_matter():
     alone = compute_cross_asset(fx, {k: v.sample(frac=1.0, random_state=1) for k, v in benchmarks.items()}, window=5)
     pd.testing.assert_frame_equal(alone, out[out["asset_symbol"] == "EURUSD"].reset_index(drop=True))
     empty = compute_cross_asset(both.iloc[:0], benchmarks)
-    assert list(empty.columns) == ["asset_symbol", "timestamp", *CROSS_ASSET_FEATURES] and empty.empty
+    assert list(empty.columns) == ["asset_symbol", "timestamp", *CROSS_ASSET_FEATURES, *KNOWN_AT] and empty.empty
     no_dxy = compute_cross_asset(both, {**benchmarks, "dxy": benchmarks["dxy"].iloc[:0]}, window=5)
     assert no_dxy["corr_dxy_5d"].isna().all()
 
@@ -373,7 +379,7 @@ def test_bad_input_raises():
     with pytest.raises(InvalidBenchmarkError, match="benchmark 'dxy' is missing"):
         compute_cross_asset(crypto, {"sp500": sp})
     with pytest.raises(InvalidBenchmarkError, match="missing columns"):
-        compute_cross_asset(crypto, {**ok, "sp500": sp.drop(columns="release_date")})
+        compute_cross_asset(crypto, {**ok, "sp500": sp.drop(columns="available_at")})
     with pytest.raises(InvalidBenchmarkError, match="duplicated observation_date 2024-01-02"):
         compute_cross_asset(crypto, {**ok, "sp500": pd.concat([sp, sp.iloc[[1]]])})
     for bad in (0.0, -1.0, np.inf):
@@ -386,10 +392,10 @@ def test_bad_input_raises():
             crypto, {**ok, "sp500": sp.assign(observation_date=sp["observation_date"] + pd.Timedelta(hours=1))}
         )
     with pytest.raises(InvalidBenchmarkError, match="timezone-aware"):
-        compute_cross_asset(crypto, {**ok, "sp500": sp.assign(release_date=sp["release_date"].dt.tz_localize(None))})
+        compute_cross_asset(crypto, {**ok, "sp500": sp.assign(available_at=sp["available_at"].dt.tz_localize(None))})
     broken = sp.copy()
-    broken.loc[2, "release_date"] = pd.NaT
-    with pytest.raises(InvalidBenchmarkError, match="missing release_date"):
+    broken.loc[2, "available_at"] = pd.NaT
+    with pytest.raises(InvalidBenchmarkError, match="missing available_at"):
         compute_cross_asset(crypto, {**ok, "sp500": broken})
     with pytest.raises(InvalidPricesError, match=r"'BTC-USD': timestamp .* is not a UTC midnight"):
         compute_cross_asset(crypto.assign(timestamp=crypto["timestamp"] + pd.Timedelta(hours=16)), ok)
@@ -426,7 +432,7 @@ def _look_ahead_case() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     dxy.loc[rng.random(len(dxy)) < 0.05, "value"] = np.nan
     # irregular releases: some observations come out later than the usual lag
     late = rng.random(len(dxy)) < 0.05
-    dxy.loc[late, "release_date"] += pd.to_timedelta(rng.integers(1, 20, late.sum()), unit="D")
+    dxy.loc[late, "available_at"] += pd.to_timedelta(rng.integers(1, 20, late.sum()), unit="D")
     return frame, {"sp500": sp, "dxy": dxy}
 
 
@@ -437,13 +443,13 @@ LA_BASE = compute_cross_asset(LA_PRICES, LA_BENCHMARKS, window=LA_WINDOW)
 def _perturb_benchmark(frame: pd.DataFrame, cut: pd.Timestamp, rng: np.random.Generator) -> pd.DataFrame:
     """Change everything released after ``cut``: values, missing observations, and new observation dates."""
     out = frame.copy()
-    late = (out["release_date"] > cut).to_numpy()
+    late = (out["available_at"] > cut).to_numpy()
     k = int(late.sum())
     values = out.loc[late, "value"].to_numpy() * rng.uniform(0.5, 2.0, k)
     values[rng.random(k) < 0.2] = np.nan  # now missing
     out.loc[late, "value"] = values
     out = out[~late | (rng.random(len(out)) > 0.1)]  # some rows dropped entirely
-    lag = (frame["release_date"] - frame["observation_date"]).min()
+    lag = (frame["available_at"] - frame["observation_date"]).min()
     # new observations on dates that had none (weekends, holidays), all released after the cut
     taken = set(out["observation_date"])
     free = [d for d in LA_DAYS if d not in taken and d + lag > cut]
@@ -452,7 +458,7 @@ def _perturb_benchmark(frame: pd.DataFrame, cut: pd.Timestamp, rng: np.random.Ge
         {
             "observation_date": pd.DatetimeIndex(new_dates, tz="UTC").as_unit("ns"),
             "value": rng.uniform(50.0, 150.0, len(new_dates)),
-            "release_date": [max(d + lag, cut + DAY) + pd.Timedelta(days=int(rng.integers(0, 5))) for d in new_dates],
+            "available_at": [max(d + lag, cut + DAY) + pd.Timedelta(days=int(rng.integers(0, 5))) for d in new_dates],
         }
     )
     combined = pd.concat([out, new], ignore_index=True) if len(new) else out
@@ -481,3 +487,53 @@ def test_no_look_ahead(position, seed):
 
 def test_the_look_ahead_case_is_not_trivial():
     assert LA_BASE[list(cross_asset_columns(LA_WINDOW))].notna().mean().min() > 0.6
+
+
+def at_bar_end(frame: pd.DataFrame, clock) -> pd.DataFrame:
+    """The same rows with decisions at ``clock`` on their day (their price bar's end)."""
+    return frame.assign(available_at=clock.on(frame["timestamp"]))
+
+
+def test_decision_instants_decide_which_same_day_sp500_close_a_row_sees():
+    """FX bars end at 16:00 UTC, before the S&P 500 closes (16:00 New York): an FX row of D uses the window
+    ending at D-1; a crypto row (24:00 UTC) uses D's. Each value carries when its window was complete."""
+    from portfolio_assets.timing import END_OF_UTC_DAY, FX_BAR_END, NEW_YORK_CLOSE
+
+    sp = benchmark(WEEKDAYS, walk(WEEKDAYS, seed=40)).assign(available_at=NEW_YORK_CLOSE.on(WEEKDAYS))
+    benchmarks = {"sp500": sp, "dxy": flat_dxy()}
+    closes = walk(WEEKDAYS, seed=41, vol=0.01)
+    day_level = compute_cross_asset(prices("X", WEEKDAYS, closes), benchmarks, window=5)  # decisions at 00:00 UTC
+    beta, _, _ = cross_asset_columns(5)
+    # At 00:00 UTC of D the S&P close of D-1 (21:00 UTC) is public: the day-level row of D is the window of D-1.
+    by_window_end = day_level.set_index("timestamp")[beta].shift(-1)  # the window ending at each day
+    fx = compute_cross_asset(at_bar_end(prices("X", WEEKDAYS, closes, "fx"), FX_BAR_END), benchmarks, window=5)
+    crypto = compute_cross_asset(at_bar_end(prices("X", WEEKDAYS, closes), END_OF_UTC_DAY), benchmarks, window=5)
+    fx_by_day, crypto_by_day = fx.set_index("timestamp"), crypto.set_index("timestamp")
+    previous = pd.Series(WEEKDAYS[:-1], index=WEEKDAYS[1:])
+    checked = 0
+    for day in WEEKDAYS[7:-1]:
+        assert crypto_by_day.loc[day, beta] == by_window_end[day]  # D's own S&P return is in the window
+        assert fx_by_day.loc[day, beta] == by_window_end[previous[day]]  # the window ends at D-1
+        assert fx_by_day.loc[day, f"{beta}_available_at"] == NEW_YORK_CLOSE.on(pd.DatetimeIndex([previous[day]]))[0]
+        assert crypto_by_day.loc[day, f"{beta}_available_at"] == END_OF_UTC_DAY.on(pd.DatetimeIndex([day]))[0]
+        checked += 1
+    assert checked > 40
+    # Perturbing D's S&P close moves the crypto row of D but never the FX row of D.
+    day = WEEKDAYS[30]
+    moved = sp.assign(value=sp["value"].where(sp["observation_date"] != day, sp["value"] * 1.05))
+    fx_moved = compute_cross_asset(
+        at_bar_end(prices("X", WEEKDAYS, closes, "fx"), FX_BAR_END), {**benchmarks, "sp500": moved}, window=5
+    )
+    crypto_moved = compute_cross_asset(
+        at_bar_end(prices("X", WEEKDAYS, closes), END_OF_UTC_DAY), {**benchmarks, "sp500": moved}, window=5
+    )
+    assert fx_moved.set_index("timestamp").loc[day, beta] == fx_by_day.loc[day, beta]
+    assert crypto_moved.set_index("timestamp").loc[day, beta] != crypto_by_day.loc[day, beta]
+
+
+def test_a_bar_end_before_its_day_is_refused():
+    fx = prices("EURUSD", WEEKDAYS, walk(WEEKDAYS, seed=42), asset_class="fx")
+    fx.loc[3, "available_at"] = fx.loc[3, "timestamp"] - pd.Timedelta(hours=1)
+    benchmarks = {"sp500": benchmark(WEEKDAYS, walk(WEEKDAYS, seed=43)), "dxy": flat_dxy()}
+    with pytest.raises(InvalidPricesError, match=r"'EURUSD' at 2024-01-04: available_at .* before the day starts"):
+        compute_cross_asset(fx, benchmarks, window=5)

@@ -22,10 +22,10 @@ def monthly(values: dict[str, float]) -> pd.DataFrame:
 
 def test_monthly_value_is_visible_only_after_its_release_lag():
     obs = monthly({"2010-01-01": 100.0, "2010-02-01": 101.0})
-    obs["release_date"] = release_dates(obs, "monthly", 20, vintage=False)
-    assert list(obs["release_date"]) == [utc("2010-02-20"), utc("2010-03-20")]
+    obs["available_at"] = release_dates(obs, "monthly", 20, vintage=False)
+    assert list(obs["available_at"]) == [utc("2010-02-20"), utc("2010-03-20")]
     days = pd.date_range("2010-02-18", "2010-03-22", freq="D", tz="UTC")
-    seen = align_as_of(days, transform_series(obs, "level"), "monthly")
+    seen, _ = align_as_of(days, transform_series(obs, "level"), "monthly")
     assert np.isnan(seen[utc("2010-02-19")])  # January's CPI is not out yet
     assert seen[utc("2010-02-20")] == 100.0
     assert seen[utc("2010-03-19")] == 100.0  # February's not out yet
@@ -41,17 +41,17 @@ def test_vintage_release_dates_come_from_realtime_start():
 def test_year_over_year_needs_both_values_and_is_visible_with_the_later():
     values = {f"{2009 + (m // 12)}-{m % 12 + 1:02d}-01": 100.0 + m for m in range(14)}
     obs = monthly(values)
-    obs["release_date"] = release_dates(obs, "monthly", 20, vintage=False)
+    obs["available_at"] = release_dates(obs, "monthly", 20, vintage=False)
     yoy = transform_series(obs, "yoy_pct")
     assert list(yoy["observation_date"]) == [utc("2010-01-01"), utc("2010-02-01")]
     np.testing.assert_allclose(yoy["value"], [(112 / 100 - 1) * 100, (113 / 101 - 1) * 100], rtol=1e-15)
-    assert yoy["release_date"].iloc[0] == utc("2010-02-20")
+    assert yoy["available_at"].iloc[0] == utc("2010-02-20")
 
 
 def test_quarterly_growth():
     obs = pd.DataFrame({"observation_date": [utc("2010-01-01"), utc("2010-04-01")], "value": [200.0, 202.0]})
-    obs["release_date"] = release_dates(obs, "quarterly", 35, vintage=False)
-    assert obs["release_date"].iloc[1] == utc("2010-06-30") + pd.Timedelta(days=35)
+    obs["available_at"] = release_dates(obs, "quarterly", 35, vintage=False)
+    assert obs["available_at"].iloc[1] == utc("2010-06-30") + pd.Timedelta(days=35)
     qoq = transform_series(obs, "qoq_pct")
     assert len(qoq) == 1 and abs(qoq["value"].iloc[0] - 1.0) < 1e-12
 
@@ -63,9 +63,9 @@ def test_daily_forward_fill_is_bounded_and_never_backwards():
             "value": [1.0, 2.0],
         }
     )
-    obs["release_date"] = release_dates(obs, "daily", 0, vintage=False)
+    obs["available_at"] = release_dates(obs, "daily", 0, vintage=False)
     days = pd.date_range("2010-01-01", "2010-01-20", freq="D", tz="UTC")
-    seen = align_as_of(days, obs, "daily")
+    seen, _ = align_as_of(days, obs, "daily")
     assert seen[: utc("2010-01-03")].isna().all()  # no back-fill
     assert seen[utc("2010-01-09")] == 2.0 and seen[utc("2010-01-10")] == 2.0  # weekend sees Friday
     assert seen[utc("2010-01-15")] == 2.0  # 7 days later, still allowed
@@ -77,8 +77,25 @@ def test_a_late_release_of_an_older_observation_does_not_replace_a_newer_one():
         {
             "observation_date": [utc("2010-01-05"), utc("2010-01-04")],
             "value": [5.0, 4.0],
-            "release_date": [utc("2010-01-05"), utc("2010-01-06")],
+            "available_at": [utc("2010-01-05"), utc("2010-01-06")],
         }
     )
     days = pd.date_range("2010-01-05", "2010-01-07", freq="D", tz="UTC")
-    assert list(align_as_of(days, obs, "daily")) == [5.0, 5.0, 5.0]
+    assert list(align_as_of(days, obs, "daily")[0]) == [5.0, 5.0, 5.0]
+
+
+def test_an_instant_release_is_seen_from_its_release_time_and_carries_it():
+    from portfolio_assets.timing import Clock
+
+    release = Clock.parse("08:30 America/New_York")
+    obs = monthly({"2010-01-01": 100.0, "2010-02-01": 101.0})
+    obs["available_at"] = release.on(release_dates(obs, "monthly", 20, vintage=False))
+    decisions = pd.DatetimeIndex(
+        ["2010-03-20 00:00", "2010-03-20 13:29", "2010-03-20 13:30", "2010-03-20 16:00", "2010-03-21 00:00"], tz="UTC"
+    )
+    values, available = align_as_of(decisions, transform_series(obs, "level"), "monthly")
+    # 08:30 New York on 2010-03-20 is 12:30 UTC (daylight saving starts 2010-03-14)
+    assert list(values) == [100.0, 101.0, 101.0, 101.0, 101.0]
+    assert available.iloc[0] == pd.Timestamp("2010-02-20 13:30", tz="UTC")  # standard time in February
+    assert (available.iloc[1:] == pd.Timestamp("2010-03-20 12:30", tz="UTC")).all()
+    assert (available <= pd.Series(decisions, index=decisions)).all()

@@ -41,12 +41,12 @@ def observations(frequency: str, lag: int, *, vintage: bool, seed: int) -> pd.Da
         delay = pd.to_timedelta(lag + rng.integers(0, 40, len(frame)), unit="D")
         end = release_dates(frame, frequency, 0, vintage=False)
         frame["realtime_start"] = end + delay
-    frame["release_date"] = release_dates(frame, frequency, lag, vintage=vintage)
+    frame["available_at"] = release_dates(frame, frequency, lag, vintage=vintage)
     return frame
 
 
 def aligned(frame: pd.DataFrame, frequency: str, transform: str) -> pd.Series:
-    return align_as_of(DAYS, transform_series(frame, transform), frequency)
+    return align_as_of(DAYS, transform_series(frame, transform), frequency)[0]
 
 
 def perturb_released_after(
@@ -54,7 +54,7 @@ def perturb_released_after(
 ) -> pd.DataFrame:
     """New values, gaps and dropped rows (and, for vintages, later release dates) for what is released after cut."""
     out = frame.copy()
-    late = (out["release_date"] > cut).to_numpy()
+    late = (out["available_at"] > cut).to_numpy()
     k = int(late.sum())
     values = out.loc[late, "value"].to_numpy() * rng.uniform(0.2, 5.0, k)
     values[rng.random(k) < 0.15] = np.nan
@@ -63,7 +63,7 @@ def perturb_released_after(
         out.loc[late, "realtime_start"] = out.loc[late, "realtime_start"] + pd.to_timedelta(
             rng.integers(0, 60, k), unit="D"
         )
-        out["release_date"] = release_dates(out, "daily", 0, vintage=True)
+        out["available_at"] = release_dates(out, "daily", 0, vintage=True)
     return out[~late | (rng.random(len(out)) > 0.15)]
 
 

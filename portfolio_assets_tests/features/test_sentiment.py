@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from portfolio_assets.features.sentiment import TrendsSnapshot, asset_sentiment, trends_score
+from portfolio_assets.timing import FX_BAR_END, NEW_YORK_CLOSE
 
 
 def utc(text: str) -> pd.Timestamp:
@@ -27,9 +28,11 @@ def test_trends_score_uses_only_weeks_complete_at_the_fetch():
     score = trends_score(days, snapshots([50.0, 100.0, 80.0], fetched_at="2010-01-13 12:00"))
     assert score[: utc("2010-01-12")].isna().all()  # decision instant (24:00 UTC) before the fetch
     assert (score[utc("2010-01-13") : utc("2010-02-10")] == 100.0).all()  # 100 vs max(50, 100), never the 80
-    non_crypto = trends_score(days, snapshots([50.0, 100.0, 80.0], fetched_at="2010-01-13 12:00"), daily_lag_days=1)
-    assert non_crypto[: utc("2010-01-13")].isna().all()  # decided at 00:00 UTC of D
-    assert non_crypto[utc("2010-01-14")] == 100.0
+    fx = trends_score(days, snapshots([50.0, 100.0, 80.0], fetched_at="2010-01-13 17:00"), bar_end=FX_BAR_END)
+    assert fx[: utc("2010-01-13")].isna().all()  # decided at 16:00 UTC of D, before the 17:00 fetch
+    assert fx[utc("2010-01-14")] == 100.0
+    equity = trends_score(days, snapshots([50.0, 100.0, 80.0], fetched_at="2010-01-13 17:00"), bar_end=NEW_YORK_CLOSE)
+    assert equity[: utc("2010-01-12")].isna().all() and equity[utc("2010-01-13")] == 100.0  # 16:00 New York = 21:00
 
 
 def test_each_day_uses_the_newest_download_and_only_its_own_scale():
@@ -80,13 +83,17 @@ def test_asset_sentiment_fields_and_not_applicable_fear_greed():
     assert list(out["news_volume"]) == [10, 12, 0]
     assert list(out["social_sentiment_score"]) == [-0.1, -0.2, -0.3]
     assert list(out["fear_greed_index"]) == [10.0, 50.0, 90.0]
+    # crypto (24:00 UTC) uses its own day, complete at its end; trends fetched 2010-01-10 is not before it
+    assert list(out["fear_greed_index_available_at"]) == list(days + pd.Timedelta(days=1))
+    assert pd.isna(out["news_sentiment_score_available_at"].iloc[2])  # no value, no availability
+    assert out["google_trends_score_available_at"].isna().all()
     equity = asset_sentiment(
         days, asset_symbol="AAA", tone=tone, volume=volume, social=social, trends=snapshots([1.0]), fear_greed=None
     )
     assert equity["fear_greed_index"].isna().all()
 
 
-def test_non_crypto_rows_use_the_previous_utc_day():
+def test_rows_closing_before_24_utc_use_the_previous_utc_day_and_carry_its_end():
     days = pd.date_range("2010-01-02", "2010-01-03", freq="D", tz="UTC")
     tone = pd.DataFrame({"timestamp": days - pd.Timedelta(days=1), "value": [-1.0, 2.0]})
     social = pd.DataFrame(
@@ -105,10 +112,15 @@ def test_non_crypto_rows_use_the_previous_utc_day():
         social=social,
         trends=snapshots([1.0]),
         fear_greed=None,
-        daily_lag_days=1,
+        bar_end=NEW_YORK_CLOSE,
     )
     assert list(out["news_sentiment_score"]) == [-0.01, 0.02]
     assert list(out["social_mention_count"]) == [7, 8]
+    # each day's aggregate is complete at the end of its UTC day: 00:00 UTC of the row's day
+    assert list(out["news_sentiment_score_available_at"]) == list(days)
+    assert list(out["social_mention_count_available_at"]) == list(days)
+    assert out["fear_greed_index_available_at"].isna().all() and out["google_trends_score_available_at"].isna().all()
+    assert (out["news_sentiment_score_available_at"] <= pd.Series(NEW_YORK_CLOSE.on(days))).all()
 
 
 def test_counts_keep_a_nullable_integer_dtype_with_or_without_gaps():

@@ -2,7 +2,7 @@
 
 Downloads are built as Google gives them: the weeks of a range up to the fetch (the last one in progress),
 scaled to the range's own maximum and rounded, below one as ``<1`` (read as 0.5). Any download fetched
-after D's decision instant (24:00 UTC of D, or 00:00 UTC of D with ``daily_lag_days=1``) may be added,
+after D's decision instant (its bar end: 24:00 UTC, 16:00 New York or 16:00 UTC of D) may be added,
 changed, rescaled by a later spike or removed: the scores of D and every earlier day stay the same.
 """
 
@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from portfolio_assets.features.sentiment import TrendsSnapshot, trends_score
+from portfolio_assets.timing import END_OF_UTC_DAY, FX_BAR_END, NEW_YORK_CLOSE
 
 DAYS = pd.date_range("2019-01-01", "2020-06-30", freq="D", tz="UTC")
 WEEKS = pd.date_range("2014-12-28", "2020-12-27", freq="7D", tz="UTC")  # Sundays
@@ -105,14 +106,14 @@ def after(base: list[TrendsSnapshot], decision: pd.Timestamp, interest: np.ndarr
     base_seed=st.integers(0, 2**32 - 1),
     seed=st.integers(0, 2**32 - 1),
     position=st.integers(0, len(DAYS) - 1),
-    lag=st.sampled_from([0, 1]),
+    clock=st.sampled_from([END_OF_UTC_DAY, NEW_YORK_CLOSE, FX_BAR_END]),
 )
-def test_downloads_fetched_after_the_decision_instant_never_change_the_score(base_seed, seed, position, lag):
+def test_downloads_fetched_after_the_decision_instant_never_change_the_score(base_seed, seed, position, clock):
     interest, base = snapshots(base_seed)
     day = DAYS[position]
-    decision = day + pd.Timedelta(days=1 - lag)
-    expected = trends_score(DAYS, base, daily_lag_days=lag)
-    actual = trends_score(DAYS, after(base, decision, interest, seed), daily_lag_days=lag)
+    decision = clock.on(pd.DatetimeIndex([day]))[0]
+    expected = trends_score(DAYS, base, bar_end=clock)
+    actual = trends_score(DAYS, after(base, decision, interest, seed), bar_end=clock)
     pd.testing.assert_series_equal(actual[:day], expected[:day], check_exact=True)
 
 
