@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS
 from portfolio_assets.features.indicators import OHLC_COLUMNS
 from portfolio_assets.features.registry import (
     ALL_FEATURES,
@@ -20,9 +21,15 @@ from portfolio_assets.features.registry import (
 )
 
 CORE_COLUMNS = ["timestamp", "asset_symbol", "asset_class", *OHLC_COLUMNS, "volume"]
-PRICE_COLUMNS = [*CORE_COLUMNS, "reference_close", "market_cap", "source"]
-"""Columns of the ``prices`` asset."""
-TARGET_COLUMNS = ["target_timestamp", "target_price_90d", "target_return_90d", "target_return_pct_90d"]
+PRICE_COLUMNS = [*CORE_COLUMNS, "reference_close", "market_cap", "source", *ADJUSTMENT_COLUMNS]
+"""Columns of the ``prices`` asset (OHLCV as traded; the split / dividend factors of ``features.adjustment``)."""
+TARGET_COLUMNS = [
+    "target_timestamp",
+    "target_price_90d",
+    "target_return_90d",
+    "target_return_pct_90d",
+    "target_total_return_90d",
+]
 MACRO_COLUMNS = [f.name for f in MACRO]
 INDICATOR_COLUMNS = [*TECHNICAL_FEATURES, *CROSS_ASSET_FEATURES]
 FEATURE_COLUMNS = [f.name for f in ALL_FEATURES]
@@ -41,6 +48,7 @@ SFT_COLUMNS = [
 ]
 
 __all__ = [
+    "ADJUSTMENT_COLUMNS",
     "CORE_COLUMNS",
     "FEATURE_COLUMNS",
     "INDICATOR_COLUMNS",

@@ -28,6 +28,7 @@ from pandera.typing import Series
 from portfolio_assets.schemas.fields import (
     TARGET_DESCRIPTIONS,
     UTC_NS,
+    Adjustment,
     AssetKeys,
     Base,
     MacroFields,
@@ -43,7 +44,7 @@ from portfolio_assets.schemas.text import passes
 KEYS = ["timestamp", "asset_symbol"]
 
 
-class PricesSchema(AssetKeys, Ohlcv, Reference):
+class PricesSchema(AssetKeys, Ohlcv, Reference, Adjustment):
     """``prices``: daily OHLCV of every asset, one row per asset per trading day."""
 
     source: Series[str] = pa.Field(description="price source of the row (alphavantage)")
@@ -97,6 +98,9 @@ class TargetsSchema(Base):
     target_return_pct_90d: Series[float] = pa.Field(
         nullable=True, gt=-100, description=TARGET_DESCRIPTIONS["target_return_pct_90d"]
     )
+    target_total_return_90d: Series[float] = pa.Field(
+        nullable=True, description=TARGET_DESCRIPTIONS["target_total_return_90d"]
+    )
 
     _target_within_horizon = rule("target_within_horizon")
     _targets_all_or_none = rule("targets_all_or_none")
@@ -115,7 +119,10 @@ class SftRowsSchema(AssetKeys, Ohlcv, Technical, MacroFields, SentimentFields, R
         description="strict JSON object of every feature (6 significant digits; null when missing or not applicable)"
     )
     output: Series[str] = pa.Field(description="strict JSON object of the three 90-day targets")
-    context_window: Series[str] = pa.Field(description="strict JSON array of the last N closes, oldest first")
+    context_window: Series[str] = pa.Field(
+        description="strict JSON array of the last N closes, oldest first, back-adjusted for splits and "
+        "dividends as of the row's day (the last is its as-traded close)"
+    )
     not_applicable: Series[str] = pa.Field(
         description="strict JSON array of the features that do not apply to the asset (class or price source)"
     )
@@ -125,6 +132,7 @@ class SftRowsSchema(AssetKeys, Ohlcv, Technical, MacroFields, SentimentFields, R
     target_price_90d: Series[float] = price(TARGET_DESCRIPTIONS["target_price_90d"])
     target_return_90d: Series[float] = pa.Field(description=TARGET_DESCRIPTIONS["target_return_90d"])
     target_return_pct_90d: Series[float] = pa.Field(gt=-100, description=TARGET_DESCRIPTIONS["target_return_pct_90d"])
+    target_total_return_90d: Series[float] = pa.Field(description=TARGET_DESCRIPTIONS["target_total_return_90d"])
 
     @pa.check("instruction", "input", "output", "context_window", "not_applicable", name="non_empty")
     @classmethod
