@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS
 from portfolio_assets.features.indicators import OHLC_COLUMNS
 from portfolio_assets.features.registry import (
     ALL_FEATURES,
@@ -23,9 +24,16 @@ from portfolio_assets.features.registry import (
 CORE_COLUMNS = ["timestamp", "asset_symbol", "asset_class", *OHLC_COLUMNS, "volume"]
 AVAILABLE_AT = "available_at"
 DECISION_TIME = "decision_time"
-PRICE_COLUMNS = [*CORE_COLUMNS, "reference_close", "market_cap", "source", AVAILABLE_AT]
-"""Columns of the ``prices`` asset (``available_at``: the bar end, which is also the day's decision time)."""
-TARGET_COLUMNS = ["target_timestamp", "target_price_90d", "target_return_90d", "target_return_pct_90d"]
+PRICE_COLUMNS = [*CORE_COLUMNS, "reference_close", "market_cap", "source", AVAILABLE_AT, *ADJUSTMENT_COLUMNS]
+"""Columns of the ``prices`` asset: OHLCV as traded; ``available_at``, the bar end, which is also the day's
+decision time; the split / dividend factors of ``features.adjustment``."""
+TARGET_COLUMNS = [
+    "target_timestamp",
+    "target_price_90d",
+    "target_return_90d",
+    "target_return_pct_90d",
+    "target_total_return_90d",
+]
 MACRO_COLUMNS = [f.name for f in MACRO]
 MACRO_AVAILABILITY = [available_column(f) for f in MACRO_COLUMNS]
 SENTIMENT_AVAILABILITY = [available_column(f) for f in SENTIMENT_FIELDS]
@@ -48,6 +56,7 @@ SFT_COLUMNS = [
 ]
 
 __all__ = [
+    "ADJUSTMENT_COLUMNS",
     "AVAILABLE_AT",
     "CORE_COLUMNS",
     "CROSS_ASSET_AVAILABILITY",

@@ -10,9 +10,19 @@ from __future__ import annotations
 
 import pandas as pd
 
+from portfolio_assets.features.adjustment import CorporateActions
 from portfolio_assets.features.sentiment import TrendsSnapshot
 from portfolio_assets.landing import LandingZone
-from portfolio_assets.sources import alphavantage, coingecko, fear_greed, fred, gdelt, google_trends, social
+from portfolio_assets.sources import (
+    alphavantage,
+    coingecko,
+    corporate_actions,
+    fear_greed,
+    fred,
+    gdelt,
+    google_trends,
+    social,
+)
 from portfolio_assets.timeutil import utc_timestamp
 from portfolio_assets.universe import AssetSpec
 
@@ -34,6 +44,28 @@ def read_prices(zone: LandingZone, spec: AssetSpec) -> pd.DataFrame:
     frame.insert(2, "asset_class", spec.asset_class)
     frame["source"] = alphavantage.SOURCE
     return frame
+
+
+ACTION_FUNCTIONS = ("TIME_SERIES_DAILY",)
+"""Price functions whose assets have splits and dividends (equities and ETFs); the others have none."""
+
+
+def read_actions(zone: LandingZone, spec: AssetSpec) -> CorporateActions:
+    """The splits and dividends of one universe asset, from the newest stored ``SPLITS`` / ``DIVIDENDS``.
+
+    Each response lists every event of the symbol, so the newest one is the whole record (merging
+    fetches could count a corrected dividend twice). An asset whose price function has no corporate
+    actions (crypto, fx) gets empty frames; an equity or ETF without stored responses is an error.
+    """
+    if spec.params.get("function") not in ACTION_FUNCTIONS:
+        return CorporateActions()
+    symbol = spec.params["symbol"]
+    splits = zone.require(alphavantage.SOURCE, {"function": "SPLITS", "symbol": symbol})[-1]
+    dividends = zone.require(alphavantage.SOURCE, {"function": "DIVIDENDS", "symbol": symbol})[-1]
+    return CorporateActions(
+        splits=corporate_actions.parse_splits(splits.read_bytes(), where=splits.where),
+        dividends=corporate_actions.parse_dividends(dividends.read_bytes(), where=dividends.where),
+    )
 
 
 def coingecko_params(coin_id: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from portfolio_assets import checks
 from portfolio_assets.assets.prices import canonical_prices
 from portfolio_assets.checks import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.features import TECHNICAL_FEATURES, compute_indicators, compute_targets
+from portfolio_assets.features.adjustment import adjusted_close, rebase_levels, total_return_prices
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.universe import load_universe
@@ -52,7 +53,7 @@ def sample_prices() -> pd.DataFrame:
 def sample_rows(sample_prices) -> pd.DataFrame:
     """Labelled rows of the whole sample: prices, technical features and targets (like sft_rows)."""
     keys = ["asset_symbol", "timestamp"]
-    indicators = compute_indicators(sample_prices)
+    indicators = rebase_levels(compute_indicators(total_return_prices(sample_prices)), sample_prices)
     targets = compute_targets(sample_prices, horizon_days=90)
     rows = sample_prices.merge(indicators[[*keys, *TECHNICAL_FEATURES]], on=keys, validate="one_to_one")
     rows = rows.merge(targets, on=keys, validate="one_to_one")
@@ -66,7 +67,8 @@ def warmup(sample_prices, has_volume) -> dict[str, pd.Timestamp]:
 
 @pytest.fixture
 def prices(sample_prices) -> pd.DataFrame:
-    return sample_prices.copy()
+    """The sample with the adjusted close the move checks see in the graph (TLT's synthetic split is no move)."""
+    return adjusted_close(sample_prices)
 
 
 @pytest.fixture
@@ -115,8 +117,8 @@ def test_every_check_passes_on_the_sample(sample_prices, sample_rows, has_volume
         checks.value_bounds(sample_rows),
         checks.rsi_bounds(sample_rows),
         checks.temporal_gaps(sample_prices, calendars=calendars),
-        checks.feature_distribution(sample_prices),
-        checks.feature_distribution(sample_rows),
+        checks.feature_distribution(adjusted_close(sample_prices)),
+        checks.feature_distribution(adjusted_close(sample_rows)),
         checks.feature_target_ic(sample_rows, features=FEATURES),
         checks.cross_source_consistency(sample_prices),
     ]
@@ -442,8 +444,16 @@ def test_previous_rows_give_the_first_return(prices):
 
 def test_distribution_works_on_training_rows(rows):
     scale_close(rows, (rows["asset_symbol"] == "EURUSD") & (rows["timestamp"] == utc("2011-09-14")), 0.8)
-    outcome = checks.feature_distribution(rows)
+    outcome = checks.feature_distribution(adjusted_close(rows))
     assert outcome.failures[["asset_symbol", "kind"]].values.tolist() == [["EURUSD", "bad_tick"]]
+
+
+def test_the_sample_split_is_an_unadjusted_split_as_traded(sample_prices):
+    """TLT's synthetic 2-for-1 split, as traded, is what the check flags; adjusted (above), it is no move."""
+    outcome = checks.feature_distribution(sample_prices[sample_prices["asset_symbol"] == "TLT"])
+    assert outcome.failures[["timestamp", "kind", "suspected_ratio_label"]].values.tolist() == [
+        [utc("2010-06-15"), "unadjusted_split", "1/2"]
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

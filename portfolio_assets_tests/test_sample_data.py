@@ -106,7 +106,8 @@ def test_manifest_entries_are_well_formed(manifest: dict) -> None:
         assert name.split(".")[0] in fetched, entry["path"]
         assert entry["kind"] in {"real", "synthetic"}
         assert entry["origin"].strip()
-        assert isinstance(entry["rows"], int) and entry["rows"] > 0
+        # a corporate-action list may be empty (a valid "none"); every other file has rows
+        assert isinstance(entry["rows"], int) and (entry["rows"] > 0 or is_corporate_action(entry)), entry
     real = {(e["source"], e["series_key"]) for e in manifest["series"] if e["kind"] == "real"}
     assert real == REAL_SERIES
     for entry in manifest["series"]:
@@ -290,12 +291,34 @@ def series_dates(entry: dict) -> tuple[str, list[date]]:
     raise AssertionError(f"unexpected source {source}")
 
 
+def is_corporate_action(entry: dict) -> bool:
+    """An Alpha Vantage SPLITS / DIVIDENDS list (events, not a daily series)."""
+    key = entry["series_key"]
+    return entry["source"] == "alphavantage" and key.startswith(("function=SPLITS,", "function=DIVIDENDS,"))
+
+
+def test_corporate_actions_of_every_equity_and_etf(manifest: dict) -> None:
+    """Each TIME_SERIES_DAILY asset has both lists, synthetic; only TLT has events (a split, quarterly dividends)."""
+    symbols = [a["params"]["symbol"] for a in ASSETS if a["params"]["function"] == "TIME_SERIES_DAILY"]
+    entries = {e["series_key"]: e for e in manifest["series"] if is_corporate_action(e)}
+    assert set(entries) == {f"function={f},symbol={s}" for f in ("SPLITS", "DIVIDENDS") for s in symbols}
+    assert all(e["kind"] == "synthetic" for e in entries.values())
+    assert {k: e["rows"] for k, e in entries.items() if e["rows"]} == {
+        "function=SPLITS,symbol=TLT": 1,
+        "function=DIVIDENDS,symbol=TLT": 20,
+    }
+    tlt = json.loads((SAMPLE_DIR / entries["function=SPLITS,symbol=TLT"]["path"]).read_text(encoding="utf-8"))
+    assert tlt["data"] == [{"effective_date": "2010-06-15", "split_factor": "2.0000"}]
+
+
 def test_every_series_has_two_years_inside_2009_to_2012(manifest: dict) -> None:
     """Each file; for Google Trends each term's newest download (every download covers the 5 years before it)."""
     lo, hi = date(2009, 1, 1), date(2012, 12, 1)
     newest = {e["series_key"]: e["path"] for e in manifest["series"] if e["source"] == "google_trends"}
     for entry in manifest["series"]:
         if entry["source"] == "google_trends" and entry["path"] != newest[entry["series_key"]]:
+            continue
+        if is_corporate_action(entry):
             continue
         frequency, dates = series_dates(entry)
         inside = sorted(d for d in dates if lo < d < hi)

@@ -350,6 +350,9 @@ def build_prices(bundle: Bundle, assets: list[dict], real: dict, cal: Calendars)
                 f"seeded GBM (start {profile.start:g}, vol {profile.sigma:.0%}/yr, drift {profile.drift:.0%}/yr), "
                 f"consistent OHLC{'' if function == 'FX_DAILY' else ', lognormal volume'}; {cal_name}"
             )
+            if symbol in SYNTHETIC_ACTIONS:
+                frame = as_traded(frame, SYNTHETIC_ACTIONS[symbol])
+                origin += f"; as traded through the synthetic {SYNTHETIC_ACTIONS[symbol].describe()}"
             kind, package = "synthetic", None
         body = av_body(params, frame)
         bundle.store(
@@ -359,6 +362,110 @@ def build_prices(bundle: Bundle, assets: list[dict], real: dict, cal: Calendars)
         decimals = AV_DECIMALS[function]
         written[symbol] = frame.astype("float64").round({c: decimals for c in ("open", "high", "low", "close")})
     return written
+
+
+# --------------------------------------------------------------------------- corporate actions
+
+
+@dataclass(frozen=True)
+class SyntheticActions:
+    """A synthetic split and quarterly dividends; the GBM is the total-return path, the file is as traded."""
+
+    split_on: pd.Timestamp  # first trading day on or after this is the effective date
+    split_factor: float  # new / old shares
+    dividend_months: tuple[int, ...]  # ex-date: first trading day of these months
+    dividend_yield: float  # per payment, of the ex-date close
+
+    def describe(self) -> str:
+        return (
+            f"{self.split_factor:g}-for-1 split from {iso_day(self.split_on)} (OHLC ÷ {self.split_factor:g}, volume "
+            f"× {self.split_factor:g}) and quarterly dividends of {self.dividend_yield:.2%} of the ex-date close"
+        )
+
+    def split_day(self, dates: pd.DatetimeIndex) -> pd.Timestamp:
+        return dates[dates >= self.split_on][0]
+
+    def ex_dates(self, dates: pd.DatetimeIndex) -> list[pd.Timestamp]:
+        months = pd.date_range(dates[0], dates[-1], freq="MS")
+        firsts = [dates[dates >= m][0] for m in months if m.month in self.dividend_months and m > dates[0]]
+        return sorted(set(firsts))
+
+
+SYNTHETIC_ACTIONS = {
+    "TLT": SyntheticActions(pd.Timestamp("2010-06-15"), 2.0, (3, 6, 9, 12), 0.009),
+}
+"""Assets whose synthetic prices go through corporate actions (the rest have none)."""
+
+
+def as_traded(frame: pd.DataFrame, actions: SyntheticActions) -> pd.DataFrame:
+    """The total-return OHLCV as traded: divided by the split from its day on, and dropping by each dividend."""
+    dates = pd.DatetimeIndex(frame.index)
+    split = np.where(dates >= actions.split_day(dates), actions.split_factor, 1.0)
+    paid = np.zeros(len(dates))
+    for day in actions.ex_dates(dates):
+        paid[dates >= day] += 1
+    scale = (1.0 - actions.dividend_yield) ** paid / split
+    out = frame.copy()
+    for column in ("open", "high", "low", "close"):
+        out[column] = frame[column] * scale
+    out["volume"] = frame["volume"] * split
+    return out
+
+
+def dividend_amounts(frame: pd.DataFrame, actions: SyntheticActions, decimals: int) -> list[tuple[pd.Timestamp, str]]:
+    """(ex-date, amount) so that 1 + amount / close_E undoes the as-traded drop at E (rounded as written)."""
+    dates = pd.DatetimeIndex(frame.index)
+    closes = frame["close"].round(decimals)
+    y = actions.dividend_yield
+    return [(day, fmt(float(closes.loc[day]) * y / (1.0 - y), 4)) for day in actions.ex_dates(dates)]
+
+
+def splits_body(symbol: str, splits: Sequence[tuple[pd.Timestamp, float]]) -> bytes:
+    """Alpha Vantage ``SPLITS`` body, newest first."""
+    data = [{"effective_date": iso_day(day), "split_factor": f"{factor:.4f}"} for day, factor in sorted(splits)[::-1]]
+    return json.dumps({"symbol": symbol, "data": data}, indent=4).encode("utf-8")
+
+
+def dividends_body(symbol: str, dividends: Sequence[tuple[pd.Timestamp, str]]) -> bytes:
+    """Alpha Vantage ``DIVIDENDS`` body, newest first (declared a week before, paid a week after the ex-date)."""
+    data = [
+        {
+            "ex_dividend_date": iso_day(day),
+            "declaration_date": iso_day(day - pd.Timedelta(days=7)),
+            "record_date": iso_day(day + pd.Timedelta(days=2)),
+            "payment_date": iso_day(day + pd.Timedelta(days=7)),
+            "amount": amount,
+        }
+        for day, amount in sorted(dividends)[::-1]
+    ]
+    return json.dumps({"symbol": symbol, "data": data}, indent=4).encode("utf-8")
+
+
+def build_corporate_actions(bundle: Bundle, assets: list[dict], prices: dict[str, pd.DataFrame]) -> None:
+    """``SPLITS`` and ``DIVIDENDS`` of every ``TIME_SERIES_DAILY`` asset: empty, except the synthetic ones."""
+    for asset in assets:
+        params = asset["params"]
+        if params["function"] != "TIME_SERIES_DAILY":
+            continue
+        symbol, name = params["symbol"], asset["symbol"]
+        actions = SYNTHETIC_ACTIONS.get(name)
+        frame = prices[name]
+        splits = [] if actions is None else [(actions.split_day(pd.DatetimeIndex(frame.index)), actions.split_factor)]
+        dividends = [] if actions is None else dividend_amounts(frame, actions, AV_DECIMALS["TIME_SERIES_DAILY"])
+        kind = "synthetic"  # written here, not fetched: empty lists where the real symbol had no event then
+        for function, body, rows, what in (
+            ("SPLITS", splits_body(symbol, splits), len(splits), "splits"),
+            ("DIVIDENDS", dividends_body(symbol, dividends), len(dividends), "dividends"),
+        ):
+            origin = (
+                f"synthetic {what} ({actions.describe()})"
+                if actions is not None
+                else f"no {what} (none in the window; an empty data list, as Alpha Vantage answers)"
+            )
+            bundle.store(
+                "alphavantage", {"function": function, "symbol": symbol}, body, ext="json", kind=kind,
+                origin=origin, rows=rows,
+            )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- CoinGecko
@@ -950,6 +1057,7 @@ def main() -> int:
     bundle = Bundle(LandingZone(LANDING_DIR), [])
 
     prices = build_prices(bundle, assets, real, cal)
+    build_corporate_actions(bundle, assets, prices)
     build_coingecko(bundle, assets, prices)
     build_fred(bundle, macro, real, cal)
     build_gdelt(bundle, assets, cal)

@@ -18,6 +18,7 @@ from portfolio_assets.assets.windows import (
 from portfolio_assets.checks import completeness, has_volume_for, rsi_bounds, warmup_ends
 from portfolio_assets.columns import AVAILABLE_AT, CROSS_ASSET_AVAILABILITY, INDICATOR_COLUMNS
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
+from portfolio_assets.features.adjustment import rebase_levels, total_return_prices
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
 from portfolio_assets.partitions import INDICATOR_LOOKBACK, OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
@@ -27,11 +28,16 @@ from portfolio_assets.spans import INDICATOR_LOOKBACK_DAYS
 
 
 def indicator_frame(prices: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.DataFrame:
-    """Technical and cross-asset features of every row of ``prices`` (``benchmarks``: the stored asset)."""
+    """Technical and cross-asset features of every row of ``prices`` (``benchmarks``: the stored asset).
+
+    Computed on the split- and dividend-adjusted series, price levels rebased to each row's own
+    share basis (``features.adjustment``): a split or an ex-dividend day is no move.
+    """
     keys = ["asset_symbol", "timestamp"]
-    technical = compute_indicators(prices)
+    adjusted = total_return_prices(prices)
+    technical = rebase_levels(compute_indicators(adjusted), prices)
     technical = technical.merge(prices[[*keys, AVAILABLE_AT]], on=keys, how="left", validate="one_to_one")
-    cross = compute_cross_asset(prices, benchmark_series(benchmarks))
+    cross = compute_cross_asset(adjusted, benchmark_series(benchmarks))
     cross = cross[[*keys, *CROSS_ASSET_FEATURES, *CROSS_ASSET_AVAILABILITY]]
     return technical.merge(cross, on=keys, how="left", validate="one_to_one")
 

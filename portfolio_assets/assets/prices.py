@@ -19,6 +19,7 @@ from portfolio_assets.checks import (
 )
 from portfolio_assets.clients.status import excluded_assets
 from portfolio_assets.columns import PRICE_COLUMNS
+from portfolio_assets.features.adjustment import ADJUSTMENT_FACTOR, SPLIT_FACTOR_CUM, adjusted_close, adjustment_factors
 from portfolio_assets.io_managers import EXCLUDED_ASSETS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
@@ -32,7 +33,8 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
     CoinGecko's 00:00 UTC point of the next day) and ``market_cap``, for
     cross-source checks; other classes leave them empty. ``available_at`` is the end of the day's bar
     (``timing``), the instant the row's prices became known. Assets in ``excluded`` are left out, and so are
-    the rows after an asset's ``last_trading_day``.
+    the rows after an asset's ``last_trading_day``. ``split_factor_cum`` / ``adjustment_factor``: the
+    point-in-time split and dividend factors of ``features.adjustment`` (1.0 without events).
     """
     zone = landing.zone()
     frames = []
@@ -41,6 +43,9 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
             continue
         frame = replay.read_prices(zone, spec)
         frame = frame[spec.traded_on(frame["timestamp"])].copy()  # nothing after an asset's last trading day
+        frame[SPLIT_FACTOR_CUM], frame[ADJUSTMENT_FACTOR] = adjustment_factors(
+            frame["timestamp"], frame["price_close"].to_numpy(dtype="float64"), replay.read_actions(zone, spec)
+        )
         frame["reference_close"] = float("nan")
         frame["market_cap"] = float("nan")
         # CoinGecko is a reference: a live window older than its free 365 days has none, and that is fine
@@ -79,9 +84,10 @@ def prices(
     responses; CoinGecko as a second close for crypto). Columns: timestamp (UTC day),
     asset_symbol, asset_class, price_open/high/low/close, volume (empty for fx),
     reference_close, market_cap, source, available_at (the instant the day's bar ended: 24:00 UTC for
-    crypto, 16:00 New York for equities and ETFs, 16:00 UTC for FX and metals; the rows' decision time).
-    An asset whose source failed (see the raw assets' fetch check) is left out and named in
-    `excluded_assets`."""
+    crypto, 16:00 New York for equities and ETFs, 16:00 UTC for FX and metals; the rows' decision time),
+    and the point-in-time split / dividend factors split_factor_cum and adjustment_factor (OHLCV stay as
+    traded; see FEATURES.md). An asset whose source failed (see the raw assets' fetch check) is left out
+    and named in `excluded_assets`."""
     first, last = run_window(context)
     universe = landing.universe()
     symbols = [spec.symbol for spec in universe.assets]
@@ -103,7 +109,8 @@ def prices(
                 window_end=last,
                 last_trading_days=last_trading_days_for(kept),
             ),
-            feature_distribution(frame, previous=before),
+            # moves on the adjusted close: a split or an ex-dividend day is not a move
+            feature_distribution(adjusted_close(frame), previous=adjusted_close(before)),
             cross_source_consistency(frame),
         ]
     )

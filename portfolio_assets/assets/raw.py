@@ -42,7 +42,7 @@ from dagster import (
     asset,
 )
 
-from portfolio_assets import settings
+from portfolio_assets import replay, settings
 from portfolio_assets.assets.quality import check_result, check_specs
 from portfolio_assets.assets.windows import run_window
 from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
@@ -141,13 +141,12 @@ def plan_requests(
             # a series a macro field reads (gold) is needed by every row, not only by its own asset's
             owners = () if spec.symbol in macro_symbols else (spec.symbol,)
             planned.append(Planned(AlphaVantageClient.daily(spec.params, since=first, through=last), owners))
-            if live and spec.params.get("function") == "TIME_SERIES_DAILY":  # equities and ETFs
+            # equities and ETFs: their splits and dividends adjust their prices, so a failure excludes the asset
+            if spec.params.get("function") in replay.ACTION_FUNCTIONS:
                 planned.append(Planned(AlphaVantageClient.splits(spec.params["symbol"], through=last), (spec.symbol,)))
                 planned.append(
                     Planned(AlphaVantageClient.dividends(spec.params["symbol"], through=last), (spec.symbol,))
                 )
-        if not live:
-            notes.append("splits and dividends: the bundled sample has none (live mode fetches them)")
     elif source == "fred":
         for macro in universe.macro:
             if macro.source == "fred" and macro.series_id:
@@ -343,7 +342,7 @@ def fetch_source(
 
 DESCRIPTIONS = {
     "alphavantage": "Alpha Vantage daily prices of every universe asset (DIGITAL_CURRENCY_DAILY, TIME_SERIES_DAILY, "
-    "FX_DAILY; gold as XAU) and, live, the splits and dividends of equities and ETFs.",
+    "FX_DAILY; gold as XAU) and the splits and dividends (SPLITS, DIVIDENDS) of equities and ETFs.",
     "fred": "FRED series/observations of the macro fields; monthly and quarterly series as first releases "
     "(ALFRED output_type=4, each value dated by its realtime_start).",
     "gdelt": "GDELT DOC 2.0 timelinetone and timelinevolraw of each asset's news query.",

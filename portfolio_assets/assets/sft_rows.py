@@ -55,6 +55,7 @@ from portfolio_assets.columns import (
     TARGET_COLUMNS,
     not_applicable,
 )
+from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS, adjusted_close, factors_of
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows, format_rows
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
@@ -80,7 +81,8 @@ def join_features(
     rows, which the schema's uniqueness check quarantines.
     """
     keys = ["asset_symbol", "timestamp"]
-    own = prices[[c for c in PRICE_COLUMNS if c != "source"]].rename(columns={AVAILABLE_AT: DECISION_TIME})
+    own = prices[[c for c in PRICE_COLUMNS if c not in ("source", *ADJUSTMENT_COLUMNS)]]
+    own = own.rename(columns={AVAILABLE_AT: DECISION_TIME})
     joined = own.merge(
         indicators[[*keys, *INDICATOR_COLUMNS, AVAILABLE_AT, *CROSS_ASSET_AVAILABILITY]], on=keys, how="left"
     )
@@ -160,7 +162,8 @@ def candidate_rows(
         first_day=clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start),
         last_day=last + pd.Timedelta(days=HORIZON_DAYS),
     )
-    day_prices = in_window(prices.assign(context_window=context_windows(prices, export.context_window)), first, last)
+    windows = context_windows(prices, export.context_window, factors=factors_of(prices)[1])
+    day_prices = in_window(prices.assign(context_window=windows), first, last)
     joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
     timing = point_in_time(joined, features=FEATURE_COLUMNS)
     return build_sft_rows(joined, day_prices["context_window"], universe), timing
@@ -255,8 +258,10 @@ def gate_and_rows(
     labelled = rows[no_target.isna().to_numpy()]
     result = validate_rows(labelled, SftRowsSchema, has_volume=has_volume)
     before = prices[prices["timestamp"] < first]
-    moves = feature_distribution(
-        in_window(prices, first, last + pd.Timedelta(days=HORIZON_DAYS)), previous=before, max_cases=len(prices)
+    moves = feature_distribution(  # on the adjusted close: a split or an ex-dividend day is not a move
+        adjusted_close(in_window(prices, first, last + pd.Timedelta(days=HORIZON_DAYS))),
+        previous=adjusted_close(before),
+        max_cases=len(prices),
     ).failures
     accepted = {spec.symbol: spec.accepted_moves for spec in universe.assets}
     suspects, reasons = suspect_moves(rows, moves, accepted=accepted)

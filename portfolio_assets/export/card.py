@@ -212,7 +212,9 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
     out += [
         "",
         "Every canonical column follows the text columns, at full float64 precision: OHLCV, the targets "
-        f"(`target_timestamp`, `target_price_90d`, `target_return_90d` = log return, `target_return_pct_90d`), "
+        "(`target_timestamp`, `target_price_90d` in the row's share basis, `target_return_90d` = split-adjusted log "
+        "return, `target_return_pct_90d`, `target_total_return_90d` = log return with the dividends whose ex-date is "
+        "in the horizon), "
         f"{len(INDICATOR_COLUMNS)} technical and cross-asset indicators, {len(MACRO_COLUMNS)} macro fields, "
         f"{len(SENTIMENT_FIELDS)} sentiment fields, the reference close and market cap, and `not_applicable` "
         "(JSON array of the features that do not apply to the asset, as opposed to missing ones)"

@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from portfolio_assets.features.adjustment import as_of_closes
+
 SIGNIFICANT_DIGITS = 6
 DEFAULT_CONTEXT_WINDOW = 30
 OUTPUT_FIELDS = {
@@ -109,11 +111,14 @@ def timeseries_instruction_text(asset_symbol: str, asset_class: str, day: pd.Tim
     )
 
 
-def context_windows(prices: pd.DataFrame, length: int) -> pd.Series:
+def context_windows(prices: pd.DataFrame, length: int, factors: np.ndarray | None = None) -> pd.Series:
     """JSON array of each row's last ``length`` closes (oldest first, today last), per asset.
 
     Indexed like ``prices``; shorter at the start of a series; NaN where ``asset_symbol``
-    is missing.
+    is missing. ``factors`` (per row of ``prices``, e.g. ``adjustment_factor``): a window
+    holding a factor change shows its closes back-adjusted as of its last day,
+    ``close_t × factor_t / factor_D`` (``features.adjustment.as_of_closes``), so a split
+    is no move; its last close stays the as-traded one.
 
     Vectorised: every close is rounded and JSON-encoded once, the tokens of all rows
     (sorted by asset, then time) are joined into one string, and each row's window is a
@@ -142,6 +147,14 @@ def context_windows(prices: pd.DataFrame, length: int) -> pd.Series:
     windows = np.empty(n, dtype=object)
     windows[:] = ["[" + text[b:e] + "]" for b, e in zip(begin, ends.tolist(), strict=True)]
     windows[first > positions] = "[]"
+    if factors is not None:
+        f = np.asarray(factors, dtype="float64")[order]
+        steps = np.cumsum(np.r_[False, (f[1:] != f[:-1]) & ~new_asset[1:]])  # factor changes so far
+        changed = np.flatnonzero((first <= positions) & (steps[np.minimum(first, n - 1)] != steps))
+        for i in changed.tolist():
+            j = int(first[i])
+            window_tokens = json_numbers(as_of_closes(closes[j : i + 1].astype("float64"), f[j : i + 1]))
+            windows[i] = "[" + ", ".join(window_tokens) + "]"
     windows[pd.isna(symbols)] = np.nan
     out = np.empty(n, dtype=object)
     out[order] = windows

@@ -25,6 +25,13 @@ Rule, per asset, for the observation at timestamp t with close c:
 
 ``target_return`` is ln(target / c) and ``target_return_pct`` (target / c − 1) × 100.
 So the target at t depends only on the close at t and the prices in (t, h].
+
+Corporate actions (``features.adjustment``; only where ``prices`` carries the
+factor columns, else every factor is 1): the target price is in the row's own
+share basis, ``close_T × split_factor_cum_T / split_factor_cum_t``, so a split
+inside the horizon is no move (a price return, dividends excluded).
+``target_total_return`` is ln(F_T / F_t) with F = close × adjustment_factor:
+the same return plus the dividends whose ex-date is in (t, T], reinvested.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS, factors_of
 from portfolio_assets.features.indicators import (
     InvalidPricesError,
     check_positive_prices,
@@ -56,6 +64,7 @@ def target_columns(horizon_days: int) -> list[str]:
         f"target_price_{horizon_days}d",
         f"target_return_{horizon_days}d",
         f"target_return_pct_{horizon_days}d",
+        f"target_total_return_{horizon_days}d",
     ]
 
 
@@ -88,7 +97,8 @@ def compute_targets(
 
     Returns ``asset_symbol``, ``timestamp``, ``target_timestamp``,
     ``target_price_{h}d``, ``target_return_{h}d`` (log) and
-    ``target_return_pct_{h}d`` (percent), one row per input row, sorted by
+    ``target_return_pct_{h}d`` (percent) and ``target_total_return_{h}d`` (log, dividends
+    reinvested), one row per input row, sorted by
     (asset_symbol, timestamp). Raises ``InvalidPricesError`` (a ValueError) on
     a missing or non-positive close or a duplicated (asset_symbol, timestamp).
     """
@@ -99,9 +109,11 @@ def compute_targets(
         raise ValueError(f"{what}: max_gap_days must be >= 0, got {max_gap_days!r}")
     require_columns(prices, ["asset_symbol", "timestamp", "price_close"], what)
     order, bounds, ts = sort_prices(prices, what)
-    frame = prices.iloc[order][["asset_symbol", "timestamp", "price_close"]].reset_index(drop=True)
-    check_positive_prices(frame, ["price_close"], what)
+    present = [c for c in ADJUSTMENT_COLUMNS if c in prices.columns]
+    frame = prices.iloc[order][["asset_symbol", "timestamp", "price_close", *present]].reset_index(drop=True)
+    check_positive_prices(frame, ["price_close", *present], what)
     close = frame["price_close"].to_numpy(dtype="float64")
+    split_cum, factor = factors_of(frame)
 
     horizon = ts + int(horizon_days) * _DAY_NS
     end_ns = None
@@ -125,8 +137,10 @@ def compute_targets(
         target[horizon_passes_end(frame["asset_symbol"], frame["timestamp"], last_trading_days, horizon_days)] = -1
     known = target >= 0
     safe = np.where(known, target, 0)
-    target_price = np.where(known, close[safe], np.nan)
+    # in the row's share basis: the ratio is exactly 1.0 without a split in (t, T]
+    target_price = np.where(known, close[safe] * (split_cum[safe] / split_cum), np.nan)
     ratio = target_price / close
+    total_ratio = np.where(known, (close[safe] * factor[safe]) / (close * factor), np.nan)
     names = target_columns(int(horizon_days))
     target_timestamp = frame["timestamp"].iloc[safe].reset_index(drop=True).where(known)
     return pd.DataFrame(
@@ -137,5 +151,6 @@ def compute_targets(
             names[1]: target_price,
             names[2]: np.log(ratio),
             names[3]: (ratio - 1.0) * 100.0,
+            names[4]: np.log(total_ratio),
         }
     )

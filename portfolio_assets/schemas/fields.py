@@ -27,9 +27,12 @@ UTC_NS = {"unit": "ns", "tz": "UTC"}
 
 TARGET_DESCRIPTIONS = {
     "target_timestamp": f"the asset's last observation at or before timestamp + {HORIZON_DAYS} calendar days",
-    "target_price_90d": "the close at target_timestamp [quote currency]",
+    "target_price_90d": "the close at target_timestamp in the row's share basis (x the split factors of "
+    "(timestamp, target_timestamp]) [quote currency]",
     "target_return_90d": "ln(target_price_90d / close at timestamp) [log return]",
     "target_return_pct_90d": "(target_price_90d / close at timestamp - 1) x 100 [percent]",
+    "target_total_return_90d": "ln(total-return close at target_timestamp / at timestamp): target_return_90d plus "
+    "the dividends with ex-date in (timestamp, target_timestamp], reinvested [log return]",
 }
 
 
@@ -92,6 +95,20 @@ class Reference(Base):
     )
     market_cap: Series[float] = pa.Field(
         ge=0, nullable=True, description="CoinGecko market capitalisation of the day (crypto only) [USD]"
+    )
+
+
+class Adjustment(Base):
+    """The point-in-time split and dividend factors of ``features.adjustment`` (``prices`` only)."""
+
+    split_factor_cum: Series[float] = pa.Field(
+        gt=0,
+        description="product of the split factors (new/old shares) with effective date <= the day; 1 without splits",
+    )
+    adjustment_factor: Series[float] = pa.Field(
+        gt=0,
+        description="split_factor_cum x product of (1 + dividend / ex-date close) over dividends with ex-date <= "
+        "the day; close x adjustment_factor is the total-return series",
     )
 
 

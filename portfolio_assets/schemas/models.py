@@ -29,6 +29,7 @@ from portfolio_assets.schemas.fields import (
     DECISION_TIME_DESCRIPTION,
     TARGET_DESCRIPTIONS,
     UTC_NS,
+    Adjustment,
     AssetKeys,
     BarEnd,
     Base,
@@ -48,7 +49,7 @@ from portfolio_assets.schemas.text import passes
 KEYS = ["timestamp", "asset_symbol"]
 
 
-class PricesSchema(AssetKeys, Ohlcv, Reference, BarEnd):
+class PricesSchema(AssetKeys, Ohlcv, Reference, BarEnd, Adjustment):
     """``prices``: daily OHLCV of every asset, one row per asset per trading day."""
 
     source: Series[str] = pa.Field(description="price source of the row (alphavantage)")
@@ -113,6 +114,9 @@ class TargetsSchema(Base):
     target_return_pct_90d: Series[float] = pa.Field(
         nullable=True, gt=-100, description=TARGET_DESCRIPTIONS["target_return_pct_90d"]
     )
+    target_total_return_90d: Series[float] = pa.Field(
+        nullable=True, description=TARGET_DESCRIPTIONS["target_total_return_90d"]
+    )
 
     _target_within_horizon = rule("target_within_horizon")
     _targets_all_or_none = rule("targets_all_or_none")
@@ -131,7 +135,10 @@ class SftRowsSchema(AssetKeys, Ohlcv, Technical, MacroFields, SentimentFields, R
         description="strict JSON object of every feature (6 significant digits; null when missing or not applicable)"
     )
     output: Series[str] = pa.Field(description="strict JSON object of the three 90-day targets")
-    context_window: Series[str] = pa.Field(description="strict JSON array of the last N closes, oldest first")
+    context_window: Series[str] = pa.Field(
+        description="strict JSON array of the last N closes, oldest first, back-adjusted for splits and "
+        "dividends as of the row's day (the last is its as-traded close)"
+    )
     not_applicable: Series[str] = pa.Field(
         description="strict JSON array of the features that do not apply to the asset (class or price source)"
     )
@@ -141,6 +148,7 @@ class SftRowsSchema(AssetKeys, Ohlcv, Technical, MacroFields, SentimentFields, R
     target_price_90d: Series[float] = price(TARGET_DESCRIPTIONS["target_price_90d"])
     target_return_90d: Series[float] = pa.Field(description=TARGET_DESCRIPTIONS["target_return_90d"])
     target_return_pct_90d: Series[float] = pa.Field(gt=-100, description=TARGET_DESCRIPTIONS["target_return_pct_90d"])
+    target_total_return_90d: Series[float] = pa.Field(description=TARGET_DESCRIPTIONS["target_total_return_90d"])
     decision_time: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs=UTC_NS, description=DECISION_TIME_DESCRIPTION)
 
     @pa.check("instruction", "input", "output", "context_window", "not_applicable", name="non_empty")

@@ -66,14 +66,8 @@ def serve_sample(api: Api) -> None:
         for folder in sorted((SAMPLE_LANDING_ROOT / source).iterdir()):
             params = parse_series_key(folder.name)
             body = _sample_body(source, folder.name)
-            if source == "alphavantage":
+            if source == "alphavantage":  # prices, and the SPLITS / DIVIDENDS of every TIME_SERIES_DAILY asset
                 api.on("/av/query", reply(body), **params)
-                if params["function"] == "TIME_SERIES_DAILY":
-                    symbol = params["symbol"]
-                    splits = {"symbol": symbol, "data": [{"effective_date": "2014-03-27", "split_factor": "2.0000"}]}
-                    dividends = {"symbol": symbol, "data": []}
-                    api.on("/av/query", reply(json.dumps(splits)), function="SPLITS", symbol=symbol)
-                    api.on("/av/query", reply(json.dumps(dividends)), function="DIVIDENDS", symbol=symbol)
             elif source == "fred":
                 series_id = params["series_id"]
                 if series_id in VINTAGE_LAG:
@@ -274,6 +268,46 @@ def test_one_assets_failure_excludes_it_and_a_rerun_fills_it_in(live_env, api, t
         assert [s.args["symbol"] for s in api.requests[before:]] == ["TLT"]
         assert "TLT" in set(store.read(["prices"], days)["asset_symbol"])
         assert store.exclusions(["prices"], days) == {}
+
+
+def test_crafted_splits_and_dividends_set_the_factors_and_a_failed_list_excludes_its_asset(live_env, api, tmp_path):
+    """GOOG answers a split inside the run and a dividend declared for after it; USO's DIVIDENDS is an error body."""
+    splits = {"symbol": "GOOG", "data": [{"effective_date": "2012-01-14", "split_factor": "2.0000"}]}  # a Saturday
+    dividends = {
+        "symbol": "GOOG",
+        "data": [
+            {"ex_dividend_date": "2012-03-01", "declaration_date": "2012-01-20", "record_date": "None",
+             "payment_date": "None", "amount": "5.00"},
+            {"ex_dividend_date": "2012-01-24", "declaration_date": "None", "record_date": "None",
+             "payment_date": "None", "amount": "1.50"},
+        ],
+    }  # fmt: skip
+    api.on("/av/query", reply(json.dumps(splits)), function="SPLITS", symbol="GOOG")
+    api.on("/av/query", reply(json.dumps(dividends)), function="DIVIDENDS", symbol="GOOG")
+    api.on("/av/query", reply(ERROR_MESSAGE), function="DIVIDENDS", symbol="USO")
+    with local_instance(tmp_path / "dagster_home") as instance:
+        run = run_live([RAW_BY_SOURCE["alphavantage"], prices], instance, raise_on_error=False)
+        fetch = _check(run, "raw_alphavantage", "fetch")
+        assert not fetch.passed and fetch.metadata["excluded_assets"].value == ["USO"]
+        store = PartitionStore(tmp_path / "data")
+        days = [d.strftime("%Y-%m-%d") for d in __import__("pandas").date_range(FIRST, LAST)]
+        rows = store.read(["prices"], days)
+        assert "USO" not in set(rows["asset_symbol"]) and "TLT" in set(rows["asset_symbol"])
+        goog = rows[rows["asset_symbol"] == "GOOG"].set_index(rows.loc[rows["asset_symbol"] == "GOOG", "timestamp"])
+        day = goog.index.strftime("%Y-%m-%d")
+        # the split applies from Monday 2012-01-17 on, the dividend from its ex-date on, never before
+        assert (goog.loc[day < "2012-01-17", "split_factor_cum"] == 1.0).all()
+        assert (goog.loc[day >= "2012-01-17", "split_factor_cum"] == 2.0).all()
+        before = goog.loc[day < "2012-01-24"]
+        assert (before["adjustment_factor"] == before["split_factor_cum"]).all()
+        ex_close = goog.loc[day == "2012-01-24", "price_close"].iloc[0]
+        assert goog.loc[day >= "2012-01-24", "adjustment_factor"].tolist() == pytest.approx(
+            [2.0 * (1 + 1.5 / ex_close)] * int((day >= "2012-01-24").sum()), rel=1e-15
+        )
+        # the as-traded levels are kept as the server sent them
+        sample = replay.read_prices(LandingZone(SAMPLE_LANDING_ROOT), load_universe().asset("GOOG"))
+        stored = sample.set_index("timestamp").loc[goog.index, "price_close"]
+        assert goog["price_close"].tolist() == stored.tolist()
 
 
 def test_a_spent_budget_stops_the_run_and_the_next_resumes_without_repeating(live_env, api, tmp_path, monkeypatch):

@@ -137,6 +137,34 @@ def test_alphavantage_error_bodies_with_http_200(
         replay.read_prices(LandingZone(landing), UNIVERSE.asset("GOOG"))
 
 
+@pytest.mark.parametrize("function", ["SPLITS", "DIVIDENDS"])
+@pytest.mark.parametrize(
+    "body, error, cause",
+    [
+        (fixture("alphavantage_note.json"), RateLimitedError, "rate limited: 'Thank you for using Alpha Vantage!"),
+        (fixture("alphavantage_rate_limit.json"), RateLimitedError, "25 requests per day"),
+        (fixture("alphavantage_premium.json"), RejectedResponseError, "API information instead of data"),
+        (fixture("alphavantage_error.json"), RejectedResponseError, "API error: 'Invalid API call."),
+        (b'{"symbol": "TLT", "data": [{"effective_da', RejectedResponseError, "truncated JSON: the body ends early"),
+        (b"", RejectedResponseError, "empty body"),
+    ],
+    ids=["Note", "Information daily limit", "Information premium", "Error Message", "truncated", "empty"],
+)
+def test_corporate_action_error_bodies_with_http_200(
+    api: Api, clock: Clock, landing: Path, function: str, body: bytes, error: type[ClientError], cause: str
+) -> None:
+    """SPLITS / DIVIDENDS answer errors and limits with HTTP 200 like the price series, and are classified alike."""
+    api.on("/query", reply(body), function=function, symbol="TLT")
+    client = _av(api, clock, landing)
+    request = client.splits("TLT") if function == "SPLITS" else client.dividends("TLT")
+    with pytest.raises(ClientError) as info:
+        client.fetch(request)
+    assert type(info.value) is error
+    assert cause in str(info.value)
+    assert len(api.requests) == 1  # a 200 is never retried
+    assert_clear_error(info.value, "alphavantage", f"function={function},symbol=TLT", landing, body)
+
+
 def test_a_rate_limited_answer_says_what_to_do(api: Api, clock: Clock, landing: Path) -> None:
     api.on("/query", reply(fixture("alphavantage_note.json")), **GOOG_QUERY)
     client = _av(api, clock, landing)

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from portfolio_assets.features import InvalidPricesError, compute_targets
 from portfolio_assets_tests.features import price_frames
 
-TARGET = ["target_timestamp", "target_price_90d", "target_return_90d", "target_return_pct_90d"]
+TARGET = [
+    "target_timestamp",
+    "target_price_90d",
+    "target_return_90d",
+    "target_return_pct_90d",
+    "target_total_return_90d",
+]
 
 
 def utc(text: str) -> pd.Timestamp:
@@ -52,6 +58,7 @@ def test_output_columns_and_order():
         "target_price_30d",
         "target_return_30d",
         "target_return_pct_30d",
+        "target_total_return_30d",
     ]
 
 
