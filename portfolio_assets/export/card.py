@@ -229,10 +229,19 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
         "",
         "## How they were built",
         "",
-        "* **Point in time.** A feature for day D uses only what was knowable at D's close: macro values from "
-        "their release date (first release where known, else period end plus the series' publication lag), "
-        "news and social aggregates of the previous UTC day for assets that close before 24:00 UTC, "
-        "indicators from prices up to D. Nothing is filled backwards; missing stays missing (null).",
+        "* **Decision time.** Each row has a `decision_time` (UTC): the end of its own daily price bar, 24:00 UTC "
+        "for crypto, 16:00 New York for equities, ETFs and indices, 16:00 UTC for FX and metals (XAUUSD). The row "
+        "uses only values available by then, and a blocking check verified every one before export.",
+        "* **Availability.** Prices and technical features: the bar end. Macro: the release day (the first "
+        "release where known, else period end plus the series' publication lag) at the series' release time (the "
+        "S&P 500 at 16:00 New York, the VIX at 16:15, Treasury yields and the dollar index at 16:15, CPI, GDP and "
+        "unemployment at 08:30), so an FX row sees the previous day's S&P 500 close and an equity row the previous "
+        "day's VIX. Cross-asset windows: their latest input. News, social and Fear & Greed: the end of the UTC day "
+        "aggregated (crypto rows use day D, the others D-1). Google Trends: the download's fetch instant, from that "
+        "download alone. Nothing is filled backwards; missing stays missing (null).",
+        "* **Splits and dividends.** Returns, indicators and targets use prices adjusted only for events dated on "
+        "or before the row's day; the prices shown (OHLC, the last close of the context window) are as traded and "
+        "level indicators are in the row's own share basis.",
         f"* **Targets.** The close {HORIZON_DAYS} calendar days after D (the last trading day on or before it), "
         "its log return and percent return from D's close. `target_timestamp` is the day the target close was "
         "observed, so `[timestamp, target_timestamp]` is each row's label window.",

@@ -22,7 +22,7 @@ from portfolio_assets.features import kernels as k
 from portfolio_assets.features.spec import NON_NEGATIVE, PERCENT, POSITIVE, UNBOUNDED, UNIT, Bound, Feature
 
 _PRICE = "price (quote currency)"
-_AT_CLOSE = "at D's close"
+_AT_CLOSE = "at D's bar end (the row's decision time)"
 
 
 def _technical(
@@ -225,59 +225,62 @@ def _macro(
     return Feature(name, "macro", formula, unit, window, source, known_at, valid=valid)
 
 
-_LAG0 = "at D's close for D's observation (lag 0)"
+_LAG0 = "D's observation (lag 0) from {time} on D"
 MACRO: tuple[Feature, ...] = (
     _macro(
-        "sp500_close", "S&P 500 index close (level)", "1 observation", "index points", "FRED SP500", _LAG0, POSITIVE
+        "sp500_close", "S&P 500 index close (level)", "1 observation", "index points", "FRED SP500",
+        _LAG0.format(time="16:00 America/New_York") + ": equity rows see D's, FX and metal rows (16:00 UTC) D−1's",
+        POSITIVE,
     ),
     _macro(
         "vix", "CBOE Volatility Index close (level)", "1 observation", "index points (annualised %)", "FRED VIXCLS",
-        _LAG0, POSITIVE,
+        _LAG0.format(time="16:15 America/New_York") + ": only crypto rows (24:00 UTC) see D's", POSITIVE,
     ),
     _macro(
         "dxy", "nominal broad U.S. dollar index, goods and services (level)", "1 observation",
         "index (Jan 2006 = 100)", "FRED DTWEXBGS",
-        "observation date + 7 days (published weekly): D sees the value of D − 7", POSITIVE,
+        "observation date + 7 days (published weekly), 16:15 America/New_York", POSITIVE,
     ),
     _macro(
         "us10y_yield", "10-year Treasury constant-maturity yield (level)", "1 observation", "percent", "FRED DGS10",
-        "observation date + 1 day",
+        "observation date + 1 day, 16:15 America/New_York",
     ),
     _macro(
         "us2y_yield", "2-year Treasury constant-maturity yield (level)", "1 observation", "percent", "FRED DGS2",
-        "observation date + 1 day",
+        "observation date + 1 day, 16:15 America/New_York",
     ),
     _macro(
         "gold_price", "close of the universe asset XAUUSD (level)", "1 observation", "USD per troy ounce",
-        "Alpha Vantage FX_DAILY XAU/USD (the XAUUSD prices)", _LAG0, POSITIVE,
+        "Alpha Vantage FX_DAILY XAU/USD (the XAUUSD prices)", _LAG0.format(time="XAUUSD's bar end, 16:00 UTC"),
+        POSITIVE,
     ),
     _macro(
         "oil_price", "WTI crude oil spot price, Cushing (level; negative in April 2020)", "1 observation",
-        "USD per barrel", "FRED DCOILWTICO", "observation date + 7 days",
+        "USD per barrel", "FRED DCOILWTICO", "observation date + 7 days, 17:00 America/New_York",
     ),
     _macro(
         "cpi_yoy", "(CPI_m / CPI_{m−12} − 1) × 100, core CPI (all items less food and energy, SA)", "12 months",
-        "percent", "FRED CPILFESL", "end of month m + 20 days",
+        "percent", "FRED CPILFESL", "first release (ALFRED), else end of month m + 20 days; 08:30 America/New_York",
     ),
     _macro(
         "gdp_growth_qoq", "(GDP_q / GDP_{q−1} − 1) × 100, real GDP, not annualised", "1 quarter", "percent",
-        "FRED GDPC1", "end of quarter q + 35 days",
+        "FRED GDPC1", "first release (ALFRED), else end of quarter q + 35 days; 08:30 America/New_York",
     ),
     _macro(
         "unemployment_rate", "civilian unemployment rate (level)", "1 observation", "percent", "FRED UNRATE",
-        "end of the month + 10 days", PERCENT,
+        "first release (ALFRED), else end of the month + 10 days; 08:30 America/New_York", PERCENT,
     ),
     _macro(
         "yield_curve_10y_2y", "us10y_yield − us2y_yield, both as known at D", "same day", "percentage points",
-        "derived (FRED DGS10, DGS2)", "when both are (observation date + 1 day)",
+        "derived (FRED DGS10, DGS2)", "when both are (observation date + 1 day, 16:15 America/New_York)",
     ),
 )  # fmt: skip
-"""The macro fields (as released by D's close), then the fields derived from them."""
+"""The macro fields (as released by the row's decision time), then the fields derived from them."""
 
 MACRO_DERIVED = ("yield_curve_10y_2y",)
 """Macro fields computed from the aligned fields of the same day, not read from a series."""
 
-_DAILY_AGGREGATE = "at 24:00 UTC of day D: crypto rows use day D, other classes day D−1"
+_DAILY_AGGREGATE = "at 24:00 UTC of day D: crypto rows (decided 24:00 UTC) use day D, other classes day D−1"
 
 
 def _sentiment(
@@ -310,13 +313,13 @@ SENTIMENT: tuple[Feature, ...] = (
         "so downloads are never merged)",
         "52 weeks", "percent of trailing high (0..100)", "Google Trends downloads kept as fetched, the asset's "
         "`trends_query`",
-        "from downloads fetched by 24:00 UTC of D (crypto) or 00:00 UTC of D (other classes); held at most one "
+        "at the download's fetch instant: rows use downloads fetched by their decision time; held at most one "
         "period + 5 weeks after the period ended; none before the first download",
         PERCENT,
     ),
     _sentiment(
         "fear_greed_index", "alternative.me Crypto Fear & Greed index of the day", "1 day", "index 0..100",
-        "alternative.me `/fng/`", _AT_CLOSE, PERCENT, applies_to=frozenset({"crypto"}),
+        "alternative.me `/fng/`", _DAILY_AGGREGATE, PERCENT, applies_to=frozenset({"crypto"}),
     ),
 )  # fmt: skip
 

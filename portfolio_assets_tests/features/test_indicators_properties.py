@@ -353,6 +353,8 @@ def test_features_md_documents_macro_sentiment_and_cross_asset_features():
             assert f"+ {spec.release_lag_days} days" in line, spec.name
         else:
             assert "lag 0" in line, spec.name
+        if spec.release_time is not None:
+            assert str(spec.release_time) in line, spec.name
     for spec in CROSS_ASSET:
         line = next(x for x in section.splitlines() if x.startswith(f"| `{spec.name}` |"))
         assert spec.formula in line and spec.source in line and spec.known_at in line, spec.name
