@@ -5,6 +5,7 @@ The inputs are the parsed responses of the bundled sample, read through ``replay
 Each value's availability is derived here from the documented rules, independently of the code under test:
 
 * prices (Alpha Vantage): the bar end of its day (24:00 UTC crypto, 16:00 New York equities/ETFs, 16:00 UTC FX);
+* splits and dividends: their effective / ex-date (announced before it; a new one dated after t is added);
 * CoinGecko: its 00:00 UTC stamp;
 * FRED: the release day (first-release ``realtime_start``, else period end + lag) at the series' release time;
 * GDELT, the social feed, Fear & Greed: the end of their UTC day;
@@ -34,6 +35,7 @@ from portfolio_assets.assets.sft_rows import join_features
 from portfolio_assets.assets.windows import in_window
 from portfolio_assets.checks import point_in_time
 from portfolio_assets.columns import FEATURE_COLUMNS, TARGET_COLUMNS
+from portfolio_assets.features.adjustment import CorporateActions
 from portfolio_assets.features.macro import release_dates
 from portfolio_assets.features.sentiment import TrendsSnapshot
 from portfolio_assets.resources import LandingZoneResource
@@ -42,7 +44,16 @@ from portfolio_assets.universe import load_universe
 FIRST, LAST = pd.Timestamp("2010-05-01", tz="UTC"), pd.Timestamp("2010-07-31", tz="UTC")
 UNIVERSE = load_universe()
 FRED = {spec.series_id: spec for spec in UNIVERSE.macro if spec.source == "fred"}
-READERS = ("read_prices", "read_coingecko", "read_fred", "read_gdelt", "read_social", "read_fear_greed", "read_trends")
+READERS = (
+    "read_prices",
+    "read_actions",
+    "read_coingecko",
+    "read_fred",
+    "read_gdelt",
+    "read_social",
+    "read_fear_greed",
+    "read_trends",
+)
 _PARSED: dict[tuple, object] = {}
 
 
@@ -51,6 +62,8 @@ def _copy(value: object) -> object:
         return value.copy()
     if isinstance(value, list):
         return [TrendsSnapshot(s.fetched_at, s.frame.copy()) for s in value]
+    if isinstance(value, CorporateActions):
+        return CorporateActions(splits=value.splits.copy(), dividends=value.dividends.copy())
     return type(value)(series_id=value.series_id, vintage=value.vintage, frame=value.frame.copy())
 
 
@@ -106,6 +119,27 @@ def perturbed_readers(t: pd.Timestamp, seed: int) -> dict[str, object]:
             frame["volume"] = _scale(frame["volume"], late, rng)
         return _drop_some(frame, late, rng)
 
+    def read_actions(zone, spec):
+        actions = ORIGINAL["read_actions"](zone, spec)
+        if spec.params.get("function") != "TIME_SERIES_DAILY":
+            return actions
+        # An event is public before its effective / ex-date: one dated after t may be anything.
+        splits, dividends = actions.splits, actions.dividends
+        later = pd.DatetimeIndex([t.floor("D") + pd.Timedelta(days=int(d)) for d in rng.integers(1, 40, 2)])
+        splits = pd.concat(
+            [
+                splits[splits["effective_date"] <= t],
+                pd.DataFrame({"effective_date": later[:1], "split_factor": [float(rng.choice([0.5, 2.0, 3.0]))]}),
+            ],
+            ignore_index=True,
+        )
+        late = np.asarray(dividends["ex_dividend_date"] > t)
+        dividends = dividends.assign(amount=_scale(dividends["amount"], late, rng))
+        extra = dividends.iloc[:0].copy()
+        extra["ex_dividend_date"], extra["amount"] = later[1:], [float(rng.uniform(0.1, 2.0))]
+        dividends = pd.concat([dividends, extra.reindex(columns=dividends.columns)], ignore_index=True)
+        return CorporateActions(splits=splits, dividends=dividends)
+
     def read_coingecko(zone, coin_id):
         frame = ORIGINAL["read_coingecko"](zone, coin_id)
         late = np.asarray(frame["timestamp"] > t)
@@ -156,6 +190,7 @@ def perturbed_readers(t: pd.Timestamp, seed: int) -> dict[str, object]:
 
     return {
         "read_prices": read_prices,
+        "read_actions": read_actions,
         "read_coingecko": read_coingecko,
         "read_fred": read_fred,
         "read_gdelt": read_gdelt,
