@@ -196,6 +196,18 @@ def test_live_mode_end_to_end_against_the_local_server(live_env, api, tmp_path, 
         assert set(price_rows["asset_symbol"]) == set(universe.symbols)
         macro_rows = store.read(["macro"], days)
         assert macro_rows["cpi_yoy"].notna().all() and macro_rows["unemployment_rate"].notna().all()
+        # decision times on live data: EURUSD's bar ends 16:00 UTC, before the S&P 500 closes (16:00 New York =
+        # 21:00 UTC in January), so its macro row of Friday 2012-01-13 holds Thursday's close; GOOG's holds Friday's
+        stamp = __import__("pandas").Timestamp
+        friday = stamp("2012-01-13", tz="UTC")
+        on_friday = price_rows[price_rows["timestamp"] == friday].set_index("asset_symbol")["available_at"]
+        assert on_friday["EURUSD"] == stamp("2012-01-13 16:00", tz="UTC")
+        assert on_friday["GOOG"] == stamp("2012-01-13 21:00", tz="UTC")
+        assert on_friday["BTC-USD"] == stamp("2012-01-14 00:00", tz="UTC")
+        by_decision = macro_rows[macro_rows["timestamp"] == friday].set_index("decision_time")
+        assert by_decision.loc[on_friday["EURUSD"], "sp500_close_available_at"] == stamp("2012-01-12 21:00", tz="UTC")
+        assert by_decision.loc[on_friday["GOOG"], "sp500_close_available_at"] == stamp("2012-01-13 21:00", tz="UTC")
+        assert by_decision.loc[on_friday["GOOG"], "vix_available_at"] == stamp("2012-01-12 21:15", tz="UTC")
         # CPI is used as first published: November 2011's value from its ALFRED realtime_start (75 days after
         # 2011-11-01 here), not from the month-end + 20 days rule that would show it from 2011-12-20
         observations = json.loads(alfred("CPILFESL"))["observations"]
