@@ -24,6 +24,7 @@ from portfolio_assets.sources import (
     social,
 )
 from portfolio_assets.timeutil import utc_timestamp
+from portfolio_assets.timing import check_stated
 from portfolio_assets.universe import AssetSpec
 
 
@@ -34,11 +35,15 @@ def _combine(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
 
 
 def read_prices(zone: LandingZone, spec: AssetSpec) -> pd.DataFrame:
-    """Daily OHLCV of one universe asset in canonical columns."""
+    """Daily OHLCV of one universe asset in canonical columns; each response's stated clock is checked
+    against the asset's bar end (``timing.check_stated``)."""
     params = alphavantage.series_params(spec.params)
-    frames = [
-        alphavantage.parse_daily(f.read_bytes(), where=f.where) for f in zone.require(alphavantage.SOURCE, params)
-    ]
+    frames = []
+    for f in zone.require(alphavantage.SOURCE, params):
+        part = alphavantage.parse_daily(f.read_bytes(), where=f.where)
+        last = part["timestamp"].iloc[-1] if len(part) else None
+        check_stated(part.attrs, spec.bar_end, last, f"{alphavantage.SOURCE} {spec.symbol} {f.where}")
+        frames.append(part)
     frame = _combine(frames, ["timestamp"])
     frame.insert(1, "asset_symbol", spec.symbol)
     frame.insert(2, "asset_class", spec.asset_class)

@@ -42,6 +42,7 @@ TOP_KEYS = ("assets", "macro")
 ASSET_KEYS = (
     "accepted_moves",
     "asset_class",
+    "bar_end",
     "coingecko_id",
     "fear_greed",
     "last_trading_day",
@@ -83,6 +84,8 @@ class AssetSpec:
     """Days whose one-day move was checked and is genuine: the gate does not hold their rows as suspect."""
     last_trading_day: pd.Timestamp | None = None
     """The asset's last trading day (UTC midnight) if it stopped trading (delisted, matured, merged); else None."""
+    declared_bar_end: Clock | None = None
+    """``bar_end`` from the universe file, overriding the default of its price function."""
 
     def traded_on(self, timestamps: pd.Series) -> pd.Series:
         """Per timestamp, whether the asset still traded that day (every day when it has no last trading day)."""
@@ -93,7 +96,7 @@ class AssetSpec:
     @property
     def bar_end(self) -> Clock:
         """When the asset's daily price bar ends: the decision time of its rows (``timing``)."""
-        return bar_end(self.params.get("function", ""))
+        return self.declared_bar_end or bar_end(self.params.get("function", ""))
 
     @property
     def has_volume(self) -> bool:
@@ -212,6 +215,12 @@ def _asset(entry: object, where: str) -> AssetSpec:
         raise UniverseError(f"{label}.fear_greed: expected true or false, got {_show(fear_greed)}")
     last_day = entry.get("last_trading_day")
     params = _params(entry, label)
+    declared = None
+    if entry.get("bar_end") is not None:
+        try:
+            declared = Clock.parse(_string(entry, "bar_end", label))
+        except ClockError as exc:
+            raise UniverseError(f"{label}.bar_end: {exc}") from None
     if params.get("function") not in BAR_ENDS:
         raise UniverseError(
             f"{label}.params.function: {_show(params.get('function'))} has no known bar end, so its rows would "
@@ -228,6 +237,7 @@ def _asset(entry: object, where: str) -> AssetSpec:
         fear_greed=fear_greed,
         accepted_moves=_days(entry, "accepted_moves", label),
         last_trading_day=None if last_day is None else _day(last_day, f"{label}.last_trading_day"),
+        declared_bar_end=declared,
     )
 
 

@@ -95,7 +95,8 @@ def test_without_vintage_the_documented_lag_applies(tmp_path):
     spec = next(s for s in load_universe().macro if s.name == "unemployment_rate")
     series = macro_series(landing, spec)
     row = series[series["observation_date"] == utc("2010-06-01")].iloc[0]
-    assert row["available_at"] == utc("2010-07-10 12:30")  # June's rate: month end + 10 days, 08:30 New York
+    # June's rate: month end + 10 days (Saturday 07-10, so Monday), 08:30 New York
+    assert row["available_at"] == utc("2010-07-12 12:30")
 
 
 def test_weekend_rows_see_fridays_closes_and_yield_curve_is_same_day():

@@ -2,12 +2,14 @@
 decided at or before t moves.
 
 The inputs are the parsed responses of the bundled sample, read through ``replay`` as the assets read them.
-Each value's availability is derived here from the documented rules, independently of the code under test:
+Each value's availability is derived here from the documented rules, written out again in this file (bar ends,
+release clocks and lags, the publishing calendar), not taken from the code under test:
 
 * prices (Alpha Vantage): the bar end of its day (24:00 UTC crypto, 16:00 New York equities/ETFs, 16:00 UTC FX);
 * splits and dividends: their effective / ex-date (announced before it; a new one dated after t is added);
 * CoinGecko: its 00:00 UTC stamp;
-* FRED: the release day (first-release ``realtime_start``, else period end + lag) at the series' release time;
+* FRED: the release day (first-release ``realtime_start``, else period end + lag, past weekends and US federal
+  holidays) at the series' release time;
 * GDELT, the social feed, Fear & Greed: the end of their UTC day;
 * Google Trends: the download's fetch instant (a later download is new, and rescales its whole range).
 
@@ -19,11 +21,15 @@ bit-identical, while rows decided after t do change.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pandas.tseries.holiday import USFederalHolidayCalendar
 
 from portfolio_assets import replay
 from portfolio_assets.assets.benchmarks import benchmark_frame
@@ -36,7 +42,6 @@ from portfolio_assets.assets.windows import in_window
 from portfolio_assets.checks import point_in_time
 from portfolio_assets.columns import FEATURE_COLUMNS, TARGET_COLUMNS
 from portfolio_assets.features.adjustment import CorporateActions
-from portfolio_assets.features.macro import release_dates
 from portfolio_assets.features.sentiment import TrendsSnapshot
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.universe import load_universe
@@ -44,6 +49,45 @@ from portfolio_assets.universe import load_universe
 FIRST, LAST = pd.Timestamp("2010-05-01", tz="UTC"), pd.Timestamp("2010-07-31", tz="UTC")
 UNIVERSE = load_universe()
 FRED = {spec.series_id: spec for spec in UNIVERSE.macro if spec.source == "fred"}
+
+# The availability rules, written out here (not taken from the code under test).
+BAR_ENDS = {  # price function -> (zone, hour, minute) of the daily bar's end
+    "DIGITAL_CURRENCY_DAILY": ("UTC", 24, 0),
+    "TIME_SERIES_DAILY": ("America/New_York", 16, 0),
+    "FX_DAILY": ("UTC", 16, 0),
+}
+RELEASES = {  # FRED series -> (release clock zone, hour, minute, lag in days after the period end, period)
+    "SP500": ("America/New_York", 16, 0, 0, "D"),
+    "VIXCLS": ("America/New_York", 16, 15, 0, "D"),
+    "DTWEXBGS": ("America/New_York", 16, 15, 7, "D"),
+    "DGS10": ("America/New_York", 16, 15, 1, "D"),
+    "DGS2": ("America/New_York", 16, 15, 1, "D"),
+    "DCOILWTICO": ("America/New_York", 17, 0, 7, "D"),
+    "CPILFESL": ("America/New_York", 8, 30, 20, "M"),
+    "GDPC1": ("America/New_York", 8, 30, 35, "Q"),
+    "UNRATE": ("America/New_York", 8, 30, 10, "M"),
+}
+HOLIDAYS = {d.date() for d in USFederalHolidayCalendar().holidays("1990-01-01", "2030-12-31")}
+
+
+def at_local(days, zone: str, hour: int, minute: int) -> pd.DatetimeIndex:
+    """hour:minute local time in ``zone`` on each calendar day (24:00 = the next midnight), in UTC."""
+    out = []
+    for day in pd.DatetimeIndex(days):
+        local = datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(zone)) + timedelta(hours=hour, minutes=minute)
+        out.append(pd.Timestamp(local).tz_convert("UTC"))
+    return pd.DatetimeIndex(out)
+
+
+def release_day(observed: pd.Timestamp, lag: int, period: str) -> pd.Timestamp:
+    """Period end + lag, moved past weekends and US federal holidays when the lag is a day or more."""
+    end = {"D": observed, "M": observed + pd.offsets.MonthEnd(0), "Q": observed + pd.offsets.QuarterEnd(0)}[period]
+    day = end + pd.Timedelta(days=lag)
+    while lag and (day.dayofweek >= 5 or day.date() in HOLIDAYS):
+        day += pd.Timedelta(days=1)
+    return day
+
+
 READERS = (
     "read_prices",
     "read_actions",
@@ -111,7 +155,7 @@ def perturbed_readers(t: pd.Timestamp, seed: int) -> dict[str, object]:
 
     def read_prices(zone, spec):
         frame = ORIGINAL["read_prices"](zone, spec)
-        late = np.asarray(spec.bar_end.on(frame["timestamp"]) > t)
+        late = np.asarray(at_local(frame["timestamp"], *BAR_ENDS[spec.params["function"]]) > t)
         factor = np.where(late, rng.uniform(0.5, 2.0, len(frame)), 1.0)
         for column in ("price_open", "price_high", "price_low", "price_close"):
             frame[column] = frame[column] * factor
@@ -147,10 +191,13 @@ def perturbed_readers(t: pd.Timestamp, seed: int) -> dict[str, object]:
 
     def read_fred(zone, series_id):
         observed = ORIGINAL["read_fred"](zone, series_id)
-        spec = FRED[series_id]
         frame = observed.frame.copy()
-        released = release_dates(frame, spec.frequency, spec.release_lag_days, vintage=observed.vintage)
-        late = np.asarray(spec.release_time.on(released) > t)
+        tz, hour, minute, lag, period = RELEASES[series_id]
+        if observed.vintage:
+            days = pd.DatetimeIndex(frame["realtime_start"])
+        else:
+            days = pd.DatetimeIndex([release_day(d, lag, period) for d in frame["observation_date"]])
+        late = np.asarray(at_local(days, tz, hour, minute) > t)
         frame["value"] = _scale(frame["value"], late, rng, 0.9, 1.1)
         return type(observed)(
             series_id=observed.series_id, vintage=observed.vintage, frame=_drop_some(frame, late, rng)
@@ -271,6 +318,16 @@ def test_values_available_after_t_never_move_a_row_decided_by_t(base, t):
 def test_any_instant_of_the_window(base, seconds, seed):
     t = FIRST + pd.Timedelta(seconds=seconds)
     assert_decided_rows_unchanged(base, rows_perturbed_after(t, seed), t)
+
+
+def test_the_written_out_rules_are_the_universes():
+    for series_id, spec in FRED.items():
+        tz, hour, minute, lag, period = RELEASES[series_id]
+        assert str(spec.release_time) == f"{hour:02d}:{minute:02d} {tz}" and spec.release_lag_days == lag
+        assert spec.frequency[0].upper() == period
+    for spec in UNIVERSE.assets:
+        tz, hour, minute = BAR_ENDS[spec.params["function"]]
+        assert str(spec.bar_end) == f"{hour:02d}:{minute:02d} {tz}"
 
 
 def test_the_fx_row_of_a_day_is_decided_before_that_days_sp500_close(base):

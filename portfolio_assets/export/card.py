@@ -231,7 +231,8 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
         "",
         "* **Decision time.** Each row has a `decision_time` (UTC): the end of its own daily price bar, 24:00 UTC "
         "for crypto, 16:00 New York for equities, ETFs and indices, 16:00 UTC for FX and metals (XAUUSD). The row "
-        "uses only values available by then, and a blocking check verified every one before export.",
+        "uses only values available by then: before export, a blocking check compared every value's recorded "
+        "availability with it.",
         "* **Availability.** Prices and technical features: the bar end. Macro: the release day (the first "
         "release where known, else period end plus the series' publication lag) at the series' release time (the "
         "S&P 500 at 16:00 New York, the VIX at 16:15, Treasury yields and the dollar index at 16:15, CPI, GDP and "

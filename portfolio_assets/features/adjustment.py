@@ -15,9 +15,9 @@ halving close. For each asset, per observation t (its own calendar):
 
 ``F_t = close_t × adjustment_factor_t`` is the total-return series (one share
 held from the first observation, splits taken and dividends reinvested).
-Dividing the history by ``adjustment_factor_D`` gives exactly the back-adjusted
-prices a user sees at D in D's share basis, built only from events with
-date ≤ D. So technical features are computed on F (OHLC × factor, volume ÷
+Dividing the history by ``adjustment_factor_D`` gives the prices back-adjusted
+as of D in D's share basis (dividends reinvested at the ex-date close), built
+only from events with date ≤ D. So technical features are computed on F (OHLC × factor, volume ÷
 ``split_factor_cum``), and the features that are price levels
 (``PRICE_LEVEL_FEATURES``: SMA, EMA, MACD, Bollinger bands, ATR) are divided
 by ``adjustment_factor_D``; returns, volatilities, momenta and oscillators are

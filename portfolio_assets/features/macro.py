@@ -6,7 +6,9 @@ describes:
 * a first-release (ALFRED, ``output_type=4``) response gives each observation's
   release date as its ``realtime_start``;
 * otherwise the release date is the end of the observation period plus the
-  series' documented ``release_lag_days`` (conservative, see ``universe.yaml``).
+  series' documented ``release_lag_days`` (conservative, see ``universe.yaml``),
+  moved to the next publishing day (Monday to Friday, not a US federal holiday)
+  when the lag is a day or more.
 
 The value is available (``available_at``, UTC) at the series' release time on
 its release day (``universe.yaml`` ``release_time``; a universe asset's close at
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.holiday import USFederalHolidayCalendar
 
 FORWARD_FILL_DAYS = 7
 """Longest a value may be carried past the point its successor was due."""
@@ -40,11 +43,26 @@ def period_end(observation_date: pd.Series, frequency: str) -> pd.Series:
     raise ValueError(f"unknown frequency {frequency!r}")
 
 
+RELEASE_DAYS = pd.offsets.CustomBusinessDay(calendar=USFederalHolidayCalendar())
+"""Days agencies publish on: Monday to Friday except US federal holidays (the Federal Reserve's calendar)."""
+
+
 def release_dates(observations: pd.DataFrame, frequency: str, release_lag_days: int, *, vintage: bool) -> pd.Series:
-    """When each observation became public (a UTC midnight date)."""
+    """When each observation became public (a UTC midnight date).
+
+    A first-release vintage date is taken as given. Otherwise the date is the period end plus the lag and,
+    for a lag of a day or more (an agency's release: BLS, BEA, the Fed's H.10 / H.15, EIA), moved to the next
+    publishing day when it falls on a weekend or a US federal holiday, so a holiday never brings a release
+    forward. A lag of 0 is a market close, public on its own trading day.
+    """
     if vintage:
         return pd.to_datetime(observations["realtime_start"], utc=True)
-    return period_end(observations["observation_date"], frequency) + pd.Timedelta(days=release_lag_days)
+    due = period_end(observations["observation_date"], frequency) + pd.Timedelta(days=release_lag_days)
+    if release_lag_days == 0 or due.empty:
+        return due
+    naive = pd.DatetimeIndex(due.dt.tz_localize(None))
+    rolled = pd.DatetimeIndex([RELEASE_DAYS.rollforward(day) if pd.notna(day) else day for day in naive])
+    return pd.Series(rolled.tz_localize("UTC"), index=due.index)
 
 
 def transform_series(frame: pd.DataFrame, transform: str) -> pd.DataFrame:

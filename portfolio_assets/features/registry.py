@@ -191,7 +191,8 @@ def _cross(name: str, formula: str, unit: str, valid: Bound = UNBOUNDED) -> Feat
         unit=unit,
         window=CROSS_ASSET_WINDOW,
         source="prices + FRED SP500 / DTWEXBGS",
-        known_at="at D's close, once every benchmark observation in the window has been released",
+        known_at="at the row's bar end, once every input of the window is available (an FX or metal row at 16:00 UTC "
+        "ends its window at D−1: the S&P closes later)",
         warmup=CROSS_ASSET_WINDOW,
         valid=valid,
     )

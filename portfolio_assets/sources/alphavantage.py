@@ -77,7 +77,8 @@ def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
 
     Columns: ``timestamp`` (UTC midnight of the date), ``price_open``,
     ``price_high``, ``price_low``, ``price_close``, ``volume`` (float64; NaN for
-    FX), sorted ascending with unique timestamps.
+    FX), sorted ascending with unique timestamps. ``frame.attrs`` holds what the
+    ``Meta Data`` states: ``time_zone`` and ``last_refreshed`` (text, where given).
     """
     data = expect_object(SOURCE, load_json(SOURCE, decode_text(SOURCE, body, where), where), where)
     series_keys = [key for key in data if key.startswith("Time Series")]
@@ -132,4 +133,18 @@ def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
         },
         columns=list(COLUMNS),
     )
-    return frame.sort_values("timestamp", kind="stable", ignore_index=True)
+    frame = frame.sort_values("timestamp", kind="stable", ignore_index=True)
+    frame.attrs.update(_stated(data))
+    return frame
+
+
+def _stated(data: dict[str, object]) -> dict[str, str]:
+    """What the response's ``Meta Data`` states about its clock: ``time_zone`` and ``last_refreshed`` (if given)."""
+    meta = data.get("Meta Data")
+    out: dict[str, str] = {}
+    if isinstance(meta, dict):
+        for key, value in meta.items():
+            name = re.sub(r"^[0-9]+\.\s*", "", str(key)).strip().lower()
+            if name in ("time zone", "last refreshed") and isinstance(value, str):
+                out[name.replace(" ", "_")] = value.strip()
+    return out

@@ -271,7 +271,10 @@ def test_registry_lists_every_feature_once_with_its_classes():
     for asset_class in ("crypto", "equity", "commodity", "bond"):
         assert not_applicable_technical(asset_class) == []
     assert applies("rsi_14", "fx") and not applies("mfi_14", "fx") and applies("mfi_14", "crypto")
-    assert all(f.group == "technical" and f.source == "prices" and f.known_at == "at D's close" for f in TECHNICAL)
+    assert all(
+        f.group == "technical" and f.source == "prices" and f.known_at == "at D's bar end (the row's decision time)"
+        for f in TECHNICAL
+    )
     assert feature("sma_200").window == 200 and feature("sma_200").warmup == 199
     with pytest.raises(KeyError, match="not a declared feature"):
         applies("rsi_15", "crypto")
@@ -283,7 +286,7 @@ def test_registry_lists_every_feature_once_with_its_classes():
         spec = feature(name)
         assert spec.group == "cross_asset" and spec.window == 60 and spec.warmup == 60
         assert spec.source == "prices + FRED SP500 / DTWEXBGS"
-        assert spec.known_at == "at D's close, once every benchmark observation in the window has been released"
+        assert spec.known_at.startswith("at the row's bar end, once every input of the window is available")
         assert all(applies(name, asset_class) for asset_class in ASSET_CLASSES)
     assert [s.name for s in CROSS_ASSET] == list(CROSS_ASSET_FEATURES)
     for asset_class in ASSET_CLASSES:

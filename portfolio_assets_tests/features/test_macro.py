@@ -23,13 +23,28 @@ def monthly(values: dict[str, float]) -> pd.DataFrame:
 def test_monthly_value_is_visible_only_after_its_release_lag():
     obs = monthly({"2010-01-01": 100.0, "2010-02-01": 101.0})
     obs["available_at"] = release_dates(obs, "monthly", 20, vintage=False)
-    assert list(obs["available_at"]) == [utc("2010-02-20"), utc("2010-03-20")]
+    # month end + 20 days is a Saturday both times: the release moves to the next Monday
+    assert list(obs["available_at"]) == [utc("2010-02-22"), utc("2010-03-22")]
     days = pd.date_range("2010-02-18", "2010-03-22", freq="D", tz="UTC")
     seen, _ = align_as_of(days, transform_series(obs, "level"), "monthly")
-    assert np.isnan(seen[utc("2010-02-19")])  # January's CPI is not out yet
-    assert seen[utc("2010-02-20")] == 100.0
-    assert seen[utc("2010-03-19")] == 100.0  # February's not out yet
-    assert seen[utc("2010-03-20")] == 101.0
+    assert seen[: utc("2010-02-21")].isna().all()  # January's CPI is not out yet (not on the weekend either)
+    assert seen[utc("2010-02-22")] == 100.0
+    assert seen[utc("2010-03-21")] == 100.0  # February's not out yet
+    assert seen[utc("2010-03-22")] == 101.0
+
+
+def test_a_lagged_release_never_falls_on_a_weekend_or_a_federal_holiday():
+    days = pd.DataFrame({"observation_date": [utc("2010-01-01"), utc("2010-05-24"), utc("2010-06-04")]})
+    # +1 day: New Year's Day -> Saturday -> Monday; a Friday's yield is published on Monday
+    assert list(release_dates(days, "daily", 1, vintage=False)) == [
+        utc("2010-01-04"),
+        utc("2010-05-25"),
+        utc("2010-06-07"),
+    ]
+    # +7 days: Memorial Day 2010-05-31 moves the release to Tuesday
+    assert release_dates(days, "daily", 7, vintage=False).iloc[1] == utc("2010-06-01")
+    # lag 0: a market close is public on its own day, whatever the day
+    assert list(release_dates(days, "daily", 0, vintage=False)) == list(days["observation_date"])
 
 
 def test_vintage_release_dates_come_from_realtime_start():
@@ -45,7 +60,7 @@ def test_year_over_year_needs_both_values_and_is_visible_with_the_later():
     yoy = transform_series(obs, "yoy_pct")
     assert list(yoy["observation_date"]) == [utc("2010-01-01"), utc("2010-02-01")]
     np.testing.assert_allclose(yoy["value"], [(112 / 100 - 1) * 100, (113 / 101 - 1) * 100], rtol=1e-15)
-    assert yoy["available_at"].iloc[0] == utc("2010-02-20")
+    assert yoy["available_at"].iloc[0] == utc("2010-02-22")  # 02-20 is a Saturday
 
 
 def test_quarterly_growth():
@@ -91,11 +106,12 @@ def test_an_instant_release_is_seen_from_its_release_time_and_carries_it():
     obs = monthly({"2010-01-01": 100.0, "2010-02-01": 101.0})
     obs["available_at"] = release.on(release_dates(obs, "monthly", 20, vintage=False))
     decisions = pd.DatetimeIndex(
-        ["2010-03-20 00:00", "2010-03-20 13:29", "2010-03-20 13:30", "2010-03-20 16:00", "2010-03-21 00:00"], tz="UTC"
+        ["2010-03-22 00:00", "2010-03-22 12:29", "2010-03-22 12:30", "2010-03-22 16:00", "2010-03-23 00:00"], tz="UTC"
     )
     values, available = align_as_of(decisions, transform_series(obs, "level"), "monthly")
-    # 08:30 New York on 2010-03-20 is 12:30 UTC (daylight saving starts 2010-03-14)
-    assert list(values) == [100.0, 101.0, 101.0, 101.0, 101.0]
-    assert available.iloc[0] == pd.Timestamp("2010-02-20 13:30", tz="UTC")  # standard time in February
-    assert (available.iloc[1:] == pd.Timestamp("2010-03-20 12:30", tz="UTC")).all()
+    # released Monday 2010-03-22 (month end + 20 is a Saturday) at 08:30 New York = 12:30 UTC (daylight saving
+    # started 2010-03-14)
+    assert list(values) == [100.0, 100.0, 101.0, 101.0, 101.0]
+    assert available.iloc[0] == pd.Timestamp("2010-02-22 13:30", tz="UTC")  # standard time in February
+    assert (available.iloc[2:] == pd.Timestamp("2010-03-22 12:30", tz="UTC")).all()
     assert (available <= pd.Series(decisions, index=decisions)).all()
