@@ -206,7 +206,8 @@ def test_release_lag_bounds_are_accepted(lag):
         ),
         "asset-key": (
             _set("assets", 0, fear_gred=True),
-            "u.yaml: assets[0] (BTC-USD): unknown key 'fear_gred' (allowed: accepted_moves, asset_class, coingecko_id,"
+            "u.yaml: assets[0] (BTC-USD): unknown key 'fear_gred' (allowed: accepted_moves, asset_class, bar_end,"
+            " coingecko_id,"
             " fear_greed, last_trading_day, news_query, params, source, symbol, trends_query)",
         ),
         "macro-key": (
@@ -442,10 +443,9 @@ def test_a_timestamp_is_not_a_last_trading_day(tmp_path):
             " remove it",
         ),
         "function-without-bar-end": (
-            _set("assets", 2, params={"function": "TIME_SERIES_INTRADAY", "symbol": "GOOG"}),
-            "u.yaml: assets[2] (GOOG).params.function: 'TIME_SERIES_INTRADAY' has no known bar end, so its rows"
-            " would have no decision time (known: ['DIGITAL_CURRENCY_DAILY', 'FX_DAILY', 'TIME_SERIES_DAILY',"
-            " 'TIME_SERIES_DAILY_ADJUSTED'])",
+            _set("assets", 2, params={"function": "TIME_SERIES_DAILY_ADJUSTED", "symbol": "GOOG"}),
+            "u.yaml: assets[2] (GOOG).params.function: 'TIME_SERIES_DAILY_ADJUSTED' has no known bar end, so its"
+            " rows would have no decision time (known: ['DIGITAL_CURRENCY_DAILY', 'FX_DAILY', 'TIME_SERIES_DAILY'])",
         ),
     }
 )
