@@ -289,7 +289,7 @@ def test_a_partition_whose_blocking_check_failed_is_never_read_downstream(tmp_pa
 
     landing = tmp_path / "landing"
     shutil.copytree(SAMPLE_LANDING_ROOT, landing)
-    goog = next((landing / "alphavantage").glob("*symbol=GOOG*/*.json"))
+    goog = next((landing / "alphavantage").glob("function=TIME_SERIES_DAILY,symbol=GOOG/*.json"))
     body = json.loads(goog.read_text())
     series = body["Time Series (Daily)"]
     for day in pd.date_range("2009-06-01", "2009-06-19"):
