@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test test-fast dev lint features sample bench clean
+.PHONY: install demo test test-fast dev lint features sample bench bench-features clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,14 @@ sample: install
 	$(PY) -m pip install --quiet -e '.[dev,sample]'
 	$(PY) scripts/build_sample_data.py
 
+## The whole build on a synthetic universe, measured (BENCHMARKS.md): make bench ASSETS=50 YEARS=10
+ASSETS ?= 10
+YEARS ?= 3
 bench: install
+	$(PY) -m portfolio_assets.bench --assets $(ASSETS) --years $(YEARS)
+
+## The feature functions alone on synthetic prices.
+bench-features: install
 	$(PY) scripts/bench_features.py
 
 clean:

@@ -1,0 +1,580 @@
+"""`make bench`: the whole build on a synthetic universe of N assets x Y years, measured.
+
+``python -m portfolio_assets.bench --assets N --years Y [--out DIR]``
+
+1. Writes a deterministic synthetic landing zone in the real wire formats (Alpha Vantage daily series for
+   crypto, equities, ETFs, FX and gold, with SPLITS / DIVIDENDS; FRED and ALFRED-free latest values of every
+   macro series; GDELT tone / volume timelines; the social feed; Fear & Greed; monthly Google Trends
+   downloads) and its ``universe.yaml``. Classes cycle crypto, equity, fx, commodity (an ETF), bond; crypto
+   trades every day, the rest on weekdays; XAUUSD (gold, a macro input) is always one of the assets. News
+   and Trends queries are shared per class.
+2. Runs the build through Dagster in a child process (the window is read when the definitions load), on a
+   persistent SQLite instance under ``DIR/dagster_home``, as ``make demo`` does: the observation assets,
+   then the labelled ones through the export.
+3. Reports per stage (each asset's steps): wall seconds and rows per second; per run: wall and CPU seconds;
+   the peak resident memory; the share of the wall time spent outside this package's code (Dagster's own
+   bookkeeping: event writes, planning, storage), sampled from the running stack every 5 ms; the files
+   written; and, in this process on the same prices, ``compute_indicators`` against TA-Lib computing the
+   same indicators (time ratio).
+4. Prints a one-line JSON summary last.
+
+Figures go in BENCHMARKS.md with the machine they came from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+PACKAGE = Path(__file__).resolve().parent
+CLASSES = ("crypto", "equity", "fx", "commodity", "bond")
+FUNCTION = {
+    "crypto": "DIGITAL_CURRENCY_DAILY",
+    "equity": "TIME_SERIES_DAILY",
+    "fx": "FX_DAILY",
+    "commodity": "TIME_SERIES_DAILY",
+    "bond": "TIME_SERIES_DAILY",
+}
+SIGMA = {"crypto": 0.7, "equity": 0.25, "fx": 0.1, "commodity": 0.3, "bond": 0.14}
+END = pd.Timestamp("2019-12-31")
+FETCHED = pd.Timestamp("2020-01-01", tz="UTC")
+
+
+# --------------------------------------------------------------------------- the synthetic landing zone
+
+
+def window(years: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The partition window: ``years`` whole years ending 2019-12-31."""
+    return pd.Timestamp(f"{END.year - years + 1}-01-01"), END
+
+
+def assets(n: int) -> list[dict]:
+    """``n`` universe entries (XAUUSD first: the gold price is a macro input)."""
+    out = [
+        {
+            "symbol": "XAUUSD",
+            "asset_class": "commodity",
+            "source": "alphavantage",
+            "params": {"function": "FX_DAILY", "from_symbol": "XAU", "to_symbol": "USD", "outputsize": "full"},
+            "news_query": "bench commodity",
+            "trends_query": "bench commodity",
+        }
+    ]
+    for i in range(1, n):
+        asset_class = CLASSES[(i - 1) % len(CLASSES)]
+        function = FUNCTION[asset_class]
+        if function == "DIGITAL_CURRENCY_DAILY":
+            symbol, params = f"C{i:04d}-USD", {"function": function, "symbol": f"C{i:04d}", "market": "USD"}
+        elif function == "FX_DAILY":
+            symbol = f"X{i:04d}USD"
+            params = {"function": function, "from_symbol": f"X{i:04d}", "to_symbol": "USD", "outputsize": "full"}
+        else:
+            symbol, params = f"S{i:04d}", {"function": function, "symbol": f"S{i:04d}", "outputsize": "full"}
+        entry = {
+            "symbol": symbol,
+            "asset_class": asset_class,
+            "source": "alphavantage",
+            "params": params,
+            "news_query": f"bench {asset_class}",
+            "trends_query": f"bench {asset_class}",
+        }
+        if asset_class == "crypto":
+            entry["fear_greed"] = True
+        out.append(entry)
+    return out
+
+
+def price_frame(index: int, entry: dict, first: pd.Timestamp, last: pd.Timestamp) -> pd.DataFrame:
+    """The synthetic OHLCV of universe entry ``index`` (crypto every day, the rest on weekdays)."""
+    function = entry["params"]["function"]
+    crypto = function == "DIGITAL_CURRENCY_DAILY"
+    days = pd.date_range(first, last, freq="D" if crypto else "B")
+    return ohlcv(
+        1000 + index, days, SIGMA[entry["asset_class"]] / np.sqrt(365 if crypto else 252), function != "FX_DAILY"
+    )
+
+
+def ohlcv(seed: int, days: pd.DatetimeIndex, step: float, volume: bool) -> pd.DataFrame:
+    """Seeded geometric Brownian motion (``step``: daily log-return sd) with consistent OHLC."""
+    rng = np.random.default_rng(seed)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, step, len(days))))
+    open_ = close * np.exp(rng.normal(0.0, step / 4, len(days)))
+    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0.0, step / 3, len(days))))
+    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0.0, step / 3, len(days))))
+    frame = pd.DataFrame({"open": open_, "high": high, "low": low, "close": close}, index=days)
+    frame["volume"] = rng.lognormal(14.0, 0.5, len(days)).round() if volume else np.nan
+    return frame
+
+
+def av_body(params: dict, frame: pd.DataFrame) -> bytes:
+    """An Alpha Vantage daily success body (newest first), meta data as the API states it."""
+    function = params["function"]
+    last = frame.index.max().strftime("%Y-%m-%d")
+    rows = {}
+    for day, o, h, lo, c, v in zip(
+        frame.index.strftime("%Y-%m-%d")[::-1],
+        *(frame[k].to_numpy()[::-1] for k in ("open", "high", "low", "close", "volume")),
+        strict=True,
+    ):
+        fields = {"1. open": f"{o:.4f}", "2. high": f"{h:.4f}", "3. low": f"{lo:.4f}", "4. close": f"{c:.4f}"}
+        if function != "FX_DAILY":
+            fields["5. volume"] = f"{int(v)}"
+        rows[day] = fields
+    if function == "TIME_SERIES_DAILY":
+        meta = {"2. Symbol": params["symbol"], "3. Last Refreshed": last, "5. Time Zone": "US/Eastern"}
+        key = "Time Series (Daily)"
+    elif function == "FX_DAILY":
+        meta = {"5. Last Refreshed": f"{last} 16:00:00", "6. Time Zone": "UTC"}
+        key = "Time Series FX (Daily)"
+    else:
+        meta = {"6. Last Refreshed": f"{last} 00:00:00", "7. Time Zone": "UTC"}
+        key = "Time Series (Digital Currency Daily)"
+    return json.dumps({"Meta Data": meta, key: rows}).encode()
+
+
+def fred_body(observations: list[tuple[str, str]]) -> bytes:
+    real = FETCHED.strftime("%Y-%m-%d")
+    return json.dumps(
+        {
+            "realtime_start": real,
+            "realtime_end": real,
+            "observation_start": "1600-01-01",
+            "observation_end": "9999-12-31",
+            "units": "lin",
+            "output_type": 1,
+            "file_type": "json",
+            "order_by": "observation_date",
+            "sort_order": "asc",
+            "count": len(observations),
+            "offset": 0,
+            "limit": 100000,
+            "observations": [
+                {"realtime_start": real, "realtime_end": real, "date": d, "value": v} for d, v in observations
+            ],
+        }
+    ).encode()
+
+
+def write_landing(out: Path, n: int, years: int) -> dict[str, object]:
+    """The landing zone and universe of the benchmark under ``out``; returns what was written."""
+    from portfolio_assets.landing import LandingZone
+
+    first, last = window(years)
+    data_first = first - pd.DateOffset(years=1)  # a year more: year-over-year changes exist at the start
+    root = out / "landing"
+    if root.exists():
+        shutil.rmtree(root)
+    zone = LandingZone(root)
+    entries = assets(n)
+    files = 0
+    for i, entry in enumerate(entries):
+        frame = price_frame(i, entry, first, last)
+        zone.store(
+            "alphavantage", _series(entry["params"]), av_body(entry["params"], frame), ext="json", fetched_at=FETCHED
+        )
+        files += 1
+        if entry["params"]["function"] == "TIME_SERIES_DAILY":
+            symbol = entry["params"]["symbol"]
+            for function in ("SPLITS", "DIVIDENDS"):
+                body = json.dumps({"symbol": symbol, "data": []}).encode()
+                zone.store(
+                    "alphavantage", {"function": function, "symbol": symbol}, body, ext="json", fetched_at=FETCHED
+                )
+                files += 1
+    rng = np.random.default_rng(7)
+    weekdays = pd.bdate_range(data_first, last)
+    daily = {"SP500": 2000.0, "VIXCLS": 18.0, "DTWEXBGS": 100.0, "DGS10": 3.0, "DGS2": 1.5, "DCOILWTICO": 60.0}
+    for series_id, level in daily.items():
+        path = level * np.exp(np.cumsum(rng.normal(0.0, 0.01, len(weekdays))))
+        obs = [(d.strftime("%Y-%m-%d"), f"{v:.2f}") for d, v in zip(weekdays, path, strict=True)]
+        zone.store("fred", {"series_id": series_id}, fred_body(obs), ext="json", fetched_at=FETCHED)
+    months = pd.date_range(data_first - pd.DateOffset(months=14), last, freq="MS")
+    for series_id, level in {"CPILFESL": 250.0, "UNRATE": 5.0}.items():
+        path = level * np.exp(np.cumsum(rng.normal(0.001, 0.003, len(months))))
+        zone.store(
+            "fred",
+            {"series_id": series_id},
+            fred_body([(d.strftime("%Y-%m-%d"), f"{v:.3f}") for d, v in zip(months, path, strict=True)]),
+            ext="json",
+            fetched_at=FETCHED,
+        )
+    quarters = pd.date_range(data_first - pd.DateOffset(months=6), last, freq="QS")
+    gdp = 18000.0 * np.exp(np.cumsum(rng.normal(0.005, 0.005, len(quarters))))
+    zone.store(
+        "fred",
+        {"series_id": "GDPC1"},
+        fred_body([(d.strftime("%Y-%m-%d"), f"{v:.3f}") for d, v in zip(quarters, gdp, strict=True)]),
+        ext="json",
+        fetched_at=FETCHED,
+    )
+    files += 9
+    calendar = pd.date_range(data_first, last, freq="D")
+    stamps = calendar.strftime("%Y%m%dT%H%M%SZ")
+    for asset_class in sorted({e["asset_class"] for e in entries}):
+        query = f"bench {asset_class}"
+        tone = np.clip(rng.normal(-0.5, 1.0, len(calendar)), -5, 3)
+        counts = rng.poisson(200, len(calendar))
+        details = {"title": query, "date_resolution": "day"}
+        tone_body = {
+            "query_details": details,
+            "timeline": [
+                {
+                    "series": "Average Tone",
+                    "data": [{"date": s, "value": round(float(v), 4)} for s, v in zip(stamps, tone, strict=True)],
+                }
+            ],
+        }
+        vol_body = {
+            "query_details": details,
+            "timeline": [
+                {
+                    "series": "Article Count",
+                    "data": [{"date": s, "value": int(c), "norm": 100000} for s, c in zip(stamps, counts, strict=True)],
+                }
+            ],
+        }
+        for mode, body in (("timelinetone", tone_body), ("timelinevolraw", vol_body)):
+            zone.store(
+                "gdelt", {"mode": mode, "query": query}, json.dumps(body).encode(), ext="json", fetched_at=FETCHED
+            )
+            files += 1
+        files += _trends(zone, query, data_first, last, rng)
+    lines = ["timestamp,asset_symbol,social_sentiment_score,social_mention_count"]
+    scores = rng.uniform(-1, 1, (len(calendar), len(entries)))
+    mentions = rng.poisson(300, (len(calendar), len(entries)))
+    for i, day in enumerate(calendar.strftime("%Y-%m-%dT%H:%M:%SZ")):
+        lines += [f"{day},{e['symbol']},{scores[i, j]:.4f},{mentions[i, j]}" for j, e in enumerate(entries)]
+    zone.store("social", {"feed": "daily"}, ("\n".join(lines) + "\n").encode(), ext="csv", fetched_at=FETCHED)
+    values = rng.integers(0, 101, len(calendar))
+    fng = {
+        "name": "Fear and Greed Index",
+        "data": [
+            {"value": str(int(v)), "value_classification": fng_class(int(v)), "timestamp": str(int(d.timestamp()))}
+            for d, v in zip(calendar[::-1], values[::-1], strict=True)
+        ],
+        "metadata": {"error": None},
+    }
+    zone.store("alternative_me", {"limit": 0}, json.dumps(fng).encode(), ext="json", fetched_at=FETCHED)
+    files += 2
+    universe = yaml.safe_load((PACKAGE / "universe.yaml").read_text())
+    universe["assets"] = entries
+    (out / "universe.yaml").write_text(yaml.safe_dump(universe, sort_keys=False))
+    return {"landing_files": files, "first": str(first.date()), "last": str(last.date())}
+
+
+def fng_class(value: int) -> str:
+    """alternative.me's label of a Fear & Greed value."""
+    for top, label in ((24, "Extreme Fear"), (46, "Fear"), (54, "Neutral"), (75, "Greed")):
+        if value <= top:
+            return label
+    return "Extreme Greed"
+
+
+def _series(params: dict) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k != "outputsize"}
+
+
+def _trends(zone, query: str, first: pd.Timestamp, last: pd.Timestamp, rng: np.random.Generator) -> int:
+    """Monthly Trends downloads of ``query``: weekly rows of the 5 years before each, scaled to its own maximum."""
+    weeks = pd.date_range(first - pd.DateOffset(years=5), last, freq="W-SUN")
+    interest = np.exp(np.cumsum(rng.normal(0.0, 0.1, len(weeks))))
+    count = 0
+    for fetched in pd.date_range(first, last, freq="ME"):
+        inside = (weeks > fetched - pd.DateOffset(years=5)) & (weeks <= fetched)
+        scaled = interest[inside] / interest[inside].max() * 100
+        lines = ["Category: All categories", "", f"Week,{query}: (Worldwide)"]
+        lines += [
+            f"{w:%Y-%m-%d},{'<1' if v < 0.5 else int(np.rint(v))}" for w, v in zip(weeks[inside], scaled, strict=True)
+        ]
+        zone.store(
+            "google_trends",
+            {"q": query},
+            ("\n".join(lines) + "\n").encode(),
+            ext="csv",
+            fetched_at=fetched.tz_localize("UTC"),
+        )
+        count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- the run (child process)
+
+
+class StackSampler:
+    """Samples the main thread's stack: the share of samples inside this package's code (vs Dagster's own)."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.samples = 0
+        self.ours = 0
+        self._stop = threading.Event()
+        self._main = threading.main_thread().ident
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        mine = {str(Path(__file__).resolve()), str(PACKAGE / "runner.py"), str(PACKAGE / "demo.py")}
+        self._package = str(PACKAGE) + os.sep
+        self._excluded = mine
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            frame = sys._current_frames().get(self._main)
+            self.samples += 1
+            while frame is not None:
+                name = frame.f_code.co_filename
+                if name.startswith(self._package) and name not in self._excluded:
+                    self.ours += 1
+                    break
+                frame = frame.f_back
+
+    def __enter__(self) -> StackSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_build(out: Path) -> dict[str, object]:
+    """Materialise everything (no raw assets: the landing zone is the raw responses) and measure it."""
+    from dagster import DagsterInstance
+
+    from portfolio_assets.definitions import resources_for
+    from portfolio_assets.runner import materialize_all
+
+    instance = DagsterInstance.get()
+    started, cpu0 = time.perf_counter(), os.times()
+    with StackSampler() as sampler:
+        results = materialize_all(resources=resources_for(), instance=instance, sources=False, log_level="WARNING")
+    wall = time.perf_counter() - started
+    cpu1 = os.times()
+    stages, rows, runs = run_stats(instance, [r.run_id for r in results])
+    export = results[-1].asset_materializations_for_node("training_set")[-1].metadata
+    return {
+        "wall": wall,
+        "cpu": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "dagster_share": 1.0 - sampler.ours / max(sampler.samples, 1),
+        "stage_seconds": stages,
+        "stage_rows": rows,
+        "rows": int(export["rows"].value),
+        "export": str(export["path"].value),
+        "run_seconds": runs,
+    }
+
+
+def run_stats(instance, run_ids: list[str]) -> tuple[dict[str, float], dict[str, int], list[float]]:
+    """From the runs' event logs: seconds per step, the rows each asset's last materialisation reports, and
+    each run's wall seconds."""
+    from dagster import DagsterEventType
+
+    stages: dict[str, float] = defaultdict(float)
+    rows: dict[str, int] = {}
+    runs = []
+    for run_id in run_ids:
+        starts: dict[str, float] = {}
+        entries = instance.all_logs(run_id)
+        runs.append(entries[-1].timestamp - entries[0].timestamp if entries else 0.0)
+        for entry in entries:
+            event = entry.dagster_event
+            if event is None:
+                continue
+            if event.event_type == DagsterEventType.STEP_START:
+                starts[event.step_key] = entry.timestamp
+            elif event.event_type == DagsterEventType.STEP_SUCCESS and event.step_key in starts:
+                stages[event.step_key] += entry.timestamp - starts[event.step_key]
+            elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+                materialization = entry.asset_materialization
+                value = materialization.metadata.get("rows") if materialization else None
+                if value is not None:
+                    rows[materialization.asset_key.to_user_string()] = int(value.value)
+    return dict(stages), rows, runs
+
+
+# --------------------------------------------------------------------------- indicators vs TA-Lib
+
+
+def indicator_vs_talib(n: int, years: int, repeat: int = 3) -> float:
+    """Time of ``compute_indicators`` over the benchmark's prices / TA-Lib's for the same indicators."""
+    import talib
+
+    from portfolio_assets.features import compute_indicators
+
+    first, last = window(years)
+    frames = []
+    for i, entry in enumerate(assets(n)):
+        frame = price_frame(i, entry, first, last)
+        days = frame.index
+        frames.append(
+            pd.DataFrame(
+                {
+                    "asset_symbol": entry["symbol"],
+                    "asset_class": entry["asset_class"],
+                    "timestamp": days.tz_localize("UTC"),
+                    "price_open": frame["open"].to_numpy(),
+                    "price_high": frame["high"].to_numpy(),
+                    "price_low": frame["low"].to_numpy(),
+                    "price_close": frame["close"].to_numpy(),
+                    "volume": frame["volume"].to_numpy(),
+                }
+            )
+        )
+    prices = pd.concat(frames, ignore_index=True)
+
+    def ours() -> None:
+        compute_indicators(prices)
+
+    def theirs() -> None:
+        for frame in frames:
+            h, lo, c = (frame[k].to_numpy() for k in ("price_high", "price_low", "price_close"))
+            v = np.nan_to_num(frame["volume"].to_numpy())
+            talib.RSI(c, 14)
+            talib.MACD(c, 12, 26, 9)
+            talib.BBANDS(c, 20, 2.0, 2.0)
+            for k in (20, 50, 200):
+                talib.SMA(c, k)
+            talib.EMA(c, 12)
+            talib.EMA(c, 26)
+            talib.ATR(h, lo, c, 14)
+            talib.ADX(h, lo, c, 14)
+            talib.NATR(h, lo, c, 14)
+            for k in (30, 60, 90):
+                talib.STDDEV(np.diff(np.log(c), prepend=np.nan), k)
+            for k in (5, 10, 30):
+                talib.MOM(c, k)
+            for k in (1, 5, 20, 60):
+                talib.ROCR(c, k)
+            talib.STOCH(h, lo, c, 14, 1, 0, 3, 0)
+            talib.WILLR(h, lo, c, 14)
+            talib.CCI(h, lo, c, 20)
+            talib.MFI(h, lo, c, v, 14)
+            talib.ROC(c, 10)
+            talib.MAX(c, 252)
+            talib.STDDEV(v, 20)
+            talib.SMA(v, 20)
+
+    def best(fn) -> float:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return best(ours) / best(theirs)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def split_boundaries(first: str, last: str) -> dict[str, str]:
+    """Validation and test starts at 60% and 80% of the labelled days, so each split outlasts its 90-day labels."""
+    from portfolio_assets.spans import HORIZON_DAYS, WARMUP_DAYS
+
+    start = pd.Timestamp(first) + pd.Timedelta(days=WARMUP_DAYS)
+    span = pd.Timestamp(last) - pd.Timedelta(days=HORIZON_DAYS) - start
+    return {
+        "PORTFOLIO_VALIDATION_START": str((start + span * 0.6).date()),
+        "PORTFOLIO_TEST_START": str((start + span * 0.8).date()),
+    }
+
+
+def count_files(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder)) if folder.exists() else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--assets", type=int, default=10, help="universe size (>= 2; XAUUSD is one)")
+    parser.add_argument(
+        "--years", type=int, default=3, help="years of daily partitions (>= 3: a year of warm-up, then three splits)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("data/bench"), help="working directory (replaced)")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    out = args.out.resolve()
+    if args.child:
+        print(json.dumps(run_build(out)))
+        return 0
+    if args.assets < 2 or args.years < 3:
+        parser.error("--assets must be >= 2 and --years >= 3")
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    started = time.perf_counter()
+    landing = write_landing(out, args.assets, args.years)
+    generated = time.perf_counter() - started
+    home = out / "dagster_home"
+    home.mkdir()
+    shutil.copy(PACKAGE.parent / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PORTFOLIO_START_DATE": landing["first"],
+        "PORTFOLIO_END_DATE": landing["last"],
+        "PORTFOLIO_LANDING_DIR": str(out / "landing"),
+        "PORTFOLIO_UNIVERSE_FILE": str(out / "universe.yaml"),
+        "PORTFOLIO_DATA_DIR": str(out / "data"),
+        "PORTFOLIO_SOURCE_MODE": "sample",
+        **split_boundaries(landing["first"], landing["last"]),
+    }
+    child = subprocess.run(
+        [sys.executable, "-m", "portfolio_assets.bench", "--child", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode != 0:
+        sys.stderr.write(child.stderr[-4000:])
+        raise SystemExit(f"bench: the build failed (exit {child.returncode}); its log is above")
+    build = json.loads(child.stdout.strip().splitlines()[-1])
+    ratio = indicator_vs_talib(args.assets, args.years)
+    files = count_files(out / "data")
+    print(
+        f"{args.assets} assets x {args.years} years ({landing['first']}..{landing['last']}), "
+        f"{landing['landing_files']} landing files written in {generated:.1f}s"
+    )
+    print(f"{'stage':<40} {'seconds':>9} {'rows':>10} {'rows/s':>10}")
+    for stage, seconds in sorted(build["stage_seconds"].items(), key=lambda kv: -kv[1]):
+        asset = {"gate_and_rows": "sft_rows"}.get(stage, stage)
+        count = build["stage_rows"].get(asset)
+        rate = f"{count / seconds:,.0f}" if count and seconds else "-"
+        print(f"{stage:<40} {seconds:>9.1f} {count if count is not None else '-':>10} {rate:>10}")
+    print(
+        f"runs: {', '.join(f'{s:.1f}s' for s in build['run_seconds'])}; wall {build['wall']:.1f}s, "
+        f"CPU {build['cpu']:.1f}s, peak RSS {build['peak_rss_mb']:.0f} MB, "
+        f"Dagster's share {build['dagster_share']:.0%}, "
+        f"{files} files in the store and exports; compute_indicators / TA-Lib {ratio:.2f}x"
+    )
+    summary = {
+        "assets": args.assets,
+        "years": args.years,
+        "rows": build["rows"],
+        "seconds": round(build["wall"], 2),
+        "cpu_seconds": round(build["cpu"], 2),
+        "rows_per_s": round(build["rows"] / build["wall"], 1),
+        "stage_seconds": {k: round(v, 2) for k, v in build["stage_seconds"].items()},
+        "peak_rss_mb": round(build["peak_rss_mb"], 1),
+        "dagster_share": round(build["dagster_share"], 3),
+        "files": files,
+        "indicator_vs_talib": round(ratio, 2),
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

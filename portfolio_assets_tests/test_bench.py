@@ -1,0 +1,64 @@
+"""The benchmark's synthetic universe: every file parses as the real wire format, and the universe loads.
+
+Speed itself is measured by ``make bench`` (BENCHMARKS.md), never by a timed test.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from portfolio_assets import bench, replay
+from portfolio_assets.landing import LandingZone
+from portfolio_assets.universe import load_universe
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    written = bench.write_landing(out, 7, 3)
+    return out, written
+
+
+def test_every_series_the_graph_reads_parses(generated):
+    out, written = generated
+    universe = load_universe(out / "universe.yaml")
+    zone = LandingZone(out / "landing")
+    assert [a.asset_class for a in universe.assets] == [
+        "commodity",
+        "crypto",
+        "equity",
+        "fx",
+        "commodity",
+        "bond",
+        "crypto",
+    ]
+    first, last = pd.Timestamp(written["first"], tz="UTC"), pd.Timestamp(written["last"], tz="UTC")
+    for spec in universe.assets:
+        prices = replay.read_prices(zone, spec)  # the stated clocks match the bar ends
+        assert prices["timestamp"].iloc[0] == first or spec.asset_class != "crypto"
+        assert prices["timestamp"].iloc[-1] <= last
+        replay.read_actions(zone, spec)
+        assert replay.read_gdelt(zone, spec.news_query, "timelinetone")["timestamp"].iloc[-1] == last
+        assert len(replay.read_trends(zone, spec.trends_query)) == 48  # monthly, from a year before the window
+    for macro in universe.macro:
+        if macro.source == "fred":
+            assert not replay.read_fred(zone, macro.series_id).frame.empty
+    social = replay.read_social(zone)
+    assert set(social["asset_symbol"]) == set(universe.symbols)
+    assert len(replay.read_fear_greed(zone)) > 3 * 365
+
+
+def test_the_universe_is_deterministic_and_the_splits_outlast_their_labels(generated, tmp_path):
+    out, _ = generated
+    again = bench.write_landing(tmp_path, 7, 3)
+    for name in ("universe.yaml",):
+        assert (out / name).read_text() == (tmp_path / name).read_text()
+    first = sorted((out / "landing").rglob("*.json"))[0]
+    assert first.read_bytes() == (tmp_path / first.relative_to(out)).read_bytes()
+    bounds = bench.split_boundaries(again["first"], again["last"])
+    validation, test = (pd.Timestamp(bounds[k]) for k in ("PORTFOLIO_VALIDATION_START", "PORTFOLIO_TEST_START"))
+    assert test - validation > pd.Timedelta(days=90)
+    assert json.dumps(bounds)
