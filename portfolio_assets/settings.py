@@ -349,3 +349,8 @@ SOURCE_MODE = read_source_mode()
 """``sample`` or ``live``, read once: it decides the landing zone's default."""
 SOURCE_RETRY_DELAY = read_source_retry_delay()
 """Seconds before the first Dagster retry of a source step (its RetryPolicy is built when definitions load)."""
+
+
+def child_environment(overrides: dict[str, str]) -> dict[str, str]:
+    """This process's environment with ``overrides``: for a child process that reads its settings anew."""
+    return {**os.environ, **overrides}

@@ -10,7 +10,8 @@ import json
 import pandas as pd
 import pytest
 
-from portfolio_assets import bench, replay
+from portfolio_assets import bench_data, replay
+from portfolio_assets.bench import split_boundaries
 from portfolio_assets.landing import LandingZone
 from portfolio_assets.universe import load_universe
 
@@ -18,7 +19,7 @@ from portfolio_assets.universe import load_universe
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    written = bench.write_landing(out, 7, 3)
+    written = bench_data.write_landing(out, 7, 3)
     return out, written
 
 
@@ -53,12 +54,12 @@ def test_every_series_the_graph_reads_parses(generated):
 
 def test_the_universe_is_deterministic_and_the_splits_outlast_their_labels(generated, tmp_path):
     out, _ = generated
-    again = bench.write_landing(tmp_path, 7, 3)
+    again = bench_data.write_landing(tmp_path, 7, 3)
     for name in ("universe.yaml",):
         assert (out / name).read_text() == (tmp_path / name).read_text()
     first = sorted((out / "landing").rglob("*.json"))[0]
     assert first.read_bytes() == (tmp_path / first.relative_to(out)).read_bytes()
-    bounds = bench.split_boundaries(again["first"], again["last"])
+    bounds = split_boundaries(again["first"], again["last"])
     validation, test = (pd.Timestamp(bounds[k]) for k in ("PORTFOLIO_VALIDATION_START", "PORTFOLIO_TEST_START"))
     assert test - validation > pd.Timedelta(days=90)
     assert json.dumps(bounds)
