@@ -2,12 +2,12 @@
 
 ``python -m portfolio_assets.bench --assets N --years Y [--out DIR]``
 
-1. Writes a deterministic synthetic landing zone in the real wire formats (Alpha Vantage daily series for
-   crypto, equities, ETFs, FX and gold, with SPLITS / DIVIDENDS; FRED and ALFRED-free latest values of every
-   macro series; GDELT tone / volume timelines; the social feed; Fear & Greed; monthly Google Trends
-   downloads) and its ``universe.yaml``. Classes cycle crypto, equity, fx, commodity (an ETF), bond; crypto
-   trades every day, the rest on weekdays; XAUUSD (gold, a macro input) is always one of the assets. News
-   and Trends queries are shared per class.
+1. Writes a deterministic synthetic landing zone in the real wire formats and its ``universe.yaml``
+   (``bench_data``: Alpha Vantage daily series for crypto, equities, ETFs, FX and gold, with SPLITS /
+   DIVIDENDS; FRED latest values (no vintages) of every macro series; GDELT tone / volume timelines; the
+   social feed; Fear & Greed; monthly Google Trends downloads). Classes cycle crypto, equity, fx,
+   commodity (an ETF), bond; crypto trades every day, the rest on weekdays; XAUUSD (gold, a macro input)
+   is always one of the assets. News and Trends queries are shared per class.
 2. Runs the build through Dagster in a child process (the window is read when the definitions load), on a
    persistent SQLite instance under ``DIR/dagster_home``, as ``make demo`` does: the observation assets,
    then the labelled ones through the export.
