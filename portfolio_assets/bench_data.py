@@ -120,8 +120,16 @@ def av_body(params: dict, frame: pd.DataFrame) -> bytes:
     return json.dumps({"Meta Data": meta, key: rows}).encode()
 
 
-def fred_body(observations: list[tuple[str, str]]) -> bytes:
-    real = FETCHED.strftime("%Y-%m-%d")
+def fred_body(
+    observations: list[tuple[str, str]] | list[tuple[str, str, str, str]], *, output_type: int = 1, realtime: str = ""
+) -> bytes:
+    """A FRED ``series/observations`` JSON body answered on ``realtime`` (default: the benchmark's fetch day).
+
+    ``observations``: ``(date, value)``, each valid over the answer's realtime period, or
+    ``(date, value, realtime_start, realtime_end)`` (ALFRED vintages, ``output_type=4``).
+    """
+    real = realtime or FETCHED.strftime("%Y-%m-%d")
+    items = [o if len(o) == 4 else (*o, real, real) for o in observations]
     return json.dumps(
         {
             "realtime_start": real,
@@ -129,15 +137,15 @@ def fred_body(observations: list[tuple[str, str]]) -> bytes:
             "observation_start": "1600-01-01",
             "observation_end": "9999-12-31",
             "units": "lin",
-            "output_type": 1,
+            "output_type": output_type,
             "file_type": "json",
             "order_by": "observation_date",
             "sort_order": "asc",
-            "count": len(observations),
+            "count": len(items),
             "offset": 0,
             "limit": 100000,
             "observations": [
-                {"realtime_start": real, "realtime_end": real, "date": d, "value": v} for d, v in observations
+                {"realtime_start": start, "realtime_end": end, "date": d, "value": v} for d, v, start, end in items
             ],
         }
     ).encode()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
 
+from portfolio_assets import bench_data
 from portfolio_assets.assets.macro import macro_frame, macro_series
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone
 from portfolio_assets.resources import LandingZoneResource
@@ -33,25 +33,9 @@ def replay_series(landing: LandingZoneResource, name: str) -> pd.Series:
 
 
 def fred_body(observations: list[tuple[str, str, str]], output_type: int) -> bytes:
-    return json.dumps(
-        {
-            "realtime_start": "2013-03-01",
-            "realtime_end": "2013-03-01",
-            "observation_start": "1600-01-01",
-            "observation_end": "9999-12-31",
-            "units": "lin",
-            "output_type": output_type,
-            "file_type": "json",
-            "order_by": "observation_date",
-            "sort_order": "asc",
-            "count": len(observations),
-            "offset": 0,
-            "limit": 100000,
-            "observations": [
-                {"realtime_start": rs, "realtime_end": "9999-12-31", "date": d, "value": v} for d, v, rs in observations
-            ],
-        }
-    ).encode()
+    """A FRED answer of 2013-03-01: ``(date, value, realtime_start)``, each valid until further notice."""
+    items = [(d, v, start, "9999-12-31") for d, v, start in observations]
+    return bench_data.fred_body(items, output_type=output_type, realtime="2013-03-01")
 
 
 def landing_with(tmp_path, series_id: str, body: bytes) -> LandingZoneResource:
