@@ -2,11 +2,11 @@
 
 Layout under ``<data dir>/<asset key path>/``::
 
-    <YYYY-MM-DD>.<generation>.parquet     one file per daily partition per write
+    <partition key>.<generation>.parquet  one file per partition (month or day) per write
     _commits/<generation>.json            the commit record of one write, written last
     _inflight/<generation>.json           who is writing a generation that is not committed yet
 
-A write (one run's output of one asset: thousands of partitions in a single-run
+A write (one run's output of one asset: many partitions in a single-run
 backfill) stages every partition file under a fresh *generation* name, then
 writes its commit record atomically (temporary file, ``fsync``, ``os.replace``).
 Readers resolve each partition through the newest commit record that lists it,
@@ -38,6 +38,7 @@ import pyarrow.parquet as pq
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from portfolio_assets.fsutil import fsync_dir, process_alive, write_atomically
+from portfolio_assets.partitions import granularity_of, partition_keys_of
 from portfolio_assets.resources import StorageResource
 
 COMMITS = "_commits"
@@ -63,6 +64,8 @@ class Commit:
     committed_at: str = ""
     excluded: Mapping[str, str] = field(default_factory=dict, hash=False)
     """Universe assets the write left out because a source failed, and why."""
+    granularity: str = "daily"
+    """The span of each partition key (``daily`` or ``monthly``); a record without one is from a daily store."""
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -72,6 +75,7 @@ class Commit:
                 "blocked_by": list(self.blocked_by),
                 "excluded": dict(self.excluded),
                 "committed_at": self.committed_at,
+                "granularity": self.granularity,
                 "partitions": list(self.partitions),
             },
             indent=0,
@@ -88,6 +92,7 @@ class Commit:
                 blocked_by=tuple(str(c) for c in data.get("blocked_by", [])),
                 committed_at=str(data.get("committed_at", "")),
                 excluded={str(k): str(v) for k, v in dict(data.get("excluded", {})).items()},
+                granularity=str(data.get("granularity", "daily")),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: unreadable commit record ({exc}); the store needs repair") from exc
@@ -119,7 +124,8 @@ def _writer_alive(record: Path) -> bool:
 
 
 class PartitionStore:
-    """Read and write daily Parquet partitions with commit semantics, usable without Dagster."""
+    """Read and write Parquet partitions (``YYYY-MM-DD`` keys of days or months) with commit semantics,
+    usable without Dagster."""
 
     def __init__(self, base_dir: str | os.PathLike[str]) -> None:
         self.base_dir = Path(base_dir)
@@ -178,23 +184,26 @@ class PartitionStore:
         run_id: str = "",
         blocked_by: Sequence[str] = (),
         excluded: Mapping[str, str] | None = None,
+        granularity: str = "daily",
     ) -> dict[str, int]:
-        """Store ``frame`` split by the date of its ``timestamp`` column, as one commit; return rows per key.
+        """Store ``frame`` split by the partition (day, or month: ``granularity``) of its ``timestamp`` column,
+        as one commit; return rows per key.
 
         Every key gets a file (an empty one where no row falls on it). A row whose
-        date is not one of ``partition_keys`` is an error, and nothing is written.
+        partition is not one of ``partition_keys`` is an error, and nothing is written.
         """
         name = "/".join(asset_path)
         keys = list(partition_keys)
         if "timestamp" not in frame.columns:
             raise ValueError(f"{name}: output has no 'timestamp' column to partition by")
-        day = _day_keys(frame["timestamp"])
+        day = partition_keys_of(frame["timestamp"], granularity)
         stray = sorted(set(day.unique()) - set(keys))
         if stray:
             raise ValueError(
-                f"{name}: {len(stray)} output date(s) outside the run's partitions "
+                f"{name}: {len(stray)} output partition(s) outside the run's partitions "
                 f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
             )
+        self._check_granularity(name, self._index(asset_path).latest, granularity)
         folder = self.folder(asset_path)
         (folder / COMMITS).mkdir(parents=True, exist_ok=True)
         (folder / INFLIGHT).mkdir(parents=True, exist_ok=True)
@@ -222,6 +231,7 @@ class PartitionStore:
                 blocked_by=tuple(blocked_by),
                 excluded=dict(excluded or {}),
                 committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                granularity=granularity,
             )
             write_atomically(folder / COMMITS / f"{generation}.json", commit.to_json())
         except BaseException:
@@ -263,12 +273,29 @@ class PartitionStore:
 
     # ------------------------------------------------------------------ read
 
-    def read(self, asset_path: Sequence[str], partition_keys: Sequence[str]) -> pd.DataFrame:
-        """Concatenate the committed partitions; a missing or blocked one is an error naming it."""
+    @staticmethod
+    def _check_granularity(name: str, latest: Mapping[str, Commit], granularity: str | None) -> None:
+        """Refuse keys stored with another granularity: a monthly key names the same day as a daily one."""
+        if granularity is None:
+            return
+        other = sorted({c.granularity for c in latest.values()} - {granularity})
+        if other:
+            raise ValueError(
+                f"{name}: this store holds {other[0]} partitions and the code location uses {granularity} ones "
+                f"(PORTFOLIO_PARTITIONS); point PORTFOLIO_DATA_DIR at a store of {granularity} partitions, or "
+                f"set PORTFOLIO_PARTITIONS={other[0]}"
+            )
+
+    def read(
+        self, asset_path: Sequence[str], partition_keys: Sequence[str], *, granularity: str | None = None
+    ) -> pd.DataFrame:
+        """Concatenate the committed partitions; a missing or blocked one is an error naming it, and so is one
+        stored with another ``granularity`` than the one given."""
         name = "/".join(asset_path)
         if not partition_keys:
             raise ValueError(f"{name}: no partitions requested")
         index = self._index(asset_path)
+        self._check_granularity(name, index.latest, granularity)
         missing = [k for k in partition_keys if k not in index.latest]
         if missing:
             raise FileNotFoundError(
@@ -291,11 +318,6 @@ class PartitionStore:
         return pa.concat_tables(tables, promote_options="permissive").to_pandas().reset_index(drop=True)
 
 
-def _day_keys(timestamps: pd.Series) -> pd.Series:
-    ts = pd.to_datetime(timestamps, utc=True)
-    return ts.dt.strftime("%Y-%m-%d")
-
-
 def excluded_assets(metadata: Mapping[str, object]) -> dict[str, str]:
     """The ``{symbol: why}`` an output carries in its ``excluded_assets`` metadata."""
     value = metadata.get(EXCLUDED_ASSETS)
@@ -311,7 +333,7 @@ def blocked_by(metadata: Mapping[str, object]) -> list[str]:
 
 
 class PartitionedParquetIOManager(ConfigurableIOManager):
-    """Stores each daily partition of an asset as Parquet under the storage's data directory, one commit a run."""
+    """Stores each partition of an asset as Parquet under the storage's data directory, one commit a run."""
 
     storage: StorageResource
 
@@ -330,7 +352,13 @@ class PartitionedParquetIOManager(ConfigurableIOManager):
         failed = blocked_by(context.output_metadata or {})
         excluded = excluded_assets(context.output_metadata or {})
         counts = self.store.write(
-            context.asset_key.path, obj, keys, run_id=context.run_id, blocked_by=failed, excluded=excluded
+            context.asset_key.path,
+            obj,
+            keys,
+            run_id=context.run_id,
+            blocked_by=failed,
+            excluded=excluded,
+            granularity=granularity_of(context.asset_partitions_def),
         )
         context.add_output_metadata(
             {
@@ -343,4 +371,8 @@ class PartitionedParquetIOManager(ConfigurableIOManager):
     def load_input(self, context: InputContext) -> pd.DataFrame:
         if not context.has_asset_partitions:
             raise ValueError(f"{context.asset_key.to_user_string()}: only partitioned inputs can be loaded")
-        return self.store.read(context.asset_key.path, list(context.asset_partition_keys))
+        return self.store.read(
+            context.asset_key.path,
+            list(context.asset_partition_keys),
+            granularity=granularity_of(context.asset_partitions_def),
+        )

@@ -1,51 +1,171 @@
-"""Daily partitions: observation days, and labelled days whose horizon is in the data.
+"""Partitions: calendar months (default) or days, of observation days and of labelled days.
 
-Observation partitions (prices, macro, sentiment, benchmarks, indicators) run
-daily from ``PORTFOLIO_START_DATE``. Labelled partitions (targets, the gate,
-sft_rows, training_set) are the same days, starting after the indicator
-warm-up, and a day exists only once its 90-day horizon is inside the data:
-with a fixed ``PORTFOLIO_END_DATE`` the labelled set ends ``HORIZON_DAYS``
-earlier; open-ended (live), it trails today by ``HORIZON_DAYS`` partitions
-(``end_offset``). The window comes from ``settings.WINDOW``.
+Observation partitions (prices, macro, sentiment, benchmarks, indicators) cover
+the window from ``PORTFOLIO_START_DATE``. Labelled partitions (targets, the gate,
+sft_rows, training_set) start after the indicator warm-up, and a day is labelled
+only once its 90-day horizon is inside the data: with a fixed
+``PORTFOLIO_END_DATE`` the labelled days end ``HORIZON_DAYS`` earlier; open-ended
+(live), they trail yesterday by ``HORIZON_DAYS``.
+
+``PORTFOLIO_PARTITIONS`` picks the span of one partition. ``monthly`` (the
+default) keeps Dagster's bookkeeping (one event per partition per asset, one
+store file per partition) proportional to months, not days; a month's partition
+is materialised again each day while the month runs. ``daily`` gives one
+partition per day. The days of a run are its partitions' days cut to the window
+(:func:`day_bounds`): the first and last month may be partial. Every lookback and
+look-ahead is stated in days (``spans``) and converted to whole partitions here
+(:func:`partitions_for_days`);
+an asset reads the partitions that hold its days and keeps exactly those days, so
+the granularity changes no value.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
-from dagster import DailyPartitionsDefinition, TimeWindowPartitionMapping
+import pandas as pd
+from dagster import (
+    DailyPartitionsDefinition,
+    MonthlyPartitionsDefinition,
+    TimeWindowPartitionMapping,
+    TimeWindowPartitionsDefinition,
+)
 
-from portfolio_assets.settings import WINDOW, Window
+from portfolio_assets.settings import PARTITIONS, WINDOW, Window
+from portfolio_assets.settings import PARTITIONS_ENV as PARTITIONS_ENV_NAME
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 """Run tags of a single-run backfill over a partition range."""
 
-
-def _exclusive_end(day: date | None) -> str | None:
-    # Dagster's end_date is exclusive: the last partition is the day before it.
-    return None if day is None else (day + timedelta(days=1)).isoformat()
+def _month_start(day: date) -> date:
+    return day.replace(day=1)
 
 
-def observation_partitions(window: Window) -> DailyPartitionsDefinition:
-    """Every calendar day of the window."""
-    return DailyPartitionsDefinition(start_date=window.start.isoformat(), end_date=_exclusive_end(window.end))
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
-def labelled_partitions(window: Window) -> DailyPartitionsDefinition:
-    """The days after the warm-up whose 90-day horizon is inside the window."""
-    if window.end is None:
-        return DailyPartitionsDefinition(start_date=window.labelled_start.isoformat(), end_offset=-HORIZON_DAYS)
-    return DailyPartitionsDefinition(
-        start_date=window.labelled_start.isoformat(), end_date=_exclusive_end(window.labelled_end)
+def _partitions(
+    first: date, last: date | None, live_end_offset: int, granularity: str
+) -> TimeWindowPartitionsDefinition:
+    """Partitions holding the days ``first..last`` (``last`` None: open-ended, ``live_end_offset`` partitions
+    past the last complete one)."""
+    if granularity == "daily":
+        if last is None:
+            return DailyPartitionsDefinition(start_date=first.isoformat(), end_offset=live_end_offset)
+        # Dagster's end_date is exclusive: the last partition is the day before it.
+        return DailyPartitionsDefinition(start_date=first.isoformat(), end_date=(last + timedelta(days=1)).isoformat())
+    if granularity != "monthly":
+        raise ValueError(f"unknown partition granularity {granularity!r}; expected monthly or daily")
+    start = _month_start(first).isoformat()
+    if last is None:
+        return MonthlyPartitionsDefinition(start_date=start, end_offset=live_end_offset)
+    return MonthlyPartitionsDefinition(start_date=start, end_date=_next_month(last).isoformat())
+
+
+def observation_partitions(window: Window, granularity: str = PARTITIONS) -> TimeWindowPartitionsDefinition:
+    """The partitions of every day of the window (live: through the current, partial month)."""
+    return _partitions(window.start, window.end, 0 if granularity == "daily" else 1, granularity)
+
+
+def labelled_partitions(window: Window, granularity: str = PARTITIONS) -> TimeWindowPartitionsDefinition:
+    """The partitions of the days after the warm-up whose 90-day horizon is inside the window.
+
+    Live and monthly, the last partition is the month before last: the month that holds the newest labelled
+    day (yesterday minus the horizon) is that one or the one before it.
+    """
+    offset = -HORIZON_DAYS if granularity == "daily" else -1
+    return _partitions(window.labelled_start, window.labelled_end, offset, granularity)
+
+
+def granularity_of(partitions_def: object) -> str:
+    """``daily`` or ``monthly``: the granularity of one of this module's partitions definitions."""
+    if isinstance(partitions_def, DailyPartitionsDefinition):
+        return "daily"
+    if isinstance(partitions_def, MonthlyPartitionsDefinition):
+        return "monthly"
+    raise TypeError(f"not a daily or monthly partitions definition: {partitions_def!r}")
+
+
+def partition_keys_of(timestamps: pd.Series, granularity: str) -> pd.Series:
+    """The partition key holding each timestamp's UTC day."""
+    ts = pd.to_datetime(timestamps, utc=True)
+    return ts.dt.strftime("%Y-%m-%d" if granularity == "daily" else "%Y-%m-01")
+
+
+@cache
+def partitions_for_days(days: int, granularity: str = PARTITIONS, *, ahead: bool = False) -> int:
+    """Whole partitions that always hold ``days`` days before a partition's first day (``ahead``: after its last).
+
+    Monthly: the most months any month's first day minus ``days`` (last day plus ``days``) reaches over a whole
+    400-year Gregorian cycle: the fewest a fixed mapping can ask for.
+    """
+    if granularity == "daily":
+        return days
+    reach = 0
+    for index in range(400 * 12):
+        first = date(2000 + index // 12, index % 12 + 1, 1)
+        if ahead:
+            start, end = _next_month(first) - timedelta(days=1), _next_month(first) - timedelta(days=1 - days)
+        else:
+            start, end = first - timedelta(days=days), first
+        reach = max(reach, (end.year - start.year) * 12 + end.month - start.month)
+    return reach
+
+
+def day_bounds(labelled: bool, window: Window = WINDOW, today: date | None = None) -> tuple[date, date]:
+    """The first and last day the observation (or labelled) partitions stand for.
+
+    Open-ended, the last day is yesterday (UTC), minus the horizon for labelled days.
+    """
+    if labelled:
+        first, last = window.labelled_start, window.labelled_end
+    else:
+        first, last = window.start, window.end
+    if last is None:
+        yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
+        last = yesterday - timedelta(days=HORIZON_DAYS) if labelled else yesterday
+    return first, last
+
+
+def partition_range(first_day: str, last_day: str, partitions_def: TimeWindowPartitionsDefinition) -> tuple[str, str]:
+    """The first and last partition keys of ``partitions_def`` holding the days ``first_day..last_day``."""
+    try:
+        first, last = date.fromisoformat(first_day), date.fromisoformat(last_day)
+    except ValueError as exc:
+        raise ValueError(f"partition range {first_day}..{last_day}: days must be YYYY-MM-DD ({exc})") from exc
+    if last < first:
+        raise ValueError(f"partition range {first_day}..{last_day}: the last day is before the first")
+    keys = partitions_def.get_partition_keys()
+    if not keys:
+        raise ValueError(f"partition range {first_day}..{last_day}: there are no partitions yet")
+    granularity = granularity_of(partitions_def)
+    lo, hi = (
+        partition_keys_of(pd.Series(pd.to_datetime([d.isoformat()], utc=True)), granularity).iloc[0]
+        for d in (first, last)
     )
+    if lo not in keys or hi not in keys:
+        raise ValueError(
+            f"partition range {first_day}..{last_day}: outside the partitions {keys[0]}..{keys[-1]} "
+            f"({granularity}; set {PARTITIONS_ENV_NAME} / the window to change them)"
+        )
+    return lo, hi
 
 
 OBSERVATION_PARTITIONS = observation_partitions(WINDOW)
 LABELLED_PARTITIONS = labelled_partitions(WINDOW)
 
-INDICATOR_LOOKBACK = TimeWindowPartitionMapping(start_offset=-INDICATOR_LOOKBACK_DAYS, end_offset=0)
-GATE_PRICES = TimeWindowPartitionMapping(start_offset=-CONTEXT_LOOKBACK_DAYS, end_offset=HORIZON_DAYS)
+
+def _reach(before_days: int, after_days: int) -> TimeWindowPartitionMapping:
+    return TimeWindowPartitionMapping(
+        start_offset=-partitions_for_days(before_days), end_offset=partitions_for_days(after_days, ahead=True)
+    )
+
+
+INDICATOR_LOOKBACK = _reach(INDICATOR_LOOKBACK_DAYS, 0)
+GATE_PRICES = _reach(CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS)
 """The gate's prices: the context window before each day, and the horizon after it (to judge suspect moves)."""
-HORIZON_LOOKAHEAD = TimeWindowPartitionMapping(start_offset=0, end_offset=HORIZON_DAYS)
+HORIZON_LOOKAHEAD = _reach(0, HORIZON_DAYS)

@@ -11,7 +11,13 @@ from dagster import AssetsDefinition, DagsterInstance, DagsterRunStatus, Execute
 from portfolio_assets.assets.raw import RAW_ASSETS
 from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS
 from portfolio_assets.fsutil import process_alive
-from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS, RANGE_END_TAG, RANGE_START_TAG
+from portfolio_assets.partitions import (
+    LABELLED_PARTITIONS,
+    OBSERVATION_PARTITIONS,
+    RANGE_END_TAG,
+    RANGE_START_TAG,
+    partition_range,
+)
 
 PID_TAG = "portfolio/pid"
 HOST_TAG = "portfolio/host"
@@ -47,11 +53,16 @@ def materialize_range(
     log_level: str = "INFO",
     raise_on_error: bool = True,
 ) -> ExecuteInProcessResult:
-    """Materialise ``selection`` for partitions ``first..last`` in ONE run (a single-run backfill).
+    """Materialise ``selection`` for the partitions holding days ``first..last`` in ONE run (a single-run backfill).
 
-    ``log_level`` is the console's: at DEBUG Dagster prints one event per partition. Runs of a dead
-    process left shown as running in ``instance`` are marked failed first (``fail_dead_runs``).
+    ``first`` / ``last`` are ``YYYY-MM-DD`` days (a partition key is its first day). ``log_level`` is the
+    console's: at DEBUG Dagster prints one event per partition. Runs of a dead process left shown as running
+    in ``instance`` are marked failed first (``fail_dead_runs``).
     """
+    partitions_defs = {a.partitions_def for a in selection}
+    if len(partitions_defs) != 1:
+        raise ValueError(f"one run materialises assets of one partitions definition; got {len(partitions_defs)}")
+    first, last = partition_range(first, last, partitions_defs.pop())
     if instance is not None:
         fail_dead_runs(instance)
     return materialize(

@@ -1,8 +1,8 @@
 """The only module that reads the environment.
 
 Two things must be known when the definitions load, before any resource is
-built: the partition window (``PORTFOLIO_START_DATE`` / ``PORTFOLIO_END_DATE``)
-and which resource set to use (``PORTFOLIO_DEPLOYMENT``). They are read once,
+built: the partitions (``PORTFOLIO_START_DATE`` / ``PORTFOLIO_END_DATE`` and
+``PORTFOLIO_PARTITIONS``) and which resource set to use (``PORTFOLIO_DEPLOYMENT``). They are read once,
 here. Every other setting is a field of a Dagster resource; :func:`env_setting`
 hands that field an ``EnvVar`` when the variable is set (Dagster resolves it at
 run launch and never shows its value), else the field's default.
@@ -31,6 +31,9 @@ T = TypeVar("T")
 START_DATE_ENV = "PORTFOLIO_START_DATE"
 END_DATE_ENV = "PORTFOLIO_END_DATE"
 DEPLOYMENT_ENV = "PORTFOLIO_DEPLOYMENT"
+PARTITIONS_ENV = "PORTFOLIO_PARTITIONS"
+PARTITION_GRANULARITIES = ("monthly", "daily")
+"""How many days one partition of every asset holds: a calendar month (default) or a day."""
 
 DEFAULT_START = "2008-01-01"
 DEFAULT_END = "2013-02-28"
@@ -117,6 +120,14 @@ def read_window(environ: Mapping[str, str] = os.environ) -> Window:
             f"and the {HORIZON_DAYS}-day horizon"
         )
     return Window(start, end)
+
+
+def read_partitions(environ: Mapping[str, str] = os.environ) -> str:
+    """``PORTFOLIO_PARTITIONS``: ``monthly`` (default) or ``daily``, the span of one partition."""
+    text = environ.get(PARTITIONS_ENV, "").strip() or PARTITION_GRANULARITIES[0]
+    if text not in PARTITION_GRANULARITIES:
+        raise SettingError(f"{PARTITIONS_ENV}={text!r} must be one of {', '.join(PARTITION_GRANULARITIES)}")
+    return text
 
 
 def read_source_mode(environ: Mapping[str, str] = os.environ) -> str:
@@ -344,6 +355,8 @@ def check_split_settings(environ: Mapping[str, str] = os.environ) -> None:
 
 WINDOW = read_window()
 """The window the partitions definitions use, read once when the definitions load."""
+PARTITIONS = read_partitions()
+"""The partitions' granularity, read once when the definitions load."""
 DEPLOYMENT = read_deployment()
 SOURCE_MODE = read_source_mode()
 """``sample`` or ``live``, read once: it decides the landing zone's default."""

@@ -14,6 +14,7 @@ from portfolio_assets.assets.sentiment import sentiment_frame
 from portfolio_assets.assets.windows import in_window
 from portfolio_assets.features import compute_targets
 from portfolio_assets.io_managers import PartitionStore
+from portfolio_assets.partitions import partitions_for_days
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.spans import HORIZON_DAYS
 
@@ -21,6 +22,20 @@ from portfolio_assets.spans import HORIZON_DAYS
 def day_keys(first: pd.Timestamp, last: pd.Timestamp) -> list[str]:
     """The daily partition keys ``first..last``."""
     return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
+
+
+def month_keys(first: pd.Timestamp | str, last: pd.Timestamp | str) -> list[str]:
+    """The monthly partition keys of the months holding ``first..last``."""
+    months = pd.date_range(pd.Timestamp(first).strftime("%Y-%m-01"), pd.Timestamp(last).strftime("%Y-%m-01"), freq="MS")
+    return [m.strftime("%Y-%m-%d") for m in months]
+
+
+def mapped_span(first: str, last: str, before_days: int, after_days: int) -> tuple[str, str]:
+    """The days of the whole monthly partitions a mapping of ``before_days`` / ``after_days`` names for
+    ``first..last``: what a fixture must store for the run to load its input."""
+    lo = pd.Period(first, "M") - partitions_for_days(before_days, "monthly")
+    hi = pd.Period(last, "M") + partitions_for_days(after_days, "monthly", ahead=True)
+    return lo.start_time.strftime("%Y-%m-%d"), hi.end_time.strftime("%Y-%m-%d")
 
 
 def group_frames(
@@ -53,8 +68,8 @@ def group_frames(
 def store_frames(
     data_dir: Path, frames: dict[str, pd.DataFrame], first: str, last: str, *, prices: tuple[str, str] | None = None
 ) -> None:
-    """Write each frame as the stored partitions of its asset over ``first..last`` (prices over ``prices``)."""
+    """Write each frame as the stored monthly partitions of its asset over ``first..last`` (prices over ``prices``)."""
     store = PartitionStore(data_dir)
     for asset, frame in frames.items():
         lo, hi = prices if asset == "prices" and prices else (first, last)
-        store.write([asset], frame, day_keys(pd.Timestamp(lo, tz="UTC"), pd.Timestamp(hi, tz="UTC")))
+        store.write([asset], frame, month_keys(lo, hi), granularity="monthly")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dagster import AssetKey, BackfillPolicy, TimeWindowPartitionMapping
 
 from portfolio_assets.definitions import ALL_ASSETS, defs
-from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS
+from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS, partitions_for_days
 from portfolio_assets.spans import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 
 RAW = {
@@ -68,9 +68,12 @@ def test_lineage_and_window_mappings():
     by_name = {a.key.to_user_string(): a for a in ALL_ASSETS if len(a.keys) == 1}
     for upstream in ("prices", "benchmarks"):
         lookback = by_name["indicators"].get_partition_mapping(AssetKey(upstream))
-        assert lookback == TimeWindowPartitionMapping(start_offset=-INDICATOR_LOOKBACK_DAYS, end_offset=0), upstream
+        months = partitions_for_days(INDICATOR_LOOKBACK_DAYS, "monthly")
+        assert lookback == TimeWindowPartitionMapping(start_offset=-months, end_offset=0), upstream
     lookahead = by_name["targets"].get_partition_mapping(AssetKey("prices"))
-    assert lookahead == TimeWindowPartitionMapping(start_offset=0, end_offset=HORIZON_DAYS)
+    assert lookahead == TimeWindowPartitionMapping(
+        start_offset=0, end_offset=partitions_for_days(HORIZON_DAYS, "monthly", ahead=True)
+    )
 
 
 def test_checks_on_every_group_and_which_block():

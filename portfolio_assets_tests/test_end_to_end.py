@@ -16,23 +16,32 @@ import pytest
 from portfolio_assets.export import read_export
 from portfolio_assets.features import TECHNICAL_FEATURES
 from portfolio_assets.io_managers import PartitionStore
+from portfolio_assets.partitions import partitions_for_days
 from portfolio_assets.runner import materialize_all, materialize_range
 from portfolio_assets.spans import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 from portfolio_assets.universe import load_universe
 from portfolio_assets_tests.resources import make_resources
+from portfolio_assets_tests.sample_frames import mapped_span, month_keys
 
 pytestmark = pytest.mark.slow
 
 # A Monday deep inside the sample whose 90-day horizon is a Sunday: equities'
-# targets must come from the Friday before, in a run that ends on the horizon.
+# targets must come from the Friday before. Its partition (a month) is materialised alone.
 DAY = "2011-06-13"
-LOOKBACK_START = (pd.Timestamp(DAY) - pd.Timedelta(days=INDICATOR_LOOKBACK_DAYS)).strftime("%Y-%m-%d")
+MONTH = ("2011-06-01", "2011-06-30")
+LOOKBACK_START = (pd.Period(DAY, "M") - partitions_for_days(INDICATOR_LOOKBACK_DAYS, "monthly")).start_time.strftime(
+    "%Y-%m-%d"
+)
 HORIZON_END = (pd.Timestamp(DAY) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d")
+MONTH_HORIZON_END = (pd.Period(DAY, "M") + partitions_for_days(HORIZON_DAYS, "monthly", ahead=True)).end_time.strftime(
+    "%Y-%m-%d"
+)
 
 
 @pytest.fixture(scope="session")
 def single_day(tmp_path_factory, instance):
-    """DAY materialised on its own: only the prices it needs, then each downstream asset for DAY alone."""
+    """DAY's partition materialised on its own: only the prices it needs (the months its lookback and horizon
+    mappings name), then each downstream asset for that partition alone."""
     from portfolio_assets.definitions import (
         benchmarks,
         gate_and_rows,
@@ -46,7 +55,7 @@ def single_day(tmp_path_factory, instance):
     data_dir = tmp_path_factory.mktemp("single")
     resources = make_resources(data_dir)
     steps = [
-        ([prices], LOOKBACK_START, HORIZON_END),
+        ([prices], LOOKBACK_START, MONTH_HORIZON_END),
         ([benchmarks], LOOKBACK_START, DAY),
         ([macro, sentiment, indicators], DAY, DAY),
         ([targets, gate_and_rows], DAY, DAY),
@@ -66,7 +75,7 @@ than the 90-day horizon: two weeks of training rows and about three of validatio
 def multi_month(tmp_path_factory, instance):
     """A multi-month labelled range on a fresh store: observations only as far as it needs."""
     data_dir = tmp_path_factory.mktemp("months")
-    horizon_end = (pd.Timestamp(MONTHS[1]) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d")
+    horizon_end = mapped_span(*MONTHS, 0, HORIZON_DAYS)[1]  # the partitions the horizon mapping names
     results = materialize_all(
         resources=make_resources(data_dir, **SPLIT_DAYS),
         instance=instance,
@@ -78,8 +87,10 @@ def multi_month(tmp_path_factory, instance):
 
 
 def read(data_dir, asset: str, first: str, last: str) -> pd.DataFrame:
-    keys = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
-    return PartitionStore(data_dir).read([asset], keys)
+    """The stored rows of days ``first..last`` (read from the monthly partitions that hold them)."""
+    rows = PartitionStore(data_dir).read([asset], month_keys(first, last))
+    day = rows["timestamp"].dt.strftime("%Y-%m-%d")
+    return rows[(day >= first) & (day <= last)].reset_index(drop=True)
 
 
 SAMPLE_EXPORT_DIGEST = "5f8a60eb4642dc199d92c60b0e7f2046466d48e591cc92ea7adfb0212ca22320"
@@ -170,16 +181,21 @@ def test_targets_are_the_close_90_days_later(full_backfill):
     data_dir, _ = full_backfill
     prices = read(data_dir, "prices", "2008-01-01", "2013-02-28")
     targets = read(data_dir, "targets", "2010-03-01", "2010-03-31")
-    for row in targets.sample(20, random_state=1).itertuples():
+    split = targets[(targets["asset_symbol"] == "TLT") & (targets["timestamp"] >= pd.Timestamp("2010-03-17", tz="UTC"))]
+    for row in pd.concat([targets.sample(20, random_state=1), split.head(1)]).itertuples():
         own = prices[
             (prices["asset_symbol"] == row.asset_symbol)
             & (prices["timestamp"] <= row.timestamp + pd.Timedelta(days=90))
         ]
         expected = own.iloc[-1]
         assert row.target_timestamp == expected["timestamp"]
-        assert row.target_price_90d == expected["price_close"]
-        close = own[own["timestamp"] == row.timestamp]["price_close"].iloc[0]
-        assert row.target_return_90d == pytest.approx(np.log(expected["price_close"] / close), rel=1e-12)
+        # in the row's share basis: a split inside the horizon (TLT's 2-for-1 in 2010-06) scales the close
+        today = own[own["timestamp"] == row.timestamp].iloc[0]
+        basis = expected["split_factor_cum"] / today["split_factor_cum"]
+        assert row.target_price_90d == expected["price_close"] * basis
+        assert row.target_return_90d == pytest.approx(
+            np.log(expected["price_close"] * basis / today["price_close"]), rel=1e-12
+        )
 
 
 @pytest.mark.parametrize(
@@ -192,9 +208,11 @@ def test_targets_are_the_close_90_days_later(full_backfill):
         ("sentiment", ["asset_symbol", "timestamp"]),
     ],
 )
-def test_a_day_alone_equals_the_same_day_inside_a_multi_year_backfill(full_backfill, single_day, asset, keys):
-    alone = read(single_day, asset, DAY, DAY).sort_values(keys).reset_index(drop=True)
-    inside = read(full_backfill[0], asset, DAY, DAY).sort_values(keys).reset_index(drop=True)
+def test_a_partition_alone_equals_the_same_partition_inside_a_multi_year_backfill(
+    full_backfill, single_day, asset, keys
+):
+    alone = read(single_day, asset, *MONTH).sort_values(keys).reset_index(drop=True)
+    inside = read(full_backfill[0], asset, *MONTH).sort_values(keys).reset_index(drop=True)
     assert len(alone) > 0 and list(alone.columns) == list(inside.columns)
     numeric = alone.select_dtypes("number").columns
     pd.testing.assert_frame_equal(alone[numeric], inside[numeric], check_exact=False, rtol=1e-9, atol=1e-12)
@@ -220,7 +238,7 @@ def test_not_applicable_is_per_asset(full_backfill):
     assert json.loads(rows.loc["XAUUSD", "input"])["volume"] is None
 
 
-def test_a_single_day_cannot_be_split_and_is_not_exported(single_day, instance):
+def test_a_single_month_cannot_be_split_and_is_not_exported(single_day, instance):
     from portfolio_assets.definitions import training_set
 
     resources = make_resources(single_day)
@@ -252,13 +270,18 @@ def test_require_input_window_names_what_dagster_truncated():
         assets_def=SimpleNamespace(key=AssetKey("targets")),
         asset_partitions_time_window_for_input=lambda name: TimeWindow(start.to_pydatetime(), end.to_pydatetime()),
     )
-    require_input_window(context, "prices", first_day=start, last_day=end - pd.Timedelta(days=1))
+    frame = pd.DataFrame({"timestamp": pd.date_range("2010-12-30", "2011-02-02", tz="UTC")})
+    # More days than needed are handed over: exactly the needed ones are kept.
+    kept = require_input_window(
+        context, "prices", frame, first_day=start + pd.Timedelta(days=2), last_day=end - pd.Timedelta(days=3)
+    )
+    assert kept["timestamp"].tolist() == list(pd.date_range("2011-01-03", "2011-01-29", tz="UTC"))
     with pytest.raises(
         PartitionWindowError,
         match=r"covers 2011-01-01\.\.2011-01-31 but this run needs "
         r"2011-01-01\.\.2011-03-01",
     ):
-        require_input_window(context, "prices", first_day=start, last_day=pd.Timestamp("2011-03-01", tz="UTC"))
+        require_input_window(context, "prices", frame, first_day=start, last_day=pd.Timestamp("2011-03-01", tz="UTC"))
 
 
 def test_the_export_records_its_provenance_and_is_reproducible(full_backfill, instance, tmp_path):

@@ -66,14 +66,14 @@ def test_a_newer_failed_gate_over_part_of_the_range_refuses_the_export(tmp_path)
     gate_run(store, "march", "2010-03-01", "2010-03-31", passed=False)
     history = History([Record(1, "clean", Status.SUCCEEDED), Record(2, "march", Status.FAILED)])
     with pytest.raises(GateError) as raised:
-        gate_status(history, store, ["temporal_gaps"], pd.Timestamp("2010-02-01"), pd.Timestamp("2010-07-31"))
+        gate_status(history, store, ["temporal_gaps"], keys("2010-02-01", "2010-07-31"))
     assert str(raised.value) == (
         "training_set 2010-02-01..2010-07-31: the newest evaluation of blocking check quarantine/temporal_gaps for "
-        "2010-03-01..2010-03-31 (31 days) is FAILED (run march); fix the cause and re-materialise quarantine over "
-        "those days before exporting"
+        "2010-03-01..2010-03-31 (31 partitions) is FAILED (run march); fix the cause and re-materialise quarantine "
+        "over those partitions before exporting"
     )
     # The months the failed gate did not touch still export.
-    assert gate_status(history, store, ["temporal_gaps"], pd.Timestamp("2010-04-01"), pd.Timestamp("2010-07-31")) == {
+    assert gate_status(history, store, ["temporal_gaps"], keys("2010-04-01", "2010-07-31")) == {
         "temporal_gaps": {"status": "SUCCEEDED", "run_id": "clean"}
     }
 
@@ -83,7 +83,7 @@ def test_another_store_sharing_the_instance_does_not_interfere(tmp_path):
     gate_run(ours, "ours", "2010-03-01", "2010-03-31", passed=True)
     gate_run(theirs, "theirs", "2010-03-10", "2010-03-10", passed=False)
     history = History([Record(1, "ours", Status.SUCCEEDED), Record(2, "theirs", Status.FAILED)])
-    assert gate_status(history, ours, ["schema"], pd.Timestamp("2010-03-01"), pd.Timestamp("2010-03-31"))
+    assert gate_status(history, ours, ["schema"], keys("2010-03-01", "2010-03-31"))
 
 
 def test_rows_not_written_by_the_admitting_run_are_refused(tmp_path):
@@ -94,15 +94,16 @@ def test_rows_not_written_by_the_admitting_run_are_refused(tmp_path):
     store.write(["quarantine"], pd.DataFrame({"timestamp": pd.to_datetime([], utc=True)}), days, run_id="newer")
     history = History([Record(1, "older", Status.SUCCEEDED), Record(2, "newer", Status.SUCCEEDED)])
     with pytest.raises(
-        GateError, match=r"sft_rows of 2010-03-01\.\.2010-03-02 \(2 days\) were written by run older, not by run newer"
+        GateError,
+        match=r"sft_rows of 2010-03-01\.\.2010-03-02 \(2 partitions\) were written by run older, not by run newer",
     ):
-        gate_status(history, store, ["schema"], pd.Timestamp(days[0]), pd.Timestamp(days[1]))
+        gate_status(history, store, ["schema"], days)
 
 
 def test_a_range_the_gate_never_ran_over_is_refused(tmp_path):
     with pytest.raises(GateError, match="the gate never ran over 2010-03-01 in this store"):
         gate_status(
-            History([]), PartitionStore(tmp_path), ["schema"], pd.Timestamp("2010-03-01"), pd.Timestamp("2010-03-01")
+            History([]), PartitionStore(tmp_path), ["schema"], keys("2010-03-01", "2010-03-01")
         )
 
 
@@ -110,4 +111,4 @@ def test_a_gate_run_without_an_evaluation_is_refused(tmp_path):
     store = PartitionStore(tmp_path)
     gate_run(store, "crashed", "2010-03-01", "2010-03-01", passed=True)
     with pytest.raises(GateError, match=r"quarantine/schema for 2010-03-01 is NOT_EVALUATED \(run crashed\)"):
-        gate_status(History([]), store, ["schema"], pd.Timestamp("2010-03-01"), pd.Timestamp("2010-03-01"))
+        gate_status(History([]), store, ["schema"], keys("2010-03-01", "2010-03-01"))

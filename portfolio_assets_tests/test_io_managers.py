@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import time
 
 import pandas as pd
@@ -175,3 +176,24 @@ def test_a_blocked_write_is_stored_but_never_read(tmp_path):
     # A later clean write replaces the blocked partitions.
     store.write(["prices"], frame_for(keys[1:]), keys[1:])
     assert len(store.read(["prices"], keys)) == 6
+
+
+def test_a_store_of_one_granularity_refuses_the_other(tmp_path):
+    # "2010-03-01" names a day in a daily store and a month in a monthly one: never mixed up.
+    store = PartitionStore(tmp_path)
+    month = pd.DataFrame({"timestamp": pd.to_datetime(["2010-03-01", "2010-03-17"], utc=True), "x": [1.0, 2.0]})
+    store.write(["prices"], month, ["2010-03-01"], granularity="monthly")
+    assert store.read(["prices"], ["2010-03-01"], granularity="monthly")["x"].tolist() == [1.0, 2.0]
+    assert json.loads(next((tmp_path / "prices" / "_commits").glob("*.json")).read_text())["granularity"] == "monthly"
+    with pytest.raises(
+        ValueError, match="prices: this store holds monthly partitions and the code location uses daily"
+    ):
+        store.read(["prices"], ["2010-03-01"], granularity="daily")
+    with pytest.raises(ValueError, match="set PORTFOLIO_PARTITIONS=monthly"):
+        store.write(["prices"], month.iloc[:1], ["2010-03-01"], granularity="daily")
+    assert store.read(["prices"], ["2010-03-01"], granularity="monthly")["x"].tolist() == [1.0, 2.0]
+    # a row outside the month's key is refused, and nothing is written
+    april = month.assign(timestamp=pd.to_datetime(["2010-04-02", "2010-04-03"], utc=True))
+    with pytest.raises(ValueError, match=r"1 output partition\(s\) outside the run's partitions .*2010-04-01"):
+        store.write(["prices"], pd.concat([month, april]), ["2010-03-01"], granularity="monthly")
+    assert store.keys(["prices"]) == ["2010-03-01"]

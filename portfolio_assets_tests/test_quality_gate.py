@@ -11,20 +11,18 @@ from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets.runner import materialize_range
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
 from portfolio_assets_tests.resources import make_resources
-from portfolio_assets_tests.sample_frames import group_frames, store_frames
+from portfolio_assets_tests.sample_frames import group_frames, mapped_span, month_keys, store_frames
 
 pytestmark = pytest.mark.slow
 
 FIRST, LAST = "2010-03-01", "2010-03-31"
-PRICES = (
-    (pd.Timestamp(FIRST) - pd.Timedelta(days=CONTEXT_LOOKBACK_DAYS)).strftime("%Y-%m-%d"),
-    (pd.Timestamp(LAST) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d"),
-)
-"""The prices the gate reads: the context window before the range and the horizon after it."""
+PRICES = mapped_span(FIRST, LAST, CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS)
+"""The prices the gate reads: the partitions of the context window before the range and the horizon after it."""
 
 
 def days(first: str, last: str) -> list[str]:
-    return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
+    """The partition keys (months) holding ``first..last``."""
+    return month_keys(first, last)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +43,7 @@ def mutate(data_dir, asset: str, change) -> None:
     part = PartitionStore(data_dir)
     keys = part.keys([asset])
     frame = part.read([asset], keys)
-    part.write([asset], change(frame), keys)
+    part.write([asset], change(frame), keys, granularity="monthly")
 
 
 def run_gate(data_dir, instance, selection=(gate_and_rows, training_set)):
@@ -229,10 +227,7 @@ SPLIT_DAYS = {"validation_start": "2010-05-15", "test_start": "2010-08-31"}
 @pytest.fixture
 def span_store(tmp_path):
     """Upstream partitions for a six-month labelled range."""
-    prices = (
-        (pd.Timestamp(SPAN[0]) - pd.Timedelta(days=CONTEXT_LOOKBACK_DAYS)).strftime("%Y-%m-%d"),
-        (pd.Timestamp(SPAN[1]) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d"),
-    )
+    prices = mapped_span(*SPAN, CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS)
     store_frames(tmp_path, group_frames(*SPAN, prices_from=prices[0], prices_to=prices[1]), *SPAN, prices=prices)
     return tmp_path
 
@@ -255,7 +250,7 @@ def test_a_newer_failed_gate_refuses_the_export_of_any_overlapping_range(span_st
     )
     assert not again.success
     error = str(next(e for e in again.all_events if e.is_step_failure).event_specific_data.error)
-    assert "the newest evaluation of blocking check quarantine/temporal_gaps for 2010-03-01..2010-03-31" in error
+    assert "the newest evaluation of blocking check quarantine/temporal_gaps for 2010-03-01 is FAILED" in error
     assert f"is FAILED (run {march.run_id})" in error
 
 
@@ -309,7 +304,7 @@ def test_a_partition_whose_blocking_check_failed_is_never_read_downstream(tmp_pa
     assert not stored.success
     failed = {e.check_name for e in stored.get_asset_check_evaluations() if not e.passed}
     assert failed == {"temporal_gaps"}
-    commit = PartitionStore(tmp_path / "data").commit_of(["prices"], "2009-06-30")
+    commit = PartitionStore(tmp_path / "data").commit_of(["prices"], "2009-06-01")  # June 2009's partition
     assert commit.blocked_by == ("temporal_gaps",) and commit.run_id == stored.run_id
     later = materialize_range(
         [indicators], last, last, resources=resources, instance=instance, raise_on_error=False, log_level="CRITICAL"
@@ -332,7 +327,7 @@ def test_an_asset_whose_source_failed_is_left_out_named_and_filled_in_by_a_rerun
     full = store.read(["prices"], keys)
     why = "alphavantage [function=TIME_SERIES_DAILY,symbol=TLT] failed at 2026-12-01T00:00:00Z: Invalid API call"
     # prices as a run stores them when TLT's series failed: without TLT, and the commit names it
-    store.write(["prices"], full[full["asset_symbol"] != "TLT"], keys, excluded={"TLT": why})
+    store.write(["prices"], full[full["asset_symbol"] != "TLT"], keys, excluded={"TLT": why}, granularity="monthly")
 
     def export(raise_on_error: bool):
         result = materialize_range(
@@ -358,7 +353,7 @@ def test_an_asset_whose_source_failed_is_left_out_named_and_filled_in_by_a_rerun
     assert all(e.passed for e in result.get_asset_check_evaluations() if e.asset_key.path == ["quarantine"])
 
     # the cause fixed, prices rebuilt with TLT: the same range fills it in
-    store.write(["prices"], full, keys)
+    store.write(["prices"], full, keys, granularity="monthly")
     result, check, manifest, rows = export(raise_on_error=True)
     assert result.success and check.passed
     assert manifest["provenance"]["excluded_assets"] == {}
@@ -370,7 +365,9 @@ def test_an_asset_left_out_of_sentiment_only_is_left_out_of_the_gate_too(span_st
     keys = store.keys(["sentiment"])
     frame = store.read(["sentiment"], keys)
     why = "gdelt [mode=timelinetone,query=treasury%20bonds]: HTTP 404 (failed at 2026-12-01T00:00:00Z)"
-    store.write(["sentiment"], frame[frame["asset_symbol"] != "TLT"], keys, excluded={"TLT": why})
+    store.write(
+        ["sentiment"], frame[frame["asset_symbol"] != "TLT"], keys, excluded={"TLT": why}, granularity="monthly"
+    )
     result = materialize_range(
         [gate_and_rows],
         *SPAN,

@@ -22,22 +22,20 @@ from portfolio_assets.runner import materialize_range
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
 from portfolio_assets.universe import DEFAULT_UNIVERSE
 from portfolio_assets_tests.resources import make_resources
-from portfolio_assets_tests.sample_frames import store_frames
+from portfolio_assets_tests.sample_frames import mapped_span, month_keys, store_frames
 from portfolio_assets_tests.test_survivorship import END
 
 pytestmark = pytest.mark.slow
 
 SPAN = ("2010-02-01", "2010-07-31")
-PRICES = (
-    (pd.Timestamp(SPAN[0]) - pd.Timedelta(days=CONTEXT_LOOKBACK_DAYS)).strftime("%Y-%m-%d"),
-    (pd.Timestamp(SPAN[1]) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d"),
-)
+PRICES = mapped_span(*SPAN, CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS)
 LAST_LABELLED = pd.Timestamp(END, tz="UTC") - pd.Timedelta(days=HORIZON_DAYS)
 """GOOG's last row whose horizon (day + 90) is on or before its last trading day."""
 
 
 def days(first: str, last: str) -> list[str]:
-    return [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
+    """The partition keys (months) holding ``first..last``."""
+    return month_keys(first, last)
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,14 @@
-"""What binds an export to the gate: the newest gate run over each day, in this very store.
+"""What binds an export to the gate: the newest gate run over each partition, in this very store.
 
-The gate step (``gate_and_rows``) writes ``quarantine`` for every day of its run
-(empty partitions included) before it evaluates its checks, and writes
-``sft_rows`` only when every blocking check passed. So, in one store, the commit
-that holds a day's ``quarantine`` names the newest gate run over that day. An
-export of ``first..last`` is allowed only when, for every day,
+The gate step (``gate_and_rows``) writes ``quarantine`` for every partition of its
+run (empty ones included) before it evaluates its checks, and writes ``sft_rows``
+only when every blocking check passed. So, in one store, the commit that holds a
+partition's ``quarantine`` names the newest gate run over it. An export of some
+partitions is allowed only when, for every partition,
 
 * that newest gate run's evaluation of every blocking check passed (looked up in
   the instance's check history, read page by page however long it is), and
-* the day's ``sft_rows`` were written by that very run.
+* the partition's ``sft_rows`` were written by that very run.
 
 A newer failed gate over any overlapping range therefore refuses the export, and
 so do rows that no passing evaluation admitted. Taking the gate run from the
@@ -17,9 +17,8 @@ store, not from the instance, keeps two stores sharing one instance apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-import pandas as pd
 from dagster import AssetCheckKey, AssetKey, DagsterInstance
 
 from portfolio_assets.io_managers import PartitionStore
@@ -47,23 +46,24 @@ def check_statuses(instance: DagsterInstance, check: AssetCheckKey, run_ids: Ite
     return found
 
 
-def _span(days: list[str]) -> str:
-    return days[0] if len(days) == 1 else f"{days[0]}..{days[-1]} ({len(days)} days)"
+def _span(keys: list[str]) -> str:
+    return keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]} ({len(keys)} partitions)"
 
 
 def gate_status(
     instance: DagsterInstance,
     store: PartitionStore,
     checks: list[str],
-    first: pd.Timestamp,
-    last: pd.Timestamp,
+    keys: Sequence[str],
     *,
     gate_asset: str = "quarantine",
     rows_asset: str = "sft_rows",
     log: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, str]]:
-    """Each blocking check's status and the runs that admitted ``first..last``; raises ``GateError`` otherwise."""
-    days = [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)]
+    """Each blocking check's status and the runs that admitted partitions ``keys``; raises ``GateError`` otherwise."""
+    days = list(keys)
+    if not days:
+        raise GateError("training_set: no partitions to export")
     what = f"training_set {days[0]}..{days[-1]}"
     gates = store.commits([gate_asset])
     rows = store.commits([rows_asset])
@@ -80,7 +80,7 @@ def gate_status(
             status = found.get(run_id, "NOT_EVALUATED")
             raise GateError(
                 f"{what}: the newest evaluation of blocking check {gate_asset}/{name} for {_span(bad)} is {status} "
-                f"(run {run_id}); fix the cause and re-materialise {gate_asset} over those days before exporting"
+                f"(run {run_id}); fix the cause and re-materialise {gate_asset} over those partitions before exporting"
             )
         statuses[name] = {"status": "SUCCEEDED", "run_id": ", ".join(sorted(set(gate_run.values())))}
     stale = [d for d in days if d not in rows or rows[d].run_id != gate_run[d]]

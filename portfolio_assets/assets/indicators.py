@@ -10,7 +10,7 @@ from portfolio_assets.assets.quality import check_results, check_specs, checked_
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
-    input_days,
+    input_keys,
     require_input_window,
     run_window,
     summary_metadata,
@@ -72,13 +72,12 @@ def indicators(
     backfill started; values inside an indicator's warm-up are empty."""
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
-    for name in ("prices", "benchmarks"):
-        require_input_window(
-            context, name, first_day=clamp_lookback(first, INDICATOR_LOOKBACK_DAYS, data_start), last_day=last
-        )
+    lookback = clamp_lookback(first, INDICATOR_LOOKBACK_DAYS, data_start)
+    prices = require_input_window(context, "prices", prices, first_day=lookback, last_day=last)
+    benchmarks = require_input_window(context, "benchmarks", benchmarks, first_day=lookback, last_day=last)
     # An asset a failed source left out of any prices partition of the lookback would have a hole in its
     # history, and every indicator after it would be wrong: it is left out here too until refilled.
-    excluded = PartitionStore(storage.store_root()).exclusions(["prices"], input_days(context, "prices"))
+    excluded = PartitionStore(storage.store_root()).exclusions(["prices"], input_keys(context, "prices"))
     if excluded:
         context.log.warning(f"indicators: left out (a lookback partition of prices lacks them): {excluded}")
         prices = prices[~prices["asset_symbol"].isin(list(excluded))]

@@ -21,7 +21,7 @@ from portfolio_assets.assets.quality import CHECKS, check_results, check_specs, 
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
-    input_days,
+    input_keys,
     require_input_window,
     run_window,
     summary_metadata,
@@ -153,15 +153,8 @@ def candidate_rows(
     targets: pd.DataFrame,
 ) -> tuple[pd.DataFrame, CheckOutcome]:
     """Every (asset, trading day) of the run as an SFT row, valid or not, and the ``point_in_time`` check of the
-    values they use against their decision times."""
+    values they use against their decision times (``prices``: the context lookback and horizon of the run)."""
     first, last = run_window(context)
-    data_start = pd.Timestamp(WINDOW.start, tz="UTC")
-    require_input_window(
-        context,
-        "prices",
-        first_day=clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start),
-        last_day=last + pd.Timedelta(days=HORIZON_DAYS),
-    )
     windows = context_windows(prices, export.context_window, factors=factors_of(prices)[1])
     day_prices = in_window(prices.assign(context_window=windows), first, last)
     joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
@@ -233,15 +226,32 @@ def gate_and_rows(
     """Build the run's candidate rows once; store the invalid ones in `quarantine`, evaluate the
     gate's checks, and write the valid ones to `sft_rows` only when every blocking check passed."""
     first, last = run_window(context)
+    data_start = pd.Timestamp(WINDOW.start, tz="UTC")
+    prices = require_input_window(
+        context,
+        "prices",
+        prices,
+        first_day=clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start),
+        last_day=last + pd.Timedelta(days=HORIZON_DAYS),
+    )
+    indicators, macro, sentiment, targets = (
+        require_input_window(context, name, frame, first_day=first, last_day=last)
+        for name, frame in (
+            ("indicators", indicators),
+            ("macro", macro),
+            ("sentiment", sentiment),
+            ("targets", targets),
+        )
+    )
     universe = landing.universe()
     # An asset left out of any prices, indicators or sentiment partition the gate reads (one of its sources
     # failed) is left out of the whole run: its rows would lack context, targets, features or sentiment.
     # The others are built; training_set names it.
     store = PartitionStore(export.storage.store_root())
     excluded = {
-        **store.exclusions(["sentiment"], input_days(context, "sentiment")),
-        **store.exclusions(["indicators"], input_days(context, "indicators")),
-        **store.exclusions(["prices"], input_days(context, "prices")),
+        **store.exclusions(["sentiment"], input_keys(context, "sentiment")),
+        **store.exclusions(["indicators"], input_keys(context, "indicators")),
+        **store.exclusions(["prices"], input_keys(context, "prices")),
     }
     excluded = dict(sorted(excluded.items()))
     if excluded:

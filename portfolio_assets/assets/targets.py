@@ -35,7 +35,9 @@ def targets(
     Reads prices through a 90-day look-ahead; a labelled day exists only once its horizon is in
     the data."""
     first, last = run_window(context)
-    require_input_window(context, "prices", first_day=first, last_day=last + pd.Timedelta(days=HORIZON_DAYS))
+    prices = require_input_window(
+        context, "prices", prices, first_day=first, last_day=last + pd.Timedelta(days=HORIZON_DAYS)
+    )
     # Every price up to the last horizon day is in the window, so a target whose
     # horizon falls on a weekend or holiday is final, not pending.
     horizon_end = last + pd.Timedelta(days=HORIZON_DAYS)

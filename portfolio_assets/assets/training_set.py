@@ -117,15 +117,9 @@ def training_set(
     if not result.ok:
         raise ValueError(f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: not exported: {result.summary()}")
     store = PartitionStore(export.storage.store_root())
-    excluded = store.exclusions(["sft_rows"], [d.strftime("%Y-%m-%d") for d in pd.date_range(first, last)])
-    checks = gate_status(
-        context.instance,
-        store,
-        list(BLOCKING_GATE_CHECKS),
-        first,
-        last,
-        log=context.log.info,
-    )
+    keys = list(context.partition_keys)
+    excluded = store.exclusions(["sft_rows"], keys)
+    checks = gate_status(context.instance, store, list(BLOCKING_GATE_CHECKS), keys, log=context.log.info)
     out_dir = export.storage.export_root() / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}"
     report = export_training_set(
         rows,

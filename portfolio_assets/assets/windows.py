@@ -1,8 +1,13 @@
-"""Partition windows of a run, and checks on the windows Dagster hands to inputs.
+"""Days of a run, and checks on the partitions Dagster hands to inputs.
 
-Dagster silently truncates a mapped window at the edge of the upstream
-partitions. An asset that needs a lookback or a look-ahead therefore states
-the window it needs and refuses to compute on a different one.
+A run's days are its partitions' days cut to the window the partitions stand for
+(``partitions.day_bounds``): a month partition may hold days before the window's
+first day or after its last. Dagster silently truncates a mapped window at the
+edge of the upstream partitions, and a mapping in whole partitions may hand over
+more days than needed. An asset that needs a lookback or a look-ahead therefore
+states the days it needs, refuses to compute when the input does not hold them,
+and keeps exactly those days (:func:`require_input_window`), so its values do not
+depend on the partitions' granularity.
 """
 
 from __future__ import annotations
@@ -13,12 +18,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue
 
 from portfolio_assets.errors import PartitionWindowError
-
-
-def run_window(context: AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """The run's partitions as [first day, last day] UTC midnights."""
-    window = context.partition_time_window
-    return _utc(window.start), _utc(window.end) - pd.Timedelta(days=1)
+from portfolio_assets.partitions import LABELLED_PARTITIONS, day_bounds
 
 
 def _utc(moment: datetime) -> pd.Timestamp:
@@ -26,29 +26,47 @@ def _utc(moment: datetime) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def input_days(context: AssetExecutionContext, input_name: str) -> list[str]:
-    """The partition keys (``YYYY-MM-DD``) the run's input ``input_name`` is mapped to."""
-    window = context.asset_partitions_time_window_for_input(input_name)
-    return [d.strftime("%Y-%m-%d") for d in pd.date_range(_utc(window.start), _utc(window.end), inclusive="left")]
+def run_window(context: AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The run's days as [first day, last day] UTC midnights: its partitions cut to their window."""
+    window = context.partition_time_window
+    partitions_def = context.assets_def.partitions_def
+    low, high = day_bounds(labelled=partitions_def == LABELLED_PARTITIONS)
+    first = max(_utc(window.start), pd.Timestamp(low, tz="UTC"))
+    last = min(_utc(window.end) - pd.Timedelta(days=1), pd.Timestamp(high, tz="UTC"))
+    if first > last:
+        raise PartitionWindowError(
+            f"{context.assets_def.key.to_user_string()}: partitions {context.partition_key_range.start}.."
+            f"{context.partition_key_range.end} hold no day of {low}..{high}"
+            + (" (a day is labelled once its 90-day horizon has passed)" if high < _utc(window.start).date() else "")
+        )
+    return first, last
+
+
+def input_keys(context: AssetExecutionContext, input_name: str) -> list[str]:
+    """The partition keys the run's input ``input_name`` is mapped to."""
+    return list(context.asset_partition_keys_for_input(input_name))
 
 
 def require_input_window(
     context: AssetExecutionContext,
     input_name: str,
+    frame: pd.DataFrame,
     *,
     first_day: pd.Timestamp,
     last_day: pd.Timestamp,
-) -> None:
-    """Raise unless the input's mapped partitions are exactly ``first_day..last_day``."""
+) -> pd.DataFrame:
+    """The rows of ``frame`` (input ``input_name``) on ``first_day..last_day``; raises unless the input's
+    mapped partitions hold every one of those days."""
     window = context.asset_partitions_time_window_for_input(input_name)
     got_first = _utc(window.start)
     got_last = _utc(window.end) - pd.Timedelta(days=1)
-    if (got_first, got_last) != (first_day, last_day):
+    if got_first > first_day or got_last < last_day:
         raise PartitionWindowError(
             f"{context.assets_def.key.to_user_string()}: input '{input_name}' covers "
             f"{got_first:%Y-%m-%d}..{got_last:%Y-%m-%d} but this run needs {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}; "
             "materialise the missing upstream partitions (or widen the configured window)"
         )
+    return in_window(frame, first_day, last_day)
 
 
 def clamp_lookback(first_day: pd.Timestamp, lookback_days: int, data_start: pd.Timestamp) -> pd.Timestamp:

@@ -30,6 +30,7 @@ from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone, parse_ser
 from portfolio_assets.runner import materialize_range
 from portfolio_assets.universe import load_universe
 from portfolio_assets_tests.clients.conftest import Api, reply
+from portfolio_assets_tests.sample_frames import month_keys
 
 AV_KEY = "AVKEY-live-graph-7f3e"
 FRED_KEY = "FREDKEY-live-graph-9a1c"
@@ -191,7 +192,7 @@ def test_live_mode_end_to_end_against_the_local_server(live_env, api, tmp_path, 
         assert not replay.read_fred(LandingZone(landing), "SP500").vintage
 
         store = PartitionStore(tmp_path / "data")
-        days = [d.strftime("%Y-%m-%d") for d in __import__("pandas").date_range(FIRST, LAST)]
+        days = month_keys(FIRST, LAST)
         price_rows = store.read(["prices"], days)
         assert set(price_rows["asset_symbol"]) == set(universe.symbols)
         macro_rows = store.read(["macro"], days)
@@ -262,7 +263,7 @@ def test_one_assets_failure_excludes_it_and_a_rerun_fills_it_in(live_env, api, t
         assert list(why) == ["TLT"] and "Invalid API call" in why["TLT"] and AV_KEY not in why["TLT"]
         prices_meta = _materialisations(run, "prices")[-1].metadata
         assert list(prices_meta["excluded_assets"].value) == ["TLT"]
-        days = ["2012-01-03", "2012-01-31"]
+        days = month_keys(FIRST, LAST)
         store = PartitionStore(store_root)
         assert "TLT" not in set(store.read(["prices"], days)["asset_symbol"])
         assert store.exclusions(["prices"], days) == why
@@ -302,7 +303,7 @@ def test_crafted_splits_and_dividends_set_the_factors_and_a_failed_list_excludes
         fetch = _check(run, "raw_alphavantage", "fetch")
         assert not fetch.passed and fetch.metadata["excluded_assets"].value == ["USO"]
         store = PartitionStore(tmp_path / "data")
-        days = [d.strftime("%Y-%m-%d") for d in __import__("pandas").date_range(FIRST, LAST)]
+        days = month_keys(FIRST, LAST)
         rows = store.read(["prices"], days)
         assert "USO" not in set(rows["asset_symbol"]) and "TLT" in set(rows["asset_symbol"])
         goog = rows[rows["asset_symbol"] == "GOOG"].set_index(rows.loc[rows["asset_symbol"] == "GOOG", "timestamp"])
