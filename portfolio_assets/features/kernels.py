@@ -210,7 +210,8 @@ def _return_windows(s: AssetSeries, n: int) -> np.ndarray | None:
         returns = _daily(s)[1:]
         if len(returns) < n:
             return None
-        constant = constant_windows(returns, n)
+        changes = s.memo(("return_changes",), lambda: last_change(returns))
+        constant = constant_windows(returns, n, changes)  # type: ignore[arg-type]
         return centred_windows(returns, n, window_means(returns, n, constant), constant)
 
     return s.memo(("return_windows", n), compute)  # type: ignore[return-value]
