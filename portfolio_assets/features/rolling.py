@@ -221,11 +221,15 @@ def rolling_skew(x: np.ndarray, n: int) -> np.ndarray:
 
 def rolling_max(x: np.ndarray, n: int) -> np.ndarray:
     """Largest of the last n values (TA-Lib MAX: exact, NaN before the first full window)."""
+    if n == 1:  # TA-Lib needs a period of 2 or more
+        return x.astype(np.float64)
     return talib.MAX(x, timeperiod=n) if len(x) >= n else nan_array(len(x))
 
 
 def rolling_min(x: np.ndarray, n: int) -> np.ndarray:
     """Smallest of the last n values (TA-Lib MIN)."""
+    if n == 1:
+        return x.astype(np.float64)
     return talib.MIN(x, timeperiod=n) if len(x) >= n else nan_array(len(x))
 
 
