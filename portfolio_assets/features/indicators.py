@@ -88,6 +88,18 @@ def _timestamps_ns(timestamps: pd.Series) -> np.ndarray:
     return pd.DatetimeIndex(timestamps).as_unit("ns").asi8
 
 
+def _order_by_asset_and_time(codes: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Positions sorted by (codes, ts); rows with equal keys (duplicates, an error) in an unspecified order."""
+    small = codes.astype(np.int32 if len(codes) and codes.max() >= 2**15 else np.int16)
+    order = np.argsort(small, kind="stable")  # a radix sort on small integers
+    ts_grouped = ts[order]
+    same_asset = small[order][1:] == small[order][:-1]
+    if (ts_grouped[1:] >= ts_grouped[:-1])[same_asset].all():  # each asset's rows already chronological
+        return order
+    order = np.argsort(ts)
+    return order[np.argsort(small[order], kind="stable")]
+
+
 def sort_prices(prices: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row order by (asset_symbol, timestamp), checking keys.
 
@@ -95,16 +107,21 @@ def sort_prices(prices: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray
     each asset in the sorted order, plus the end) and the sorted timestamps in
     int64 ns. Raises on a missing symbol or timestamp and on duplicated keys.
     """
+    return _sort_prices(prices, what)[:3]
+
+
+def _sort_prices(prices: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``sort_prices`` and the symbols in sorted order (one per asset)."""
     symbols = prices["asset_symbol"]
-    if symbols.isna().any():
-        row = prices[symbols.isna()].iloc[0]
+    codes, uniques = pd.factorize(symbols, sort=True)
+    if (codes < 0).any():
+        row = prices.iloc[int(np.argmax(codes < 0))]
         raise InvalidPricesError(f"{what}: missing asset_symbol (row at timestamp {row['timestamp']})")
     if prices["timestamp"].isna().any():
         symbol = symbols[prices["timestamp"].isna()].iloc[0]
         raise InvalidPricesError(f"{what}: asset {symbol!r}: missing timestamp")
-    codes, _ = pd.factorize(symbols, sort=True)
     ts = _timestamps_ns(prices["timestamp"])
-    order = np.lexsort((ts, codes))
+    order = _order_by_asset_and_time(codes, ts)
     codes_sorted = codes[order]
     ts_sorted = ts[order]
     same_key = (codes_sorted[1:] == codes_sorted[:-1]) & (ts_sorted[1:] == ts_sorted[:-1])
@@ -115,7 +132,7 @@ def sort_prices(prices: pd.DataFrame, what: str) -> tuple[np.ndarray, np.ndarray
         )
     starts = np.flatnonzero(np.r_[True, codes_sorted[1:] != codes_sorted[:-1]]) if len(order) else np.array([], int)
     bounds = np.r_[starts, len(order)].astype(np.int64)
-    return order, bounds, ts_sorted
+    return order, bounds, ts_sorted, np.asarray(uniques)
 
 
 def _first_bad(frame: pd.DataFrame, bad: np.ndarray, column: str, what: str, cause: str) -> InvalidPricesError:
@@ -171,40 +188,45 @@ def compute_indicators(prices: pd.DataFrame) -> pd.DataFrame:
     """
     what = "compute_indicators"
     require_columns(prices, REQUIRED_COLUMNS, what)
-    order, bounds, _ = sort_prices(prices, what)
-    frame = prices.iloc[order][REQUIRED_COLUMNS].reset_index(drop=True)
-    check_positive_prices(frame, OHLC_COLUMNS, what)
+    order, bounds, _, symbols = _sort_prices(prices, what)
 
-    classes = frame["asset_class"]
-    unknown = ~classes.isin(list(ALL_CLASSES))
+    def sorted_frame() -> pd.DataFrame:  # for error messages
+        return prices.iloc[order][REQUIRED_COLUMNS].reset_index(drop=True)
+
+    ohlc = {}
+    for column in OHLC_COLUMNS:
+        values = prices[column].to_numpy(dtype="float64", na_value=np.nan)[order]
+        bad = ~(np.isfinite(values) & (values > 0))
+        if bad.any():
+            raise _first_bad(sorted_frame(), bad, column, what, "is missing, non-finite or non-positive")
+        ohlc[column] = values
+    class_codes, class_names = pd.factorize(prices["asset_class"])
+    known = np.array([name in ALL_CLASSES for name in class_names] + [False])  # code -1: missing
+    class_codes = class_codes[order]
+    unknown = ~known[class_codes]
     if unknown.any():
-        at = int(np.argmax(unknown.to_numpy()))
+        frame = sorted_frame()
+        at = int(np.argmax(unknown))
         raise InvalidPricesError(
-            f"{what}: asset {frame['asset_symbol'].iloc[at]!r}: unknown asset_class {classes.iloc[at]!r} "
+            f"{what}: asset {frame['asset_symbol'].iloc[at]!r}: unknown asset_class {frame['asset_class'].iloc[at]!r} "
             f"(expected one of {sorted(ALL_CLASSES)})"
         )
+    volume = prices["volume"].to_numpy(dtype="float64", na_value=np.nan)[order]
+    starts, stops = bounds[:-1].tolist(), bounds[1:].tolist()
+    asset_classes = [class_names[code] for code in class_codes[bounds[:-1]]]
+    if not _consistent(class_codes, volume, bounds, asset_classes):
+        _raise_first_problem(sorted_frame(), bounds, volume, what)
 
-    ohlc = {c: np.ascontiguousarray(frame[c].to_numpy(dtype="float64")) for c in OHLC_COLUMNS}
-    volume = frame["volume"].to_numpy(dtype="float64", na_value=np.nan)
     # One row per feature: each asset fills contiguous slices, and the transpose is the
     # (columns x rows) block pandas stores, so building the frame copies nothing.
-    values = np.empty((len(TECHNICAL_FEATURES), len(frame)))
-
-    class_values = classes.to_numpy()
-    for start, stop in pairwise(bounds.tolist()):
-        asset_class = class_values[start]
-        if (class_values[start:stop] != asset_class).any():
-            other = class_values[start:stop][class_values[start:stop] != asset_class][0]
-            raise InvalidPricesError(
-                f"{what}: asset {frame['asset_symbol'].iloc[start]!r} has several asset classes "
-                f"({asset_class!r}, {other!r})"
-            )
-        asset_volume = None if asset_class == "fx" else _asset_volume(frame, start, stop, volume, what)
+    values = np.empty((len(TECHNICAL_FEATURES), len(order)))
+    for start, stop, asset_class in zip(starts, stops, asset_classes, strict=True):
+        asset_volume = volume[start:stop]
         series = AssetSeries(
             high=ohlc["price_high"][start:stop],
             low=ohlc["price_low"][start:stop],
             close=ohlc["price_close"][start:stop],
-            volume=None if asset_volume is None else np.ascontiguousarray(asset_volume),
+            volume=None if asset_class == "fx" or np.isnan(asset_volume[0]) else asset_volume,
             asset_class=asset_class,
         )
         for row, spec in enumerate(TECHNICAL):
@@ -213,7 +235,44 @@ def compute_indicators(prices: pd.DataFrame) -> pd.DataFrame:
             else:
                 values[row, start:stop] = np.nan
 
-    result = pd.DataFrame(values.T, columns=TECHNICAL_FEATURES, index=frame.index, copy=False)
+    result = pd.DataFrame(values.T, columns=TECHNICAL_FEATURES, copy=False)
+    counts = np.diff(bounds)
+    per_asset = {"asset_symbol": symbols, "asset_class": np.array([*asset_classes, ""], dtype=object)[:-1]}
     for position, key in enumerate(KEY_COLUMNS):
-        result.insert(position, key, frame[key])
+        column = prices[key]
+        if key in per_asset and column.dtype == object:  # one value per asset: repeat it (cheaper than a take)
+            result.insert(position, key, np.repeat(per_asset[key], counts))
+        else:
+            result.insert(position, key, pd.Series(column.array.take(order), index=result.index, name=key))
     return result
+
+
+def _consistent(class_codes: np.ndarray, volume: np.ndarray, bounds: np.ndarray, asset_classes: list[str]) -> bool:
+    """Whether every asset has one asset_class and its volume on all rows or none (finite, non-negative)."""
+    if not len(class_codes):
+        return True
+    counts = np.diff(bounds)
+    if (class_codes != np.repeat(class_codes[bounds[:-1]], counts)).any():
+        return False
+    missing = np.add.reduceat(np.isnan(volume), bounds[:-1])
+    fx = np.array([c == "fx" for c in asset_classes])
+    if (~fx & (missing > 0) & (missing < counts)).any():
+        return False
+    bad = ~np.isnan(volume) & (~np.isfinite(volume) | (volume < 0))
+    return not (np.repeat(~fx, counts) & bad).any()
+
+
+def _raise_first_problem(frame: pd.DataFrame, bounds: np.ndarray, volume: np.ndarray, what: str) -> None:
+    """Raise the error of the first asset with several asset classes or unusable volume."""
+    class_values = frame["asset_class"].to_numpy()
+    for start, stop in pairwise(bounds.tolist()):
+        asset_class = class_values[start]
+        if (class_values[start:stop] != asset_class).any():
+            other = class_values[start:stop][class_values[start:stop] != asset_class][0]
+            raise InvalidPricesError(
+                f"{what}: asset {frame['asset_symbol'].iloc[start]!r} has several asset classes "
+                f"({asset_class!r}, {other!r})"
+            )
+        if asset_class != "fx":
+            _asset_volume(frame, start, stop, volume, what)
+    raise AssertionError("no problem found")  # pragma: no cover

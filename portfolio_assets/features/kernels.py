@@ -19,10 +19,13 @@ import talib
 
 from portfolio_assets.asset_classes import PERIODS_PER_YEAR
 from portfolio_assets.features.rolling import (
-    after_first,
+    centred_windows,
     constant_windows,
     from_index,
     lagged,
+    lane_skew,
+    lane_sums,
+    last_change,
     log_ratio,
     money_flow_index,
     nan_array,
@@ -31,8 +34,9 @@ from portfolio_assets.features.rolling import (
     rolling_mean,
     rolling_mean_std,
     rolling_min,
-    rolling_skew,
+    rolling_std,
     unchanged_since_start,
+    window_means,
 )
 
 
@@ -69,11 +73,21 @@ def _ema(s: AssetSeries, n: int) -> np.ndarray:
 
 def _bands(s: AssetSeries, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Mean and population (ddof 0) standard deviation of the last ``n`` closes."""
-    return s.memo(("bands", n), lambda: rolling_mean_std(s.close, n, ddof=0))  # type: ignore[return-value]
+
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        mean = _sma(s, n)
+        return mean, rolling_std(s.close, n, 0, mean, _close_changes(s))
+
+    return s.memo(("bands", n), compute)  # type: ignore[return-value]
 
 
 def _sma(s: AssetSeries, n: int) -> np.ndarray:
-    return s.memo(("sma", n), lambda: rolling_mean(s.close, n))  # type: ignore[return-value]
+    return s.memo(("sma", n), lambda: rolling_mean(s.close, n, _close_changes(s)))  # type: ignore[return-value]
+
+
+def _close_changes(s: AssetSeries) -> np.ndarray:
+    """``last_change`` of the closes (shared by the window means, the bands and the RSI)."""
+    return s.memo(("close_changes",), lambda: last_change(s.close))  # type: ignore[return-value]
 
 
 def _daily(s: AssetSeries) -> np.ndarray:
@@ -123,7 +137,7 @@ def _stoch_k(s: AssetSeries, n: int) -> np.ndarray:
 
 def rsi(s: AssetSeries, n: int) -> np.ndarray:
     """TA-Lib RSI; NaN (TA-Lib: 0) while the close has never moved."""
-    return np.where(unchanged_since_start(s.close), np.nan, talib.RSI(s.close, timeperiod=n))
+    return np.where(unchanged_since_start(s.close, _close_changes(s)), np.nan, talib.RSI(s.close, timeperiod=n))
 
 
 def macd(s: AssetSeries, fast: int, slow: int) -> np.ndarray:
@@ -186,10 +200,36 @@ def adx(s: AssetSeries, n: int) -> np.ndarray:
     return talib.ADX(s.high, s.low, s.close, timeperiod=n)
 
 
+def _return_windows(s: AssetSeries, n: int) -> np.ndarray | None:
+    """``centred_windows`` of the last ``n`` daily log returns, None while there are none.
+
+    Shared by the volatility and the skewness of the same window.
+    """
+
+    def compute() -> np.ndarray | None:
+        returns = _daily(s)[1:]
+        if len(returns) < n:
+            return None
+        changes = s.memo(("return_changes",), lambda: last_change(returns))
+        constant = constant_windows(returns, n, changes)  # type: ignore[arg-type]
+        return centred_windows(returns, n, window_means(returns, n, constant), constant)
+
+    return s.memo(("return_windows", n), compute)  # type: ignore[return-value]
+
+
+def _from_return_windows(s: AssetSeries, n: int, statistic: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``statistic(centred windows)`` realigned to the asset's observations (first value at n)."""
+    out = nan_array(len(s))
+    centred = _return_windows(s, n)
+    if centred is not None:
+        out[n:] = statistic(centred)
+    return out
+
+
 def volatility(s: AssetSeries, n: int) -> np.ndarray:
     """Sample std of the last ``n`` daily log returns, annualised with the class's periods per year."""
     scale = np.sqrt(PERIODS_PER_YEAR[s.asset_class])
-    return after_first(_daily(s), lambda r: rolling_mean_std(r, n, ddof=1)[1]) * scale
+    return _from_return_windows(s, n, lambda c: np.sqrt(lane_sums(c, c) / (n - 1))) * scale
 
 
 def momentum(s: AssetSeries, n: int) -> np.ndarray:
@@ -247,4 +287,4 @@ def volume_zscore(s: AssetSeries, n: int) -> np.ndarray:
 
 
 def skewness(s: AssetSeries, n: int) -> np.ndarray:
-    return after_first(_daily(s), lambda r: rolling_skew(r, n))
+    return _from_return_windows(s, n, lambda c: lane_skew(c, n))

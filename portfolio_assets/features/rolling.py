@@ -3,6 +3,15 @@
 Sums are two-pass (mean, then centred sums), not running sums, so a value does
 not depend on where the series starts and a window of equal values has exactly
 zero dispersion and its value as mean. NaN before the first full window.
+
+The arithmetic is pinned: a window's sum adds its values in numpy's pairwise
+order (``np.add.reduce`` over the window: eight interleaved accumulators, the
+halves of windows over 128 summed separately), and a sum of products adds them
+in ``np.einsum``'s order. ``window_sums`` computes that pairwise order for every
+window at once: the partial sums of a window starting at t are those of the
+window starting at t + k shifted by k, so each is computed once for all
+windows (a few passes over the series instead of n per value), with the same
+roundings as summing each window on its own.
 """
 
 from __future__ import annotations
@@ -10,19 +19,84 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+import talib
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
+
+_BLOCK = 128
+"""numpy's pairwise summation sums at most this many values with its eight accumulators, then halves."""
 
 
 def nan_array(length: int) -> np.ndarray:
     return np.full(length, np.nan)
 
 
-def constant_windows(x: np.ndarray, n: int) -> np.ndarray:
-    """For each full window x[t-n+1..t] (t >= n-1): whether all its values are equal."""
-    changed = np.r_[True, x[1:] != x[:-1]]
-    last_change = np.maximum.accumulate(np.where(changed, np.arange(len(x)), 0))
-    t = np.arange(n - 1, len(x))
-    return last_change[t] <= t - n + 1
+def last_change(x: np.ndarray) -> np.ndarray:
+    """For each t, the last index s <= t where x[s] differs from x[s-1] (0 if x never changed)."""
+    changed = np.empty(len(x), bool)
+    changed[:1] = True
+    np.not_equal(x[1:], x[:-1], out=changed[1:])
+    return np.maximum.accumulate(np.where(changed, np.arange(len(x)), 0))
+
+
+def constant_windows(x: np.ndarray, n: int, changes: np.ndarray | None = None) -> np.ndarray:
+    """For each full window x[t-n+1..t] (t >= n-1): whether all its values are equal.
+
+    ``changes``: ``last_change(x)`` when the caller already has it.
+    """
+    changes = last_change(x) if changes is None else changes
+    return changes[n - 1 :] <= np.arange(len(x) - n + 1)
+
+
+def _chain_sums(x: np.ndarray, links: int, count: int) -> np.ndarray:
+    """c[s] = x[s] + x[s+8] + ... (``links`` values, left to right) for s < count."""
+    chain = x[:count].copy()
+    for j in range(1, links):
+        chain += x[8 * j : 8 * j + count]
+    return chain
+
+
+def window_sums(x: np.ndarray, n: int) -> np.ndarray:
+    """Sum of every full window x[t..t+n-1] (len(x) − n + 1 values, len(x) >= n), in numpy's pairwise order.
+
+    Bit for bit ``np.add.reduce(sliding_window_view(x, n), axis=1)``: below 8 values a plain left-to-right
+    sum; up to 128, eight accumulators over the first n − n % 8 values (accumulator k: x[k] + x[k+8] + ...),
+    combined as ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7)), then the rest left to right; above 128, the
+    pairwise sums of the two halves (the first half's length rounded down to a multiple of 8), added.
+    The reduction starts from 0 (so a sum of −0.0s is +0.0).
+    """
+    total = _pairwise(x, n)
+    total += 0.0
+    return total
+
+
+def _pairwise(x: np.ndarray, n: int) -> np.ndarray:
+    count = len(x) - n + 1
+    if n > _BLOCK:
+        half = n // 2 - (n // 2) % 8
+        total = _pairwise(x[: half + count - 1], half)
+        total += _pairwise(x[half:], n - half)
+        return total
+    if n < 8:
+        total = x[:count] + 0.0
+        for k in range(1, n):
+            total += x[k : k + count]
+        return total
+    unrolled = n - n % 8
+    chain = _chain_sums(x, unrolled // 8, count + 7)  # accumulator k of the window at t is chain[t + k]
+    pairs = chain[:-1] + chain[1:]  # a0 + a1 (at t), a2 + a3 (at t + 2), ...
+    quads = pairs[: count + 4] + pairs[2 : count + 6]
+    total = quads[:count] + quads[4 : count + 4]
+    for k in range(unrolled, n):
+        total += x[k : k + count]
+    return total
+
+
+def window_means(x: np.ndarray, n: int, constant: np.ndarray) -> np.ndarray:
+    """Mean of every full window; a window of equal values has its value as mean."""
+    mean = window_sums(x, n)
+    mean /= n
+    mean[constant] = x[: len(mean)][constant]
+    return mean
 
 
 def window_moments(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -30,62 +104,133 @@ def window_moments(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
     A window of equal values has its value as mean and exactly zero deviations.
     """
-    windows = sliding_window_view(x, n)
-    mean = np.add.reduce(windows, axis=1) / n
     constant = constant_windows(x, n)
-    mean[constant] = windows[constant, 0]
-    centred = windows - mean[:, None]
+    mean = window_means(x, n, constant)
+    centred = sliding_window_view(x, n) - mean[:, None]
     centred[constant] = 0.0
     return mean, centred
 
 
-def rolling_mean(x: np.ndarray, n: int) -> np.ndarray:
+def rolling_mean(x: np.ndarray, n: int, changes: np.ndarray | None = None) -> np.ndarray:
+    """Mean of the last n values (``changes``: ``last_change(x)`` if already known)."""
     out = nan_array(len(x))
     if len(x) >= n:
-        windows = sliding_window_view(x, n)
-        mean = np.add.reduce(windows, axis=1) / n
-        constant = constant_windows(x, n)
-        mean[constant] = windows[constant, 0]
-        out[n - 1 :] = mean
+        out[n - 1 :] = window_means(x, n, constant_windows(x, n, changes))
+    return out
+
+
+def centred_windows(x: np.ndarray, n: int, mean: np.ndarray, constant: np.ndarray) -> np.ndarray:
+    """x[t+k] − mean[t] for every full window t and offset k, laid out in ``np.einsum``'s summation order.
+
+    ``mean``: the window means (len(x) − n + 1 values); windows flagged ``constant`` are all 0.
+    ``np.einsum("ij,ij->i", c, c)`` over a C-contiguous (window, offset) array c sums each row with two
+    interleaved accumulators, four pairs of offsets at a time from the highest: lane l adds offsets
+    6+l, 4+l, 2+l, l, then 14+l, 12+l, ..., then the n % 8 left over in pairs (a missing offset adds 0),
+    and returns 0 + (lane 0 + lane 1). The result here has shape (steps, 2, windows): row [r, l] holds
+    the offset that lane l adds at step r, so ``lane_sums`` gets the same sums from long contiguous
+    rows (one pass each) instead of one short row per window.
+    """
+    count = len(x) - n + 1
+    blocks, pairs = n // 8, (n % 8 + 1) // 2
+    out = np.empty((4 * blocks + pairs, 2, count))
+    if blocks:
+        # offset of [b, u, l] is 8b + 6 − 2u + l
+        offsets = as_strided(x[6:], shape=(blocks, 4, 2, count), strides=(64, -16, 8, 8), writeable=False)
+        np.subtract(offsets, mean, out=out[: 4 * blocks].reshape(blocks, 4, 2, count))
+    for j in range(pairs):
+        k = 8 * blocks + 2 * j
+        np.subtract(x[k : k + count], mean, out=out[4 * blocks + j, 0])
+        if k + 1 < n:
+            np.subtract(x[k + 1 : k + 1 + count], mean, out=out[4 * blocks + j, 1])
+        else:
+            out[4 * blocks + j, 1] = 0.0
+    flat = np.flatnonzero(constant)
+    if flat.size:
+        out[..., flat] = 0.0
+    return out
+
+
+def lane_sums(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Σ a·b per window of two ``centred_windows`` layouts: bit for bit ``np.einsum("ij,ij->i")`` of the rows.
+
+    Each lane accumulates its products step by step (product rounded, then added, no fused multiply-add).
+    """
+    lanes = np.einsum("rlw,rlw->lw", a, b)
+    total = lanes[0] + lanes[1]
+    total += 0.0
+    return total
+
+
+def _pairwise_offsets(values: np.ndarray, n: int) -> np.ndarray:
+    """numpy's pairwise sum over the offsets of a ``centred_windows`` layout (8 <= n <= 128)."""
+    blocks = n // 8
+    acc = values[0:4].copy()  # accumulator of offset o is acc[3 − o // 2, o % 2]
+    for b in range(1, blocks):
+        acc += values[4 * b : 4 * b + 4]
+    pairs = acc[:, 0] + acc[:, 1]  # pairs[3] = a0 + a1, pairs[2] = a2 + a3, ...
+    total = (pairs[3] + pairs[2]) + (pairs[1] + pairs[0])
+    for k in range(8 * blocks, n):
+        total += values[4 * blocks + (k - 8 * blocks) // 2, k % 2]
+    total += 0.0
+    return total
+
+
+def lane_skew(centred: np.ndarray, n: int) -> np.ndarray:
+    """``window_skew`` from a ``centred_windows`` layout (the same sums, the same roundings)."""
+    if not 8 <= n <= _BLOCK:
+        raise ValueError(f"lane_skew: window {n} outside 8..{_BLOCK}")
+    squared = centred * centred
+    return _skew_from_sums(_pairwise_offsets(squared, n), lane_sums(squared, centred), n)
+
+
+def _skew_from_sums(m2: np.ndarray, m3: np.ndarray, n: int) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        skew = (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5)
+    return np.where(m2 > 0, skew, np.nan)
+
+
+def rolling_std(x: np.ndarray, n: int, ddof: int, mean: np.ndarray, changes: np.ndarray | None = None) -> np.ndarray:
+    """Standard deviation (``ddof``) of the last n values around ``mean`` (``rolling_mean(x, n)``), two-pass."""
+    out = nan_array(len(x))
+    if len(x) >= n:
+        centred = centred_windows(x, n, mean[n - 1 :], constant_windows(x, n, changes))
+        out[n - 1 :] = np.sqrt(lane_sums(centred, centred) / (n - ddof))
     return out
 
 
 def rolling_mean_std(x: np.ndarray, n: int, ddof: int) -> tuple[np.ndarray, np.ndarray]:
     """Window mean and standard deviation (two-pass), NaN before the first full window."""
-    mean_out, std_out = nan_array(len(x)), nan_array(len(x))
-    if len(x) >= n:
-        mean, centred = window_moments(x, n)
-        mean_out[n - 1 :] = mean
-        std_out[n - 1 :] = np.sqrt(np.einsum("ij,ij->i", centred, centred) / (n - ddof))
-    return mean_out, std_out
+    changes = last_change(x)
+    mean = rolling_mean(x, n, changes)
+    return mean, rolling_std(x, n, ddof, mean, changes)
+
+
+def window_skew(centred: np.ndarray, n: int) -> np.ndarray:
+    """Bias-corrected sample skewness of centred windows (``window_moments``); NaN where they are all 0."""
+    squared = centred * centred
+    return _skew_from_sums(np.add.reduce(squared, axis=1), np.einsum("ij,ij->i", squared, centred), n)
 
 
 def rolling_skew(x: np.ndarray, n: int) -> np.ndarray:
     """Bias-corrected sample skewness (pandas ``.skew()``: n√(n−1)/(n−2) · m3/m2^1.5); NaN if constant."""
     out = nan_array(len(x))
     if len(x) >= n:
-        _, centred = window_moments(x, n)
-        squared = centred * centred
-        m2 = np.add.reduce(squared, axis=1)
-        m3 = np.einsum("ij,ij->i", squared, centred)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            skew = (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5)
-        out[n - 1 :] = np.where(m2 > 0, skew, np.nan)
+        out[n - 1 :] = window_skew(window_moments(x, n)[1], n)
     return out
 
 
 def rolling_max(x: np.ndarray, n: int) -> np.ndarray:
-    out = nan_array(len(x))
-    if len(x) >= n:
-        out[n - 1 :] = np.max(sliding_window_view(x, n), axis=1)
-    return out
+    """Largest of the last n values (TA-Lib MAX: exact, NaN before the first full window)."""
+    if n == 1:  # TA-Lib needs a period of 2 or more
+        return x.astype(np.float64)
+    return talib.MAX(x, timeperiod=n) if len(x) >= n else nan_array(len(x))
 
 
 def rolling_min(x: np.ndarray, n: int) -> np.ndarray:
-    out = nan_array(len(x))
-    if len(x) >= n:
-        out[n - 1 :] = np.min(sliding_window_view(x, n), axis=1)
-    return out
+    """Smallest of the last n values (TA-Lib MIN)."""
+    if n == 1:
+        return x.astype(np.float64)
+    return talib.MIN(x, timeperiod=n) if len(x) >= n else nan_array(len(x))
 
 
 def lagged(x: np.ndarray, k: int, fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
@@ -117,9 +262,9 @@ def after_first(x: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.nda
     return from_index(x, 1, fn)
 
 
-def unchanged_since_start(x: np.ndarray) -> np.ndarray:
-    """Whether x[0..t] are all equal, for each t."""
-    return np.cumsum(np.r_[False, x[1:] != x[:-1]]) == 0
+def unchanged_since_start(x: np.ndarray, changes: np.ndarray | None = None) -> np.ndarray:
+    """Whether x[0..t] are all equal, for each t (``changes``: ``last_change(x)`` if already known)."""
+    return (last_change(x) if changes is None else changes) == 0
 
 
 def money_flow_index(typical: np.ndarray, volume: np.ndarray, n: int) -> np.ndarray:
@@ -133,8 +278,8 @@ def money_flow_index(typical: np.ndarray, volume: np.ndarray, n: int) -> np.ndar
     if len(typical) > n:
         flow = typical[1:] * volume[1:]
         change = typical[1:] - typical[:-1]
-        positive = np.add.reduce(sliding_window_view(np.where(change > 0, flow, 0.0), n), axis=1)
-        negative = np.add.reduce(sliding_window_view(np.where(change < 0, flow, 0.0), n), axis=1)
+        positive = window_sums(np.where(change > 0, flow, 0.0), n)
+        negative = window_sums(np.where(change < 0, flow, 0.0), n)
         total = positive + negative
         with np.errstate(divide="ignore", invalid="ignore"):
             out[n:] = np.where(total > 0, 100.0 * (positive / total), np.nan)
