@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test test-fast dev lint features sample bench bench-features clean
+.PHONY: install demo test test-fast dev lint features sample bench bench-features bench-rows clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,11 @@ bench: install
 ## The feature functions alone on synthetic prices.
 bench-features: install
 	$(PY) scripts/bench_features.py
+
+## The export's row work (format, validate, CSV / JSONL / Parquet) in rows per CPU-second: make bench-rows ROWS=100000
+ROWS ?= 100000
+bench-rows: install
+	$(PY) scripts/bench_rows.py --rows $(ROWS)
 
 clean:
 	rm -rf $(VENV) .dagster_home data .pytest_cache .ruff_cache

@@ -19,15 +19,17 @@ Every format reads back to the same values, floats to the last bit:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from portfolio_assets.export.frame import Column, null_mask
-from portfolio_assets.timeutil import ISO_UTC_FORMAT
+from portfolio_assets.numtext import repr_texts
 
 __all__ = [
     "CSV_READ_OPTIONS",
@@ -56,21 +58,34 @@ CSV_READ_OPTIONS: dict[str, object] = {
 }
 
 
-def _python_values(series: pd.Series, kind: str) -> list[object]:
-    """JSON-ready Python values: ISO strings, float / int / bool, str, None for missing."""
+def _texts(series: pd.Series, kind: str) -> pa.Array:
+    """Each value's text as both formats write it, unquoted (null where missing): ISO timestamps, float repr
+    (``-0.0`` as ``0.0``), ints, ``true`` / ``false``, strings as they are."""
     if kind == "timestamp":
-        text = series.dt.strftime(ISO_UTC_FORMAT)
-        return [None if isinstance(v, float) or v is None else v for v in text.tolist()]
-    if kind == "float64":  # + 0.0 turns -0.0 into 0.0: the text never shows a negative zero
-        return [None if v != v else v for v in (series.to_numpy(dtype="float64") + 0.0).tolist()]
-    nulls = null_mask(series)
+        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+        texts = pa.array(np.char.add(utc.astype(str), "Z"), pa.string())
+        nulls = null_mask(series)
+        return pc.if_else(pa.array(nulls), pa.nulls(len(texts), pa.string()), texts) if nulls.any() else texts
+    if kind == "float64":
+        return repr_texts(series.to_numpy(dtype="float64", na_value=np.nan) + 0.0)
+    nulls = pa.array(null_mask(series))
     if kind == "Int64":
-        values = series.to_numpy(dtype="int64", na_value=0).tolist()
-        return [None if null else v for v, null in zip(values, nulls, strict=True)]
-    if kind == "boolean":
-        values = series.to_numpy(dtype=bool, na_value=False).tolist()
-        return [None if null else v for v, null in zip(values, nulls, strict=True)]
-    return series.tolist()
+        texts = pa.array(series.to_numpy(dtype="int64", na_value=0)).cast(pa.string())
+    elif kind == "boolean":
+        texts = pc.if_else(pa.array(series.to_numpy(dtype=bool, na_value=False)), "true", "false")
+    else:
+        return pa.array(series.to_numpy(dtype=object), pa.string())
+    return pc.if_else(nulls, pa.nulls(len(texts), pa.string()), texts)
+
+
+def _joined_bytes(lines: pa.Array) -> bytes:
+    """The concatenated text of a string array (every line ends its own ``\n``), without a Python str per line."""
+    if len(lines) == 0:
+        return b""
+    _, offsets, data = lines.buffers()
+    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
+    bounds = np.frombuffer(offsets, dtype=width)[[lines.offset, lines.offset + len(lines)]]
+    return data[int(bounds[0]) : int(bounds[1])].to_pybytes()
 
 
 _CSV_SPECIAL = frozenset(',"\r\n')
@@ -91,24 +106,54 @@ def _csv_text(value: object) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def _csv_cells(texts: pa.Array, kind: str) -> pa.Array:
+    if kind == "str":
+        special = pc.match_substring_regex(texts, '[,"\r\n]')
+        quoted = pc.binary_join_element_wise('"', pc.replace_substring(texts, '"', '""'), '"', "")
+        texts = pc.if_else(special, quoted, texts)
+    return pc.fill_null(texts, "")
+
+
+def _interleaved(arrays: list[pa.Array], separators: list[str], end: str) -> pa.Array:
+    """Per row: ``separators[0] + arrays[0] + separators[1] + arrays[1] + ... + end`` (one Arrow join)."""
+    pieces: list[object] = []
+    for separator, array in zip(separators, arrays, strict=True):
+        pieces += [separator, array] if separator else [array]
+    return pc.binary_join_element_wise(*pieces, end, "")
+
+
 def _csv_bytes(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
-    cells = [[_csv_text(v) for v in _python_values(part[c.name], c.kind)] for c in columns]
-    lines = [",".join(_csv_text(c.name) for c in columns)]
-    lines += [",".join(row) for row in zip(*cells, strict=True)]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    header = ",".join(_csv_text(c.name) for c in columns) + "\n"
+    if not columns or len(part) == 0:
+        return header.encode("utf-8")
+    cells = [_csv_cells(_texts(part[c.name], c.kind), c.kind) for c in columns]
+    lines = _interleaved(cells, ["", *[","] * (len(cells) - 1)], "\n")
+    return header.encode("utf-8") + _joined_bytes(lines)
 
 
-def _json_line(record: dict[str, object]) -> str:
-    text = json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    # U+2028/2029 only occur inside strings, where the escape means the same.
-    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+def _json_string(text: str) -> str:
+    return encode_basestring(text).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+
+def _json_values(texts: pa.Array, kind: str) -> pa.Array:
+    if kind in ("timestamp", "str"):
+        # Only '"' and '\\' need escaping, but for a control character or U+2028/9 (json's own encoder then).
+        odd = pc.fill_null(pc.match_substring_regex(texts, "[\\x00-\\x1f\u2028\u2029]"), False)
+        escaped = pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
+        quoted = pc.binary_join_element_wise('"', escaped, '"', "")
+        if pc.any(odd).as_py():
+            special = [_json_string(t) for t in texts.filter(odd).to_pylist()]
+            quoted = pc.replace_with_mask(quoted, odd, pa.array(special, pa.string()))
+        texts = quoted
+    return pc.fill_null(texts, "null")
 
 
 def _jsonl_bytes(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
-    names = [c.name for c in columns]
-    values = [_python_values(part[c.name], c.kind) for c in columns]
-    lines = [_json_line(dict(zip(names, row, strict=True))) for row in zip(*values, strict=True)]
-    return "".join(line + "\n" for line in lines).encode("utf-8")
+    if not columns or len(part) == 0:
+        return b""
+    values = [_json_values(_texts(part[c.name], c.kind), c.kind) for c in columns]
+    keys = [("{" if i == 0 else ",") + _json_string(c.name) + ":" for i, c in enumerate(columns)]
+    return _joined_bytes(_interleaved(values, keys, "}\n"))
 
 
 def _arrow_table(part: pd.DataFrame, columns: Sequence[Column]) -> pa.Table:

@@ -130,9 +130,11 @@ def _normalise(series: pd.Series, kind: str) -> pd.Series:
 
 
 def _check_strict_json(series: pd.Series) -> None:
+    seen: set[str] = set()  # a repeated text (e.g. not_applicable) is judged once
     for position, text in enumerate(series):
-        if text is None:
+        if text is None or text in seen:
             continue
+        seen.add(text)
         try:
             strict_json.loads(text)
         except ValueError as exc:

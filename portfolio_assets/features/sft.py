@@ -28,11 +28,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from portfolio_assets.features.adjustment import as_of_closes
+from portfolio_assets.numtext import json_number_texts, take_texts
 
 SIGNIFICANT_DIGITS = 6
 DEFAULT_CONTEXT_WINDOW = 30
@@ -83,10 +87,7 @@ def json_numbers(values: np.ndarray) -> list[str]:
     if values.dtype.kind != "f":
         return [json.dumps(round_number(v), allow_nan=False) for v in values]
     # json writes floats with float.__repr__; zero (also -0.0) is 0.0, NaN and +-inf are null.
-    return [
-        repr(float(f"{v:.{SIGNIFICANT_DIGITS}g}")) if v and math.isfinite(v) else ("0.0" if v == 0 else "null")
-        for v in values.tolist()
-    ]
+    return json_number_texts(values).to_pylist()
 
 
 def to_json(obj: dict[str, object] | list[object]) -> str:
@@ -167,10 +168,31 @@ def _require(rows: pd.DataFrame, columns: Sequence[str], prompt_format: str) -> 
         raise ValueError(f"format_rows(prompt_format={prompt_format!r}) needs column(s) {missing} on rows")
 
 
-def _json_records(rows: pd.DataFrame, fields: dict[str, str]) -> list[dict[str, object]]:
-    """One {key: rounded value of rows[column]} per row, keys in ``fields`` order."""
-    columns = {key: [round_number(v) for v in rows[col].to_numpy()] for key, col in fields.items()}
-    return [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+def _value_texts(series: pd.Series) -> pa.Array:
+    """``json.dumps(round_number(v))`` of every value of a column, vectorised for float and integer columns."""
+    dtype = series.dtype
+    if dtype.kind == "f":
+        return json_number_texts(series.to_numpy(dtype="float64", na_value=np.nan))
+    if dtype.kind in "iu":
+        nulls = series.isna().to_numpy(dtype=bool)
+        ints = pa.array(series.to_numpy(dtype="int64", na_value=0)).cast(pa.string())
+        return pc.if_else(pa.array(nulls), "null", ints) if nulls.any() else ints
+    return pa.array([json.dumps(round_number(v), allow_nan=False) for v in series], pa.string())
+
+
+def _json_objects(n: int, items: Sequence[tuple[str, pa.Array]]) -> pa.Array:
+    """``to_json({key: value, ...})`` of each row, from each key's value texts (one C join per column set)."""
+    if not items:
+        return pa.array(["{}"] * n, pa.string())
+    pieces: list[object] = []
+    for i, (key, texts) in enumerate(items):
+        pieces += [("{" if i == 0 else ", ") + json.dumps(key) + ": ", texts]
+    return pc.binary_join_element_wise(*pieces, "}", "")
+
+
+def _json_records(rows: pd.DataFrame, fields: dict[str, str]) -> pa.Array:
+    """``to_json({key: rounded value of rows[column]})`` of each row, keys in ``fields`` order."""
+    return _json_objects(len(rows), [(key, _value_texts(rows[col])) for key, col in fields.items()])
 
 
 def _context_values(value: object) -> list[float | int | None] | None:
@@ -184,12 +206,62 @@ def _context_values(value: object) -> list[float | int | None] | None:
     return [round_number(v) for v in value]
 
 
+def _canonical_windows(texts: pa.Array) -> np.ndarray:
+    """Which windows are already written as ``format_rows`` writes them: ``[t, t, ...]``, each token
+    ``json.dumps(round_number(float(t)))`` (so parsing and rounding again gives the same text)."""
+    ok = pc.fill_null(pc.and_(pc.starts_with(texts, "["), pc.ends_with(texts, "]")), False)
+    ok = ok.to_numpy(zero_copy_only=False) & (pc.utf8_length(texts).to_numpy(zero_copy_only=False) > 2)
+    inner = pc.utf8_slice_codeunits(texts.filter(pa.array(ok)), 1, -1)
+    tokens = pc.split_pattern(inner, ", ")
+    flat = tokens.flatten()
+    try:
+        numbers = flat.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        valid = pc.match_substring_regex(flat, r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$")
+        numbers = np.full(len(flat), np.nan)
+        mask = valid.to_numpy(zero_copy_only=False)
+        numbers[mask] = flat.filter(valid).cast(pa.float64()).to_numpy(zero_copy_only=False)
+    same = pc.equal(json_number_texts(numbers), flat).to_numpy(zero_copy_only=False)
+    offsets = tokens.offsets.to_numpy()
+    bad_tokens = np.add.reduceat(~same, offsets[:-1]) if len(flat) else np.zeros(len(inner), dtype=int)
+    out = np.zeros(len(texts), dtype=bool)
+    out[np.flatnonzero(ok)] = bad_tokens == 0
+    return out
+
+
+def _context_texts(values: np.ndarray) -> pa.Array:
+    """``to_json(_context_values(v))`` of each context window cell; canonical windows are their own text."""
+    strings = pa.array([v if isinstance(v, str) else None for v in values], pa.string())
+    canonical = _canonical_windows(strings)
+    rest = [to_json(ctx) if (ctx := _context_values(v)) is not None else "null" for v in values[~canonical]]
+    return take_texts([strings.filter(pa.array(canonical)), pa.array(rest, pa.string())], (~canonical).astype(int))
+
+
+class _Day(str):
+    """A day already written ``%Y-%m-%d``: formatting it (``f"{day:%Y-%m-%d}"``) gives the same text."""
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        return str(self)
+
+
+def _days(timestamps: pd.Series) -> list[object]:
+    """Each timestamp's ``%Y-%m-%d`` day (in its own time zone), vectorised; the values themselves if not datetimes."""
+    dtype = timestamps.dtype
+    datetimes = isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)
+    if not datetimes or timestamps.isna().any():
+        return list(timestamps)
+    local = timestamps.dt.tz_localize(None) if isinstance(dtype, pd.DatetimeTZDtype) else timestamps
+    return [_Day(d) for d in local.to_numpy(dtype="datetime64[D]").astype(str).tolist()]
+
+
 def _instructions(
     rows: pd.DataFrame, horizon_days: int, text: Callable[[str, str, pd.Timestamp, int], str] = instruction_text
 ) -> list[str]:
     return [
-        text(sym, cls, ts, horizon_days)
-        for sym, cls, ts in zip(rows["asset_symbol"], rows["asset_class"], rows["timestamp"], strict=True)
+        text(sym, cls, day, horizon_days)  # type: ignore[arg-type]
+        for sym, cls, day in zip(rows["asset_symbol"], rows["asset_class"], _days(rows["timestamp"]), strict=True)
     ]
 
 
@@ -197,11 +269,9 @@ def features_prompts(
     rows: pd.DataFrame, feature_columns: Sequence[str], horizon_days: int
 ) -> tuple[list[str], list[str], list[str]]:
     """(instruction, input, output) of the features format, one each per row."""
-    records = rows[list(feature_columns)].to_dict(orient="records")
-    inputs = [to_json({k: round_number(v) for k, v in rec.items()}) for rec in records]
-    targets = rows[list(OUTPUT_FIELDS.values())].to_dict(orient="records")
-    outputs = [to_json({out: round_number(rec[col]) for out, col in OUTPUT_FIELDS.items()}) for rec in targets]
-    return _instructions(rows, horizon_days), inputs, outputs
+    inputs = _json_records(rows, {c: c for c in feature_columns})
+    outputs = _json_records(rows, OUTPUT_FIELDS)
+    return _instructions(rows, horizon_days), inputs.to_pylist(), outputs.to_pylist()
 
 
 def timeseries_prompts(
@@ -210,11 +280,11 @@ def timeseries_prompts(
     """(instruction, input, output) of the time-series context format, one each per row."""
     _require(rows, [context_column], "timeseries")
     _require(rows, [*TIMESERIES_FIELDS.values(), *TIMESERIES_OUTPUT_FIELDS.values()], "timeseries")
-    contexts = [_context_values(v) for v in rows[context_column].to_numpy()]
-    indicators = _json_records(rows, TIMESERIES_FIELDS)
-    inputs = [to_json({"context_window": ctx, **rec}) for ctx, rec in zip(contexts, indicators, strict=True)]
-    outputs = [to_json(rec) for rec in _json_records(rows, TIMESERIES_OUTPUT_FIELDS)]
-    return _instructions(rows, horizon_days, timeseries_instruction_text), inputs, outputs
+    contexts = _context_texts(rows[context_column].to_numpy(dtype=object))
+    fields = [("context_window", contexts), *((k, _value_texts(rows[c])) for k, c in TIMESERIES_FIELDS.items())]
+    inputs = _json_objects(len(rows), fields)
+    outputs = _json_records(rows, TIMESERIES_OUTPUT_FIELDS)
+    return _instructions(rows, horizon_days, timeseries_instruction_text), inputs.to_pylist(), outputs.to_pylist()
 
 
 def chat_messages(instruction: str, input_json: str, output_json: str) -> str:
@@ -226,6 +296,28 @@ def chat_messages(instruction: str, input_json: str, output_json: str) -> str:
             {"role": "assistant", "content": output_json},
         ]
     )
+
+
+def _escaped(texts: pa.Array) -> pa.Array:
+    """JSON string content of printable-ASCII texts (what ``json.dumps`` writes between the quotes)."""
+    return pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
+
+
+def _chat_texts(instructions: list[str], inputs: pa.Array, outputs: pa.Array) -> list[str]:
+    """``chat_messages`` of each row. ``input`` / ``output`` are this module's JSON, printable ASCII only."""
+    system = to_json({"role": "system", "content": SYSTEM_PROMPT})
+    users = pa.array([encode_basestring_ascii(text)[1:-1] for text in instructions], pa.string())
+    messages = pc.binary_join_element_wise(
+        f'[{system}, {{"role": "user", "content": "',
+        users,
+        "\\n\\n",
+        _escaped(inputs),
+        '"}, {"role": "assistant", "content": "',
+        _escaped(outputs),
+        '"}]',
+        "",
+    )
+    return messages.to_pylist()
 
 
 def format_rows(
@@ -250,6 +342,6 @@ def format_rows(
         return rows.assign(instruction=instructions, input=inputs, output=outputs)
     instructions, inputs, outputs = features_prompts(rows, feature_columns, horizon_days)
     if prompt_format == "chat":
-        messages = [chat_messages(*texts) for texts in zip(instructions, inputs, outputs, strict=True)]
+        messages = _chat_texts(instructions, pa.array(inputs, pa.string()), pa.array(outputs, pa.string()))
         return rows.assign(instruction=instructions, input=inputs, output=outputs, messages=messages)
     return rows.assign(instruction=instructions, input=inputs, output=outputs)

@@ -9,10 +9,12 @@ text (``table_schema``) and the problem of a failing value (``validate_rows``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from portfolio_assets.columns import FEATURE_COLUMNS
@@ -24,10 +26,34 @@ from portfolio_assets.timeutil import ISO_UTC_FORMAT
 # --------------------------------------------------------------------------- strict JSON
 
 
+_PARSED: dict[str, tuple[object, str | None]] | None = None
+"""While ``parse_cache`` is open: every text parsed so far (a frame's column and row checks share it)."""
+
+
+@contextmanager
+def parse_cache() -> Iterator[None]:
+    """Parse each JSON text once while open (``validate_rows`` runs every check of a frame inside one)."""
+    global _PARSED
+    previous, _PARSED = _PARSED, {}
+    try:
+        yield
+    finally:
+        _PARSED = previous
+
+
 def parse_json(text: object) -> tuple[object, str | None]:
-    """``(value, None)`` or ``(None, problem)``: strict JSON (no NaN / Infinity)."""
+    """``(value, None)`` or ``(None, problem)``: strict JSON (no NaN / Infinity). Do not mutate the value."""
     if not isinstance(text, str):
         return None, "is not a string"
+    if _PARSED is None:
+        return _parse(text)
+    found = _PARSED.get(text)
+    if found is None:
+        found = _PARSED[text] = _parse(text)
+    return found
+
+
+def _parse(text: str) -> tuple[object, str | None]:
     try:
         return loads(text), None
     except NonStandardConstantError as exc:
@@ -205,4 +231,9 @@ COLUMN_CHECKS: dict[str, ColumnCheck] = {
 def passes(series: pd.Series, name: str) -> pd.Series:
     """The column check ``COLUMN_CHECKS[name]`` of every value (a null passes: nullability is judged apart)."""
     problem = COLUMN_CHECKS[name].problem
-    return series.map(lambda v: is_null(v) or problem(v) is None).astype(bool)
+    try:  # each distinct value judged once (timestamps, not_applicable lists and classes repeat)
+        codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    except TypeError:  # an unhashable value
+        return series.map(lambda v: is_null(v) or problem(v) is None).astype(bool)
+    good = np.array([is_null(v) or problem(v) is None for v in uniques], dtype=bool)
+    return pd.Series(good[codes] if len(codes) else np.zeros(0, dtype=bool), index=series.index)

@@ -22,7 +22,7 @@ from pandera.errors import SchemaErrors
 from portfolio_assets.schemas.applicability import has_volume_column
 from portfolio_assets.schemas.display import bound, fmt, is_null
 from portfolio_assets.schemas.rules import RULES
-from portfolio_assets.schemas.text import COLUMN_CHECKS
+from portfolio_assets.schemas.text import COLUMN_CHECKS, parse_cache
 
 
 @dataclass(frozen=True)
@@ -173,6 +173,7 @@ def validate_rows(
     with (
         config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA),
         warnings.catch_warnings(),
+        parse_cache(),
     ):
         # pandera's own concat of failure cases warns under pandas 2.3; not ours to fix.
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"pandera\.")
