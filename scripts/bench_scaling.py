@@ -36,10 +36,12 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script, without an editable
     sys.path.insert(0, str(REPO_ROOT))
 
 from portfolio_assets import checks  # noqa: E402
+from portfolio_assets.checks.bounds import DEFAULT_BOUNDS  # noqa: E402
 from portfolio_assets.columns import FEATURE_COLUMNS, INDICATOR_COLUMNS  # noqa: E402
 from portfolio_assets.features import compute_cross_asset, compute_targets  # noqa: E402
 from portfolio_assets.features.adjustment import CorporateActions, with_adjustment  # noqa: E402
 from portfolio_assets.features.registry import available_column, feature  # noqa: E402
+from portfolio_assets.features.spec import Bound  # noqa: E402
 
 CLASSES = ("crypto", "equity", "fx", "commodity", "bond")
 START = pd.Timestamp("2018-01-01", tz="UTC")
@@ -89,9 +91,22 @@ def synthetic_prices(assets: int, days: int, seed: int = 0) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def within(bound: Bound | None, rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` values inside ``bound`` (standard normal when unbounded)."""
+    if bound is None or (bound.low is None and bound.high is None):
+        return rng.normal(0.0, 1.0, n)
+    if bound.low is not None and bound.high is not None:
+        span = bound.high - bound.low
+        return bound.low + span * rng.uniform(0.05, 0.95, n)
+    if bound.low is not None:
+        return bound.low + 0.1 + np.abs(rng.normal(0.0, 1.0, n))
+    return bound.high - 0.1 - np.abs(rng.normal(0.0, 1.0, n))
+
+
 def synthetic_rows(prices: pd.DataFrame, seed: int = 1) -> pd.DataFrame:
     """Labelled rows like sft_rows: every feature (a few NaNs; every 10th asset 20% incomplete), its
-    availability, targets (every 9th asset with holes), ties in rounded features, some late values."""
+    availability, targets (every 9th asset with holes), ties in rounded features, some late values; values
+    inside their declared bounds except a few RSIs of 130."""
     rng = np.random.default_rng(seed)
     rows = prices.copy().reset_index(drop=True)
     n = len(rows)
@@ -101,11 +116,10 @@ def synthetic_rows(prices: pd.DataFrame, seed: int = 1) -> pd.DataFrame:
     for j, name in enumerate(FEATURE_COLUMNS):
         if name in ("price_close", "volume"):
             continue
-        values = rng.normal(0.0, 1.0, n)
+        values = within(DEFAULT_BOUNDS.get(name), rng, n)
         if j % 3 == 0:
             values = values.round(1)  # ties
         if name == "rsi_14":
-            values = rng.uniform(0, 100, n)
             values[(codes % 11 == 4) & (rng.random(n) < 0.001)] = 130.0
         values[rng.random(n) < 0.002] = np.nan
         if j % 17 == 5:
