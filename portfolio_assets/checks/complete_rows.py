@@ -102,7 +102,10 @@ def completeness(
     if unknown_classes:
         meta["unknown_asset_classes"] = unknown_classes
     # The failing assets' incomplete rows, grouped by asset once (row order kept within an asset).
-    idx = np.flatnonzero(incomplete & np.isin(symbols, failing))
+    # (Not np.isin: on strings it compares the whole frame once per failing asset.)
+    failing_set = set(failing)
+    failing_code = np.array([s in failing_set for s in symbol_names], dtype=bool)  # per distinct symbol
+    idx = np.flatnonzero(incomplete & failing_code[symbol_codes])
     by_asset = pd.Series(idx).groupby(symbols[idx], sort=False).indices if len(idx) else {}
     missing_by_feature: dict[str, dict[str, int]] = {}
     for s in failing:
