@@ -1,6 +1,7 @@
 """sentiment: news, social, search-interest and fear & greed, per asset per day."""
 
 from collections.abc import Collection, Iterator
+from functools import cache, partial
 
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
@@ -30,16 +31,22 @@ def sentiment_frame(
     if not kept:
         raise ValueError(f"sentiment: every universe asset is excluded because its sources failed: {sorted(excluded)}")
     social = replay.read_social(zone)
+    # Each asset's own social rows, split once: filtering the whole feed per asset costs assets x rows.
+    social_of = dict(tuple(social.groupby("asset_symbol", sort=False))) if social is not None else {}
+    no_social = social.iloc[:0] if social is not None else None
+    # Queries are shared between assets: each GDELT timeline and Trends history is read once.
+    read_gdelt = cache(partial(replay.read_gdelt, zone))
+    read_trends = cache(partial(replay.read_trends, zone))
     fng = replay.read_fear_greed(zone) if any(a.fear_greed for a in kept) else None
     frames = []
     for spec in kept:
         part = asset_sentiment(
             days,
             asset_symbol=spec.symbol,
-            tone=replay.read_gdelt(zone, spec.news_query, "timelinetone"),
-            volume=replay.read_gdelt(zone, spec.news_query, "timelinevolraw"),
-            social=social,
-            trends=replay.read_trends(zone, spec.trends_query),
+            tone=read_gdelt(spec.news_query, "timelinetone"),
+            volume=read_gdelt(spec.news_query, "timelinevolraw"),
+            social=social_of.get(spec.symbol, no_social),
+            trends=read_trends(spec.trends_query),
             fear_greed=fng if spec.fear_greed else None,
             bar_end=spec.bar_end,
         )

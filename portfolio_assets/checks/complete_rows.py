@@ -61,15 +61,19 @@ def completeness(
         isna[f] = True
     isna = isna[features].to_numpy()
 
-    # required[i, j]: feature j applies to row i's asset.
-    required = np.zeros_like(isna, dtype=bool)
+    # required[i, j]: feature j applies to row i's asset. One row of flags per (asset, class) pair, taken
+    # for every row by the pair's code (a mask per pair over the whole frame would cost assets x rows).
+    symbol_codes, symbol_names = pd.factorize(symbols)
+    class_codes, class_names = pd.factorize(classes)
+    pair_codes, pair_keys = pd.factorize(symbol_codes.astype(np.int64) * len(class_names) + class_codes)
+    pair_required = np.zeros((len(pair_keys), len(features)), dtype=bool)
     not_applicable: dict[str, list[str]] = {}
-    pairs = pd.DataFrame({"s": symbols, "c": classes}).drop_duplicates()
-    for symbol, asset_class in pairs.itertuples(index=False):
+    for k, key in enumerate(pair_keys.tolist()):  # in order of first appearance, as before
+        symbol, asset_class = symbol_names[key // len(class_names)], class_names[key % len(class_names)]
         req = set(_required_features(features, asset_class, bool(has_volume[symbol])))
-        sel = (symbols == symbol) & (classes == asset_class)
-        required[sel] = [f in req for f in features]
+        pair_required[k] = [f in req for f in features]
         not_applicable[symbol] = [f for f in features if f not in req]
+    required = pair_required[pair_codes]
     missing = isna & required & counted[:, None]
     incomplete = missing.any(axis=1)
 
@@ -77,15 +81,18 @@ def completeness(
     stats = table.groupby("asset_symbol", sort=True).agg(
         rows=("counted", "size"), counted=("counted", "sum"), incomplete=("incomplete", "sum")
     )
-    fraction = {s: (None if r["counted"] == 0 else 1.0 - r["incomplete"] / r["counted"]) for s, r in stats.iterrows()}
+    per_asset = {
+        s: dict(zip(stats.columns, r, strict=True)) for s, r in zip(stats.index, stats.to_numpy(), strict=True)
+    }
+    fraction = {s: (None if r["counted"] == 0 else 1.0 - r["incomplete"] / r["counted"]) for s, r in per_asset.items()}
     failing = sorted(s for s, f in fraction.items() if f is not None and f < min_fraction)
     unknown_classes = sorted(set(classes) - set(ASSET_CLASSES))
     meta: dict[str, object] = {
         "min_fraction": min_fraction,
         "fraction_complete": {s: (None if f is None else round(f, 6)) for s, f in fraction.items()},
-        "rows_checked": {s: int(r["counted"]) for s, r in stats.iterrows()},
-        "rows_incomplete": {s: int(r["incomplete"]) for s, r in stats.iterrows()},
-        "rows_in_warmup": {s: int(r["rows"] - r["counted"]) for s, r in stats.iterrows()},
+        "rows_checked": {s: int(r["counted"]) for s, r in per_asset.items()},
+        "rows_incomplete": {s: int(r["incomplete"]) for s, r in per_asset.items()},
+        "rows_in_warmup": {s: int(r["rows"] - r["counted"]) for s, r in per_asset.items()},
         "required_features": len(features),
         "not_applicable": {s: v for s, v in sorted(not_applicable.items()) if v},
         "failing_assets": failing,
@@ -94,9 +101,16 @@ def completeness(
         meta["columns_not_in_frame"] = absent
     if unknown_classes:
         meta["unknown_asset_classes"] = unknown_classes
+    # The failing assets' incomplete rows, grouped by asset once (row order kept within an asset).
+    # (Not np.isin: on strings it compares the whole frame once per failing asset.)
+    failing_set = set(failing)
+    failing_code = np.array([s in failing_set for s in symbol_names], dtype=bool)  # per distinct symbol
+    idx = np.flatnonzero(incomplete & failing_code[symbol_codes])
+    by_asset = pd.Series(idx).groupby(symbols[idx], sort=False).indices if len(idx) else {}
     missing_by_feature: dict[str, dict[str, int]] = {}
     for s in failing:
-        counts = missing[symbols == s].sum(axis=0)
+        at = idx[by_asset[s]] if s in by_asset else idx[:0]
+        counts = missing[at].sum(axis=0)  # complete rows miss nothing: the incomplete ones are all the counts
         missing_by_feature[s] = {
             features[j]: int(counts[j]) for j in np.argsort(-counts, kind="stable") if counts[j] > 0
         }
@@ -111,15 +125,14 @@ def completeness(
 
     parts = []
     for s in failing:
-        sel = (symbols == s) & incomplete
+        dates = ts[idx[by_asset[s]]] if s in by_asset else ts[:0]
         top = ", ".join(f"{f} ({n})" for f, n in list(missing_by_feature[s].items())[:3])
         parts.append(
-            f"{s} {fraction[s]:.1%} complete ({int(sel.sum())} of {int(stats.loc[s, 'counted'])} dates "
-            f"missing features, {_span(ts[sel])}; most missing: {top})"
+            f"{s} {fraction[s]:.1%} complete ({len(dates)} of {int(per_asset[s]['counted'])} dates "
+            f"missing features, {_span([dates.min(), dates.max()])}; most missing: {top})"
         )
     summary = f"{_plural(len(failing), 'asset')} below {min_fraction:.0%} complete: {_join(parts)}"
 
-    idx = np.flatnonzero(incomplete & np.isin(symbols, failing))
     names = np.asarray(features, dtype=object)
     n_required = required.sum(axis=1)
     missing_lists = [list(names[missing[i]]) for i in idx]

@@ -179,6 +179,7 @@ def temporal_gaps(
         )
         return _outcome(name, passed=True, severity=ERROR, summary=summary, metadata=meta, cases=None, max_cases=0)
 
+    without_observations = set(absent)  # a set: looked up once per failure case
     gap_start = utc_index(_first_expected(first_missing[bad], weekdays[bad], True).astype("datetime64[ns]"))
     gap_end = utc_index(_first_expected(last_missing[bad], weekdays[bad], False).astype("datetime64[ns]"))
     cal = np.where(weekdays[bad], "weekdays", "daily")
@@ -192,7 +193,7 @@ def temporal_gaps(
                 f"{g} missing {c} from {_date(a)} to {_date(b)}"
                 + (
                     " (no observation in the window)"
-                    if s in absent
+                    if s in without_observations
                     else f" (open: none through its last trading day {_date(pd.Timestamp(ended[s]))})"
                     if o and t
                     else " (open: none through window end)"
@@ -207,7 +208,7 @@ def temporal_gaps(
             "gap_end": gap_end,
             "gap_days": gap[bad],
             "last_before": [
-                pd.NaT if s in absent else pd.Timestamp(b, tz="UTC")
+                pd.NaT if s in without_observations else pd.Timestamp(b, tz="UTC")
                 for s, b in zip(symbols_pairs[bad], before[bad], strict=True)
             ],
             "first_after": [

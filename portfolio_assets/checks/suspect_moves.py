@@ -42,26 +42,29 @@ def suspect_moves(
     ``kind``, ``reason``), every case, over the rows' days and their horizon.
     """
     name = "suspect_moves"
-    reasons = pd.Series([None] * len(rows), index=rows.index, dtype=object)
     accepted = accepted or {}
     flagged = moves[moves["kind"].isin(SUSPECT_KINDS)] if len(moves) else moves
     ignored = 0
     stamps = utc_index(rows["timestamp"])
     targets = utc_index(rows["target_timestamp"])
-    symbols = rows["asset_symbol"].to_numpy()
+    # Each move is matched against its own asset's rows only (positions grouped once), not the whole frame.
+    own_rows = pd.Series(np.arange(len(rows))).groupby(rows["asset_symbol"].to_numpy()).indices if len(rows) else {}
+    text_of = np.full(len(rows), None, dtype=object)
     for move in flagged.itertuples(index=False):
         day = pd.Timestamp(move.timestamp)
         if day in {pd.Timestamp(d) for d in accepted.get(move.asset_symbol, ())}:
             ignored += 1
             continue
-        own = symbols == move.asset_symbol
-        if move.kind == "bad_tick":
-            hit = own & ((stamps == day) | (targets == day))
-        else:
-            hit = own & ((stamps == day) | ((stamps < day) & (targets >= day)))
-        text = f"suspect move on {_date(day)}: {move.reason}"
-        for i in np.flatnonzero(hit & reasons.isna().to_numpy()):
-            reasons.iloc[i] = text
+        own = own_rows.get(move.asset_symbol)
+        if own is None:
+            continue
+        at, until = stamps[own], targets[own]
+        on_day = np.asarray(at == day)
+        hit = on_day | (until == day) if move.kind == "bad_tick" else on_day | ((at < day) & (until >= day))
+        free = own[hit]
+        free = free[pd.isna(text_of[free])]  # the first move that reaches a row names it
+        text_of[free] = f"suspect move on {_date(day)}: {move.reason}"
+    reasons = pd.Series(text_of, index=rows.index, dtype=object)
     held = rows[reasons.notna()]
     meta: dict[str, object] = {
         "flagged_moves": len(flagged),

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -55,6 +56,12 @@ class TrendsSnapshot:
 
     fetched_at: pd.Timestamp
     frame: pd.DataFrame
+
+    @cached_property
+    def score(self) -> tuple[float, pd.Timestamp, pd.Timedelta]:
+        """``snapshot_score`` of this download, computed once: assets sharing a search term share its
+        downloads, and a download is never changed once fetched."""
+        return snapshot_score(self)
 
 
 def _on_days(days: pd.DatetimeIndex, frame: pd.DataFrame, column: str) -> pd.Series:
@@ -108,7 +115,7 @@ def trends_at(decision: pd.DatetimeIndex, snapshots: Sequence[TrendsSnapshot] | 
     fetched = utc_index([s.fetched_at for s in snapshots])
     if fetched.has_duplicates:
         raise ValueError(f"Google Trends: two snapshots fetched at {fetched[fetched.duplicated()][0]}")
-    scores = [snapshot_score(s) for s in snapshots]
+    scores = [s.score for s in snapshots]
     known = pd.DataFrame(
         {
             "fetched_at": fetched,

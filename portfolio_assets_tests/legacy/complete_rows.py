@@ -1,0 +1,140 @@
+"""``completeness`` (ERROR): an asset's share of dates with every required feature < ``min_fraction``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from portfolio_assets.asset_classes import ASSET_CLASSES
+from portfolio_assets.checks._frame import _require
+from portfolio_assets.checks._text import _join, _plural, _span
+from portfolio_assets.checks.outcome import ERROR, MAX_CASES, CheckOutcome, _outcome
+from portfolio_assets.checks.requirements import _required_features
+from portfolio_assets.timeutil import utc_index, utc_timestamp
+
+
+def completeness(
+    rows: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    has_volume: Mapping[str, bool],
+    min_fraction: float = 0.95,
+    warmup_end: Mapping[str, pd.Timestamp] | None = None,
+    max_cases: int = MAX_CASES,
+) -> CheckOutcome:
+    """ERROR if an asset has fewer than ``min_fraction`` (default 0.95) of its dates complete.
+
+    A date (row) of an asset is complete when every feature of ``features`` that
+    applies to the asset is present (not NaN). A feature does not apply when
+    ``columns.applies(feature, asset_class)`` is False, or when it is a volume
+    feature and ``has_volume[symbol]`` is False (a source without volume); an
+    unknown asset class requires every feature. Rows before
+    ``warmup_end[symbol]`` (see ``warmup_ends``) are not counted. A required
+    column absent from the frame is missing on every row.
+
+    Metadata: the complete fraction, counted rows and warm-up rows per asset,
+    and, for failing assets, missing counts per feature. Failure cases: the
+    incomplete dates of the failing assets with the features they miss.
+    """
+    name = "completeness"
+    _require(rows, ["asset_symbol", "asset_class", "timestamp"], name)
+    features = list(dict.fromkeys(features))
+    unknown_symbols = sorted(set(map(str, rows["asset_symbol"].unique())) - set(has_volume))
+    if unknown_symbols:
+        raise ValueError(f"{name}: has_volume does not name asset(s) {unknown_symbols}")
+    ts = utc_index(rows["timestamp"])
+    symbols = rows["asset_symbol"].astype(str).to_numpy()
+    classes = rows["asset_class"].astype(str).to_numpy()
+
+    counted = np.ones(len(rows), dtype=bool)
+    if warmup_end:
+        ends = {str(k): utc_timestamp(v) for k, v in warmup_end.items()}
+        end_per_row = utc_index(pd.Series(symbols, dtype="object").map(ends).astype("object"))
+        counted = ~np.asarray(ts < end_per_row)
+
+    absent = [f for f in features if f not in rows.columns]
+    present_cols = [f for f in features if f in rows.columns]
+    isna = pd.DataFrame(rows[present_cols].isna().to_numpy(), columns=present_cols)
+    for f in absent:
+        isna[f] = True
+    isna = isna[features].to_numpy()
+
+    # required[i, j]: feature j applies to row i's asset.
+    required = np.zeros_like(isna, dtype=bool)
+    not_applicable: dict[str, list[str]] = {}
+    pairs = pd.DataFrame({"s": symbols, "c": classes}).drop_duplicates()
+    for symbol, asset_class in pairs.itertuples(index=False):
+        req = set(_required_features(features, asset_class, bool(has_volume[symbol])))
+        sel = (symbols == symbol) & (classes == asset_class)
+        required[sel] = [f in req for f in features]
+        not_applicable[symbol] = [f for f in features if f not in req]
+    missing = isna & required & counted[:, None]
+    incomplete = missing.any(axis=1)
+
+    table = pd.DataFrame({"asset_symbol": symbols, "counted": counted, "incomplete": incomplete})
+    stats = table.groupby("asset_symbol", sort=True).agg(
+        rows=("counted", "size"), counted=("counted", "sum"), incomplete=("incomplete", "sum")
+    )
+    fraction = {s: (None if r["counted"] == 0 else 1.0 - r["incomplete"] / r["counted"]) for s, r in stats.iterrows()}
+    failing = sorted(s for s, f in fraction.items() if f is not None and f < min_fraction)
+    unknown_classes = sorted(set(classes) - set(ASSET_CLASSES))
+    meta: dict[str, object] = {
+        "min_fraction": min_fraction,
+        "fraction_complete": {s: (None if f is None else round(f, 6)) for s, f in fraction.items()},
+        "rows_checked": {s: int(r["counted"]) for s, r in stats.iterrows()},
+        "rows_incomplete": {s: int(r["incomplete"]) for s, r in stats.iterrows()},
+        "rows_in_warmup": {s: int(r["rows"] - r["counted"]) for s, r in stats.iterrows()},
+        "required_features": len(features),
+        "not_applicable": {s: v for s, v in sorted(not_applicable.items()) if v},
+        "failing_assets": failing,
+    }
+    if absent:
+        meta["columns_not_in_frame"] = absent
+    if unknown_classes:
+        meta["unknown_asset_classes"] = unknown_classes
+    missing_by_feature: dict[str, dict[str, int]] = {}
+    for s in failing:
+        counts = missing[symbols == s].sum(axis=0)
+        missing_by_feature[s] = {
+            features[j]: int(counts[j]) for j in np.argsort(-counts, kind="stable") if counts[j] > 0
+        }
+    meta["missing_by_feature"] = missing_by_feature
+    if not failing:
+        worst = min((f for f in fraction.values() if f is not None), default=None)
+        summary = (
+            f"every asset ≥ {min_fraction:.0%} complete over {len(features)} features "
+            f"({int(stats['counted'].sum())} rows; lowest {'n/a' if worst is None else f'{worst:.1%}'})"
+        )
+        return _outcome(name, passed=True, severity=ERROR, summary=summary, metadata=meta, cases=None, max_cases=0)
+
+    parts = []
+    for s in failing:
+        sel = (symbols == s) & incomplete
+        top = ", ".join(f"{f} ({n})" for f, n in list(missing_by_feature[s].items())[:3])
+        parts.append(
+            f"{s} {fraction[s]:.1%} complete ({int(sel.sum())} of {int(stats.loc[s, 'counted'])} dates "
+            f"missing features, {_span(ts[sel])}; most missing: {top})"
+        )
+    summary = f"{_plural(len(failing), 'asset')} below {min_fraction:.0%} complete: {_join(parts)}"
+
+    idx = np.flatnonzero(incomplete & np.isin(symbols, failing))
+    names = np.asarray(features, dtype=object)
+    n_required = required.sum(axis=1)
+    missing_lists = [list(names[missing[i]]) for i in idx]
+    cases = pd.DataFrame(
+        {
+            "asset_symbol": symbols[idx],
+            "timestamp": ts[idx],
+            "column": [", ".join(m) for m in missing_lists],
+            "value": [len(m) for m in missing_lists],
+            "reason": [
+                f"{len(m)} of {int(n_required[i])} required features missing"
+                for m, i in zip(missing_lists, idx, strict=True)
+            ],
+        }
+    ).sort_values(["asset_symbol", "timestamp"], kind="stable")
+    return _outcome(
+        name, passed=False, severity=ERROR, summary=summary, metadata=meta, cases=cases, max_cases=max_cases
+    )
