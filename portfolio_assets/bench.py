@@ -81,7 +81,16 @@ class StackSampler:
         self._thread.join()
 
 
-def run_build(out: Path) -> dict[str, object]:
+ROWS_PER_RUN = 250_000
+"""About how many price rows one run of the build holds (``--partitions-per-run`` auto): bounds its memory."""
+
+
+def partitions_per_run(assets: int) -> int:
+    """Monthly partitions per run so a run holds about ``ROWS_PER_RUN`` price rows (at least one month)."""
+    return max(1, ROWS_PER_RUN // (assets * 31))
+
+
+def run_build(out: Path, per_run: int | None) -> dict[str, object]:
     """Materialise everything (no raw assets: the landing zone is the raw responses) and measure it."""
     from dagster import DagsterInstance
 
@@ -91,7 +100,9 @@ def run_build(out: Path) -> dict[str, object]:
     instance = DagsterInstance.get()
     started, cpu0 = time.perf_counter(), os.times()
     with StackSampler() as sampler:
-        results = materialize_all(resources=resources_for(), instance=instance, sources=False, log_level="WARNING")
+        results = materialize_all(
+            resources=resources_for(), instance=instance, sources=False, log_level="WARNING", partitions_per_run=per_run
+        )
     wall = time.perf_counter() - started
     cpu1 = os.times()
     stages, rows, runs = run_stats(instance, [r.run_id for r in results])
@@ -115,10 +126,11 @@ def run_stats(instance, run_ids: list[str]) -> tuple[dict[str, float], dict[str,
     from dagster import DagsterEventType
 
     stages: dict[str, float] = defaultdict(float)
-    rows: dict[str, int] = {}
+    rows: dict[str, int] = defaultdict(int)
     runs = []
     for run_id in run_ids:
         starts: dict[str, float] = {}
+        run_rows: dict[str, int] = {}  # every partition's event carries the run's count: take one per run
         entries = instance.all_logs(run_id)
         runs.append(entries[-1].timestamp - entries[0].timestamp if entries else 0.0)
         for entry in entries:
@@ -133,8 +145,10 @@ def run_stats(instance, run_ids: list[str]) -> tuple[dict[str, float], dict[str,
                 materialization = entry.asset_materialization
                 value = materialization.metadata.get("rows") if materialization else None
                 if value is not None:
-                    rows[materialization.asset_key.to_user_string()] = int(value.value)
-    return dict(stages), rows, runs
+                    run_rows[materialization.asset_key.to_user_string()] = int(value.value)
+        for asset, count in run_rows.items():
+            rows[asset] += count
+    return dict(stages), dict(rows), runs
 
 
 # --------------------------------------------------------------------------- indicators vs TA-Lib
@@ -280,11 +294,18 @@ def main(argv: list[str] | None = None) -> int:
         "--years", type=int, default=3, help="years of daily partitions (>= 3: a year of warm-up, then three splits)"
     )
     parser.add_argument("--out", type=Path, default=Path("data/bench"), help="working directory (replaced)")
+    parser.add_argument(
+        "--partitions-per-run",
+        type=int,
+        default=0,
+        help=f"monthly partitions per run (0: about {ROWS_PER_RUN:,} price rows a run; -1: one run per stage)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out = args.out.resolve()
+    per_run = {0: partitions_per_run(args.assets), -1: None}.get(args.partitions_per_run, args.partitions_per_run)
     if args.child:
-        print(json.dumps(run_build(out)))
+        print(json.dumps(run_build(out, per_run)))
         return 0
     if args.assets < 2 or args.years < 3:
         parser.error("--assets must be >= 2 and --years >= 3")
@@ -310,7 +331,18 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     child = subprocess.run(
-        [sys.executable, "-m", "portfolio_assets.bench", "--child", "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "portfolio_assets.bench",
+            "--child",
+            "--out",
+            str(out),
+            "--assets",
+            str(args.assets),
+            "--partitions-per-run",
+            str(args.partitions_per_run),
+        ],
         env=env,
         capture_output=True,
         text=True,

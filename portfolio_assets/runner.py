@@ -6,10 +6,18 @@ import os
 import socket
 from collections.abc import Mapping, Sequence
 
-from dagster import AssetsDefinition, DagsterInstance, DagsterRunStatus, ExecuteInProcessResult, RunsFilter, materialize
+from dagster import (
+    AssetsDefinition,
+    DagsterInstance,
+    DagsterRunStatus,
+    ExecuteInProcessResult,
+    RunsFilter,
+    TimeWindowPartitionsDefinition,
+    materialize,
+)
 
 from portfolio_assets.assets.raw import RAW_ASSETS
-from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS
+from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS, training_set
 from portfolio_assets.fsutil import process_alive
 from portfolio_assets.partitions import (
     LABELLED_PARTITIONS,
@@ -76,6 +84,20 @@ def materialize_range(
     )
 
 
+def chunked(
+    first: str, last: str, partitions_def: TimeWindowPartitionsDefinition, size: int | None
+) -> list[tuple[str, str]]:
+    """The partitions holding days ``first..last`` as consecutive ranges of at most ``size`` partitions
+    (None: one range)."""
+    lo, hi = partition_range(first, last, partitions_def)
+    keys = partitions_def.get_partition_keys()
+    selected = keys[keys.index(lo) : keys.index(hi) + 1]
+    step = len(selected) if size is None else size
+    if step < 1:
+        raise ValueError(f"a run must hold at least one partition, got {size}")
+    return [(selected[i], selected[min(i + step, len(selected)) - 1]) for i in range(0, len(selected), step)]
+
+
 def materialize_all(
     *,
     resources: Mapping[str, object],
@@ -84,10 +106,15 @@ def materialize_all(
     labelled_range: tuple[str, str] | None = None,
     log_level: str = "INFO",
     sources: bool = True,
+    partitions_per_run: int | None = None,
 ) -> list[ExecuteInProcessResult]:
-    """Observation assets over their range, then labelled assets over theirs (default: everything).
+    """Observation assets over their range, then labelled assets over theirs (default: everything), then the
+    export of the whole labelled range.
 
     ``sources=False`` leaves the raw source assets out (the landing zone is read as it is).
+    ``partitions_per_run`` bounds a run's memory: the observation assets, then the labelled ones up to
+    ``sft_rows``, run over consecutive ranges of that many partitions, oldest first (each reads what the
+    earlier ones stored), and ``training_set`` once over the whole labelled range. None: one run each.
     """
     obs = observation_range or (
         OBSERVATION_PARTITIONS.get_first_partition_key(),
@@ -97,13 +124,15 @@ def materialize_all(
         LABELLED_PARTITIONS.get_first_partition_key(),
         LABELLED_PARTITIONS.get_last_partition_key(),
     )
+    observation = [a for a in OBSERVATION_ASSETS if sources or a not in RAW_ASSETS]
+    runs = [(observation, span) for span in chunked(*obs, OBSERVATION_PARTITIONS, partitions_per_run)]
+    if partitions_per_run is None:
+        runs.append((LABELLED_ASSETS, lab))
+    else:
+        rows = [a for a in LABELLED_ASSETS if a is not training_set]
+        runs += [(rows, span) for span in chunked(*lab, LABELLED_PARTITIONS, partitions_per_run)]
+        runs.append(([training_set], lab))
     return [
-        materialize_range(
-            [a for a in OBSERVATION_ASSETS if sources or a not in RAW_ASSETS],
-            *obs,
-            resources=resources,
-            instance=instance,
-            log_level=log_level,
-        ),
-        materialize_range(LABELLED_ASSETS, *lab, resources=resources, instance=instance, log_level=log_level),
+        materialize_range(selection, *span, resources=resources, instance=instance, log_level=log_level)
+        for selection, span in runs
     ]
