@@ -5,25 +5,26 @@ known to pass it (``shortcut``), computed with column operations instead of pars
 Every other row is judged by the check itself, so the result is the same; a mask only needs to be
 sound (True only where the check passes), and it is, rule by rule:
 
-* ``input`` equal to ``json_records(work, FEATURE_COLUMNS)`` (every feature column float64 or
-  Int64): the text is ``{"<feature>": <v>, ...}``, keys in canonical order, each ``<v>`` ``null``
-  (null or ±inf), an integer, or ``repr(r)`` of the finite ``r = round_significant(x)``; it parses
-  to exactly those values. So ``input_json`` and ``non_empty`` pass, and ``input_matches_columns``
-  passes where ``close(r, x)`` holds for every feature (computed here on the columns, as the rule
-  would on the parsed values).
-* ``output`` (and the time-series ``output``) equal to ``json_records`` of its target columns: the
-  same argument; its ``*_json`` check also needs every ``r`` finite (and a positive predicted price).
-* ``context_window`` written as ``[t, t, ...]`` with every token ``json_number_texts(float(t))``:
-  it parses to the numbers ``r`` whose texts the tokens are; ``context_window_json`` passes where
-  all are finite and positive, ``context_window_ends_at_close`` where the last agrees with price_close.
+* ``input`` laid out as ``{"<feature>": <v>, ...}``, every feature key in canonical order, each
+  ``<v>`` ``null`` or a number token (``flatjson``, which reads the values as ``json.loads``
+  does): strict JSON with exactly the feature keys, so ``non_empty`` passes, ``input_json`` where
+  no value overflows to ±inf, and ``input_matches_columns`` where moreover ``close(value, column)``
+  holds for every feature (on the values read and the columns, as the rule computes it).
+* ``output`` (and the time-series ``output``): the same with its target keys; its ``*_json`` check
+  also needs every value finite (and a positive predicted price).
+* ``context_window`` written as ``[t, t, ...]``, each token ``json_number_texts(float(t))``: it
+  parses to the numbers ``x = float(t)``; ``context_window_json`` passes where all are finite and
+  positive, ``context_window_ends_at_close`` where the last agrees with price_close.
+* time-series ``input``: ``{"context_window": <the row's canonical window>, `` then a flat object
+  of the indicator keys: its keys, window and indicators are as above; a canonical token is already
+  rounded (``round_significant(x) == x``, ``numtext``'s exact ``round_number``), as
+  ``_context_agrees`` requires.
 * ``not_applicable_listed`` depends only on (not_applicable, asset_class, has_volume): judged once
   per distinct combination.
 * chat ``messages`` equal to ``chat_texts`` of the row's own instruction / input / output (input and
-  output printable ASCII, output non-empty): it parses to the three messages with exactly those
-  contents, so ``messages_json`` and ``messages_match_prompt`` pass.
-* time-series ``input`` equal to the time-series text of the row's canonical context window and
-  indicator columns: its keys, window and indicators are as above, and the window's numbers are
-  already rounded (``round_significant(r) == r``) as ``_context_agrees`` requires.
+  output printable ASCII, which ``chat_texts`` escapes as ``json.dumps`` does; output non-empty): it
+  parses to the three messages with exactly those contents, so ``messages_json`` and
+  ``messages_match_prompt`` pass.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from portfolio_assets.features.sft import (
     TIMESERIES_FIELDS,
     TIMESERIES_OUTPUT_FIELDS,
     chat_texts,
-    json_records,
 )
 from portfolio_assets.numtext import json_number_texts, round_significant
 from portfolio_assets.schemas.agreement import JSON_RTOL, close
@@ -91,33 +91,6 @@ def _bools(array: pyarrow.Array) -> np.ndarray:
 def _equal(series: pd.Series, expected: pyarrow.Array) -> np.ndarray:
     """Rows whose value is a string equal to ``expected``'s."""
     return _bools(pc.equal(_strings(series), expected))
-
-
-def _parsed_numbers(work: pd.DataFrame, columns: list[str]) -> np.ndarray | None:
-    """(rows x columns) of the values ``json_records`` writes for ``columns`` as they parse back (NaN for
-    null), or None unless every column is there and float64 or Int64 / int64."""
-    if not set(columns) <= set(work.columns):
-        return None
-    out = np.empty((len(work), len(columns)))
-    for j, column in enumerate(columns):
-        series = work[column]
-        if series.dtype == "float64":
-            out[:, j] = round_significant(series.to_numpy())
-        elif str(series.dtype) in ("Int64", "int64"):
-            out[:, j] = series.to_numpy(dtype="float64", na_value=np.nan)
-        else:
-            return None
-    return out
-
-
-def _records(work: pd.DataFrame, fields: Mapping[str, str]) -> tuple[pyarrow.Array, np.ndarray, np.ndarray] | None:
-    """(expected text, parsed values, column values) of a JSON object of ``fields``, or None if not computable."""
-    columns = list(fields.values())
-    parsed = _parsed_numbers(work, columns)
-    if parsed is None:
-        return None
-    values = np.column_stack([num(work, c) for c in columns])
-    return json_records(work, dict(fields)), parsed, values
 
 
 def _object_masks(
@@ -254,20 +227,22 @@ def _timeseries_input(
     windows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     put: Callable[[str, str | None, np.ndarray], None],
 ) -> None:
-    """Masks of the time-series ``input``: the canonical window, then the indicators, as ``format_rows`` writes."""
-    found = _records(work, TIMESERIES_FIELDS)
-    if found is None or "input" not in work.columns:
+    """Masks of the time-series ``input``: the row's canonical window, then a flat object of the indicators."""
+    columns = list(TIMESERIES_FIELDS.values())
+    if "input" not in work.columns or not set(columns) <= set(work.columns):
         return
-    indicators, parsed, values = found
     canonical, positive, _, settled = windows
-    window_texts = _strings(work["context_window"])
-    expected = pc.binary_join_element_wise(
-        '{"context_window": ', window_texts, ", ", pc.utf8_slice_codeunits(indicators, 1), ""
-    )
-    equal = _equal(work["input"], expected) & canonical
-    put("non_empty", "input", equal)
-    put("timeseries_input_json", "input", equal & positive)
-    put("timeseries_input_matches_columns", None, equal & settled & close(parsed, values, JSON_RTOL).all(axis=1))
+    head = '{"context_window": '
+    rests: list[str | None] = []
+    for text, window, ok in zip(work["input"], work["context_window"], canonical.tolist(), strict=True):
+        prefix = f"{head}{window}, " if ok and isinstance(text, str) else None
+        rests.append("{" + text[len(prefix) :] if prefix is not None and text.startswith(prefix) else None)
+    matched, parsed = flat_objects(pyarrow.array(rests, pyarrow.string()), list(TIMESERIES_FIELDS))
+    usable = matched & ~np.isinf(parsed).any(axis=1)
+    agree = close(parsed, np.column_stack([num(work, c) for c in columns]), JSON_RTOL).all(axis=1)
+    put("non_empty", "input", matched)
+    put("timeseries_input_json", "input", usable & positive)
+    put("timeseries_input_matches_columns", None, usable & settled & agree)
 
 
 def _listed(work: pd.DataFrame) -> np.ndarray | None:

@@ -11,6 +11,8 @@ of the texts' bytes with numpy and cast by Arrow in one go.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -24,7 +26,7 @@ _COLON, _COMMA, _BRACE, _N = ord(":"), ord(","), ord("}"), ord("n")
 
 
 def _pattern(keys: list[str]) -> str:
-    return "^\\{" + ", ".join(f'"{k}": {_VALUE}' for k in keys) + "\\}$"
+    return "^\\{" + ", ".join(f'"{re.escape(k)}": {_VALUE}' for k in keys) + "\\}$"
 
 
 def flat_objects(texts: pa.Array, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
