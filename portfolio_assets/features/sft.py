@@ -190,7 +190,7 @@ def _json_objects(n: int, items: Sequence[tuple[str, pa.Array]]) -> pa.Array:
     return pc.binary_join_element_wise(*pieces, "}", "")
 
 
-def _json_records(rows: pd.DataFrame, fields: dict[str, str]) -> pa.Array:
+def json_records(rows: pd.DataFrame, fields: dict[str, str]) -> pa.Array:
     """``to_json({key: rounded value of rows[column]})`` of each row, keys in ``fields`` order."""
     return _json_objects(len(rows), [(key, _value_texts(rows[col])) for key, col in fields.items()])
 
@@ -269,8 +269,8 @@ def features_prompts(
     rows: pd.DataFrame, feature_columns: Sequence[str], horizon_days: int
 ) -> tuple[list[str], list[str], list[str]]:
     """(instruction, input, output) of the features format, one each per row."""
-    inputs = _json_records(rows, {c: c for c in feature_columns})
-    outputs = _json_records(rows, OUTPUT_FIELDS)
+    inputs = json_records(rows, {c: c for c in feature_columns})
+    outputs = json_records(rows, OUTPUT_FIELDS)
     return _instructions(rows, horizon_days), inputs.to_pylist(), outputs.to_pylist()
 
 
@@ -283,7 +283,7 @@ def timeseries_prompts(
     contexts = _context_texts(rows[context_column].to_numpy(dtype=object))
     fields = [("context_window", contexts), *((k, _value_texts(rows[c])) for k, c in TIMESERIES_FIELDS.items())]
     inputs = _json_objects(len(rows), fields)
-    outputs = _json_records(rows, TIMESERIES_OUTPUT_FIELDS)
+    outputs = json_records(rows, TIMESERIES_OUTPUT_FIELDS)
     return _instructions(rows, horizon_days, timeseries_instruction_text), inputs.to_pylist(), outputs.to_pylist()
 
 
@@ -303,7 +303,7 @@ def _escaped(texts: pa.Array) -> pa.Array:
     return pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
 
 
-def _chat_texts(instructions: list[str], inputs: pa.Array, outputs: pa.Array) -> list[str]:
+def chat_texts(instructions: list[str], inputs: pa.Array, outputs: pa.Array) -> list[str]:
     """``chat_messages`` of each row. ``input`` / ``output`` are this module's JSON, printable ASCII only."""
     system = to_json({"role": "system", "content": SYSTEM_PROMPT})
     users = pa.array([encode_basestring_ascii(text)[1:-1] for text in instructions], pa.string())
@@ -342,6 +342,6 @@ def format_rows(
         return rows.assign(instruction=instructions, input=inputs, output=outputs)
     instructions, inputs, outputs = features_prompts(rows, feature_columns, horizon_days)
     if prompt_format == "chat":
-        messages = _chat_texts(instructions, pa.array(inputs, pa.string()), pa.array(outputs, pa.string()))
+        messages = chat_texts(instructions, pa.array(inputs, pa.string()), pa.array(outputs, pa.string()))
         return rows.assign(instruction=instructions, input=inputs, output=outputs, messages=messages)
     return rows.assign(instruction=instructions, input=inputs, output=outputs)

@@ -26,10 +26,10 @@ from portfolio_assets.schemas.row_rule import Problem, RowRule, all_true, num
 from portfolio_assets.schemas.text import finite_number, parsed
 
 # JSON numbers are written with 6 significant digits: |rounded − x| <= 5e-6 |x|.
-_JSON_RTOL = 1e-5
+JSON_RTOL = 1e-5
 
 
-def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
+def close(a: np.ndarray, b: np.ndarray, rtol: float) -> np.ndarray:
     """Equal within ``rtol`` of ``b``, or both null / non-finite."""
     with np.errstate(invalid="ignore"):
         both_null = np.isnan(a) & ~np.isfinite(b)
@@ -72,7 +72,7 @@ def _json_vs_columns(
 
 def _disagreements(rows: pd.DataFrame, text_column: str, keys: list[str], columns: list[str]) -> list[Problem]:
     matrix, values, _ = _json_vs_columns(rows, text_column, keys, columns)
-    agree = _close(matrix, values, _JSON_RTOL)
+    agree = close(matrix, values, JSON_RTOL)
     out = []
     for i in np.flatnonzero(~agree.all(axis=1)):
         pairs = [(columns[j], matrix[i, j], values[i, j]) for j in np.flatnonzero(~agree[i])]
@@ -93,7 +93,7 @@ def _input_ok(df: pd.DataFrame) -> pd.Series:
     if "input" not in df.columns or not keys:
         return all_true(df)
     matrix, values, usable = _json_vs_columns(df, "input", keys, keys)
-    return pd.Series(~usable | _close(matrix, values, _JSON_RTOL).all(axis=1), index=df.index)
+    return pd.Series(~usable | close(matrix, values, JSON_RTOL).all(axis=1), index=df.index)
 
 
 def _input_explain(rows: pd.DataFrame) -> list[Problem]:
@@ -121,7 +121,7 @@ def matches_columns(text_column: str, fields: Mapping[str, str], constraint: str
         if text_column not in df.columns or not set(columns) <= set(df.columns):
             return all_true(df)
         matrix, values, usable = _json_vs_columns(df, text_column, keys, columns)
-        return pd.Series(~usable | _close(matrix, values, _JSON_RTOL).all(axis=1), index=df.index)
+        return pd.Series(~usable | close(matrix, values, JSON_RTOL).all(axis=1), index=df.index)
 
     def explain(rows: pd.DataFrame) -> list[Problem]:
         return _disagreements(rows, text_column, keys, columns)
@@ -148,13 +148,13 @@ def _context_ok(df: pd.DataFrame) -> pd.Series:
     if not {"context_window", "price_close"} <= set(df.columns):
         return all_true(df)
     last = _last_closes(df["context_window"])
-    return pd.Series(np.isnan(last) | _close(last, num(df, "price_close"), _JSON_RTOL), index=df.index)
+    return pd.Series(np.isnan(last) | close(last, num(df, "price_close"), JSON_RTOL), index=df.index)
 
 
 def _context_explain(rows: pd.DataFrame) -> list[Problem]:
-    last, close = _last_closes(rows["context_window"]), num(rows, "price_close")
+    last, price = _last_closes(rows["context_window"]), num(rows, "price_close")
     return [
-        (i, "context_window", last[i], f"context_window ends at {fmt(last[i])}, not at price_close={fmt(close[i])}")
+        (i, "context_window", last[i], f"context_window ends at {fmt(last[i])}, not at price_close={fmt(price[i])}")
         for i in range(len(rows))
     ]
 

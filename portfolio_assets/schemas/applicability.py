@@ -24,7 +24,7 @@ from portfolio_assets.schemas.text import parsed
 CLASS_DEPENDENT = [*VOLUME_FEATURES, "fear_greed_index"]
 
 
-def _has_volume(df: pd.DataFrame) -> pd.Series:
+def has_volume_of(df: pd.DataFrame) -> pd.Series:
     """Whether each row's price source reports volume: the ``has_volume`` column, else the class."""
     by_class = df["asset_class"].isin(VOLUME_CLASSES)
     if "has_volume" not in df.columns:
@@ -47,14 +47,14 @@ def has_volume_column(df: pd.DataFrame, has_volume: Mapping[str, bool]) -> pd.Se
         except TypeError:  # an unhashable cell: the asset_symbol dtype check reports it
             return None
 
-    return _has_volume(df.assign(has_volume=df["asset_symbol"].map(given)))
+    return has_volume_of(df.assign(has_volume=df["asset_symbol"].map(given)))
 
 
 def _expected_not_applicable(df: pd.DataFrame) -> list[list[str] | None]:
     """``not_applicable(asset_class, has_volume)`` of every row (None for an unknown class)."""
     return [
         not_applicable(cls, bool(hv)) if cls in ASSET_CLASSES else None
-        for cls, hv in zip(df["asset_class"], _has_volume(df), strict=True)
+        for cls, hv in zip(df["asset_class"], has_volume_of(df), strict=True)
     ]
 
 
@@ -79,7 +79,7 @@ def _na_ok(df: pd.DataFrame) -> pd.Series:
 
 def _na_explain(rows: pd.DataFrame) -> list[Problem]:
     expected = _expected_not_applicable(rows)
-    has_volume = _has_volume(rows).to_numpy()
+    has_volume = has_volume_of(rows).to_numpy()
     classes, symbols = rows["asset_class"].to_numpy(), rows["asset_symbol"].to_numpy()
     out = []
     for col in _class_columns(rows):

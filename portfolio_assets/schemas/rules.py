@@ -20,6 +20,7 @@ messages_match_prompt          agreement                      chat ``messages`` 
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -39,6 +40,7 @@ from portfolio_assets.schemas.consistency import (
     TARGETS_ALL_OR_NONE,
 )
 from portfolio_assets.schemas.row_rule import RowRule
+from portfolio_assets.schemas.shortcut import known
 
 RULES: dict[str, RowRule] = {
     "ohlc_consistent": OHLC_CONSISTENT,
@@ -60,7 +62,13 @@ def rule(name: str) -> Callable[..., pd.Series]:
     """The body of a dataframe check that applies ``RULES[name]`` (assign it in a ``DataFrameModel``)."""
 
     def check(cls: type, df: pd.DataFrame) -> pd.Series:
-        return RULES[name].ok(df)
+        skip = known(name, None, df.index)
+        if skip is None:
+            return RULES[name].ok(df)
+        out = np.ones(len(df), dtype=bool)  # the rule judges the rows not known to pass (rules are row-wise)
+        rest = np.flatnonzero(~skip)
+        out[rest] = RULES[name].ok(df.iloc[rest]).to_numpy(dtype=bool)
+        return pd.Series(out, index=df.index)
 
     # pandera 0.35 pops ``name`` from the check's kwargs when the first model builds its schema;
     # every later model (a subclass, a sibling sharing the mixin) names the check after the

@@ -20,6 +20,7 @@ import pandas as pd
 from portfolio_assets.columns import FEATURE_COLUMNS
 from portfolio_assets.features.sft import OUTPUT_FIELDS, TIMESERIES_FIELDS, TIMESERIES_OUTPUT_FIELDS
 from portfolio_assets.schemas.display import is_null
+from portfolio_assets.schemas.shortcut import known
 from portfolio_assets.strict_json import NonStandardConstantError, loads
 from portfolio_assets.timeutil import ISO_UTC_FORMAT
 
@@ -229,7 +230,20 @@ COLUMN_CHECKS: dict[str, ColumnCheck] = {
 
 
 def passes(series: pd.Series, name: str) -> pd.Series:
-    """The column check ``COLUMN_CHECKS[name]`` of every value (a null passes: nullability is judged apart)."""
+    """The column check ``COLUMN_CHECKS[name]`` of every value (a null passes: nullability is judged apart).
+
+    Rows ``shortcut.known`` to pass are not judged again.
+    """
+    skip = known(name, str(series.name), series.index)
+    if skip is not None:
+        out = np.ones(len(series), dtype=bool)
+        rest = np.flatnonzero(~skip)
+        out[rest] = _passes(series.iloc[rest], name).to_numpy(dtype=bool)
+        return pd.Series(out, index=series.index)
+    return _passes(series, name)
+
+
+def _passes(series: pd.Series, name: str) -> pd.Series:
     problem = COLUMN_CHECKS[name].problem
     try:  # each distinct value judged once (timestamps, not_applicable lists and classes repeat)
         codes, uniques = pd.factorize(series, use_na_sentinel=False)

@@ -20,8 +20,10 @@ from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
 from portfolio_assets.schemas.applicability import has_volume_column
+from portfolio_assets.schemas.canonical import known_good
 from portfolio_assets.schemas.display import bound, fmt, is_null
 from portfolio_assets.schemas.rules import RULES
+from portfolio_assets.schemas.shortcut import known_passing
 from portfolio_assets.schemas.text import COLUMN_CHECKS, parse_cache
 
 
@@ -153,6 +155,7 @@ def validate_rows(
     schema: type[pa.DataFrameModel],
     *,
     has_volume: Mapping[str, bool] | None = None,
+    _shortcut: bool = True,
 ) -> ValidationResult:
     """Validate ``frame`` against ``schema`` lazily and split it into valid and invalid rows.
 
@@ -174,6 +177,7 @@ def validate_rows(
         config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA),
         warnings.catch_warnings(),
         parse_cache(),
+        known_passing(known_good(work, model) if _shortcut else {}),
     ):
         # pandera's own concat of failure cases warns under pandas 2.3; not ours to fix.
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"pandera\.")
