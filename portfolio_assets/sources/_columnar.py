@@ -70,6 +70,15 @@ def read_strings(data: bytes, width: int) -> pa.Table | None:
     return table.filter(pa.array(~blank)) if blank.any() else table
 
 
+def strings(values: list[object]) -> pa.Array | None:
+    """``values`` as an Arrow string array; ``None`` unless every one is a ``str`` (and encodable)."""
+    try:
+        array = pa.array(values, pa.string())
+    except (ValueError, TypeError):  # a number, a list, a lone surrogate
+        return None
+    return array if array.null_count == 0 else None
+
+
 def decimals(column: pa.ChunkedArray | pa.Array) -> np.ndarray | None:
     """Non-empty ASCII decimal cells as float64 (exactly ``float(cell)``); ``None`` if any cell is not one."""
     if len(column) and not pc.all(pc.match_substring_regex(column, DECIMAL)).as_py():

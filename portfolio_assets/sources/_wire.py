@@ -143,10 +143,22 @@ def _looks_truncated(text: str) -> bool:
     return in_string or depth > 0
 
 
+def _dict_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``dict(pairs)``, built in C; ``_DuplicateKeyError`` (which key is for the reference to say) on a repeat."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKeyError("")
+    return out
+
+
 def load_json(source: str, text: str, where: str) -> Any:
     """Strict JSON: no duplicate keys, no NaN/Infinity, no integer too long to convert; truncation reported."""
     if not text.strip():
         raise fail(source, "empty body", where)
+    try:  # the quick read of a valid body; on any doubt the reference read below names the error
+        return json.loads(text, object_pairs_hook=_dict_once, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        pass
     try:
         return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant, parse_int=_parse_int)
     except _DuplicateKeyError as exc:
