@@ -295,6 +295,11 @@ def matches_format(value: str, fmt: str) -> bool:
 def parse_times(source: str, values: Sequence[object], fmt: str, what: str, where: str) -> pd.Series:
     """Strictly parse date strings with ``fmt`` to ``datetime64[ns, UTC]``; name the first bad one."""
     raw = pd.Series(list(values), dtype=object)
+    # the quick way for ASCII strings that all parse; anything else is checked value by value below
+    if all(type(v) is str and v.isascii() for v in values):
+        quick = pd.to_datetime(raw, format=fmt, errors="coerce", utc=True)
+        if not quick.isna().any():
+            return quick.astype(UTC_NS).reset_index(drop=True)
     bad_type = raw.map(lambda v: not isinstance(v, str))
     if bad_type.any():
         raise fail(source, f"{what}: expected a date string, got {raw[bad_type].iloc[0]!r}", where)
