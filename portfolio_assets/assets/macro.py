@@ -38,7 +38,7 @@ def macro_series(landing: LandingZoneResource, spec: MacroSpec) -> pd.DataFrame:
         clock = asset.bar_end
     if clock is None:
         raise ValueError(f"macro field {spec.name}: no release time (universe.yaml release_time)")
-    frame["available_at"] = clock.on(released).to_numpy()
+    frame["available_at"] = clock.on(released).array  # not to_numpy(): that boxes every instant
     return transform_series(frame, spec.transform)
 
 

@@ -59,11 +59,15 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
             closes = closes.drop_duplicates("timestamp", keep="last").set_index("timestamp")
             frame["reference_close"] = frame["timestamp"].map(closes["price"]).astype("float64")
             frame["market_cap"] = frame["timestamp"].map(closes["market_cap"]).astype("float64")
-        frame["available_at"] = spec.bar_end.on(frame["timestamp"]).to_numpy()  # the bar end: the decision time
-        frames.append(frame[PRICE_COLUMNS])
+        # the bar end: the decision time (the UTC array as is: to_numpy() would box every instant)
+        frame["available_at"] = spec.bar_end.on(frame["timestamp"]).array
+        frames.append((spec.symbol, frame[PRICE_COLUMNS]))
     if not frames:
         raise ValueError(f"prices: every universe asset is excluded because its sources failed: {sorted(excluded)}")
-    return pd.concat(frames, ignore_index=True).sort_values(["asset_symbol", "timestamp"]).reset_index(drop=True)
+    # Each asset's rows are ascending unique days and symbols are unique: ordering the assets by symbol
+    # gives the (asset_symbol, timestamp) order without sorting every row.
+    frames.sort(key=lambda pair: pair[0])
+    return pd.concat([frame for _symbol, frame in frames], ignore_index=True)
 
 
 @asset(

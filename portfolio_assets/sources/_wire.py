@@ -143,10 +143,22 @@ def _looks_truncated(text: str) -> bool:
     return in_string or depth > 0
 
 
+def _dict_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``dict(pairs)``, built in C; ``_DuplicateKeyError`` (which key is for the reference to say) on a repeat."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKeyError("")
+    return out
+
+
 def load_json(source: str, text: str, where: str) -> Any:
     """Strict JSON: no duplicate keys, no NaN/Infinity, no integer too long to convert; truncation reported."""
     if not text.strip():
         raise fail(source, "empty body", where)
+    try:  # the quick read of a valid body; on any doubt the reference read below names the error
+        return json.loads(text, object_pairs_hook=_dict_once, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        pass
     try:
         return json.loads(text, object_pairs_hook=_unique_object, parse_constant=_reject_constant, parse_int=_parse_int)
     except _DuplicateKeyError as exc:
@@ -283,6 +295,11 @@ def matches_format(value: str, fmt: str) -> bool:
 def parse_times(source: str, values: Sequence[object], fmt: str, what: str, where: str) -> pd.Series:
     """Strictly parse date strings with ``fmt`` to ``datetime64[ns, UTC]``; name the first bad one."""
     raw = pd.Series(list(values), dtype=object)
+    # the quick way for ASCII strings that all parse; anything else is checked value by value below
+    if all(type(v) is str and v.isascii() for v in values):
+        quick = pd.to_datetime(raw, format=fmt, errors="coerce", utc=True)
+        if not quick.isna().any():
+            return quick.astype(UTC_NS).reset_index(drop=True)
     bad_type = raw.map(lambda v: not isinstance(v, str))
     if bad_type.any():
         raise fail(source, f"{what}: expected a date string, got {raw[bad_type].iloc[0]!r}", where)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from portfolio_assets.errors import SECRET_PARAMS
+from portfolio_assets.sources._columnar import decimals, strings
 from portfolio_assets.sources._wire import (
     UTC_NS,
     decode_text,
@@ -34,6 +37,7 @@ PRICE_FIELDS = ("open", "high", "low", "close")
 _FIELD = re.compile(r"\s*[0-9]+([ab]?)\.\s+(open|high|low|close|volume)(?:\s+\(([A-Za-z0-9]+)\))?\s*")
 _VARIANT_RANK = {"": 0, "a": 1, "b": 2}
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_ANCHORED = f"^{_DATE.pattern}$"
 _RATE_LIMIT = re.compile(r"(?i)rate limit|call frequency|(?:requests|calls) per (?:second|minute|day)")
 _NOT_SERIES_PARAMS = frozenset({"outputsize", "datatype"}) | SECRET_PARAMS
 
@@ -56,20 +60,92 @@ def _api_message(data: dict[str, object], where: str) -> None:
 
 def _field_map(day: str, fields: dict[str, object], where: str) -> dict[str, object]:
     """Map ``open``/``high``/``low``/``close``/``volume`` to raw values, preferring the plain or "a" variant."""
+    try:
+        keys = _field_keys(fields)
+    except ValueError as exc:
+        raise fail(SOURCE, f"{day}: {exc}", where) from None
+    return {name: fields[key] for name, key in keys.items()}
+
+
+def _field_keys(fields: dict[str, object]) -> dict[str, str]:
+    """``open``/``high``/``low``/``close``/``volume`` -> the key holding it; ValueError when two keys tie."""
     candidates: dict[str, list[tuple[int, str]]] = {}
     for key in fields:
         match = _FIELD.fullmatch(key)
         if match:
             variant, name, _market = match.groups()
             candidates.setdefault(name, []).append((_VARIANT_RANK[variant], key))
-    chosen: dict[str, tuple[int, str]] = {}
+    chosen: dict[str, str] = {}
     for name, found in candidates.items():
         best = min(rank for rank, _key in found)
         keys = [key for rank, key in found if rank == best]
         if len(keys) > 1:
-            raise fail(SOURCE, f"{day}: ambiguous fields for {name}: {keys}", where)
-        chosen[name] = (best, keys[0])
-    return {name: fields[key] for name, (_rank, key) in chosen.items()}
+            raise ValueError(f"ambiguous fields for {name}: {keys}")
+        chosen[name] = keys[0]
+    return chosen
+
+
+def _reference_values(
+    series_key: str, series: dict[str, object], wanted: tuple[str, ...], where: str
+) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Day by day: the dates and float64 fields of every body, the errors naming the day and field."""
+    days: list[str] = []
+    values: dict[str, list[float]] = {name: [] for name in (*PRICE_FIELDS, "volume")}
+    for day, fields in series.items():
+        if not _DATE.fullmatch(day):
+            raise fail(SOURCE, f"{series_key!r}: date {quote(day, 40)} is not YYYY-MM-DD", where)
+        if not isinstance(fields, dict):
+            raise fail(SOURCE, f"{day}: expected an object of fields, got {type(fields).__name__}", where)
+        mapped = _field_map(day, fields, where)
+        for name in wanted:
+            if name not in mapped:
+                raise fail(SOURCE, f"{day}: missing field {name!r} (fields: {list(fields)})", where)
+            try:
+                number = to_float(mapped[name])
+            except ValueError as exc:
+                raise fail(SOURCE, f"{day}: {name} is not numeric: {quote(mapped[name], 40)}", where) from exc
+            if name == "volume" and number < 0:
+                raise fail(SOURCE, f"{day}: negative volume {number}", where)
+            if name != "volume" and number <= 0:
+                raise fail(SOURCE, f"{day}: non-positive {name} price {number}", where)
+            values[name].append(number)
+        days.append(day)
+
+    return days, {name: np.asarray(found, dtype="float64") for name, found in values.items()}
+
+
+def _fast_values(series: dict[str, object], wanted: tuple[str, ...]) -> tuple[list[str], dict[str, np.ndarray]] | None:
+    """Column-wise: the dates and fields when every day has the same field keys and valid decimal text.
+
+    ``None`` at the first doubt (``_reference_values`` then names the error or reads the odd body).
+    """
+    days, rows = list(series), list(series.values())
+    first = rows[0]
+    if not isinstance(first, dict):
+        return None
+    try:
+        if not all(map(first.keys().__eq__, map(dict.keys, rows))):
+            return None
+    except TypeError:  # a day that is not an object
+        return None
+    try:
+        mapping = _field_keys(first)
+    except ValueError:
+        return None
+    if any(name not in mapping for name in wanted):
+        return None
+    dates = strings(days)
+    if dates is None or not pc.all(pc.match_substring_regex(dates, _DATE_ANCHORED)).as_py():
+        return None
+    values: dict[str, np.ndarray] = {}
+    for name in wanted:
+        key = mapping[name]
+        cells = strings(list(map(itemgetter(key), rows)))
+        numbers = decimals(cells) if cells is not None else None
+        if numbers is None or not (numbers >= 0 if name == "volume" else numbers > 0).all():
+            return None
+        values[name] = numbers
+    return days, values
 
 
 def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
@@ -97,30 +173,8 @@ def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     has_volume = "FX" not in series_key.split()
     wanted = (*PRICE_FIELDS, "volume") if has_volume else PRICE_FIELDS
 
-    days: list[str] = []
-    values: dict[str, list[float]] = {name: [] for name in (*PRICE_FIELDS, "volume")}
-    for day, fields in series.items():
-        if not _DATE.fullmatch(day):
-            raise fail(SOURCE, f"{series_key!r}: date {quote(day, 40)} is not YYYY-MM-DD", where)
-        if not isinstance(fields, dict):
-            raise fail(SOURCE, f"{day}: expected an object of fields, got {type(fields).__name__}", where)
-        mapped = _field_map(day, fields, where)
-        for name in wanted:
-            if name not in mapped:
-                raise fail(SOURCE, f"{day}: missing field {name!r} (fields: {list(fields)})", where)
-            try:
-                number = to_float(mapped[name])
-            except ValueError as exc:
-                raise fail(SOURCE, f"{day}: {name} is not numeric: {quote(mapped[name], 40)}", where) from exc
-            if name == "volume" and number < 0:
-                raise fail(SOURCE, f"{day}: negative volume {number}", where)
-            if name != "volume" and number <= 0:
-                raise fail(SOURCE, f"{day}: non-positive {name} price {number}", where)
-            values[name].append(number)
-        if not has_volume:
-            values["volume"].append(np.nan)
-        days.append(day)
-
+    fast = _fast_values(series, wanted)
+    days, values = fast if fast is not None else _reference_values(series_key, series, wanted, where)
     timestamps = parse_times(SOURCE, days, "%Y-%m-%d", series_key, where)
     duplicate = first_duplicate(timestamps)
     if duplicate is not None:
@@ -128,8 +182,8 @@ def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     frame = pd.DataFrame(
         {
             "timestamp": timestamps.astype(UTC_NS),
-            **{f"price_{name}": np.asarray(values[name], dtype="float64") for name in PRICE_FIELDS},
-            "volume": np.asarray(values["volume"], dtype="float64"),
+            **{f"price_{name}": values[name] for name in PRICE_FIELDS},
+            "volume": values["volume"] if has_volume else np.full(len(days), np.nan),
         },
         columns=list(COLUMNS),
     )

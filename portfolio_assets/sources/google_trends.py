@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from portfolio_assets.sources._columnar import plain_csv
 from portfolio_assets.sources._wire import (
     OUT_OF_RANGE,
     UTC_NS,
@@ -37,6 +38,7 @@ _TERM = re.compile(r"(?P<term>.+): \((?P<geo>.+)\)")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _DATE = {"Day": _DAY, "Week": _DAY, "Month": re.compile(r"[0-9]{4}-[0-9]{2}")}
 _SUNDAY = 6
+_WHOLE = {BELOW_ONE: BELOW_ONE_VALUE} | {str(value): float(value) for value in range(101)}
 
 
 def _fields(line: str, number: int, where: str) -> list[str]:
@@ -57,10 +59,75 @@ def _value(raw: str) -> float:
     return number
 
 
+def _header(lines: list[str]) -> tuple[str, int] | None:
+    """The period of a quote-free header line and the index of the line after it; ``None`` on any doubt."""
+    for index, line in enumerate(lines):
+        if not line.strip() or (line.strip().lower().startswith("category:")):
+            continue
+        if '"' in line or "\x00" in line:
+            return None
+        header = [cell.strip() for cell in line.split(",")]
+        if header[0] not in PERIODS or len(header) != 2 or not _TERM.fullmatch(header[1]):
+            return None
+        return header[0], index + 1
+    return None
+
+
+def _fast(lines: list[str]) -> pd.DataFrame | None:
+    """The frame of a plain, valid export (ASCII rows, whole values or ``<1``) read column-wise; else ``None``."""
+    found = _header(lines)
+    if found is None:
+        return None
+    period, first = found
+    rows = [line for line in lines[first:] if line.strip()]
+    if not rows or plain_csv("\n".join(rows)) is None:
+        return None
+    cells = [line.split(",") for line in rows]
+    if any(len(row) != 2 for row in cells):  # a period and a value
+        return None
+    starts = [row[0].strip() for row in cells]
+    values = [_WHOLE.get(row[1].strip()) for row in cells]
+    if None in values or not all(map(_DATE[period].fullmatch, starts)):
+        return None
+    unit = "M" if period == "Month" else "D"
+    try:
+        start = np.array(starts, dtype=f"datetime64[{unit}]")
+    except ValueError:  # no such day (2008-02-30)
+        return None
+    years = start.astype("datetime64[Y]").astype("int64") + 1970
+    if not ((years > pd.Timestamp.min.year) & (years < pd.Timestamp.max.year)).all():
+        return None  # the reference names what is out of range
+    end = (start + 1).astype("datetime64[D]") if period == "Month" else start + PERIODS[period][1].days
+    start = start.astype("datetime64[D]")
+    days = start.astype("int64")
+    if period == "Week" and ((days + 3) % 7 != _SUNDAY).any():  # 1970-01-01 was a Thursday (3)
+        return None
+    order = np.argsort(days, kind="stable")
+    if (np.diff(days[order]) == 0).any():
+        return None
+    return pd.DataFrame(
+        {
+            "period_start": pd.Series(start[order].astype("datetime64[ns]")).dt.tz_localize("UTC"),
+            "period_end": pd.Series(end[order].astype("datetime64[ns]")).dt.tz_localize("UTC"),
+            "value": np.asarray(values, dtype="float64")[order],
+        },
+        columns=list(COLUMNS),
+    )
+
+
 def parse_trends_csv(body: bytes | str, *, where: str = "") -> pd.DataFrame:
-    """Parse the export: ``period_start``, ``period_end`` (UTC, exclusive) and ``value`` (0..100)."""
-    text = decode_text(SOURCE, body, where)
-    lines = text.splitlines()
+    """Parse the export: ``period_start``, ``period_end`` (UTC, exclusive) and ``value`` (0..100).
+
+    A plain valid export is read column-wise (``_fast``); anything else, and every error,
+    goes through the line-by-line reference reader below.
+    """
+    lines = decode_text(SOURCE, body, where).splitlines()
+    fast = _fast(lines)
+    return fast if fast is not None else _reference(lines, where)
+
+
+def _reference(lines: list[str], where: str) -> pd.DataFrame:
+    """The line-by-line reader: every export, the errors with their line numbers."""
     period: str | None = None
     starts: list[str] = []
     values: list[float] = []

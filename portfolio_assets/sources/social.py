@@ -15,7 +15,10 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from portfolio_assets.sources._columnar import counts, decimals, plain_csv, read_strings
 from portfolio_assets.sources._wire import (
     UTC_NS,
     decode_text,
@@ -56,11 +59,81 @@ def _score(raw: str) -> float:
     return number
 
 
+def _frame(stamps: pd.Series, symbols: object, scores: np.ndarray, counts: object) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "timestamp": stamps,
+            "asset_symbol": pd.Series(symbols, dtype=object),
+            "social_sentiment_score": scores,
+            "social_mention_count": counts,
+        },
+        columns=list(COLUMNS),
+    )
+
+
+def _present(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.ChunkedArray]:
+    """Which cells are non-empty (empty ones are missing values), and those cells."""
+    present = pc.not_equal(column, "").to_numpy(zero_copy_only=False)
+    return present, column.filter(pa.array(present))
+
+
+def _fast(text: str) -> pd.DataFrame | None:
+    """The parsed feed of a plain, valid body, read column-wise; ``None`` at the first doubt."""
+    plain = plain_csv(text)
+    if plain is None:
+        return None
+    header, data = plain
+    if any(name not in header for name in COLUMNS) or len(set(header)) != len(header):
+        return None
+    table = read_strings(data, len(header))
+    if table is None or table.num_rows == 0:
+        return None
+    cell = {name: table.column(str(header.index(name))) for name in COLUMNS}
+    symbols = cell["asset_symbol"].to_numpy(zero_copy_only=False)
+    if not (symbols != "").all():  # an empty symbol is an error: the reference names its line
+        return None
+    # A daily feed repeats each day once per asset: parse each distinct stamp once, with the reference rule.
+    encoded = pc.dictionary_encode(cell["timestamp"]).combine_chunks()
+    try:
+        moments = [_timestamp(raw).value for raw in encoded.dictionary.to_pylist()]
+    except ValueError:
+        return None
+    nanoseconds = np.asarray(moments, dtype="int64")[encoded.indices.to_numpy(zero_copy_only=False)]
+    has_score, score_cells = _present(cell["social_sentiment_score"])
+    has_count, count_cells = _present(cell["social_mention_count"])
+    present_scores, present_counts = decimals(score_cells), counts(count_cells)
+    if present_scores is None or present_counts is None:
+        return None
+    if not ((present_scores >= -1) & (present_scores <= 1)).all():
+        return None
+    scores = np.full(table.num_rows, np.nan)
+    scores[has_score] = present_scores
+    mentions = np.zeros(table.num_rows, dtype="int64")
+    mentions[has_count] = present_counts
+    codes, uniques = pd.factorize(symbols, sort=True)
+    key = nanoseconds // 86_400_000_000_000 * len(uniques) + codes  # stamps are whole UTC days
+    if pd.Index(key).has_duplicates:
+        return None
+    order = np.lexsort((codes, nanoseconds))
+    stamps = pd.Series(pd.to_datetime(nanoseconds[order], utc=True), dtype=UTC_NS)
+    return _frame(stamps, symbols[order], scores[order], pd.arrays.IntegerArray(mentions[order], ~has_count[order]))
+
+
 def parse_social_csv(body: bytes | str, *, where: str = "") -> pd.DataFrame:
-    """Parse the feed, sorted by (timestamp, asset_symbol); errors name the line number."""
+    """Parse the feed, sorted by (timestamp, asset_symbol); errors name the line number.
+
+    A plain valid body is read column-wise (``_fast``); anything else, and every error,
+    goes through the line-by-line reference reader below.
+    """
     text = decode_text(SOURCE, body, where)
     if not text.strip():
         raise fail(SOURCE, "empty body (no header)", where)
+    fast = _fast(text)
+    return fast if fast is not None else _reference(text, where)
+
+
+def _reference(text: str, where: str) -> pd.DataFrame:
+    """The line-by-line reader: every body, the errors with their line numbers."""
     # strict: a quote left open to the end is an error, not a cell (a last cell `"2` would be read as 2)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
@@ -110,13 +183,10 @@ def parse_social_csv(body: bytes | str, *, where: str = "") -> pd.DataFrame:
             cause = f"malformed CSV ({exc})"
         raise fail(SOURCE, f"line {reader.line_num}: {cause}", where) from exc
 
-    frame = pd.DataFrame(
-        {
-            "timestamp": pd.Series(pd.to_datetime(stamps, utc=True), dtype=UTC_NS),
-            "asset_symbol": pd.Series(symbols, dtype=object),
-            "social_sentiment_score": np.asarray(scores, dtype="float64"),
-            "social_mention_count": pd.array(counts, dtype="Int64"),
-        },
-        columns=list(COLUMNS),
+    frame = _frame(
+        pd.Series(pd.to_datetime(stamps, utc=True), dtype=UTC_NS),
+        symbols,
+        np.asarray(scores, dtype="float64"),
+        pd.array(counts, dtype="Int64"),
     )
     return frame.sort_values(["timestamp", "asset_symbol"], kind="stable", ignore_index=True)

@@ -1,0 +1,150 @@
+"""Alpha Vantage daily series: ``TIME_SERIES_DAILY``, ``FX_DAILY``, ``DIGITAL_CURRENCY_DAILY``.
+
+Alpha Vantage answers errors and rate limits with HTTP 200 and a one-key JSON
+object (``"Error Message"``, ``"Note"``, ``"Information"``); those become
+:class:`~portfolio_assets.errors.SourceError` with the API key redacted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from portfolio_assets.errors import SECRET_PARAMS
+from portfolio_assets_tests.legacy.parse._wire import (
+    UTC_NS,
+    decode_text,
+    expect_object,
+    fail,
+    first_duplicate,
+    load_json,
+    parse_times,
+    quote,
+    to_float,
+)
+
+SOURCE = "alphavantage"
+COLUMNS = ("timestamp", "price_open", "price_high", "price_low", "price_close", "volume")
+PRICE_FIELDS = ("open", "high", "low", "close")
+
+# "1. open", "1a. open (USD)", "1b. open (USD)", "5. volume", "6. volume" (adjusted series).
+_FIELD = re.compile(r"\s*[0-9]+([ab]?)\.\s+(open|high|low|close|volume)(?:\s+\(([A-Za-z0-9]+)\))?\s*")
+_VARIANT_RANK = {"": 0, "a": 1, "b": 2}
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_RATE_LIMIT = re.compile(r"(?i)rate limit|call frequency|(?:requests|calls) per (?:second|minute|day)")
+_NOT_SERIES_PARAMS = frozenset({"outputsize", "datatype"}) | SECRET_PARAMS
+
+
+def series_params(params: Mapping[str, str]) -> dict[str, str]:
+    """Landing-zone series-key params: the request params minus ``outputsize``, ``datatype`` and keys."""
+    return {str(k): str(v) for k, v in params.items() if str(k).lower() not in _NOT_SERIES_PARAMS}
+
+
+def _api_message(data: dict[str, object], where: str) -> None:
+    """Raise for the HTTP-200 error / rate-limit bodies (called when there is no time series)."""
+    if "Error Message" in data:
+        raise fail(SOURCE, f"API error: {quote(data['Error Message'])}", where)
+    for key in ("Note", "Information"):
+        if key in data:
+            message = str(data[key])
+            kind = "rate limited" if _RATE_LIMIT.search(message) else f"API {key.lower()} instead of data"
+            raise fail(SOURCE, f"{kind}: {quote(message)}", where)
+
+
+def _field_map(day: str, fields: dict[str, object], where: str) -> dict[str, object]:
+    """Map ``open``/``high``/``low``/``close``/``volume`` to raw values, preferring the plain or "a" variant."""
+    candidates: dict[str, list[tuple[int, str]]] = {}
+    for key in fields:
+        match = _FIELD.fullmatch(key)
+        if match:
+            variant, name, _market = match.groups()
+            candidates.setdefault(name, []).append((_VARIANT_RANK[variant], key))
+    chosen: dict[str, tuple[int, str]] = {}
+    for name, found in candidates.items():
+        best = min(rank for rank, _key in found)
+        keys = [key for rank, key in found if rank == best]
+        if len(keys) > 1:
+            raise fail(SOURCE, f"{day}: ambiguous fields for {name}: {keys}", where)
+        chosen[name] = (best, keys[0])
+    return {name: fields[key] for name, (_rank, key) in chosen.items()}
+
+
+def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
+    """Parse a daily time-series response into one row a day.
+
+    Columns: ``timestamp`` (UTC midnight of the date), ``price_open``,
+    ``price_high``, ``price_low``, ``price_close``, ``volume`` (float64; NaN for
+    FX), sorted ascending with unique timestamps. ``frame.attrs`` holds what the
+    ``Meta Data`` states: ``time_zone`` and ``last_refreshed`` (text, where given).
+    """
+    data = expect_object(SOURCE, load_json(SOURCE, decode_text(SOURCE, body, where), where), where)
+    series_keys = [key for key in data if key.startswith("Time Series")]
+    if not series_keys:
+        _api_message(data, where)
+        keys = ", ".join(quote(k, 60) for k in list(data)[:10])
+        raise fail(SOURCE, f"no 'Time Series ...' key in the response (keys: {keys or 'none'})", where)
+    if len(series_keys) > 1:
+        raise fail(SOURCE, f"several time-series keys: {series_keys}", where)
+    series_key = series_keys[0]
+    series = data[series_key]
+    if not isinstance(series, dict):
+        raise fail(SOURCE, f"{series_key!r} is a {type(series).__name__}, expected an object of days", where)
+    if not series:
+        raise fail(SOURCE, f"{series_key!r} is empty", where)
+    has_volume = "FX" not in series_key.split()
+    wanted = (*PRICE_FIELDS, "volume") if has_volume else PRICE_FIELDS
+
+    days: list[str] = []
+    values: dict[str, list[float]] = {name: [] for name in (*PRICE_FIELDS, "volume")}
+    for day, fields in series.items():
+        if not _DATE.fullmatch(day):
+            raise fail(SOURCE, f"{series_key!r}: date {quote(day, 40)} is not YYYY-MM-DD", where)
+        if not isinstance(fields, dict):
+            raise fail(SOURCE, f"{day}: expected an object of fields, got {type(fields).__name__}", where)
+        mapped = _field_map(day, fields, where)
+        for name in wanted:
+            if name not in mapped:
+                raise fail(SOURCE, f"{day}: missing field {name!r} (fields: {list(fields)})", where)
+            try:
+                number = to_float(mapped[name])
+            except ValueError as exc:
+                raise fail(SOURCE, f"{day}: {name} is not numeric: {quote(mapped[name], 40)}", where) from exc
+            if name == "volume" and number < 0:
+                raise fail(SOURCE, f"{day}: negative volume {number}", where)
+            if name != "volume" and number <= 0:
+                raise fail(SOURCE, f"{day}: non-positive {name} price {number}", where)
+            values[name].append(number)
+        if not has_volume:
+            values["volume"].append(np.nan)
+        days.append(day)
+
+    timestamps = parse_times(SOURCE, days, "%Y-%m-%d", series_key, where)
+    duplicate = first_duplicate(timestamps)
+    if duplicate is not None:
+        raise fail(SOURCE, f"duplicate date {duplicate:%Y-%m-%d}", where)
+    frame = pd.DataFrame(
+        {
+            "timestamp": timestamps.astype(UTC_NS),
+            **{f"price_{name}": np.asarray(values[name], dtype="float64") for name in PRICE_FIELDS},
+            "volume": np.asarray(values["volume"], dtype="float64"),
+        },
+        columns=list(COLUMNS),
+    )
+    frame = frame.sort_values("timestamp", kind="stable", ignore_index=True)
+    frame.attrs.update(_stated(data))
+    return frame
+
+
+def _stated(data: dict[str, object]) -> dict[str, str]:
+    """What the response's ``Meta Data`` states about its clock: ``time_zone`` and ``last_refreshed`` (if given)."""
+    meta = data.get("Meta Data")
+    out: dict[str, str] = {}
+    if isinstance(meta, dict):
+        for key, value in meta.items():
+            name = re.sub(r"^[0-9]+\.\s*", "", str(key)).strip().lower()
+            if name in ("time zone", "last refreshed") and isinstance(value, str):
+                out[name.replace(" ", "_")] = value.strip()
+    return out
