@@ -1,8 +1,9 @@
-"""The checks rewritten to scale linearly in the assets give exactly what they gave before (``legacy``).
+"""The checks rewritten to scale linearly in the assets give exactly what they gave before.
 
 Frames of several assets with NaNs, gaps, ties, duplicated days, an unknown class, an asset under two
 classes, invalid references, overlapping and accepted moves: every outcome (summary, metadata, failure
-cases) and every returned series must be identical to the reference implementation's.
+cases) and every returned series must be identical to what the implementation before the rewrite returned
+on the same case, recorded in ``fixtures/scaling_golden.json`` (see ``golden``).
 """
 
 from __future__ import annotations
@@ -13,18 +14,30 @@ import pytest
 
 from portfolio_assets import checks
 from portfolio_assets.checks import CheckOutcome
-from portfolio_assets_tests.legacy import complete_rows, cross_source, gaps, suspect_moves
+from portfolio_assets_tests.golden import Golden, digest, json_digest
 
 CLASSES = ["crypto", "equity", "fx", "commodity", "bond", "mystery"]  # "mystery": an unknown class
 FEATURES = ["price_close", "volume", "rsi_14", "macd", "mfi_14", "sma_200", "fear_greed_index", "adx_14"]
 SEEDS = [0, 1, 2, 3]
 
 
-def assert_same(new: CheckOutcome, old: CheckOutcome) -> None:
-    assert (new.name, new.passed, new.severity) == (old.name, old.passed, old.severity)
-    assert new.summary == old.summary
-    assert new.metadata == old.metadata
-    pd.testing.assert_frame_equal(new.failures, old.failures)
+GOLDEN = Golden("scaling_golden")
+
+
+def pinned(outcome: CheckOutcome) -> dict[str, object]:
+    return {
+        "name": outcome.name,
+        "passed": outcome.passed,
+        "severity": outcome.severity,
+        "summary": outcome.summary,
+        "metadata": json_digest(outcome.metadata),
+        "failures": digest(outcome.failures),
+    }
+
+
+def assert_recorded(key: str, outcome: CheckOutcome) -> None:
+    """``outcome`` is the one the implementation before the rewrite gave on case ``key``."""
+    GOLDEN.check(key, pinned(outcome))
 
 
 def panel(seed: int, assets: int = 9, days: int = 80) -> pd.DataFrame:
@@ -78,22 +91,16 @@ def test_completeness_matches_the_reference(seed, min_fraction):
     has_volume = {f"S{i}": i % len(CLASSES) != 2 for i in range(9)}
     warmup = {"S0": pd.Timestamp("2021-01-20", tz="UTC"), "S4": pd.Timestamp("2021-02-10")}
     for features in (FEATURES, FEATURES[:-1]):  # adx_14 is not in the frame: missing on every row
-        for kwargs in ({}, {"warmup_end": warmup}, {"max_cases": 7}):
+        for k, kwargs in enumerate(({}, {"warmup_end": warmup}, {"max_cases": 7})):
             new = checks.completeness(
                 rows, features=features, has_volume=has_volume, min_fraction=min_fraction, **kwargs
             )
-            old = complete_rows.completeness(
-                rows, features=features, has_volume=has_volume, min_fraction=min_fraction, **kwargs
-            )
-            assert_same(new, old)
+            assert_recorded(f"completeness/{seed}/{min_fraction}/{len(features)}/{k}", new)
 
 
 def test_completeness_of_no_rows_matches_the_reference():
     rows = panel(0).iloc[:0]
-    assert_same(
-        checks.completeness(rows, features=FEATURES, has_volume={}),
-        complete_rows.completeness(rows, features=FEATURES, has_volume={}),
-    )
+    assert_recorded("completeness/no rows", checks.completeness(rows, features=FEATURES, has_volume={}))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -108,12 +115,10 @@ def test_cross_source_consistency_matches_the_reference(seed):
     prices = prices.assign(reference_close=ref)
     prices.loc[prices.index % 11 == 0, "price_close"] = np.nan
     for tolerance in (0.001, 0.01, 0.5):
-        assert_same(
-            checks.cross_source_consistency(prices, tolerance=tolerance, max_cases=9),
-            cross_source.cross_source_consistency(prices, tolerance=tolerance, max_cases=9),
-        )
+        new = checks.cross_source_consistency(prices, tolerance=tolerance, max_cases=9)
+        assert_recorded(f"cross_source/{seed}/{tolerance}", new)
     no_ref = prices.assign(reference_close=np.nan)
-    assert_same(checks.cross_source_consistency(no_ref), cross_source.cross_source_consistency(no_ref))
+    assert_recorded(f"cross_source/{seed}/no reference", checks.cross_source_consistency(no_ref))
 
 
 def labelled(seed: int) -> pd.DataFrame:
@@ -151,16 +156,12 @@ def test_suspect_moves_matches_the_reference(seed):
     rows = labelled(seed)
     moves = moves_of(rows, seed)
     accepted = {moves["asset_symbol"].iloc[1]: [moves["timestamp"].iloc[1]], "S0": []}
-    for kwargs in ({}, {"accepted": accepted}):
-        new, new_reasons = checks.suspect_moves(rows, moves, **kwargs)
-        old, old_reasons = suspect_moves.suspect_moves(rows, moves, **kwargs)
-        assert_same(new, old)
-        pd.testing.assert_series_equal(new_reasons, old_reasons)
-    for empty_moves in (moves.iloc[:0], moves[moves["kind"] == "jump"]):
-        new, new_reasons = checks.suspect_moves(rows, empty_moves)
-        old, old_reasons = suspect_moves.suspect_moves(rows, empty_moves)
-        assert_same(new, old)
-        pd.testing.assert_series_equal(new_reasons, old_reasons)
+    cases = [("moves", moves, {}), ("accepted", moves, {"accepted": accepted})]
+    cases += [("no moves", moves.iloc[:0], {}), ("jumps only", moves[moves["kind"] == "jump"], {})]
+    for name, some_moves, kwargs in cases:
+        new, new_reasons = checks.suspect_moves(rows, some_moves, **kwargs)
+        assert_recorded(f"suspect_moves/{seed}/{name}", new)
+        GOLDEN.check(f"suspect_moves/{seed}/{name}/reasons", digest(new_reasons))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -171,16 +172,15 @@ def test_temporal_gaps_matches_the_reference(seed):
     window = prices[prices["timestamp"] >= start]
     previous = prices[prices["timestamp"] < start]
     ended = {"S2": pd.Timestamp("2021-02-01", tz="UTC"), "S10": pd.Timestamp("2021-01-01", tz="UTC")}
-    for kwargs in (
-        {},
-        {"previous": previous},
-        {"previous": previous, "window_start": start, "window_end": end, "last_trading_days": ended},
-        {"window_start": start, "window_end": end, "max_gap_days": 3, "max_cases": 5},
-    ):
-        assert_same(
-            checks.temporal_gaps(window, calendars=calendars, **kwargs),
-            gaps.temporal_gaps(window, calendars=calendars, **kwargs),
+    for k, kwargs in enumerate(
+        (
+            {},
+            {"previous": previous},
+            {"previous": previous, "window_start": start, "window_end": end, "last_trading_days": ended},
+            {"window_start": start, "window_end": end, "max_gap_days": 3, "max_cases": 5},
         )
+    ):
+        assert_recorded(f"temporal_gaps/{seed}/{k}", checks.temporal_gaps(window, calendars=calendars, **kwargs))
 
 
 @pytest.fixture(scope="module")
@@ -205,18 +205,15 @@ def shared_landing(tmp_path_factory):
 
 def test_sentiment_frame_matches_the_reference(shared_landing, monkeypatch):
     from portfolio_assets import replay
-    from portfolio_assets.assets.sentiment import sentiment_frame
-    from portfolio_assets_tests.legacy.sentiment_frame import sentiment_frame as reference
+    from portfolio_assets.assets import sentiment
 
     days = pd.date_range("2019-10-01", "2019-12-31", freq="D", tz="UTC")
-    pd.testing.assert_frame_equal(sentiment_frame(shared_landing, days), reference(shared_landing, days))
+    GOLDEN.check("sentiment_frame/all", digest(sentiment.sentiment_frame(shared_landing, days)))
     symbols = sorted(shared_landing.universe().symbols)
     excluded = symbols[1:3]
-    pd.testing.assert_frame_equal(
-        sentiment_frame(shared_landing, days, excluded), reference(shared_landing, days, excluded)
-    )
+    GOLDEN.check("sentiment_frame/excluded", digest(sentiment.sentiment_frame(shared_landing, days, excluded)))
     # An asset without a single social row.
     feed = replay.read_social(shared_landing.zone())
     without = feed[feed["asset_symbol"] != symbols[0]].reset_index(drop=True)
     monkeypatch.setattr(replay, "read_social", lambda zone: without)
-    pd.testing.assert_frame_equal(sentiment_frame(shared_landing, days), reference(shared_landing, days))
+    GOLDEN.check("sentiment_frame/no social rows", digest(sentiment.sentiment_frame(shared_landing, days)))

@@ -1,15 +1,21 @@
-"""The column-wise fast paths give the reference parsers' frames and errors (``legacy/parse``, verbatim).
+"""The column-wise fast paths give the frames and errors of the parsers before them.
 
-Every body is parsed by the current parser and by the one before the fast paths; both must
-return equal frames (dtypes, values, order, attrs) or raise the same error text.
+Every body is parsed twice: as it comes (the fast path where it applies) and with the fast path switched
+off (``_fast`` / ``_fast_values`` answering ``None``), so that the line-by-line reader the parser keeps
+for every other body reads it. Both must return equal frames (dtypes, values, order, attrs) or raise
+the same error text, and that outcome must be the one the parsers before the fast paths gave on the
+same body, recorded in ``fixtures/fast_paths_golden.json`` (see ``golden``): that also pins what the
+two readers share (``_wire``'s quick JSON and date reads, the frames' assembly).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -17,24 +23,36 @@ import pytest
 from portfolio_assets.bench_data import av_body, ohlcv
 from portfolio_assets.errors import SourceError
 from portfolio_assets.sources import _wire, alphavantage, google_trends, social
-from portfolio_assets_tests.legacy.parse import _wire as old_wire
-from portfolio_assets_tests.legacy.parse import alphavantage as old_alphavantage
-from portfolio_assets_tests.legacy.parse import google_trends as old_trends
-from portfolio_assets_tests.legacy.parse import social as old_social
+from portfolio_assets_tests.golden import Golden, digest
 
 SAMPLE = Path(__file__).resolve().parents[2] / "portfolio_assets" / "sample_data" / "landing"
-Parser = Callable[..., pd.DataFrame]
+GOLDEN = Golden("fast_paths_golden")
+# source -> (module, parser, the fast path that answers None when unsure); looked up when called
+PARSERS: dict[str, tuple[ModuleType, str, str]] = {
+    "social": (social, "parse_social_csv", "_fast"),
+    "google_trends": (google_trends, "parse_trends_csv", "_fast"),
+    "alphavantage": (alphavantage, "parse_daily", "_fast_values"),
+}
 
 
-def outcome(parse: Parser, body: bytes | str) -> pd.DataFrame | str:
-    try:
-        return parse(body, where="s/f")
-    except SourceError as exc:
-        return f"{type(exc).__name__}: {exc}"
+def outcome(source: str, body: bytes | str, *, fast: bool = True) -> pd.DataFrame | str:
+    module, parser, fast_path = PARSERS[source]
+    with pytest.MonkeyPatch.context() as patch:
+        if not fast:
+            patch.setattr(module, fast_path, lambda *args: None)
+        try:
+            return getattr(module, parser)(body, where="s/f")
+        except SourceError as exc:
+            return f"{type(exc).__name__}: {exc}"
 
 
-def assert_same(new: Parser, old: Parser, body: bytes | str) -> None:
-    got, want = outcome(new, body), outcome(old, body)
+def pinned(result: pd.DataFrame | str) -> str:
+    return result if isinstance(result, str) else f"frame {digest(result)}"
+
+
+def assert_same(source: str, key: str, body: bytes | str) -> None:
+    """The parser gives on ``body`` what its line-by-line reader gives, and what was recorded for ``key``."""
+    got, want = outcome(source, body), outcome(source, body, fast=False)
     if isinstance(want, str):
         assert got == want
     else:
@@ -42,22 +60,25 @@ def assert_same(new: Parser, old: Parser, body: bytes | str) -> None:
         pd.testing.assert_frame_equal(got, want, check_exact=True)
         assert got.attrs == want.attrs
         assert type(got.index) is type(want.index)
+    GOLDEN.check(f"{source}/{key}", pinned(got))
 
 
-@pytest.mark.parametrize(
-    ("source", "new", "old"),
-    [
-        ("social", social.parse_social_csv, old_social.parse_social_csv),
-        ("google_trends", google_trends.parse_trends_csv, old_trends.parse_trends_csv),
-        ("alphavantage", alphavantage.parse_daily, old_alphavantage.parse_daily),
-    ],
-)
-def test_bundled_sample(source: str, new: Parser, old: Parser) -> None:
+def assert_same_text(source: str, key: str, body: str) -> None:
+    """``assert_same`` on ``body`` as text and as UTF-8 bytes."""
+    assert_same(source, f"{key}/str", body)
+    assert_same(source, f"{key}/bytes", body.encode())
+
+
+@pytest.mark.parametrize("source", list(PARSERS))
+def test_bundled_sample(source: str) -> None:
     paths = [p for p in sorted((SAMPLE / source).rglob("*.*")) if "function=SPLITS" not in str(p)]
     paths = [p for p in paths if "function=DIVIDENDS" not in str(p)]
     assert paths
     for path in paths:
-        assert_same(new, old, path.read_bytes())
+        body = path.read_bytes()
+        # the recorded outcome is of this very body: a changed sample file is a new case, not a regression
+        key = f"sample/{path.relative_to(SAMPLE).as_posix()}/{hashlib.sha256(body).hexdigest()[:32]}"
+        assert_same(source, key, body)
 
 
 HEADER = "timestamp,asset_symbol,social_sentiment_score,social_mention_count"
@@ -106,10 +127,9 @@ SOCIAL = [
 ]
 
 
-@pytest.mark.parametrize("body", SOCIAL)
-def test_social_edge_cases(body: str) -> None:
-    assert_same(social.parse_social_csv, old_social.parse_social_csv, body)
-    assert_same(social.parse_social_csv, old_social.parse_social_csv, body.encode())
+@pytest.mark.parametrize(("index", "body"), list(enumerate(SOCIAL)))
+def test_social_edge_cases(index: int, body: str) -> None:
+    assert_same_text("social", f"edge/{index}", body)
 
 
 def test_social_random_cells() -> None:
@@ -134,13 +154,13 @@ def test_social_random_cells() -> None:
         "2008-01-03T00:00:00Z",
     ]
     rows = [f"2008-01-0{d}T00:00:00Z,S{s},0.{d}{s},{d * s}" for d in range(1, 4) for s in range(3)]
-    for _ in range(150):
+    for case in range(150):
         cells = [row.split(",") for row in rows]
         for _edit in range(rng.randint(1, 3)):
             cells[rng.randrange(len(cells))][rng.randrange(4)] = rng.choice(tokens)
         rng.shuffle(cells)
         body = HEADER + "\n" + "\n".join(",".join(row) for row in cells) + "\n"
-        assert_same(social.parse_social_csv, old_social.parse_social_csv, body)
+        assert_same("social", f"random/{case}", body)
 
 
 TRENDS_HEAD = "Category: All categories\n\nWeek,bitcoin: (Worldwide)\n"
@@ -178,10 +198,9 @@ TRENDS = [
 ]
 
 
-@pytest.mark.parametrize("body", TRENDS)
-def test_trends_edge_cases(body: str) -> None:
-    assert_same(google_trends.parse_trends_csv, old_trends.parse_trends_csv, body)
-    assert_same(google_trends.parse_trends_csv, old_trends.parse_trends_csv, body.encode())
+@pytest.mark.parametrize(("index", "body"), list(enumerate(TRENDS)))
+def test_trends_edge_cases(index: int, body: str) -> None:
+    assert_same_text("google_trends", f"edge/{index}", body)
 
 
 def _daily(function: str) -> dict:
@@ -251,42 +270,39 @@ def _edits() -> list[tuple[str, Callable[[dict], None]]]:
 def test_alphavantage_edge_cases(name: str, edit: Callable[[dict], None]) -> None:
     data = _daily("TIME_SERIES_DAILY")
     edit(data)
-    body = json.dumps(data)
-    assert_same(alphavantage.parse_daily, old_alphavantage.parse_daily, body)
+    assert_same("alphavantage", f"edge/{name}", json.dumps(data))
 
 
 @pytest.mark.parametrize("function", ["FX_DAILY", "DIGITAL_CURRENCY_DAILY"])
 def test_alphavantage_other_series(function: str) -> None:
     body = json.dumps(_daily(function))
-    assert_same(alphavantage.parse_daily, old_alphavantage.parse_daily, body)
+    assert_same("alphavantage", function, body)
     key = "Time Series FX (Daily)" if function == "FX_DAILY" else "Time Series (Digital Currency Daily)"
-    assert_same(alphavantage.parse_daily, old_alphavantage.parse_daily, body.replace(key, "Time Series (Daily)"))
+    assert_same("alphavantage", f"{function}/renamed", body.replace(key, "Time Series (Daily)"))
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        '{"a": 1, "b": {"c": 2, "c": 3}}',
-        '{"a": 1, "a": 1}',
-        '{"a": NaN}',
-        '{"a": -Infinity}',
-        '{"a": ' + "9" * 5000 + "}",
-        '{"a": [1, 2',
-        '{"a": "x',
-        "[" * 100_000,
-        "nope",
-        '{"a": [1.5, -0, 2e3, "\\u00e9"], "b": null}',
-        "  ",
-    ],
-)
-def test_load_json(text: str) -> None:
-    def run(load: Callable[[str, str, str], object]) -> object:
-        try:
-            return load("src", text, "f")
-        except SourceError as exc:
-            return str(exc)
+JSON_TEXTS = [
+    '{"a": 1, "b": {"c": 2, "c": 3}}',
+    '{"a": 1, "a": 1}',
+    '{"a": NaN}',
+    '{"a": -Infinity}',
+    '{"a": ' + "9" * 5000 + "}",
+    '{"a": [1, 2',
+    '{"a": "x',
+    "[" * 100_000,
+    "nope",
+    '{"a": [1.5, -0, 2e3, "\\u00e9"], "b": null}',
+    "  ",
+]
 
-    assert run(_wire.load_json) == run(old_wire.load_json)
+
+@pytest.mark.parametrize(("index", "text"), list(enumerate(JSON_TEXTS)))
+def test_load_json(index: int, text: str) -> None:
+    try:
+        result = repr(_wire.load_json("src", text, "f"))
+    except SourceError as exc:
+        result = str(exc)
+    GOLDEN.check(f"load_json/{index}", result)
 
 
 def test_plain_bodies_take_the_fast_paths() -> None:

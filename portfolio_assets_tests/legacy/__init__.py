@@ -1,1 +1,0 @@
-"""The implementations before the scaling work (perf-scaling), verbatim: the references the rewrites must match."""
