@@ -143,7 +143,9 @@ def test_missing_and_blocked_partitions_are_refused_as_a_read_refuses_them(store
     with pytest.raises(FileNotFoundError, match="1 partition"):
         store.files(["sft_rows"], [*keys, "2030-01-01"])
     blocked = PartitionStore(tmp_path)
-    blocked.write(["sft_rows"], store.read(["sft_rows"], keys[:2]), keys[:2], blocked_by=["schema"], granularity="monthly")
+    blocked.write(
+        ["sft_rows"], store.read(["sft_rows"], keys[:2]), keys[:2], blocked_by=["schema"], granularity="monthly"
+    )
     with pytest.raises(BlockedPartitionError, match="failed blocking check"):
         blocked.files(["sft_rows"], keys[:2])
 
