@@ -291,6 +291,13 @@ class PartitionStore:
     ) -> pd.DataFrame:
         """Concatenate the committed partitions; a missing or blocked one is an error naming it, and so is one
         stored with another ``granularity`` than the one given."""
+        return read_files(list(self.files(asset_path, partition_keys, granularity=granularity).values()))
+
+    def files(
+        self, asset_path: Sequence[str], partition_keys: Sequence[str], *, granularity: str | None = None
+    ) -> dict[str, Path]:
+        """Each partition key -> the file of its committed version, in the order given, for reading a few
+        partitions or columns at a time (``read_files``); ``read``'s errors for a missing or blocked one."""
         name = "/".join(asset_path)
         if not partition_keys:
             raise ValueError(f"{name}: no partitions requested")
@@ -314,8 +321,30 @@ class PartitionStore:
                 f"{', '.join(commit.blocked_by)} in run {commit.run_id or '(unknown)'} "
                 f"(e.g. {keys[0]}..{keys[-1]}) and are not read downstream; fix the cause and re-materialise them"
             )
-        tables = [pq.read_table(self.path(asset_path, k, index.latest[k].generation)) for k in partition_keys]
-        return pa.concat_tables(tables, promote_options="permissive").to_pandas().reset_index(drop=True)
+        return {k: self.path(asset_path, k, index.latest[k].generation) for k in partition_keys}
+
+
+def file_rows(path: Path) -> int:
+    """The number of rows of a partition file (from its footer)."""
+    return int(pq.read_metadata(path).num_rows)
+
+
+def files_schema(paths: Sequence[Path]) -> pa.Schema:
+    """The Arrow schema a read of all ``paths`` at once gives them (the files' schemas, promoted)."""
+    return pa.unify_schemas([pq.read_schema(p) for p in paths], promote_options="permissive")
+
+
+def read_files(
+    paths: Sequence[Path], *, columns: Sequence[str] | None = None, schema: pa.Schema | None = None
+) -> pd.DataFrame:
+    """Concatenate partition files (``PartitionStore.files``), only ``columns`` if given. With ``schema`` (the
+    ``files_schema`` of every file of a read done in parts), a part gets the dtypes the whole read gives."""
+    cols = list(columns) if columns is not None else None
+    tables = [pq.read_table(p, columns=cols) for p in paths]
+    if schema is not None:
+        fields = schema if cols is None else pa.schema([schema.field(c) for c in cols], metadata=schema.metadata)
+        tables.insert(0, fields.empty_table())
+    return pa.concat_tables(tables, promote_options="permissive").to_pandas().reset_index(drop=True)
 
 
 def excluded_assets(metadata: Mapping[str, object]) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """training_set: the sharded, split CSV / JSONL / Parquet export a fine-tuning job reads."""
 
 import subprocess
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +11,7 @@ from dagster import (
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
+    Nothing,
     asset,
 )
 
@@ -21,13 +23,17 @@ from portfolio_assets.assets.windows import run_window
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
-from portfolio_assets.export import SplitConfig, export_training_set, sample_sources
+from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, sample_sources, shard_key
+from portfolio_assets.export.exporter import LIGHT_COLUMNS, export_stream
 from portfolio_assets.features.sft import format_rows
-from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
-from portfolio_assets.partitions import LABELLED_PARTITIONS
+from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore, file_rows, files_schema, read_files
+from portfolio_assets.partitions import LABELLED_PARTITIONS, granularity_of
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import TRAINING_SET_SCHEMAS, TrainingSetSchema, table_schema, validate_rows
 from portfolio_assets.spans import HORIZON_DAYS
+
+CHUNK_ROWS = 50_000
+"""Rows read, formatted, validated and encoded at once: whole partitions of one shard, at least one."""
 
 
 def csv_ready(rows: pd.DataFrame) -> pd.DataFrame:
@@ -90,17 +96,102 @@ def sources_provenance(landing: LandingZoneResource) -> object:
     return {"landing_zone": landing.root, "note": "live responses; see the landing zone for each request"}
 
 
+def _chunks(counts: Mapping[str, int], shard_by: str, chunk_rows: int) -> list[list[str]]:
+    """Consecutive partition keys in groups of at most ``chunk_rows`` rows (a bigger partition alone), never
+    two shards in a group; partitions without rows are left out (all of them in one group if none has rows)."""
+    keys = [k for k, n in counts.items() if n]
+    if not keys:
+        return [list(counts)]
+    shards = shard_key(pd.Series(pd.to_datetime(keys, utc=True)), shard_by) if shard_by in SHARD_BY else None
+    groups: list[list[str]] = []
+    held = 0
+    for i, key in enumerate(keys):
+        new_shard = shards is not None and i > 0 and shards.iloc[i] != shards.iloc[i - 1]
+        if not groups or new_shard or held + counts[key] > chunk_rows:
+            groups.append([])
+            held = 0
+        groups[-1].append(key)
+        held += counts[key]
+    return groups
+
+
+def _formatted(
+    files: Mapping[str, Path],
+    groups: list[list[str]],
+    *,
+    prompt_format: str,
+    has_volume: Mapping[str, bool] | None,
+    label: str,
+) -> Iterator[pd.DataFrame]:
+    """Each group's sft rows in ``prompt_format``, validated as they will be written; once a group fails, the
+    rest are validated but not yielded, and the end raises the error validating all rows at once gives."""
+    schema = TRAINING_SET_SCHEMAS[prompt_format]
+    whole = files_schema(list(files.values()))
+    valid = invalid = 0
+    frame_errors: list[str] = []
+    for keys in groups:
+        rows = format_rows(
+            read_files([files[k] for k in keys], schema=whole),
+            FEATURE_COLUMNS,
+            HORIZON_DAYS,
+            prompt_format=prompt_format,
+        )
+        result = validate_rows(csv_ready(rows), schema, has_volume=has_volume)
+        valid, invalid = valid + len(result.valid), invalid + len(result.invalid)
+        frame_errors += [e for e in result.frame_errors if e not in frame_errors]
+        del result
+        if not invalid and not frame_errors:
+            yield rows
+    if invalid or frame_errors:
+        summary = f"{valid} valid, {invalid} invalid rows" + (
+            f"; frame errors: {'; '.join(frame_errors)}" if frame_errors else ""
+        )
+        raise ValueError(f"{label}: not exported: {summary}")
+
+
+def export_partitions(
+    files: Mapping[str, Path],
+    out_dir: Path,
+    *,
+    split: SplitConfig,
+    shard_by: str,
+    prompt_format: str,
+    provenance: Callable[[], Mapping[str, object]],
+    has_volume: Mapping[str, bool] | None = None,
+    label: str = "training_set",
+    chunk_rows: int = CHUNK_ROWS,
+) -> tuple[ExportReport, list[str]]:
+    """The training set of stored sft_rows partitions (``PartitionStore.files``, in time order), and its assets.
+
+    What formatting, validating and exporting all the rows at once does (the same files and
+    errors; ``label`` starts a validation error), holding one chunk of partitions at a time:
+    a first pass reads ``LIGHT_COLUMNS`` of every row (the split, the manifest's counts)."""
+    paths = list(files.values())
+    light = read_files(paths, columns=LIGHT_COLUMNS, schema=files_schema(paths))
+    counts = dict(zip(files, (file_rows(p) for p in paths), strict=True))
+    chunks = _formatted(
+        files,
+        _chunks(counts, shard_by, chunk_rows),
+        prompt_format=prompt_format,
+        has_volume=has_volume,
+        label=label,
+    )
+    report = export_stream(light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance)
+    return report, sorted(light["asset_symbol"].unique())
+
+
 @asset(
     group_name="training_set",
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
-    ins={"sft_rows": AssetIn()},
+    # Not loaded: the export reads the stored partitions a chunk at a time (export_partitions).
+    ins={"sft_rows": AssetIn(dagster_type=Nothing)},
     kinds={"csv", "parquet"},
     metadata={"dagster/column_schema": table_schema(TrainingSetSchema)},
     check_specs=check_specs("training_set", ["universe_complete"]),
 )
 def training_set(
-    context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource, sft_rows: pd.DataFrame
+    context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource
 ) -> MaterializeResult:
     """The training set for the fine-tuning job: the run's sft_rows as CSV, JSONL and Parquet under
     <export dir>/training_set_<first>_<last>/, sharded by date range (`shard_by`), split in time
@@ -108,29 +199,21 @@ def training_set(
     manifest.json (rows per split/shard/asset, sha256 of every file, schema, real vs synthetic
     sources, checks passed, code version) and a dataset card. Deterministic: the same partitions
     give byte-identical files. Written atomically; refuses to export past a failed gate check."""
-    first, last = run_window(context)
-    # sft_rows holds the canonical (features) prompt; other formats are derived from it here,
-    # and the rows are validated as they will be written, in the chosen format.
-    rows = format_rows(sft_rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=export.prompt_format)
-    schema = TRAINING_SET_SCHEMAS[export.prompt_format]
-    result = validate_rows(csv_ready(rows), schema, has_volume=has_volume_for(landing.universe().assets))
-    if not result.ok:
-        raise ValueError(f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}: not exported: {result.summary()}")
     store = PartitionStore(export.storage.store_root())
+    files = store.files(
+        ["sft_rows"],
+        list(context.asset_partition_keys_for_input("sft_rows")),
+        granularity=granularity_of(LABELLED_PARTITIONS),
+    )
+    first, last = run_window(context)
     keys = list(context.partition_keys)
-    excluded = store.exclusions(["sft_rows"], keys)
-    checks = gate_status(context.instance, store, list(BLOCKING_GATE_CHECKS), keys, log=context.log.info)
-    out_dir = export.storage.export_root() / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}"
-    report = export_training_set(
-        rows,
-        out_dir,
-        split=SplitConfig(
-            validation_start=export.validation_start,
-            test_start=export.test_start,
-            embargo_days=export.embargo_days,
-        ),
-        shard_by=export.shard_by,
-        provenance={
+    excluded: dict[str, str] = {}
+
+    def provenance() -> dict[str, object]:
+        # Once every row is validated: which assets the rows leave out, and the gate's verdict.
+        excluded.update(store.exclusions(["sft_rows"], keys))
+        checks = gate_status(context.instance, store, list(BLOCKING_GATE_CHECKS), keys, log=context.log.info)
+        return {
             "partitions": {"first": f"{first:%Y-%m-%d}", "last": f"{last:%Y-%m-%d}", "count": (last - first).days + 1},
             "sources": sources_provenance(landing),
             "checks": {name: {"blocking": CHECKS[name][0], **status} for name, status in checks.items()},
@@ -139,7 +222,23 @@ def training_set(
             "prompt_format": export.prompt_format,
             "context_window": export.context_window,
             "horizon_days": HORIZON_DAYS,
-        },
+        }
+
+    # sft_rows holds the canonical (features) prompt; other formats are derived from it here,
+    # and the rows are validated as they will be written, in the chosen format.
+    report, assets = export_partitions(
+        files,
+        export.storage.export_root() / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}",
+        split=SplitConfig(
+            validation_start=export.validation_start,
+            test_start=export.test_start,
+            embargo_days=export.embargo_days,
+        ),
+        shard_by=export.shard_by,
+        prompt_format=export.prompt_format,
+        provenance=provenance,
+        has_volume=has_volume_for(landing.universe().assets),
+        label=f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}",
     )
     return MaterializeResult(
         check_results=[check_result(universe_complete(excluded, sorted(landing.universe().symbols)))],
@@ -152,7 +251,7 @@ def training_set(
             "excluded_rows": MetadataValue.json({**report.excluded, "by_boundary": report.excluded_by_boundary}),
             "boundaries": MetadataValue.json({k: str(v) for k, v in report.boundaries.items()}),
             "files": len(report.files),
-            "assets": ", ".join(sorted(sft_rows["asset_symbol"].unique())),
+            "assets": ", ".join(assets),
             "date_range": f"{first:%Y-%m-%d}..{last:%Y-%m-%d}",
         },
     )

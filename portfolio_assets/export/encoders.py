@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,10 @@ __all__ = [
     "PARQUET_ROW_GROUP_SIZE",
     "PARQUET_VERSION",
     "WRITERS",
+    "ParquetStream",
     "Writer",
+    "csv_header",
+    "csv_lines",
 ]
 
 FORMATS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
@@ -122,13 +126,21 @@ def _interleaved(arrays: list[pa.Array], separators: list[str], end: str) -> pa.
     return pc.binary_join_element_wise(*pieces, end, "")
 
 
-def _csv_bytes(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
-    header = ",".join(_csv_text(c.name) for c in columns) + "\n"
+def csv_header(columns: Sequence[Column]) -> bytes:
+    """The CSV header line."""
+    return (",".join(_csv_text(c.name) for c in columns) + "\n").encode("utf-8")
+
+
+def csv_lines(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
+    """The CSV lines of ``part``, without the header: a file is the header then its parts' lines in order."""
     if not columns or len(part) == 0:
-        return header.encode("utf-8")
+        return b""
     cells = [_csv_cells(_texts(part[c.name], c.kind), c.kind) for c in columns]
-    lines = _interleaved(cells, ["", *[","] * (len(cells) - 1)], "\n")
-    return header.encode("utf-8") + _joined_bytes(lines)
+    return _joined_bytes(_interleaved(cells, ["", *[","] * (len(cells) - 1)], "\n"))
+
+
+def _csv_bytes(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
+    return csv_header(columns) + csv_lines(part, columns)
 
 
 def _json_string(text: str) -> str:
@@ -161,19 +173,68 @@ def _arrow_table(part: pd.DataFrame, columns: Sequence[Column]) -> pa.Table:
     return pa.Table.from_pandas(part[[c.name for c in columns]], schema=schema, preserve_index=False)
 
 
+_PARQUET_OPTIONS: dict[str, object] = {
+    "compression": PARQUET_COMPRESSION,
+    "compression_level": PARQUET_COMPRESSION_LEVEL,
+    "version": PARQUET_VERSION,
+    "use_dictionary": True,
+    "write_statistics": True,
+}
+
+
 def _parquet_bytes(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
     sink = pa.BufferOutputStream()
-    pq.write_table(
-        _arrow_table(part, columns),
-        sink,
-        compression=PARQUET_COMPRESSION,
-        compression_level=PARQUET_COMPRESSION_LEVEL,
-        row_group_size=PARQUET_ROW_GROUP_SIZE,
-        version=PARQUET_VERSION,
-        use_dictionary=True,
-        write_statistics=True,
-    )
+    pq.write_table(_arrow_table(part, columns), sink, row_group_size=PARQUET_ROW_GROUP_SIZE, **_PARQUET_OPTIONS)
     return sink.getvalue().to_pybytes()
+
+
+class ParquetStream:
+    """A Parquet file written part by part, byte-identical to ``_parquet_bytes`` of the parts concatenated.
+
+    ``pq.write_table`` cuts a table into row groups of ``PARQUET_ROW_GROUP_SIZE`` rows; this
+    buffers the parts and writes exactly those row groups (each as one contiguous table), so at
+    most one row group of rows is held beyond the part being appended.
+    """
+
+    def __init__(self, where: BinaryIO, columns: Sequence[Column]) -> None:
+        self._where = where
+        self._columns = list(columns)
+        self._writer: pq.ParquetWriter | None = None
+        self._pending: list[pa.Table] = []
+        self._rows = 0
+
+    def append(self, part: pd.DataFrame) -> None:
+        """Add ``part``'s rows (after the rows appended before)."""
+        table = _arrow_table(part, self._columns)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self._where, table.schema, **_PARQUET_OPTIONS)  # type: ignore[arg-type]
+        elif not table.schema.equals(self._writer.schema, check_metadata=True):
+            raise ValueError("a part's Arrow schema differs from the file's first part; the export cannot stream it")
+        self._pending.append(table)
+        self._rows += table.num_rows
+        if self._rows >= PARQUET_ROW_GROUP_SIZE:
+            self._flush(final=False)
+
+    def _flush(self, *, final: bool) -> None:
+        assert self._writer is not None
+        table = pa.concat_tables(self._pending).combine_chunks()
+        self._pending, self._rows = [], 0
+        start = 0
+        while table.num_rows - start >= PARQUET_ROW_GROUP_SIZE or (final and start < table.num_rows):
+            group = table.slice(start, PARQUET_ROW_GROUP_SIZE)
+            self._writer.write_table(group, row_group_size=PARQUET_ROW_GROUP_SIZE)
+            start += group.num_rows
+        if start < table.num_rows:
+            rest = table.slice(start)
+            self._pending, self._rows = [rest], rest.num_rows
+
+    def close(self) -> None:
+        """Write the last row group and the footer (the file must have had a part)."""
+        if self._writer is None:
+            raise ValueError("a Parquet file needs at least one part")
+        if self._rows:
+            self._flush(final=True)
+        self._writer.close()
 
 
 Writer = Callable[[pd.DataFrame, Sequence[Column]], bytes]

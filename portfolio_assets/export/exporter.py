@@ -1,9 +1,14 @@
-"""``export_training_set``: split, shard, encode and write the rows, manifest and cards through a sink."""
+"""``export_training_set``: split, shard, encode and write the rows, manifest and cards through a sink.
+
+``export_stream`` does the same from time-ordered chunks of the rows plus a light frame of
+every row's timestamps and symbol, holding one chunk at a time: the split boundaries, the
+counts and the date ranges of the manifest come from the light frame, the files from the chunks.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -11,15 +16,19 @@ from pathlib import Path
 import pandas as pd
 
 from portfolio_assets.export.card import CARD_NAME, dataset_card, format_card
-from portfolio_assets.export.encoders import FORMATS, WRITERS
-from portfolio_assets.export.frame import canonical_frame
+from portfolio_assets.export.encoders import FORMATS
+from portfolio_assets.export.files import ExportWriter
+from portfolio_assets.export.frame import Column, canonical_frame
 from portfolio_assets.export.manifest import MANIFEST_NAME, ExportedFile, build_manifest, manifest_bytes
 from portfolio_assets.export.provenance import jsonable
 from portfolio_assets.export.shards import SHARD_BY, shard_key
 from portfolio_assets.export.sink import LocalSink
-from portfolio_assets.export.splits import EXCLUDED, SPLITS, SplitConfig, assign_splits
+from portfolio_assets.export.splits import EXCLUDED, SPLITS, SplitConfig, Splits, assign_splits, label_rows
 
-__all__ = ["ExportReport", "export_training_set"]
+__all__ = ["LIGHT_COLUMNS", "ExportReport", "export_stream", "export_training_set"]
+
+LIGHT_COLUMNS = ("timestamp", "target_timestamp", "asset_symbol")
+"""The columns of every row ``export_stream`` needs at once: the split, the manifest's counts and ranges."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,59 @@ def _check_formats(formats: Iterable[str]) -> list[str]:
     return [f for f in FORMATS if f in given]
 
 
+def _check_options(shard_by: str, formats: Iterable[str], split: SplitConfig) -> list[str]:
+    if shard_by not in SHARD_BY:
+        raise ValueError(f"unknown shard_by {shard_by!r}; expected one of {SHARD_BY}")
+    fmts = _check_formats(formats)
+    if not isinstance(split, SplitConfig):
+        raise TypeError(f"split must be a SplitConfig, got {type(split).__name__}")
+    return fmts
+
+
+def _provenance(provenance: object) -> object:
+    if not isinstance(provenance, Mapping):
+        raise TypeError(f"provenance must be a mapping, got {type(provenance).__name__}")
+    return jsonable(provenance)
+
+
+def _finish(
+    sink: LocalSink,
+    frame: pd.DataFrame,
+    columns: list[Column],
+    splits: Splits,
+    config: SplitConfig,
+    shards: pd.Series,
+    shard_by: str,
+    fmts: list[str],
+    files: list[ExportedFile],
+    prov: object,
+) -> ExportReport:
+    """Write the manifest and cards (``frame`` needs only ``LIGHT_COLUMNS``), commit, and report."""
+    manifest = build_manifest(frame, columns, splits, config, shards, shard_by, fmts, files, prov)
+    cards = {
+        CARD_NAME: dataset_card(manifest),
+        **{f"{fmt}/{CARD_NAME}": format_card(manifest, fmt) for fmt in fmts},
+    }
+    manifest["cards"] = []
+    for relative, text in cards.items():
+        data = text.encode("utf-8")
+        sink.write(relative, data)
+        manifest["cards"].append({"path": relative, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    sink.write(MANIFEST_NAME, manifest_bytes(manifest))
+    sink.commit()
+    counts = splits.counts()
+    return ExportReport(
+        out_dir=sink.out_dir,
+        files=tuple(files),
+        rows={s: counts[s] for s in SPLITS},
+        excluded={e: counts[e] for e in EXCLUDED},
+        excluded_by_boundary=splits.excluded_by_boundary(),
+        boundaries=dict(splits.boundaries),
+        manifest_path=sink.out_dir / MANIFEST_NAME,
+        card_path=sink.out_dir / CARD_NAME,
+    )
+
+
 def export_training_set(
     rows: pd.DataFrame,
     out_dir: Path | str,
@@ -64,64 +126,112 @@ def export_training_set(
     columns are kept after them. ``provenance`` (JSON data; dates and paths are
     turned into text) is copied into the manifest and the dataset card.
     """
-    if shard_by not in SHARD_BY:
-        raise ValueError(f"unknown shard_by {shard_by!r}; expected one of {SHARD_BY}")
-    fmts = _check_formats(formats)
-    if not isinstance(split, SplitConfig):
-        raise TypeError(f"split must be a SplitConfig, got {type(split).__name__}")
-    if not isinstance(provenance, Mapping):
-        raise TypeError(f"provenance must be a mapping, got {type(provenance).__name__}")
-    prov = jsonable(provenance)
+    fmts = _check_options(shard_by, formats, split)
+    prov = _provenance(provenance)
     frame, columns = canonical_frame(rows)
     splits = assign_splits(frame, split)
     shards = shard_key(frame["timestamp"], shard_by)
-
-    out_dir = Path(out_dir)
     sink = LocalSink(out_dir, marker=MANIFEST_NAME)
+    writer = ExportWriter(sink, fmts, shard_by)
     try:
-        files: list[ExportedFile] = []
-        for fmt in fmts:
-            for name in SPLITS:
-                in_split = splits.labels == name
-                for shard in sorted(set(shards[in_split])):
-                    part = frame[in_split & (shards == shard)].reset_index(drop=True)
-                    relative = f"{fmt}/{name}/{name}-{shard}.{FORMATS[fmt]}"
-                    data = WRITERS[fmt](part, columns)
-                    sink.write(relative, data)
-                    files.append(
-                        ExportedFile(
-                            path=relative,
-                            format=fmt,
-                            split=name,
-                            shard=shard,
-                            rows=len(part),
-                            bytes=len(data),
-                            sha256=hashlib.sha256(data).hexdigest(),
-                        )
-                    )
-        manifest = build_manifest(frame, columns, splits, split, shards, shard_by, fmts, files, prov)
-        cards = {
-            CARD_NAME: dataset_card(manifest),
-            **{f"{fmt}/{CARD_NAME}": format_card(manifest, fmt) for fmt in fmts},
-        }
-        manifest["cards"] = []
-        for relative, text in cards.items():
-            data = text.encode("utf-8")
-            sink.write(relative, data)
-            manifest["cards"].append({"path": relative, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-        sink.write(MANIFEST_NAME, manifest_bytes(manifest))
-        sink.commit()
+        writer.add(frame, columns, splits.labels, shards)
+        files = writer.close()
+        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov)
     except BaseException:
+        writer.abort()
         sink.abort()
         raise
-    counts = splits.counts()
-    return ExportReport(
-        out_dir=out_dir,
-        files=tuple(files),
-        rows={s: counts[s] for s in SPLITS},
-        excluded={e: counts[e] for e in EXCLUDED},
-        excluded_by_boundary=splits.excluded_by_boundary(),
-        boundaries=dict(splits.boundaries),
-        manifest_path=out_dir / MANIFEST_NAME,
-        card_path=out_dir / CARD_NAME,
-    )
+
+
+def _light_frame(light: pd.DataFrame) -> pd.DataFrame:
+    """``LIGHT_COLUMNS`` of ``light`` as ``canonical_frame`` normalises them (UTC ns timestamps, str symbols)."""
+    out = {}
+    for name in LIGHT_COLUMNS:
+        series = light[name].reset_index(drop=True)
+        if name == "asset_symbol":
+            series = series.astype(object).where(series.notna(), None)
+        elif isinstance(series.dtype, pd.DatetimeTZDtype):
+            series = series.dt.tz_convert("UTC").dt.as_unit("ns")
+        out[name] = series
+    return pd.DataFrame(out)
+
+
+def _shards_of(timestamps: pd.Series, shard_by: str) -> pd.Series:
+    """``shard_key`` of many timestamps, computed once per distinct timestamp."""
+    codes, uniques = pd.factorize(timestamps, sort=False)
+    keys = shard_key(pd.Series(uniques), shard_by).to_numpy()
+    return pd.Series(keys[codes], index=timestamps.index, dtype=object, name="shard")
+
+
+def export_stream(
+    light: pd.DataFrame,
+    chunks: Iterable[pd.DataFrame],
+    out_dir: Path | str,
+    *,
+    split: SplitConfig,
+    shard_by: str = "year",
+    formats: Iterable[str] = ("csv", "jsonl", "parquet"),
+    provenance: Callable[[], Mapping[str, object]],
+) -> ExportReport:
+    """``export_training_set`` of the rows of ``chunks`` concatenated, holding one chunk at a time.
+
+    ``light`` holds ``LIGHT_COLUMNS`` of every row of the chunks (in any order); each chunk's
+    rows sort after the previous chunk's (``ORDER_BY``), as time-ordered partitions do.
+    ``provenance`` is called once every chunk is consumed. The files, manifest, card and errors
+    are ``export_training_set``'s: its errors are raised after the chunks are consumed (so an
+    error the chunk iterator raises at its end comes first), in its order; only a chunk error
+    (``canonical_frame``) is the first chunk's that has one.
+    """
+    deferred: BaseException | None = None
+    fmts: list[str] = []
+    splits: Splits | None = None
+    sink: LocalSink | None = None
+    frame = _light_frame(light)
+    try:
+        fmts = _check_options(shard_by, formats, split)
+    except (ValueError, TypeError) as exc:
+        deferred = exc
+    writer: ExportWriter | None = None
+    chunk_error: BaseException | None = None
+    late: BaseException | None = None  # raised after the chunk errors: the split's, then the sink's
+    if deferred is None:
+        try:
+            splits = assign_splits(frame, split)
+            sink = LocalSink(out_dir, marker=MANIFEST_NAME)
+            writer = ExportWriter(sink, fmts, shard_by)
+        except (ValueError, TypeError) as exc:
+            late = exc
+    try:
+        written = 0
+        for chunk in chunks:
+            if writer is None or chunk_error is not None:
+                continue  # consume the rest: the iterator may have its own error to raise at the end
+            try:
+                canonical, columns = canonical_frame(chunk, first_row=written)
+            except (ValueError, TypeError) as exc:
+                chunk_error = exc
+                continue
+            assert splits is not None
+            writer.add(canonical, columns, label_rows(canonical, splits))
+            written += len(canonical)
+        prov = provenance()
+        if deferred is not None:
+            raise deferred
+        prov = _provenance(prov)
+        if chunk_error is not None:
+            raise chunk_error
+        if late is not None:
+            raise late
+        assert writer is not None and sink is not None and splits is not None
+        if written != len(frame) or writer.columns is None:
+            raise ValueError(f"the chunks hold {written} rows, the light frame {len(frame)}")
+        files = writer.close()
+        columns = writer.columns
+        shards = _shards_of(frame["timestamp"], shard_by)
+        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        if sink is not None:
+            sink.abort()
+        raise

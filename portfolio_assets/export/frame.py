@@ -129,7 +129,7 @@ def _normalise(series: pd.Series, kind: str) -> pd.Series:
     return pd.Series(out, index=series.index, name=name, dtype=object)
 
 
-def _check_strict_json(series: pd.Series) -> None:
+def _check_strict_json(series: pd.Series, first_row: int) -> None:
     seen: set[str] = set()  # a repeated text (e.g. not_applicable) is judged once
     for position, text in enumerate(series):
         if text is None or text in seen:
@@ -138,17 +138,21 @@ def _check_strict_json(series: pd.Series) -> None:
         try:
             strict_json.loads(text)
         except ValueError as exc:
-            raise ValueError(f"{series.name} of row {position} is not strict JSON ({exc}): {text!r:.80}") from None
+            raise ValueError(
+                f"{series.name} of row {first_row + position} is not strict JSON ({exc}): {text!r:.80}"
+            ) from None
         zeros = strict_json.negative_zeros(text)
         if zeros:
             raise ValueError(
-                f"{series.name} of row {position} writes a negative zero ({zeros[0]}); write 0 or 0.0 "
+                f"{series.name} of row {first_row + position} writes a negative zero ({zeros[0]}); write 0 or 0.0 "
                 f"(features.sft.round_number does): {text!r:.80}"
             )
 
 
-def canonical_frame(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Column]]:
-    """Canonical columns then extras, each normalised to its kind, sorted by (timestamp, asset_symbol)."""
+def canonical_frame(rows: pd.DataFrame, *, first_row: int = 0) -> tuple[pd.DataFrame, list[Column]]:
+    """Canonical columns then extras, each normalised to its kind, sorted by (timestamp, asset_symbol).
+
+    ``first_row``: the position of ``rows``' first row in the whole input, which errors name rows by."""
     if rows.columns.duplicated().any():
         raise ValueError(f"duplicate column names: {sorted(set(rows.columns[rows.columns.duplicated()]))}")
     missing = [c for c in SFT_COLUMNS if c not in rows.columns]
@@ -173,7 +177,7 @@ def canonical_frame(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[Column]]:
         if frame[name].isna().any():
             raise ValueError(f"{name} is null in {int(frame[name].isna().sum())} row(s)")
     for name in JSON_COLUMNS:
-        _check_strict_json(frame[name])
+        _check_strict_json(frame[name], first_row)
     frame = frame.sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
     duplicated = frame.duplicated(ORDER_BY, keep=False)
     if duplicated.any():

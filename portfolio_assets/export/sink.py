@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
 import os
 import shutil
 import sys
@@ -23,7 +24,7 @@ from typing import Protocol
 
 from portfolio_assets.fsutil import fsync_dir, write_durably
 
-__all__ = ["LocalSink", "Sink"]
+__all__ = ["LocalSink", "Sink", "StagedFile"]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -65,10 +66,20 @@ class LocalSink:
 
         The path must stay inside the export: an absolute path, ``..`` or an empty part is refused.
         """
+        _write_file(self._staged(relative_path), data)
+
+    def open(self, relative_path: str) -> StagedFile:
+        """A file at ``relative_path`` under the staging directory to write in parts (``write``'s path rules);
+        closing it fsyncs it. It counts and hashes what is written."""
+        path = self._staged(relative_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return StagedFile(path)
+
+    def _staged(self, relative_path: str) -> Path:
         parts = PurePosixPath(relative_path).parts
         if not parts or PurePosixPath(relative_path).is_absolute() or any(p in ("", ".", "..") for p in parts):
             raise ValueError(f"export file {relative_path!r}: not a relative path inside the export directory")
-        _write_file(self.staging.joinpath(*parts), data)
+        return self.staging.joinpath(*parts)
 
     def commit(self) -> None:
         """Swap the staging directory in at ``out_dir``; the previous export is removed."""
@@ -77,6 +88,51 @@ class LocalSink:
     def abort(self) -> None:
         """Remove the staging directory."""
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+class StagedFile:
+    """A staged file written in parts: its size and sha256 as written; ``close`` fsyncs it (idempotent)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Append ``data``."""
+        self._handle.write(data)
+        self._hash.update(data)
+        self.size += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        self._handle.flush()
+
+    @property
+    def closed(self) -> bool:
+        return self._handle.closed
+
+    def writable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        """Flush, fsync and close."""
+        if self._handle.closed:
+            return
+        try:
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        finally:
+            self._handle.close()
+
+    @property
+    def sha256(self) -> str:
+        """The hex sha256 of the bytes written so far."""
+        return self._hash.hexdigest()
 
 
 def _write_file(path: Path, data: bytes) -> None:

@@ -20,7 +20,17 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
-__all__ = ["BOUNDARIES", "EXCLUDED", "LABELS", "SPLITS", "SPLIT_RULE", "SplitConfig", "Splits", "assign_splits"]
+__all__ = [
+    "BOUNDARIES",
+    "EXCLUDED",
+    "LABELS",
+    "SPLITS",
+    "SPLIT_RULE",
+    "SplitConfig",
+    "Splits",
+    "assign_splits",
+    "label_rows",
+]
 
 SPLITS = ("train", "validation", "test")
 """Exported splits, in time order."""
@@ -143,6 +153,36 @@ def _utc(rows: pd.DataFrame, column: str) -> pd.Series:
     return series.dt.tz_convert("UTC")
 
 
+def _label(
+    timestamps: pd.Series, targets: pd.Series, boundaries: dict[str, date], embargo_days: int
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(base split, label, purged, embargoed) of every row, given the boundaries (row-local)."""
+    v0 = pd.Timestamp(boundaries["validation_start"], tz="UTC")
+    t0 = pd.Timestamp(boundaries["test_start"], tz="UTC")
+    base = pd.Series(
+        np.where(timestamps < v0, "train", np.where(timestamps < t0, "validation", "test")),
+        index=timestamps.index,
+        dtype=object,
+    )
+    embargo = pd.Timedelta(days=embargo_days)
+    embargoed = ((timestamps >= v0) & (timestamps < v0 + embargo)) | ((timestamps >= t0) & (timestamps < t0 + embargo))
+    # Every split is purged against the next split's start: a train label must end before the first
+    # validation date (hence before every test date), a validation label before the first test date.
+    purged = ((base == "train") & (targets >= v0)) | ((base == "validation") & (targets >= t0))
+    labels = base.copy()
+    labels[purged] = "purged"
+    labels[embargoed] = "embargoed"
+    return base, labels, purged, embargoed
+
+
+def label_rows(rows: pd.DataFrame, splits: Splits) -> pd.Series:
+    """The label of each of ``rows`` under the boundaries and embargo of ``splits`` (e.g. assigned on all the
+    rows of an export, ``rows`` being one chunk of them): the labels ``assign_splits`` gives these rows."""
+    timestamps = _utc(rows, "timestamp")
+    targets = _utc(rows, "target_timestamp")
+    return _label(timestamps, targets, splits.boundaries, splits.embargo_days)[1]
+
+
 def assign_splits(rows: pd.DataFrame, config: SplitConfig) -> Splits:
     """Label every row ``train`` / ``validation`` / ``test`` / ``purged`` / ``embargoed`` (see the module doc).
 
@@ -190,30 +230,17 @@ def assign_splits(rows: pd.DataFrame, config: SplitConfig) -> Splits:
                 f"test_start {test_start} must be on or before the last date of the rows ({last}): test would be empty"
             )
 
-    v0 = pd.Timestamp(validation_start, tz="UTC")
-    t0 = pd.Timestamp(test_start, tz="UTC")
-    base = pd.Series(
-        np.where(timestamps < v0, "train", np.where(timestamps < t0, "validation", "test")),
-        index=rows.index,
-        dtype=object,
-    )
+    boundaries = {"validation_start": validation_start, "test_start": test_start}
+    base, labels, purged, embargoed = _label(timestamps, targets, boundaries, config.embargo_days)
     for name in SPLITS:
         if not (base == name).any():
             raise ValueError(
                 f"no row has a timestamp in the {name} split "
                 f"(validation_start {validation_start}, test_start {test_start}, rows {first}..{last})"
             )
-    embargo = pd.Timedelta(days=config.embargo_days)
-    embargoed = ((timestamps >= v0) & (timestamps < v0 + embargo)) | ((timestamps >= t0) & (timestamps < t0 + embargo))
-    # Every split is purged against the next split's start: a train label must end before the first
-    # validation date (hence before every test date), a validation label before the first test date.
-    purged = ((base == "train") & (targets >= v0)) | ((base == "validation") & (targets >= t0))
-    labels = base.copy()
-    labels[purged] = "purged"
-    labels[embargoed] = "embargoed"
     splits = Splits(
         labels=labels,
-        boundaries={"validation_start": validation_start, "test_start": test_start},
+        boundaries=boundaries,
         embargo_days=config.embargo_days,
         source=source,
         base=base,
