@@ -4,7 +4,7 @@
 Setup (in this process): ``bench_rows.synthetic_rows(N)`` formatted as sft_rows stores
 them (``format_rows``, features prompt), written to a ``PartitionStore`` as monthly
 partitions. Each measured path then runs in a fresh child process (``spawn``), whose peak
-RSS (``VmHWM``, see ``peak_rss``) is reported, with its wall time:
+RSS (``VmHWM``, see ``portfolio_assets.bench.peak_rss``) is reported, with its wall time:
 
 * ``whole``: what training_set did before streaming: ``PartitionStore.read`` of every
   partition, then ``format_rows``, ``csv_ready`` + ``validate_rows`` and
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import resource
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script, without an editable
 
 import pandas as pd  # noqa: E402
 
+from portfolio_assets.bench import peak_rss  # noqa: E402
 from portfolio_assets.bench_rows import synthetic_rows  # noqa: E402
 from portfolio_assets.columns import FEATURE_COLUMNS  # noqa: E402
 from portfolio_assets.features.sft import format_rows  # noqa: E402
@@ -90,17 +90,6 @@ def _run(path: str, store_root: str, keys: list[str], out_dir: str, shard_by: st
     queue.put((peak_rss(), seconds))  # type: ignore[attr-defined]
 
 
-def peak_rss() -> int:
-    """This process's peak RSS in bytes: ``VmHWM`` on Linux (``ru_maxrss`` survives ``exec``, so a spawned
-    child's would include its parent's memory at the fork), else ``ru_maxrss``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    scale = 1 if sys.platform == "darwin" else 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
 def measure(path: str, store_root: Path, keys: list[str], out_dir: Path, shard_by: str) -> dict[str, float]:
