@@ -32,13 +32,13 @@ from dagster import (
     TimeWindowPartitionsDefinition,
 )
 
-from portfolio_assets.settings import PARTITIONS, WINDOW, Window
-from portfolio_assets.settings import PARTITIONS_ENV as PARTITIONS_ENV_NAME
+from portfolio_assets.settings import PARTITIONS, PARTITIONS_ENV, WINDOW, Window
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 """Run tags of a single-run backfill over a partition range."""
+
 
 def _month_start(day: date) -> date:
     return day.replace(day=1)
@@ -150,7 +150,7 @@ def partition_range(first_day: str, last_day: str, partitions_def: TimeWindowPar
     if lo not in keys or hi not in keys:
         raise ValueError(
             f"partition range {first_day}..{last_day}: outside the partitions {keys[0]}..{keys[-1]} "
-            f"({granularity}; set {PARTITIONS_ENV_NAME} / the window to change them)"
+            f"({granularity}; set {PARTITIONS_ENV} / the window to change them)"
         )
     return lo, hi
 
