@@ -332,3 +332,34 @@ def test_the_export_in_another_prompt_format(full_backfill, instance, tmp_path, 
         assert json.loads(first["output"]).keys() == {"predicted_return_90d", "predicted_return_pct_90d"}
     manifest = json.loads((tmp_path / "training_set_2009-01-01_2012-11-30" / "manifest.json").read_text())
     assert manifest["provenance"]["prompt_format"] == prompt_format
+
+
+def test_bookkeeping_grows_with_months_not_days(full_backfill, instance):
+    """Dagster's events and the store's files are one per partition per asset: 62 observation months and 47
+    labelled ones for the five-year sample, not 1,885 and 1,430 days."""
+    from dagster import DagsterEventType
+
+    from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS
+
+    data_dir, results = full_backfill
+    observed, labelled = len(OBSERVATION_PARTITIONS.get_partition_keys()), len(LABELLED_PARTITIONS.get_partition_keys())
+    assert (observed, labelled) == (62, 47)
+    expected = dict.fromkeys(["prices", "macro", "benchmarks", "sentiment", "indicators"], observed)
+    expected.update(dict.fromkeys(["targets", "quarantine", "sft_rows", "training_set"], labelled))
+    counted: dict[str, dict[str, int]] = {"planned": {}, "materialised": {}}
+    for result in results:
+        for entry in instance.all_logs(result.run_id):
+            event = entry.dagster_event
+            if event is None or event.asset_key is None:
+                continue
+            kind = {
+                DagsterEventType.ASSET_MATERIALIZATION_PLANNED: "planned",
+                DagsterEventType.ASSET_MATERIALIZATION: "materialised",
+            }.get(event.event_type)
+            if kind:
+                name = event.asset_key.to_user_string()
+                counted[kind][name] = counted[kind].get(name, 0) + 1
+    assert counted["planned"] == expected and counted["materialised"] == expected
+    for asset in ("prices", "indicators", "sft_rows"):
+        files = list((Path(data_dir) / asset).glob("*.parquet"))
+        assert len(files) == expected[asset], asset  # one file per month
