@@ -40,6 +40,7 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 from portfolio_assets.fsutil import fsync_dir, process_alive, write_atomically
 from portfolio_assets.partitions import granularity_of, partition_keys_of
 from portfolio_assets.resources import StorageResource
+from portfolio_assets.settings import DATA_DIR_ENV, PARTITIONS_ENV
 
 COMMITS = "_commits"
 INFLIGHT = "_inflight"
@@ -282,8 +283,8 @@ class PartitionStore:
         if other:
             raise ValueError(
                 f"{name}: this store holds {other[0]} partitions and the code location uses {granularity} ones "
-                f"(PORTFOLIO_PARTITIONS); point PORTFOLIO_DATA_DIR at a store of {granularity} partitions, or "
-                f"set PORTFOLIO_PARTITIONS={other[0]}"
+                f"({PARTITIONS_ENV}); point {DATA_DIR_ENV} at a store of {granularity} partitions, or "
+                f"set {PARTITIONS_ENV}={other[0]}"
             )
 
     def read(

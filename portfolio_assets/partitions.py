@@ -90,10 +90,13 @@ def granularity_of(partitions_def: object) -> str:
     raise TypeError(f"not a daily or monthly partitions definition: {partitions_def!r}")
 
 
+KEY_FORMATS = {"daily": "%Y-%m-%d", "monthly": "%Y-%m-01"}
+"""The partition key of a day, as a ``strftime`` format per granularity."""
+
+
 def partition_keys_of(timestamps: pd.Series, granularity: str) -> pd.Series:
     """The partition key holding each timestamp's UTC day."""
-    ts = pd.to_datetime(timestamps, utc=True)
-    return ts.dt.strftime("%Y-%m-%d" if granularity == "daily" else "%Y-%m-01")
+    return pd.to_datetime(timestamps, utc=True).dt.strftime(KEY_FORMATS[granularity])
 
 
 @cache
@@ -143,10 +146,7 @@ def partition_range(first_day: str, last_day: str, partitions_def: TimeWindowPar
     if not keys:
         raise ValueError(f"partition range {first_day}..{last_day}: there are no partitions yet")
     granularity = granularity_of(partitions_def)
-    lo, hi = (
-        partition_keys_of(pd.Series(pd.to_datetime([d.isoformat()], utc=True)), granularity).iloc[0]
-        for d in (first, last)
-    )
+    lo, hi = first.strftime(KEY_FORMATS[granularity]), last.strftime(KEY_FORMATS[granularity])
     if lo not in keys or hi not in keys:
         raise ValueError(
             f"partition range {first_day}..{last_day}: outside the partitions {keys[0]}..{keys[-1]} "
