@@ -69,6 +69,8 @@ def take_texts(parts: list[pa.Array], case: np.ndarray) -> pa.Array:
 
 
 def _regex(texts: pa.Array, rules: list[tuple[str, str]]) -> pa.Array:
+    if len(texts) == 0:
+        return texts
     for pattern, replacement in rules:
         texts = pc.replace_substring_regex(texts, pattern, replacement)
     return texts

@@ -26,3 +26,13 @@ def utc_index(values: pd.Series | pd.Index | np.ndarray | list[datetime]) -> pd.
 def iso_utc(value: object) -> str:
     """``YYYY-MM-DDTHH:MM:SSZ`` of one instant (naive = UTC)."""
     return utc_timestamp(value).strftime(ISO_UTC_FORMAT)
+
+
+def strftime_distinct(series: pd.Series, fmt: str) -> pd.Series:
+    """``series.dt.strftime(fmt)``, formatting each distinct instant once (rows share few dates).
+
+    Same values, index and name; NaT gives NaN, as pandas does."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    texts = pd.Series(uniques, dtype=series.dtype).dt.strftime(fmt).to_numpy(dtype=object)
+    values = np.append(texts, np.nan)  # code -1 (NaT) takes the last slot
+    return pd.Series(values[codes], index=series.index, name=series.name, dtype=object)

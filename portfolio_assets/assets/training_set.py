@@ -31,6 +31,7 @@ from portfolio_assets.partitions import LABELLED_PARTITIONS, granularity_of
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import TRAINING_SET_SCHEMAS, TrainingSetSchema, table_schema, validate_rows
 from portfolio_assets.spans import HORIZON_DAYS
+from portfolio_assets.timeutil import ISO_UTC_FORMAT, strftime_distinct
 
 CHUNK_ROWS = 50_000
 """Rows read, formatted, validated and encoded at once: whole partitions of one shard, at least one."""
@@ -40,7 +41,7 @@ def csv_ready(rows: pd.DataFrame) -> pd.DataFrame:
     """Timestamps as ISO 8601 UTC strings; everything else as stored (what the CSV holds, ``messages`` too)."""
     out = rows[[*SFT_COLUMNS, *(["messages"] if "messages" in rows.columns else [])]].copy()
     for column in ("timestamp", "target_timestamp", "decision_time"):
-        out[column] = out[column].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out[column] = strftime_distinct(out[column], ISO_UTC_FORMAT)
     return out.sort_values(["timestamp", "asset_symbol"], kind="stable").reset_index(drop=True)
 
 

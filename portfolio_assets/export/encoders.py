@@ -44,6 +44,7 @@ __all__ = [
     "Writer",
     "csv_header",
     "csv_lines",
+    "part_texts",
 ]
 
 FORMATS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
@@ -80,6 +81,11 @@ def _texts(series: pd.Series, kind: str) -> pa.Array:
     else:
         return pa.array(series.to_numpy(dtype=object), pa.string())
     return pc.if_else(nulls, pa.nulls(len(texts), pa.string()), texts)
+
+
+def part_texts(part: pd.DataFrame, columns: Sequence[Column]) -> list[pa.Array]:
+    """Each column's ``_texts``: what CSV and JSONL share, computed once for both (``texts=`` of their writers)."""
+    return [_texts(part[c.name], c.kind) for c in columns]
 
 
 def _joined_bytes(lines: pa.Array) -> bytes:
@@ -131,16 +137,19 @@ def csv_header(columns: Sequence[Column]) -> bytes:
     return (",".join(_csv_text(c.name) for c in columns) + "\n").encode("utf-8")
 
 
-def csv_lines(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
-    """The CSV lines of ``part``, without the header: a file is the header then its parts' lines in order."""
+def csv_lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
+    """The CSV lines of ``part``, without the header: a file is the header then its parts' lines in order.
+
+    ``texts``: ``part_texts(part, columns)`` when already computed."""
     if not columns or len(part) == 0:
         return b""
-    cells = [_csv_cells(_texts(part[c.name], c.kind), c.kind) for c in columns]
+    texts = part_texts(part, columns) if texts is None else texts
+    cells = [_csv_cells(t, c.kind) for t, c in zip(texts, columns, strict=True)]
     return _joined_bytes(_interleaved(cells, ["", *[","] * (len(cells) - 1)], "\n"))
 
 
-def _csv_bytes(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
-    return csv_header(columns) + csv_lines(part, columns)
+def _csv_bytes(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
+    return csv_header(columns) + csv_lines(part, columns, texts)
 
 
 def _json_string(text: str) -> str:
@@ -160,10 +169,11 @@ def _json_values(texts: pa.Array, kind: str) -> pa.Array:
     return pc.fill_null(texts, "null")
 
 
-def _jsonl_bytes(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
+def _jsonl_bytes(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
     if not columns or len(part) == 0:
         return b""
-    values = [_json_values(_texts(part[c.name], c.kind), c.kind) for c in columns]
+    texts = part_texts(part, columns) if texts is None else texts
+    values = [_json_values(t, c.kind) for t, c in zip(texts, columns, strict=True)]
     keys = [("{" if i == 0 else ",") + _json_string(c.name) + ":" for i, c in enumerate(columns)]
     return _joined_bytes(_interleaved(values, keys, "}\n"))
 
@@ -182,7 +192,7 @@ _PARQUET_OPTIONS: dict[str, object] = {
 }
 
 
-def _parquet_bytes(part: pd.DataFrame, columns: Sequence[Column]) -> bytes:
+def _parquet_bytes(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
     sink = pa.BufferOutputStream()
     pq.write_table(_arrow_table(part, columns), sink, row_group_size=PARQUET_ROW_GROUP_SIZE, **_PARQUET_OPTIONS)
     return sink.getvalue().to_pybytes()
@@ -237,8 +247,9 @@ class ParquetStream:
         self._writer.close()
 
 
-Writer = Callable[[pd.DataFrame, Sequence[Column]], bytes]
-"""Encodes a part of the canonical frame (its ``columns``, in order) as one file's bytes."""
+Writer = Callable[..., bytes]
+"""``(part, columns, texts=None) -> bytes``: a part of the canonical frame (its ``columns``, in order) as one
+file's bytes; ``texts`` (``part_texts``, shared by CSV and JSONL) when already computed."""
 
 WRITERS: dict[str, Writer] = {
     "csv": _csv_bytes,

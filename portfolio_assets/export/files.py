@@ -12,12 +12,13 @@ at most the previous chunk's part and one Parquet row group per open file, never
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
+import pyarrow as pa
 
 from portfolio_assets.export import encoders
-from portfolio_assets.export.encoders import FORMATS, ParquetStream, csv_lines
+from portfolio_assets.export.encoders import FORMATS, ParquetStream, csv_lines, part_texts
 from portfolio_assets.export.frame import ORDER_BY, Column
 from portfolio_assets.export.manifest import ExportedFile
 from portfolio_assets.export.shards import shard_key
@@ -28,13 +29,34 @@ __all__ = ["ExportWriter"]
 
 
 @dataclass
+class _Part:
+    """The rows of one split and shard of a chunk, with the column texts CSV and JSONL share (made once)."""
+
+    frame: pd.DataFrame
+    columns: Sequence[Column]
+    _texts: list[pa.Array] | None = field(default=None, repr=False)
+
+    def texts(self) -> list[pa.Array]:
+        if self._texts is None:
+            self._texts = part_texts(self.frame, self.columns)
+        return self._texts
+
+
+@dataclass
 class _OpenFile:
     relative: str
     staged: StagedFile
-    first: pd.DataFrame | None = None
+    first: _Part | None = None
     """The first part, held unencoded until a second comes: a file of one part is ``WRITERS``' bytes of it."""
     parquet: ParquetStream | None = None
     rows: int = 0
+
+
+def _whole(fmt: str, part: _Part) -> bytes:
+    """``WRITERS[fmt]``' bytes of ``part`` (the text formats get the texts they share)."""
+    if fmt == "parquet":
+        return encoders.WRITERS[fmt](part.frame, part.columns)
+    return encoders.WRITERS[fmt](part.frame, part.columns, part.texts())
 
 
 class ExportWriter:
@@ -76,43 +98,43 @@ class ExportWriter:
         for name in SPLITS:
             in_split = (labels == name).to_numpy()
             for shard in sorted(set(shards[in_split])):
-                part = frame[in_split & (shards == shard).to_numpy()].reset_index(drop=True)
+                part = _Part(frame[in_split & (shards == shard).to_numpy()].reset_index(drop=True), self._columns)
                 for fmt in self._formats:
                     self._append(fmt, name, shard, part)
 
-    def _append(self, fmt: str, split: str, shard: str, part: pd.DataFrame) -> None:
+    def _append(self, fmt: str, split: str, shard: str, part: _Part) -> None:
         key = (fmt, split, shard)
         file = self._open.get(key)
         if file is None:
             if key in self._files:
                 raise ValueError(f"rows of {split} shard {shard} arrive after that shard's file was closed")
             relative = f"{fmt}/{split}/{split}-{shard}.{FORMATS[fmt]}"
-            self._open[key] = _OpenFile(relative, self._sink.open(relative), first=part, rows=len(part))
+            self._open[key] = _OpenFile(relative, self._sink.open(relative), first=part, rows=len(part.frame))
             return
         if file.first is not None:
             self._encode(fmt, file, file.first, first=True)
             file.first = None
         self._encode(fmt, file, part, first=False)
-        file.rows += len(part)
+        file.rows += len(part.frame)
 
-    def _encode(self, fmt: str, file: _OpenFile, part: pd.DataFrame, *, first: bool) -> None:
+    def _encode(self, fmt: str, file: _OpenFile, part: _Part, *, first: bool) -> None:
         """Write ``part`` to a file of several parts: the same bytes as its parts encoded at once."""
         columns = self._columns
         assert columns is not None
         if fmt == "parquet":
             if file.parquet is None:
                 file.parquet = ParquetStream(file.staged, columns)  # type: ignore[arg-type]
-            file.parquet.append(part)
+            file.parquet.append(part.frame)
         elif fmt == "csv" and not first:
-            file.staged.write(csv_lines(part, columns))  # the header is written with the first part
+            file.staged.write(csv_lines(part.frame, columns, part.texts()))  # the header came with the first part
         else:
-            file.staged.write(encoders.WRITERS[fmt](part, columns))
+            file.staged.write(_whole(fmt, part))
 
     def _close(self, key: tuple[str, str, str]) -> None:
         file = self._open.pop(key)
         fmt = key[0]
         if file.first is not None:
-            file.staged.write(encoders.WRITERS[fmt](file.first, self._columns or []))
+            file.staged.write(_whole(fmt, file.first))
         elif file.parquet is not None:
             file.parquet.close()
         file.staged.close()

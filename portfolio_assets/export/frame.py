@@ -136,7 +136,7 @@ def _check_strict_json(series: pd.Series, first_row: int) -> None:
             continue
         seen.add(text)
         try:
-            strict_json.loads(text)
+            strict_json.check(text)
         except ValueError as exc:
             raise ValueError(
                 f"{series.name} of row {first_row + position} is not strict JSON ({exc}): {text!r:.80}"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from portfolio_assets.timeutil import strftime_distinct
+
 __all__ = ["SHARD_BY", "SHARD_RULES", "shard_key"]
 
 SHARD_BY = ("year", "quarter", "month")
@@ -29,9 +31,9 @@ def shard_key(timestamps: pd.Series | pd.DatetimeIndex, shard_by: str) -> pd.Ser
         raise ValueError("shard_key: null timestamps have no shard")
     utc = series.dt.tz_convert("UTC")
     if shard_by == "year":
-        keys = utc.dt.strftime("%Y")
+        keys = strftime_distinct(utc, "%Y")
     elif shard_by == "month":
-        keys = utc.dt.strftime("%Y-%m")
+        keys = strftime_distinct(utc, "%Y-%m")
     else:
-        keys = utc.dt.strftime("%Y") + "Q" + utc.dt.quarter.astype(str)
+        keys = strftime_distinct(utc, "%Y") + "Q" + utc.dt.quarter.astype(str)
     return keys.astype(object).rename("shard")
