@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -40,6 +39,9 @@ import pandas as pd
 
 from portfolio_assets import settings
 from portfolio_assets.bench_data import assets, price_frame, window, write_landing
+from portfolio_assets.fsutil import peak_rss
+
+__all__ = ["StackSampler", "main", "partitions_per_run", "peak_rss"]
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -85,50 +87,61 @@ ROWS_PER_RUN = 250_000
 """About how many price rows one run of the build holds (``--partitions-per-run`` auto): bounds its memory."""
 
 
-def partitions_per_run(assets: int) -> int:
-    """Monthly partitions per run so a run holds about ``ROWS_PER_RUN`` price rows (at least one month)."""
-    return max(1, ROWS_PER_RUN // (assets * 31))
+def partitions_per_run(assets: int, workers: int = 1) -> int:
+    """Monthly partitions per run so the runs held at once (one per worker) hold about ``ROWS_PER_RUN`` price
+    rows together (at least one month a run)."""
+    return max(1, ROWS_PER_RUN // (assets * 31 * max(workers, 1)))
 
 
-def peak_rss() -> int:
-    """This process's peak RSS in bytes: ``VmHWM`` on Linux (``ru_maxrss`` survives ``exec``, so a spawned
-    child's would include its parent's memory at the fork), else ``ru_maxrss``."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+def run_build(out: Path, per_run: int | None, workers: int = 1) -> dict[str, object]:
+    """Materialise everything (no raw assets: the landing zone is the raw responses) and measure it.
 
-
-def run_build(out: Path, per_run: int | None) -> dict[str, object]:
-    """Materialise everything (no raw assets: the landing zone is the raw responses) and measure it."""
-    from dagster import DagsterInstance
+    With ``workers`` > 1 every run executes in a worker process: the CPU time is this process's and its
+    children's, the peak RSS the sum of each process's peak (a bound on what they held at once), and
+    Dagster's share is sampled in the workers."""
+    from dagster import AssetKey, DagsterInstance
 
     from portfolio_assets.definitions import resources_for
-    from portfolio_assets.runner import materialize_all
+    from portfolio_assets.runner import WorkerRun, materialize_all
 
     instance = DagsterInstance.get()
     started, cpu0 = time.perf_counter(), os.times()
     with StackSampler() as sampler:
         results = materialize_all(
-            resources=resources_for(), instance=instance, sources=False, log_level="WARNING", partitions_per_run=per_run
+            resources=resources_for(),
+            instance=instance,
+            sources=False,
+            log_level="WARNING",
+            partitions_per_run=per_run,
+            workers=workers,
+            sampler=StackSampler if workers > 1 else None,
         )
     wall = time.perf_counter() - started
     cpu1 = os.times()
+    cpu = sum(getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "system", "children_user", "children_system"))
+    in_workers = [r for r in results if isinstance(r, WorkerRun)]
+    if in_workers:
+        peaks = {r.pid: r.peak_rss for r in in_workers}  # a worker's last report is its peak
+        rss = peak_rss() + sum(peaks.values())
+        ours = sum(r.samples[0] for r in in_workers if r.samples)
+        share = 1.0 - ours / max(sum(r.samples[1] for r in in_workers if r.samples), 1)
+    else:
+        rss, share = peak_rss(), 1.0 - sampler.ours / max(sampler.samples, 1)
     stages, rows, runs = run_stats(instance, [r.run_id for r in results])
-    export = results[-1].asset_materializations_for_node("training_set")[-1].metadata
+    event = instance.get_latest_materialization_event(AssetKey("training_set"))
+    assert event is not None and event.asset_materialization is not None
+    export = event.asset_materialization.metadata
     return {
         "wall": wall,
-        "cpu": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
-        "peak_rss_mb": peak_rss() / 2**20,
-        "dagster_share": 1.0 - sampler.ours / max(sampler.samples, 1),
+        "cpu": cpu,
+        "peak_rss_mb": rss / 2**20,
+        "dagster_share": share,
         "stage_seconds": stages,
         "stage_rows": rows,
         "rows": int(export["rows"].value),
         "export": str(export["path"].value),
         "run_seconds": runs,
+        "workers": workers,
     }
 
 
@@ -312,15 +325,25 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help=f"monthly partitions per run (0: about {ROWS_PER_RUN:,} price rows a run; -1: one run per stage)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes running a phase's ranges side by side (materialize_all(workers=N))",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     out = args.out.resolve()
-    per_run = {0: partitions_per_run(args.assets), -1: None}.get(args.partitions_per_run, args.partitions_per_run)
+    per_run = {0: partitions_per_run(args.assets, args.workers), -1: None}.get(
+        args.partitions_per_run, args.partitions_per_run
+    )
     if args.child:
-        print(json.dumps(run_build(out, per_run)))
+        print(json.dumps(run_build(out, per_run, args.workers)))
         return 0
     if args.assets < 2 or args.years < 3:
         parser.error("--assets must be >= 2 and --years >= 3")
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -354,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             str(args.assets),
             "--partitions-per-run",
             str(args.partitions_per_run),
+            "--workers",
+            str(args.workers),
         ],
         env=env,
         capture_output=True,
@@ -385,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {
         "assets": args.assets,
         "years": args.years,
+        "workers": args.workers,
         "rows": build["rows"],
         "seconds": round(build["wall"], 2),
         "cpu_seconds": round(build["cpu"], 2),

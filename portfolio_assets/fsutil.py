@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import resource
+import sys
 import uuid
 from pathlib import Path
 
@@ -51,3 +53,15 @@ def process_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def peak_rss() -> int:
+    """This process's peak RSS in bytes: ``VmHWM`` on Linux (``ru_maxrss`` survives ``exec``, so a spawned
+    child's would include its parent's memory at the fork), else ``ru_maxrss``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)

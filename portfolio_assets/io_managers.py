@@ -249,11 +249,15 @@ class PartitionStore:
         folder = self.folder(asset_path)
         if not folder.is_dir():
             return []
+        # Files first, then writers, then commits: a concurrent writer records its generation as in flight
+        # before it writes a file and commits before it withdraws that record, so a file listed here is
+        # either in flight still, or committed (and in the index read after), or its writer died.
+        files = list(folder.glob("*.parquet"))
+        running = {p.stem for p in (folder / INFLIGHT).glob("*.json") if _writer_alive(p)}
         index = self._index(asset_path)
         live = {(key, commit.generation) for key, commit in index.latest.items()}
-        running = {p.stem for p in (folder / INFLIGHT).glob("*.json") if _writer_alive(p)}
         removed = []
-        for path in folder.glob("*.parquet"):
+        for path in files:
             key, _, rest = path.name.partition(".")
             generation = rest.removesuffix(".parquet")
             if (key, generation) in live or generation in running:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import socket
-from collections.abc import Mapping, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from typing import Any
 
 from dagster import (
     AssetsDefinition,
@@ -15,10 +21,13 @@ from dagster import (
     TimeWindowPartitionsDefinition,
     materialize,
 )
+from dagster._core.instance.ref import InstanceRef
+from dagster._serdes import deserialize_value, serialize_value
+from pydantic import BaseModel
 
 from portfolio_assets.assets.raw import RAW_ASSETS
-from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS, training_set
-from portfolio_assets.fsutil import process_alive
+from portfolio_assets.definitions import ALL_ASSETS, LABELLED_ASSETS, OBSERVATION_ASSETS, indicators, training_set
+from portfolio_assets.fsutil import peak_rss, process_alive
 from portfolio_assets.partitions import (
     LABELLED_PARTITIONS,
     OBSERVATION_PARTITIONS,
@@ -98,6 +107,104 @@ def chunked(
     return [(selected[i], selected[min(i + step, len(selected)) - 1]) for i in range(0, len(selected), step)]
 
 
+@dataclass(frozen=True)
+class WorkerRun:
+    """A run ``materialize_all(workers=N)`` executed in a worker process."""
+
+    run_id: str
+    success: bool
+    assets: tuple[str, ...]
+    span: tuple[str, str]
+    peak_rss: int
+    """The worker process's peak RSS so far, in bytes (a worker runs several runs)."""
+    pid: int
+    samples: tuple[int, int] | None = None
+    """``(ours, samples)`` of the ``sampler`` the run was wrapped in, if one was given."""
+
+
+Sampler = Callable[[], AbstractContextManager[Any]]
+"""A context manager class whose instance has ``ours`` and ``samples`` counts (``bench.StackSampler``)."""
+
+
+@dataclass(frozen=True)
+class _Model:
+    """A Dagster resource as its class and field values: resources do not pickle, these rebuild them."""
+
+    cls: type
+    fields: dict[str, Any]
+
+
+def _portable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return _Model(type(value), {f: _portable(getattr(value, f)) for f in type(value).model_fields})
+    return value
+
+
+def _rebuilt(value: Any) -> Any:
+    if isinstance(value, _Model):
+        return value.cls(**{k: _rebuilt(v) for k, v in value.fields.items()})
+    return value
+
+
+def _name(asset: AssetsDefinition) -> str:
+    return asset.node_def.name
+
+
+def _worker_run(
+    names: tuple[str, ...],
+    span: tuple[str, str],
+    resources: Mapping[str, Any],
+    instance_ref: str,
+    log_level: str,
+    sampler: Sampler | None,
+) -> WorkerRun:
+    """One run in a worker process, on the instance ``instance_ref`` (serialised) points at."""
+    instance = DagsterInstance.from_ref(deserialize_value(instance_ref, InstanceRef))
+    resources = {k: _rebuilt(v) for k, v in resources.items()}
+    selection = [a for a in ALL_ASSETS if _name(a) in names]
+    try:
+        with sampler() if sampler is not None else nullcontext() as measured:
+            result = materialize_range(selection, *span, resources=resources, instance=instance, log_level=log_level)
+    except Exception as exc:  # Dagster's errors do not all pickle: send their text
+        raise RuntimeError(
+            f"the run of {', '.join(names)} over {span[0]}..{span[1]} failed in worker process {os.getpid()}: "
+            f"{exc}\n{traceback.format_exc()}"
+        ) from None
+    samples = (measured.ours, measured.samples) if measured is not None else None
+    return WorkerRun(result.run_id, result.success, names, span, peak_rss(), os.getpid(), samples)
+
+
+def _phases(
+    observation: list[AssetsDefinition],
+    obs: tuple[str, str],
+    lab: tuple[str, str],
+    partitions_per_run: int | None,
+    workers: int,
+) -> list[list[tuple[list[AssetsDefinition], tuple[str, str]]]]:
+    """The runs, in phases whose runs do not depend on one another (each phase after the one before).
+
+    One worker: every observation asset per range, oldest first (a range's indicators read the prices of
+    the ranges before it), then the labelled ones. Several: the observation assets but ``indicators`` over
+    every range, then ``indicators`` (its lookback reaches earlier ranges), then the labelled ones up to
+    ``sft_rows`` (they read only observations and their own partitions' targets); ``training_set`` last.
+    """
+    obs_spans = chunked(*obs, OBSERVATION_PARTITIONS, partitions_per_run)
+    if partitions_per_run is None:
+        return [[(observation, span)] for span in obs_spans] + [[(LABELLED_ASSETS, lab)]]
+    rows = [a for a in LABELLED_ASSETS if a is not training_set]
+    lab_spans = chunked(*lab, LABELLED_PARTITIONS, partitions_per_run)
+    if workers == 1:
+        phases = [[(observation, span)] for span in obs_spans] + [[(rows, span)] for span in lab_spans]
+    else:
+        first = [a for a in observation if a is not indicators]
+        phases = [
+            [(first, span) for span in obs_spans],
+            *([[([indicators], span) for span in obs_spans]] if indicators in observation else []),
+            [(rows, span) for span in lab_spans],
+        ]
+    return [*phases, [([training_set], lab)]]
+
+
 def materialize_all(
     *,
     resources: Mapping[str, object],
@@ -107,7 +214,9 @@ def materialize_all(
     log_level: str = "INFO",
     sources: bool = True,
     partitions_per_run: int | None = None,
-) -> list[ExecuteInProcessResult]:
+    workers: int = 1,
+    sampler: Sampler | None = None,
+) -> list[ExecuteInProcessResult | WorkerRun]:
     """Observation assets over their range, then labelled assets over theirs (default: everything), then the
     export of the whole labelled range.
 
@@ -115,6 +224,9 @@ def materialize_all(
     ``partitions_per_run`` bounds a run's memory: the observation assets, then the labelled ones up to
     ``sft_rows``, run over consecutive ranges of that many partitions, oldest first (each reads what the
     earlier ones stored), and ``training_set`` once over the whole labelled range. None: one run each.
+    ``workers`` > 1 runs the ranges of a phase (``_phases``) side by side in that many worker processes,
+    every run included (the results are then ``WorkerRun``); it needs a persistent ``instance`` and
+    ``partitions_per_run``. ``sampler`` wraps each worker's runs (``WorkerRun.samples``).
     """
     obs = observation_range or (
         OBSERVATION_PARTITIONS.get_first_partition_key(),
@@ -124,15 +236,46 @@ def materialize_all(
         LABELLED_PARTITIONS.get_first_partition_key(),
         LABELLED_PARTITIONS.get_last_partition_key(),
     )
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     observation = [a for a in OBSERVATION_ASSETS if sources or a not in RAW_ASSETS]
-    runs = [(observation, span) for span in chunked(*obs, OBSERVATION_PARTITIONS, partitions_per_run)]
+    phases = _phases(observation, obs, lab, partitions_per_run, workers)
+    if workers == 1:
+        return [
+            materialize_range(selection, *span, resources=resources, instance=instance, log_level=log_level)
+            for phase in phases
+            for selection, span in phase
+        ]
+    if instance is None or instance.is_ephemeral:
+        raise ValueError(
+            "materialize_all(workers > 1) runs in worker processes that share the Dagster instance: give a "
+            "persistent one (DAGSTER_HOME), not an ephemeral one"
+        )
     if partitions_per_run is None:
-        runs.append((LABELLED_ASSETS, lab))
-    else:
-        rows = [a for a in LABELLED_ASSETS if a is not training_set]
-        runs += [(rows, span) for span in chunked(*lab, LABELLED_PARTITIONS, partitions_per_run)]
-        runs.append(([training_set], lab))
-    return [
-        materialize_range(selection, *span, resources=resources, instance=instance, log_level=log_level)
-        for selection, span in runs
-    ]
+        raise ValueError("materialize_all(workers > 1) needs partitions_per_run: a phase's ranges run side by side")
+    fail_dead_runs(instance)
+    results: list[ExecuteInProcessResult | WorkerRun] = []
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited Dagster state or threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        for phase in phases:
+            futures = [
+                pool.submit(
+                    _worker_run,
+                    tuple(_name(a) for a in selection),
+                    span,
+                    {k: _portable(v) for k, v in resources.items()},
+                    serialize_value(instance.get_ref()),
+                    log_level,
+                    sampler,
+                )
+                for selection, span in phase
+            ]
+            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = [f for f in futures if f in done and f.exception() is not None]
+            if failed:
+                for future in futures:
+                    future.cancel()
+                wait(futures)  # the runs already started finish (or fail) before the error is raised
+                raise failed[0].exception()  # type: ignore[misc]
+            results += [f.result() for f in futures]
+    return results

@@ -35,10 +35,10 @@ if str(REPO_ROOT) not in sys.path:  # run as a plain script, without an editable
 
 import pandas as pd  # noqa: E402
 
-from portfolio_assets.bench import peak_rss  # noqa: E402
 from portfolio_assets.bench_rows import synthetic_rows  # noqa: E402
 from portfolio_assets.columns import FEATURE_COLUMNS  # noqa: E402
 from portfolio_assets.features.sft import format_rows  # noqa: E402
+from portfolio_assets.fsutil import peak_rss  # noqa: E402
 from portfolio_assets.io_managers import PartitionStore  # noqa: E402
 from portfolio_assets.spans import HORIZON_DAYS  # noqa: E402
 
