@@ -362,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             "PORTFOLIO_UNIVERSE_FILE": str(out / "universe.yaml"),
             "PORTFOLIO_DATA_DIR": str(out / "data"),
             "PORTFOLIO_SOURCE_MODE": "sample",
+            settings.WORKERS_ENV: str(args.workers),  # the export's chunks too
             **split_boundaries(landing["first"], landing["last"]),
         }
     )

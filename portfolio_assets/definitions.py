@@ -72,6 +72,7 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
             validation_start=env_setting(settings.VALIDATION_START_ENV, None),
             test_start=env_setting(settings.TEST_START_ENV, None),
             embargo_days=env_setting(settings.EMBARGO_DAYS_ENV, 0),
+            workers=env_setting(settings.WORKERS_ENV, 1),
         ),
     }
     settings.check_split_settings()

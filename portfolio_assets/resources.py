@@ -64,7 +64,8 @@ class ExportResource(ConfigurableResource):
     """How the training set's rows are shaped, split and sharded, and where it is written.
 
     ``validation_start`` / ``test_start`` (YYYY-MM-DD) fix the split boundaries;
-    left empty they fall at 80% / 90% of the exported dates.
+    left empty they fall at 80% / 90% of the exported dates. ``workers`` > 1 formats, validates and encodes
+    the export's chunks in that many worker processes (the files are the same bytes).
     """
 
     storage: StorageResource
@@ -74,6 +75,8 @@ class ExportResource(ConfigurableResource):
     validation_start: str | None = None
     test_start: str | None = None
     embargo_days: int = 0
+    workers: int = 1
+    """Worker processes that format, validate and encode the export's chunks (1: this process)."""
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Check the resolved values with the same rules the variables are checked by at load."""
@@ -84,6 +87,7 @@ class ExportResource(ConfigurableResource):
             (settings.PROMPT_FORMAT_ENV, "prompt_format"),
             (settings.SHARD_BY_ENV, "shard_by"),
             (settings.EMBARGO_DAYS_ENV, "embargo_days"),
+            (settings.WORKERS_ENV, "workers"),
             (settings.VALIDATION_START_ENV, "validation_start"),
             (settings.TEST_START_ENV, "test_start"),
         ):

@@ -94,16 +94,20 @@ def materialize_range(
 
 
 def chunked(
-    first: str, last: str, partitions_def: TimeWindowPartitionsDefinition, size: int | None
+    first: str, last: str, partitions_def: TimeWindowPartitionsDefinition, size: int | None, workers: int = 1
 ) -> list[tuple[str, str]]:
     """The partitions holding days ``first..last`` as consecutive ranges of at most ``size`` partitions
-    (None: one range)."""
+    (None: one range); with ``workers`` > 1, ranges of even sizes, as many as a multiple of ``workers``."""
     lo, hi = partition_range(first, last, partitions_def)
     keys = partitions_def.get_partition_keys()
     selected = keys[keys.index(lo) : keys.index(hi) + 1]
     step = len(selected) if size is None else size
     if step < 1:
         raise ValueError(f"a run must hold at least one partition, got {size}")
+    if workers > 1 and size is not None:  # as many ranges as before, rounded up to a multiple of workers, of even sizes
+        count = -(-len(selected) // step)
+        count = -(-count // workers) * workers
+        step = max(1, -(-len(selected) // count))
     return [(selected[i], selected[min(i + step, len(selected)) - 1]) for i in range(0, len(selected), step)]
 
 
@@ -188,11 +192,11 @@ def _phases(
     every range, then ``indicators`` (its lookback reaches earlier ranges), then the labelled ones up to
     ``sft_rows`` (they read only observations and their own partitions' targets); ``training_set`` last.
     """
-    obs_spans = chunked(*obs, OBSERVATION_PARTITIONS, partitions_per_run)
+    obs_spans = chunked(*obs, OBSERVATION_PARTITIONS, partitions_per_run, workers)
     if partitions_per_run is None:
         return [[(observation, span)] for span in obs_spans] + [[(LABELLED_ASSETS, lab)]]
     rows = [a for a in LABELLED_ASSETS if a is not training_set]
-    lab_spans = chunked(*lab, LABELLED_PARTITIONS, partitions_per_run)
+    lab_spans = chunked(*lab, LABELLED_PARTITIONS, partitions_per_run, workers)
     if workers == 1:
         phases = [[(observation, span)] for span in obs_spans] + [[(rows, span)] for span in lab_spans]
     else:

@@ -51,6 +51,9 @@ SHARD_BY_ENV = "PORTFOLIO_SHARD_BY"
 VALIDATION_START_ENV = "PORTFOLIO_VALIDATION_START"
 TEST_START_ENV = "PORTFOLIO_TEST_START"
 EMBARGO_DAYS_ENV = "PORTFOLIO_EMBARGO_DAYS"
+WORKERS_ENV = "PORTFOLIO_WORKERS"
+MAX_WORKERS = 64
+"""Worker processes the export formats, validates and encodes its chunks in (1: in the step's own process)."""
 
 # Sources (issue 10): the mode is read once, like the deployment (it picks the landing zone's default);
 # the rest are fields of SourcesResource.
@@ -314,6 +317,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(VALIDATION_START_ENV, iso_day, empty_means_default=True),
         Setting(TEST_START_ENV, iso_day, empty_means_default=True),
         Setting(EMBARGO_DAYS_ENV, whole_number(0, MAX_EMBARGO_DAYS)),
+        Setting(WORKERS_ENV, whole_number(1, MAX_WORKERS)),
         Setting(SOURCE_RETRY_DELAY_ENV, number(0, 3600)),
         Setting(ALPHAVANTAGE_API_KEY_ENV, api_key, secret=True),
         Setting(FRED_API_KEY_ENV, api_key, secret=True),

@@ -437,10 +437,11 @@ def test_a_failure_mid_write_leaves_the_previous_export_intact(rows, tmp_path, m
     export_training_set(rows, out, split=SPLIT, provenance=PROVENANCE)
     before = tree_bytes(out)
 
-    def broken(part, columns):
+    def broken(stream, table):
         raise OSError("disk full")
 
-    monkeypatch.setitem(encoders.WRITERS, "parquet", broken)
+    # The CSV and JSONL files of the first part are written by then: the failure is mid-write.
+    monkeypatch.setattr(encoders.ParquetStream, "append_table", broken)
     with pytest.raises(OSError, match="disk full"):
         export_training_set(rows.iloc[:2000], out, split=SPLIT, provenance={"run": 2})
     assert tree_bytes(out) == before

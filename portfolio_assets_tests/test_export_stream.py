@@ -64,17 +64,22 @@ def stream_export(store: PartitionStore, keys: list[str], out: Path, chunk_rows:
 
 
 @pytest.mark.parametrize(
-    ("shard_by", "split", "chunk_rows"),
+    ("shard_by", "split", "chunk_rows", "workers"),
     [
-        ("year", SplitConfig(embargo_days=3), 500),
-        ("quarter", SplitConfig(validation_start="2001-09-01", test_start="2002-01-10"), 1),
-        ("month", SplitConfig(), 10**9),
+        ("year", SplitConfig(embargo_days=3), 500, 1),
+        ("quarter", SplitConfig(validation_start="2001-09-01", test_start="2002-01-10"), 1, 1),
+        ("month", SplitConfig(), 10**9, 1),
+        # Chunks formatted, validated and encoded in worker processes, written here in order.
+        ("year", SplitConfig(embargo_days=3), 500, 2),
+        ("quarter", SplitConfig(validation_start="2001-09-01", test_start="2002-01-10"), 700, 3),
     ],
 )
-def test_the_streamed_export_is_byte_identical(stored, tmp_path, shard_by, split, chunk_rows):
+def test_the_streamed_export_is_byte_identical(stored, tmp_path, shard_by, split, chunk_rows, workers):
     store, keys = stored
     whole = whole_export(store, keys, tmp_path / "whole", split=split, shard_by=shard_by)
-    streamed = stream_export(store, keys, tmp_path / "stream", chunk_rows, split=split, shard_by=shard_by)
+    streamed = stream_export(
+        store, keys, tmp_path / "stream", chunk_rows, split=split, shard_by=shard_by, workers=workers
+    )
     assert tree_bytes(tmp_path / "stream") == tree_bytes(tmp_path / "whole")
     assert streamed.rows == whole.rows and streamed.excluded_by_boundary == whole.excluded_by_boundary
     assert [f.path for f in streamed.files] == [f.path for f in whole.files]
@@ -111,7 +116,8 @@ def test_parquet_written_in_parts_is_byte_identical():
         assert sink.getvalue().to_pybytes() == WRITERS["parquet"](frame, columns), cuts
 
 
-def test_a_validation_failure_names_every_invalid_row(stored, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_validation_failure_names_every_invalid_row(stored, tmp_path, workers):
     store, keys = stored
     rows = store.read(["sft_rows"], keys)
     bad = rows.copy()
@@ -123,18 +129,26 @@ def test_a_validation_failure_names_every_invalid_row(stored, tmp_path):
         whole_export(broken, keys, tmp_path / "whole", split=SplitConfig())
     with pytest.raises(ValueError, match=re.escape(str(whole.value))):
         stream_export(
-            broken, keys, tmp_path / "stream", 500, split=SplitConfig(), shard_by="year", label="training_set"
+            broken,
+            keys,
+            tmp_path / "stream",
+            500,
+            split=SplitConfig(),
+            shard_by="year",
+            label="training_set",
+            workers=workers,
         )
     assert not any(tmp_path.glob("stream")) and not any(tmp_path.glob(".stream*"))
 
 
-def test_a_split_that_cannot_be_placed_is_the_same_error(stored, tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_split_that_cannot_be_placed_is_the_same_error(stored, tmp_path, workers):
     store, keys = stored
     split = SplitConfig(validation_start="1999-01-01", test_start="2001-01-01")
     with pytest.raises(ValueError) as whole:
         whole_export(store, keys, tmp_path / "whole", split=split)
     with pytest.raises(ValueError, match=re.escape(str(whole.value))):
-        stream_export(store, keys, tmp_path / "stream", 500, split=split, shard_by="year")
+        stream_export(store, keys, tmp_path / "stream", 500, split=split, shard_by="year", workers=workers)
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 

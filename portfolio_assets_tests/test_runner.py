@@ -107,3 +107,89 @@ def test_a_build_in_many_runs_exports_the_same_rows(tmp_path, instance, full_bac
     pd.testing.assert_frame_equal(chunked_rows[numeric], single_rows[numeric], check_exact=False, rtol=1e-9, atol=0)
     others = [c for c in single_rows.columns if c not in numeric]
     pd.testing.assert_frame_equal(chunked_rows[others], single_rows[others])
+
+
+def test_ranges_for_worker_processes_are_even_and_a_multiple_of_the_workers():
+    from portfolio_assets.partitions import LABELLED_PARTITIONS
+    from portfolio_assets.runner import chunked
+
+    # 12 months in runs of at most 5: three runs, four with two workers, three months each
+    assert chunked("2009-01-01", "2009-12-31", LABELLED_PARTITIONS, 5, workers=2) == [
+        ("2009-01-01", "2009-03-01"),
+        ("2009-04-01", "2009-06-01"),
+        ("2009-07-01", "2009-09-01"),
+        ("2009-10-01", "2009-12-01"),
+    ]
+    assert chunked("2009-01-01", "2009-12-31", LABELLED_PARTITIONS, 100, workers=2) == [
+        ("2009-01-01", "2009-06-01"),
+        ("2009-07-01", "2009-12-01"),
+    ]
+    assert chunked("2009-01-01", "2009-02-28", LABELLED_PARTITIONS, 100, workers=3) == [
+        ("2009-01-01", "2009-01-01"),
+        ("2009-02-01", "2009-02-01"),
+    ]
+
+
+def test_phases_run_indicators_after_every_price_range_and_the_export_last():
+    from portfolio_assets.definitions import LABELLED_ASSETS, OBSERVATION_ASSETS, indicators, training_set
+    from portfolio_assets.runner import _phases
+
+    lab = ("2009-01-01", "2012-11-01")
+    phases = _phases(list(OBSERVATION_ASSETS), ("2008-01-01", "2013-02-01"), lab, 12, workers=2)
+    assert len(phases) == 4
+    first, second, third, last = phases
+    assert all(indicators not in selection for selection, _ in first) and len(first) % 2 == 0
+    assert all(selection == [indicators] for selection, _ in second) and [s for _, s in second] == [s for _, s in first]
+    assert all(training_set not in selection and set(selection) < set(LABELLED_ASSETS) for selection, _ in third)
+    assert last == [([training_set], lab)]
+    # one worker: each range's observation assets together, oldest first, as before
+    serial = _phases(list(OBSERVATION_ASSETS), ("2008-01-01", "2013-02-01"), lab, 12, workers=1)
+    assert all(len(phase) == 1 for phase in serial) and serial[0][0][0] == list(OBSERVATION_ASSETS)
+
+
+def test_worker_processes_need_a_persistent_instance(instance):
+    from portfolio_assets.runner import materialize_all
+    from portfolio_assets_tests.resources import make_resources
+
+    with pytest.raises(ValueError, match="persistent one"):
+        materialize_all(resources=make_resources("unused"), instance=instance, partitions_per_run=6, workers=2)
+    with pytest.raises(ValueError, match="workers must be at least 1"):
+        materialize_all(resources=make_resources("unused"), instance=instance, workers=0)
+
+
+def test_a_build_in_worker_processes_exports_the_same_rows(tmp_path, full_backfill):
+    """Two worker processes on one persistent instance and one store, each phase's ranges side by side: the
+    rows of one run each (texts identical, full precision to 1e-9 as for any build in several runs)."""
+    from pathlib import Path
+
+    from dagster import AssetKey
+
+    from portfolio_assets.export import read_export
+    from portfolio_assets.runner import WorkerRun, materialize_all
+    from portfolio_assets_tests.resources import make_resources
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as persistent:
+        results = materialize_all(
+            resources=make_resources(tmp_path / "data"),
+            instance=persistent,
+            log_level="WARNING",
+            sources=False,
+            partitions_per_run=12,
+            workers=2,
+        )
+        assert all(isinstance(r, WorkerRun) and r.success for r in results)
+        assert len({r.pid for r in results}) == 2  # both workers ran runs
+        event = persistent.get_latest_materialization_event(AssetKey("training_set"))
+        assert event is not None and event.asset_materialization is not None
+        path = event.asset_materialization.metadata["path"].value
+        assert {r.run_id for r in results} <= {run.run_id for run in persistent.get_runs()}
+    one_run = full_backfill[1][-1].asset_materializations_for_node("training_set")[-1].metadata["path"].value
+    assert Path(path).name == Path(one_run).name
+    rows, single_rows = read_export(path, "parquet"), read_export(one_run, "parquet")
+    assert list(rows.columns) == list(single_rows.columns) and len(rows) == len(single_rows) > 8000
+    numeric = single_rows.select_dtypes("number").columns
+    pd.testing.assert_frame_equal(rows[numeric], single_rows[numeric], check_exact=False, rtol=1e-9, atol=0)
+    others = [c for c in single_rows.columns if c not in numeric]
+    pd.testing.assert_frame_equal(rows[others], single_rows[others])

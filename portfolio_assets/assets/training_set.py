@@ -1,7 +1,11 @@
 """training_set: the sharded, split CSV / JSONL / Parquet export a fine-tuning job reads."""
 
+import multiprocessing
 import subprocess
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -24,7 +28,8 @@ from portfolio_assets.checks import has_volume_for
 from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
 from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, sample_sources, shard_key
-from portfolio_assets.export.exporter import LIGHT_COLUMNS, export_stream
+from portfolio_assets.export.exporter import LIGHT_COLUMNS, StreamPlan, encode_chunk, export_stream, plan_stream
+from portfolio_assets.export.files import EncodedChunk
 from portfolio_assets.features.sft import format_rows
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore, file_rows, files_schema, read_files
 from portfolio_assets.partitions import LABELLED_PARTITIONS, granularity_of
@@ -116,6 +121,17 @@ def _chunks(counts: Mapping[str, int], shard_by: str, chunk_rows: int) -> list[l
     return groups
 
 
+def _formatted_rows(paths: list[Path], whole: object, prompt_format: str) -> pd.DataFrame:
+    return format_rows(read_files(paths, schema=whole), FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=prompt_format)
+
+
+def _not_exported(label: str, valid: int, invalid: int, frame_errors: list[str]) -> ValueError:
+    summary = f"{valid} valid, {invalid} invalid rows" + (
+        f"; frame errors: {'; '.join(frame_errors)}" if frame_errors else ""
+    )
+    return ValueError(f"{label}: not exported: {summary}")
+
+
 def _formatted(
     files: Mapping[str, Path],
     groups: list[list[str]],
@@ -131,12 +147,7 @@ def _formatted(
     valid = invalid = 0
     frame_errors: list[str] = []
     for keys in groups:
-        rows = format_rows(
-            read_files([files[k] for k in keys], schema=whole),
-            FEATURE_COLUMNS,
-            HORIZON_DAYS,
-            prompt_format=prompt_format,
-        )
+        rows = _formatted_rows([files[k] for k in keys], whole, prompt_format)
         result = validate_rows(csv_ready(rows), schema, has_volume=has_volume)
         valid, invalid = valid + len(result.valid), invalid + len(result.invalid)
         frame_errors += [e for e in result.frame_errors if e not in frame_errors]
@@ -144,10 +155,83 @@ def _formatted(
         if not invalid and not frame_errors:
             yield rows
     if invalid or frame_errors:
-        summary = f"{valid} valid, {invalid} invalid rows" + (
-            f"; frame errors: {'; '.join(frame_errors)}" if frame_errors else ""
-        )
-        raise ValueError(f"{label}: not exported: {summary}")
+        raise _not_exported(label, valid, invalid, frame_errors)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A group of partitions read, formatted, validated and (when valid and planned) encoded in a worker."""
+
+    valid: int
+    invalid: int
+    frame_errors: list[str]
+    encoded: EncodedChunk | ValueError | TypeError | None
+
+
+def prepare_chunk(
+    paths: list[Path],
+    whole: object,
+    prompt_format: str,
+    has_volume: Mapping[str, bool] | None,
+    plan: StreamPlan | None,
+    first_row: int,
+) -> Prepared:
+    """What ``_formatted`` and ``export_stream`` do with one group, in a worker process: its rows formatted and
+    validated; if all are valid and a ``plan`` is given, encoded (``encode_chunk``; its error, if it raises)."""
+    rows = _formatted_rows(paths, whole, prompt_format)
+    result = validate_rows(csv_ready(rows), TRAINING_SET_SCHEMAS[prompt_format], has_volume=has_volume)
+    valid, invalid, frame_errors = len(result.valid), len(result.invalid), list(result.frame_errors)
+    del result
+    encoded: EncodedChunk | ValueError | TypeError | None = None
+    if plan is not None and not invalid and not frame_errors:
+        try:
+            encoded = encode_chunk(rows, plan.splits, plan.formats, plan.shard_by, first_row=first_row)
+        except (ValueError, TypeError) as exc:
+            encoded = exc
+    return Prepared(valid, invalid, frame_errors, encoded)
+
+
+def _prepared_in_workers(
+    files: Mapping[str, Path],
+    groups: list[list[str]],
+    counts: Mapping[str, int],
+    *,
+    workers: int,
+    plan: StreamPlan | None,
+    prompt_format: str,
+    has_volume: Mapping[str, bool] | None,
+    label: str,
+) -> Iterator[EncodedChunk | ValueError | TypeError]:
+    """``_formatted``'s groups prepared in ``workers`` processes (``prepare_chunk``), yielded in order as
+    ``export_stream`` takes them, with ``_formatted``'s verdict; at most ``workers + 1`` groups in flight."""
+    whole = files_schema(list(files.values()))
+    starts = [0]
+    for keys in groups:
+        starts.append(starts[-1] + sum(counts[k] for k in keys))
+    valid = invalid = 0
+    frame_errors: list[str] = []
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited Dagster threads
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending: deque[Future[Prepared]] = deque()
+        queue = iter(range(len(groups)))
+
+        def submit() -> None:
+            i = next(queue, None)
+            if i is not None:
+                paths = [files[k] for k in groups[i]]
+                pending.append(pool.submit(prepare_chunk, paths, whole, prompt_format, has_volume, plan, starts[i]))
+
+        for _ in range(workers + 1):
+            submit()
+        while pending:
+            prepared = pending.popleft().result()
+            submit()
+            valid, invalid = valid + prepared.valid, invalid + prepared.invalid
+            frame_errors += [e for e in prepared.frame_errors if e not in frame_errors]
+            if not invalid and not frame_errors and prepared.encoded is not None:
+                yield prepared.encoded
+    if invalid or frame_errors:
+        raise _not_exported(label, valid, invalid, frame_errors)
 
 
 def export_partitions(
@@ -161,22 +245,37 @@ def export_partitions(
     has_volume: Mapping[str, bool] | None = None,
     label: str = "training_set",
     chunk_rows: int = CHUNK_ROWS,
+    workers: int = 1,
 ) -> tuple[ExportReport, list[str]]:
     """The training set of stored sft_rows partitions (``PartitionStore.files``, in time order), and its assets.
 
     What formatting, validating and exporting all the rows at once does (the same files and
     errors; ``label`` starts a validation error), holding one chunk of partitions at a time:
-    a first pass reads ``LIGHT_COLUMNS`` of every row (the split, the manifest's counts)."""
+    a first pass reads ``LIGHT_COLUMNS`` of every row (the split, the manifest's counts).
+    ``workers`` > 1: the chunks are formatted, validated and encoded in that many worker processes,
+    this one writing them in order (the same bytes and errors)."""
     paths = list(files.values())
     light = read_files(paths, columns=LIGHT_COLUMNS, schema=files_schema(paths))
     counts = dict(zip(files, (file_rows(p) for p in paths), strict=True))
-    chunks = _formatted(
-        files,
-        _chunks(counts, shard_by, chunk_rows),
-        prompt_format=prompt_format,
-        has_volume=has_volume,
-        label=label,
-    )
+    groups = _chunks(counts, shard_by, chunk_rows)
+    chunks: Iterator[pd.DataFrame | EncodedChunk | ValueError | TypeError]
+    if workers > 1 and len(groups) > 1:
+        try:
+            plan: StreamPlan | None = plan_stream(light, split=split, shard_by=shard_by)
+        except (ValueError, TypeError):
+            plan = None  # export_stream raises it, after the validation's verdict
+        chunks = _prepared_in_workers(
+            files,
+            groups,
+            counts,
+            workers=workers,
+            plan=plan,
+            prompt_format=prompt_format,
+            has_volume=has_volume,
+            label=label,
+        )
+    else:
+        chunks = _formatted(files, groups, prompt_format=prompt_format, has_volume=has_volume, label=label)
     report = export_stream(light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance)
     return report, sorted(light["asset_symbol"].unique())
 
@@ -240,6 +339,7 @@ def training_set(
         provenance=provenance,
         has_volume=has_volume_for(landing.universe().assets),
         label=f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}",
+        workers=export.workers,
     )
     return MaterializeResult(
         check_results=[check_result(universe_complete(excluded, sorted(landing.universe().symbols)))],

@@ -39,11 +39,14 @@ __all__ = [
     "PARQUET_COMPRESSION_LEVEL",
     "PARQUET_ROW_GROUP_SIZE",
     "PARQUET_VERSION",
+    "PART_ENCODERS",
     "WRITERS",
     "ParquetStream",
     "Writer",
+    "arrow_table",
     "csv_header",
     "csv_lines",
+    "jsonl_lines",
     "part_texts",
 ]
 
@@ -169,7 +172,8 @@ def _json_values(texts: pa.Array, kind: str) -> pa.Array:
     return pc.fill_null(texts, "null")
 
 
-def _jsonl_bytes(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
+def jsonl_lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
+    """The JSONL lines of ``part`` (a file is its parts' lines in order); ``texts`` as for ``csv_lines``."""
     if not columns or len(part) == 0:
         return b""
     texts = part_texts(part, columns) if texts is None else texts
@@ -178,7 +182,8 @@ def _jsonl_bytes(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.A
     return _joined_bytes(_interleaved(values, keys, "}\n"))
 
 
-def _arrow_table(part: pd.DataFrame, columns: Sequence[Column]) -> pa.Table:
+def arrow_table(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> pa.Table:
+    """``part`` as the Arrow table its Parquet file holds (``ParquetStream.append_table``); ``texts`` unused."""
     schema = pa.schema([pa.field(c.name, c.arrow, nullable=True) for c in columns])
     return pa.Table.from_pandas(part[[c.name for c in columns]], schema=schema, preserve_index=False)
 
@@ -194,7 +199,7 @@ _PARQUET_OPTIONS: dict[str, object] = {
 
 def _parquet_bytes(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
     sink = pa.BufferOutputStream()
-    pq.write_table(_arrow_table(part, columns), sink, row_group_size=PARQUET_ROW_GROUP_SIZE, **_PARQUET_OPTIONS)
+    pq.write_table(arrow_table(part, columns), sink, row_group_size=PARQUET_ROW_GROUP_SIZE, **_PARQUET_OPTIONS)
     return sink.getvalue().to_pybytes()
 
 
@@ -215,7 +220,10 @@ class ParquetStream:
 
     def append(self, part: pd.DataFrame) -> None:
         """Add ``part``'s rows (after the rows appended before)."""
-        table = _arrow_table(part, self._columns)
+        self.append_table(arrow_table(part, self._columns))
+
+    def append_table(self, table: pa.Table) -> None:
+        """Add the rows of ``arrow_table(part, columns)`` (after the rows appended before)."""
         if self._writer is None:
             self._writer = pq.ParquetWriter(self._where, table.schema, **_PARQUET_OPTIONS)  # type: ignore[arg-type]
         elif not table.schema.equals(self._writer.schema, check_metadata=True):
@@ -253,6 +261,14 @@ file's bytes; ``texts`` (``part_texts``, shared by CSV and JSONL) when already c
 
 WRITERS: dict[str, Writer] = {
     "csv": _csv_bytes,
-    "jsonl": _jsonl_bytes,
+    "jsonl": jsonl_lines,
     "parquet": _parquet_bytes,
 }
+
+PART_ENCODERS: dict[str, Callable[..., bytes | pa.Table]] = {
+    "csv": csv_lines,
+    "jsonl": jsonl_lines,
+    "parquet": arrow_table,
+}
+"""What ``ExportWriter`` appends to a file per part: CSV lines (the header comes when the file opens), JSONL
+lines, the Arrow table of Parquet rows. A file of one part holds the same bytes as ``WRITERS`` of it."""

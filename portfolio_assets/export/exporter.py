@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -17,7 +17,7 @@ import pandas as pd
 
 from portfolio_assets.export.card import CARD_NAME, dataset_card, format_card
 from portfolio_assets.export.encoders import FORMATS
-from portfolio_assets.export.files import ExportWriter
+from portfolio_assets.export.files import EncodedChunk, ExportWriter, encode_parts
 from portfolio_assets.export.frame import Column, canonical_frame
 from portfolio_assets.export.manifest import MANIFEST_NAME, ExportedFile, build_manifest, manifest_bytes
 from portfolio_assets.export.provenance import jsonable
@@ -25,7 +25,15 @@ from portfolio_assets.export.shards import SHARD_BY, shard_key
 from portfolio_assets.export.sink import LocalSink
 from portfolio_assets.export.splits import EXCLUDED, SPLITS, SplitConfig, Splits, assign_splits, label_rows
 
-__all__ = ["LIGHT_COLUMNS", "ExportReport", "export_stream", "export_training_set"]
+__all__ = [
+    "LIGHT_COLUMNS",
+    "ExportReport",
+    "StreamPlan",
+    "encode_chunk",
+    "export_stream",
+    "export_training_set",
+    "plan_stream",
+]
 
 LIGHT_COLUMNS = ("timestamp", "target_timestamp", "asset_symbol")
 """The columns of every row ``export_stream`` needs at once: the split, the manifest's counts and ranges."""
@@ -163,9 +171,44 @@ def _shards_of(timestamps: pd.Series, shard_by: str) -> pd.Series:
     return pd.Series(keys[codes], index=timestamps.index, dtype=object, name="shard")
 
 
+@dataclass(frozen=True)
+class StreamPlan:
+    """What ``encode_chunk`` needs to encode a chunk as ``export_stream`` would: the split rules (``splits``
+    without its per-row labels, so it travels to a worker cheaply), the formats in file order, ``shard_by``."""
+
+    splits: Splits
+    formats: list[str]
+    shard_by: str
+
+
+def plan_stream(
+    light: pd.DataFrame,
+    *,
+    split: SplitConfig,
+    shard_by: str = "year",
+    formats: Iterable[str] = ("csv", "jsonl", "parquet"),
+) -> StreamPlan:
+    """The plan ``export_stream(light, ..., split=split, shard_by=shard_by, formats=formats)`` encodes its chunks
+    by; raises what it would raise for these options and rows."""
+    fmts = _check_options(shard_by, formats, split)
+    splits = assign_splits(_light_frame(light), split)
+    empty = splits.labels.iloc[:0]
+    return StreamPlan(replace(splits, labels=empty, base=empty), fmts, shard_by)
+
+
+def encode_chunk(
+    chunk: pd.DataFrame, splits: Splits, formats: list[str], shard_by: str, *, first_row: int = 0
+) -> EncodedChunk:
+    """A chunk of rows made canonical (``canonical_frame``: its errors name rows from ``first_row``), labelled
+    with its split and encoded for ``formats`` (``encode_parts``): what ``export_stream`` writes of it. Pure:
+    ``export_stream`` takes its result from another process too."""
+    canonical, columns = canonical_frame(chunk, first_row=first_row)
+    return encode_parts(canonical, columns, label_rows(canonical, splits), formats, shard_by)
+
+
 def export_stream(
     light: pd.DataFrame,
-    chunks: Iterable[pd.DataFrame],
+    chunks: Iterable[pd.DataFrame | EncodedChunk | ValueError | TypeError],
     out_dir: Path | str,
     *,
     split: SplitConfig,
@@ -181,6 +224,10 @@ def export_stream(
     are ``export_training_set``'s: its errors are raised after the chunks are consumed (so an
     error the chunk iterator raises at its end comes first), in its order; only a chunk error
     (``canonical_frame``) is the first chunk's that has one.
+
+    A chunk may come encoded already (``encode_chunk`` of it with ``assign_splits(light, split)``,
+    the formats in file order, ``shard_by``, and the rows before it as ``first_row``), or as the
+    error ``encode_chunk`` raised for it: how ``training_set`` encodes chunks in worker processes.
     """
     deferred: BaseException | None = None
     fmts: list[str] = []
@@ -206,14 +253,21 @@ def export_stream(
         for chunk in chunks:
             if writer is None or chunk_error is not None:
                 continue  # consume the rest: the iterator may have its own error to raise at the end
+            if isinstance(chunk, (ValueError, TypeError)):
+                chunk_error = chunk
+                continue
+            assert splits is not None
             try:
-                canonical, columns = canonical_frame(chunk, first_row=written)
+                encoded = (
+                    chunk
+                    if isinstance(chunk, EncodedChunk)
+                    else encode_chunk(chunk, splits, fmts, shard_by, first_row=written)
+                )
             except (ValueError, TypeError) as exc:
                 chunk_error = exc
                 continue
-            assert splits is not None
-            writer.add(canonical, columns, label_rows(canonical, splits))
-            written += len(canonical)
+            writer.add_encoded(encoded)
+            written += encoded.rows
         prov = provenance()
         if deferred is not None:
             raise deferred

@@ -1,62 +1,90 @@
-"""The data files of an export, written part by part: ``ExportWriter``.
+"""The data files of an export, written part by part: ``encode_parts`` and ``ExportWriter``.
 
-Rows arrive in export order (``ORDER_BY``), one chunk at a time; each chunk's rows go
-to their ``<format>/<split>/<split>-<shard>`` file, opened at its first row and closed
-(fsynced, its size and sha256 known) as soon as a later chunk starts a later shard. A
-file's bytes are those ``encoders.WRITERS`` give the whole rows of its split and shard:
-a file of one part is written by them; a file of several parts is appended part by part
-(CSV / JSONL lines, Parquet row groups: ``encoders.ParquetStream``), so what is held is
-at most the previous chunk's part and one Parquet row group per open file, never a file.
+Rows arrive in export order (``ORDER_BY``), one chunk at a time. ``encode_parts`` cuts a
+chunk into its parts, one per split and shard, and encodes each for every format
+(``encoders.PART_ENCODERS``: CSV and JSONL lines, the Arrow table of the Parquet rows); it is
+pure, so it may run in another process. ``ExportWriter`` appends each part to its
+``<format>/<split>/<split>-<shard>`` file, opened at its first part (a CSV file with its header)
+and closed (fsynced, its size and sha256 known) as soon as a later chunk starts a later shard.
+A file's bytes are those ``encoders.WRITERS`` give the whole rows of its split and shard (Parquet
+row groups are cut by ``encoders.ParquetStream``), so what is held is at most a chunk's encoded
+parts and one Parquet row group per open file, never a file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 
 from portfolio_assets.export import encoders
-from portfolio_assets.export.encoders import FORMATS, ParquetStream, csv_lines, part_texts
+from portfolio_assets.export.encoders import FORMATS, ParquetStream, csv_header, part_texts
 from portfolio_assets.export.frame import ORDER_BY, Column
 from portfolio_assets.export.manifest import ExportedFile
 from portfolio_assets.export.shards import shard_key
 from portfolio_assets.export.sink import LocalSink, StagedFile
 from portfolio_assets.export.splits import SPLITS
 
-__all__ = ["ExportWriter"]
+__all__ = ["EncodedChunk", "EncodedPart", "ExportWriter", "encode_parts"]
 
 
-@dataclass
-class _Part:
-    """The rows of one split and shard of a chunk, with the column texts CSV and JSONL share (made once)."""
+@dataclass(frozen=True)
+class EncodedPart:
+    """The rows of one split and shard of a chunk, encoded for each format."""
 
-    frame: pd.DataFrame
-    columns: Sequence[Column]
-    _texts: list[pa.Array] | None = field(default=None, repr=False)
+    split: str
+    shard: str
+    rows: int
+    data: dict[str, bytes | pa.Table]
+    """Format -> CSV lines (no header), JSONL lines, or the Arrow table of the Parquet rows."""
 
-    def texts(self) -> list[pa.Array]:
-        if self._texts is None:
-            self._texts = part_texts(self.frame, self.columns)
-        return self._texts
+
+@dataclass(frozen=True)
+class EncodedChunk:
+    """A chunk of canonical rows, encoded: its columns, its first and last (timestamp, symbol), its parts."""
+
+    columns: list[Column]
+    rows: int
+    first: tuple[pd.Timestamp, str] | None
+    last: tuple[pd.Timestamp, str] | None
+    parts: list[EncodedPart]
+
+
+def encode_parts(
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    labels: pd.Series,
+    formats: Sequence[str],
+    shard_by: str,
+    shards: pd.Series | None = None,
+) -> EncodedChunk:
+    """``frame`` (canonical, in export order) cut by split (``labels``: a split, or purged / embargoed) and
+    shard (computed when not given), each part encoded for ``formats``."""
+    columns = list(columns)
+    if frame.empty:
+        return EncodedChunk(columns, 0, None, None, [])
+    if shards is None:
+        shards = shard_key(frame["timestamp"], shard_by)
+    parts = []
+    for name in SPLITS:
+        in_split = (labels == name).to_numpy()
+        for shard in sorted(set(shards[in_split])):
+            part = frame[in_split & (shards == shard).to_numpy()].reset_index(drop=True)
+            texts = part_texts(part, columns) if {"csv", "jsonl"} & set(formats) else None
+            data = {fmt: encoders.PART_ENCODERS[fmt](part, columns, texts) for fmt in formats}
+            parts.append(EncodedPart(name, shard, len(part), data))
+    ends = [(frame["timestamp"].iloc[i], frame["asset_symbol"].iloc[i]) for i in (0, -1)]
+    return EncodedChunk(columns, len(frame), ends[0], ends[1], parts)
 
 
 @dataclass
 class _OpenFile:
     relative: str
     staged: StagedFile
-    first: _Part | None = None
-    """The first part, held unencoded until a second comes: a file of one part is ``WRITERS``' bytes of it."""
     parquet: ParquetStream | None = None
     rows: int = 0
-
-
-def _whole(fmt: str, part: _Part) -> bytes:
-    """``WRITERS[fmt]``' bytes of ``part`` (the text formats get the texts they share)."""
-    if fmt == "parquet":
-        return encoders.WRITERS[fmt](part.frame, part.columns)
-    return encoders.WRITERS[fmt](part.frame, part.columns, part.texts())
 
 
 class ExportWriter:
@@ -71,74 +99,66 @@ class ExportWriter:
         self._files: dict[tuple[str, str, str], ExportedFile] = {}
         self._last_key: tuple[pd.Timestamp, str] | None = None
 
+    @property
+    def formats(self) -> list[str]:
+        """The formats written, in file order."""
+        return list(self._formats)
+
     def add(
         self, frame: pd.DataFrame, columns: Sequence[Column], labels: pd.Series, shards: pd.Series | None = None
     ) -> None:
         """Write ``frame``'s exported rows (``labels``: their split, or purged / embargoed; ``shards``: their
         shard, computed when not given). ``frame`` is canonical (``canonical_frame``) and every row sorts
         after the rows added before."""
+        self.add_encoded(encode_parts(frame, columns, labels, self._formats, self._shard_by, shards))
+
+    def add_encoded(self, chunk: EncodedChunk) -> None:
+        """Write a chunk ``encode_parts`` made (with this writer's formats and shard_by)."""
         if self._columns is None:
-            self._columns = list(columns)
-        elif list(columns) != self._columns:
+            self._columns = list(chunk.columns)
+        elif list(chunk.columns) != self._columns:
             raise ValueError(
-                f"a chunk's columns {[(c.name, c.kind) for c in columns]} differ from the first chunk's "
+                f"a chunk's columns {[(c.name, c.kind) for c in chunk.columns]} differ from the first chunk's "
                 f"{[(c.name, c.kind) for c in self._columns]}"
             )
-        if frame.empty:
+        if chunk.first is None or chunk.last is None:
             return
-        first = (frame["timestamp"].iloc[0], frame["asset_symbol"].iloc[0])
-        if self._last_key is not None and not first > self._last_key:
-            raise ValueError(f"rows arrive out of {ORDER_BY} order: {first} after {self._last_key}")
-        self._last_key = (frame["timestamp"].iloc[-1], frame["asset_symbol"].iloc[-1])
-        if shards is None:
-            shards = shard_key(frame["timestamp"], self._shard_by)
-        earliest = min(shards)
-        for key in [k for k in self._open if k[2] < earliest]:
-            self._close(key)  # rows come in time order: no later chunk reaches an earlier shard
-        for name in SPLITS:
-            in_split = (labels == name).to_numpy()
-            for shard in sorted(set(shards[in_split])):
-                part = _Part(frame[in_split & (shards == shard).to_numpy()].reset_index(drop=True), self._columns)
-                for fmt in self._formats:
-                    self._append(fmt, name, shard, part)
+        if self._last_key is not None and not chunk.first > self._last_key:
+            raise ValueError(f"rows arrive out of {ORDER_BY} order: {chunk.first} after {self._last_key}")
+        self._last_key = chunk.last
+        if chunk.parts:
+            earliest = min(part.shard for part in chunk.parts)
+            for key in [k for k in self._open if k[2] < earliest]:
+                self._close(key)  # rows come in time order: no later chunk reaches an earlier shard
+        for part in chunk.parts:
+            for fmt in self._formats:
+                self._append(fmt, part)
 
-    def _append(self, fmt: str, split: str, shard: str, part: _Part) -> None:
-        key = (fmt, split, shard)
+    def _append(self, fmt: str, part: EncodedPart) -> None:
+        key = (fmt, part.split, part.shard)
         file = self._open.get(key)
         if file is None:
             if key in self._files:
-                raise ValueError(f"rows of {split} shard {shard} arrive after that shard's file was closed")
-            relative = f"{fmt}/{split}/{split}-{shard}.{FORMATS[fmt]}"
-            self._open[key] = _OpenFile(relative, self._sink.open(relative), first=part, rows=len(part.frame))
-            return
-        if file.first is not None:
-            self._encode(fmt, file, file.first, first=True)
-            file.first = None
-        self._encode(fmt, file, part, first=False)
-        file.rows += len(part.frame)
-
-    def _encode(self, fmt: str, file: _OpenFile, part: _Part, *, first: bool) -> None:
-        """Write ``part`` to a file of several parts: the same bytes as its parts encoded at once."""
-        columns = self._columns
-        assert columns is not None
-        if fmt == "parquet":
-            if file.parquet is None:
-                file.parquet = ParquetStream(file.staged, columns)  # type: ignore[arg-type]
-            file.parquet.append(part.frame)
-        elif fmt == "csv" and not first:
-            file.staged.write(csv_lines(part.frame, columns, part.texts()))  # the header came with the first part
+                raise ValueError(f"rows of {part.split} shard {part.shard} arrive after that shard's file was closed")
+            relative = f"{fmt}/{part.split}/{part.split}-{part.shard}.{FORMATS[fmt]}"
+            file = self._open[key] = _OpenFile(relative, self._sink.open(relative))
+            if fmt == "csv":
+                file.staged.write(csv_header(self._columns or []))
+            elif fmt == "parquet":
+                file.parquet = ParquetStream(file.staged, self._columns or [])  # type: ignore[arg-type]
+        data = part.data[fmt]
+        if file.parquet is not None:
+            file.parquet.append_table(data)  # type: ignore[arg-type]
         else:
-            file.staged.write(_whole(fmt, part))
+            file.staged.write(data)  # type: ignore[arg-type]
+        file.rows += part.rows
 
     def _close(self, key: tuple[str, str, str]) -> None:
         file = self._open.pop(key)
-        fmt = key[0]
-        if file.first is not None:
-            file.staged.write(_whole(fmt, file.first))
-        elif file.parquet is not None:
+        if file.parquet is not None:
             file.parquet.close()
         file.staged.close()
-        _, split, shard = key
+        fmt, split, shard = key
         self._files[key] = ExportedFile(
             path=file.relative,
             format=fmt,
