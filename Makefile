@@ -51,11 +51,12 @@ sample: install
 	$(PY) -m pip install --quiet -e '.[dev,sample]'
 	$(PY) scripts/build_sample_data.py
 
-## The whole build on a synthetic universe, measured (BENCHMARKS.md): make bench ASSETS=50 YEARS=10
+## The whole build on a synthetic universe, measured (BENCHMARKS.md): make bench ASSETS=50 YEARS=10 WORKERS=2
 ASSETS ?= 10
 YEARS ?= 3
+WORKERS ?= 1
 bench: install
-	$(PY) -m portfolio_assets.bench --assets $(ASSETS) --years $(YEARS)
+	$(PY) -m portfolio_assets.bench --assets $(ASSETS) --years $(YEARS) --workers $(WORKERS)
 
 ## The feature functions alone on synthetic prices.
 bench-features: install

@@ -34,6 +34,7 @@ from dagster import (
 
 from portfolio_assets.settings import PARTITIONS, PARTITIONS_ENV, WINDOW, Window
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
+from portfolio_assets.timeutil import strftime_distinct
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -96,7 +97,7 @@ KEY_FORMATS = {"daily": "%Y-%m-%d", "monthly": "%Y-%m-01"}
 
 def partition_keys_of(timestamps: pd.Series, granularity: str) -> pd.Series:
     """The partition key holding each timestamp's UTC day."""
-    return pd.to_datetime(timestamps, utc=True).dt.strftime(KEY_FORMATS[granularity])
+    return strftime_distinct(pd.to_datetime(timestamps, utc=True), KEY_FORMATS[granularity])
 
 
 @cache
