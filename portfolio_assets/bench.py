@@ -83,6 +83,55 @@ class StackSampler:
         self._thread.join()
 
 
+class TreeMemory:
+    """Samples the resident memory of this process and every process below it (Linux ``/proc``) every
+    ``interval`` seconds; ``peak`` is the largest sum seen, in bytes (0 where ``/proc`` is missing)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        found: list[int] = []
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                found += [int(c) for c in task.read_text().split()]
+            except (OSError, ValueError):
+                continue
+        return found
+
+    def _rss(self, pid: int) -> int:
+        try:
+            return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self._page
+        except (OSError, ValueError, IndexError):
+            return 0  # the process ended between the listing and the read
+
+    def sample(self) -> int:
+        """The resident bytes of this process tree now."""
+        total, todo = 0, [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            total += self._rss(pid)
+            todo += self._children(pid)
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, self.sample())
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 ROWS_PER_RUN = 250_000
 """About how many price rows one run of the build holds (``--partitions-per-run`` auto): bounds its memory."""
 
@@ -96,9 +145,10 @@ def partitions_per_run(assets: int, workers: int = 1) -> int:
 def run_build(out: Path, per_run: int | None, workers: int = 1) -> dict[str, object]:
     """Materialise everything (no raw assets: the landing zone is the raw responses) and measure it.
 
-    With ``workers`` > 1 every run executes in a worker process: the CPU time is this process's and its
-    children's, the peak RSS the sum of each process's peak (a bound on what they held at once), and
-    Dagster's share is sampled in the workers."""
+    The peak RSS is the largest resident memory of this process and all its children together, sampled
+    every 0.1 s (``TreeMemory``), or this process's own peak if larger. With ``workers`` > 1 every run
+    executes in a worker process (the export's own workers below it): the CPU time is this process's and its
+    children's, and Dagster's share is sampled in the workers."""
     from dagster import AssetKey, DagsterInstance
 
     from portfolio_assets.definitions import resources_for
@@ -106,7 +156,7 @@ def run_build(out: Path, per_run: int | None, workers: int = 1) -> dict[str, obj
 
     instance = DagsterInstance.get()
     started, cpu0 = time.perf_counter(), os.times()
-    with StackSampler() as sampler:
+    with StackSampler() as sampler, TreeMemory() as memory:
         results = materialize_all(
             resources=resources_for(),
             instance=instance,
@@ -120,13 +170,12 @@ def run_build(out: Path, per_run: int | None, workers: int = 1) -> dict[str, obj
     cpu1 = os.times()
     cpu = sum(getattr(cpu1, f) - getattr(cpu0, f) for f in ("user", "system", "children_user", "children_system"))
     in_workers = [r for r in results if isinstance(r, WorkerRun)]
+    rss = max(memory.peak, peak_rss())
     if in_workers:
-        peaks = {r.pid: r.peak_rss for r in in_workers}  # a worker's last report is its peak
-        rss = peak_rss() + sum(peaks.values())
         ours = sum(r.samples[0] for r in in_workers if r.samples)
         share = 1.0 - ours / max(sum(r.samples[1] for r in in_workers if r.samples), 1)
     else:
-        rss, share = peak_rss(), 1.0 - sampler.ours / max(sampler.samples, 1)
+        share = 1.0 - sampler.ours / max(sampler.samples, 1)
     stages, rows, runs = run_stats(instance, [r.run_id for r in results])
     event = instance.get_latest_materialization_event(AssetKey("training_set"))
     assert event is not None and event.asset_materialization is not None

@@ -63,3 +63,27 @@ def test_the_universe_is_deterministic_and_the_splits_outlast_their_labels(gener
     validation, test = (pd.Timestamp(bounds[k]) for k in ("PORTFOLIO_VALIDATION_START", "PORTFOLIO_TEST_START"))
     assert test - validation > pd.Timedelta(days=90)
     assert json.dumps(bounds)
+
+
+def test_the_memory_of_child_processes_is_counted():
+    import subprocess
+    import sys
+    import time
+
+    from portfolio_assets.bench import TreeMemory
+
+    with TreeMemory(interval=0.05) as memory:
+        own = memory.sample()
+        child = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import time; x = bytearray(200 * 2**20); x[::4096] = b'1' * len(x[::4096]); "
+                "print(flush=True); time.sleep(2)",
+            ],
+            stdout=subprocess.PIPE,
+        )
+        child.stdout.readline()  # the child holds its 200 MB from here
+        time.sleep(0.5)
+        child.wait()
+    assert memory.peak >= own + 200 * 2**20
