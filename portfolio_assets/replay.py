@@ -8,11 +8,17 @@ merged (``read_trends``). Parse errors carry the source and the file they came f
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import pandas as pd
 
 from portfolio_assets.features.adjustment import CorporateActions
 from portfolio_assets.features.sentiment import TrendsSnapshot
-from portfolio_assets.landing import LandingZone
+from portfolio_assets.landing import LandedFile, LandingZone
 from portfolio_assets.sources import (
     alphavantage,
     coingecko,
@@ -27,6 +33,51 @@ from portfolio_assets.timeutil import utc_timestamp
 from portfolio_assets.timing import check_stated
 from portfolio_assets.universe import AssetSpec
 
+PARSED_CACHE_BYTES = 768 * 2**20
+"""How much parsed response data one process keeps (``_parsed``): a build in many runs (``materialize_all``
+with ``partitions_per_run``) reads every stored response in every run, and parses each once."""
+
+_T = TypeVar("_T")
+_PARSED: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
+_held = 0
+
+
+def _bytes_of(value: object) -> int:
+    if isinstance(value, pd.DataFrame):
+        return int(value.memory_usage(index=True, deep=True).sum())
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return sum(_bytes_of(getattr(value, f.name)) for f in dataclasses.fields(value))
+    return 0
+
+
+def _parsed(file: LandedFile, parse: Callable[..., _T], **options: Any) -> _T:
+    """``parse(file.read_bytes(), where=file.where, **options)``, remembered per file (path, size, modification
+    time) up to ``PARSED_CACHE_BYTES``, least recently used first out. Each call gets its own copy, so no
+    caller can change what the next one reads; a file that fails to parse is parsed (and fails) every time."""
+    global _held
+    stat = file.path.stat()
+    key = (parse, str(file.path), stat.st_size, stat.st_mtime_ns, tuple(sorted(options.items())))
+    found = _PARSED.get(key)
+    if found is not None:
+        _PARSED.move_to_end(key)
+        return copy.deepcopy(found[0])
+    value = parse(file.read_bytes(), where=file.where, **options)
+    size = _bytes_of(value)
+    if size <= PARSED_CACHE_BYTES:
+        _PARSED[key] = (copy.deepcopy(value), size)
+        _held += size
+        while _held > PARSED_CACHE_BYTES:
+            _, (_, dropped) = _PARSED.popitem(last=False)
+            _held -= dropped
+    return value
+
+
+def clear_parsed() -> None:
+    """Forget every parsed response (tests; ``_parsed`` checks each file's size and time anyway)."""
+    global _held
+    _PARSED.clear()
+    _held = 0
+
 
 def _combine(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     combined = pd.concat(frames, ignore_index=True)
@@ -40,7 +91,7 @@ def read_prices(zone: LandingZone, spec: AssetSpec) -> pd.DataFrame:
     params = alphavantage.series_params(spec.params)
     frames = []
     for f in zone.require(alphavantage.SOURCE, params):
-        part = alphavantage.parse_daily(f.read_bytes(), where=f.where)
+        part = _parsed(f, alphavantage.parse_daily)
         last = part["timestamp"].iloc[-1] if len(part) else None
         check_stated(part.attrs, spec.bar_end, last, f"{alphavantage.SOURCE} {spec.symbol} {f.where}")
         frames.append(part)
@@ -68,8 +119,8 @@ def read_actions(zone: LandingZone, spec: AssetSpec) -> CorporateActions:
     splits = zone.require(alphavantage.SOURCE, {"function": "SPLITS", "symbol": symbol})[-1]
     dividends = zone.require(alphavantage.SOURCE, {"function": "DIVIDENDS", "symbol": symbol})[-1]
     return CorporateActions(
-        splits=corporate_actions.parse_splits(splits.read_bytes(), where=splits.where),
-        dividends=corporate_actions.parse_dividends(dividends.read_bytes(), where=dividends.where),
+        splits=_parsed(splits, corporate_actions.parse_splits),
+        dividends=_parsed(dividends, corporate_actions.parse_dividends),
     )
 
 
@@ -81,16 +132,14 @@ def coingecko_params(coin_id: str) -> dict[str, str]:
 def read_coingecko(zone: LandingZone, coin_id: str) -> pd.DataFrame:
     """CoinGecko daily points: ``timestamp`` is the 00:00 UTC stamp (the previous day's close)."""
     params = coingecko_params(coin_id)
-    frames = [
-        coingecko.parse_market_chart(f.read_bytes(), where=f.where) for f in zone.require(coingecko.SOURCE, params)
-    ]
+    frames = [_parsed(f, coingecko.parse_market_chart) for f in zone.require(coingecko.SOURCE, params)]
     return _combine(frames, ["timestamp"])
 
 
 def read_fred(zone: LandingZone, series_id: str) -> fred.FredObservations:
     """All observations of a FRED series; vintage only if every response was a first-release one."""
     parsed = [
-        fred.parse_observations(f.read_bytes(), where=f.where, series_id=series_id)
+        _parsed(f, fred.parse_observations, series_id=series_id)
         for f in zone.require(fred.SOURCE, {"series_id": series_id})
     ]
     frame = _combine([p.frame for p in parsed], ["observation_date"])
@@ -100,22 +149,20 @@ def read_fred(zone: LandingZone, series_id: str) -> fred.FredObservations:
 def read_gdelt(zone: LandingZone, query: str, mode: str) -> pd.DataFrame:
     """A GDELT DOC timeline (``timelinetone`` or ``timelinevolraw``) at daily resolution."""
     params = {"mode": mode, "query": query}
-    frames = [gdelt.parse_timeline(f.read_bytes(), where=f.where) for f in zone.require(gdelt.SOURCE, params)]
+    frames = [_parsed(f, gdelt.parse_timeline) for f in zone.require(gdelt.SOURCE, params)]
     return _combine(frames, ["timestamp"])
 
 
 def read_fear_greed(zone: LandingZone) -> pd.DataFrame:
     """The alternative.me crypto Fear & Greed index, one value per day."""
     files = zone.require(fear_greed.SOURCE, {"limit": "0"})
-    return _combine([fear_greed.parse_fng(f.read_bytes(), where=f.where) for f in files], ["timestamp"])
+    return _combine([_parsed(f, fear_greed.parse_fng) for f in files], ["timestamp"])
 
 
 def read_social(zone: LandingZone) -> pd.DataFrame:
     """The licensed daily social-sentiment feed, every asset."""
     files = zone.require(social.SOURCE, {"feed": "daily"})
-    return _combine(
-        [social.parse_social_csv(f.read_bytes(), where=f.where) for f in files], ["asset_symbol", "timestamp"]
-    )
+    return _combine([_parsed(f, social.parse_social_csv) for f in files], ["asset_symbol", "timestamp"])
 
 
 def read_trends(zone: LandingZone, query: str) -> list[TrendsSnapshot]:
@@ -126,8 +173,6 @@ def read_trends(zone: LandingZone, query: str) -> list[TrendsSnapshot]:
     and ``fetched_at``, the UTC fetch time of its file name.
     """
     return [
-        TrendsSnapshot(
-            fetched_at=utc_timestamp(f.fetched_at), frame=google_trends.parse_trends_csv(f.read_bytes(), where=f.where)
-        )
+        TrendsSnapshot(fetched_at=utc_timestamp(f.fetched_at), frame=_parsed(f, google_trends.parse_trends_csv))
         for f in zone.require(google_trends.SOURCE, {"q": query})
     ]
