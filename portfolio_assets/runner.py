@@ -209,6 +209,37 @@ def _phases(
     return [*phases, [([training_set], lab)]]
 
 
+def _run_phase(
+    pool: ProcessPoolExecutor,
+    phase: list[tuple[list[AssetsDefinition], tuple[str, str]]],
+    resources: Mapping[str, object],
+    instance: DagsterInstance,
+    log_level: str,
+    sampler: Sampler | None,
+) -> list[WorkerRun]:
+    """The runs of one phase in ``pool``; the first failure is raised once the runs already started end."""
+    futures = [
+        pool.submit(
+            _worker_run,
+            tuple(_name(a) for a in selection),
+            span,
+            {k: _portable(v) for k, v in resources.items()},
+            serialize_value(instance.get_ref()),
+            log_level,
+            sampler,
+        )
+        for selection, span in phase
+    ]
+    done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+    failed = [f for f in futures if f in done and f.exception() is not None]
+    if failed:
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        raise failed[0].exception()  # type: ignore[misc]
+    return [f.result() for f in futures]
+
+
 def materialize_all(
     *,
     resources: Mapping[str, object],
@@ -260,26 +291,12 @@ def materialize_all(
     fail_dead_runs(instance)
     results: list[ExecuteInProcessResult | WorkerRun] = []
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited Dagster state or threads
+    *ranged, (export,) = phases
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for phase in phases:
-            futures = [
-                pool.submit(
-                    _worker_run,
-                    tuple(_name(a) for a in selection),
-                    span,
-                    {k: _portable(v) for k, v in resources.items()},
-                    serialize_value(instance.get_ref()),
-                    log_level,
-                    sampler,
-                )
-                for selection, span in phase
-            ]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in futures if f in done and f.exception() is not None]
-            if failed:
-                for future in futures:
-                    future.cancel()
-                wait(futures)  # the runs already started finish (or fail) before the error is raised
-                raise failed[0].exception()  # type: ignore[misc]
-            results += [f.result() for f in futures]
+        for phase in ranged:
+            results += _run_phase(pool, phase, resources, instance, log_level, sampler)
+    # The export runs alone, in a fresh process: the range workers' memory (their heaps, the parsed
+    # responses) is given back first, and the export's own workers (PORTFOLIO_WORKERS) get the cores.
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        results += _run_phase(pool, [export], resources, instance, log_level, sampler)
     return results

@@ -1,8 +1,9 @@
 """sentiment: news, social, search-interest and fear & greed, per asset per day."""
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from functools import cache, partial
 
+import numpy as np
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
@@ -13,11 +14,28 @@ from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.clients.status import excluded_assets
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
-from portfolio_assets.features.sentiment import asset_sentiment
+from portfolio_assets.features.sentiment import asset_sentiment, trends_at
 from portfolio_assets.io_managers import EXCLUDED_ASSETS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
 from portfolio_assets.schemas import SentimentSchema, table_schema, validate_rows
+
+
+def _near(days: pd.DatetimeIndex) -> Callable[[pd.DataFrame | None], pd.DataFrame | None]:
+    """A filter keeping the rows of a daily series whose UTC day is within two days before ``days`` and one
+    after: every source day ``asset_sentiment`` looks up (``features.sentiment._on_days``), rows in order."""
+    if len(days) == 0:
+        return lambda frame: frame
+    lo = pd.DatetimeIndex(days).min().normalize() - pd.Timedelta(days=2)
+    hi = pd.DatetimeIndex(days).max().normalize() + pd.Timedelta(days=1)
+
+    def keep(frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        if frame is None or frame.empty:
+            return frame
+        day = pd.DatetimeIndex(frame["timestamp"]).normalize()
+        return frame[np.asarray((day >= lo) & (day <= hi))]
+
+    return keep
 
 
 def sentiment_frame(
@@ -30,14 +48,19 @@ def sentiment_frame(
     kept = [spec for spec in universe.assets if spec.symbol not in excluded]
     if not kept:
         raise ValueError(f"sentiment: every universe asset is excluded because its sources failed: {sorted(excluded)}")
-    social = replay.read_social(zone)
+    # The daily series are looked up on the days' source days only (D-1 or D, ``complete_utc_day``): keep
+    # those, so a run's cost follows its days, not the whole stored history.
+    near = _near(days)
+    social = near(replay.read_social(zone))
     # Each asset's own social rows, split once: filtering the whole feed per asset costs assets x rows.
     social_of = dict(tuple(social.groupby("asset_symbol", sort=False))) if social is not None else {}
     no_social = social.iloc[:0] if social is not None else None
     # Queries are shared between assets: each GDELT timeline and Trends history is read once.
-    read_gdelt = cache(partial(replay.read_gdelt, zone))
+    read_gdelt = cache(lambda query, mode: near(replay.read_gdelt(zone, query, mode)))
     read_trends = cache(partial(replay.read_trends, zone))
-    fng = replay.read_fear_greed(zone) if any(a.fear_greed for a in kept) else None
+    fng = near(replay.read_fear_greed(zone)) if any(a.fear_greed for a in kept) else None
+    # ... and so is each search term's score on the days, per bar end (the decision instants).
+    trends_scores = cache(lambda query, bar_end: trends_at(bar_end.on(days), read_trends(query)))
     frames = []
     for spec in kept:
         part = asset_sentiment(
@@ -49,6 +72,7 @@ def sentiment_frame(
             trends=read_trends(spec.trends_query),
             fear_greed=fng if spec.fear_greed else None,
             bar_end=spec.bar_end,
+            trends_scores=trends_scores(spec.trends_query, spec.bar_end),
         )
         part.insert(2, "asset_class", spec.asset_class)
         frames.append(part[spec.traded_on(part["timestamp"])])  # no row after an asset's last trading day

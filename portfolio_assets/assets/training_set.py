@@ -203,7 +203,8 @@ def _prepared_in_workers(
     label: str,
 ) -> Iterator[EncodedChunk | ValueError | TypeError]:
     """``_formatted``'s groups prepared in ``workers`` processes (``prepare_chunk``), yielded in order as
-    ``export_stream`` takes them, with ``_formatted``'s verdict; at most ``workers + 1`` groups in flight."""
+    ``export_stream`` takes them, with ``_formatted``'s verdict. At most ``workers`` groups are in flight
+    besides the one being written: what is held is bounded by the group size, not by the export."""
     whole = files_schema(list(files.values()))
     starts = [0]
     for keys in groups:
@@ -221,7 +222,7 @@ def _prepared_in_workers(
                 paths = [files[k] for k in groups[i]]
                 pending.append(pool.submit(prepare_chunk, paths, whole, prompt_format, has_volume, plan, starts[i]))
 
-        for _ in range(workers + 1):
+        for _ in range(workers):
             submit()
         while pending:
             prepared = pending.popleft().result()
@@ -252,12 +253,13 @@ def export_partitions(
     What formatting, validating and exporting all the rows at once does (the same files and
     errors; ``label`` starts a validation error), holding one chunk of partitions at a time:
     a first pass reads ``LIGHT_COLUMNS`` of every row (the split, the manifest's counts).
-    ``workers`` > 1: the chunks are formatted, validated and encoded in that many worker processes,
-    this one writing them in order (the same bytes and errors)."""
+    ``workers`` > 1: chunks of ``chunk_rows / workers`` rows are formatted, validated and encoded in that
+    many worker processes, this one writing them in order (the same bytes and errors)."""
     paths = list(files.values())
     light = read_files(paths, columns=LIGHT_COLUMNS, schema=files_schema(paths))
     counts = dict(zip(files, (file_rows(p) for p in paths), strict=True))
-    groups = _chunks(counts, shard_by, chunk_rows)
+    # the workers share the chunk budget: as many rows are held at once as in one process
+    groups = _chunks(counts, shard_by, chunk_rows if workers <= 1 else max(1, chunk_rows // workers))
     chunks: Iterator[pd.DataFrame | EncodedChunk | ValueError | TypeError]
     if workers > 1 and len(groups) > 1:
         try:

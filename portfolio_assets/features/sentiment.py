@@ -141,8 +141,12 @@ def asset_sentiment(
     trends: Sequence[TrendsSnapshot] | None,
     fear_greed: pd.DataFrame | None,
     bar_end: Clock = END_OF_UTC_DAY,
+    trends_scores: tuple[pd.Series, pd.Series] | None = None,
 ) -> pd.DataFrame:
     """The six sentiment fields of one asset on ``days`` (UTC midnights), each with its ``<field>_available_at``.
+
+    ``trends_scores``: ``trends_at(bar_end.on(days), trends)`` when the caller has it already (assets of one
+    search term and bar end share it); computed here otherwise.
 
     ``fear_greed`` is None where the index does not apply (non-crypto): the
     column is then NaN, which the registry marks as not applicable.
@@ -154,7 +158,7 @@ def asset_sentiment(
     decision = bar_end.on(days)
     source_days = complete_utc_day(decision)
     own_social = social[social["asset_symbol"] == asset_symbol] if social is not None else None
-    trends_values, trends_fetched = trends_at(decision, trends)
+    trends_values, trends_fetched = trends_scores if trends_scores is not None else trends_at(decision, trends)
     fields = {
         "news_sentiment_score": _on_days(source_days, tone, "value") / 100.0,
         "news_volume": _on_days(source_days, volume, "value").round().astype("Int64"),
