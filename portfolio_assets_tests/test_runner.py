@@ -180,7 +180,9 @@ def test_a_build_in_worker_processes_exports_the_same_rows(tmp_path, full_backfi
             workers=2,
         )
         assert all(isinstance(r, WorkerRun) and r.success for r in results)
-        assert len({r.pid for r in results}) == 2  # both workers ran runs
+        *ranges, export = results
+        assert len({r.pid for r in ranges}) == 2  # both workers ran ranges
+        assert export.assets == ("training_set",) and export.pid not in {r.pid for r in ranges}  # a fresh process
         event = persistent.get_latest_materialization_event(AssetKey("training_set"))
         assert event is not None and event.asset_materialization is not None
         path = event.asset_materialization.metadata["path"].value
