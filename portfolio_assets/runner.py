@@ -163,11 +163,13 @@ def _worker_run(
     sampler: Sampler | None,
 ) -> WorkerRun:
     """One run in a worker process, on the instance ``instance_ref`` (serialised) points at."""
-    instance = DagsterInstance.from_ref(deserialize_value(instance_ref, InstanceRef))
     resources = {k: _rebuilt(v) for k, v in resources.items()}
     selection = [a for a in ALL_ASSETS if _name(a) in names]
     try:
-        with sampler() if sampler is not None else nullcontext() as measured:
+        with (
+            DagsterInstance.from_ref(deserialize_value(instance_ref, InstanceRef)) as instance,
+            sampler() if sampler is not None else nullcontext() as measured,
+        ):
             result = materialize_range(selection, *span, resources=resources, instance=instance, log_level=log_level)
     except Exception as exc:  # Dagster's errors do not all pickle: send their text
         raise RuntimeError(
