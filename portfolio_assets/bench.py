@@ -12,7 +12,8 @@
    persistent SQLite instance under ``DIR/dagster_home``, as ``make demo`` does: the observation assets,
    then the labelled ones through the export.
 3. Reports per stage (each asset's steps): wall seconds and rows per second; per run: wall and CPU seconds;
-   the peak resident memory; the share of the wall time spent outside this package's code (Dagster's own
+   the peak resident memory of the whole process tree, when it happened and which processes held it; the
+   share of the wall time spent outside this package's code (Dagster's own
    bookkeeping: event writes, planning, storage), sampled from the running stack every 5 ms; the files
    written; and, in this process on the same prices, ``compute_indicators`` against TA-Lib computing the
    same indicators (time ratio).
@@ -40,8 +41,9 @@ import pandas as pd
 from portfolio_assets import settings
 from portfolio_assets.bench_data import assets, price_frame, window, write_landing
 from portfolio_assets.fsutil import peak_rss
+from portfolio_assets.memprobe import TreeMemory
 
-__all__ = ["StackSampler", "main", "partitions_per_run", "peak_rss"]
+__all__ = ["StackSampler", "TreeMemory", "main", "partitions_per_run", "peak_rss"]
 
 PACKAGE = Path(__file__).resolve().parent
 
@@ -75,55 +77,6 @@ class StackSampler:
                 frame = frame.f_back
 
     def __enter__(self) -> StackSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
-class TreeMemory:
-    """Samples the resident memory of this process and every process below it (Linux ``/proc``) every
-    ``interval`` seconds; ``peak`` is the largest sum seen, in bytes (0 where ``/proc`` is missing)."""
-
-    def __init__(self, interval: float = 0.1) -> None:
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-    @staticmethod
-    def _children(pid: int) -> list[int]:
-        found: list[int] = []
-        for task in Path(f"/proc/{pid}/task").glob("*/children"):
-            try:
-                found += [int(c) for c in task.read_text().split()]
-            except (OSError, ValueError):
-                continue
-        return found
-
-    def _rss(self, pid: int) -> int:
-        try:
-            return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self._page
-        except (OSError, ValueError, IndexError):
-            return 0  # the process ended between the listing and the read
-
-    def sample(self) -> int:
-        """The resident bytes of this process tree now."""
-        total, todo = 0, [os.getpid()]
-        while todo:
-            pid = todo.pop()
-            total += self._rss(pid)
-            todo += self._children(pid)
-        return total
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, self.sample())
-
-    def __enter__(self) -> TreeMemory:
         self._thread.start()
         return self
 
@@ -184,6 +137,8 @@ def run_build(out: Path, per_run: int | None, workers: int = 1) -> dict[str, obj
         "wall": wall,
         "cpu": cpu,
         "peak_rss_mb": rss / 2**20,
+        "peak_at": memory.peak_at,
+        "peak_processes_mb": [round(b / 2**20) for _, b in memory.peak_processes if b >= 2**26],
         "dagster_share": share,
         "stage_seconds": stages,
         "stage_rows": rows,
@@ -456,6 +411,10 @@ def main(argv: list[str] | None = None) -> int:
         f"CPU {build['cpu']:.1f}s, peak RSS {build['peak_rss_mb']:.0f} MB, "
         f"Dagster's share {build['dagster_share']:.0%}, "
         f"{files} files in the store and exports; compute_indicators / TA-Lib {ratio:.2f}x"
+    )
+    print(
+        f"memory peaked {build['peak_at']:.0f}s into the build, held by processes of "
+        f"{', '.join(f'{mb:,} MB' for mb in build['peak_processes_mb'])} (those over 64 MB)"
     )
     summary = {
         "assets": args.assets,

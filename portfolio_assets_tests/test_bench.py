@@ -72,6 +72,7 @@ def test_the_memory_of_child_processes_is_counted():
 
     from portfolio_assets.bench import TreeMemory
 
+    started = time.perf_counter()
     with TreeMemory(interval=0.05) as memory:
         own = memory.sample()
         child = subprocess.Popen(
@@ -87,3 +88,6 @@ def test_the_memory_of_child_processes_is_counted():
         time.sleep(0.5)
         child.wait()
     assert memory.peak >= own + 200 * 2**20
+    assert memory.peak == sum(rss for _, rss in memory.peak_processes)
+    assert child.pid in [pid for pid, rss in memory.peak_processes if rss >= 200 * 2**20]
+    assert 0.0 < memory.peak_at < time.perf_counter() - started

@@ -1,0 +1,72 @@
+"""The resident memory of a process tree over time (Linux ``/proc``): when it peaks and who holds it."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+
+class TreeMemory:
+    """Samples the resident memory of this process and every process below it every ``interval`` seconds.
+
+    ``peak`` is the largest sum seen, in bytes (0 where ``/proc`` is missing); ``peak_at`` the seconds from
+    the start when it was seen; ``peak_processes`` each process's resident bytes at that moment, largest
+    first, as (pid, bytes).
+    """
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.peak = 0
+        self.peak_at = 0.0
+        self.peak_processes: list[tuple[int, int]] = []
+        self._started = time.perf_counter()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._page = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        found: list[int] = []
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                found += [int(c) for c in task.read_text().split()]
+            except (OSError, ValueError):
+                continue
+        return found
+
+    def _rss(self, pid: int) -> int:
+        try:
+            return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * self._page
+        except (OSError, ValueError, IndexError):
+            return 0  # the process ended between the listing and the read
+
+    def processes(self) -> list[tuple[int, int]]:
+        """(pid, resident bytes) of every process of the tree now, largest first."""
+        found, todo = [], [os.getpid()]
+        while todo:
+            pid = todo.pop()
+            found.append((pid, self._rss(pid)))
+            todo += self._children(pid)
+        return sorted(found, key=lambda p: -p[1])
+
+    def sample(self) -> int:
+        """The resident bytes of this process tree now."""
+        return sum(rss for _, rss in self.processes())
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            processes = self.processes()
+            total = sum(rss for _, rss in processes)
+            if total > self.peak:
+                self.peak, self.peak_at, self.peak_processes = total, time.perf_counter() - self._started, processes
+
+    def __enter__(self) -> TreeMemory:
+        self._started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
