@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from portfolio_assets import fpmath
+
 PACKAGE = Path(__file__).resolve().parent
 CLASSES = ("crypto", "equity", "fx", "commodity", "bond")
 FUNCTION = {
@@ -85,10 +87,10 @@ def price_frame(index: int, entry: dict, first: pd.Timestamp, last: pd.Timestamp
 def ohlcv(seed: int, days: pd.DatetimeIndex, step: float, volume: bool) -> pd.DataFrame:
     """Seeded geometric Brownian motion (``step``: daily log-return sd) with consistent OHLC."""
     rng = np.random.default_rng(seed)
-    close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, step, len(days))))
-    open_ = close * np.exp(rng.normal(0.0, step / 4, len(days)))
-    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0.0, step / 3, len(days))))
-    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0.0, step / 3, len(days))))
+    close = 100.0 * fpmath.exp(np.cumsum(rng.normal(0.0, step, len(days))))
+    open_ = close * fpmath.exp(rng.normal(0.0, step / 4, len(days)))
+    high = np.maximum(open_, close) * fpmath.exp(np.abs(rng.normal(0.0, step / 3, len(days))))
+    low = np.minimum(open_, close) * fpmath.exp(-np.abs(rng.normal(0.0, step / 3, len(days))))
     frame = pd.DataFrame({"open": open_, "high": high, "low": low, "close": close}, index=days)
     frame["volume"] = rng.lognormal(14.0, 0.5, len(days)).round() if volume else np.nan
     return frame
@@ -181,12 +183,12 @@ def write_landing(out: Path, n: int, years: int) -> dict[str, object]:
     weekdays = pd.bdate_range(data_first, last)
     daily = {"SP500": 2000.0, "VIXCLS": 18.0, "DTWEXBGS": 100.0, "DGS10": 3.0, "DGS2": 1.5, "DCOILWTICO": 60.0}
     for series_id, level in daily.items():
-        path = level * np.exp(np.cumsum(rng.normal(0.0, 0.01, len(weekdays))))
+        path = level * fpmath.exp(np.cumsum(rng.normal(0.0, 0.01, len(weekdays))))
         obs = [(d.strftime("%Y-%m-%d"), f"{v:.2f}") for d, v in zip(weekdays, path, strict=True)]
         zone.store("fred", {"series_id": series_id}, fred_body(obs), ext="json", fetched_at=FETCHED)
     months = pd.date_range(data_first - pd.DateOffset(months=14), last, freq="MS")
     for series_id, level in {"CPILFESL": 250.0, "UNRATE": 5.0}.items():
-        path = level * np.exp(np.cumsum(rng.normal(0.001, 0.003, len(months))))
+        path = level * fpmath.exp(np.cumsum(rng.normal(0.001, 0.003, len(months))))
         zone.store(
             "fred",
             {"series_id": series_id},
@@ -195,7 +197,7 @@ def write_landing(out: Path, n: int, years: int) -> dict[str, object]:
             fetched_at=FETCHED,
         )
     quarters = pd.date_range(data_first - pd.DateOffset(months=6), last, freq="QS")
-    gdp = 18000.0 * np.exp(np.cumsum(rng.normal(0.005, 0.005, len(quarters))))
+    gdp = 18000.0 * fpmath.exp(np.cumsum(rng.normal(0.005, 0.005, len(quarters))))
     zone.store(
         "fred",
         {"series_id": "GDPC1"},
@@ -273,7 +275,7 @@ def _series(params: dict) -> dict[str, str]:
 def _trends(zone, query: str, first: pd.Timestamp, last: pd.Timestamp, rng: np.random.Generator) -> int:
     """Monthly Trends downloads of ``query``: weekly rows of the 5 years before each, scaled to its own maximum."""
     weeks = pd.date_range(first - pd.DateOffset(years=5), last, freq="W-SUN")
-    interest = np.exp(np.cumsum(rng.normal(0.0, 0.1, len(weeks))))
+    interest = fpmath.exp(np.cumsum(rng.normal(0.0, 0.1, len(weeks))))
     count = 0
     for fetched in pd.date_range(first, last, freq="ME"):
         inside = (weeks > fetched - pd.DateOffset(years=5)) & (weeks <= fetched)

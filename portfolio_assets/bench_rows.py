@@ -14,6 +14,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from portfolio_assets import fpmath
 from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS, not_applicable
 from portfolio_assets.features.registry import FEATURES_BY_NAME
@@ -28,11 +29,11 @@ def _feature_values(name: str, n: int, rng: np.random.Generator) -> np.ndarray:
     if valid.low is not None and valid.high is not None:
         values = rng.uniform(valid.low, valid.high, n)
     elif valid.low is not None:
-        values = valid.low + np.exp(rng.normal(0.0, 3.0, n))
+        values = valid.low + fpmath.exp(rng.normal(0.0, 3.0, n))
     elif valid.high is not None:
-        values = valid.high - np.exp(rng.normal(0.0, 3.0, n))
+        values = valid.high - fpmath.exp(rng.normal(0.0, 3.0, n))
     else:
-        values = rng.standard_normal(n) * 10.0 ** rng.integers(-6, 6, n)
+        values = rng.standard_normal(n) * fpmath.power(10.0, rng.integers(-6, 6, n))
     values[rng.random(n) < 0.05] = np.nan
     return values
 
@@ -47,9 +48,9 @@ def synthetic_rows(n: int, *, assets: int | None = None, seed: int = 0) -> pd.Da
     for a in range(assets):
         asset_class = ASSET_CLASSES[a % len(ASSET_CLASSES)]
         days = pd.date_range("2000-01-01", periods=per_asset, freq="D", tz="UTC")
-        close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, per_asset)))
+        close = 100.0 * fpmath.exp(np.cumsum(rng.normal(0.0, 0.02, per_asset)))
         frame = pd.DataFrame({"timestamp": days, "asset_symbol": f"SYM{a:03d}", "asset_class": asset_class})
-        frame["price_open"] = close * np.exp(rng.normal(0.0, 0.01, per_asset))
+        frame["price_open"] = close * fpmath.exp(rng.normal(0.0, 0.01, per_asset))
         frame["price_close"] = close
         spread = np.abs(rng.normal(0.0, 0.01, per_asset))
         frame["price_high"] = np.maximum(frame["price_open"], close) * (1.0 + spread)
@@ -73,9 +74,9 @@ def synthetic_rows(n: int, *, assets: int | None = None, seed: int = 0) -> pd.Da
     rows["not_applicable"] = [json.dumps(not_applicable(c)) for c in rows["asset_class"]]
     rows["decision_time"] = rows["timestamp"] + pd.Timedelta(hours=16)
     rows["target_timestamp"] = rows["timestamp"] + pd.Timedelta(days=90)
-    target = rows["price_close"].to_numpy() * np.exp(rng.normal(0.0, 0.1, m))
+    target = rows["price_close"].to_numpy() * fpmath.exp(rng.normal(0.0, 0.1, m))
     rows["target_price_90d"] = target
-    rows["target_return_90d"] = np.log(target / rows["price_close"].to_numpy())
+    rows["target_return_90d"] = fpmath.log(target / rows["price_close"].to_numpy())
     rows["target_return_pct_90d"] = (target / rows["price_close"].to_numpy() - 1.0) * 100.0
     rows["target_total_return_90d"] = rows["target_return_90d"] + np.abs(rng.normal(0.0, 0.001, m))
     rows["reference_close"] = np.where(rows["asset_class"] == "crypto", rows["price_close"] * 1.001, np.nan)

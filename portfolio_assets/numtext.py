@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 __all__ = ["SIGNIFICANT_DIGITS", "json_number_texts", "repr_texts", "round_significant", "take_texts"]
 
 SIGNIFICANT_DIGITS = 6
-_POW10 = 10.0 ** np.arange(23)  # exact doubles
+_POW10 = np.array([float(10**k) for k in range(23)])  # exact doubles
 _TIE_TOLERANCE = 1e-6  # |frac(scaled) - 0.5| below this: the scaled value's rounding error might matter
 
 

@@ -9,10 +9,10 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
+from portfolio_assets import fpmath
 from portfolio_assets.export import read_export
 from portfolio_assets.features import TECHNICAL_FEATURES
 from portfolio_assets.io_managers import PartitionStore
@@ -194,7 +194,7 @@ def test_targets_are_the_close_90_days_later(full_backfill):
         basis = expected["split_factor_cum"] / today["split_factor_cum"]
         assert row.target_price_90d == expected["price_close"] * basis
         assert row.target_return_90d == pytest.approx(
-            np.log(expected["price_close"] * basis / today["price_close"]), rel=1e-12
+            fpmath.log(expected["price_close"] * basis / today["price_close"]), rel=1e-12
         )
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from portfolio_assets import fpmath
 from portfolio_assets.columns import SFT_COLUMNS
 from portfolio_assets.export import (
     CSV_READ_OPTIONS,
@@ -97,8 +98,8 @@ def make_rows(start: str = "2010-01-01", end: str = "2011-06-30", seed: int = 7)
         horizon = days + pd.Timedelta(days=90)
         if freq == "B":  # a weekend horizon takes Friday's close
             horizon = horizon - pd.to_timedelta(np.maximum(horizon.dayofweek - 4, 0), unit="D")
-        close = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.02, n)))
-        target = close * np.exp(rng.normal(0.0, 0.1, n))
+        close = 100.0 * fpmath.exp(np.cumsum(rng.normal(0.0, 0.02, n)))
+        target = close * fpmath.exp(rng.normal(0.0, 0.1, n))
         data: dict[str, object] = {}
         for column in SFT_COLUMNS:
             if column in TEXT_COLUMNS or column in TIME_COLUMNS:
@@ -113,7 +114,7 @@ def make_rows(start: str = "2010-01-01", end: str = "2011-06-30", seed: int = 7)
                 data[column] = values
         data["price_close"] = close
         data["target_price_90d"] = target
-        data["target_return_90d"] = np.log(target / close)
+        data["target_return_90d"] = fpmath.log(target / close)
         data["target_return_pct_90d"] = (target / close - 1.0) * 100.0
         if asset_class == "fx":
             data["volume"] = np.full(n, np.nan)

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from portfolio_assets import checks
+from portfolio_assets import checks, fpmath
 from portfolio_assets.checks import CheckOutcome
 from portfolio_assets_tests.golden import Golden, digest, json_digest
 
@@ -54,7 +54,7 @@ def panel(seed: int, assets: int = 9, days: int = 80) -> pd.DataFrame:
             start = int(rng.integers(5, len(stamps) // 2))
             stamps = stamps.delete(range(start, start + int(rng.integers(10, 20))))
         n = len(stamps)
-        close = (100 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))).round(1)
+        close = (100 * fpmath.exp(np.cumsum(rng.normal(0, 0.02, n)))).round(1)
         frame = pd.DataFrame(
             {
                 "asset_symbol": f"S{i}",
@@ -67,7 +67,7 @@ def panel(seed: int, assets: int = 9, days: int = 80) -> pd.DataFrame:
                 "mfi_14": rng.uniform(0, 100, n),
                 "sma_200": close,
                 "fear_greed_index": rng.integers(0, 101, n).astype(float) if asset_class == "crypto" else np.nan,
-                "reference_close": (close * np.exp(rng.normal(0, 0.01, n))).round(1),
+                "reference_close": (close * fpmath.exp(rng.normal(0, 0.01, n))).round(1),
             }
         )
         share = [0.0, 0.02, 0.3][i % 3]  # every third asset far below 95% complete

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from portfolio_assets import checks
+from portfolio_assets import checks, fpmath
 from portfolio_assets.assets.prices import canonical_prices
 from portfolio_assets.assets.sentiment import sentiment_frame
 from portfolio_assets.assets.sft_rows import held_rows
@@ -116,7 +116,7 @@ def test_target_coverage_accepts_no_target_past_the_end_and_refuses_one():
     rows = weekdays("GOOG", "2010-02-10", "2010-02-16")
     rows["target_timestamp"] = rows["timestamp"] + pd.Timedelta(days=88)
     rows["target_price_90d"] = rows["price_close"] * 2
-    rows["target_return_90d"] = np.log(2.0)
+    rows["target_return_90d"] = fpmath.log(2.0)
     rows["target_return_pct_90d"] = 100.0
     ended = rows["timestamp"] >= utc("2010-02-15")
     assert ended.sum() == 2

@@ -9,6 +9,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from portfolio_assets import fpmath
 from portfolio_assets.checks._frame import _floats, _require
 from portfolio_assets.checks._text import _date, _join, _plural
 from portfolio_assets.checks.outcome import MAX_CASES, WARN, CheckOutcome, _outcome
@@ -108,7 +109,7 @@ def feature_distribution(
     frame = frame.sort_values(["asset_symbol", "timestamp", "in_window"], kind="stable")
     frame = frame.drop_duplicates(["asset_symbol", "timestamp"], keep="last")
 
-    log_ratios = np.log(np.asarray(split_ratios, dtype=float))
+    log_ratios = fpmath.log(np.asarray(split_ratios, dtype=float))
     per_asset: dict[str, dict[str, object]] = {}
     cases_list: list[dict[str, object]] = []
     for symbol, g in frame.groupby("asset_symbol", sort=True):
@@ -118,7 +119,7 @@ def feature_distribution(
         close = g["price_close"].to_numpy()
         stamps = g["timestamp"].to_numpy()
         window = g["in_window"].to_numpy()
-        r = np.diff(np.log(close))
+        r = np.diff(fpmath.log(close))
         info: dict[str, object] = {"asset_class": asset_class, "jump_threshold": jump, "returns": len(r)}
         per_asset[str(symbol)] = info
         if len(r) == 0:

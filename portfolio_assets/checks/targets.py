@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from portfolio_assets import fpmath
 from portfolio_assets.checks._frame import _floats, _require
 from portfolio_assets.checks._text import _fmt, _join, _plural, _span
 from portfolio_assets.checks.outcome import ERROR, MAX_CASES, CheckOutcome, _outcome
@@ -110,7 +111,7 @@ def target_coverage(
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = v / close
                 expected = {
-                    c: (np.log(ratio) if c.startswith("target_return_") and "pct" not in c else (ratio - 1) * 100)
+                    c: (fpmath.log(ratio) if c.startswith("target_return_") and "pct" not in c else (ratio - 1) * 100)
                     for c in values
                     if c.startswith("target_return")
                 }

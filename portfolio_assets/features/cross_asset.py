@@ -76,6 +76,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from portfolio_assets import fpmath
 from portfolio_assets.features.indicators import (
     InvalidPricesError,
     check_positive_prices,
@@ -171,8 +172,8 @@ def _window_statistics(a: np.ndarray, b: np.ndarray, window: int, with_beta: boo
     Window-local two-pass sums: the result for a window depends on its ``window + 1`` closes only,
     bit for bit, whatever precedes it (the incremental path of ``_asset_vs_benchmark`` relies on that).
     """
-    ra = np.log(a[1:] / a[:-1])
-    rb = np.log(b[1:] / b[:-1])
+    ra = fpmath.log(a[1:] / a[:-1])
+    rb = fpmath.log(b[1:] / b[:-1])
     _, ca = window_moments(ra, window)
     _, cb = window_moments(rb, window)
     sab = np.einsum("ij,ij->i", ca, cb)

@@ -19,12 +19,11 @@ import talib
 
 from portfolio_assets.asset_classes import PERIODS_PER_YEAR
 from portfolio_assets.features.rolling import (
-    centred_windows,
+    centred_skew,
+    centred_square_sums,
     constant_windows,
     from_index,
     lagged,
-    lane_skew,
-    lane_sums,
     last_change,
     log_ratio,
     money_flow_index,
@@ -200,36 +199,37 @@ def adx(s: AssetSeries, n: int) -> np.ndarray:
     return talib.ADX(s.high, s.low, s.close, timeperiod=n)
 
 
-def _return_windows(s: AssetSeries, n: int) -> np.ndarray | None:
-    """``centred_windows`` of the last ``n`` daily log returns, None while there are none.
+def _return_windows(s: AssetSeries, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The daily log returns, the means of their windows of ``n`` and which windows are constant.
 
-    Shared by the volatility and the skewness of the same window.
+    None while there are fewer than ``n`` returns. Shared by the volatility and the skewness of a window.
     """
 
-    def compute() -> np.ndarray | None:
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         returns = _daily(s)[1:]
         if len(returns) < n:
             return None
         changes = s.memo(("return_changes",), lambda: last_change(returns))
         constant = constant_windows(returns, n, changes)  # type: ignore[arg-type]
-        return centred_windows(returns, n, window_means(returns, n, constant), constant)
+        return returns, window_means(returns, n, constant), constant
 
     return s.memo(("return_windows", n), compute)  # type: ignore[return-value]
 
 
-def _from_return_windows(s: AssetSeries, n: int, statistic: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """``statistic(centred windows)`` realigned to the asset's observations (first value at n)."""
+def _from_return_windows(s: AssetSeries, n: int, statistic: Callable[..., np.ndarray]) -> np.ndarray:
+    """``statistic(returns, n, means, constant)`` realigned to the asset's observations (first value at n)."""
     out = nan_array(len(s))
-    centred = _return_windows(s, n)
-    if centred is not None:
-        out[n:] = statistic(centred)
+    windows = _return_windows(s, n)
+    if windows is not None:
+        returns, means, constant = windows
+        out[n:] = statistic(returns, n, means, constant)
     return out
 
 
 def volatility(s: AssetSeries, n: int) -> np.ndarray:
     """Sample std of the last ``n`` daily log returns, annualised with the class's periods per year."""
     scale = np.sqrt(PERIODS_PER_YEAR[s.asset_class])
-    return _from_return_windows(s, n, lambda c: np.sqrt(lane_sums(c, c) / (n - 1))) * scale
+    return _from_return_windows(s, n, lambda *w: np.sqrt(centred_square_sums(*w) / (n - 1))) * scale
 
 
 def momentum(s: AssetSeries, n: int) -> np.ndarray:
@@ -287,4 +287,4 @@ def volume_zscore(s: AssetSeries, n: int) -> np.ndarray:
 
 
 def skewness(s: AssetSeries, n: int) -> np.ndarray:
-    return _from_return_windows(s, n, lambda c: lane_skew(c, n))
+    return _from_return_windows(s, n, lambda *w: centred_skew(*w)[0])

@@ -11,16 +11,22 @@ in ``np.einsum``'s order. ``window_sums`` computes that pairwise order for every
 window at once: the partial sums of a window starting at t are those of the
 window starting at t + k shifted by k, so each is computed once for all
 windows (a few passes over the series instead of n per value), with the same
-roundings as summing each window on its own.
+roundings as summing each window on its own. The centred sums of the standard
+deviations and the skewness (``centred_square_sums``, ``centred_skew``) are
+compiled by numba and follow those same orders window by window, so nothing of
+size windows × n is built.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 import talib
-from numpy.lib.stride_tricks import as_strided, sliding_window_view
+from numpy.lib.stride_tricks import sliding_window_view
+
+from portfolio_assets import fpmath
 
 _BLOCK = 128
 """numpy's pairwise summation sums at most this many values with its eight accumulators, then halves."""
@@ -119,73 +125,105 @@ def rolling_mean(x: np.ndarray, n: int, changes: np.ndarray | None = None) -> np
     return out
 
 
-def centred_windows(x: np.ndarray, n: int, mean: np.ndarray, constant: np.ndarray) -> np.ndarray:
-    """x[t+k] − mean[t] for every full window t and offset k, laid out in ``np.einsum``'s summation order.
+def _centred_sums(x: np.ndarray, n: int, mean: np.ndarray, constant: np.ndarray, skew: bool) -> tuple:
+    """Per full window t of x: Σ d² in ``np.einsum``'s order and, with ``skew``, Σ d² pairwise and Σ d²·d.
 
-    ``mean``: the window means (len(x) − n + 1 values); windows flagged ``constant`` are all 0.
-    ``np.einsum("ij,ij->i", c, c)`` over a C-contiguous (window, offset) array c sums each row with two
-    interleaved accumulators, four pairs of offsets at a time from the highest: lane l adds offsets
-    6+l, 4+l, 2+l, l, then 14+l, 12+l, ..., then the n % 8 left over in pairs (a missing offset adds 0),
-    and returns 0 + (lane 0 + lane 1). The result here has shape (steps, 2, windows): row [r, l] holds
-    the offset that lane l adds at step r, so ``lane_sums`` gets the same sums from long contiguous
-    rows (one pass each) instead of one short row per window.
+    d[k] = x[t+k] − mean[t] (all 0 where ``constant[t]``). ``np.einsum("ij,ij->i", a, b)`` over a
+    C-contiguous (window, offset) array sums each row with two interleaved accumulators ("lanes"), four
+    pairs of offsets at a time from the highest: lane l adds offsets 6+l, 4+l, 2+l, l, then 14+l, 12+l,
+    ..., then the n % 8 left over in pairs (a missing offset adds 0), and returns 0 + (lane 0 + lane 1);
+    each product is rounded, then added (no fused multiply-add). The pairwise sum is numpy's for
+    8 <= n <= 128: accumulator o adds offsets o, o+8, ... of the first n − n % 8, combined as
+    ((a0+a1)+(a2+a3))+((a4+a5)+(a6+a7)), then the rest left to right, from 0. Compiled by numba
+    (``_compiled_centred_sums``), one window at a time, so nothing of size windows × n is materialised.
     """
-    count = len(x) - n + 1
+    count = x.shape[0] - n + 1
     blocks, pairs = n // 8, (n % 8 + 1) // 2
-    out = np.empty((4 * blocks + pairs, 2, count))
-    if blocks:
-        # offset of [b, u, l] is 8b + 6 − 2u + l
-        offsets = as_strided(x[6:], shape=(blocks, 4, 2, count), strides=(64, -16, 8, 8), writeable=False)
-        np.subtract(offsets, mean, out=out[: 4 * blocks].reshape(blocks, 4, 2, count))
-    for j in range(pairs):
-        k = 8 * blocks + 2 * j
-        np.subtract(x[k : k + count], mean, out=out[4 * blocks + j, 0])
-        if k + 1 < n:
-            np.subtract(x[k + 1 : k + 1 + count], mean, out=out[4 * blocks + j, 1])
-        else:
-            out[4 * blocks + j, 1] = 0.0
-    flat = np.flatnonzero(constant)
-    if flat.size:
-        out[..., flat] = 0.0
-    return out
+    squares = np.empty(count)
+    m2 = np.empty(count if skew else 0)
+    m3 = np.empty(count if skew else 0)
+    d = np.zeros(8 * blocks + 2 * pairs)  # padded to whole pairs: a missing offset is 0
+    q = np.zeros(8 * blocks + 2 * pairs)
+    for t in range(count):
+        m = mean[t]
+        for k in range(n):
+            d[k] = 0.0 if constant[t] else x[t + k] - m
+            q[k] = d[k] * d[k]
+        lane0, lane1 = 0.0, 0.0
+        for b in range(blocks):
+            for u in range(4):
+                o = 8 * b + 6 - 2 * u
+                lane0 += q[o]
+                lane1 += q[o + 1]
+        for j in range(pairs):
+            k = 8 * blocks + 2 * j
+            lane0 += q[k]
+            lane1 += q[k + 1]
+        squares[t] = (lane0 + lane1) + 0.0
+        if skew:
+            lane0, lane1 = 0.0, 0.0
+            for b in range(blocks):
+                for u in range(4):
+                    o = 8 * b + 6 - 2 * u
+                    lane0 += q[o] * d[o]
+                    lane1 += q[o + 1] * d[o + 1]
+            for j in range(pairs):
+                k = 8 * blocks + 2 * j
+                lane0 += q[k] * d[k]
+                lane1 += q[k + 1] * d[k + 1]
+            m3[t] = (lane0 + lane1) + 0.0
+            a0, a1, a2, a3, a4, a5, a6, a7 = q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]
+            for b in range(1, blocks):
+                o = 8 * b
+                a0 += q[o]
+                a1 += q[o + 1]
+                a2 += q[o + 2]
+                a3 += q[o + 3]
+                a4 += q[o + 4]
+                a5 += q[o + 5]
+                a6 += q[o + 6]
+                a7 += q[o + 7]
+            total = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+            for k in range(8 * blocks, n):
+                total += q[k]
+            m2[t] = total + 0.0
+    return squares, m2, m3
 
 
-def lane_sums(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Σ a·b per window of two ``centred_windows`` layouts: bit for bit ``np.einsum("ij,ij->i")`` of the rows.
+@functools.cache
+def _compiled_centred_sums() -> Callable[..., tuple]:
+    """``_centred_sums`` compiled by numba (cached on disk), imported on first use only."""
+    from numba import njit
 
-    Each lane accumulates its products step by step (product rounded, then added, no fused multiply-add).
+    return njit(cache=True, nogil=True)(_centred_sums)
+
+
+def centred_square_sums(x: np.ndarray, n: int, mean: np.ndarray, constant: np.ndarray) -> np.ndarray:
+    """Σ (x[t+k] − mean[t])² over every full window t, bit for bit ``np.einsum("ij,ij->i")`` of the centred rows.
+
+    ``mean``: the window means (len(x) − n + 1 values); windows flagged ``constant`` sum to exactly 0.
     """
-    lanes = np.einsum("rlw,rlw->lw", a, b)
-    total = lanes[0] + lanes[1]
-    total += 0.0
-    return total
+    return _compiled_centred_sums()(_f64(x), n, _f64(mean), np.ascontiguousarray(constant, bool), False)[0]
 
 
-def _pairwise_offsets(values: np.ndarray, n: int) -> np.ndarray:
-    """numpy's pairwise sum over the offsets of a ``centred_windows`` layout (8 <= n <= 128)."""
-    blocks = n // 8
-    acc = values[0:4].copy()  # accumulator of offset o is acc[3 − o // 2, o % 2]
-    for b in range(1, blocks):
-        acc += values[4 * b : 4 * b + 4]
-    pairs = acc[:, 0] + acc[:, 1]  # pairs[3] = a0 + a1, pairs[2] = a2 + a3, ...
-    total = (pairs[3] + pairs[2]) + (pairs[1] + pairs[0])
-    for k in range(8 * blocks, n):
-        total += values[4 * blocks + (k - 8 * blocks) // 2, k % 2]
-    total += 0.0
-    return total
+def centred_skew(x: np.ndarray, n: int, mean: np.ndarray, constant: np.ndarray) -> np.ndarray:
+    """``window_skew`` of every full window (the same sums and roundings), and the square sums as well.
 
-
-def lane_skew(centred: np.ndarray, n: int) -> np.ndarray:
-    """``window_skew`` from a ``centred_windows`` layout (the same sums, the same roundings)."""
+    Returns (skewness, Σ d² in einsum's order) so that the volatility of the same window shares the pass.
+    """
     if not 8 <= n <= _BLOCK:
-        raise ValueError(f"lane_skew: window {n} outside 8..{_BLOCK}")
-    squared = centred * centred
-    return _skew_from_sums(_pairwise_offsets(squared, n), lane_sums(squared, centred), n)
+        raise ValueError(f"centred_skew: window {n} outside 8..{_BLOCK}")
+    squares, m2, m3 = _compiled_centred_sums()(_f64(x), n, _f64(mean), np.ascontiguousarray(constant, bool), True)
+    return _skew_from_sums(m2, m3, n), squares
+
+
+def _f64(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=np.float64)
 
 
 def _skew_from_sums(m2: np.ndarray, m3: np.ndarray, n: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        skew = (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / m2**1.5)
+        skew = (n * (n - 1) ** 0.5 / (n - 2)) * (m3 / fpmath.power(m2, 1.5))
     return np.where(m2 > 0, skew, np.nan)
 
 
@@ -193,8 +231,8 @@ def rolling_std(x: np.ndarray, n: int, ddof: int, mean: np.ndarray, changes: np.
     """Standard deviation (``ddof``) of the last n values around ``mean`` (``rolling_mean(x, n)``), two-pass."""
     out = nan_array(len(x))
     if len(x) >= n:
-        centred = centred_windows(x, n, mean[n - 1 :], constant_windows(x, n, changes))
-        out[n - 1 :] = np.sqrt(lane_sums(centred, centred) / (n - ddof))
+        squares = centred_square_sums(x, n, mean[n - 1 :], constant_windows(x, n, changes))
+        out[n - 1 :] = np.sqrt(squares / (n - ddof))
     return out
 
 
@@ -242,7 +280,7 @@ def lagged(x: np.ndarray, k: int, fn: Callable[[np.ndarray, np.ndarray], np.ndar
 
 
 def log_ratio(now: np.ndarray, before: np.ndarray) -> np.ndarray:
-    return np.log(now / before)
+    return fpmath.log(now / before)
 
 
 def ratio_minus_one(now: np.ndarray, before: np.ndarray) -> np.ndarray:

@@ -42,6 +42,7 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+from portfolio_assets import fpmath
 from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS, factors_of
 from portfolio_assets.features.indicators import (
     InvalidPricesError,
@@ -149,8 +150,8 @@ def compute_targets(
             "timestamp": frame["timestamp"],
             names[0]: target_timestamp,
             names[1]: target_price,
-            names[2]: np.log(ratio),
+            names[2]: fpmath.log(ratio),
             names[3]: (ratio - 1.0) * 100.0,
-            names[4]: np.log(total_ratio),
+            names[4]: fpmath.log(total_ratio),
         }
     )

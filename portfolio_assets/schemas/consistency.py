@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from portfolio_assets import fpmath
 from portfolio_assets.columns import TARGET_COLUMNS
 from portfolio_assets.features.targets import MAX_GAP_DAYS
 from portfolio_assets.schemas.display import fmt
@@ -53,7 +54,7 @@ OHLC_CONSISTENT = RowRule(
 # --------------------------------------------------------------------------- returns vs prices
 
 _RETURNS = {
-    "target_return_90d": ("ln(target_price_90d / price_close)", lambda tp, c: np.log(tp / c)),
+    "target_return_90d": ("ln(target_price_90d / price_close)", lambda tp, c: fpmath.log(tp / c)),
     "target_return_pct_90d": ("(target_price_90d / price_close - 1) * 100", lambda tp, c: (tp / c - 1.0) * 100.0),
 }
 

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from portfolio_assets import fpmath
+
 COLUMNS = [
     "asset_symbol",
     "asset_class",
@@ -63,10 +65,10 @@ def synthetic(
     rng = np.random.default_rng(seed)
     freq = "D" if asset_class == "crypto" else "B"
     timestamps = pd.date_range(start, periods=days, freq=freq, tz="UTC").as_unit("ns")
-    close = 250.0 * np.exp(np.cumsum(rng.normal(0.0, daily_vol, days)))
-    open_ = close * np.exp(rng.normal(0.0, daily_vol / 3, days))
-    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0.0, daily_vol / 2, days)))
-    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0.0, daily_vol / 2, days)))
+    close = 250.0 * fpmath.exp(np.cumsum(rng.normal(0.0, daily_vol, days)))
+    open_ = close * fpmath.exp(rng.normal(0.0, daily_vol / 3, days))
+    high = np.maximum(open_, close) * fpmath.exp(np.abs(rng.normal(0.0, daily_vol / 2, days)))
+    low = np.minimum(open_, close) * fpmath.exp(-np.abs(rng.normal(0.0, daily_vol / 2, days)))
     has_volume = asset_class != "fx" if with_volume is None else with_volume
     volume = rng.lognormal(15.0, 0.6, days).round() if has_volume else np.full(days, np.nan)
     return pd.DataFrame(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from portfolio_assets import fpmath
 from portfolio_assets.assets.prices import canonical_prices
 from portfolio_assets.features import TECHNICAL_FEATURES, compute_indicators, compute_targets
 from portfolio_assets.features.adjustment import (
@@ -42,10 +43,10 @@ def utc(day: str) -> pd.Timestamp:
 def gbm(symbol: str = "G", n: int = N, seed: int = 7) -> pd.DataFrame:
     """Business-day OHLCV of a seeded random walk (equity)."""
     rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    open_ = close * np.exp(rng.normal(0, 0.003, n))
-    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.004, n)))
-    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.004, n)))
+    close = 100 * fpmath.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    open_ = close * fpmath.exp(rng.normal(0, 0.003, n))
+    high = np.maximum(open_, close) * fpmath.exp(np.abs(rng.normal(0, 0.004, n)))
+    low = np.minimum(open_, close) * fpmath.exp(-np.abs(rng.normal(0, 0.004, n)))
     return pd.DataFrame(
         {
             "timestamp": pd.bdate_range("2010-01-04", periods=n, tz="UTC"),
@@ -166,11 +167,11 @@ def test_targets_show_no_split_and_the_total_return_adds_the_dividend(pair) -> N
         ta["target_timestamp"] >= a["timestamp"].iloc[DIVIDEND_AT]
     )
     np.testing.assert_allclose(ta.loc[known, "target_total_return_90d"], tg.loc[known, "target_return_90d"], atol=1e-12)
-    price_return = tg["target_return_90d"] + np.where(paid, np.log(1 - YIELD), 0.0)
+    price_return = tg["target_return_90d"] + np.where(paid, fpmath.log(1 - YIELD), 0.0)
     np.testing.assert_allclose(ta.loc[known, "target_return_90d"], price_return[known], atol=1e-12)
     # the target price is in the row's own share basis: the return is the ratio to the row's close
     np.testing.assert_allclose(
-        ta.loc[known, "target_return_90d"], np.log(ta.loc[known, "target_price_90d"] / a.loc[known, "price_close"])
+        ta.loc[known, "target_return_90d"], fpmath.log(ta.loc[known, "target_price_90d"] / a.loc[known, "price_close"])
     )
     assert ta["target_return_90d"].abs().max() < 0.5  # as traded, rows spanning the split would show ~ -0.69
 
@@ -181,7 +182,7 @@ def test_context_window_shows_no_split_and_ends_with_the_as_traded_close(pair) -
     for d in (SPLIT_AT, SPLIT_AT + 10, DIVIDEND_AT + 3):
         closes = np.array(json.loads(windows.iloc[d]))
         assert closes[-1] == float(f"{a['price_close'].iloc[d]:.6g}")
-        assert np.abs(np.diff(np.log(closes))).max() < 0.06, d
+        assert np.abs(np.diff(fpmath.log(closes))).max() < 0.06, d
     # windows without an event are written exactly as before
     plain = context_windows(a, 30)
     same = [i for i in range(N) if not (SPLIT_AT <= i < SPLIT_AT + 30 or DIVIDEND_AT <= i < DIVIDEND_AT + 30)]

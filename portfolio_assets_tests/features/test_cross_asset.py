@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portfolio_assets import fpmath
 from portfolio_assets.features import (
     CROSS_ASSET_FEATURES,
     InvalidBenchmarkError,
@@ -69,7 +70,7 @@ def prices(symbol: str, dates, closes, asset_class: str = "crypto") -> pd.DataFr
 
 def walk(dates, seed: int, vol: float = 0.01, start: float = 100.0) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return start * np.exp(np.cumsum(rng.normal(0.0, vol, len(dates))))
+    return start * fpmath.exp(np.cumsum(rng.normal(0.0, vol, len(dates))))
 
 
 # --- reference -------------------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def real_case() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
 
     rng = np.random.default_rng(20240501)
     dxy_days = pd.date_range("1999-01-01", "2018-12-31", freq="B", tz="UTC").as_unit("ns")
-    dxy_values = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.004, len(dxy_days))))
+    dxy_values = 100.0 * fpmath.exp(np.cumsum(rng.normal(0.0, 0.004, len(dxy_days))))
     dxy = benchmark(dxy_days, dxy_values, lag_days=7)
     dxy.loc[rng.random(len(dxy)) < 0.03, "value"] = np.nan  # missing observations
     # a few observations released out of order (first-release vintages can do that)
@@ -142,8 +143,8 @@ def real_case() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     dxy.loc[late, "available_at"] += pd.to_timedelta(rng.integers(1, 30, late.sum()), unit="D")
 
     # The synthetic assets load on the benchmarks (carried over the days they do not trade) plus noise.
-    sp_log = pd.Series(np.log(sp500["value"].to_numpy()), index=sp_index)
-    dxy_log = pd.Series(np.log(dxy_values), index=dxy_days)
+    sp_log = pd.Series(fpmath.log(sp500["value"].to_numpy()), index=sp_index)
+    dxy_log = pd.Series(fpmath.log(dxy_values), index=dxy_days)
     crypto_days = pd.date_range("2004-08-19", "2013-03-01", freq="D", tz="UTC").as_unit("ns")
     crypto_log = 1.7 * sp_log.reindex(crypto_days, method="ffill").to_numpy() + np.cumsum(
         rng.normal(0, 0.03, len(crypto_days))
@@ -153,8 +154,8 @@ def real_case() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     frame = pd.concat(
         [
             goog,
-            prices("BTC-USD", crypto_days, 300.0 * np.exp(crypto_log - crypto_log[0])),
-            prices("EURUSD", fx_days, 1.2 * np.exp(fx_log - fx_log[0]), asset_class="fx"),
+            prices("BTC-USD", crypto_days, 300.0 * fpmath.exp(crypto_log - crypto_log[0])),
+            prices("EURUSD", fx_days, 1.2 * fpmath.exp(fx_log - fx_log[0]), asset_class="fx"),
         ],
         ignore_index=True,
     )
@@ -214,13 +215,13 @@ def test_a_crypto_weekend_return_is_paired_with_the_benchmarks_friday_to_monday_
 def test_weekend_prices_do_not_enter_and_weekend_rows_carry_fridays_value():
     rng = np.random.default_rng(4)
     sp_values = walk(WEEKDAYS, seed=5)
-    sp_log = pd.Series(np.log(sp_values), index=WEEKDAYS)
+    sp_log = pd.Series(fpmath.log(sp_values), index=WEEKDAYS)
     # On weekdays the crypto is exactly the S&P squared (log: 2×); weekends are wild.
     crypto_log = 2.0 * sp_log.reindex(ALL_DAYS).to_numpy()
     weekend = ALL_DAYS.dayofweek >= 5
     crypto_log[weekend] = rng.normal(0.0, 3.0, weekend.sum())
     crypto_log[-2:] = 0.0  # the weekend after the S&P's last day
-    crypto = prices("BTC-USD", ALL_DAYS, np.exp(crypto_log))
+    crypto = prices("BTC-USD", ALL_DAYS, fpmath.exp(crypto_log))
     out = compute_cross_asset(crypto, {"sp500": benchmark(WEEKDAYS, sp_values), "dxy": flat_dxy()}, window=10)
     beta, corr, _ = cross_asset_columns(10)
     values = out.set_index("timestamp")

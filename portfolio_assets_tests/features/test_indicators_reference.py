@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import talib
 
+from portfolio_assets import fpmath
 from portfolio_assets.asset_classes import PERIODS_PER_YEAR
 from portfolio_assets.features import TECHNICAL, TECHNICAL_FEATURES, applies, compute_indicators
 from portfolio_assets_tests.features import price_frames, reference
@@ -260,7 +261,7 @@ def test_window_statistics_are_exact_to_a_few_ulps(asset):
 def test_talib_bbands_drift_that_the_window_local_computation_avoids():
     """TA-Lib's BBANDS uses running sums and E[x²] − E[x]²; on a pegged rate it is ~1e-11 off, we are not."""
     rng = np.random.default_rng(1)
-    close = 7.8 * np.exp(np.cumsum(rng.normal(0, 1e-6, 3000)))
+    close = 7.8 * fpmath.exp(np.cumsum(rng.normal(0, 1e-6, 3000)))
     frame = pd.DataFrame(
         {
             "asset_symbol": "USDHKD",

@@ -7,6 +7,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portfolio_assets import fpmath
 from portfolio_assets.features.macro import align_as_of, release_dates, transform_series
 
 # (frequency, transform, release lag in days after the period end)
@@ -33,7 +34,7 @@ def observations(frequency: str, lag: int, *, vintage: bool, seed: int) -> pd.Da
     frame = pd.DataFrame(
         {
             "observation_date": dates,
-            "value": 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, len(dates)))),
+            "value": 100.0 * fpmath.exp(np.cumsum(rng.normal(0.0, 0.01, len(dates)))),
         }
     )
     frame.loc[rng.random(len(frame)) < 0.05, "value"] = np.nan

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from portfolio_assets import fpmath
 from portfolio_assets.features import InvalidPricesError, compute_targets
 from portfolio_assets_tests.features import price_frames
 
@@ -113,7 +114,7 @@ def test_crypto_daily_targets_are_exactly_ninety_days_later():
     assert known.sum() == 200 - 90  # the last 90 days' horizons are beyond the data
     assert (out.loc[known, "target_timestamp"] - out.loc[known, "timestamp"] == pd.Timedelta(days=90)).all()
     assert out["target_timestamp"].iloc[-90:].isna().all()
-    expected = np.log(out["target_price_90d"] / np.asarray(list(closes.values())))
+    expected = fpmath.log(out["target_price_90d"] / np.asarray(list(closes.values())))
     np.testing.assert_array_equal(out["target_return_90d"], expected)
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from portfolio_assets import fpmath
 from portfolio_assets.features.sentiment import TrendsSnapshot, trends_score
 from portfolio_assets.timing import END_OF_UTC_DAY, FX_BAR_END, NEW_YORK_CLOSE
 
@@ -23,7 +24,7 @@ SPAN = pd.Timedelta(weeks=260)  # a 5-year range: weekly rows
 
 def interest_path(rng: np.random.Generator) -> np.ndarray:
     """Search interest per week (any positive scale): a lognormal random walk with the odd spike."""
-    path = np.exp(np.cumsum(rng.normal(0.0, 0.15, len(WEEKS))))
+    path = fpmath.exp(np.cumsum(rng.normal(0.0, 0.15, len(WEEKS))))
     spikes = rng.random(len(WEEKS)) < 0.02
     return path * np.where(spikes, rng.uniform(2.0, 10.0, len(WEEKS)), 1.0)
 
@@ -31,7 +32,7 @@ def interest_path(rng: np.random.Generator) -> np.ndarray:
 def download(interest: np.ndarray, fetched_at: pd.Timestamp, rng: np.random.Generator) -> TrendsSnapshot:
     """One download: the weeks of the 5 years up to ``fetched_at`` (sampling noise), scaled to max 100, rounded."""
     inside = np.asarray((fetched_at - SPAN < WEEKS) & (fetched_at >= WEEKS))
-    raw = interest[inside] * np.exp(rng.normal(0.0, 0.05, inside.sum()))
+    raw = interest[inside] * fpmath.exp(rng.normal(0.0, 0.05, inside.sum()))
     scaled = raw / raw.max() * 100.0
     starts = WEEKS[inside]
     frame = pd.DataFrame(
