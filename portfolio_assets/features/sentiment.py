@@ -115,6 +115,12 @@ def trends_at(decision: pd.DatetimeIndex, snapshots: Sequence[TrendsSnapshot] | 
     fetched = utc_index([s.fetched_at for s in snapshots])
     if fetched.has_duplicates:
         raise ValueError(f"Google Trends: two snapshots fetched at {fetched[fetched.duplicated()][0]}")
+    # Only a snapshot that is the newest fetched by some decision instant can give a score: score those alone
+    # (a chunked build's run sees a few months of decisions, but every download of the whole history).
+    order = np.argsort(fetched.as_unit("ns").asi8, kind="stable")
+    newest = np.searchsorted(fetched.as_unit("ns").asi8[order], decision.as_unit("ns").asi8, side="right") - 1
+    used = order[np.unique(newest[newest >= 0])] if (newest >= 0).any() else order[:1]
+    snapshots, fetched = [snapshots[i] for i in used], fetched[used]
     scores = [s.score for s in snapshots]
     known = pd.DataFrame(
         {
