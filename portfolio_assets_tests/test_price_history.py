@@ -143,6 +143,7 @@ def test_the_cached_history_and_the_run_windows_are_what_the_loop_derived(landin
         position = full.groupby("asset_symbol").cumcount()
         keep = (full["timestamp"] < last + pd.Timedelta(days=1)) & (position >= before - prices.ROWS_BEFORE)
         assert_same(near, full[keep])
+        assert_same(prices.canonical_prices(landing, (), (first, last)), near)  # what the asset calls
         for new, old in zip(window_and_before(near, first, last), window_and_before(full, first, last), strict=True):
             assert_same(new, old)
     excluded = ["ETH-USD", "GOOG"]

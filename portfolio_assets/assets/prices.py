@@ -133,8 +133,13 @@ def _histories(landing: LandingZoneResource, excluded: Collection[str]) -> list[
     return [frame for _symbol, frame in frames]
 
 
-def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = ()) -> pd.DataFrame:
-    """Every asset's full stored history, canonical columns, sorted by (asset, timestamp).
+def canonical_prices(
+    landing: LandingZoneResource,
+    excluded: Collection[str] = (),
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> pd.DataFrame:
+    """Every asset's full stored history, canonical columns, sorted by (asset, timestamp); with ``window``
+    (first day, last day), only what a run of those days needs (``prices_near``).
 
     Crypto rows also carry CoinGecko's close of the same day (``reference_close``,
     CoinGecko's 00:00 UTC point of the next day) and ``market_cap``, for
@@ -143,6 +148,8 @@ def canonical_prices(landing: LandingZoneResource, excluded: Collection[str] = (
     the rows after an asset's ``last_trading_day``. ``split_factor_cum`` / ``adjustment_factor``: the
     point-in-time split and dividend factors of ``features.adjustment`` (1.0 without events).
     """
+    if window is not None:
+        return prices_near(landing, *window, excluded)
     return pd.concat(_histories(landing, excluded), ignore_index=True)
 
 
@@ -199,7 +206,7 @@ def prices(
     excluded = excluded_assets(storage.store_root(), symbols, PRICE_SOURCES, first.date(), last.date())
     for symbol, why in excluded.items():
         context.log.warning(f"prices: {symbol} left out of this build: {why}")
-    history = prices_near(landing, first, last, excluded)  # the window and the rows the checks look back on
+    history = canonical_prices(landing, excluded, (first, last))  # the window, and the rows the checks look back on
     kept = [spec for spec in universe.assets if spec.symbol not in excluded]
     frame = in_window(history, first, last)
     before = history[history["timestamp"] < first].groupby("asset_symbol").tail(ROWS_BEFORE)
