@@ -14,7 +14,7 @@ from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.clients.status import excluded_assets
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
-from portfolio_assets.features.sentiment import asset_sentiment, trends_at
+from portfolio_assets.features.sentiment import AssetSources, sentiment_panel, trends_at
 from portfolio_assets.io_managers import EXCLUDED_ASSETS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
@@ -52,31 +52,33 @@ def sentiment_frame(
     # those, so a run's cost follows its days, not the whole stored history.
     near = _near(days)
     social = near(replay.read_social(zone))
-    # Each asset's own social rows, split once: filtering the whole feed per asset costs assets x rows.
-    social_of = dict(tuple(social.groupby("asset_symbol", sort=False))) if social is not None else {}
-    no_social = social.iloc[:0] if social is not None else None
     # Queries are shared between assets: each GDELT timeline and Trends history is read once.
     read_gdelt = cache(lambda query, mode: near(replay.read_gdelt(zone, query, mode)))
     read_trends = cache(partial(replay.read_trends, zone))
     fng = near(replay.read_fear_greed(zone)) if any(a.fear_greed for a in kept) else None
     # ... and so is each search term's score on the days, per bar end (the decision instants).
     trends_scores = cache(lambda query, bar_end: trends_at(bar_end.on(days), read_trends(query)))
-    frames = []
-    for spec in kept:
-        part = asset_sentiment(
-            days,
-            asset_symbol=spec.symbol,
+    sources = [
+        AssetSources(
+            symbol=spec.symbol,
+            bar_end=spec.bar_end,
             tone=read_gdelt(spec.news_query, "timelinetone"),
             volume=read_gdelt(spec.news_query, "timelinevolraw"),
-            social=social_of.get(spec.symbol, no_social),
-            trends=read_trends(spec.trends_query),
-            fear_greed=fng if spec.fear_greed else None,
-            bar_end=spec.bar_end,
             trends_scores=trends_scores(spec.trends_query, spec.bar_end),
+            fear_greed=fng if spec.fear_greed else None,
         )
-        part.insert(2, "asset_class", spec.asset_class)
-        frames.append(part[spec.traded_on(part["timestamp"])])  # no row after an asset's last trading day
-    return pd.concat(frames, ignore_index=True).sort_values(["asset_symbol", "timestamp"]).reset_index(drop=True)
+        for spec in kept
+    ]
+    # Every asset's rows at once (``sentiment_panel``: the rows of ``asset_sentiment`` asset after asset).
+    frame = sentiment_panel(days, sources, social)
+    frame.insert(2, "asset_class", np.repeat(np.array([spec.asset_class for spec in kept], dtype=object), len(days)))
+    traded = np.ones(len(frame), dtype=bool)
+    for i, spec in enumerate(kept):
+        if spec.last_trading_day is not None:  # no row after an asset's last trading day
+            rows = slice(i * len(days), (i + 1) * len(days))
+            traded[rows] = spec.traded_on(frame["timestamp"].iloc[rows]).to_numpy()
+    frame = frame[traded] if not traded.all() else frame
+    return frame.sort_values(["asset_symbol", "timestamp"]).reset_index(drop=True)
 
 
 @asset(

@@ -115,6 +115,12 @@ def trends_at(decision: pd.DatetimeIndex, snapshots: Sequence[TrendsSnapshot] | 
     fetched = utc_index([s.fetched_at for s in snapshots])
     if fetched.has_duplicates:
         raise ValueError(f"Google Trends: two snapshots fetched at {fetched[fetched.duplicated()][0]}")
+    # Only a snapshot that is the newest fetched by some decision instant can give a score: score those alone
+    # (a chunked build's run sees a few months of decisions, but every download of the whole history).
+    order = np.argsort(fetched.as_unit("ns").asi8, kind="stable")
+    newest = np.searchsorted(fetched.as_unit("ns").asi8[order], decision.as_unit("ns").asi8, side="right") - 1
+    used = order[np.unique(newest[newest >= 0])] if (newest >= 0).any() else order[:1]
+    snapshots, fetched = [snapshots[i] for i in used], fetched[used]
     scores = [s.score for s in snapshots]
     known = pd.DataFrame(
         {
@@ -180,3 +186,131 @@ def asset_sentiment(
         frame[name] = values
         frame[available_column(name)] = available.as_unit("ns")
     return frame
+
+
+@dataclass(frozen=True)
+class AssetSources:
+    """Where one asset's sentiment comes from (the arguments of ``asset_sentiment`` but the social feed).
+
+    Assets sharing a source share the very object (a news query's timelines, a search term's scores at one
+    bar end, the Fear & Greed index), so ``sentiment_panel`` computes each once.
+    """
+
+    symbol: str
+    bar_end: Clock
+    tone: pd.DataFrame
+    volume: pd.DataFrame
+    trends_scores: tuple[pd.Series, pd.Series]
+    fear_greed: pd.DataFrame | None
+
+
+def _stack(parts: list[object], at: np.ndarray) -> object:
+    """Positions ``at`` of the arrays ``parts`` put end to end (numpy arrays, or extension arrays of one type)."""
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)[at]
+    return type(parts[0])._concat_same_type(parts).take(at)
+
+
+def _social_rows(social: pd.DataFrame | None, symbols: list[str], source_days: list[pd.DatetimeIndex]) -> np.ndarray:
+    """For asset ``a`` and day ``j``, the row of ``social`` holding its value on ``source_days[a][j]`` (the last
+    such row, as ``_on_days`` keeps), or -1; flattened asset by asset."""
+    n = len(source_days[0]) if source_days else 0
+    if social is None or social.empty:
+        return np.full(len(symbols) * n, -1, dtype="int64")
+    asset = pd.Index(symbols).get_indexer(social["asset_symbol"])
+    on = pd.DatetimeIndex(social["timestamp"]).normalize()
+    days = pd.Index(on.unique())
+    key = asset * len(days) + days.get_indexer(on)
+    key[asset < 0] = -1
+    last = ~pd.Index(key).duplicated(keep="last") & (asset >= 0)
+    found = pd.Index(key[last])
+    row = np.flatnonzero(last)
+    wanted = np.concatenate([a * len(days) + days.get_indexer(d) for a, d in enumerate(source_days)])
+    wanted[np.concatenate([days.get_indexer(d) < 0 for d in source_days])] = -2  # no such day: no row
+    at = found.get_indexer(wanted)
+    return np.where(at >= 0, row[at], -1)
+
+
+def _social_values(social: pd.DataFrame | None, name: str, at: np.ndarray) -> object:
+    """Column ``name`` of ``social`` at rows ``at`` (-1: none), as ``asset_sentiment`` gives it."""
+    if social is None:
+        values = pd.Series(np.full(len(at), np.nan))
+    else:
+        column = social[name]
+        data = column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
+        values = pd.Series(pd.api.extensions.take(data, at, allow_fill=True))
+    return values.astype("Int64").array if name in _COUNTS else values.to_numpy()
+
+
+def sentiment_panel(
+    days: pd.DatetimeIndex, assets: Sequence[AssetSources], social: pd.DataFrame | None
+) -> pd.DataFrame:
+    """``asset_sentiment`` of every asset of ``assets`` on ``days``, one after the other: the same rows, values
+    and dtypes as concatenating the assets' frames, but each shared source looked up once and the rows put
+    together column by column, so the cost follows days x assets, not a fixed cost per asset.
+
+    ``social``: the feed of every asset (each asset's own rows are its ``asset_symbol``'s).
+    """
+    if not assets:
+        raise ValueError("sentiment_panel: no assets")
+    days = pd.DatetimeIndex(days)
+    n = len(days)
+    clocks: dict[Clock, int] = {}
+    source_days: list[pd.DatetimeIndex] = []  # per bar end: the UTC day complete at each day's decision
+    complete_at: list[np.ndarray] = []  # ... and the instant that day's aggregates are final (ns)
+    sources = {"news": lambda a: a.tone, "trends": lambda a: a.trends_scores, "fng": lambda a: a.fear_greed}
+    group = {kind: np.zeros(len(assets), dtype="int64") for kind in sources}
+    first: dict[str, list[AssetSources]] = {kind: [] for kind in sources}  # an asset of each group, in order
+    seen: dict[tuple[str, int, Clock], int] = {}
+    for i, spec in enumerate(assets):
+        if spec.bar_end not in clocks:
+            clocks[spec.bar_end] = len(clocks)
+            source_days.append(complete_utc_day(spec.bar_end.on(days)))
+            complete_at.append(utc_index(source_days[-1] + pd.Timedelta(days=1)).as_unit("ns").asi8)
+        for kind, source_of in sources.items():  # the objects are alive: their ids are theirs alone
+            key = (kind, id(source_of(spec)), spec.bar_end)
+            if key not in seen:
+                seen[key] = len(first[kind])
+                first[kind].append(spec)
+            group[kind][i] = seen[key]
+    parts: dict[str, list[object]] = {name: [] for name in SENTIMENT_FIELDS}
+    fetched: list[np.ndarray] = []
+    for spec in first["news"]:
+        on = source_days[clocks[spec.bar_end]]
+        parts["news_sentiment_score"].append((_on_days(on, spec.tone, "value") / 100.0).to_numpy())
+        parts["news_volume"].append(_on_days(on, spec.volume, "value").round().astype("Int64").array)
+    for spec in first["trends"]:
+        values, at = spec.trends_scores
+        parts["google_trends_score"].append(values.to_numpy())
+        fetched.append(utc_index(at).as_unit("ns").asi8)
+    for spec in first["fng"]:
+        on = source_days[clocks[spec.bar_end]]
+        fng = spec.fear_greed
+        parts["fear_greed_index"].append(
+            _on_days(on, fng, "value").to_numpy() if fng is not None else np.full(n, np.nan)
+        )
+    # Row r is asset asset[r] on day days[day[r]]; a group's value on that day is at group * n + day[r].
+    day = np.tile(np.arange(n), len(assets))
+    asset = np.repeat(np.arange(len(assets)), n)
+    bar = np.array([clocks[spec.bar_end] for spec in assets], dtype="int64")
+    final_at = np.concatenate(complete_at)[bar[asset] * n + day]
+    social_at = _social_rows(social, [a.symbol for a in assets], [source_days[b] for b in bar])
+    has_fng = np.array([spec.fear_greed is not None for spec in assets], dtype=bool)[asset]
+    kind_of = {"news_sentiment_score": "news", "news_volume": "news", "google_trends_score": "trends"}
+    frame: dict[str, object] = {
+        "timestamp": days.take(day),
+        "asset_symbol": np.array([spec.symbol for spec in assets], dtype=object)[asset],
+    }
+    for name in SENTIMENT_FIELDS:
+        if name.startswith("social_"):
+            values = _social_values(social, name, social_at)
+        else:
+            values = _stack(parts[name], group[kind_of.get(name, "fng")][asset] * n + day)
+        if name == "google_trends_score":
+            available = np.concatenate(fetched)[group["trends"][asset] * n + day]
+        else:  # a daily aggregate: final at the end of its UTC day; not applicable: never
+            known = ~pd.isna(values) & (has_fng if name == "fear_greed_index" else True)
+            available = np.where(known, final_at, np.iinfo("int64").min)
+        frame[name] = values
+        frame[available_column(name)] = pd.DatetimeIndex(available.view("M8[ns]")).tz_localize("UTC")
+    return pd.DataFrame(frame)
