@@ -51,12 +51,12 @@ def _bytes_of(value: object) -> int:
 
 
 def _parsed(file: LandedFile, parse: Callable[..., _T], **options: Any) -> _T:
-    """``parse(file.read_bytes(), where=file.where, **options)``, remembered per file (path, size, modification
-    time) up to ``PARSED_CACHE_BYTES``, least recently used first out. Each call gets its own copy, so no
+    """``parse(file.read_bytes(), where=file.where, **options)``, remembered per file (path, inode, size,
+    modification time) up to ``PARSED_CACHE_BYTES``, least recently used first out. Each call gets its own copy, so no
     caller can change what the next one reads; a file that fails to parse is parsed (and fails) every time."""
     global _held
     stat = file.path.stat()
-    key = (parse, str(file.path), stat.st_size, stat.st_mtime_ns, tuple(sorted(options.items())))
+    key = (parse, str(file.path), stat.st_ino, stat.st_size, stat.st_mtime_ns, tuple(sorted(options.items())))
     found = _PARSED.get(key)
     if found is not None:
         _PARSED.move_to_end(key)
@@ -73,7 +73,7 @@ def _parsed(file: LandedFile, parse: Callable[..., _T], **options: Any) -> _T:
 
 
 def clear_parsed() -> None:
-    """Forget every parsed response (tests; ``_parsed`` checks each file's size and time anyway)."""
+    """Forget every parsed response (tests; ``_parsed`` checks each file's inode, size and time anyway)."""
     global _held
     _PARSED.clear()
     _held = 0

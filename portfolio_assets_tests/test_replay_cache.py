@@ -52,3 +52,22 @@ def test_a_changed_file_is_parsed_again(zone):
     with pytest.raises(ValueError, match=newest.where):
         replay.read_prices(zone, spec)
     assert len(before) > 100
+
+
+def test_a_file_replaced_by_rename_with_the_same_size_and_time_is_parsed_again(zone):
+    """Writers replace files atomically (write, then rename): the same size and time must not hide the change."""
+    spec = next(a for a in load_universe().assets if a.params.get("function") == "TIME_SERIES_DAILY")
+    (newest,) = zone.require(alphavantage.SOURCE, alphavantage.series_params(spec.params))[-1:]
+    original = newest.path.read_bytes()
+    before = replay.read_prices(zone, spec)
+    stat = newest.path.stat()
+    at = original.index(b'"4. close": "') + len(b'"4. close": "')
+    digit = b"1" if original[at : at + 1] != b"1" else b"2"
+    changed = original[:at] + digit + original[at + 1 :]  # one close's first digit: the same size
+    staged = newest.path.with_name(newest.path.name + ".tmp")
+    staged.write_bytes(changed)
+    os.utime(staged, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    staged.replace(newest.path)
+    assert (newest.path.stat().st_size, newest.path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+    after = replay.read_prices(zone, spec)
+    assert not after["price_close"].equals(before["price_close"])
