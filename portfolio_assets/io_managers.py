@@ -271,8 +271,9 @@ class PartitionStore:
         for commit in index.commits:
             if commit.generation not in current:
                 (folder / COMMITS / f"{commit.generation}.json").unlink(missing_ok=True)
+        # Asked again, not taken from ``running``: a writer may have announced itself since (its record is new).
         for record in (folder / INFLIGHT).glob("*.json"):
-            if record.stem not in running:
+            if record.stem not in running and not _writer_alive(record):
                 record.unlink(missing_ok=True)
         return removed
 

@@ -197,3 +197,32 @@ def test_a_store_of_one_granularity_refuses_the_other(tmp_path):
     with pytest.raises(ValueError, match=r"1 output partition\(s\) outside the run's partitions .*2010-04-01"):
         store.write(["prices"], pd.concat([month, april]), ["2010-03-01"], granularity="monthly")
     assert store.keys(["prices"]) == ["2010-03-01"]
+
+
+def test_a_writer_that_starts_during_anothers_cleanup_keeps_its_files(tmp_path, monkeypatch):
+    """Found at 500 x 20 with two workers: a commit named files that were gone. One writer's cleanup listed the
+    writers in flight, another writer then announced itself, and the cleanup's last loop removed that new
+    record as a dead writer's; the next cleanup took the new writer's first files for leftovers."""
+    import os
+    import socket
+
+    store = PartitionStore(tmp_path)
+    store.write(["macro"], frame_for(["2020-01-01"]), ["2020-01-01"])
+    folder = tmp_path / "macro"
+    generation = "09999999999999999999-aaaaaaaa"
+    record = folder / "_inflight" / f"{generation}.json"
+    first_file = store.path(["macro"], "2020-02-01", generation)
+    index = PartitionStore._index
+
+    def another_writer_starts(self, asset_path):  # called by collect_garbage after it listed the writers
+        if not record.exists():
+            record.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname()}))
+            frame_for(["2020-02-01"]).to_parquet(first_file)
+        return index(self, asset_path)
+
+    monkeypatch.setattr(PartitionStore, "_index", another_writer_starts)
+    store.collect_garbage(["macro"])
+    monkeypatch.setattr(PartitionStore, "_index", index)
+    store.collect_garbage(["macro"])  # e.g. the first writer's cleanup after its commit
+    assert record.exists()
+    assert first_file.exists()
