@@ -19,6 +19,8 @@ sound (True only where the check passes), and it is, rule by rule:
   of the indicator keys: its keys, window and indicators are as above; a canonical token is already
   rounded (``round_significant(x) == x``, ``numtext``'s exact ``round_number``), as
   ``_context_agrees`` requires.
+* ``instruction``: a text holding a printable ASCII character other than space is not empty
+  (``non_empty``: not whitespace only).
 * ``not_applicable_listed`` depends only on (not_applicable, asset_class, has_volume): judged once
   per distinct combination.
 * chat ``messages`` equal to ``chat_texts`` of the row's own instruction / input / output (input and
@@ -210,6 +212,9 @@ def _known_good(work: pd.DataFrame, checks: set[tuple[str, str | None]]) -> Know
             put("timeseries_output_matches_targets", None, agree)
         if windows is not None:
             _timeseries_input(work, windows, put)
+    if ("non_empty", "instruction") in checks and "instruction" in work.columns:
+        # A text holding a printable ASCII character other than space is not whitespace only.
+        put("non_empty", "instruction", _bools(pc.match_substring_regex(_strings(work["instruction"]), "[!-~]")))
     if ("not_applicable_listed", None) in checks:
         listed = _listed(work)
         if listed is not None:
