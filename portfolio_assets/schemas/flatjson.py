@@ -41,7 +41,7 @@ def flat_objects(texts: pa.Array, keys: list[str]) -> tuple[np.ndarray, np.ndarr
     rows = np.flatnonzero(matched)
     good = texts.filter(pa.array(matched))
     # Where each value starts in its ", "-separated piece: after '{"<key>": ' (the first), '"<key>": ' (the others).
-    skip = np.array([len(f'"{key}": ') for key in keys], dtype=np.int32)
+    skip = np.array([len(f'"{key}": '.encode()) for key in keys], dtype=np.int32)  # bytes
     skip[0] += 1
     trim = np.zeros(k, dtype=np.int32)
     trim[-1] = 1  # the last piece ends with the closing brace
