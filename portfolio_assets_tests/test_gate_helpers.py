@@ -19,7 +19,12 @@ from hypothesis import strategies as st
 from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.assets.sft_rows import KEYS, held_rows, not_applicable_texts
 from portfolio_assets.columns import not_applicable
-from portfolio_assets.schemas.applicability import NOT_APPLICABLE_IS_NULL, _expected_not_applicable, has_volume_of
+from portfolio_assets.schemas.applicability import (
+    NOT_APPLICABLE_IS_NULL,
+    _expected_not_applicable,
+    has_volume_column,
+    has_volume_of,
+)
 
 
 def held_rows_by_row(
@@ -135,3 +140,16 @@ def test_applicability_with_unhashable_classes_is_judged_row_by_row() -> None:
     frame.at[2, "asset_class"] = ["equity"]
     assert _expected_not_applicable(frame) == [not_applicable("equity"), not_applicable("fx", False), None]
     assert NOT_APPLICABLE_IS_NULL.ok(frame).tolist() == [True, False, True]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["A", "B", "FX1", "MISSING", None, np.nan]), st.sampled_from([*ASSET_CLASSES, "x"]))
+    )
+)
+def test_has_volume_column_looks_each_symbol_up_as_before(pairs) -> None:
+    frame = pd.DataFrame(pairs, columns=["asset_symbol", "asset_class"], dtype=object)
+    lookup = {"A": True, "B": False, "FX1": False}
+    by_row = has_volume_of(frame.assign(has_volume=frame["asset_symbol"].map(lookup.get)))
+    pdt.assert_series_equal(has_volume_column(frame, lookup), by_row)

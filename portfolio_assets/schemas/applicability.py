@@ -47,7 +47,15 @@ def has_volume_column(df: pd.DataFrame, has_volume: Mapping[str, bool]) -> pd.Se
         except TypeError:  # an unhashable cell: the asset_symbol dtype check reports it
             return None
 
-    return has_volume_of(df.assign(has_volume=df["asset_symbol"].map(given)))
+    symbols = df["asset_symbol"]
+    try:  # each distinct symbol looked up once
+        if symbols.isna().any():  # None and NaN would share a code
+            raise TypeError
+        codes, uniques = pd.factorize(symbols)
+    except TypeError:  # an unhashable or null cell: symbol by symbol
+        return has_volume_of(df.assign(has_volume=symbols.map(given)))
+    found = np.array([given(symbol) for symbol in uniques], dtype=object)
+    return has_volume_of(df.assign(has_volume=pd.Series(found[codes], index=df.index, dtype=object)))
 
 
 def _expected_groups(df: pd.DataFrame) -> tuple[np.ndarray, list[list[str] | None]]:
