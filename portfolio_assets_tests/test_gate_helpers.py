@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.assets.sft_rows import KEYS, held_rows, not_applicable_texts
 from portfolio_assets.columns import not_applicable
+from portfolio_assets.features.sft import _Day, _instructions, instruction_text, timeseries_instruction_text
 from portfolio_assets.schemas.applicability import (
     NOT_APPLICABLE_IS_NULL,
     _expected_not_applicable,
@@ -153,3 +154,30 @@ def test_has_volume_column_looks_each_symbol_up_as_before(pairs) -> None:
     lookup = {"A": True, "B": False, "FX1": False}
     by_row = has_volume_of(frame.assign(has_volume=frame["asset_symbol"].map(lookup.get)))
     pdt.assert_series_equal(has_volume_column(frame, lookup), by_row)
+
+
+TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.one_of(TEXT, st.sampled_from(["BTC", 7, None])), st.one_of(TEXT, st.just("fx"))), max_size=8),
+    st.sampled_from(["UTC", "America/New_York", None]),
+    st.booleans(),
+)
+def test_instructions_are_the_per_row_texts(pairs, tz, with_nat) -> None:
+    days = pd.date_range("1999-12-30 22:00", periods=len(pairs), freq="13h", tz=tz)
+    rows = pd.DataFrame(pairs, columns=["asset_symbol", "asset_class"], dtype=object)
+    rows["timestamp"] = pd.Series(days).where(pd.Series(range(len(pairs))) != 1) if with_nat else days
+    stamps = rows["timestamp"]
+    days = list(stamps) if stamps.isna().any() else [_Day(f"{d:%Y-%m-%d}") for d in stamps]  # as before
+    for text in (instruction_text, timeseries_instruction_text):
+        try:
+            expected = [
+                text(s, c, d, 90) for s, c, d in zip(rows["asset_symbol"], rows["asset_class"], days, strict=True)
+            ]
+        except ValueError as exc:  # NaT has no day
+            with pytest.raises(ValueError, match=str(exc)):
+                _instructions(rows, 90, text)
+        else:
+            assert _instructions(rows, 90, text) == expected

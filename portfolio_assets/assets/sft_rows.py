@@ -111,11 +111,15 @@ def not_applicable_texts(rows: pd.DataFrame, has_volume: dict[str, bool]) -> lis
     try:
         if not len(rows) or pd.isna(symbols).any() or pd.isna(classes).any():  # None and NaN would share a code
             raise TypeError
-        codes, uniques = pd.factorize(pd.MultiIndex.from_arrays([symbols, classes]))  # in order of first appearance
+        symbol_codes, class_codes = pd.factorize(symbols)[0], pd.factorize(classes)[0]
     except TypeError:  # also an unhashable cell: row by row
         return [json.dumps(not_applicable(c, has_volume[s])) for s, c in zip(symbols, classes, strict=True)]
-    texts = [json.dumps(not_applicable(c, has_volume[s])) for s, c in uniques]
-    return np.asarray(texts, dtype=object)[codes].tolist()
+    pairs = symbol_codes.astype(np.int64) * (int(class_codes.max()) + 1) + class_codes
+    _, first, codes = np.unique(pairs, return_index=True, return_inverse=True)
+    texts = np.empty(len(first), dtype=object)
+    for i in np.argsort(first).tolist():  # in order of first appearance: the first error is the first row's
+        texts[i] = json.dumps(not_applicable(classes[first[i]], has_volume[symbols[first[i]]]))
+    return texts[codes.reshape(-1)].tolist()
 
 
 LABELLED_INS = {

@@ -246,22 +246,64 @@ class _Day(str):
         return str(self)
 
 
-def _days(timestamps: pd.Series) -> list[object]:
-    """Each timestamp's ``%Y-%m-%d`` day (in its own time zone), vectorised; the values themselves if not datetimes."""
+def _day_texts(timestamps: pd.Series) -> np.ndarray | None:
+    """Each timestamp's ``%Y-%m-%d`` day (in its own time zone), vectorised; None if not datetimes or one is NaT."""
     dtype = timestamps.dtype
     datetimes = isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype)
     if not datetimes or timestamps.isna().any():
-        return list(timestamps)
+        return None
     local = timestamps.dt.tz_localize(None) if isinstance(dtype, pd.DatetimeTZDtype) else timestamps
-    return [_Day(d) for d in local.to_numpy(dtype="datetime64[D]").astype(str).tolist()]
+    return local.to_numpy(dtype="datetime64[D]").astype(str)
+
+
+def _days(timestamps: pd.Series) -> list[object]:
+    """Each timestamp's ``%Y-%m-%d`` day as a ``_Day``; the values themselves if not datetimes (or one is NaT)."""
+    days = _day_texts(timestamps)
+    return list(timestamps) if days is None else [_Day(d) for d in days.tolist()]
+
+
+_MARKS = ("\x00symbol\x00", "\x00class\x00", "\x00day\x00")
+
+
+def _template(text: Callable[[str, str, pd.Timestamp, int], str], horizon_days: int) -> list[str] | None:
+    """The four pieces of ``text``'s instruction around the symbol, the class and the day (each written once, in
+    that order, as it is: a str, a ``_Day``), or None if it is not laid out so."""
+    written = text(_MARKS[0], _MARKS[1], _Day(_MARKS[2]), horizon_days)  # type: ignore[arg-type]
+    pieces = []
+    for mark in _MARKS:
+        head, found, written = written.partition(mark)
+        if not found or "\x00" in head:
+            return None
+        pieces.append(head)
+    return None if "\x00" in written else [*pieces, written]
+
+
+def _all_str(values: pd.Series) -> bool:
+    """Every value is a ``str`` itself (a subclass could format differently)."""
+    return {type(v) for v in values.to_numpy(dtype=object)} <= {str}
 
 
 def _instructions(
     rows: pd.DataFrame, horizon_days: int, text: Callable[[str, str, pd.Timestamp, int], str] = instruction_text
 ) -> list[str]:
+    """``text(symbol, class, day, horizon_days)`` of each row; joined in Arrow where the symbols and classes are
+    str, the timestamps datetimes and the instruction written with each once."""
+    symbols, classes = rows["asset_symbol"], rows["asset_class"]
+    days = _day_texts(rows["timestamp"])
+    pieces = _template(text, horizon_days) if days is not None and len(rows) else None
+    if pieces is not None and _all_str(symbols) and _all_str(classes):
+        before, between, on, after = pieces
+        try:
+            sym, cls, day = (
+                pa.array(v, pa.string()) for v in (symbols.to_numpy(dtype=object), classes.to_numpy(dtype=object), days)
+            )
+        except (pa.ArrowException, UnicodeEncodeError):  # e.g. a lone surrogate: row by row
+            pass
+        else:
+            return pc.binary_join_element_wise(before, sym, between, cls, on, day, after, "").to_pylist()
     return [
         text(sym, cls, day, horizon_days)  # type: ignore[arg-type]
-        for sym, cls, day in zip(rows["asset_symbol"], rows["asset_class"], _days(rows["timestamp"]), strict=True)
+        for sym, cls, day in zip(symbols, classes, _days(rows["timestamp"]), strict=True)
     ]
 
 
