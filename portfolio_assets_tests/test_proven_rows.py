@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pandera.typing import Series
 
 from portfolio_assets.assets.training_set import csv_ready
 from portfolio_assets.bench_rows import synthetic_rows
@@ -123,3 +125,20 @@ def test_a_frame_error_among_the_unproven_rows_sends_the_whole_frame_to_pandera(
     monkeypatch.setattr(validation, "proven_rows", lambda work, model: np.arange(len(work)) % 2 == 0)
     result = assert_same(mistyped, TrainingSetSchema)
     assert result.frame_errors
+
+
+class _Ordered(pa.DataFrameModel):
+    a: Series[float] = pa.Field(gt=0)
+    b: Series[float]
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+def test_options_the_proof_does_not_model_leave_every_row_to_pandera() -> None:
+    frame = pd.DataFrame({"b": [1.0, 2.0], "a": [2.0, -1.0]})
+    result = assert_same(frame, _Ordered)
+    assert result.frame_errors and len(result.invalid) == 1
+    assert assert_same(frame.assign(a=[2.0, 3.0]), _Ordered).frame_errors  # every row valid: still reported
+    assert proven_rows(frame, _Ordered.to_schema()) is None

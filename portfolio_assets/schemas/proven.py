@@ -34,6 +34,8 @@ def _eligible(work: pd.DataFrame, model: pa.DataFrameSchema) -> bool:
         or work.index.step != 1
         or work.columns.has_duplicates
         or model.coerce
+        or model.ordered
+        or model.index is not None
         or model.dtype is not None
         or model.strict is not True
         or model.add_missing_columns
