@@ -16,6 +16,8 @@ their own, gives their failure cases exactly as validating the whole frame would
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
@@ -68,14 +70,30 @@ def _failing(result: object, index: pd.Index) -> np.ndarray | None:
     return index.get_indexer(bad)
 
 
+def _run(check: Check, work: pd.DataFrame, name: str, null_free: bool) -> object:
+    """pandera's ``check(work, name)``; for a column without nulls the check function on the column itself, which
+    is what pandera runs then (it drops nulls first, and a null check of every value of a text column is slow)."""
+    if not null_free or check.element_wise:
+        return check(work, name)
+    series = work[name]
+    return _Result(check._check_fn(series, **check._check_kwargs), series)
+
+
+class _Result(NamedTuple):
+    check_output: object
+    checked_object: pd.Series
+
+
 def _column_ok(work: pd.DataFrame, name: str, col: object) -> np.ndarray | None:
     """Rows of ``work[name]`` that pass its dtype, nullability and checks; None if the column fails as a whole."""
     series = work[name]
     n = len(series)
     ok = np.ones(n, dtype=bool)
+    null_free = False
     if isinstance(col.dtype, NpString) and series.dtype == object:  # type: ignore[attr-defined]
         # pandera: each value is a str or null; with no null the nullability holds too.
-        if pd.api.types.infer_dtype(series, skipna=False) != "string":
+        null_free = pd.api.types.infer_dtype(series, skipna=False) == "string"
+        if not null_free:
             ok &= np.fromiter((isinstance(v, str) for v in series), dtype=bool, count=n) | series.isna().to_numpy()
             if not col.nullable:  # type: ignore[attr-defined]
                 ok &= series.notna().to_numpy()
@@ -87,7 +105,7 @@ def _column_ok(work: pd.DataFrame, name: str, col: object) -> np.ndarray | None:
         if not col.nullable and series.hasnans:  # type: ignore[attr-defined]
             ok &= series.notna().to_numpy()
     for check in col.checks:  # type: ignore[attr-defined]
-        bad = _failing(check(work, name), work.index)
+        bad = _failing(_run(check, work, name, null_free), work.index)
         if bad is None or (bad < 0).any():
             return None
         ok[bad] = False
