@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.assets.sft_rows import KEYS, held_rows, not_applicable_texts
 from portfolio_assets.columns import not_applicable
-from portfolio_assets.features.sft import _Day, _instructions, instruction_text, timeseries_instruction_text
+from portfolio_assets.features.sft import (
+    _Day,
+    _float_texts,
+    _instructions,
+    instruction_text,
+    timeseries_instruction_text,
+)
+from portfolio_assets.numtext import json_number_texts
 from portfolio_assets.schemas.applicability import (
     NOT_APPLICABLE_IS_NULL,
     _expected_not_applicable,
@@ -181,3 +188,15 @@ def test_instructions_are_the_per_row_texts(pairs, tz, with_nat) -> None:
                 _instructions(rows, 90, text)
         else:
             assert _instructions(rows, 90, text) == expected
+
+
+AWKWARD = [0.0, -0.0, np.nan, np.inf, -np.inf, 5e-324, 1e-7, 1.234565, 999999.5, 1e16, -123456.78901234567, 2.0**53 + 2]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(AWKWARD), st.floats()), min_size=1, max_size=40), st.integers(4096, 9000))
+def test_float_texts_of_repeated_values_equal_the_direct_texts(values, n) -> None:
+    repeated = np.resize(np.array(values, dtype="float64"), n)  # few distinct values: written once each
+    assert _float_texts(repeated).equals(json_number_texts(repeated))
+    spread = np.random.default_rng(n).permutation(np.concatenate([repeated, np.arange(n) / 7.0]))
+    assert _float_texts(spread).equals(json_number_texts(spread))
