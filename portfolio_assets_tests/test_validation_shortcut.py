@@ -7,11 +7,16 @@ shortcut: the valid / invalid split, the failure records, the messages and the f
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pandas as pd
 import pandas.testing as pdt
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portfolio_assets.assets.training_set import csv_ready
 from portfolio_assets.bench_rows import synthetic_rows
@@ -132,5 +137,48 @@ def test_flat_objects_reads_what_json_reads() -> None:
     for text, row in zip(texts[:3], values[:3], strict=True):
         parsed = loads(text)  # type: ignore[arg-type]
         assert list(parsed) == keys
+        expected = [np.nan if parsed[k] is None else float(parsed[k]) for k in keys]
+        np.testing.assert_array_equal(row, expected)
+
+
+_VALUE = r"(?:null|-?(?:0|[1-9][0-9]{0,14})|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][+-]?[0-9]+)?|[eE][+-]?[0-9]+))"
+TOKENS = ["null", "0", "-0", "1.5", "-2e-07", "1E5", "123456789012345", "1234567890123456", "1e999", "01", "1.", ".5"]
+TOKENS += ["NaN", "true", '"1"', "1, 2", "-", "1e", "", " 1", "2}", "{3", "é", "1.0e+16", "-0.000001"]
+MUTATIONS = [*'0123456789.-+eE ,:"{}[]nul\\', ", ", "é", "\u2028"]
+
+
+def regex_matched(texts: list[str | None], keys: list[str]) -> list[bool]:
+    """The layout match ``flat_objects`` made before: one anchored regex over the whole text."""
+    pattern = re.compile("^\\{" + ", ".join(f'"{re.escape(k)}": {_VALUE}' for k in keys) + "\\}$")
+    return [isinstance(t, str) and pattern.fullmatch(t) is not None for t in texts]
+
+
+@st.composite
+def flat_texts(draw: st.DrawFn) -> tuple[list[str | None], list[str]]:
+    keys = draw(st.lists(st.sampled_from(["a", "b_1", "rsi_14", "x.y", "k k", "é"]), min_size=1, max_size=4, unique=True))
+    texts: list[str | None] = []
+    for _ in range(draw(st.integers(0, 12))):
+        if draw(st.integers(0, 9)) == 0:
+            texts.append(None)
+            continue
+        text = "{" + ", ".join(f'"{k}": {draw(st.sampled_from(TOKENS))}' for k in keys) + "}"
+        for _ in range(draw(st.integers(0, 2))):
+            at = draw(st.integers(0, len(text)))
+            text = text[:at] + draw(st.sampled_from(MUTATIONS)) + text[at + draw(st.integers(0, 1)) :]
+        texts.append(text)
+    return texts, keys
+
+
+@settings(max_examples=400, deadline=None)
+@given(flat_texts())
+def test_flat_objects_match_the_regex_and_read_what_json_reads(case) -> None:
+    texts, keys = case
+    matched, values = flat_objects(pa.array(texts, pa.string()), keys)
+    assert matched.tolist() == regex_matched(texts, keys)
+    for text, ok, row in zip(texts, matched, values, strict=True):
+        if not ok:
+            assert np.isnan(row).all()
+            continue
+        parsed = json.loads(text)  # type: ignore[arg-type]
         expected = [np.nan if parsed[k] is None else float(parsed[k]) for k in keys]
         np.testing.assert_array_equal(row, expected)

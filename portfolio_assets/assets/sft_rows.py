@@ -100,12 +100,26 @@ def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe)
     """Format joined rows into the canonical sft_rows columns."""
     rows = format_rows(joined, FEATURE_COLUMNS, HORIZON_DAYS)
     rows["context_window"] = context.reindex(rows.index).to_numpy()
-    has_volume = has_volume_for(universe.assets)
-    rows["not_applicable"] = [
-        json.dumps(not_applicable(cls, has_volume[sym]))
-        for sym, cls in zip(rows["asset_symbol"], rows["asset_class"], strict=True)
-    ]
+    rows["not_applicable"] = not_applicable_texts(rows, has_volume_for(universe.assets))
     return rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
+
+
+def not_applicable_texts(rows: pd.DataFrame, has_volume: dict[str, bool]) -> list[str]:
+    """``json.dumps(not_applicable(cls, has_volume[sym]))`` of each row, computed once per distinct (sym, cls);
+    a missing symbol raises the same ``KeyError`` as row by row (the first such row's)."""
+    symbols, classes = rows["asset_symbol"].to_numpy(dtype=object), rows["asset_class"].to_numpy(dtype=object)
+    try:
+        if not len(rows) or pd.isna(symbols).any() or pd.isna(classes).any():  # None and NaN would share a code
+            raise TypeError
+        symbol_codes, class_codes = pd.factorize(symbols)[0], pd.factorize(classes)[0]
+    except TypeError:  # also an unhashable cell: row by row
+        return [json.dumps(not_applicable(c, has_volume[s])) for s, c in zip(symbols, classes, strict=True)]
+    pairs = symbol_codes.astype(np.int64) * (int(class_codes.max()) + 1) + class_codes
+    _, first, codes = np.unique(pairs, return_index=True, return_inverse=True)
+    texts = np.empty(len(first), dtype=object)
+    for i in np.argsort(first).tolist():  # in order of first appearance: the first error is the first row's
+        texts[i] = json.dumps(not_applicable(classes[first[i]], has_volume[symbols[first[i]]]))
+    return texts[codes.reshape(-1)].tolist()
 
 
 LABELLED_INS = {
@@ -118,6 +132,24 @@ LABELLED_INS = {
 KEYS = ["timestamp", "asset_symbol"]
 
 
+def _key_codes(rows: pd.DataFrame, invalid: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(a code per row of ``rows`` for its (timestamp, asset_symbol), per code: whether ``invalid`` holds that key).
+
+    Keys compare as the tuples would (``==``); a null key part falls back to the tuples themselves."""
+    keys = pd.concat([rows[KEYS], invalid[KEYS]], ignore_index=True)
+    if keys.empty:
+        codes = np.zeros(0, dtype=np.int64)
+    elif keys.isna().any(axis=None):  # None, NaN and NaT: tuples compare by identity as well as by value
+        tuples = list(zip(keys["timestamp"], keys["asset_symbol"], strict=True))
+        codes = np.fromiter(map({k: i for i, k in enumerate(dict.fromkeys(tuples))}.get, tuples), np.int64, len(tuples))
+    else:
+        days, symbols = (pd.factorize(keys[k])[0].astype(np.int64) for k in KEYS)
+        codes = pd.factorize(days * (int(symbols.max()) + 1) + symbols)[0]
+    held = np.zeros(int(codes.max()) + 1 if len(codes) else 0, dtype=bool)
+    held[codes[len(rows) :]] = True
+    return codes[: len(rows)], held
+
+
 def held_rows(
     rows: pd.DataFrame, invalid: pd.DataFrame, suspect: pd.Series, no_target: pd.Series | None = None
 ) -> pd.DataFrame:
@@ -127,15 +159,14 @@ def held_rows(
     ``suspect`` and ``no_target`` hold a reason per row of ``rows`` (positionally), None where it does not apply;
     a row is held once, under the first of these that applies.
     """
-    keys = set(zip(invalid["timestamp"], invalid["asset_symbol"], strict=True))
-    row_keys = list(zip(rows["timestamp"], rows["asset_symbol"], strict=True))
+    row_codes, held = _key_codes(rows, invalid)
     parts = [invalid]
     for status, reasons in (("no_target", no_target), ("suspect_move", suspect)):
         if reasons is None:
             continue
-        extra = reasons.notna().to_numpy() & np.array([k not in keys for k in row_keys], dtype=bool)
+        extra = reasons.notna().to_numpy() & ~held[row_codes]
         parts.append(rows[extra].assign(validation_status=status, validation_error=reasons[extra].to_numpy()))
-        keys.update(k for k, held in zip(row_keys, extra, strict=True) if held)
+        held[row_codes[extra]] = True
     parts = [frame for frame in parts if len(frame)]
     if not parts:
         return invalid.reset_index(drop=True)

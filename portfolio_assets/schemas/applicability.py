@@ -47,15 +47,37 @@ def has_volume_column(df: pd.DataFrame, has_volume: Mapping[str, bool]) -> pd.Se
         except TypeError:  # an unhashable cell: the asset_symbol dtype check reports it
             return None
 
-    return has_volume_of(df.assign(has_volume=df["asset_symbol"].map(given)))
+    symbols = df["asset_symbol"]
+    try:  # each distinct symbol looked up once
+        if symbols.isna().any():  # None and NaN would share a code
+            raise TypeError
+        codes, uniques = pd.factorize(symbols)
+    except TypeError:  # an unhashable or null cell: symbol by symbol
+        return has_volume_of(df.assign(has_volume=symbols.map(given)))
+    found = np.array([given(symbol) for symbol in uniques], dtype=object)
+    return has_volume_of(df.assign(has_volume=pd.Series(found[codes], index=df.index, dtype=object)))
+
+
+def _expected_groups(df: pd.DataFrame) -> tuple[np.ndarray, list[list[str] | None]]:
+    """(a code per row, per code ``not_applicable(asset_class, has_volume)``, None for an unknown class): one
+    list per distinct (asset_class, has_volume), each from its first row (equal classes give equal lists)."""
+    classes, has_volume = df["asset_class"], has_volume_of(df).to_numpy(dtype=bool)
+    try:
+        class_codes = pd.factorize(classes, use_na_sentinel=False)[0]
+    except TypeError:  # an unhashable cell: row by row
+        class_codes = np.arange(len(df))
+    _, first, codes = np.unique(class_codes.astype(np.int64) * 2 + has_volume, return_index=True, return_inverse=True)
+    expected = [
+        not_applicable(cls, bool(hv)) if cls in ASSET_CLASSES else None
+        for cls, hv in zip(classes.iloc[first], has_volume[first], strict=True)
+    ]
+    return codes.reshape(-1), expected
 
 
 def _expected_not_applicable(df: pd.DataFrame) -> list[list[str] | None]:
     """``not_applicable(asset_class, has_volume)`` of every row (None for an unknown class)."""
-    return [
-        not_applicable(cls, bool(hv)) if cls in ASSET_CLASSES else None
-        for cls, hv in zip(df["asset_class"], has_volume_of(df), strict=True)
-    ]
+    codes, expected = _expected_groups(df)
+    return [expected[c] for c in codes.tolist()]
 
 
 # --------------------------------------------------------------------------- null where not applicable
@@ -69,10 +91,10 @@ def _na_ok(df: pd.DataFrame) -> pd.Series:
     columns = _class_columns(df)
     if not columns or not {"asset_class", "asset_symbol"} <= set(df.columns):
         return all_true(df)
-    expected = _expected_not_applicable(df)
+    codes, expected = _expected_groups(df)
     ok = np.ones(len(df), dtype=bool)
     for col in columns:
-        not_app = np.array([e is not None and col in e for e in expected], dtype=bool)
+        not_app = np.array([e is not None and col in e for e in expected], dtype=bool)[codes]
         ok &= ~(not_app & df[col].notna().to_numpy(dtype=bool))
     return pd.Series(ok, index=df.index)
 

@@ -19,6 +19,8 @@ sound (True only where the check passes), and it is, rule by rule:
   of the indicator keys: its keys, window and indicators are as above; a canonical token is already
   rounded (``round_significant(x) == x``, ``numtext``'s exact ``round_number``), as
   ``_context_agrees`` requires.
+* ``instruction``: a text holding a printable ASCII character other than space is not empty
+  (``non_empty``: not whitespace only).
 * ``not_applicable_listed`` depends only on (not_applicable, asset_class, has_volume): judged once
   per distinct combination.
 * chat ``messages`` equal to ``chat_texts`` of the row's own instruction / input / output (input and
@@ -53,6 +55,7 @@ from portfolio_assets.schemas.shortcut import KnownGood
 
 _NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 _PRINTABLE = r"^[ -~]*$"
+_ROWS = 8192  # rows of a flat-object block
 
 
 def _strings(series: pd.Series) -> pyarrow.Array:
@@ -101,14 +104,20 @@ def _object_masks(
     columns = list(fields.values())
     if text not in work.columns or not set(columns) <= set(work.columns):
         return None
-    matched, parsed = flat_objects(_strings(work[text]), list(fields))
-    usable = matched & ~np.isinf(parsed).any(axis=1)
-    finite = matched & np.isfinite(parsed).all(axis=1)
-    if price_key is not None:
-        with np.errstate(invalid="ignore"):
-            finite &= parsed[:, list(fields).index(price_key)] > 0
-    values = np.column_stack([num(work, c) for c in columns])
-    return matched, usable, finite, usable & close(parsed, values, JSON_RTOL).all(axis=1)
+    texts, values = _strings(work[text]), [num(work, c) for c in columns]
+    n = len(work)
+    matched, usable, finite, agree = (np.zeros(n, dtype=bool) for _ in range(4))
+    for start in range(0, n, _ROWS):  # a block of rows at a time: the row x key matrices stay small
+        rows = slice(start, start + _ROWS)
+        matched[rows], parsed = flat_objects(texts.slice(start, _ROWS), list(fields))
+        usable[rows] = matched[rows] & ~np.isinf(parsed).any(axis=1)
+        finite[rows] = matched[rows] & np.isfinite(parsed).all(axis=1)
+        if price_key is not None:
+            with np.errstate(invalid="ignore"):
+                finite[rows] &= parsed[:, list(fields).index(price_key)] > 0
+        block = np.column_stack([v[rows] for v in values])
+        agree[rows] = usable[rows] & close(parsed, block, JSON_RTOL).all(axis=1)
+    return matched, usable, finite, agree
 
 
 def canonical_windows(texts: pyarrow.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -210,6 +219,9 @@ def _known_good(work: pd.DataFrame, checks: set[tuple[str, str | None]]) -> Know
             put("timeseries_output_matches_targets", None, agree)
         if windows is not None:
             _timeseries_input(work, windows, put)
+    if ("non_empty", "instruction") in checks and "instruction" in work.columns:
+        # A text holding a printable ASCII character other than space is not whitespace only.
+        put("non_empty", "instruction", _bools(pc.match_substring_regex(_strings(work["instruction"]), "[!-~]")))
     if ("not_applicable_listed", None) in checks:
         listed = _listed(work)
         if listed is not None:

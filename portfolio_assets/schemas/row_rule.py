@@ -33,4 +33,7 @@ def all_true(df: pd.DataFrame) -> pd.Series:
 
 def num(df: pd.DataFrame, column: str) -> np.ndarray:
     """``df[column]`` as float64, NaN where null or not a number."""
-    return pd.to_numeric(df[column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    series = df[column]
+    if isinstance(series, pd.Series) and series.dtype == np.float64:  # to_numeric gives it back (copied here)
+        return series.to_numpy(dtype="float64", copy=True)
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)

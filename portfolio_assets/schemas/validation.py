@@ -22,6 +22,7 @@ from pandera.errors import SchemaErrors
 from portfolio_assets.schemas.applicability import has_volume_column
 from portfolio_assets.schemas.canonical import known_good
 from portfolio_assets.schemas.display import bound, fmt, is_null
+from portfolio_assets.schemas.proven import proven_rows
 from portfolio_assets.schemas.rules import RULES
 from portfolio_assets.schemas.shortcut import known_passing
 from portfolio_assets.schemas.text import COLUMN_CHECKS, parse_cache
@@ -150,6 +151,43 @@ def _with_has_volume(
     return work.assign(has_volume=has_volume_column(work, has_volume))
 
 
+_NO_CASES = ["schema_context", "column", "check", "check_number", "failure_case", "index"]
+
+
+def _pandera_cases(schema: type[pa.DataFrameModel], work: pd.DataFrame) -> pd.DataFrame:
+    """pandera's failure cases of ``work`` (lazy: all of them)."""
+    try:
+        schema.validate(work, lazy=True)
+    except SchemaErrors as exc:
+        return exc.failure_cases
+    return pd.DataFrame(columns=_NO_CASES)
+
+
+def _failure_cases(
+    schema: type[pa.DataFrameModel], model: pa.DataFrameSchema, work: pd.DataFrame, shortcut: bool
+) -> pd.DataFrame:
+    """pandera's failure cases of ``work``. With ``shortcut``, the texts' known-good masks spare the checks their
+    parsing, and pandera judges only the rows ``proven_rows`` does not prove (their cases' ``index`` mapped back
+    to ``work``'s); a frame-level case there sends the whole frame to pandera, as without the shortcut."""
+    if not shortcut:
+        return _pandera_cases(schema, work)
+    masks = known_good(work, model)
+    with known_passing(masks):
+        proven = proven_rows(work, model)
+    if proven is None:
+        with known_passing(masks):
+            return _pandera_cases(schema, work)
+    rest = np.flatnonzero(~proven)
+    if not len(rest):
+        return pd.DataFrame(columns=_NO_CASES)
+    with known_passing({key: mask[rest] for key, mask in masks.items()}):
+        cases = _pandera_cases(schema, work.iloc[rest].reset_index(drop=True))
+    if cases["index"].isna().any():
+        with known_passing(masks):
+            return _pandera_cases(schema, work)
+    return cases.assign(index=rest[cases["index"].to_numpy(dtype=np.int64)])
+
+
 def validate_rows(
     frame: pd.DataFrame,
     schema: type[pa.DataFrameModel],
@@ -177,15 +215,10 @@ def validate_rows(
         config_context(validation_enabled=True, validation_depth=ValidationDepth.SCHEMA_AND_DATA),
         warnings.catch_warnings(),
         parse_cache(),
-        known_passing(known_good(work, model) if _shortcut else {}),
     ):
         # pandera's own concat of failure cases warns under pandas 2.3; not ours to fix.
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"pandera\.")
-        try:
-            schema.validate(work, lazy=True)
-            cases = pd.DataFrame(columns=["schema_context", "column", "check", "check_number", "failure_case", "index"])
-        except SchemaErrors as exc:
-            cases = exc.failure_cases
+        cases = _failure_cases(schema, model, work, _shortcut)
 
     order = {c: i for i, c in enumerate(work.columns)}
     records: list[dict[str, object]] = []
