@@ -155,7 +155,9 @@ def regex_matched(texts: list[str | None], keys: list[str]) -> list[bool]:
 
 @st.composite
 def flat_texts(draw: st.DrawFn) -> tuple[list[str | None], list[str]]:
-    keys = draw(st.lists(st.sampled_from(["a", "b_1", "rsi_14", "x.y", "k k", "é"]), min_size=1, max_size=4, unique=True))
+    keys = draw(
+        st.lists(st.sampled_from(["a", "b_1", "rsi_14", "x.y", "k k", "é"]), min_size=1, max_size=4, unique=True)
+    )
     texts: list[str | None] = []
     for _ in range(draw(st.integers(0, 12))):
         if draw(st.integers(0, 9)) == 0:
