@@ -391,8 +391,9 @@ def main(argv: list[str] | None = None) -> int:
         check=False,
     )
     if child.returncode != 0:
+        (out / "build.log").write_text(child.stderr, encoding="utf-8")
         sys.stderr.write(child.stderr[-4000:])
-        raise SystemExit(f"bench: the build failed (exit {child.returncode}); its log is above")
+        raise SystemExit(f"bench: the build failed (exit {child.returncode}); its log ends above ({out}/build.log)")
     build = json.loads(child.stdout.strip().splitlines()[-1])
     ratio = indicator_vs_talib(args.assets, args.years)
     files = count_files(out / "data")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import os
 import socket
@@ -163,6 +164,7 @@ def _worker_run(
     sampler: Sampler | None,
 ) -> WorkerRun:
     """One run in a worker process, on the instance ``instance_ref`` (serialised) points at."""
+    faulthandler.enable()  # a worker that crashes says where, in the parent's stderr, before the pool breaks
     resources = {k: _rebuilt(v) for k, v in resources.items()}
     selection = [a for a in ALL_ASSETS if _name(a) in names]
     try:
