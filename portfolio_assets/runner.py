@@ -123,12 +123,12 @@ class WorkerRun:
     peak_rss: int
     """The worker process's peak RSS so far, in bytes (a worker runs several runs)."""
     pid: int
-    samples: tuple[int, int] | None = None
-    """``(ours, samples)`` of the ``sampler`` the run was wrapped in, if one was given."""
+    samples: tuple[float, float] | None = None
+    """``(ours, samples)`` of the ``sampler`` the run was wrapped in (seconds), if one was given."""
 
 
 Sampler = Callable[[], AbstractContextManager[Any]]
-"""A context manager class whose instance has ``ours`` and ``samples`` counts (``bench.StackSampler``)."""
+"""A context manager class whose instance has ``ours`` and ``samples`` (seconds; ``bench.StackSampler``)."""
 
 
 @dataclass(frozen=True)
