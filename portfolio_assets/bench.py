@@ -150,7 +150,7 @@ def run_build(out: Path, per_run: int | None, workers: int = 1) -> dict[str, obj
         "cpu": cpu,
         "peak_rss_mb": rss / 2**20,
         "peak_at": memory.peak_at,
-        "peak_processes_mb": [round(b / 2**20) for _, b in memory.peak_processes if b >= 2**26],
+        "peak_processes_mb": [(round(b / 2**20), pid, ppid) for pid, ppid, b in memory.peak_processes if b >= 2**26],
         "dagster_share": share,
         "stage_seconds": stages,
         "stage_rows": rows,
@@ -427,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"memory peaked {build['peak_at']:.0f}s into the build, held by processes of "
-        f"{', '.join(f'{mb:,} MB' for mb in build['peak_processes_mb'])} (those over 64 MB)"
+        f"{', '.join(f'{mb:,} MB (pid {pid}, parent {ppid})' for mb, pid, ppid in build['peak_processes_mb'])} "
+        "(those over 64 MB)"
     )
     summary = {
         "assets": args.assets,

@@ -13,14 +13,14 @@ class TreeMemory:
 
     ``peak`` is the largest sum seen, in bytes (0 where ``/proc`` is missing); ``peak_at`` the seconds from
     the start when it was seen; ``peak_processes`` each process's resident bytes at that moment, largest
-    first, as (pid, bytes).
+    first, as (pid, parent pid, bytes).
     """
 
     def __init__(self, interval: float = 0.1) -> None:
         self.interval = interval
         self.peak = 0
         self.peak_at = 0.0
-        self.peak_processes: list[tuple[int, int]] = []
+        self.peak_processes: list[tuple[int, int, int]] = []
         self._started = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -42,23 +42,25 @@ class TreeMemory:
         except (OSError, ValueError, IndexError):
             return 0  # the process ended between the listing and the read
 
-    def processes(self) -> list[tuple[int, int]]:
-        """(pid, resident bytes) of every process of the tree now, largest first."""
-        found, todo = [], [os.getpid()]
+    def processes(self) -> list[tuple[int, int, int]]:
+        """(pid, parent pid, resident bytes) of every process of the tree now (each once), largest first."""
+        found: dict[int, tuple[int, int, int]] = {}
+        todo = [(os.getpid(), os.getppid())]
         while todo:
-            pid = todo.pop()
-            found.append((pid, self._rss(pid)))
-            todo += self._children(pid)
-        return sorted(found, key=lambda p: -p[1])
+            pid, parent = todo.pop()
+            if pid not in found:
+                found[pid] = (pid, parent, self._rss(pid))
+                todo += [(child, pid) for child in self._children(pid)]
+        return sorted(found.values(), key=lambda p: -p[2])
 
     def sample(self) -> int:
         """The resident bytes of this process tree now."""
-        return sum(rss for _, rss in self.processes())
+        return sum(rss for *_, rss in self.processes())
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             processes = self.processes()
-            total = sum(rss for _, rss in processes)
+            total = sum(rss for *_, rss in processes)
             if total > self.peak:
                 self.peak, self.peak_at, self.peak_processes = total, time.perf_counter() - self._started, processes
 

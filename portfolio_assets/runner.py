@@ -263,8 +263,8 @@ def materialize_all(
     ``partitions_per_run`` bounds a run's memory: the observation assets, then the labelled ones up to
     ``sft_rows``, run over consecutive ranges of that many partitions, oldest first (each reads what the
     earlier ones stored), and ``training_set`` once over the whole labelled range. None: one run each.
-    ``workers`` > 1 runs the ranges of a phase (``_phases``) side by side in that many worker processes,
-    every run included (the results are then ``WorkerRun``); it needs a persistent ``instance`` and
+    ``workers`` > 1 runs the ranges of a phase (``_phases``) side by side in that many worker processes, fresh
+    for each phase, every run included (the results are then ``WorkerRun``); it needs a persistent ``instance`` and
     ``partitions_per_run``. ``sampler`` wraps each worker's runs (``WorkerRun.samples``).
     """
     obs = observation_range or (
@@ -296,11 +296,12 @@ def materialize_all(
     results: list[ExecuteInProcessResult | WorkerRun] = []
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited Dagster state or threads
     *ranged, (export,) = phases
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        for phase in ranged:
+    # Each phase in fresh processes: what one phase's workers keep per process (parsed responses, derived price
+    # histories, their heaps) is given back before the next phase, which reads none of it.
+    for phase in ranged:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             results += _run_phase(pool, phase, resources, instance, log_level, sampler)
-    # The export runs alone, in a fresh process: the range workers' memory (their heaps, the parsed
-    # responses) is given back first, and the export's own workers (PORTFOLIO_WORKERS) get the cores.
+    # The export runs alone, in a fresh process, and its own workers (PORTFOLIO_WORKERS) get the cores.
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         results += _run_phase(pool, [export], resources, instance, log_level, sampler)
     return results

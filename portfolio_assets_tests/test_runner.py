@@ -181,7 +181,11 @@ def test_a_build_in_worker_processes_exports_the_same_rows(tmp_path, full_backfi
         )
         assert all(isinstance(r, WorkerRun) and r.success for r in results)
         *ranges, export = results
-        assert len({r.pid for r in ranges}) == 2  # both workers ran ranges
+        phases: dict[tuple[str, ...], set[int]] = {}
+        for r in ranges:
+            phases.setdefault(r.assets, set()).add(r.pid)
+        assert len(phases) == 3 and all(len(pids) == 2 for pids in phases.values())  # both workers ran ranges
+        assert len(set().union(*phases.values())) == 6  # each phase in fresh processes: nothing held over
         assert export.assets == ("training_set",) and export.pid not in {r.pid for r in ranges}  # a fresh process
         event = persistent.get_latest_materialization_event(AssetKey("training_set"))
         assert event is not None and event.asset_materialization is not None
