@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,6 +18,7 @@ import pandas as pd
 from portfolio_assets.features.adjustment import CorporateActions
 from portfolio_assets.features.sentiment import TrendsSnapshot
 from portfolio_assets.landing import LandedFile, LandingZone
+from portfolio_assets.lru import BytesLRU
 from portfolio_assets.sources import (
     alphavantage,
     coingecko,
@@ -38,8 +38,7 @@ PARSED_CACHE_BYTES = 768 * 2**20
 with ``partitions_per_run``) reads every stored response in every run, and parses each once."""
 
 _T = TypeVar("_T")
-_PARSED: OrderedDict[tuple[Any, ...], tuple[Any, int]] = OrderedDict()
-_held = 0
+_PARSED = BytesLRU(PARSED_CACHE_BYTES)
 
 
 def _bytes_of(value: object) -> int:
@@ -54,29 +53,22 @@ def _parsed(file: LandedFile, parse: Callable[..., _T], **options: Any) -> _T:
     """``parse(file.read_bytes(), where=file.where, **options)``, remembered per file (path, inode, size,
     modification time) up to ``PARSED_CACHE_BYTES``, least recently used first out. Each call gets its own copy, so no
     caller can change what the next one reads; a file that fails to parse is parsed (and fails) every time."""
-    global _held
     stat = file.path.stat()
-    key = (parse, str(file.path), stat.st_ino, stat.st_size, stat.st_mtime_ns, tuple(sorted(options.items())))
-    found = _PARSED.get(key)
+    name = (parse, str(file.path), tuple(sorted(options.items())))
+    key = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    found = _PARSED.get(name, key)
     if found is not None:
-        _PARSED.move_to_end(key)
-        return copy.deepcopy(found[0])
+        return copy.deepcopy(found)
     value = parse(file.read_bytes(), where=file.where, **options)
     size = _bytes_of(value)
-    if size <= PARSED_CACHE_BYTES:
-        _PARSED[key] = (copy.deepcopy(value), size)
-        _held += size
-        while _held > PARSED_CACHE_BYTES:
-            _, (_, dropped) = _PARSED.popitem(last=False)
-            _held -= dropped
+    if size <= _PARSED.limit:
+        _PARSED.put(name, key, copy.deepcopy(value), size)
     return value
 
 
 def clear_parsed() -> None:
     """Forget every parsed response (tests; ``_parsed`` checks each file's inode, size and time anyway)."""
-    global _held
     _PARSED.clear()
-    _held = 0
 
 
 def _combine(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:

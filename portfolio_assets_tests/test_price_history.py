@@ -249,9 +249,9 @@ def test_callers_cannot_change_what_the_next_run_reads(landing):
 def test_the_cache_is_bounded(landing, monkeypatch):
     full = loop_canonical_prices(landing)
     budget = int(full.memory_usage(deep=False).sum() // 3)
-    monkeypatch.setattr(prices, "HISTORY_CACHE_BYTES", budget)
+    monkeypatch.setattr(prices._HISTORY, "limit", budget)
     for _ in range(2):
         assert_same(prices.canonical_prices(landing), full)
-        assert 0 < prices._history_held <= budget
-        assert sum(size for _key, _frame, size in prices._HISTORY.values()) == prices._history_held
+        assert 0 < prices._HISTORY.held <= budget
+        assert sum(prices._HISTORY.sizes()) == prices._HISTORY.held
     assert len(prices._HISTORY) < len(landing.universe().assets)

@@ -1,6 +1,5 @@
 """prices: daily OHLCV of every universe asset in one canonical schema."""
 
-from collections import OrderedDict
 from collections.abc import Collection, Iterator
 
 import numpy as np
@@ -25,6 +24,7 @@ from portfolio_assets.errors import SourceError
 from portfolio_assets.features.adjustment import ADJUSTMENT_FACTOR, SPLIT_FACTOR_CUM, adjusted_close, adjustment_factors
 from portfolio_assets.io_managers import EXCLUDED_ASSETS
 from portfolio_assets.landing import LandingZone
+from portfolio_assets.lru import BytesLRU
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
 from portfolio_assets.schemas import PricesSchema, table_schema, validate_rows
@@ -38,8 +38,7 @@ HISTORY_CACHE_BYTES = 512 * 2**20
 ROWS_BEFORE = 60
 """Rows of each asset before a run's first day that the ``prices`` checks compare the window with."""
 
-_HISTORY: OrderedDict[str, tuple[tuple[object, ...], pd.DataFrame, int]] = OrderedDict()
-_history_held = 0
+_HISTORY = BytesLRU(HISTORY_CACHE_BYTES)
 
 
 def _derive(zone: LandingZone, spec: AssetSpec) -> pd.DataFrame:
@@ -90,33 +89,24 @@ _ACTIONS = ("SPLITS", "DIVIDENDS")
 
 def _asset_history(zone: LandingZone, spec: AssetSpec, root: str) -> pd.DataFrame:
     """``_derive(zone, spec)``, remembered per process while the files it is made of (and the readers) stay the
-    same, up to ``HISTORY_CACHE_BYTES``, least recently used first out. The frame is shared: never change it."""
-    global _history_held
+    same, up to ``HISTORY_CACHE_BYTES`` (``_HISTORY.limit``), least recently used first out. The frame is
+    shared: never change it."""
     key = _sources_key(zone, spec)
     identity = f"{root}|{spec!r}"  # root: the zone's resolved path
-    found = _HISTORY.get(identity)
-    if key is not None and found is not None and found[0] == key:
-        _HISTORY.move_to_end(identity)
-        return found[1]
+    if key is not None:
+        found = _HISTORY.get(identity, key)  # a history whose files changed is dropped, never served
+        if found is not None:
+            return found
     frame = _derive(zone, spec)
-    if found is not None:  # its files changed: the old history is never served again
-        _history_held -= _HISTORY.pop(identity)[2]
-    # Each object column holds one string (the asset's symbol, class, source): the arrays are the memory.
-    size = int(frame.memory_usage(index=True, deep=False).sum())
-    if key is not None and size <= HISTORY_CACHE_BYTES:
-        _HISTORY[identity] = (key, frame, size)
-        _history_held += size
-        while _history_held > HISTORY_CACHE_BYTES:
-            _, (_, _, dropped) = _HISTORY.popitem(last=False)
-            _history_held -= dropped
+    if key is not None:
+        # Each object column holds one string (the asset's symbol, class, source): the arrays are the memory.
+        _HISTORY.put(identity, key, frame, int(frame.memory_usage(index=True, deep=False).sum()))
     return frame
 
 
 def clear_history() -> None:
     """Forget every derived history (tests; ``_asset_history`` checks the files anyway)."""
-    global _history_held
     _HISTORY.clear()
-    _history_held = 0
 
 
 def _histories(landing: LandingZoneResource, excluded: Collection[str]) -> list[pd.DataFrame]:
