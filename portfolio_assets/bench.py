@@ -12,7 +12,8 @@
    persistent SQLite instance under ``DIR/dagster_home``, as ``make demo`` does: the observation assets,
    then the labelled ones through the export.
 3. Reports per stage (each asset's steps): wall seconds and rows per second; per run: wall and CPU seconds;
-   the peak resident memory of the whole process tree, when it happened and which processes held it; the
+   the peak resident memory of the whole process tree (the sum of its processes' PSS: a page shared after a
+   fork counts once), when it happened and which processes held it; the
    share of the wall time spent outside this package's code (Dagster's own
    bookkeeping: event writes, planning, storage), sampled from the running stack every 5 ms; the files
    written; and, in this process on the same prices, ``compute_indicators`` against TA-Lib computing the
@@ -110,8 +111,9 @@ def partitions_per_run(assets: int, workers: int = 1) -> int:
 def run_build(out: Path, per_run: int | None, workers: int = 1) -> dict[str, object]:
     """Materialise everything (no raw assets: the landing zone is the raw responses) and measure it.
 
-    The peak RSS is the largest resident memory of this process and all its children together, sampled
-    every 0.1 s (``TreeMemory``), or this process's own peak if larger. With ``workers`` > 1 every run
+    The peak RSS is the largest resident memory of this process and all its children together (their PSS
+    summed, so pages shared after a fork count once), sampled every 0.1 s (``TreeMemory``), or this process's
+    own peak if larger. With ``workers`` > 1 every run
     executes in a worker process (the export's own workers below it): the CPU time is this process's and its
     children's, and Dagster's share is sampled in the workers."""
     from dagster import AssetKey, DagsterInstance

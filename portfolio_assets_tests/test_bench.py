@@ -129,3 +129,29 @@ def test_the_stack_sampler_weighs_the_time_in_this_package_against_the_rest():
         thread.start()
         thread.join()
         raise errors[0]
+
+
+def test_pages_shared_with_a_forked_child_count_once():
+    """A child forked from a process holding 300 MB shares those pages: the tree holds 300 MB, not 600."""
+    import subprocess
+    import sys
+    import time
+
+    from portfolio_assets.bench import TreeMemory
+
+    script = (
+        "import os, sys, time; x = bytearray(300 * 2**20); x[::4096] = b'1' * len(x[::4096]); "
+        "pid = os.fork()\n"
+        "if pid == 0:\n    time.sleep(3); os._exit(0)\n"
+        "print(flush=True); time.sleep(1.5); os.waitpid(pid, 0)"
+    )
+    with TreeMemory(interval=0.05) as memory:
+        own = memory.sample()
+        parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+        parent.stdout.readline()  # both processes are alive from here, sharing the 300 MB
+        time.sleep(0.5)
+        both = [b for pid, ppid, b in memory.processes() if pid == parent.pid or ppid == parent.pid]
+        parent.wait()
+    assert len(both) == 2
+    assert 300 * 2**20 <= sum(both) < 400 * 2**20  # the shared pages once; an RSS sum says 600 MB
+    assert 300 * 2**20 <= memory.peak - own < 450 * 2**20
