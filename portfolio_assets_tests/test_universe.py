@@ -465,3 +465,29 @@ def test_decision_times_per_price_series_follow_daylight_saving():
     assert ends["USO"] == ends["GOOG"]  # an ETF closes with its exchange, whatever its class
     release = {m.name: m.release_time for m in universe.macro}
     assert str(release["vix"]) == "16:15 America/New_York" and release["gold_price"] is None
+
+
+def test_a_universe_file_is_parsed_once_per_content_and_each_load_is_its_own_copy(tmp_path, monkeypatch):
+    import portfolio_assets.universe as module
+
+    parsed: list[Path] = []
+    real = module._parse_file
+    monkeypatch.setattr(module, "_parse_file", lambda file, raw: parsed.append(file) or real(file, raw))
+    path = tmp_path / "u.yaml"
+    path.write_text(DEFAULT_UNIVERSE.read_text(encoding="utf-8"), encoding="utf-8")
+    first, second = load_universe(path), load_universe(path)
+    assert parsed == [path] and first == second and first is not second
+    first.assets[0].params["function"] = "changed"  # a caller's change does not reach the next load
+    assert load_universe(path).assets[0].params == second.assets[0].params != first.assets[0].params
+    # the same size and modification time but other bytes: parsed again, never served stale
+    stat = path.stat()
+    edited = DEFAULT_UNIVERSE.read_text(encoding="utf-8").replace("symbol: ETH-USD", "symbol: ETH-USX")
+    assert len(edited) == stat.st_size
+    path.write_text(edited, encoding="utf-8")
+    import os
+
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert "ETH-USX" in load_universe(path).symbols and len(parsed) == 2
+    path.write_text("assets:\n  - symbol: BTC-USD\n    fear_greed: true\n    fear_greed: false\n", encoding="utf-8")
+    with pytest.raises(UniverseError, match="duplicate key"):
+        load_universe(path)
