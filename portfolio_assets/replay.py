@@ -42,8 +42,14 @@ _PARSED = BytesLRU(PARSED_CACHE_BYTES)
 
 
 def _bytes_of(value: object) -> int:
+    """About the arrays' bytes, 8 a cell and index label: an object column counts its pointers (the parsers' text
+    columns repeat a few strings, shared: pyarrow deduplicates them), not each string again (that took seconds
+    for the social feed), and nothing is asked of pandas (``memory_usage`` took ~1 ms a frame)."""
     if isinstance(value, pd.DataFrame):
-        return int(value.memory_usage(index=True, deep=True).sum())
+        rows, columns = value.shape
+        return 8 * rows * (columns + 1)
+    if isinstance(value, list | tuple):
+        return sum(map(_bytes_of, value))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return sum(_bytes_of(getattr(value, f.name)) for f in dataclasses.fields(value))
     return 0
@@ -64,6 +70,35 @@ def _parsed(file: LandedFile, parse: Callable[..., _T], **options: Any) -> _T:
     if size <= _PARSED.limit:
         _PARSED.put(name, key, copy.deepcopy(value), size)
     return value
+
+
+def _read(
+    zone: LandingZone,
+    source: str,
+    params: dict[str, str],
+    merge: Callable[..., _T],
+    parse: Callable[..., Any],
+    **options: Any,
+) -> _T:
+    """``merge(parsed)`` of ``parse(body, where=..., **options)`` of every stored response of a series (oldest
+    first), remembered per process like ``_parsed`` while every file of the series stays the same: a build in
+    many runs reads each series in every run, and merging a long one (the social feed of every asset) took
+    seconds a run. The responses themselves are not kept apart. Each call gets its own copy."""
+    files = zone.require(source, params)
+    name = (merge, parse, str(zone.series_dir(source, params)), tuple(sorted(options.items())))
+    key = tuple((str(f.path), st.st_ino, st.st_size, st.st_mtime_ns) for f in files for st in [f.path.stat()])
+    found = _PARSED.get(name, key)
+    if found is not None:
+        return copy.deepcopy(found)
+    value = merge([(f, parse(f.read_bytes(), where=f.where, **options)) for f in files])
+    size = _bytes_of(value)
+    if size <= _PARSED.limit:
+        _PARSED.put(name, key, copy.deepcopy(value), size)
+    return value
+
+
+def _by_timestamp(parsed: list[tuple[LandedFile, pd.DataFrame]]) -> pd.DataFrame:
+    return _combine([frame for _file, frame in parsed], ["timestamp"])
 
 
 def clear_parsed() -> None:
@@ -123,38 +158,37 @@ def coingecko_params(coin_id: str) -> dict[str, str]:
 
 def read_coingecko(zone: LandingZone, coin_id: str) -> pd.DataFrame:
     """CoinGecko daily points: ``timestamp`` is the 00:00 UTC stamp (the previous day's close)."""
-    params = coingecko_params(coin_id)
-    frames = [_parsed(f, coingecko.parse_market_chart) for f in zone.require(coingecko.SOURCE, params)]
-    return _combine(frames, ["timestamp"])
+    return _read(zone, coingecko.SOURCE, coingecko_params(coin_id), _by_timestamp, coingecko.parse_market_chart)
 
 
 def read_fred(zone: LandingZone, series_id: str) -> fred.FredObservations:
     """All observations of a FRED series; vintage only if every response was a first-release one."""
-    parsed = [
-        _parsed(f, fred.parse_observations, series_id=series_id)
-        for f in zone.require(fred.SOURCE, {"series_id": series_id})
-    ]
-    frame = _combine([p.frame for p in parsed], ["observation_date"])
-    return fred.FredObservations(series_id=series_id, vintage=all(p.vintage for p in parsed), frame=frame)
+    return _read(zone, fred.SOURCE, {"series_id": series_id}, _fred, fred.parse_observations, series_id=series_id)
+
+
+def _fred(parsed: list[tuple[LandedFile, fred.FredObservations]]) -> fred.FredObservations:
+    frame = _combine([p.frame for _f, p in parsed], ["observation_date"])
+    series_id = parsed[0][1].series_id
+    return fred.FredObservations(series_id=series_id, vintage=all(p.vintage for _f, p in parsed), frame=frame)
 
 
 def read_gdelt(zone: LandingZone, query: str, mode: str) -> pd.DataFrame:
     """A GDELT DOC timeline (``timelinetone`` or ``timelinevolraw``) at daily resolution."""
-    params = {"mode": mode, "query": query}
-    frames = [_parsed(f, gdelt.parse_timeline) for f in zone.require(gdelt.SOURCE, params)]
-    return _combine(frames, ["timestamp"])
+    return _read(zone, gdelt.SOURCE, {"mode": mode, "query": query}, _by_timestamp, gdelt.parse_timeline)
 
 
 def read_fear_greed(zone: LandingZone) -> pd.DataFrame:
     """The alternative.me crypto Fear & Greed index, one value per day."""
-    files = zone.require(fear_greed.SOURCE, {"limit": "0"})
-    return _combine([_parsed(f, fear_greed.parse_fng) for f in files], ["timestamp"])
+    return _read(zone, fear_greed.SOURCE, {"limit": "0"}, _by_timestamp, fear_greed.parse_fng)
 
 
 def read_social(zone: LandingZone) -> pd.DataFrame:
     """The licensed daily social-sentiment feed, every asset."""
-    files = zone.require(social.SOURCE, {"feed": "daily"})
-    return _combine([_parsed(f, social.parse_social_csv) for f in files], ["asset_symbol", "timestamp"])
+    return _read(zone, social.SOURCE, {"feed": "daily"}, _social, social.parse_social_csv)
+
+
+def _social(parsed: list[tuple[LandedFile, pd.DataFrame]]) -> pd.DataFrame:
+    return _combine([frame for _file, frame in parsed], ["asset_symbol", "timestamp"])
 
 
 def read_trends(zone: LandingZone, query: str) -> list[TrendsSnapshot]:
@@ -164,7 +198,8 @@ def read_trends(zone: LandingZone, query: str) -> list[TrendsSnapshot]:
     a later one rescales the past. Each snapshot holds its periods (start, exclusive end, value)
     and ``fetched_at``, the UTC fetch time of its file name.
     """
-    return [
-        TrendsSnapshot(fetched_at=utc_timestamp(f.fetched_at), frame=_parsed(f, google_trends.parse_trends_csv))
-        for f in zone.require(google_trends.SOURCE, {"q": query})
-    ]
+    return _read(zone, google_trends.SOURCE, {"q": query}, _snapshots, google_trends.parse_trends_csv)
+
+
+def _snapshots(parsed: list[tuple[LandedFile, pd.DataFrame]]) -> list[TrendsSnapshot]:
+    return [TrendsSnapshot(fetched_at=utc_timestamp(f.fetched_at), frame=frame) for f, frame in parsed]

@@ -71,3 +71,44 @@ def test_a_file_replaced_by_rename_with_the_same_size_and_time_is_parsed_again(z
     assert (newest.path.stat().st_size, newest.path.stat().st_mtime_ns) == (stat.st_size, stat.st_mtime_ns)
     after = replay.read_prices(zone, spec)
     assert not after["price_close"].equals(before["price_close"])
+
+
+def test_a_merged_series_is_read_once_and_every_caller_gets_its_own_copy(zone, monkeypatch):
+    """The social feed (every asset's) is merged once per process, not in every run of a build."""
+    from portfolio_assets.sources import social
+
+    calls = []
+    parse = social.parse_social_csv
+
+    def counted(data: bytes, *, where: str) -> pd.DataFrame:
+        calls.append(where)
+        return parse(data, where=where)
+
+    merges = []
+    combine = replay._combine
+
+    def merge(frames: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+        merges.append(keys)
+        return combine(frames, keys)
+
+    monkeypatch.setattr(social, "parse_social_csv", counted)
+    monkeypatch.setattr(replay, "_combine", merge)
+    first = replay.read_social(zone)
+    files = len(calls)
+    assert files >= 1 and len(merges) == 1
+    first.loc[0, "social_sentiment_score"] = 99.0  # a caller changing its frame
+    second = replay.read_social(zone)
+    assert len(calls) == files and len(merges) == 1  # read and merged once
+    assert second.loc[0, "social_sentiment_score"] != 99.0
+    pd.testing.assert_frame_equal(second, replay.read_social(zone))
+
+
+def test_a_merged_series_whose_file_changed_is_read_again(zone):
+    (query,) = {spec.news_query for spec in load_universe().assets[:1]}
+    before = replay.read_gdelt(zone, query, "timelinetone")
+    newest = zone.require("gdelt", {"mode": "timelinetone", "query": query})[-1]
+    newest.path.write_bytes(b"Invalid query")
+    os.utime(newest.path, ns=(1, 1))
+    with pytest.raises(ValueError, match=newest.where):
+        replay.read_gdelt(zone, query, "timelinetone")
+    assert len(before) > 10

@@ -32,8 +32,9 @@ def _near(days: pd.DatetimeIndex) -> Callable[[pd.DataFrame | None], pd.DataFram
     def keep(frame: pd.DataFrame | None) -> pd.DataFrame | None:
         if frame is None or frame.empty:
             return frame
-        day = pd.DatetimeIndex(frame["timestamp"]).normalize()
-        return frame[np.asarray((day >= lo) & (day <= hi))]
+        # the UTC day within lo..hi (midnights): the instant from lo up to the end of hi (no day computed per row)
+        stamps = pd.DatetimeIndex(frame["timestamp"])
+        return frame[np.asarray((stamps >= lo) & (stamps < hi + pd.Timedelta(days=1)))]
 
     return keep
 

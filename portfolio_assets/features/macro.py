@@ -60,9 +60,19 @@ def release_dates(observations: pd.DataFrame, frequency: str, release_lag_days: 
     due = period_end(observations["observation_date"], frequency) + pd.Timedelta(days=release_lag_days)
     if release_lag_days == 0 or due.empty:
         return due
-    naive = pd.DatetimeIndex(due.dt.tz_localize(None))
-    rolled = pd.DatetimeIndex([RELEASE_DAYS.rollforward(day) if pd.notna(day) else day for day in naive])
-    return pd.Series(rolled.tz_localize("UTC"), index=due.index)
+    return pd.Series(
+        roll_to_release_day(pd.DatetimeIndex(due.dt.tz_localize(None))).tz_localize("UTC"), index=due.index
+    )
+
+
+def roll_to_release_day(naive: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """``RELEASE_DAYS.rollforward`` of each instant (the time of day kept, NaT kept), in one numpy call."""
+    stamps = naive.as_unit("ns").to_numpy()
+    known = ~np.isnat(stamps)
+    days = stamps.astype("datetime64[D]")
+    rolled = days.copy()
+    rolled[known] = np.busday_offset(days[known], 0, roll="forward", busdaycal=RELEASE_DAYS.calendar)
+    return pd.DatetimeIndex(rolled.astype("datetime64[ns]") + (stamps - days.astype("datetime64[ns]")))
 
 
 def transform_series(frame: pd.DataFrame, transform: str) -> pd.DataFrame:

@@ -73,7 +73,7 @@ def read_strings(data: bytes, width: int) -> pa.Table | None:
 def strings(values: list[object]) -> pa.Array | None:
     """``values`` as an Arrow string array; ``None`` unless every one is a ``str`` (and encodable)."""
     try:
-        array = pa.array(values, pa.string())
+        array = pa.array(values, pa.large_string())
     except (ValueError, TypeError):  # a number, a list, a lone surrogate
         return None
     return array if array.null_count == 0 else None

@@ -9,10 +9,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from portfolio_assets.errors import SECRET_PARAMS, SourceError
@@ -151,11 +153,62 @@ def _dict_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def load_json(source: str, text: str, where: str) -> Any:
-    """Strict JSON: no duplicate keys, no NaN/Infinity, no integer too long to convert; truncation reported."""
+def json_members(data: Any) -> int:
+    """How many object members the parsed JSON ``data`` holds, all levels (``load_json``'s duplicate-key proof)."""
+    total, level = 0, [data]
+    while level:
+        dicts = [v for v in level if type(v) is dict]
+        total += sum(map(len, dicts))
+        inner = chain(
+            chain.from_iterable(map(dict.values, dicts)), chain.from_iterable(v for v in level if type(v) is list)
+        )
+        level = [v for v in inner if type(v) is dict or type(v) is list]
+    return total
+
+
+_TO_NINES = bytes.maketrans(b"0123456789", b"9999999999")
+_LONG_RUN = b"9" * 19  # orjson reads an integer beyond 64 bits as a float; json as an int
+
+
+def _quick_json(text: str, members: Callable[[Any], int]) -> Any:
+    """``text`` read by orjson when that is provably what the reference read gives, else ``_NO_QUICK``.
+
+    orjson refuses NaN / Infinity and more (lone surrogates, numbers beyond the float range, deep nesting) and
+    rounds floats as ``float()`` does, but keeps the last of duplicate keys and reads integers beyond 64 bits as
+    floats: so no run of 19 digits, and proof that no key repeats. Each member of the text has a colon after its
+    key's closing quote and JSON whitespace, and a repeated key is one member fewer in the value read: so
+    ``members`` (a lower bound of the members read) equal to the colons that follow a quote or whitespace (at
+    least the members of the text) proves that none was dropped.
+    """
+    try:
+        raw = text.encode("utf-8")
+        if raw.translate(_TO_NINES).find(_LONG_RUN) >= 0:
+            return _NO_QUICK
+        data = orjson.loads(text)
+    except (UnicodeEncodeError, orjson.JSONDecodeError):
+        return _NO_QUICK
+    found = members(data)
+    if found == raw.count(b":") or found == sum(raw.count(before + b":") for before in _BEFORE_COLON):
+        return data
+    return _NO_QUICK
+
+
+_BEFORE_COLON = (b'"', b" ", b"\t", b"\n", b"\r")
+_NO_QUICK = object()
+
+
+def load_json(source: str, text: str, where: str, members: Callable[[Any], int] = json_members) -> Any:
+    """Strict JSON: no duplicate keys, no NaN/Infinity, no integer too long to convert; truncation reported.
+
+    ``members``: a lower bound of the object members of the parsed value (``json_members``: all of them), that a
+    parser knowing its shape may count faster.
+    """
     if not text.strip():
         raise fail(source, "empty body", where)
-    try:  # the quick read of a valid body; on any doubt the reference read below names the error
+    quick = _quick_json(text, members)
+    if quick is not _NO_QUICK:
+        return quick
+    try:  # the stdlib read of a valid body; on any doubt the reference read below names the error
         return json.loads(text, object_pairs_hook=_dict_once, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         pass

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from operator import itemgetter
+from itertools import chain
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from portfolio_assets.errors import SECRET_PARAMS
@@ -114,17 +115,19 @@ def _reference_values(
     return days, {name: np.asarray(found, dtype="float64") for name, found in values.items()}
 
 
-def _fast_values(series: dict[str, object], wanted: tuple[str, ...]) -> tuple[list[str], dict[str, np.ndarray]] | None:
-    """Column-wise: the dates and fields when every day has the same field keys and valid decimal text.
+def _fast_values(series: dict[str, object], wanted: tuple[str, ...]) -> tuple[pd.Series, dict[str, np.ndarray]] | None:
+    """Column-wise: the timestamps and fields when every day has the same field keys (in the same order) and
+    valid decimal text, and every date is a real ``YYYY-MM-DD`` within the supported range.
 
     ``None`` at the first doubt (``_reference_values`` then names the error or reads the odd body).
     """
-    days, rows = list(series), list(series.values())
+    rows = list(series.values())
     first = rows[0]
-    if not isinstance(first, dict):
+    if type(first) is not dict:
         return None
+    keys = list(first)
     try:
-        if not all(map(first.keys().__eq__, map(dict.keys, rows))):
+        if list(chain.from_iterable(map(dict.keys, rows))) != keys * len(rows):
             return None
     except TypeError:  # a day that is not an object
         return None
@@ -134,18 +137,48 @@ def _fast_values(series: dict[str, object], wanted: tuple[str, ...]) -> tuple[li
         return None
     if any(name not in mapping for name in wanted):
         return None
+    timestamps = _fast_dates(list(series))
+    if timestamps is None:
+        return None
+    width, cells = len(keys), list(chain.from_iterable(map(dict.values, rows)))
+    # the wanted fields, one after the other, in one array
+    column = strings(list(chain.from_iterable(cells[keys.index(mapping[name]) :: width] for name in wanted)))
+    numbers = decimals(column) if column is not None else None
+    if numbers is None:
+        return None
+    values = dict(zip(wanted, numbers.reshape(len(wanted), len(rows)), strict=True))
+    if not all((values[name] >= 0 if name == "volume" else values[name] > 0).all() for name in wanted):
+        return None
+    return timestamps, values
+
+
+_NS_PER_DAY = 86_400 * 10**9
+_DAYS_IN_RANGE = (-(-pd.Timestamp.min.value // _NS_PER_DAY), pd.Timestamp.max.value // _NS_PER_DAY)
+
+
+def _fast_dates(days: list[str]) -> pd.Series | None:
+    """``parse_times(days, "%Y-%m-%d")`` for real ``YYYY-MM-DD`` days within pandas' range; ``None`` otherwise."""
     dates = strings(days)
     if dates is None or not pc.all(pc.match_substring_regex(dates, _DATE_ANCHORED)).as_py():
         return None
-    values: dict[str, np.ndarray] = {}
-    for name in wanted:
-        key = mapping[name]
-        cells = strings(list(map(itemgetter(key), rows)))
-        numbers = decimals(cells) if cells is not None else None
-        if numbers is None or not (numbers >= 0 if name == "volume" else numbers > 0).all():
-            return None
-        values[name] = numbers
-    return days, values
+    try:
+        ordinals = pc.cast(dates, pa.date32()).to_numpy(zero_copy_only=False).astype("int64")
+    except pa.ArrowInvalid:  # no such day (2019-02-30)
+        return None
+    if len(ordinals) and not (_DAYS_IN_RANGE[0] <= ordinals.min() and ordinals.max() <= _DAYS_IN_RANGE[1]):
+        return None
+    return pd.Series(pd.DatetimeIndex((ordinals * _NS_PER_DAY).view("M8[ns]")).tz_localize("UTC"))
+
+
+def _members(data: object) -> int:
+    """A lower bound of the object members of a parsed daily body (``load_json``): its top three levels."""
+    if type(data) is not dict:
+        return 0
+    total = len(data)
+    for value in data.values():
+        if type(value) is dict:
+            total += len(value) + sum(len(row) for row in value.values() if type(row) is dict)
+    return total
 
 
 def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
@@ -156,7 +189,7 @@ def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     FX), sorted ascending with unique timestamps. ``frame.attrs`` holds what the
     ``Meta Data`` states: ``time_zone`` and ``last_refreshed`` (text, where given).
     """
-    data = expect_object(SOURCE, load_json(SOURCE, decode_text(SOURCE, body, where), where), where)
+    data = expect_object(SOURCE, load_json(SOURCE, decode_text(SOURCE, body, where), where, _members), where)
     series_keys = [key for key in data if key.startswith("Time Series")]
     if not series_keys:
         _api_message(data, where)
@@ -174,8 +207,11 @@ def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
     wanted = (*PRICE_FIELDS, "volume") if has_volume else PRICE_FIELDS
 
     fast = _fast_values(series, wanted)
-    days, values = fast if fast is not None else _reference_values(series_key, series, wanted, where)
-    timestamps = parse_times(SOURCE, days, "%Y-%m-%d", series_key, where)
+    if fast is not None:
+        timestamps, values = fast
+    else:
+        days, values = _reference_values(series_key, series, wanted, where)
+        timestamps = parse_times(SOURCE, days, "%Y-%m-%d", series_key, where)
     duplicate = first_duplicate(timestamps)
     if duplicate is not None:
         raise fail(SOURCE, f"duplicate date {duplicate:%Y-%m-%d}", where)
@@ -183,7 +219,7 @@ def parse_daily(body: bytes | str, *, where: str = "") -> pd.DataFrame:
         {
             "timestamp": timestamps.astype(UTC_NS),
             **{f"price_{name}": values[name] for name in PRICE_FIELDS},
-            "volume": values["volume"] if has_volume else np.full(len(days), np.nan),
+            "volume": values["volume"] if has_volume else np.full(len(timestamps), np.nan),
         },
         columns=list(COLUMNS),
     )
