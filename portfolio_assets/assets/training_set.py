@@ -185,7 +185,7 @@ def prepare_chunk(
     encoded: EncodedChunk | ValueError | TypeError | None = None
     if plan is not None and not invalid and not frame_errors:
         try:
-            encoded = encode_chunk(rows, plan.splits, plan.formats, plan.shard_by, first_row=first_row)
+            encoded = encode_chunk(rows, plan.splits, plan.formats, plan.shard_by, first_row=first_row, json_valid=True)
         except (ValueError, TypeError) as exc:
             encoded = exc
     return Prepared(valid, invalid, frame_errors, encoded)
@@ -278,7 +278,9 @@ def export_partitions(
         )
     else:
         chunks = _formatted(files, groups, prompt_format=prompt_format, has_volume=has_volume, label=label)
-    report = export_stream(light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance)
+    report = export_stream(
+        light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance, json_valid=True
+    )
     return report, sorted(light["asset_symbol"].unique())
 
 
