@@ -3,12 +3,16 @@ again), and ``canonical_frame(json_valid=True)`` does not parse the JSON text ag
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
 from portfolio_assets import strict_json
+from portfolio_assets.assets.training_set import export_partitions
 from portfolio_assets.bench_rows import synthetic_rows
 from portfolio_assets.columns import FEATURE_COLUMNS
+from portfolio_assets.export import SplitConfig, read_export
 from portfolio_assets.export.frame import canonical_frame
 from portfolio_assets.features.sft import format_rows
 from portfolio_assets.io_managers import PartitionStore
@@ -26,6 +30,42 @@ def stored(root, rows: pd.DataFrame) -> tuple[dict[str, object], list[str]]:
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
     return format_rows(synthetic_rows(3000, assets=3), FEATURE_COLUMNS, HORIZON_DAYS)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_features_prompt_is_exported_as_stored(rows, tmp_path, workers):
+    edited = rows.assign(instruction=rows["instruction"] + " Answer in JSON.")
+    files, _ = stored(tmp_path / "store", edited)
+    export_partitions(
+        files,
+        tmp_path / "out",
+        split=SplitConfig(),
+        shard_by="year",
+        prompt_format="features",
+        provenance=lambda: {},
+        chunk_rows=1000,
+        workers=workers,
+    )
+    exported = read_export(tmp_path / "out", "parquet")
+    assert len(exported) and exported["instruction"].str.endswith(" Answer in JSON.").all()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stored_prompt_is_validated_as_it_is_written(rows, tmp_path, workers):
+    broken = rows.assign(input=rows["input"].where(rows.index != 5, '{"rsi_14": NaN}'))
+    files, _ = stored(tmp_path / "store", broken)
+    with pytest.raises(ValueError, match=re.escape("training_set: not exported: 2999 valid, 1 invalid rows")):
+        export_partitions(
+            files,
+            tmp_path / "out",
+            split=SplitConfig(),
+            shard_by="year",
+            prompt_format="features",
+            provenance=lambda: {},
+            chunk_rows=1000,
+            workers=workers,
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
 @pytest.mark.parametrize(
