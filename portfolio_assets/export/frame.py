@@ -112,6 +112,11 @@ def _normalise(series: pd.Series, kind: str) -> pd.Series:
         return series.astype("boolean")
     values = series.astype(object).to_numpy()
     nulls = null_mask(series)
+    present = values[~nulls] if nulls.any() else values
+    if set(map(type, present)) <= {str} and (not len(present) or min(map(len, present))):
+        out = values.copy()  # every value a non-empty str or missing: no value to judge one by one
+        out[nulls] = None
+        return pd.Series(out, index=series.index, name=name, dtype=object)
     out = np.empty(len(values), dtype=object)
     for i, value in enumerate(values):
         if nulls[i]:
