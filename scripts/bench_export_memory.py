@@ -90,8 +90,6 @@ def _run(path: str, store_root: str, keys: list[str], out_dir: str, shard_by: st
     queue.put((peak_rss(), seconds))  # type: ignore[attr-defined]
 
 
-
-
 def measure(path: str, store_root: Path, keys: list[str], out_dir: Path, shard_by: str) -> dict[str, float]:
     """Peak RSS (MB) and wall seconds of one path, in a fresh process."""
     ctx = multiprocessing.get_context("spawn")

@@ -122,7 +122,12 @@ def _chunks(counts: Mapping[str, int], shard_by: str, chunk_rows: int) -> list[l
 
 
 def _formatted_rows(paths: list[Path], whole: object, prompt_format: str) -> pd.DataFrame:
-    return format_rows(read_files(paths, schema=whole), FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=prompt_format)
+    """The stored rows in ``prompt_format``: the features prompt is the one stored (sft_rows are written with
+    ``format_rows``' features prompt), exported as stored; another format is derived from the stored columns."""
+    rows = read_files(paths, schema=whole)
+    if prompt_format == "features":
+        return rows
+    return format_rows(rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=prompt_format)
 
 
 def _not_exported(label: str, valid: int, invalid: int, frame_errors: list[str]) -> ValueError:
@@ -185,7 +190,7 @@ def prepare_chunk(
     encoded: EncodedChunk | ValueError | TypeError | None = None
     if plan is not None and not invalid and not frame_errors:
         try:
-            encoded = encode_chunk(rows, plan.splits, plan.formats, plan.shard_by, first_row=first_row)
+            encoded = encode_chunk(rows, plan.splits, plan.formats, plan.shard_by, first_row=first_row, json_valid=True)
         except (ValueError, TypeError) as exc:
             encoded = exc
     return Prepared(valid, invalid, frame_errors, encoded)
@@ -278,7 +283,9 @@ def export_partitions(
         )
     else:
         chunks = _formatted(files, groups, prompt_format=prompt_format, has_volume=has_volume, label=label)
-    report = export_stream(light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance)
+    report = export_stream(
+        light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance, json_valid=True
+    )
     return report, sorted(light["asset_symbol"].unique())
 
 
@@ -326,8 +333,8 @@ def training_set(
             "horizon_days": HORIZON_DAYS,
         }
 
-    # sft_rows holds the canonical (features) prompt; other formats are derived from it here,
-    # and the rows are validated as they will be written, in the chosen format.
+    # sft_rows holds the canonical (features) prompt, exported as stored; other formats are derived
+    # from the stored columns here; the rows are validated as they will be written, in the chosen format.
     report, assets = export_partitions(
         files,
         export.storage.export_root() / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}",

@@ -119,20 +119,39 @@ def _csv_text(value: object) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _csv_cells(texts: pa.Array, kind: str) -> pa.Array:
+Cells = tuple[pa.Array, str, str]
+"""A column's cell texts and what every cell opens and closes with (a quote, or nothing): ``_interleaved``
+writes these with the separators instead of joining them to each cell first."""
+
+
+def _data_bytes(texts: pa.Array) -> np.ndarray:
+    """The bytes of a string array's values, all together (a view of its data buffer)."""
+    _, offsets, data = texts.buffers()
+    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    start, end = np.frombuffer(offsets, dtype=width)[[texts.offset, texts.offset + len(texts)]].tolist()
+    return np.frombuffer(data, dtype=np.uint8)[start:end] if data is not None else np.zeros(0, dtype=np.uint8)
+
+
+def _csv_cells(texts: pa.Array, kind: str) -> Cells:
     if kind == "str":
         special = pc.match_substring_regex(texts, '[,"\r\n]')
+        if pc.all(special).as_py() and not texts.null_count:  # e.g. JSON text: every cell quoted
+            return pc.replace_substring(texts, '"', '""'), '"', '"'
         quoted = pc.binary_join_element_wise('"', pc.replace_substring(texts, '"', '""'), '"', "")
         texts = pc.if_else(special, quoted, texts)
-    return pc.fill_null(texts, "")
+    return pc.fill_null(texts, ""), "", ""
 
 
-def _interleaved(arrays: list[pa.Array], separators: list[str], end: str) -> pa.Array:
-    """Per row: ``separators[0] + arrays[0] + separators[1] + arrays[1] + ... + end`` (one Arrow join)."""
+def _interleaved(cells: list[Cells], separators: list[str], end: str) -> pa.Array:
+    """Per row: ``separators[0] + cells[0] + separators[1] + cells[1] + ... + end`` (one Arrow join), each cell
+    with what it opens and closes with."""
     pieces: list[object] = []
-    for separator, array in zip(separators, arrays, strict=True):
-        pieces += [separator, array] if separator else [array]
-    return pc.binary_join_element_wise(*pieces, end, "")
+    literal = ""
+    for separator, (array, opens, closes) in zip(separators, cells, strict=True):
+        literal += separator + opens
+        pieces += [literal, array] if literal else [array]
+        literal = closes
+    return pc.binary_join_element_wise(*pieces, literal + end, "")
 
 
 def csv_header(columns: Sequence[Column]) -> bytes:
@@ -159,9 +178,16 @@ def _json_string(text: str) -> str:
     return encode_basestring(text).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def _json_values(texts: pa.Array, kind: str) -> pa.Array:
+def _json_values(texts: pa.Array, kind: str) -> Cells:
     if kind in ("timestamp", "str"):
         # Only '"' and '\\' need escaping, but for a control character or U+2028/9 (json's own encoder then).
+        data = _data_bytes(texts) if len(texts) else np.zeros(0, dtype=np.uint8)
+        if not ((data < 0x20).any() or (data == 0xE2).any()):  # 0xE2: the first byte of U+2028/9 in UTF-8
+            escaped = pc.replace_substring(texts, "\\", "\\\\") if (data == 0x5C).any() else texts
+            escaped = pc.replace_substring(escaped, '"', '\\"')
+            if not texts.null_count:
+                return escaped, '"', '"'
+            return pc.fill_null(pc.binary_join_element_wise('"', escaped, '"', ""), "null"), "", ""
         odd = pc.fill_null(pc.match_substring_regex(texts, "[\\x00-\\x1f\u2028\u2029]"), False)
         escaped = pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
         quoted = pc.binary_join_element_wise('"', escaped, '"', "")
@@ -169,7 +195,7 @@ def _json_values(texts: pa.Array, kind: str) -> pa.Array:
             special = [_json_string(t) for t in texts.filter(odd).to_pylist()]
             quoted = pc.replace_with_mask(quoted, odd, pa.array(special, pa.string()))
         texts = quoted
-    return pc.fill_null(texts, "null")
+    return pc.fill_null(texts, "null"), "", ""
 
 
 def jsonl_lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:

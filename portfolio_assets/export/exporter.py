@@ -197,12 +197,18 @@ def plan_stream(
 
 
 def encode_chunk(
-    chunk: pd.DataFrame, splits: Splits, formats: list[str], shard_by: str, *, first_row: int = 0
+    chunk: pd.DataFrame,
+    splits: Splits,
+    formats: list[str],
+    shard_by: str,
+    *,
+    first_row: int = 0,
+    json_valid: bool = False,
 ) -> EncodedChunk:
-    """A chunk of rows made canonical (``canonical_frame``: its errors name rows from ``first_row``), labelled
-    with its split and encoded for ``formats`` (``encode_parts``): what ``export_stream`` writes of it. Pure:
-    ``export_stream`` takes its result from another process too."""
-    canonical, columns = canonical_frame(chunk, first_row=first_row)
+    """A chunk of rows made canonical (``canonical_frame``: its errors name rows from ``first_row``; ``json_valid``
+    as there), labelled with its split and encoded for ``formats`` (``encode_parts``): what ``export_stream``
+    writes of it. Pure: ``export_stream`` takes its result from another process too."""
+    canonical, columns = canonical_frame(chunk, first_row=first_row, json_valid=json_valid)
     return encode_parts(canonical, columns, label_rows(canonical, splits), formats, shard_by)
 
 
@@ -215,6 +221,7 @@ def export_stream(
     shard_by: str = "year",
     formats: Iterable[str] = ("csv", "jsonl", "parquet"),
     provenance: Callable[[], Mapping[str, object]],
+    json_valid: bool = False,
 ) -> ExportReport:
     """``export_training_set`` of the rows of ``chunks`` concatenated, holding one chunk at a time.
 
@@ -228,6 +235,7 @@ def export_stream(
     A chunk may come encoded already (``encode_chunk`` of it with ``assign_splits(light, split)``,
     the formats in file order, ``shard_by``, and the rows before it as ``first_row``), or as the
     error ``encode_chunk`` raised for it: how ``training_set`` encodes chunks in worker processes.
+    ``json_valid``: every row of the chunks passed ``validate_rows`` (``canonical_frame``'s ``json_valid``).
     """
     deferred: BaseException | None = None
     fmts: list[str] = []
@@ -261,7 +269,7 @@ def export_stream(
                 encoded = (
                     chunk
                     if isinstance(chunk, EncodedChunk)
-                    else encode_chunk(chunk, splits, fmts, shard_by, first_row=written)
+                    else encode_chunk(chunk, splits, fmts, shard_by, first_row=written, json_valid=json_valid)
                 )
             except (ValueError, TypeError) as exc:
                 chunk_error = exc

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from portfolio_assets import strict_json
 from portfolio_assets.columns import LLM_COLUMNS, SFT_COLUMNS
@@ -111,6 +112,11 @@ def _normalise(series: pd.Series, kind: str) -> pd.Series:
         return series.astype("boolean")
     values = series.astype(object).to_numpy()
     nulls = null_mask(series)
+    present = values[~nulls] if nulls.any() else values
+    if set(map(type, present)) <= {str} and (not len(present) or min(map(len, present))):
+        out = values.copy()  # every value a non-empty str or missing: no value to judge one by one
+        out[nulls] = None
+        return pd.Series(out, index=series.index, name=name, dtype=object)
     out = np.empty(len(values), dtype=object)
     for i, value in enumerate(values):
         if nulls[i]:
@@ -131,7 +137,7 @@ def _normalise(series: pd.Series, kind: str) -> pd.Series:
 
 def _check_strict_json(series: pd.Series, first_row: int) -> None:
     seen: set[str] = set()  # a repeated text (e.g. not_applicable) is judged once
-    for position, text in enumerate(series):
+    for position, text in zip(series.index, series, strict=True):
         if text is None or text in seen:
             continue
         seen.add(text)
@@ -149,10 +155,31 @@ def _check_strict_json(series: pd.Series, first_row: int) -> None:
             )
 
 
-def canonical_frame(rows: pd.DataFrame, *, first_row: int = 0) -> tuple[pd.DataFrame, list[Column]]:
+# A superset of ``strict_json``'s negative-zero pattern in RE2 (no look-ahead: the next character is consumed).
+_MAYBE_NEGATIVE_ZERO = r"-0(\.0+)?([eE][+-]?[0-9]+)?([^0-9.eE]|$)"
+
+
+def _check_negative_zeros(series: pd.Series, first_row: int) -> None:
+    """``_check_strict_json``'s negative-zero error for texts known to be strict JSON (the same first error):
+    only the texts an Arrow regex flags are parsed."""
+    try:
+        texts = pa.array(series.to_numpy(dtype=object), pa.string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeEncodeError):  # e.g. a lone surrogate: every text
+        flagged = np.arange(len(series))
+    else:
+        flagged = np.flatnonzero(pc.fill_null(pc.match_substring_regex(texts, _MAYBE_NEGATIVE_ZERO), False))
+    if len(flagged):
+        _check_strict_json(series.iloc[flagged].set_axis(flagged), first_row)
+
+
+def canonical_frame(
+    rows: pd.DataFrame, *, first_row: int = 0, json_valid: bool = False
+) -> tuple[pd.DataFrame, list[Column]]:
     """Canonical columns then extras, each normalised to its kind, sorted by (timestamp, asset_symbol).
 
-    ``first_row``: the position of ``rows``' first row in the whole input, which errors name rows by."""
+    ``first_row``: the position of ``rows``' first row in the whole input, which errors name rows by.
+    ``json_valid``: every text of ``JSON_COLUMNS`` is known to be strict JSON (``validate_rows`` passed every
+    row: each training-set schema parses them strictly), so only their negative zeros are looked for."""
     if rows.columns.duplicated().any():
         raise ValueError(f"duplicate column names: {sorted(set(rows.columns[rows.columns.duplicated()]))}")
     missing = [c for c in SFT_COLUMNS if c not in rows.columns]
@@ -177,7 +204,7 @@ def canonical_frame(rows: pd.DataFrame, *, first_row: int = 0) -> tuple[pd.DataF
         if frame[name].isna().any():
             raise ValueError(f"{name} is null in {int(frame[name].isna().sum())} row(s)")
     for name in JSON_COLUMNS:
-        _check_strict_json(frame[name], first_row)
+        (_check_negative_zeros if json_valid else _check_strict_json)(frame[name], first_row)
     frame = frame.sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
     duplicated = frame.duplicated(ORDER_BY, keep=False)
     if duplicated.any():

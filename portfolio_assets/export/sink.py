@@ -10,6 +10,7 @@ failure before that leaves the previous export untouched.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -18,9 +19,10 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from portfolio_assets.fsutil import fsync_dir, write_durably
 
@@ -51,7 +53,8 @@ class LocalSink:
 
     Creating one checks that ``out_dir`` may be replaced (absent, empty, or holding
     ``marker``, the file every export has, so it is a previous export) and creates the
-    staging directory beside it.
+    staging directory beside it. A file written in parts (``open``) is fsynced in a background
+    thread once closed, so the writer goes on meanwhile; ``commit`` waits for every fsync first.
     """
 
     def __init__(self, out_dir: Path | str, *, marker: str) -> None:
@@ -60,6 +63,8 @@ class LocalSink:
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.staging = self.out_dir.with_name(f".{self.out_dir.name}.staging-{uuid.uuid4().hex[:12]}")
         self.staging.mkdir()
+        self._syncer: ThreadPoolExecutor | None = None
+        self._syncing: list[Future[None]] = []
 
     def write(self, relative_path: str, data: bytes) -> None:
         """Write ``data`` to ``relative_path`` under the staging directory (fsynced).
@@ -70,10 +75,26 @@ class LocalSink:
 
     def open(self, relative_path: str) -> StagedFile:
         """A file at ``relative_path`` under the staging directory to write in parts (``write``'s path rules);
-        closing it fsyncs it. It counts and hashes what is written."""
+        closing it fsyncs it (in the background: ``commit`` waits). It counts and hashes what is written."""
         path = self._staged(relative_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return StagedFile(path)
+        return StagedFile(path, sync=self._sync_later)
+
+    def _sync_later(self, handle: BinaryIO) -> None:
+        if self._syncer is None:
+            self._syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-fsync")
+        self._syncing.append(self._syncer.submit(_sync_and_close, handle))
+
+    def _synced(self) -> None:
+        """Wait for every background fsync; raise the first one's error."""
+        pending, self._syncing = self._syncing, []
+        errors = [future.exception() for future in pending]
+        if self._syncer is not None:
+            self._syncer.shutdown()
+            self._syncer = None
+        for error in errors:
+            if error is not None:
+                raise error
 
     def _staged(self, relative_path: str) -> Path:
         parts = PurePosixPath(relative_path).parts
@@ -82,21 +103,35 @@ class LocalSink:
         return self.staging.joinpath(*parts)
 
     def commit(self) -> None:
-        """Swap the staging directory in at ``out_dir``; the previous export is removed."""
+        """Swap the staging directory in at ``out_dir`` once every staged file is fsynced; the previous export
+        is removed."""
+        self._synced()
         _replace_dir(self.staging, self.out_dir)
 
     def abort(self) -> None:
         """Remove the staging directory."""
+        with contextlib.suppress(OSError, ValueError):  # the files are discarded anyway
+            self._synced()
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-class StagedFile:
-    """A staged file written in parts: its size and sha256 as written; ``close`` fsyncs it (idempotent)."""
+def _sync_and_close(handle: BinaryIO) -> None:
+    try:
+        os.fsync(handle.fileno())
+    finally:
+        handle.close()
 
-    def __init__(self, path: Path) -> None:
+
+class StagedFile:
+    """A staged file written in parts: its size and sha256 as written; ``close`` fsyncs it (idempotent), or
+    flushes it and hands it to ``sync`` (which fsyncs and closes it) when given."""
+
+    def __init__(self, path: Path, *, sync: Callable[[BinaryIO], None] | None = None) -> None:
         self.path = path
         self._handle = open(path, "wb")  # noqa: SIM115 - closed by close()
         self._hash = hashlib.sha256()
+        self._sync = sync
+        self._closed = False
         self.size = 0
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
@@ -114,20 +149,25 @@ class StagedFile:
 
     @property
     def closed(self) -> bool:
-        return self._handle.closed
+        return self._closed or self._handle.closed
 
     def writable(self) -> bool:
         return True
 
     def close(self) -> None:
-        """Flush, fsync and close."""
-        if self._handle.closed:
+        """Flush, then fsync and close (here, or through ``sync``)."""
+        if self.closed:
             return
+        self._closed = True
         try:
             self._handle.flush()
-            os.fsync(self._handle.fileno())
-        finally:
+        except BaseException:
             self._handle.close()
+            raise
+        if self._sync is not None:
+            self._sync(self._handle)
+        else:
+            _sync_and_close(self._handle)
 
     @property
     def sha256(self) -> str:
