@@ -186,7 +186,9 @@ def candidate_rows(
     """Every (asset, trading day) of the run as an SFT row, valid or not, and the ``point_in_time`` check of the
     values they use against their decision times (``prices``: the context lookback and horizon of the run)."""
     first, last = run_window(context)
-    windows = context_windows(prices, export.context_window, factors=factors_of(prices)[1])
+    days = prices["timestamp"]
+    run_days = ((days >= first) & (days < last + pd.Timedelta(days=1))).to_numpy()  # in_window's rows
+    windows = context_windows(prices, export.context_window, factors=factors_of(prices)[1], wanted=run_days)
     day_prices = in_window(prices.assign(context_window=windows), first, last)
     joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
     timing = point_in_time(joined, features=FEATURE_COLUMNS)
