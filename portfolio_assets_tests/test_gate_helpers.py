@@ -200,3 +200,36 @@ def test_float_texts_of_repeated_values_equal_the_direct_texts(values, n) -> Non
     assert _float_texts(repeated).equals(json_number_texts(repeated))
     spread = np.random.default_rng(n).permutation(np.concatenate([repeated, np.arange(n) / 7.0]))
     assert _float_texts(spread).equals(json_number_texts(spread))
+
+
+def test_build_sft_rows_is_format_rows_sorted() -> None:
+    """Each column taken once in (timestamp, asset_symbol) order: the frame ``format_rows`` gave, sorted."""
+    from portfolio_assets.assets.sft_rows import build_sft_rows
+    from portfolio_assets.checks import has_volume_for
+    from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
+    from portfolio_assets.features.sft import format_rows
+    from portfolio_assets.universe import load_universe
+
+    universe = load_universe()
+    rng = np.random.default_rng(11)
+    n = 120
+    assets = [universe.assets[i] for i in rng.integers(0, len(universe.assets), n)]
+    days = pd.Timestamp("2021-03-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 9, n), unit="D")
+    added = {"instruction", "input", "output", "context_window", "not_applicable"}
+    joined = pd.DataFrame({c: np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)) for c in SFT_COLUMNS})
+    joined = joined.drop(columns=list(added)).assign(
+        timestamp=days,
+        asset_symbol=[a.symbol for a in assets],
+        asset_class=[a.asset_class for a in assets],
+        decision_time=days + pd.Timedelta(hours=21),
+        target_timestamp=days + pd.Timedelta(days=90),
+        news_volume=pd.array(np.where(rng.random(n) < 0.3, None, rng.integers(0, 50, n)), dtype="Int64"),
+    )
+    joined.index = rng.permutation(1000)[:n]
+    context = pd.Series([f"[{i}.0]" for i in range(n)], index=joined.index[::-1])
+    rows = format_rows(joined, FEATURE_COLUMNS, 90)
+    rows["context_window"] = context.reindex(rows.index).to_numpy()
+    rows["not_applicable"] = not_applicable_texts(rows, has_volume_for(universe.assets))
+    expected = rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
+    pdt.assert_frame_equal(build_sft_rows(joined, context, universe), expected, check_exact=True)
+    pdt.assert_frame_equal(build_sft_rows(joined.iloc[:0], context, universe), expected.iloc[:0], check_exact=True)
