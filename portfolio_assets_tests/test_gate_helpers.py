@@ -233,3 +233,29 @@ def test_build_sft_rows_is_format_rows_sorted() -> None:
     expected = rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
     pdt.assert_frame_equal(build_sft_rows(joined, context, universe), expected, check_exact=True)
     pdt.assert_frame_equal(build_sft_rows(joined.iloc[:0], context, universe), expected.iloc[:0], check_exact=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_not_held_is_the_left_merge_on_the_keys(data) -> None:
+    from portfolio_assets.assets.sft_rows import not_held
+
+    days = [pd.Timestamp("2021-01-04", tz="UTC"), pd.Timestamp("2021-01-05", tz="UTC"), pd.NaT]
+    symbols = ["A", "B", None, np.nan]
+    with_nulls = data.draw(st.booleans())
+
+    def keys(size: int) -> pd.DataFrame:
+        pick = st.integers(0, (3 if with_nulls else 2) - 1)
+        return pd.DataFrame(
+            {
+                "timestamp": pd.array([days[data.draw(pick)] for _ in range(size)], dtype="datetime64[ns, UTC]"),
+                "asset_symbol": pd.array(
+                    [symbols[data.draw(st.integers(0, 3 if with_nulls else 1))] for _ in range(size)], dtype=object
+                ),
+                "v": range(size),
+            }
+        )
+
+    rows, held = keys(data.draw(st.integers(0, 8))), keys(data.draw(st.integers(0, 5)))
+    merged = rows.merge(held[KEYS].drop_duplicates(), on=KEYS, how="left", indicator=True)
+    assert not_held(rows, held).tolist() == merged["_merge"].eq("left_only").tolist()

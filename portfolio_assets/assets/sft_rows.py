@@ -185,6 +185,16 @@ def held_rows(
     return pd.concat(parts, ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
+def not_held(rows: pd.DataFrame, held: pd.DataFrame) -> np.ndarray:
+    """Per row of ``rows``: its (timestamp, asset_symbol) is not among ``held``'s keys, as a left merge on the
+    keys finds them (a null matches a null); by key codes when no key is null, without copying ``rows``."""
+    if rows[KEYS].isna().any(axis=None) or held[KEYS].isna().any(axis=None):
+        held_keys = held[KEYS].drop_duplicates()
+        return rows.merge(held_keys, on=KEYS, how="left", indicator=True)["_merge"].eq("left_only").to_numpy()
+    row_codes, in_held = _key_codes(rows, held)
+    return ~in_held[row_codes]
+
+
 def candidate_rows(
     context: AssetExecutionContext,
     export: ExportResource,
@@ -360,8 +370,7 @@ def gate_and_rows(
             "sft_rows was not written. The invalid rows are in quarantine; fix the cause and re-materialise.",
             metadata={"failed_checks": ", ".join(failed)},
         )
-    held_keys = held[KEYS].drop_duplicates()
-    valid = rows.merge(held_keys, on=KEYS, how="left", indicator=True)["_merge"].eq("left_only").to_numpy()
+    valid = not_held(rows, held)
     out = rows[valid].reset_index(drop=True)
     out_meta = summary_metadata(out, first, last)
     out_meta["quarantined_rows"] = int((~valid).sum())
