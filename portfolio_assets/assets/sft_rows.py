@@ -82,18 +82,25 @@ def join_features(
     """
     keys = ["asset_symbol", "timestamp"]
     own = prices[[c for c in PRICE_COLUMNS if c not in ("source", *ADJUSTMENT_COLUMNS)]]
-    own = own.rename(columns={AVAILABLE_AT: DECISION_TIME})
-    joined = own.merge(
-        indicators[[*keys, *INDICATOR_COLUMNS, AVAILABLE_AT, *CROSS_ASSET_AVAILABILITY]], on=keys, how="left"
-    )
-    joined = joined.merge(sentiment[[*keys, *SENTIMENT_FIELDS, *SENTIMENT_AVAILABILITY]], on=keys, how="left")
+    own = own.rename(columns={AVAILABLE_AT: DECISION_TIME}).reset_index(drop=True)
     # Macro as available at each row's own decision time (its bar end), not at the day's.
-    joined = joined.merge(
-        macro[["timestamp", DECISION_TIME, *MACRO_COLUMNS, *MACRO_AVAILABILITY]],
-        on=["timestamp", DECISION_TIME],
-        how="left",
-    )
-    return joined.merge(targets[[*keys, *TARGET_COLUMNS]], on=keys, how="left")
+    parts = [
+        (indicators[[*keys, *INDICATOR_COLUMNS, AVAILABLE_AT, *CROSS_ASSET_AVAILABILITY]], keys),
+        (sentiment[[*keys, *SENTIMENT_FIELDS, *SENTIMENT_AVAILABILITY]], keys),
+        (macro[["timestamp", DECISION_TIME, *MACRO_COLUMNS, *MACRO_AVAILABILITY]], ["timestamp", DECISION_TIME]),
+        (targets[[*keys, *TARGET_COLUMNS]], keys),
+    ]
+    added = [c for right, on in parts for c in right.columns if c not in on]
+    if len(set(added)) == len(added) and not set(added) & set(own.columns):
+        # Each input joined to the keys alone, the columns put side by side once: the chain of merges below
+        # copied the growing frame at every step. The same frame while no row meets two rows of an input.
+        found = [own[on].merge(right, on=on, how="left").drop(columns=on) for right, on in parts]
+        if all(len(frame) == len(own) for frame in found):
+            return pd.concat([own, *found], axis=1)
+    joined = own
+    for right, on in parts:
+        joined = joined.merge(right, on=on, how="left")
+    return joined
 
 
 def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe) -> pd.DataFrame:
