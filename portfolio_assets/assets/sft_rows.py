@@ -57,7 +57,7 @@ from portfolio_assets.columns import (
 )
 from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS, adjusted_close, factors_of
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
-from portfolio_assets.features.sft import context_windows, features_prompts
+from portfolio_assets.features.sft import context_windows, format_rows
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
 from portfolio_assets.partitions import GATE_PRICES, LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
@@ -104,23 +104,11 @@ def join_features(
 
 
 def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe) -> pd.DataFrame:
-    """Format joined rows into the canonical sft_rows columns (``format_rows``' features format), sorted by
-    (timestamp, asset_symbol). Each column is taken once, in that order: no copy of the whole frame between."""
-    instructions, inputs, outputs = features_prompts(joined, FEATURE_COLUMNS, HORIZON_DAYS)
-    added = {
-        "instruction": instructions,
-        "input": inputs,
-        "output": outputs,
-        "context_window": context.reindex(joined.index).to_numpy(),
-        "not_applicable": not_applicable_texts(joined, has_volume_for(universe.assets)),
-    }
-    keys = joined[["timestamp", "asset_symbol"]].reset_index(drop=True)
-    order = keys.sort_values(["timestamp", "asset_symbol"]).index.to_numpy()  # sort_values' own permutation
-    columns = {
-        c: pd.Series(np.asarray(added[c], dtype=object)[order] if c in added else joined[c].array.take(order))
-        for c in SFT_COLUMNS
-    }
-    return pd.DataFrame(columns)
+    """Format joined rows into the canonical sft_rows columns, sorted by (timestamp, asset_symbol)."""
+    rows = format_rows(joined, FEATURE_COLUMNS, HORIZON_DAYS)
+    rows["context_window"] = context.reindex(rows.index).to_numpy()
+    rows["not_applicable"] = not_applicable_texts(rows, has_volume_for(universe.assets))
+    return rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"], ignore_index=True)
 
 
 def not_applicable_texts(rows: pd.DataFrame, has_volume: dict[str, bool]) -> list[str]:
