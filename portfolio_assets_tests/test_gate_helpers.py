@@ -200,3 +200,61 @@ def test_float_texts_of_repeated_values_equal_the_direct_texts(values, n) -> Non
     assert _float_texts(repeated).equals(json_number_texts(repeated))
     spread = np.random.default_rng(n).permutation(np.concatenate([repeated, np.arange(n) / 7.0]))
     assert _float_texts(spread).equals(json_number_texts(spread))
+
+
+def test_build_sft_rows_is_format_rows_sorted() -> None:
+    """The frame ``format_rows`` gives, with the context and not_applicable texts, sorted and renumbered."""
+    from portfolio_assets.assets.sft_rows import build_sft_rows
+    from portfolio_assets.checks import has_volume_for
+    from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
+    from portfolio_assets.features.sft import format_rows
+    from portfolio_assets.universe import load_universe
+
+    universe = load_universe()
+    rng = np.random.default_rng(11)
+    n = 120
+    assets = [universe.assets[i] for i in rng.integers(0, len(universe.assets), n)]
+    days = pd.Timestamp("2021-03-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 9, n), unit="D")
+    added = {"instruction", "input", "output", "context_window", "not_applicable"}
+    joined = pd.DataFrame({c: np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)) for c in SFT_COLUMNS})
+    joined = joined.drop(columns=list(added)).assign(
+        timestamp=days,
+        asset_symbol=[a.symbol for a in assets],
+        asset_class=[a.asset_class for a in assets],
+        decision_time=days + pd.Timedelta(hours=21),
+        target_timestamp=days + pd.Timedelta(days=90),
+        news_volume=pd.array(np.where(rng.random(n) < 0.3, None, rng.integers(0, 50, n)), dtype="Int64"),
+    )
+    joined.index = rng.permutation(1000)[:n]
+    context = pd.Series([f"[{i}.0]" for i in range(n)], index=joined.index[::-1])
+    rows = format_rows(joined, FEATURE_COLUMNS, 90)
+    rows["context_window"] = context.reindex(rows.index).to_numpy()
+    rows["not_applicable"] = not_applicable_texts(rows, has_volume_for(universe.assets))
+    expected = rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
+    pdt.assert_frame_equal(build_sft_rows(joined, context, universe), expected, check_exact=True)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_not_held_is_the_left_merge_on_the_keys(data) -> None:
+    from portfolio_assets.assets.sft_rows import not_held
+
+    days = [pd.Timestamp("2021-01-04", tz="UTC"), pd.Timestamp("2021-01-05", tz="UTC"), pd.NaT]
+    symbols = ["A", "B", None, np.nan]
+    with_nulls = data.draw(st.booleans())
+
+    def keys(size: int) -> pd.DataFrame:
+        pick = st.integers(0, (3 if with_nulls else 2) - 1)
+        return pd.DataFrame(
+            {
+                "timestamp": pd.array([days[data.draw(pick)] for _ in range(size)], dtype="datetime64[ns, UTC]"),
+                "asset_symbol": pd.array(
+                    [symbols[data.draw(st.integers(0, 3 if with_nulls else 1))] for _ in range(size)], dtype=object
+                ),
+                "v": range(size),
+            }
+        )
+
+    rows, held = keys(data.draw(st.integers(0, 8))), keys(data.draw(st.integers(0, 5)))
+    merged = rows.merge(held[KEYS].drop_duplicates(), on=KEYS, how="left", indicator=True)
+    assert not_held(rows, held).tolist() == merged["_merge"].eq("left_only").tolist()

@@ -184,3 +184,23 @@ def test_flat_objects_match_the_regex_and_read_what_json_reads(case) -> None:
         parsed = json.loads(text)  # type: ignore[arg-type]
         expected = [np.nan if parsed[k] is None else float(parsed[k]) for k in keys]
         np.testing.assert_array_equal(row, expected)
+
+
+def test_flat_objects_compare_each_key_in_place() -> None:
+    """The generic layout admits any names: each piece's head must still be its own key, whole."""
+    keys = ["a", "rsi_14", "é"]
+    texts = [
+        '{"a": 1, "rsi_14": 2, "é": 3}',
+        '{"a": 1, "rsi_15": 2, "é": 3}',  # a later key differs
+        '{"ab": 1, "rsi_14": 2, "é": 3}',  # a key's head is a prefix of the name
+        '{"a": 1, "rsi_1": 2, "é": 3}',  # the name is a prefix of the key
+        '{"a": 1, "rsi_14": 2}',  # an item short
+        '{"a": 1, "rsi_14": 2, "é": 3, "b": 4}',  # an item over
+        '{"a": 1, "é": 3, "rsi_14": 2}',  # out of order
+        '{"e": 1, "rsi_14": 2, "é": 3}',
+    ]
+    matched, values = flat_objects(pa.array(texts, pa.string()), keys)
+    assert matched.tolist() == [True] + [False] * 7
+    assert matched.tolist() == regex_matched(texts, keys)
+    np.testing.assert_array_equal(values[0], [1.0, 2.0, 3.0])
+    assert np.isnan(values[1:]).all()

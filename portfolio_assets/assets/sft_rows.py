@@ -82,26 +82,33 @@ def join_features(
     """
     keys = ["asset_symbol", "timestamp"]
     own = prices[[c for c in PRICE_COLUMNS if c not in ("source", *ADJUSTMENT_COLUMNS)]]
-    own = own.rename(columns={AVAILABLE_AT: DECISION_TIME})
-    joined = own.merge(
-        indicators[[*keys, *INDICATOR_COLUMNS, AVAILABLE_AT, *CROSS_ASSET_AVAILABILITY]], on=keys, how="left"
-    )
-    joined = joined.merge(sentiment[[*keys, *SENTIMENT_FIELDS, *SENTIMENT_AVAILABILITY]], on=keys, how="left")
+    own = own.rename(columns={AVAILABLE_AT: DECISION_TIME}).reset_index(drop=True)
     # Macro as available at each row's own decision time (its bar end), not at the day's.
-    joined = joined.merge(
-        macro[["timestamp", DECISION_TIME, *MACRO_COLUMNS, *MACRO_AVAILABILITY]],
-        on=["timestamp", DECISION_TIME],
-        how="left",
-    )
-    return joined.merge(targets[[*keys, *TARGET_COLUMNS]], on=keys, how="left")
+    parts = [
+        (indicators[[*keys, *INDICATOR_COLUMNS, AVAILABLE_AT, *CROSS_ASSET_AVAILABILITY]], keys),
+        (sentiment[[*keys, *SENTIMENT_FIELDS, *SENTIMENT_AVAILABILITY]], keys),
+        (macro[["timestamp", DECISION_TIME, *MACRO_COLUMNS, *MACRO_AVAILABILITY]], ["timestamp", DECISION_TIME]),
+        (targets[[*keys, *TARGET_COLUMNS]], keys),
+    ]
+    added = [c for right, on in parts for c in right.columns if c not in on]
+    if len(set(added)) == len(added) and not set(added) & set(own.columns):
+        # Each input joined to the keys alone, the columns put side by side once: the chain of merges below
+        # copied the growing frame at every step. The same frame while no row meets two rows of an input.
+        found = [own[on].merge(right, on=on, how="left").drop(columns=on) for right, on in parts]
+        if all(len(frame) == len(own) for frame in found):
+            return pd.concat([own, *found], axis=1)
+    joined = own
+    for right, on in parts:
+        joined = joined.merge(right, on=on, how="left")
+    return joined
 
 
 def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe) -> pd.DataFrame:
-    """Format joined rows into the canonical sft_rows columns."""
+    """Format joined rows into the canonical sft_rows columns, sorted by (timestamp, asset_symbol)."""
     rows = format_rows(joined, FEATURE_COLUMNS, HORIZON_DAYS)
     rows["context_window"] = context.reindex(rows.index).to_numpy()
     rows["not_applicable"] = not_applicable_texts(rows, has_volume_for(universe.assets))
-    return rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
+    return rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"], ignore_index=True)
 
 
 def not_applicable_texts(rows: pd.DataFrame, has_volume: dict[str, bool]) -> list[str]:
@@ -173,6 +180,16 @@ def held_rows(
     return pd.concat(parts, ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
+def not_held(rows: pd.DataFrame, held: pd.DataFrame) -> np.ndarray:
+    """Per row of ``rows``: its (timestamp, asset_symbol) is not among ``held``'s keys, as a left merge on the
+    keys finds them (a null matches a null); by key codes when no key is null, without copying ``rows``."""
+    if rows[KEYS].isna().any(axis=None) or held[KEYS].isna().any(axis=None):
+        held_keys = held[KEYS].drop_duplicates()
+        return rows.merge(held_keys, on=KEYS, how="left", indicator=True)["_merge"].eq("left_only").to_numpy()
+    row_codes, in_held = _key_codes(rows, held)
+    return ~in_held[row_codes]
+
+
 def candidate_rows(
     context: AssetExecutionContext,
     export: ExportResource,
@@ -186,7 +203,9 @@ def candidate_rows(
     """Every (asset, trading day) of the run as an SFT row, valid or not, and the ``point_in_time`` check of the
     values they use against their decision times (``prices``: the context lookback and horizon of the run)."""
     first, last = run_window(context)
-    windows = context_windows(prices, export.context_window, factors=factors_of(prices)[1])
+    days = prices["timestamp"]
+    run_days = ((days >= first) & (days < last + pd.Timedelta(days=1))).to_numpy()  # in_window's rows
+    windows = context_windows(prices, export.context_window, factors=factors_of(prices)[1], wanted=run_days)
     day_prices = in_window(prices.assign(context_window=windows), first, last)
     joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
     timing = point_in_time(joined, features=FEATURE_COLUMNS)
@@ -346,8 +365,7 @@ def gate_and_rows(
             "sft_rows was not written. The invalid rows are in quarantine; fix the cause and re-materialise.",
             metadata={"failed_checks": ", ".join(failed)},
         )
-    held_keys = held[KEYS].drop_duplicates()
-    valid = rows.merge(held_keys, on=KEYS, how="left", indicator=True)["_merge"].eq("left_only").to_numpy()
+    valid = not_held(rows, held)
     out = rows[valid].reset_index(drop=True)
     out_meta = summary_metadata(out, first, last)
     out_meta["quarantined_rows"] = int((~valid).sum())

@@ -49,6 +49,16 @@ def _robust_scale(r: np.ndarray) -> tuple[float, float]:
     return med, sigma
 
 
+def _asset_slices(frame: pd.DataFrame) -> list[tuple[object, slice]]:
+    """(symbol, its rows) of a frame sorted by ``asset_symbol`` (nulls last), in the order of
+    ``groupby("asset_symbol", sort=True)``, which leaves out a null symbol's rows."""
+    symbols = frame["asset_symbol"].to_numpy(dtype=object)
+    n = int((~pd.isna(symbols)).sum())
+    starts = np.flatnonzero(np.r_[True, symbols[1:n] != symbols[: n - 1]]) if n else np.zeros(0, dtype=np.int64)
+    ends = np.append(starts[1:], n) if n else starts
+    return [(symbols[a], slice(a, b)) for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
 def feature_distribution(
     prices_or_rows: pd.DataFrame,
     *,
@@ -110,16 +120,19 @@ def feature_distribution(
     frame = frame.drop_duplicates(["asset_symbol", "timestamp"], keep="last")
 
     log_ratios = fpmath.log(np.asarray(split_ratios, dtype=float))
+    closes = frame["price_close"].to_numpy()
+    logs = fpmath.log(closes)  # element-wise: the same bits as per asset
+    timestamps, windows = frame["timestamp"].array, frame["in_window"].to_numpy()
     per_asset: dict[str, dict[str, object]] = {}
     cases_list: list[dict[str, object]] = []
-    for symbol, g in frame.groupby("asset_symbol", sort=True):
-        asset_class = str(g["asset_class"].iloc[0])
+    for symbol, rows in _asset_slices(frame):
+        asset_class = str(frame["asset_class"].iat[rows.start])
         # An unknown class gets the strictest threshold.
         jump = float(jump_thresholds.get(asset_class, min(jump_thresholds.values())))
-        close = g["price_close"].to_numpy()
-        stamps = g["timestamp"].to_numpy()
-        window = g["in_window"].to_numpy()
-        r = np.diff(fpmath.log(close))
+        close = closes[rows]
+        stamps = timestamps[rows]
+        window = windows[rows]
+        r = np.diff(logs[rows])
         info: dict[str, object] = {"asset_class": asset_class, "jump_threshold": jump, "returns": len(r)}
         per_asset[str(symbol)] = info
         if len(r) == 0:

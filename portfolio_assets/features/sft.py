@@ -112,11 +112,15 @@ def timeseries_instruction_text(asset_symbol: str, asset_class: str, day: pd.Tim
     )
 
 
-def context_windows(prices: pd.DataFrame, length: int, factors: np.ndarray | None = None) -> pd.Series:
+def context_windows(
+    prices: pd.DataFrame, length: int, factors: np.ndarray | None = None, wanted: np.ndarray | None = None
+) -> pd.Series:
     """JSON array of each row's last ``length`` closes (oldest first, today last), per asset.
 
     Indexed like ``prices``; shorter at the start of a series; NaN where ``asset_symbol``
-    is missing. ``factors`` (per row of ``prices``, e.g. ``adjustment_factor``): a window
+    is missing. ``wanted`` (a mask per row of ``prices``): only those rows' windows are
+    written (the others are None; every row's close still counts in the windows after it).
+    ``factors`` (per row of ``prices``, e.g. ``adjustment_factor``): a window
     holding a factor change shows its closes back-adjusted as of its last day,
     ``close_t × factor_t / factor_D`` (``features.adjustment.as_of_closes``), so a split
     is no move; its last close stays the as-traded one.
@@ -144,14 +148,16 @@ def context_windows(prices: pd.DataFrame, length: int, factors: np.ndarray | Non
     starts = ends - sizes
     text = ", ".join(tokens)
 
-    begin = starts[np.minimum(first, n - 1)].tolist()  # clipped: first == i + 1 when length < 1
-    windows = np.empty(n, dtype=object)
-    windows[:] = ["[" + text[b:e] + "]" for b, e in zip(begin, ends.tolist(), strict=True)]
-    windows[first > positions] = "[]"
+    want = np.ones(n, dtype=bool) if wanted is None else np.asarray(wanted, dtype=bool)[order]
+    build = np.flatnonzero(want)
+    begin = starts[np.minimum(first[build], n - 1)].tolist()  # clipped: first == i + 1 when length < 1
+    windows = np.full(n, None, dtype=object)
+    windows[build] = ["[" + text[b:e] + "]" for b, e in zip(begin, ends[build].tolist(), strict=True)]
+    windows[(first > positions) & want] = "[]"
     if factors is not None:
         f = np.asarray(factors, dtype="float64")[order]
         steps = np.cumsum(np.r_[False, (f[1:] != f[:-1]) & ~new_asset[1:]])  # factor changes so far
-        changed = np.flatnonzero((first <= positions) & (steps[np.minimum(first, n - 1)] != steps))
+        changed = np.flatnonzero(want & (first <= positions) & (steps[np.minimum(first, n - 1)] != steps))
         for i in changed.tolist():
             j = int(first[i])
             window_tokens = json_numbers(as_of_closes(closes[j : i + 1].astype("float64"), f[j : i + 1]))

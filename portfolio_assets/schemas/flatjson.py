@@ -5,13 +5,15 @@ in that order, ``", "`` and ``": "`` separators, each value ``null`` or a JSON n
 ``features.sft.format_rows`` writes them) and gives their values, as ``json.loads`` would read them:
 such a text is strict JSON whose object has exactly those keys in that order, each value None, a
 float (the correctly rounded value of its token, as Arrow's cast also computes it) or an int of at
-most 15 digits (exact as a float). One RE2 match per text checks the layout; the values are read
-where they stand in the texts' ", "-separated pieces (a value never holds ", ") and cast by Arrow in one go.
+most 15 digits (exact as a float). The layout is checked in two steps, each cheaper than one anchored
+pattern naming every key (which RE2 runs at a third of the speed of a generic one): one RE2 match per
+text of the generic layout ``{"<name>": <value>, ...}`` (names without quote, backslash, comma, colon or
+brace), then, in the text's ", "-separated pieces (a name or value never holds ", ", so there is one piece
+per item), the count of pieces and each piece's leading ``"<key>": `` compared in place with the key's.
+The values are read where they stand in the pieces and cast by Arrow in one go.
 """
 
 from __future__ import annotations
-
-import re
 
 import numpy as np
 import pyarrow as pa
@@ -25,8 +27,8 @@ _CHUNK = 16384  # rows cut at once (bounds the temporary arrays)
 _N = ord("n")
 
 
-def _pattern(keys: list[str]) -> str:
-    return "^\\{" + ", ".join(f'"{re.escape(k)}": {_VALUE}' for k in keys) + "\\}$"
+_NAME = r'"[^"\\,:{}]*"'
+_LAYOUT = f"^\\{{(?:{_NAME}: {_VALUE}, )*{_NAME}: {_VALUE}\\}}$"
 
 
 def flat_objects(texts: pa.Array, keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -35,26 +37,53 @@ def flat_objects(texts: pa.Array, keys: list[str]) -> tuple[np.ndarray, np.ndarr
     if any(set(k) & set('"\\,:{}') for k in keys) or not keys:
         raise ValueError(f"not plain keys: {keys}")
     n, k = len(texts), len(keys)
-    matched = pc.fill_null(pc.match_substring_regex(texts, _pattern(keys)), False).to_numpy(zero_copy_only=False)
-    matched = np.asarray(matched, dtype=bool)
+    matched = np.zeros(n, dtype=bool)
     values = np.full((n, k), np.nan)
-    rows = np.flatnonzero(matched)
-    good = texts.filter(pa.array(matched))
     # Where each value starts in its ", "-separated piece: after '{"<key>": ' (the first), '"<key>": ' (the others).
-    skip = np.array([len(f'"{key}": '.encode()) for key in keys], dtype=np.int32)  # bytes
-    skip[0] += 1
+    heads = [("{" if i == 0 else "") + f'"{key}": ' for i, key in enumerate(keys)]
+    skip = np.array([len(h.encode()) for h in heads], dtype=np.int32)  # bytes
     trim = np.zeros(k, dtype=np.int32)
     trim[-1] = 1  # the last piece ends with the closing brace
-    for start in range(0, len(rows), _CHUNK):
-        values[rows[start : start + _CHUNK]] = _values(good.slice(start, _CHUNK), skip, trim)
+    for start in range(0, n, _CHUNK):
+        block = texts.slice(start, _CHUNK)
+        laid_out = np.asarray(pc.fill_null(pc.match_substring_regex(block, _LAYOUT), False).to_numpy(False), bool)
+        rows = np.flatnonzero(laid_out)
+        lists = pc.split_pattern(block.filter(pa.array(laid_out)), ", ")
+        whole = pc.list_value_length(lists).to_numpy(zero_copy_only=False) == k
+        rows, lists = rows[whole], lists.filter(pa.array(whole))
+        keyed = _heads_match(lists.flatten(), heads, skip).reshape(len(rows), k).all(axis=1)
+        rows, lists = rows[keyed], lists.filter(pa.array(keyed))
+        matched[start + rows] = True
+        if len(rows):
+            values[start + rows] = _values(lists.flatten(), skip, trim)
     return matched, values
 
 
-def _values(texts: pa.Array, skip: np.ndarray, trim: np.ndarray) -> np.ndarray:
-    """The values of matched texts (rows x k): each text split at ", " into its k ``"<key>": <value>`` pieces,
+def _heads_match(pieces: pa.Array, heads: list[str], skip: np.ndarray) -> np.ndarray:
+    """Per piece (k a row, in key order): whether it begins with its key's head, compared in place (a view of
+    the pieces' bytes: slot 2q the first ``skip`` bytes of piece q, slot 2q + 1 the rest of it)."""
+    count = len(pieces) // len(heads)
+    if not len(pieces):
+        return np.zeros(0, dtype=bool)
+    offsets = np.frombuffer(pieces.buffers()[1], dtype=np.int32)[pieces.offset : pieces.offset + len(pieces) + 1]
+    starts = offsets[:-1]
+    ends = np.minimum(starts + np.tile(skip, count), offsets[1:])
+    bounds = np.empty(2 * len(starts) + 1, dtype=np.int32)
+    bounds[0:-1:2], bounds[1::2], bounds[-1] = starts, ends, offsets[-1]
+    seen = pa.Array.from_buffers(pa.string(), len(bounds) - 1, [None, pa.py_buffer(bounds), pieces.buffers()[2]])
+    expected_bounds = np.zeros(len(bounds), dtype=np.int32)
+    expected_bounds[1::2] = np.cumsum(np.tile(skip, count))
+    expected_bounds[2::2] = expected_bounds[1:-1:2]
+    data = pa.py_buffer("".join(heads).encode() * count)
+    expected = pa.Array.from_buffers(pa.string(), len(bounds) - 1, [None, pa.py_buffer(expected_bounds), data])
+    return pc.equal(seen, expected).to_numpy(zero_copy_only=False)[0::2]
+
+
+def _values(pieces: pa.Array, skip: np.ndarray, trim: np.ndarray) -> np.ndarray:
+    """The values of matched texts (rows x k) from their k ``"<key>": <value>`` pieces each (split at ", "),
     each value read in place (a view of the pieces' bytes: Arrow casts the value slots, the others null)."""
-    n, k = len(texts), len(skip)
-    pieces = pc.split_pattern(texts, ", ").flatten()
+    k = len(skip)
+    n = len(pieces) // k
     if len(pieces) != n * k or pieces.null_count:
         raise AssertionError("flat_objects: a matched text does not have the expected layout")
     offsets = np.frombuffer(pieces.buffers()[1], dtype=np.int32)[pieces.offset : pieces.offset + len(pieces) + 1]

@@ -336,3 +336,26 @@ def test_context_windows_equal_the_loop_for_integer_closes_and_missing_symbols()
     expected = loop_context_windows(prices, 2)
     pd.testing.assert_series_equal(context_windows(prices, 2), expected)
     assert context_windows(prices, 2).tolist()[0] == "[2, 3]"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_context_windows_wanted_writes_only_those_rows_the_same(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 90))
+    factors = np.where(rng.random(n) < 0.1, 0.5, 1.0)
+    prices = pd.DataFrame(
+        {
+            "asset_symbol": rng.choice(np.array(["A", "B", None], dtype=object), n, p=[0.5, 0.45, 0.05]),
+            "timestamp": pd.Timestamp("2020-01-01", tz="UTC") + pd.to_timedelta(rng.permutation(n), unit="D"),
+            "price_close": rng.lognormal(3, 1, n),
+        },
+        index=rng.permutation(1000)[:n],
+    )
+    wanted = rng.random(n) < 0.5
+    for length in (0, 3, 30):
+        every = context_windows(prices, length, factors=np.cumprod(factors))
+        some = context_windows(prices, length, factors=np.cumprod(factors), wanted=wanted)
+        assert some.index.equals(prices.index)
+        pd.testing.assert_series_equal(some[wanted], every[wanted])
+        unnamed = prices["asset_symbol"].isna().to_numpy()
+        assert some[~wanted & ~unnamed].isna().all() and all(v is None for v in some[~wanted & ~unnamed])
