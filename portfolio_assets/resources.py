@@ -7,7 +7,6 @@ configuration: assets ask a resource and pass what they got as arguments.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +18,6 @@ from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone
 from portfolio_assets.universe import DEFAULT_UNIVERSE, Universe, load_universe
 
 DEFAULT_DATA_DIR = "data"
-
-
-_PARSED: dict[tuple[str, str], Universe] = {}
-_PARSED_MAX = 8
-
-
-def parsed_universe(path: str) -> Universe:
-    """``load_universe(path)``, parsed once per process while the file's bytes are the same: Dagster builds
-    the resource anew for every run, and parsing a 500-asset file took 0.4 s a step. A file that cannot be
-    read raises ``load_universe``'s error."""
-    try:
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return load_universe(path)
-    key = (path, digest)
-    if key not in _PARSED:
-        universe = load_universe(path)
-        while len(_PARSED) >= _PARSED_MAX:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[key] = universe
-    return _PARSED[key]
 
 
 class LandingZoneResource(ConfigurableResource):
@@ -54,9 +32,9 @@ class LandingZoneResource(ConfigurableResource):
         return LandingZone(self.root)
 
     def universe(self) -> Universe:
-        """The validated universe file (read once per resource instance, parsed once per process and content)."""
+        """The validated universe file (read once per resource instance)."""
         if self._universe is None:
-            self._universe = parsed_universe(self.universe_file)
+            self._universe = load_universe(self.universe_file)
         return self._universe
 
     def is_bundled_sample(self) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portfolio_assets import resources
+from portfolio_assets import universe as module
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.universe import DEFAULT_UNIVERSE, UniverseError
 
@@ -19,11 +19,11 @@ def test_a_new_resource_reuses_the_parse_until_the_file_changes(
     text = DEFAULT_UNIVERSE.read_text(encoding="utf-8")
     path.write_text(text, encoding="utf-8")
     calls = []
-    real = resources.load_universe
-    monkeypatch.setattr(resources, "load_universe", lambda p: calls.append(p) or real(p))
+    real = module._parse_file
+    monkeypatch.setattr(module, "_parse_file", lambda file, raw: calls.append(file) or real(file, raw))
     first = LandingZoneResource(universe_file=str(path)).universe()
     again = LandingZoneResource(universe_file=str(path)).universe()
-    assert again is first and len(calls) == 1
+    assert again == first and again is not first and len(calls) == 1
     path.write_text(text.replace(first.assets[0].symbol, first.assets[0].symbol + "X", 1), encoding="utf-8")
     changed = LandingZoneResource(universe_file=str(path)).universe()
     assert len(calls) == 2 and changed.assets[0].symbol == first.assets[0].symbol + "X"
