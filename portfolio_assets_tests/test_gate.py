@@ -102,9 +102,7 @@ def test_rows_not_written_by_the_admitting_run_are_refused(tmp_path):
 
 def test_a_range_the_gate_never_ran_over_is_refused(tmp_path):
     with pytest.raises(GateError, match="the gate never ran over 2010-03-01 in this store"):
-        gate_status(
-            History([]), PartitionStore(tmp_path), ["schema"], keys("2010-03-01", "2010-03-01")
-        )
+        gate_status(History([]), PartitionStore(tmp_path), ["schema"], keys("2010-03-01", "2010-03-01"))
 
 
 def test_a_gate_run_without_an_evaluation_is_refused(tmp_path):
