@@ -27,6 +27,20 @@ def stored(root, rows: pd.DataFrame) -> tuple[dict[str, object], list[str]]:
     return PartitionStore(root).files(["sft_rows"], keys), keys
 
 
+def export_features(files: dict[str, object], out, workers: int) -> None:
+    """The stored rows exported with the features prompt, in chunks of 1,000 rows."""
+    export_partitions(
+        files,  # type: ignore[arg-type]
+        out,
+        split=SplitConfig(),
+        shard_by="year",
+        prompt_format="features",
+        provenance=lambda: {},
+        chunk_rows=1000,
+        workers=workers,
+    )
+
+
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
     return format_rows(synthetic_rows(3000, assets=3), FEATURE_COLUMNS, HORIZON_DAYS)
@@ -36,16 +50,7 @@ def rows() -> pd.DataFrame:
 def test_the_features_prompt_is_exported_as_stored(rows, tmp_path, workers):
     edited = rows.assign(instruction=rows["instruction"] + " Answer in JSON.")
     files, _ = stored(tmp_path / "store", edited)
-    export_partitions(
-        files,
-        tmp_path / "out",
-        split=SplitConfig(),
-        shard_by="year",
-        prompt_format="features",
-        provenance=lambda: {},
-        chunk_rows=1000,
-        workers=workers,
-    )
+    export_features(files, tmp_path / "out", workers)
     exported = read_export(tmp_path / "out", "parquet")
     assert len(exported) and exported["instruction"].str.endswith(" Answer in JSON.").all()
 
@@ -55,16 +60,7 @@ def test_a_stored_prompt_is_validated_as_it_is_written(rows, tmp_path, workers):
     broken = rows.assign(input=rows["input"].where(rows.index != 5, '{"rsi_14": NaN}'))
     files, _ = stored(tmp_path / "store", broken)
     with pytest.raises(ValueError, match=re.escape("training_set: not exported: 2999 valid, 1 invalid rows")):
-        export_partitions(
-            files,
-            tmp_path / "out",
-            split=SplitConfig(),
-            shard_by="year",
-            prompt_format="features",
-            provenance=lambda: {},
-            chunk_rows=1000,
-            workers=workers,
-        )
+        export_features(files, tmp_path / "out", workers)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
 
 
