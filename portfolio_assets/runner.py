@@ -188,17 +188,21 @@ def _phases(
     lab: tuple[str, str],
     partitions_per_run: int | None,
     workers: int,
+    observation_per_run: int | None = None,
 ) -> list[list[tuple[list[AssetsDefinition], tuple[str, str]]]]:
-    """The runs, in phases whose runs do not depend on one another (each phase after the one before).
+    """The runs, in phases whose runs do not depend on one another (each phase after the one before); the
+    observation ranges hold ``observation_per_run`` partitions (default: ``partitions_per_run``).
 
     One worker: every observation asset per range, oldest first (a range's indicators read the prices of
     the ranges before it), then the labelled ones. Several: the observation assets but ``indicators`` over
     every range, then ``indicators`` (its lookback reaches earlier ranges), then the labelled ones up to
     ``sft_rows`` (they read only observations and their own partitions' targets); ``training_set`` last.
     """
-    obs_spans = chunked(*obs, OBSERVATION_PARTITIONS, partitions_per_run, workers)
     if partitions_per_run is None:
+        obs_spans = chunked(*obs, OBSERVATION_PARTITIONS, None, workers)
         return [[(observation, span)] for span in obs_spans] + [[(LABELLED_ASSETS, lab)]]
+    obs_size = partitions_per_run if observation_per_run is None else observation_per_run
+    obs_spans = chunked(*obs, OBSERVATION_PARTITIONS, obs_size, workers)
     rows = [a for a in LABELLED_ASSETS if a is not training_set]
     lab_spans = chunked(*lab, LABELLED_PARTITIONS, partitions_per_run, workers)
     if workers == 1:
@@ -253,6 +257,7 @@ def materialize_all(
     log_level: str = "INFO",
     sources: bool = True,
     partitions_per_run: int | None = None,
+    observation_partitions_per_run: int | None = None,
     workers: int = 1,
     sampler: Sampler | None = None,
 ) -> list[ExecuteInProcessResult | WorkerRun]:
@@ -263,6 +268,9 @@ def materialize_all(
     ``partitions_per_run`` bounds a run's memory: the observation assets, then the labelled ones up to
     ``sft_rows``, run over consecutive ranges of that many partitions, oldest first (each reads what the
     earlier ones stored), and ``training_set`` once over the whole labelled range. None: one run each.
+    ``observation_partitions_per_run`` (default: ``partitions_per_run``) sizes the observation ranges apart:
+    an observation run holds less per partition than a labelled one, and each range re-reads the indicators'
+    lookback, so larger observation ranges cost less within the same memory.
     ``workers`` > 1 runs the ranges of a phase (``_phases``) side by side in that many worker processes, fresh
     for each phase, every run included (the results are then ``WorkerRun``); it needs a persistent ``instance`` and
     ``partitions_per_run``. ``sampler`` wraps each worker's runs (``WorkerRun.samples``).
@@ -277,8 +285,13 @@ def materialize_all(
     )
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    if observation_partitions_per_run is not None and partitions_per_run is None:
+        raise ValueError(
+            "observation_partitions_per_run sizes the observation ranges of a build in ranges: "
+            "give partitions_per_run too"
+        )
     observation = [a for a in OBSERVATION_ASSETS if sources or a not in RAW_ASSETS]
-    phases = _phases(observation, obs, lab, partitions_per_run, workers)
+    phases = _phases(observation, obs, lab, partitions_per_run, workers, observation_partitions_per_run)
     if workers == 1:
         return [
             materialize_range(selection, *span, resources=resources, instance=instance, log_level=log_level)

@@ -155,3 +155,22 @@ def test_pages_shared_with_a_forked_child_count_once():
     assert len(both) == 2
     assert 300 * 2**20 <= sum(both) < 400 * 2**20  # the shared pages once; an RSS sum says 600 MB
     assert 300 * 2**20 <= memory.peak - own < 450 * 2**20
+
+
+def test_worker_peaks_are_reported_per_phase():
+    from portfolio_assets.bench import partitions_per_run, worker_peaks
+    from portfolio_assets.runner import WorkerRun
+
+    def run(assets: tuple[str, ...], mb: int) -> WorkerRun:
+        return WorkerRun("id", True, assets, ("2010-01-01", "2010-06-01"), mb * 2**20, 1)
+
+    runs = [
+        run(("benchmarks", "macro", "prices", "sentiment"), 900),
+        run(("benchmarks", "macro", "prices", "sentiment"), 1100),
+        run(("indicators",), 700),
+        run(("targets", "gate_and_rows"), 2400),
+        run(("training_set",), 300),
+    ]
+    assert worker_peaks(runs) == {"observation": 1100, "indicators": 700, "labelled": 2400, "export": 300}
+    assert partitions_per_run(500, 2) == 8 and partitions_per_run(500, 2, 750_000) == 24
+    assert partitions_per_run(100_000, 2) == 1  # at least one month a run

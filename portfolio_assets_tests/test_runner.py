@@ -199,3 +199,34 @@ def test_a_build_in_worker_processes_exports_the_same_rows(tmp_path, full_backfi
     pd.testing.assert_frame_equal(rows[numeric], single_rows[numeric], check_exact=False, rtol=1e-9, atol=0)
     others = [c for c in single_rows.columns if c not in numeric]
     pd.testing.assert_frame_equal(rows[others], single_rows[others])
+
+
+def test_the_observation_ranges_may_be_sized_apart_from_the_labelled_ones():
+    from portfolio_assets.definitions import OBSERVATION_ASSETS, indicators, training_set
+    from portfolio_assets.runner import _phases, materialize_all
+    from portfolio_assets_tests.resources import make_resources
+
+    obs, lab = ("2008-01-01", "2010-12-31"), ("2009-01-01", "2010-12-31")
+    observation, ranges, labelled, export = _phases(list(OBSERVATION_ASSETS), obs, lab, 6, 2, 12)
+    # 36 months in ranges of at most 12, as many as a multiple of the two workers, of even sizes
+    assert [span for _, span in observation] == [
+        ("2008-01-01", "2008-09-01"),
+        ("2008-10-01", "2009-06-01"),
+        ("2009-07-01", "2010-03-01"),
+        ("2010-04-01", "2010-12-01"),
+    ]
+    assert [span for _, span in ranges] == [span for _, span in observation]
+    assert all(selection == [indicators] for selection, _ in ranges)
+    assert [span for _, span in labelled] == [
+        ("2009-01-01", "2009-06-01"),
+        ("2009-07-01", "2009-12-01"),
+        ("2010-01-01", "2010-06-01"),
+        ("2010-07-01", "2010-12-01"),
+    ]
+    assert export == [([training_set], lab)]
+    same = _phases(list(OBSERVATION_ASSETS), obs, lab, 6, 2)
+    assert len(same[0]) == 6 and len(same[2]) == 4  # by default the observation ranges are the labelled size
+    with pytest.raises(ValueError, match="give partitions_per_run too"):
+        materialize_all(resources=make_resources("unused"), observation_partitions_per_run=12)
+    with pytest.raises(ValueError, match="at least one partition"):
+        _phases(list(OBSERVATION_ASSETS), obs, lab, 6, 2, 0)
