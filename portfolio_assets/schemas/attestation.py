@@ -33,9 +33,9 @@ residual check) is validated as before, so its verdict and messages are unchange
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
+import re
 import sys
 from collections.abc import Mapping
 from functools import cache
@@ -124,29 +124,42 @@ def _module_files(root: Path, name: str) -> list[Path]:
     return [f for f in found if f.is_file()]
 
 
+_IMPORT = re.compile(
+    r"^[ \t]*(?:from[ \t]+(portfolio_assets(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]*)"
+    r"|import[ \t]+(portfolio_assets(?:\.\w+)*))",
+    re.MULTILINE,
+)
+"""An absolute import of the package (a relative one is not used in it): ``from <module> import <names>``."""
+
+
+def _imported(text: str) -> list[str]:
+    """The package modules ``text`` may import (a name imported from a module may be a module too)."""
+    names: list[str] = []
+    for match in _IMPORT.finditer(text):
+        module, imported, plain = match.groups()
+        if plain:
+            names.append(plain)
+            continue
+        names.append(module)
+        names += [f"{module}.{name}" for name in re.findall(r"\w+", imported.split("#")[0])]
+    return names
+
+
 @cache
 def source_digest() -> str:
     """sha256 of the source of ``portfolio_assets.schemas`` and of every package module it imports, transitively."""
     root = Path(portfolio_assets.__file__).resolve().parent
     todo = [*sorted((root / "schemas").glob("*.py")), *_module_files(root, "portfolio_assets")]
-    seen: set[Path] = set()
+    seen: dict[Path, bytes] = {}
     while todo:
         path = todo.pop()
         if path in seen:
             continue
-        seen.add(path)
-        for node in ast.walk(ast.parse(path.read_bytes())):
-            names: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
-            elif isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            for name in names:
-                if name == "portfolio_assets" or name.startswith("portfolio_assets."):
-                    todo += _module_files(root, name)
+        seen[path] = path.read_bytes()
+        for name in _imported(seen[path].decode("utf-8")):
+            todo += _module_files(root, name)
     digest = hashlib.sha256()
-    for path in sorted(seen):
-        data = path.read_bytes()
+    for path, data in sorted(seen.items()):
         digest.update(f"{path.relative_to(root).as_posix()}\0{len(data)}\0".encode())
         digest.update(data)
     return digest.hexdigest()
