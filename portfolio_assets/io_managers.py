@@ -395,17 +395,17 @@ def recorded_digests(paths: Sequence[Path]) -> dict[Path, tuple[str, str]]:
 def read_attested(
     paths: Sequence[Path], *, schema: pa.Schema, recorded: Mapping[Path, tuple[str, str]]
 ) -> tuple[pd.DataFrame, str | None]:
-    """``read_files(paths, schema=schema)``, each file's bytes read once, and the validation fingerprint their
-    commit records share if every file's bytes hash to its recorded sha256 (``recorded_digests``), else None."""
-    data = [p.read_bytes() for p in paths]
-    vouched = {
-        recorded[p][1] if p in recorded and hashlib.sha256(d).hexdigest() == recorded[p][0] else None
-        for p, d in zip(paths, data, strict=True)
-    }
-    tables = [pq.read_table(pa.BufferReader(d)) for d in data]
-    del data
-    fingerprint = vouched.pop() if len(vouched) == 1 else None
-    return _frame(tables, None, schema), fingerprint
+    """``read_files(paths, schema=schema)``, each file's bytes read once (one file's at a time), and the
+    validation fingerprint their commit records share if every file's bytes hash to its recorded sha256
+    (``recorded_digests``), else None."""
+    tables: list[pa.Table] = []
+    vouched: set[str | None] = set()
+    for path in paths:
+        data = path.read_bytes()
+        digest, fingerprint = recorded.get(path, ("", None))
+        vouched.add(fingerprint if hashlib.sha256(data).hexdigest() == digest else None)
+        tables.append(pq.read_table(pa.BufferReader(data)))
+    return _frame(tables, None, schema), vouched.pop() if len(vouched) == 1 else None
 
 
 def _frame(tables: list[pa.Table], columns: list[str] | None, schema: pa.Schema | None) -> pd.DataFrame:

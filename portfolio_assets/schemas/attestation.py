@@ -1,34 +1,38 @@
 """When the export may trust the gate's validation of stored sft_rows instead of running its own again.
 
 The gate (``gate_and_rows``) runs ``validate_rows(labelled, SftRowsSchema, has_volume=...)`` and writes
-sft_rows only when that validation is ``ok`` (the ``schema`` check is blocking): every stored row was valid,
-in a frame without frame errors. The export (features prompt) runs ``validate_rows(csv_ready(rows),
-TrainingSetSchema, has_volume=...)`` on a group of stored files. The second passes whenever the first did
-and the rows are stored unchanged, except for what the two schemas do not share:
+sft_rows only when that validation is ``ok`` (the ``schema`` check is blocking): the stored rows are a
+subset of a frame in which every row was valid and no frame error was found. The export (features prompt)
+runs ``validate_rows(csv_ready(rows), TrainingSetSchema, has_volume=...)`` on a group of stored files. The
+second passes every row whenever the first did and the rows are the ones stored, except for what the two
+schemas do not share, which is checked here (``attested``) or makes the export validate:
 
 * Every column but the three timestamps has the same dtype, nullability and checks in both schemas, and
-  both have the same row rules (by name, so the same ``RULES`` code), uniqueness, strictness and coercion
-  (``export_implied`` compares them; anything else and nothing is trusted). Row checks judge a row by its
-  own values, so a subset of valid rows is valid, and the values read back are the ones validated: the
-  file's bytes are the ones the gate wrote (sha256 in the commit record), and the frame read has the dtypes
-  the gate validated (they are part of the fingerprint: Parquet returns float64, strings, nullable Int64
-  and ns UTC timestamps exactly). ``csv_ready`` keeps exactly the stored columns.
+  both have the same row rules (by name: the same ``RULES`` code), uniqueness, strictness and coercion
+  (``export_implied`` compares them; if they differ in anything else, nothing is trusted). Every check but
+  uniqueness judges a row by its own values (``proven``), so a subset of valid rows is valid. The values
+  read are the ones validated: the file's bytes are the ones the gate wrote (the commit record's sha256,
+  checked by the reader on the bytes it parses), and the frame read has the columns and dtypes the gate
+  validated (they are part of the fingerprint; Parquet gives float64, nullable Int64, strings and ns UTC
+  timestamps back exactly). ``csv_ready`` keeps exactly those columns and formats only the timestamps.
 * ``timestamp``, ``target_timestamp`` and ``decision_time`` are non-null ``datetime64[ns, UTC]`` to the
-  gate; the export checks their ISO text (``iso_utc``). ``csv_ready`` writes each with ``ISO_UTC_FORMAT``:
-  not implied by the gate (in principle), so it is checked here on each distinct instant, as the export
-  formats it. ``target_within_horizon`` reads the texts back, which drops fractions of a second from
-  both ends: whole-second bounds (83 and 90 days) hold for the floors whenever they held for the instants.
-* Uniqueness of ``(timestamp, asset_symbol)``: the export judges it on the ISO text, per group of files
-  (several gate runs), the gate per run on instants. Checked here: the group's timestamps are whole
-  seconds (then text and instant are one to one) and its keys are unique.
-* ``has_volume`` decides the applicability rules: the map the gate used is part of the fingerprint.
-* Code and library versions: the fingerprint holds both schemas' definitions as text, a digest of the
-  source of this package and of every module of the package it imports (rules, texts, columns), and the
-  versions of the package, pandera, pandas, numpy, pyarrow and Python. A change to any of them, and stored
-  rows are validated again (the export is then as slow as before, never less strict).
+  gate, ISO text (``iso_utc``) to the export. ``csv_ready`` formats each with ``ISO_UTC_FORMAT``; an ns
+  timestamp (years 1677..2262) always gives a valid text, but that is cheap to check, so each distinct
+  instant's text is checked here, formatted as the export formats it. ``target_within_horizon`` reads the
+  texts back: both ends lose their fraction of a second, and the floor keeps whole-second bounds (83 and
+  90 days), so the rule holds for the texts whenever it held for the instants.
+* Uniqueness of ``(timestamp, asset_symbol)``: the gate judged it on instants, per run; the export judges
+  it on the ISO text, per group of files (which may come from several runs). Checked here: the group's
+  timestamps are whole seconds (text and instant are then one to one) and its keys are unique.
+* ``has_volume`` decides the applicability rules: the gate's map is part of the fingerprint (the whole
+  map: another universe, and the stored rows are validated again).
+* Code and libraries: the fingerprint holds both schemas' declarations as text, a digest of the source of
+  ``schemas`` and of every package module it imports (rules, text checks, columns), and the versions of
+  the package, pandera, pandas, numpy, pyarrow and Python. After a change to any of them, stored rows are
+  validated again until the gate stores them anew: as slow as before, never less strict.
 
-Anything else (no fingerprint, other bytes or dtypes, another map or code, another prompt format, a failed
-residual check) is validated as before, so its verdict and messages are unchanged.
+Anything else (no fingerprint or digest, other bytes or dtypes, another map or code, another prompt format,
+a failed check here) is validated as before, so the verdict, the counts and the messages are unchanged.
 """
 
 from __future__ import annotations
