@@ -18,11 +18,15 @@ are removed once a newer commit supersedes every partition they held.
 A commit also records the blocking checks that failed on the data it holds
 (the asset passes them as ``blocked_by`` output metadata). Such a partition is
 stored, for diagnosis, but never read downstream: a read refuses it, naming the
-checks and the run, until a later write replaces it.
+checks and the run, until a later write replaces it. An output that passed a
+validation carries its fingerprint (``validated`` output metadata): the commit
+records it with the sha256 of each file written, so a reader can tell the
+validated bytes are the ones it reads (``recorded_digests``, ``read_attested``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -48,6 +52,8 @@ BLOCKED_BY = "blocked_by"
 """Output metadata key: the blocking checks that failed on the output (comma-separated names)."""
 EXCLUDED_ASSETS = "excluded_assets"
 """Output metadata key: universe assets left out of the output because a source failed (``{symbol: why}``)."""
+VALIDATED = "validated"
+"""Output metadata key: the fingerprint of the validation the output passed (``schemas.attestation``)."""
 
 
 class BlockedPartitionError(RuntimeError):
@@ -67,20 +73,23 @@ class Commit:
     """Universe assets the write left out because a source failed, and why."""
     granularity: str = "daily"
     """The span of each partition key (``daily`` or ``monthly``); a record without one is from a daily store."""
+    validated: str = ""
+    """The fingerprint of the validation the written frame passed ("": none recorded, as in older records)."""
+    digests: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """Partition key -> sha256 (hex) of its file as written; recorded with ``validated`` only."""
 
     def to_json(self) -> bytes:
-        return json.dumps(
-            {
-                "generation": self.generation,
-                "run_id": self.run_id,
-                "blocked_by": list(self.blocked_by),
-                "excluded": dict(self.excluded),
-                "committed_at": self.committed_at,
-                "granularity": self.granularity,
-                "partitions": list(self.partitions),
-            },
-            indent=0,
-        ).encode()
+        data: dict[str, object] = {
+            "generation": self.generation,
+            "run_id": self.run_id,
+            "blocked_by": list(self.blocked_by),
+            "excluded": dict(self.excluded),
+            "committed_at": self.committed_at,
+            "granularity": self.granularity,
+        }
+        if self.validated:
+            data |= {"validated": self.validated, "digests": dict(self.digests)}
+        return json.dumps({**data, "partitions": list(self.partitions)}, indent=0).encode()
 
     @classmethod
     def from_path(cls, path: Path) -> Commit:
@@ -94,6 +103,8 @@ class Commit:
                 committed_at=str(data.get("committed_at", "")),
                 excluded={str(k): str(v) for k, v in dict(data.get("excluded", {})).items()},
                 granularity=str(data.get("granularity", "daily")),
+                validated=str(data.get("validated", "")),
+                digests={str(k): str(v) for k, v in dict(data.get("digests", {})).items()},
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}: unreadable commit record ({exc}); the store needs repair") from exc
@@ -186,12 +197,14 @@ class PartitionStore:
         blocked_by: Sequence[str] = (),
         excluded: Mapping[str, str] | None = None,
         granularity: str = "daily",
+        validated: str = "",
     ) -> dict[str, int]:
         """Store ``frame`` split by the partition (day, or month: ``granularity``) of its ``timestamp`` column,
         as one commit; return rows per key.
 
         Every key gets a file (an empty one where no row falls on it). A row whose
         partition is not one of ``partition_keys`` is an error, and nothing is written.
+        ``validated`` (the fingerprint of a validation ``frame`` passed) is recorded with each file's sha256.
         """
         name = "/".join(asset_path)
         keys = list(partition_keys)
@@ -215,6 +228,7 @@ class PartitionStore:
         table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
         positions = pd.Series(range(len(frame))).groupby(day.to_numpy()).indices
         counts: dict[str, int] = {}
+        digests: dict[str, str] = {}
         staged: list[Path] = []
         try:
             for key in keys:
@@ -222,7 +236,15 @@ class PartitionStore:
                 part = table.take(pa.array(idx)) if idx is not None else table.slice(0, 0)
                 target = self.path(asset_path, key, generation)
                 staged.append(target)
-                pq.write_table(part, target)
+                if validated:  # the bytes hashed are the bytes written
+                    sink = pa.BufferOutputStream()
+                    pq.write_table(part, sink)
+                    data = sink.getvalue()
+                    digests[key] = hashlib.sha256(data).hexdigest()
+                    with target.open("wb") as out:
+                        out.write(data)
+                else:
+                    pq.write_table(part, target)
                 counts[key] = part.num_rows
             fsync_dir(folder)
             commit = Commit(
@@ -233,6 +255,8 @@ class PartitionStore:
                 excluded=dict(excluded or {}),
                 committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
                 granularity=granularity,
+                validated=validated,
+                digests=digests,
             )
             write_atomically(folder / COMMITS / f"{generation}.json", commit.to_json())
         except BaseException:
@@ -346,9 +370,47 @@ def read_files(
     """Concatenate partition files (``PartitionStore.files``), only ``columns`` if given. With ``schema`` (the
     ``files_schema`` of every file of a read done in parts), a part gets the dtypes the whole read gives."""
     cols = list(columns) if columns is not None else None
-    tables = [pq.read_table(p, columns=cols) for p in paths]
+    return _frame([pq.read_table(p, columns=cols) for p in paths], cols, schema)
+
+
+def recorded_digests(paths: Sequence[Path]) -> dict[Path, tuple[str, str]]:
+    """Each partition file's (sha256, validation fingerprint) as its commit record holds them, for the files
+    (``PartitionStore.files``) whose record has both; the others are left out."""
+    records: dict[Path, Commit | None] = {}
+    found: dict[Path, tuple[str, str]] = {}
+    for path in paths:
+        key, _, rest = path.name.partition(".")
+        record = path.parent / COMMITS / f"{rest.removesuffix('.parquet')}.json"
+        if record not in records:
+            try:
+                records[record] = Commit.from_path(record)
+            except ValueError:
+                records[record] = None
+        commit = records[record]
+        if commit is not None and commit.validated and key in commit.digests:
+            found[path] = (commit.digests[key], commit.validated)
+    return found
+
+
+def read_attested(
+    paths: Sequence[Path], *, schema: pa.Schema, recorded: Mapping[Path, tuple[str, str]]
+) -> tuple[pd.DataFrame, str | None]:
+    """``read_files(paths, schema=schema)``, each file's bytes read once (one file's at a time), and the
+    validation fingerprint their commit records share if every file's bytes hash to its recorded sha256
+    (``recorded_digests``), else None."""
+    tables: list[pa.Table] = []
+    vouched: set[str | None] = set()
+    for path in paths:
+        data = path.read_bytes()
+        digest, fingerprint = recorded.get(path, ("", None))
+        vouched.add(fingerprint if hashlib.sha256(data).hexdigest() == digest else None)
+        tables.append(pq.read_table(pa.BufferReader(data)))
+    return _frame(tables, None, schema), vouched.pop() if len(vouched) == 1 else None
+
+
+def _frame(tables: list[pa.Table], columns: list[str] | None, schema: pa.Schema | None) -> pd.DataFrame:
     if schema is not None:
-        fields = schema if cols is None else pa.schema([schema.field(c) for c in cols], metadata=schema.metadata)
+        fields = schema if columns is None else pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
         tables.insert(0, fields.empty_table())
     return pa.concat_tables(tables, promote_options="permissive").to_pandas().reset_index(drop=True)
 
@@ -358,6 +420,13 @@ def excluded_assets(metadata: Mapping[str, object]) -> dict[str, str]:
     value = metadata.get(EXCLUDED_ASSETS)
     data = getattr(value, "data", getattr(value, "value", value))
     return {str(k): str(v) for k, v in dict(data).items()} if isinstance(data, Mapping) else {}
+
+
+def validated_by(metadata: Mapping[str, object]) -> str:
+    """The validation fingerprint an output carries in its ``validated`` metadata ("" if none)."""
+    value = metadata.get(VALIDATED)
+    text = getattr(value, "value", value)
+    return str(text) if text else ""
 
 
 def blocked_by(metadata: Mapping[str, object]) -> list[str]:
@@ -394,6 +463,7 @@ class PartitionedParquetIOManager(ConfigurableIOManager):
             blocked_by=failed,
             excluded=excluded,
             granularity=granularity_of(context.asset_partitions_def),
+            validated="" if failed else validated_by(context.output_metadata or {}),
         )
         context.add_output_metadata(
             {

@@ -58,10 +58,11 @@ from portfolio_assets.columns import (
 from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS, adjusted_close, factors_of
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows, format_rows
-from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
+from portfolio_assets.io_managers import EXCLUDED_ASSETS, VALIDATED, PartitionStore
 from portfolio_assets.partitions import GATE_PRICES, LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import SftRowsSchema, table_schema, validate_rows
+from portfolio_assets.schemas.attestation import gate_fingerprint
 from portfolio_assets.settings import WINDOW
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
 from portfolio_assets.universe import Universe
@@ -371,4 +372,6 @@ def gate_and_rows(
     out_meta["quarantined_rows"] = int((~valid).sum())
     out_meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     out_meta["example_input"] = MetadataValue.json(json.loads(out["input"].iloc[-1])) if len(out) else "none"
+    if result.ok:  # always, past the blocking schema check: every stored row passed; the export trusts that
+        out_meta[VALIDATED] = gate_fingerprint(labelled, has_volume)
     yield Output(out, output_name="sft_rows", metadata=out_meta)

@@ -31,10 +31,19 @@ from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, sample_
 from portfolio_assets.export.exporter import LIGHT_COLUMNS, StreamPlan, encode_chunk, export_stream, plan_stream
 from portfolio_assets.export.files import EncodedChunk
 from portfolio_assets.features.sft import format_rows
-from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore, file_rows, files_schema, read_files
+from portfolio_assets.io_managers import (
+    EXCLUDED_ASSETS,
+    PartitionStore,
+    file_rows,
+    files_schema,
+    read_attested,
+    read_files,
+    recorded_digests,
+)
 from portfolio_assets.partitions import LABELLED_PARTITIONS, granularity_of
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import TRAINING_SET_SCHEMAS, TrainingSetSchema, table_schema, validate_rows
+from portfolio_assets.schemas.attestation import TIMESTAMP_COLUMNS, attested
 from portfolio_assets.spans import HORIZON_DAYS
 from portfolio_assets.timeutil import ISO_UTC_FORMAT, strftime_distinct
 
@@ -45,7 +54,7 @@ CHUNK_ROWS = 50_000
 def csv_ready(rows: pd.DataFrame) -> pd.DataFrame:
     """Timestamps as ISO 8601 UTC strings; everything else as stored (what the CSV holds, ``messages`` too)."""
     out = rows[[*SFT_COLUMNS, *(["messages"] if "messages" in rows.columns else [])]].copy()
-    for column in ("timestamp", "target_timestamp", "decision_time"):
+    for column in TIMESTAMP_COLUMNS:
         out[column] = strftime_distinct(out[column], ISO_UTC_FORMAT)
     return out.sort_values(["timestamp", "asset_symbol"], kind="stable").reset_index(drop=True)
 
@@ -130,6 +139,26 @@ def _formatted_rows(paths: list[Path], whole: object, prompt_format: str) -> pd.
     return format_rows(rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=prompt_format)
 
 
+Recorded = Mapping[Path, tuple[str, str]]
+"""Stored file -> (sha256, validation fingerprint) from its commit record (``recorded_digests``)."""
+
+
+def _judged(
+    paths: list[Path], whole: object, prompt_format: str, has_volume: Mapping[str, bool] | None, recorded: Recorded
+) -> tuple[pd.DataFrame, int, int, list[str]]:
+    """A group's rows in ``prompt_format`` and their verdict (valid, invalid rows, frame errors) as validating
+    them as written gives it. The features prompt of files the gate stored and validated as the export would
+    (``attested``: the bytes it hashed, today's schemas, code and ``has_volume``) is not validated again."""
+    if prompt_format == "features" and paths and all(p in recorded for p in paths):
+        rows, fingerprint = read_attested(paths, schema=whole, recorded=recorded)  # type: ignore[arg-type]
+        if fingerprint is not None and attested(rows, fingerprint, has_volume):
+            return rows, len(rows), 0, []
+    else:
+        rows = _formatted_rows(paths, whole, prompt_format)
+    result = validate_rows(csv_ready(rows), TRAINING_SET_SCHEMAS[prompt_format], has_volume=has_volume)
+    return rows, len(result.valid), len(result.invalid), list(result.frame_errors)
+
+
 def _not_exported(label: str, valid: int, invalid: int, frame_errors: list[str]) -> ValueError:
     summary = f"{valid} valid, {invalid} invalid rows" + (
         f"; frame errors: {'; '.join(frame_errors)}" if frame_errors else ""
@@ -144,19 +173,19 @@ def _formatted(
     prompt_format: str,
     has_volume: Mapping[str, bool] | None,
     label: str,
+    recorded: Recorded,
 ) -> Iterator[pd.DataFrame]:
-    """Each group's sft rows in ``prompt_format``, validated as they will be written; once a group fails, the
-    rest are validated but not yielded, and the end raises the error validating all rows at once gives."""
-    schema = TRAINING_SET_SCHEMAS[prompt_format]
+    """Each group's sft rows in ``prompt_format``, validated as they will be written (``_judged``); once a group
+    fails, the rest are validated but not yielded, and the end raises the error validating all rows at once gives."""
     whole = files_schema(list(files.values()))
     valid = invalid = 0
     frame_errors: list[str] = []
     for keys in groups:
-        rows = _formatted_rows([files[k] for k in keys], whole, prompt_format)
-        result = validate_rows(csv_ready(rows), schema, has_volume=has_volume)
-        valid, invalid = valid + len(result.valid), invalid + len(result.invalid)
-        frame_errors += [e for e in result.frame_errors if e not in frame_errors]
-        del result
+        rows, group_valid, group_invalid, errors = _judged(
+            [files[k] for k in keys], whole, prompt_format, has_volume, recorded
+        )
+        valid, invalid = valid + group_valid, invalid + group_invalid
+        frame_errors += [e for e in errors if e not in frame_errors]
         if not invalid and not frame_errors:
             yield rows
     if invalid or frame_errors:
@@ -180,13 +209,12 @@ def prepare_chunk(
     has_volume: Mapping[str, bool] | None,
     plan: StreamPlan | None,
     first_row: int,
+    recorded: Recorded | None = None,
 ) -> Prepared:
     """What ``_formatted`` and ``export_stream`` do with one group, in a worker process: its rows formatted and
-    validated; if all are valid and a ``plan`` is given, encoded (``encode_chunk``; its error, if it raises)."""
-    rows = _formatted_rows(paths, whole, prompt_format)
-    result = validate_rows(csv_ready(rows), TRAINING_SET_SCHEMAS[prompt_format], has_volume=has_volume)
-    valid, invalid, frame_errors = len(result.valid), len(result.invalid), list(result.frame_errors)
-    del result
+    validated (``_judged``: ``recorded`` as ``recorded_digests`` gives it); if all are valid and a ``plan`` is
+    given, encoded (``encode_chunk``; its error, if it raises)."""
+    rows, valid, invalid, frame_errors = _judged(paths, whole, prompt_format, has_volume, recorded or {})
     encoded: EncodedChunk | ValueError | TypeError | None = None
     if plan is not None and not invalid and not frame_errors:
         try:
@@ -206,6 +234,7 @@ def _prepared_in_workers(
     prompt_format: str,
     has_volume: Mapping[str, bool] | None,
     label: str,
+    recorded: Recorded,
 ) -> Iterator[EncodedChunk | ValueError | TypeError]:
     """``_formatted``'s groups prepared in ``workers`` processes (``prepare_chunk``), yielded in order as
     ``export_stream`` takes them, with ``_formatted``'s verdict. At most ``workers`` groups are in flight
@@ -225,7 +254,9 @@ def _prepared_in_workers(
             i = next(queue, None)
             if i is not None:
                 paths = [files[k] for k in groups[i]]
-                pending.append(pool.submit(prepare_chunk, paths, whole, prompt_format, has_volume, plan, starts[i]))
+                own = {p: recorded[p] for p in paths if p in recorded}
+                args = (paths, whole, prompt_format, has_volume, plan, starts[i], own)
+                pending.append(pool.submit(prepare_chunk, *args))
 
         for _ in range(workers):
             submit()
@@ -259,8 +290,10 @@ def export_partitions(
     errors; ``label`` starts a validation error), holding one chunk of partitions at a time:
     a first pass reads ``LIGHT_COLUMNS`` of every row (the split, the manifest's counts).
     ``workers`` > 1: chunks of ``chunk_rows / workers`` rows are formatted, validated and encoded in that
-    many worker processes, this one writing them in order (the same bytes and errors)."""
+    many worker processes, this one writing them in order (the same bytes and errors).
+    The features prompt of files the gate validated and stored unchanged is not validated again (``_judged``)."""
     paths = list(files.values())
+    recorded = recorded_digests(paths) if prompt_format == "features" else {}
     light = read_files(paths, columns=LIGHT_COLUMNS, schema=files_schema(paths))
     counts = dict(zip(files, (file_rows(p) for p in paths), strict=True))
     # the workers share the chunk budget: as many rows are held at once as in one process
@@ -280,9 +313,12 @@ def export_partitions(
             prompt_format=prompt_format,
             has_volume=has_volume,
             label=label,
+            recorded=recorded,
         )
     else:
-        chunks = _formatted(files, groups, prompt_format=prompt_format, has_volume=has_volume, label=label)
+        chunks = _formatted(
+            files, groups, prompt_format=prompt_format, has_volume=has_volume, label=label, recorded=recorded
+        )
     report = export_stream(
         light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance, json_valid=True
     )
