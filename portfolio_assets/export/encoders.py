@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from portfolio_assets.export import lines
 from portfolio_assets.export.frame import Column, null_mask
 from portfolio_assets.numtext import repr_texts
 
@@ -46,7 +47,9 @@ __all__ = [
     "arrow_table",
     "csv_header",
     "csv_lines",
+    "json_keys",
     "jsonl_lines",
+    "line_kinds",
     "part_texts",
 ]
 
@@ -91,16 +94,6 @@ def part_texts(part: pd.DataFrame, columns: Sequence[Column]) -> list[pa.Array]:
     return [_texts(part[c.name], c.kind) for c in columns]
 
 
-def _joined_bytes(lines: pa.Array) -> bytes:
-    """The concatenated text of a string array (every line ends its own ``\n``), without a Python str per line."""
-    if len(lines) == 0:
-        return b""
-    _, offsets, data = lines.buffers()
-    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
-    bounds = np.frombuffer(offsets, dtype=width)[[lines.offset, lines.offset + len(lines)]]
-    return data[int(bounds[0]) : int(bounds[1])].to_pybytes()
-
-
 _CSV_SPECIAL = frozenset(',"\r\n')
 
 
@@ -119,55 +112,40 @@ def _csv_text(value: object) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-Cells = tuple[pa.Array, str, str]
-"""A column's cell texts and what every cell opens and closes with (a quote, or nothing): ``_interleaved``
-writes these with the separators instead of joining them to each cell first."""
-
-
-def _data_bytes(texts: pa.Array) -> np.ndarray:
-    """The bytes of a string array's values, all together (a view of its data buffer)."""
-    _, offsets, data = texts.buffers()
-    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
-    start, end = np.frombuffer(offsets, dtype=width)[[texts.offset, texts.offset + len(texts)]].tolist()
-    return np.frombuffer(data, dtype=np.uint8)[start:end] if data is not None else np.zeros(0, dtype=np.uint8)
-
-
-def _csv_cells(texts: pa.Array, kind: str) -> Cells:
-    if kind == "str":
-        special = pc.match_substring_regex(texts, '[,"\r\n]')
-        if pc.all(special).as_py() and not texts.null_count:  # e.g. JSON text: every cell quoted
-            return pc.replace_substring(texts, '"', '""'), '"', '"'
-        quoted = pc.binary_join_element_wise('"', pc.replace_substring(texts, '"', '""'), '"', "")
-        texts = pc.if_else(special, quoted, texts)
-    return pc.fill_null(texts, ""), "", ""
-
-
-def _interleaved(cells: list[Cells], separators: list[str], end: str) -> pa.Array:
-    """Per row: ``separators[0] + cells[0] + separators[1] + cells[1] + ... + end`` (one Arrow join), each cell
-    with what it opens and closes with."""
-    pieces: list[object] = []
-    literal = ""
-    for separator, (array, opens, closes) in zip(separators, cells, strict=True):
-        literal += separator + opens
-        pieces += [literal, array] if literal else [array]
-        literal = closes
-    return pc.binary_join_element_wise(*pieces, literal + end, "")
-
-
 def csv_header(columns: Sequence[Column]) -> bytes:
     """The CSV header line."""
     return (",".join(_csv_text(c.name) for c in columns) + "\n").encode("utf-8")
+
+
+def line_kinds(columns: Sequence[Column]) -> list[int]:
+    """How ``lines.LineWriter`` writes each column's texts: CSV quotes and JSON escapes ``str`` cells; JSON
+    quotes timestamps; the rest are written as they are."""
+    return [
+        lines.STRING if c.kind == "str" else lines.TIMESTAMP if c.kind == "timestamp" else lines.RAW for c in columns
+    ]
+
+
+def json_keys(columns: Sequence[Column]) -> list[str]:
+    """Each column's JSON key, as JSONL writes it."""
+    return [_json_string(c.name) for c in columns]
+
+
+def _lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None, fmt: str) -> bytes:
+    if not columns or len(part) == 0:
+        return b""
+    texts = part_texts(part, columns) if texts is None else texts
+    writer = lines.LineWriter(texts, line_kinds(columns), json_keys(columns))
+    lengths = writer.csv_lengths if fmt == "csv" else writer.json_lengths
+    out = np.empty(int(lengths.sum()), dtype=np.uint8)
+    writer.write(np.arange(writer.rows), out, 0 if fmt == "csv" else None, 0 if fmt == "jsonl" else None)
+    return out.tobytes()
 
 
 def csv_lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
     """The CSV lines of ``part``, without the header: a file is the header then its parts' lines in order.
 
     ``texts``: ``part_texts(part, columns)`` when already computed."""
-    if not columns or len(part) == 0:
-        return b""
-    texts = part_texts(part, columns) if texts is None else texts
-    cells = [_csv_cells(t, c.kind) for t, c in zip(texts, columns, strict=True)]
-    return _joined_bytes(_interleaved(cells, ["", *[","] * (len(cells) - 1)], "\n"))
+    return _lines(part, columns, texts, "csv")
 
 
 def _csv_bytes(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
@@ -178,34 +156,9 @@ def _json_string(text: str) -> str:
     return encode_basestring(text).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def _json_values(texts: pa.Array, kind: str) -> Cells:
-    if kind in ("timestamp", "str"):
-        # Only '"' and '\\' need escaping, but for a control character or U+2028/9 (json's own encoder then).
-        data = _data_bytes(texts) if len(texts) else np.zeros(0, dtype=np.uint8)
-        if not ((data < 0x20).any() or (data == 0xE2).any()):  # 0xE2: the first byte of U+2028/9 in UTF-8
-            escaped = pc.replace_substring(texts, "\\", "\\\\") if (data == 0x5C).any() else texts
-            escaped = pc.replace_substring(escaped, '"', '\\"')
-            if not texts.null_count:
-                return escaped, '"', '"'
-            return pc.fill_null(pc.binary_join_element_wise('"', escaped, '"', ""), "null"), "", ""
-        odd = pc.fill_null(pc.match_substring_regex(texts, "[\\x00-\\x1f\u2028\u2029]"), False)
-        escaped = pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
-        quoted = pc.binary_join_element_wise('"', escaped, '"', "")
-        if pc.any(odd).as_py():
-            special = [_json_string(t) for t in texts.filter(odd).to_pylist()]
-            quoted = pc.replace_with_mask(quoted, odd, pa.array(special, pa.string()))
-        texts = quoted
-    return pc.fill_null(texts, "null"), "", ""
-
-
 def jsonl_lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
     """The JSONL lines of ``part`` (a file is its parts' lines in order); ``texts`` as for ``csv_lines``."""
-    if not columns or len(part) == 0:
-        return b""
-    texts = part_texts(part, columns) if texts is None else texts
-    values = [_json_values(t, c.kind) for t, c in zip(texts, columns, strict=True)]
-    keys = [("{" if i == 0 else ",") + _json_string(c.name) + ":" for i, c in enumerate(columns)]
-    return _joined_bytes(_interleaved(values, keys, "}\n"))
+    return _lines(part, columns, texts, "jsonl")
 
 
 def arrow_table(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> pa.Table:

@@ -16,12 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from portfolio_assets.export import encoders
-from portfolio_assets.export.encoders import FORMATS, ParquetStream, csv_header, part_texts
+from portfolio_assets.export.encoders import FORMATS, ParquetStream, csv_header, json_keys, line_kinds, part_texts
 from portfolio_assets.export.frame import ORDER_BY, Column
+from portfolio_assets.export.lines import LineWriter
 from portfolio_assets.export.manifest import ExportedFile
 from portfolio_assets.export.shards import shard_key
 from portfolio_assets.export.sink import LocalSink, StagedFile
@@ -37,8 +39,9 @@ class EncodedPart:
     split: str
     shard: str
     rows: int
-    data: dict[str, bytes | pa.Table]
-    """Format -> CSV lines (no header), JSONL lines, or the Arrow table of the Parquet rows."""
+    data: dict[str, bytes | np.ndarray | pa.Table]
+    """Format -> CSV lines (no header), JSONL lines (bytes, or a uint8 array), or the Arrow table of the Parquet
+    rows."""
 
 
 @dataclass(frozen=True)
@@ -67,16 +70,51 @@ def encode_parts(
         return EncodedChunk(columns, 0, None, None, [])
     if shards is None:
         shards = shard_key(frame["timestamp"], shard_by)
-    parts = []
+    cuts = []  # (split, shard, the part's row numbers)
     for name in SPLITS:
         in_split = (labels == name).to_numpy()
         for shard in sorted(set(shards[in_split])):
-            part = frame[in_split & (shards == shard).to_numpy()].reset_index(drop=True)
-            texts = part_texts(part, columns) if {"csv", "jsonl"} & set(formats) else None
-            data = {fmt: encoders.PART_ENCODERS[fmt](part, columns, texts) for fmt in formats}
-            parts.append(EncodedPart(name, shard, len(part), data))
+            cuts.append((name, shard, np.flatnonzero(in_split & (shards == shard).to_numpy())))
+    text_formats = [fmt for fmt in formats if fmt in ("csv", "jsonl")]
+    lines = _LinesOf(frame, columns, cuts, text_formats) if text_formats else None
+    parts = []
+    for name, shard, rows in cuts:
+        data: dict[str, object] = {}
+        for fmt in formats:
+            if fmt == "parquet":
+                part = frame if len(rows) == len(frame) else frame.take(rows).reset_index(drop=True)
+                data[fmt] = encoders.arrow_table(part, columns)
+            else:
+                assert lines is not None
+                data[fmt] = lines.pop()
+        parts.append(EncodedPart(name, shard, len(rows), data))  # type: ignore[arg-type]
     ends = [(frame["timestamp"].iloc[i], frame["asset_symbol"].iloc[i]) for i in (0, -1)]
     return EncodedChunk(columns, len(frame), ends[0], ends[1], parts)
+
+
+class _LinesOf:
+    """The CSV / JSONL lines of every cut of ``frame``, in one buffer; ``pop`` hands them out in cut order, each
+    cut's formats in ``formats``' order."""
+
+    def __init__(
+        self, frame: pd.DataFrame, columns: list[Column], cuts: list[tuple[str, str, np.ndarray]], formats: list[str]
+    ) -> None:
+        writer = LineWriter(part_texts(frame, columns), line_kinds(columns), json_keys(columns))
+        lengths = {"csv": writer.csv_lengths, "jsonl": writer.json_lengths}
+        sizes = [[int(lengths[fmt][rows].sum()) for fmt in formats] for _, _, rows in cuts]
+        self._buffer = np.empty(sum(map(sum, sizes)), dtype=np.uint8)
+        self._pieces: list[np.ndarray] = []
+        at = 0
+        for (_, _, rows), part_sizes in zip(cuts, sizes, strict=True):
+            starts = dict(zip(formats, np.cumsum([at, *part_sizes[:-1]]).tolist(), strict=True))
+            writer.write(rows, self._buffer, starts.get("csv"), starts.get("jsonl"))
+            for size in part_sizes:
+                self._pieces.append(self._buffer[at : at + size])
+                at += size
+        self._pieces.reverse()
+
+    def pop(self) -> np.ndarray:
+        return self._pieces.pop()
 
 
 @dataclass
