@@ -1,4 +1,4 @@
-"""The compiled line writer gives the bytes the Arrow encoders gave
+"""The compiled line writer and the shared-memory hand-over give the bytes the Arrow encoders gave
 (``export_before``) on awkward input: one row, empty and null cells, quotes, separators, line breaks,
 control characters, U+2028 / U+2029, backslashes, other Unicode, NaN, negative zero, integral and extreme
 floats, cells of every length around eight bytes, very long text, and parts cut by split and shard."""
@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from portfolio_assets.export import shared
 from portfolio_assets.export.encoders import arrow_table, csv_lines, jsonl_lines, part_texts
 from portfolio_assets.export.files import encode_parts
 from portfolio_assets.export.frame import Column
@@ -143,6 +144,25 @@ def test_parts_are_the_arrow_encoders_bytes_and_survive_pickling(seed: int) -> N
     )
     del chunk
     assert_same_parts(received, before, formats)
+
+
+def test_a_lease_is_reused_once_every_view_is_gone() -> None:
+    lease = shared.lease("test-reuse", 1000)
+    array = lease.view()
+    array[:] = 7
+    address = array.ctypes.data
+    ref = lease.share()
+    assert ref is not None
+    buffer = shared.mapped(pickle.loads(pickle.dumps(ref)))
+    assert bytes(buffer) == b"\x07" * 1000
+    del lease, array
+    other = shared.lease("test-reuse", 500)  # the first is still the receiver's
+    assert other.view().ctypes.data != address
+    with pytest.raises(ValueError, match="once"):
+        other.share() and other.share()
+    del other, buffer
+    again = shared.lease("test-reuse", 900)
+    assert again.view().ctypes.data == address
 
 
 def test_a_table_travels_with_its_schema() -> None:
