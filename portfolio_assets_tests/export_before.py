@@ -10,12 +10,35 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from portfolio_assets.export.encoders import _json_string, arrow_table, part_texts
-from portfolio_assets.export.frame import Column
+from portfolio_assets.export.encoders import _json_string, arrow_table
+from portfolio_assets.export.frame import Column, null_mask
 from portfolio_assets.export.shards import shard_key
 from portfolio_assets.export.splits import SPLITS
+from portfolio_assets.numtext import repr_texts
 
 Cells = tuple[pa.Array, str, str]
+
+
+def _texts(series: pd.Series, kind: str) -> pa.Array:
+    if kind == "timestamp":
+        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+        texts = pa.array(np.char.add(utc.astype(str), "Z"), pa.string())
+        nulls = null_mask(series)
+        return pc.if_else(pa.array(nulls), pa.nulls(len(texts), pa.string()), texts) if nulls.any() else texts
+    if kind == "float64":
+        return repr_texts(series.to_numpy(dtype="float64", na_value=np.nan) + 0.0)
+    nulls = pa.array(null_mask(series))
+    if kind == "Int64":
+        texts = pa.array(series.to_numpy(dtype="int64", na_value=0)).cast(pa.string())
+    elif kind == "boolean":
+        texts = pc.if_else(pa.array(series.to_numpy(dtype=bool, na_value=False)), "true", "false")
+    else:
+        return pa.array(series.to_numpy(dtype=object), pa.string())
+    return pc.if_else(nulls, pa.nulls(len(texts), pa.string()), texts)
+
+
+def part_texts(part: pd.DataFrame, columns: Sequence[Column]) -> list[pa.Array]:
+    return [_texts(part[c.name], c.kind) for c in columns]
 
 
 def _joined_bytes(lines: pa.Array) -> bytes:

@@ -98,6 +98,21 @@ def test_lines_are_the_arrow_encoders_bytes(seed: int) -> None:
     assert jsonl_lines(frame, some) == export_before.jsonl_lines(frame, some)
 
 
+@pytest.mark.parametrize("tz", ["UTC", "America/New_York", "Asia/Kolkata"])
+def test_timestamp_texts_are_formatted_as_before(tz: str) -> None:
+    rnd = random.Random(tz)
+    stamps = [
+        pd.Timestamp(rnd.randint(-(2**62), 2**62) // 10**9 * 10**9, tz="UTC") if rnd.random() < 0.5 else pd.NaT
+        for _ in range(300)
+    ]
+    stamps += [pd.Timestamp("1969-12-31 23:59:59", tz="UTC"), pd.Timestamp("2000-02-29 12:00", tz="UTC")] * 3
+    series = pd.Series(stamps, dtype="datetime64[ns, UTC]").dt.tz_convert(tz)
+    assert part_texts(pd.DataFrame({"t": series}), [Column("t", "timestamp")])[0].equals(
+        export_before.part_texts(pd.DataFrame({"t": series}), [Column("t", "timestamp")])[0]
+    )
+    assert part_texts(pd.DataFrame({"t": series[:0]}), [Column("t", "timestamp")])[0].to_pylist() == []
+
+
 def test_no_rows_or_columns_write_nothing() -> None:
     frame, columns = awkward_frame(random.Random(0), 3)
     assert csv_lines(frame.iloc[:0], columns) == b"" == jsonl_lines(frame.iloc[:0], columns)

@@ -69,14 +69,19 @@ CSV_READ_OPTIONS: dict[str, object] = {
 }
 
 
+def _timestamp_texts(series: pd.Series) -> pa.Array:
+    """``YYYY-MM-DDTHH:MM:SSZ`` of each timestamp (null where missing), formatted once per distinct value."""
+    codes, uniques = pd.factorize(series, sort=False)
+    utc = pd.Series(uniques).dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    texts = pa.array(np.char.add(utc.astype(str), "Z"), pa.string())
+    return texts.take(pa.array(codes, mask=codes < 0))
+
+
 def _texts(series: pd.Series, kind: str) -> pa.Array:
     """Each value's text as both formats write it, unquoted (null where missing): ISO timestamps, float repr
     (``-0.0`` as ``0.0``), ints, ``true`` / ``false``, strings as they are."""
     if kind == "timestamp":
-        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
-        texts = pa.array(np.char.add(utc.astype(str), "Z"), pa.string())
-        nulls = null_mask(series)
-        return pc.if_else(pa.array(nulls), pa.nulls(len(texts), pa.string()), texts) if nulls.any() else texts
+        return _timestamp_texts(series)
     if kind == "float64":
         return repr_texts(series.to_numpy(dtype="float64", na_value=np.nan) + 0.0)
     nulls = pa.array(null_mask(series))
