@@ -31,7 +31,6 @@ import pyarrow.parquet as pq
 
 from portfolio_assets.export import lines
 from portfolio_assets.export.frame import Column, null_mask
-from portfolio_assets.numtext import repr_texts
 
 __all__ = [
     "CSV_READ_OPTIONS",
@@ -77,13 +76,30 @@ def _timestamp_texts(series: pd.Series) -> pa.Array:
     return texts.take(pa.array(codes, mask=codes < 0))
 
 
+def float_texts(values: np.ndarray) -> pa.Array:
+    """``repr`` of each float (``numtext.repr_texts``, null where NaN or ±inf), written by ``floatrepr``."""
+    from portfolio_assets.export.floatrepr import repr_into
+
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    n = len(values)
+    data = np.empty(24 * n, dtype=np.uint8)
+    large = len(data) >= 2**31
+    offsets = np.empty(n + 1, dtype=np.int64 if large else np.int32)
+    valid = np.empty(n, dtype=np.uint8)
+    repr_into(values, valid, data, offsets)
+    nulls = n - int(np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    kind = pa.LargeStringArray if large else pa.StringArray
+    return kind.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data[: int(offsets[-1])]), bitmap, nulls)
+
+
 def _texts(series: pd.Series, kind: str) -> pa.Array:
     """Each value's text as both formats write it, unquoted (null where missing): ISO timestamps, float repr
     (``-0.0`` as ``0.0``), ints, ``true`` / ``false``, strings as they are."""
     if kind == "timestamp":
         return _timestamp_texts(series)
     if kind == "float64":
-        return repr_texts(series.to_numpy(dtype="float64", na_value=np.nan) + 0.0)
+        return float_texts(series.to_numpy(dtype="float64", na_value=np.nan) + 0.0)
     nulls = pa.array(null_mask(series))
     if kind == "Int64":
         texts = pa.array(series.to_numpy(dtype="int64", na_value=0)).cast(pa.string())
