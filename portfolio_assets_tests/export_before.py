@@ -1,5 +1,6 @@
-"""The export's encoders as they were before the compiled line writer (``export.lines``) and the shared memory
-between processes (``export.shared``): the reference the new code must equal byte for byte."""
+"""The export's canonical frame and encoders as they were before the compiled line writer (``export.lines``),
+the shared memory between processes (``export.shared``) and the Arrow texts kept from ``canonical_frame``: the
+reference the new code must equal byte for byte."""
 
 from __future__ import annotations
 
@@ -10,11 +11,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from portfolio_assets.export.encoders import _json_string, arrow_table
-from portfolio_assets.export.frame import Column, null_mask
+from portfolio_assets import strict_json
+from portfolio_assets.columns import LLM_COLUMNS, SFT_COLUMNS
+from portfolio_assets.export.encoders import _json_string
+from portfolio_assets.export.frame import (
+    _KINDS,
+    _REQUIRED_KINDS,
+    _RESERVED,
+    JSON_COLUMNS,
+    ORDER_BY,
+    Column,
+    _kind,
+    null_mask,
+)
 from portfolio_assets.export.shards import shard_key
 from portfolio_assets.export.splits import SPLITS
 from portfolio_assets.numtext import repr_texts
+from portfolio_assets.timeutil import ISO_UTC_FORMAT
 
 Cells = tuple[pa.Array, str, str]
 
@@ -35,6 +48,11 @@ def _texts(series: pd.Series, kind: str) -> pa.Array:
     else:
         return pa.array(series.to_numpy(dtype=object), pa.string())
     return pc.if_else(nulls, pa.nulls(len(texts), pa.string()), texts)
+
+
+def arrow_table(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> pa.Table:
+    schema = pa.schema([pa.field(c.name, c.arrow, nullable=True) for c in columns])
+    return pa.Table.from_pandas(part[[c.name for c in columns]], schema=schema, preserve_index=False)
 
 
 def part_texts(part: pd.DataFrame, columns: Sequence[Column]) -> list[pa.Array]:
@@ -128,3 +146,128 @@ def encode_parts(
             data = {fmt: encoders[fmt](part, columns, texts) for fmt in formats}
             parts.append((name, shard, len(part), data))
     return parts
+
+
+def _normalise(series: pd.Series, kind: str) -> pd.Series:
+    name = series.name
+    if kind == "timestamp":
+        out = series.dt.tz_convert("UTC").dt.as_unit("ns")
+        fractional = out.notna() & (out != out.dt.floor("s"))
+        if fractional.any():
+            raise ValueError(
+                f"column {name!r} has sub-second timestamps (e.g. {out[fractional].iloc[0]}); "
+                f"the text formats write {ISO_UTC_FORMAT}"
+            )
+        return out
+    if kind == "float64":
+        out = series.astype("float64")
+        values = out.to_numpy(dtype="float64", na_value=np.nan)
+        if np.isinf(values).any():
+            raise ValueError(f"column {name!r} has ±inf values, which JSON cannot carry; use null (NaN) for missing")
+        return pd.Series(values + 0.0, index=series.index, name=name)  # -0.0 + 0.0 is 0.0
+    if kind == "Int64":
+        return series.astype("Int64")
+    if kind == "boolean":
+        return series.astype("boolean")
+    values = series.astype(object).to_numpy()
+    nulls = null_mask(series)
+    present = values[~nulls] if nulls.any() else values
+    if set(map(type, present)) <= {str} and (not len(present) or min(map(len, present))):
+        out = values.copy()  # every value a non-empty str or missing: no value to judge one by one
+        out[nulls] = None
+        return pd.Series(out, index=series.index, name=name, dtype=object)
+    out = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        if nulls[i]:
+            out[i] = None
+        elif isinstance(value, str):
+            if value == "":
+                raise ValueError(
+                    f"column {name!r} has empty strings, which CSV cannot tell from missing; use null (None) instead"
+                )
+            out[i] = value
+        else:
+            raise TypeError(
+                f"column {name!r} holds a {type(value).__name__} ({value!r:.60}); text columns must hold str or "
+                "None (serialise nested values to JSON text first)"
+            )
+    return pd.Series(out, index=series.index, name=name, dtype=object)
+
+
+def _check_strict_json(series: pd.Series, first_row: int) -> None:
+    seen: set[str] = set()  # a repeated text (e.g. not_applicable) is judged once
+    for position, text in zip(series.index, series, strict=True):
+        if text is None or text in seen:
+            continue
+        seen.add(text)
+        try:
+            strict_json.check(text)
+        except ValueError as exc:
+            raise ValueError(
+                f"{series.name} of row {first_row + position} is not strict JSON ({exc}): {text!r:.80}"
+            ) from None
+        zeros = strict_json.negative_zeros(text)
+        if zeros:
+            raise ValueError(
+                f"{series.name} of row {first_row + position} writes a negative zero ({zeros[0]}); write 0 or 0.0 "
+                f"(features.sft.round_number does): {text!r:.80}"
+            )
+
+
+# A superset of ``strict_json``'s negative-zero pattern in RE2 (no look-ahead: the next character is consumed).
+_MAYBE_NEGATIVE_ZERO = r"-0(\.0+)?([eE][+-]?[0-9]+)?([^0-9.eE]|$)"
+
+
+def _check_negative_zeros(series: pd.Series, first_row: int) -> None:
+    """``_check_strict_json``'s negative-zero error for texts known to be strict JSON (the same first error):
+    only the texts an Arrow regex flags are parsed."""
+    try:
+        texts = pa.array(series.to_numpy(dtype=object), pa.string(), from_pandas=True)
+    except (pa.ArrowException, UnicodeEncodeError):  # e.g. a lone surrogate: every text
+        flagged = np.arange(len(series))
+    else:
+        flagged = np.flatnonzero(pc.fill_null(pc.match_substring_regex(texts, _MAYBE_NEGATIVE_ZERO), False))
+    if len(flagged):
+        _check_strict_json(series.iloc[flagged].set_axis(flagged), first_row)
+
+
+def canonical_frame(
+    rows: pd.DataFrame, *, first_row: int = 0, json_valid: bool = False
+) -> tuple[pd.DataFrame, list[Column]]:
+    """Canonical columns then extras, each normalised to its kind, sorted by (timestamp, asset_symbol).
+
+    ``first_row``: the position of ``rows``' first row in the whole input, which errors name rows by.
+    ``json_valid``: every text of ``JSON_COLUMNS`` is known to be strict JSON (``validate_rows`` passed every
+    row: each training-set schema parses them strictly), so only their negative zeros are looked for."""
+    if rows.columns.duplicated().any():
+        raise ValueError(f"duplicate column names: {sorted(set(rows.columns[rows.columns.duplicated()]))}")
+    missing = [c for c in SFT_COLUMNS if c not in rows.columns]
+    if missing:
+        raise ValueError(f"rows lack {len(missing)} canonical column(s): {missing}")
+    extras = [c for c in rows.columns if c not in SFT_COLUMNS]
+    bad = [c for c in extras if not isinstance(c, str) or c in _RESERVED]
+    if bad:
+        raise ValueError(f"extra column name(s) {bad} are reserved or not strings")
+    columns: list[Column] = []
+    data: dict[str, pd.Series] = {}
+    for name in [*SFT_COLUMNS, *extras]:
+        series = rows[name].reset_index(drop=True)
+        kind = _kind(series)
+        required = _REQUIRED_KINDS.get(name)
+        if required and kind != required:
+            raise TypeError(f"column {name!r} must be {_KINDS[required][0]}, got dtype {series.dtype}")
+        data[name] = _normalise(series, kind)
+        columns.append(Column(name, kind))
+    frame = pd.DataFrame(data)
+    for name in ("asset_symbol", *LLM_COLUMNS):
+        if frame[name].isna().any():
+            raise ValueError(f"{name} is null in {int(frame[name].isna().sum())} row(s)")
+    for name in JSON_COLUMNS:
+        (_check_negative_zeros if json_valid else _check_strict_json)(frame[name], first_row)
+    frame = frame.sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
+    duplicated = frame.duplicated(ORDER_BY, keep=False)
+    if duplicated.any():
+        examples = frame.loc[duplicated, ORDER_BY].drop_duplicates().head(3)
+        shown = ", ".join(f"({t:%Y-%m-%d}, {s})" for t, s in examples.itertuples(index=False))
+        raise ValueError(f"{int(duplicated.sum())} rows share a (timestamp, asset_symbol) key, e.g. {shown}")
+    return frame, columns

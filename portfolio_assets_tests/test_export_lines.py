@@ -188,3 +188,79 @@ def test_a_table_travels_with_its_schema() -> None:
     for part in received.parts:
         assert isinstance(part.data["parquet"], pa.Table)
         assert part.data["parquet"].schema.equals(table.schema, check_metadata=True)
+
+
+@pytest.fixture(scope="module")
+def sft_rows() -> pd.DataFrame:
+    from portfolio_assets.bench_rows import synthetic_rows
+    from portfolio_assets.columns import FEATURE_COLUMNS
+    from portfolio_assets.features.sft import format_rows
+    from portfolio_assets.spans import HORIZON_DAYS
+
+    rows = format_rows(synthetic_rows(3300, assets=3), FEATURE_COLUMNS, HORIZON_DAYS)
+    return rows.sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
+
+
+def outcome(run: object) -> object:
+    try:
+        return run()  # type: ignore[operator]
+    except (ValueError, TypeError) as exc:
+        return (type(exc), str(exc))
+
+
+def mutated(rows: pd.DataFrame, case: str, rnd: random.Random) -> pd.DataFrame:
+    rows = rows.copy()
+    n = len(rows)
+    if case == "shuffled":
+        return rows.sample(frac=1.0, random_state=1)
+    if case == "extras":
+        rows["messages"] = pd.Series([None if rnd.random() < 0.3 else text(rnd) for _ in range(n)], dtype=object)
+        rows["blank"] = pd.Series([None] * n, dtype=object)
+    if case == "nulls":
+        rows.loc[rows.index[::3], "asset_class"] = None
+        rows.loc[rows.index[::5], "rsi_14"] = np.nan
+        rows.loc[rows.index[1::5], "macd"] = -0.0
+        rows.loc[rows.index[::7], "decision_time"] = pd.NaT
+    if case == "duplicate":
+        rows.loc[rows.index[5], ["timestamp", "asset_symbol"]] = rows.loc[rows.index[4], ["timestamp", "asset_symbol"]]
+    if case == "negative-zero":
+        rows.loc[rows.index[9], "input"] = rows.loc[rows.index[9], "input"].replace(": ", ': -0.0e0, "z": ', 1)
+    if case == "empty-text":
+        rows["messages"] = pd.Series(["x"] * (n - 1) + [""], dtype=object)
+    if case == "object":
+        rows["messages"] = pd.Series(["x"] * (n - 1) + [{"a": 1}], dtype=object)
+    if case == "infinite":
+        rows.loc[rows.index[3], "vix"] = np.inf
+    if case == "sub-second":
+        rows.loc[rows.index[2], "decision_time"] += pd.Timedelta(milliseconds=5)
+    if case == "null-instruction":
+        rows.loc[rows.index[8], "instruction"] = None
+    return rows
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["as-is", "shuffled", "extras", "nulls", "duplicate", "negative-zero", "empty-text", "object", "infinite",
+     "sub-second", "null-instruction"],
+)  # fmt: skip
+@pytest.mark.parametrize("json_valid", [True, False])
+def test_a_chunk_encodes_as_before(sft_rows: pd.DataFrame, case: str, json_valid: bool) -> None:
+    from portfolio_assets.export import SplitConfig
+    from portfolio_assets.export.exporter import LIGHT_COLUMNS, encode_chunk, plan_stream
+    from portfolio_assets.export.splits import label_rows
+
+    rows = mutated(sft_rows, case, random.Random(case))
+    plan = plan_stream(sft_rows[list(LIGHT_COLUMNS)], split=SplitConfig(), shard_by="month")
+    formats = ["csv", "jsonl", "parquet"]
+
+    def before() -> object:
+        frame, columns = export_before.canonical_frame(rows, first_row=7, json_valid=json_valid)
+        return export_before.encode_parts(frame, columns, label_rows(frame, plan.splits), formats, "month")
+
+    expected = outcome(before)
+    got = outcome(lambda: encode_chunk(rows, plan.splits, formats, "month", first_row=7, json_valid=json_valid))
+    if isinstance(expected, tuple):
+        assert got == expected
+    else:
+        assert_same_parts(got, expected, formats)
+        assert_same_parts(pickle.loads(pickle.dumps(got)), expected, formats)

@@ -19,7 +19,7 @@ Every format reads back to the same values, floats to the last bit:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import BinaryIO
 
@@ -110,9 +110,14 @@ def _texts(series: pd.Series, kind: str) -> pa.Array:
     return pc.if_else(nulls, pa.nulls(len(texts), pa.string()), texts)
 
 
-def part_texts(part: pd.DataFrame, columns: Sequence[Column]) -> list[pa.Array]:
-    """Each column's ``_texts``: what CSV and JSONL share, computed once for both (``texts=`` of their writers)."""
-    return [_texts(part[c.name], c.kind) for c in columns]
+def part_texts(
+    part: pd.DataFrame, columns: Sequence[Column], known: Mapping[str, pa.Array] | None = None
+) -> list[pa.Array]:
+    """Each column's ``_texts``: what CSV and JSONL share, computed once for both (``texts=`` of their writers).
+
+    ``known``: text columns of ``part`` already as Arrow strings (``canonical_frame(texts=)``), taken as they are."""
+    known = known or {}
+    return [known[c.name] if c.kind == "str" and c.name in known else _texts(part[c.name], c.kind) for c in columns]
 
 
 _CSV_SPECIAL = frozenset(',"\r\n')
@@ -182,10 +187,27 @@ def jsonl_lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Ar
     return _lines(part, columns, texts, "jsonl")
 
 
-def arrow_table(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> pa.Table:
-    """``part`` as the Arrow table its Parquet file holds (``ParquetStream.append_table``); ``texts`` unused."""
+def arrow_table(
+    part: pd.DataFrame,
+    columns: Sequence[Column],
+    texts: list[pa.Array] | None = None,
+    *,
+    strings: Mapping[str, pa.Array] | None = None,
+) -> pa.Table:
+    """``part`` as the Arrow table its Parquet file holds (``ParquetStream.append_table``); ``texts`` unused.
+
+    ``strings``: text columns of ``part`` already as Arrow strings, taken as they are; the schema's pandas
+    metadata is then ``from_pandas``' of ``part`` with no rows (it depends on the dtypes only)."""
+    names = [c.name for c in columns]
     schema = pa.schema([pa.field(c.name, c.arrow, nullable=True) for c in columns])
-    return pa.Table.from_pandas(part[[c.name for c in columns]], schema=schema, preserve_index=False)
+    if not strings:
+        return pa.Table.from_pandas(part[names], schema=schema, preserve_index=False)
+    schema = pa.Table.from_pandas(part.iloc[:0][names], schema=schema, preserve_index=False).schema
+    arrays = [
+        strings[c.name] if c.kind == "str" and c.name in strings else pa.array(part[c.name], c.arrow, from_pandas=True)
+        for c in columns
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 _PARQUET_OPTIONS: dict[str, object] = {

@@ -14,7 +14,7 @@ parts and one Parquet row group per open file, never a file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -137,9 +137,11 @@ def encode_parts(
     formats: Sequence[str],
     shard_by: str,
     shards: pd.Series | None = None,
+    texts: Mapping[str, pa.Array] | None = None,
 ) -> EncodedChunk:
     """``frame`` (canonical, in export order) cut by split (``labels``: a split, or purged / embargoed) and
-    shard (computed when not given), each part encoded for ``formats``."""
+    shard (computed when not given), each part encoded for ``formats``; ``texts``: text columns of ``frame``
+    already as Arrow strings (``canonical_frame(texts=)``)."""
     columns = list(columns)
     if frame.empty:
         return EncodedChunk(columns, 0, None, None, [])
@@ -151,14 +153,16 @@ def encode_parts(
         for shard in sorted(set(shards[in_split])):
             cuts.append((name, shard, np.flatnonzero(in_split & (shards == shard).to_numpy())))
     text_formats = [fmt for fmt in formats if fmt in ("csv", "jsonl")]
-    lines = _LinesOf(frame, columns, cuts, text_formats) if text_formats else None
+    lines = _LinesOf(frame, columns, cuts, text_formats, texts) if text_formats else None
     parts = []
     for name, shard, rows in cuts:
         data: dict[str, object] = {}
         for fmt in formats:
             if fmt == "parquet":
-                part = frame if len(rows) == len(frame) else frame.take(rows).reset_index(drop=True)
-                data[fmt] = encoders.arrow_table(part, columns)
+                whole = len(rows) == len(frame)
+                part = frame if whole else frame.take(rows).reset_index(drop=True)
+                strings = {name: array if whole else array.take(rows) for name, array in (texts or {}).items()}
+                data[fmt] = encoders.arrow_table(part, columns, strings=strings)
             else:
                 assert lines is not None
                 data[fmt] = lines.pop()
@@ -172,9 +176,14 @@ class _LinesOf:
     cut's formats in ``formats``' order."""
 
     def __init__(
-        self, frame: pd.DataFrame, columns: list[Column], cuts: list[tuple[str, str, np.ndarray]], formats: list[str]
+        self,
+        frame: pd.DataFrame,
+        columns: list[Column],
+        cuts: list[tuple[str, str, np.ndarray]],
+        formats: list[str],
+        texts: Mapping[str, pa.Array] | None,
     ) -> None:
-        writer = LineWriter(part_texts(frame, columns), line_kinds(columns), json_keys(columns))
+        writer = LineWriter(part_texts(frame, columns, texts), line_kinds(columns), json_keys(columns))
         lengths = {"csv": writer.csv_lengths, "jsonl": writer.json_lengths}
         sizes = [[int(lengths[fmt][rows].sum()) for fmt in formats] for _, _, rows in cuts]
         self.lease = shared.lease("lines", sum(map(sum, sizes)))

@@ -14,7 +14,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["fill", "measure"]
+__all__ = ["fill", "measure", "negative_zeros"]
 
 _ONES = np.uint64(0x0101010101010101)
 _HIGHS = np.uint64(0x8080808080808080)
@@ -296,3 +296,62 @@ def fill(
                 if kind != 0:
                     _store1(q, 0x22)
                     q += 1
+
+
+_MINUSES = np.uint64(0x2D2D2D2D2D2D2D2D)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ends_number(data, k, end):  # pragma: no cover - compiled
+    """Whether ``data[k]`` ends a number: the text's end, or not one of ``0-9 . e E``."""
+    if k >= end:
+        return True
+    b = data[k]
+    return not ((b >= 0x30 and b <= 0x39) or b == 0x2E or b == 0x65 or b == 0x45)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _after_exponent(data, k, end):  # pragma: no cover - compiled
+    """Where ``[eE][+-]?[0-9]+`` from ``k`` ends (its longest match), or -1 if there is none."""
+    if k >= end or (data[k] != 0x65 and data[k] != 0x45):
+        return -1
+    k += 1
+    if k < end and (data[k] == 0x2B or data[k] == 0x2D):
+        k += 1
+    first = k
+    while k < end and data[k] >= 0x30 and data[k] <= 0x39:
+        k += 1
+    return k if k > first else -1
+
+
+@njit(cache=True, nogil=True)
+def negative_zeros(bounds, data, flags):  # pragma: no cover - compiled
+    """Flag text i (``data[bounds[i]:bounds[i + 1]]``) if ``-0(\\.0+)?([eE][+-]?[0-9]+)?([^0-9.eE]|$)`` matches
+    somewhere in it (``frame._MAYBE_NEGATIVE_ZERO``); a word at a time to the next ``-``."""
+    base = data.ctypes.data
+    for i in range(bounds.size - 1):
+        start = bounds[i]
+        end = bounds[i + 1]
+        k = start
+        while k + 1 < end:
+            if k + 8 <= end and _has_byte(_load8(base + k), _MINUSES) == 0:
+                k += 8
+                continue
+            if data[k] == 0x2D and data[k + 1] == 0x30:
+                q = k + 2
+                if _ends_number(data, q, end):
+                    flags[i] = 1
+                    break
+                after = _after_exponent(data, q, end)
+                if after >= 0 and _ends_number(data, after, end):
+                    flags[i] = 1
+                    break
+                if q + 1 < end and data[q] == 0x2E and data[q + 1] == 0x30:
+                    r = q + 1
+                    while r < end and data[r] == 0x30:
+                        r += 1
+                    after = _after_exponent(data, r, end)
+                    if _ends_number(data, r, end) or (after >= 0 and _ends_number(data, after, end)):
+                        flags[i] = 1
+                        break
+            k += 1
