@@ -72,7 +72,7 @@ def _multiple_of_pow2(value, p):  # pragma: no cover - compiled
     return (value & ((_U(1) << _U(p)) - _U(1))) == _U(0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _shortest(mantissa, exponent):  # pragma: no cover - compiled
     """Ryu's ``d2d``: the shortest decimal (digits, power of ten) of the positive double with these fields."""
     if exponent == 0:
