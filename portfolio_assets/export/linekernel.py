@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from llvmlite import ir
-from numba import njit, types
+from numba import carray, njit, types
 from numba.extending import intrinsic
 
 __all__ = ["fill", "measure", "negative_zeros"]
@@ -70,6 +70,17 @@ def _store1(typingctx, address, value):  # type: ignore[no-untyped-def]
         return context.get_dummy_value()
 
     return types.void(types.int64, types.int64), codegen
+
+
+@intrinsic
+def _pointer(typingctx, address):  # type: ignore[no-untyped-def]
+    """A uint8 pointer to an address (for ``carray``: loops over it vectorise)."""
+    pointer = types.CPointer(types.uint8)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        return builder.inttoptr(args[0], context.get_value_type(pointer))
+
+    return pointer(types.int64), codegen
 
 
 @intrinsic
@@ -212,16 +223,17 @@ def measure(offsets, addresses, valid, kinds, csv_fixed, json_fixed, csv_len, js
                 js += length
                 continue
             source = addresses[j] + start
+            cell = carray(_pointer(source), length)
             quotes = 0
             breaks = 0
             backslashes = 0
             odd = 0
             for k in range(length):
-                b = _load1(source + k)
-                quotes += b == 0x22
-                breaks += (b == 0x2C) | (b == 0x0A) | (b == 0x0D)
-                backslashes += b == 0x5C
-                odd += (b < 0x20) | (b == 0xE2)
+                b = cell[k]
+                quotes += np.int64(b == 0x22)
+                breaks += np.int64((b == 0x2C) | (b == 0x0A) | (b == 0x0D))
+                backslashes += np.int64(b == 0x5C)
+                odd += np.int64((b < 0x20) | (b == 0xE2))
             extra = _odd_json(source, length) if odd else backslashes
             flag = 0
             if kinds[j] == 1 and quotes + breaks > 0:
