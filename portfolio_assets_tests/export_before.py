@@ -4,7 +4,9 @@ reference the new code must equal byte for byte."""
 
 from __future__ import annotations
 
+import platform
 from collections.abc import Sequence
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -24,8 +26,16 @@ from portfolio_assets.export.frame import (
     _kind,
     null_mask,
 )
-from portfolio_assets.export.shards import shard_key
-from portfolio_assets.export.splits import SPLITS
+from portfolio_assets.export.manifest import (
+    FORMAT_NOTES,
+    MANIFEST_FORMAT,
+    MANIFEST_VERSION,
+    ExportedFile,
+    _counts,
+    _range,
+)
+from portfolio_assets.export.shards import SHARD_RULES, shard_key
+from portfolio_assets.export.splits import BOUNDARIES, SPLIT_RULE, SPLITS, SplitConfig, Splits
 from portfolio_assets.numtext import repr_texts
 from portfolio_assets.timeutil import ISO_UTC_FORMAT
 
@@ -271,3 +281,93 @@ def canonical_frame(
         shown = ", ".join(f"({t:%Y-%m-%d}, {s})" for t, s in examples.itertuples(index=False))
         raise ValueError(f"{int(duplicated.sum())} rows share a (timestamp, asset_symbol) key, e.g. {shown}")
     return frame, columns
+
+
+def _label(
+    timestamps: pd.Series, targets: pd.Series, boundaries: dict[str, date], embargo_days: int
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series]:
+    """(base split, label, purged, embargoed) of every row, given the boundaries (row-local)."""
+    v0 = pd.Timestamp(boundaries["validation_start"], tz="UTC")
+    t0 = pd.Timestamp(boundaries["test_start"], tz="UTC")
+    base = pd.Series(
+        np.where(timestamps < v0, "train", np.where(timestamps < t0, "validation", "test")),
+        index=timestamps.index,
+        dtype=object,
+    )
+    embargo = pd.Timedelta(days=embargo_days)
+    embargoed = ((timestamps >= v0) & (timestamps < v0 + embargo)) | ((timestamps >= t0) & (timestamps < t0 + embargo))
+    # Every split is purged against the next split's start: a train label must end before the first
+    # validation date (hence before every test date), a validation label before the first test date.
+    purged = ((base == "train") & (targets >= v0)) | ((base == "validation") & (targets >= t0))
+    labels = base.copy()
+    labels[purged] = "purged"
+    labels[embargoed] = "embargoed"
+    return base, labels, purged, embargoed
+
+
+def build_manifest(
+    frame: pd.DataFrame,
+    columns: Sequence[Column],
+    splits: Splits,
+    config: SplitConfig,
+    shards: pd.Series,
+    shard_by: str,
+    formats: Sequence[str],
+    files: Sequence[ExportedFile],
+    provenance: object,
+) -> dict[str, object]:
+    """The manifest of an export (without ``cards``, which the exporter adds once the cards are written)."""
+    labels = splits.labels
+    exported = frame[labels.isin(SPLITS)]
+    exported_labels = labels[labels.isin(SPLITS)]
+    exported_shards = shards[labels.isin(SPLITS)]
+    by_split = {s: int((labels == s).sum()) for s in SPLITS}
+    excluded = splits.excluded_by_boundary()
+    by_boundary = {
+        name: {"day": splits.boundaries[key].isoformat(), **excluded[name]} for name, (_, _, key) in BOUNDARIES.items()
+    }
+    return {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_VERSION,
+        "order_by": ORDER_BY,
+        "rows": {
+            "input": len(frame),
+            "exported": len(exported),
+            "purged": int((labels == "purged").sum()),
+            "embargoed": int((labels == "embargoed").sum()),
+            "by_split": by_split,
+            "excluded_by_boundary": by_boundary,
+            "by_shard": _counts(exported_shards),
+            "by_split_shard": {s: _counts(exported_shards[exported_labels == s]) for s in SPLITS},
+            "by_asset": _counts(exported["asset_symbol"]),
+            "by_split_asset": {s: _counts(exported.loc[exported_labels == s, "asset_symbol"]) for s in SPLITS},
+            "input_by_asset": _counts(frame["asset_symbol"]),
+        },
+        "date_range": {
+            "input": _range(frame),
+            "exported": _range(exported),
+            **{s: _range(exported[exported_labels == s]) for s in SPLITS},
+        },
+        "split": {
+            "rule": SPLIT_RULE,
+            "boundaries": {k: v.isoformat() for k, v in splits.boundaries.items()},
+            "boundary_source": splits.source,
+            "fractions": list(config.fractions) if splits.source == "fractions" else None,
+            "embargo_days": splits.embargo_days,
+        },
+        "sharding": {
+            "shard_by": shard_by,
+            "shards": sorted(set(exported_shards)),
+            "rule": SHARD_RULES[shard_by],
+        },
+        "formats": {fmt: FORMAT_NOTES[fmt] for fmt in formats},
+        "files": [f.__dict__ for f in files],
+        "schema": [{"name": c.name, "dtype": c.dtype, "arrow_type": str(c.arrow)} for c in columns],
+        "libraries": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "pandas": pd.__version__,
+            "pyarrow": pa.__version__,
+        },
+        "provenance": provenance,
+    }
