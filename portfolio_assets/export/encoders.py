@@ -19,7 +19,7 @@ Every format reads back to the same values, floats to the last bit:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import BinaryIO
 
@@ -29,8 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from portfolio_assets.export import lines
 from portfolio_assets.export.frame import Column, null_mask
-from portfolio_assets.numtext import repr_texts
 
 __all__ = [
     "CSV_READ_OPTIONS",
@@ -46,7 +46,9 @@ __all__ = [
     "arrow_table",
     "csv_header",
     "csv_lines",
+    "json_keys",
     "jsonl_lines",
+    "line_kinds",
     "part_texts",
 ]
 
@@ -66,16 +68,38 @@ CSV_READ_OPTIONS: dict[str, object] = {
 }
 
 
+def _timestamp_texts(series: pd.Series) -> pa.Array:
+    """``YYYY-MM-DDTHH:MM:SSZ`` of each timestamp (null where missing), formatted once per distinct value."""
+    codes, uniques = pd.factorize(series, sort=False)
+    utc = pd.Series(uniques).dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
+    texts = pa.array(np.char.add(utc.astype(str), "Z"), pa.string())
+    return texts.take(pa.array(codes, mask=codes < 0))
+
+
+def float_texts(values: np.ndarray) -> pa.Array:
+    """``repr`` of each float (``numtext.repr_texts``, null where NaN or ±inf), written by ``floatrepr``."""
+    from portfolio_assets.export.floatrepr import repr_into
+
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    n = len(values)
+    data = np.empty(24 * n, dtype=np.uint8)
+    large = len(data) >= 2**31
+    offsets = np.empty(n + 1, dtype=np.int64 if large else np.int32)
+    valid = np.empty(n, dtype=np.uint8)
+    repr_into(values, valid, data, offsets)
+    nulls = n - int(np.count_nonzero(valid))
+    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little")) if nulls else None
+    kind = pa.LargeStringArray if large else pa.StringArray
+    return kind.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data[: int(offsets[-1])]), bitmap, nulls)
+
+
 def _texts(series: pd.Series, kind: str) -> pa.Array:
     """Each value's text as both formats write it, unquoted (null where missing): ISO timestamps, float repr
     (``-0.0`` as ``0.0``), ints, ``true`` / ``false``, strings as they are."""
     if kind == "timestamp":
-        utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[s]")
-        texts = pa.array(np.char.add(utc.astype(str), "Z"), pa.string())
-        nulls = null_mask(series)
-        return pc.if_else(pa.array(nulls), pa.nulls(len(texts), pa.string()), texts) if nulls.any() else texts
+        return _timestamp_texts(series)
     if kind == "float64":
-        return repr_texts(series.to_numpy(dtype="float64", na_value=np.nan) + 0.0)
+        return float_texts(series.to_numpy(dtype="float64", na_value=np.nan) + 0.0)
     nulls = pa.array(null_mask(series))
     if kind == "Int64":
         texts = pa.array(series.to_numpy(dtype="int64", na_value=0)).cast(pa.string())
@@ -86,19 +110,14 @@ def _texts(series: pd.Series, kind: str) -> pa.Array:
     return pc.if_else(nulls, pa.nulls(len(texts), pa.string()), texts)
 
 
-def part_texts(part: pd.DataFrame, columns: Sequence[Column]) -> list[pa.Array]:
-    """Each column's ``_texts``: what CSV and JSONL share, computed once for both (``texts=`` of their writers)."""
-    return [_texts(part[c.name], c.kind) for c in columns]
+def part_texts(
+    part: pd.DataFrame, columns: Sequence[Column], known: Mapping[str, pa.Array] | None = None
+) -> list[pa.Array]:
+    """Each column's ``_texts``: what CSV and JSONL share, computed once for both (``texts=`` of their writers).
 
-
-def _joined_bytes(lines: pa.Array) -> bytes:
-    """The concatenated text of a string array (every line ends its own ``\n``), without a Python str per line."""
-    if len(lines) == 0:
-        return b""
-    _, offsets, data = lines.buffers()
-    width = np.int64 if pa.types.is_large_string(lines.type) else np.int32
-    bounds = np.frombuffer(offsets, dtype=width)[[lines.offset, lines.offset + len(lines)]]
-    return data[int(bounds[0]) : int(bounds[1])].to_pybytes()
+    ``known``: text columns of ``part`` already as Arrow strings (``canonical_frame(texts=)``), taken as they are."""
+    known = known or {}
+    return [known[c.name] if c.kind == "str" and c.name in known else _texts(part[c.name], c.kind) for c in columns]
 
 
 _CSV_SPECIAL = frozenset(',"\r\n')
@@ -119,55 +138,40 @@ def _csv_text(value: object) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-Cells = tuple[pa.Array, str, str]
-"""A column's cell texts and what every cell opens and closes with (a quote, or nothing): ``_interleaved``
-writes these with the separators instead of joining them to each cell first."""
-
-
-def _data_bytes(texts: pa.Array) -> np.ndarray:
-    """The bytes of a string array's values, all together (a view of its data buffer)."""
-    _, offsets, data = texts.buffers()
-    width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
-    start, end = np.frombuffer(offsets, dtype=width)[[texts.offset, texts.offset + len(texts)]].tolist()
-    return np.frombuffer(data, dtype=np.uint8)[start:end] if data is not None else np.zeros(0, dtype=np.uint8)
-
-
-def _csv_cells(texts: pa.Array, kind: str) -> Cells:
-    if kind == "str":
-        special = pc.match_substring_regex(texts, '[,"\r\n]')
-        if pc.all(special).as_py() and not texts.null_count:  # e.g. JSON text: every cell quoted
-            return pc.replace_substring(texts, '"', '""'), '"', '"'
-        quoted = pc.binary_join_element_wise('"', pc.replace_substring(texts, '"', '""'), '"', "")
-        texts = pc.if_else(special, quoted, texts)
-    return pc.fill_null(texts, ""), "", ""
-
-
-def _interleaved(cells: list[Cells], separators: list[str], end: str) -> pa.Array:
-    """Per row: ``separators[0] + cells[0] + separators[1] + cells[1] + ... + end`` (one Arrow join), each cell
-    with what it opens and closes with."""
-    pieces: list[object] = []
-    literal = ""
-    for separator, (array, opens, closes) in zip(separators, cells, strict=True):
-        literal += separator + opens
-        pieces += [literal, array] if literal else [array]
-        literal = closes
-    return pc.binary_join_element_wise(*pieces, literal + end, "")
-
-
 def csv_header(columns: Sequence[Column]) -> bytes:
     """The CSV header line."""
     return (",".join(_csv_text(c.name) for c in columns) + "\n").encode("utf-8")
+
+
+def line_kinds(columns: Sequence[Column]) -> list[int]:
+    """How ``lines.LineWriter`` writes each column's texts: CSV quotes and JSON escapes ``str`` cells; JSON
+    quotes timestamps; the rest are written as they are."""
+    return [
+        lines.STRING if c.kind == "str" else lines.TIMESTAMP if c.kind == "timestamp" else lines.RAW for c in columns
+    ]
+
+
+def json_keys(columns: Sequence[Column]) -> list[str]:
+    """Each column's JSON key, as JSONL writes it."""
+    return [_json_string(c.name) for c in columns]
+
+
+def _lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None, fmt: str) -> bytes:
+    if not columns or len(part) == 0:
+        return b""
+    texts = part_texts(part, columns) if texts is None else texts
+    writer = lines.LineWriter(texts, line_kinds(columns), json_keys(columns))
+    lengths = writer.csv_lengths if fmt == "csv" else writer.json_lengths
+    out = np.empty(int(lengths.sum()), dtype=np.uint8)
+    writer.write(np.arange(writer.rows), out, 0 if fmt == "csv" else None, 0 if fmt == "jsonl" else None)
+    return out.tobytes()
 
 
 def csv_lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
     """The CSV lines of ``part``, without the header: a file is the header then its parts' lines in order.
 
     ``texts``: ``part_texts(part, columns)`` when already computed."""
-    if not columns or len(part) == 0:
-        return b""
-    texts = part_texts(part, columns) if texts is None else texts
-    cells = [_csv_cells(t, c.kind) for t, c in zip(texts, columns, strict=True)]
-    return _joined_bytes(_interleaved(cells, ["", *[","] * (len(cells) - 1)], "\n"))
+    return _lines(part, columns, texts, "csv")
 
 
 def _csv_bytes(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
@@ -178,40 +182,32 @@ def _json_string(text: str) -> str:
     return encode_basestring(text).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-def _json_values(texts: pa.Array, kind: str) -> Cells:
-    if kind in ("timestamp", "str"):
-        # Only '"' and '\\' need escaping, but for a control character or U+2028/9 (json's own encoder then).
-        data = _data_bytes(texts) if len(texts) else np.zeros(0, dtype=np.uint8)
-        if not ((data < 0x20).any() or (data == 0xE2).any()):  # 0xE2: the first byte of U+2028/9 in UTF-8
-            escaped = pc.replace_substring(texts, "\\", "\\\\") if (data == 0x5C).any() else texts
-            escaped = pc.replace_substring(escaped, '"', '\\"')
-            if not texts.null_count:
-                return escaped, '"', '"'
-            return pc.fill_null(pc.binary_join_element_wise('"', escaped, '"', ""), "null"), "", ""
-        odd = pc.fill_null(pc.match_substring_regex(texts, "[\\x00-\\x1f\u2028\u2029]"), False)
-        escaped = pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
-        quoted = pc.binary_join_element_wise('"', escaped, '"', "")
-        if pc.any(odd).as_py():
-            special = [_json_string(t) for t in texts.filter(odd).to_pylist()]
-            quoted = pc.replace_with_mask(quoted, odd, pa.array(special, pa.string()))
-        texts = quoted
-    return pc.fill_null(texts, "null"), "", ""
-
-
 def jsonl_lines(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> bytes:
     """The JSONL lines of ``part`` (a file is its parts' lines in order); ``texts`` as for ``csv_lines``."""
-    if not columns or len(part) == 0:
-        return b""
-    texts = part_texts(part, columns) if texts is None else texts
-    values = [_json_values(t, c.kind) for t, c in zip(texts, columns, strict=True)]
-    keys = [("{" if i == 0 else ",") + _json_string(c.name) + ":" for i, c in enumerate(columns)]
-    return _joined_bytes(_interleaved(values, keys, "}\n"))
+    return _lines(part, columns, texts, "jsonl")
 
 
-def arrow_table(part: pd.DataFrame, columns: Sequence[Column], texts: list[pa.Array] | None = None) -> pa.Table:
-    """``part`` as the Arrow table its Parquet file holds (``ParquetStream.append_table``); ``texts`` unused."""
+def arrow_table(
+    part: pd.DataFrame,
+    columns: Sequence[Column],
+    texts: list[pa.Array] | None = None,
+    *,
+    strings: Mapping[str, pa.Array] | None = None,
+) -> pa.Table:
+    """``part`` as the Arrow table its Parquet file holds (``ParquetStream.append_table``); ``texts`` unused.
+
+    ``strings``: text columns of ``part`` already as Arrow strings, taken as they are; the schema's pandas
+    metadata is then ``from_pandas``' of ``part`` with no rows (it depends on the dtypes only)."""
+    names = [c.name for c in columns]
     schema = pa.schema([pa.field(c.name, c.arrow, nullable=True) for c in columns])
-    return pa.Table.from_pandas(part[[c.name for c in columns]], schema=schema, preserve_index=False)
+    if not strings:
+        return pa.Table.from_pandas(part[names], schema=schema, preserve_index=False)
+    schema = pa.Table.from_pandas(part.iloc[:0][names], schema=schema, preserve_index=False).schema
+    arrays = [
+        strings[c.name] if c.kind == "str" and c.name in strings else pa.array(part[c.name], c.arrow, from_pandas=True)
+        for c in columns
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 _PARQUET_OPTIONS: dict[str, object] = {

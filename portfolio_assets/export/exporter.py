@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from portfolio_assets.export.card import CARD_NAME, dataset_card, format_card
 from portfolio_assets.export.encoders import FORMATS
@@ -208,8 +209,9 @@ def encode_chunk(
     """A chunk of rows made canonical (``canonical_frame``: its errors name rows from ``first_row``; ``json_valid``
     as there), labelled with its split and encoded for ``formats`` (``encode_parts``): what ``export_stream``
     writes of it. Pure: ``export_stream`` takes its result from another process too."""
-    canonical, columns = canonical_frame(chunk, first_row=first_row, json_valid=json_valid)
-    return encode_parts(canonical, columns, label_rows(canonical, splits), formats, shard_by)
+    texts: dict[str, pa.Array] = {}
+    canonical, columns = canonical_frame(chunk, first_row=first_row, json_valid=json_valid, texts=texts)
+    return encode_parts(canonical, columns, label_rows(canonical, splits), formats, shard_by, texts=texts)
 
 
 def export_stream(

@@ -3,7 +3,8 @@
 Rows arrive in export order (``ORDER_BY``), one chunk at a time. ``encode_parts`` cuts a
 chunk into its parts, one per split and shard, and encodes each for every format
 (``encoders.PART_ENCODERS``: CSV and JSONL lines, the Arrow table of the Parquet rows); it is
-pure, so it may run in another process. ``ExportWriter`` appends each part to its
+pure, so it may run in another process, which hands the chunk over through shared memory
+(``EncodedChunk`` pickled: ``shared``). ``ExportWriter`` appends each part to its
 ``<format>/<split>/<split>-<shard>`` file, opened at its first part (a CSV file with its header)
 and closed (fsynced, its size and sha256 known) as soon as a later chunk starts a later shard.
 A file's bytes are those ``encoders.WRITERS`` give the whole rows of its split and shard (Parquet
@@ -13,15 +14,17 @@ parts and one Parquet row group per open file, never a file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from portfolio_assets.export import encoders
-from portfolio_assets.export.encoders import FORMATS, ParquetStream, csv_header, part_texts
+from portfolio_assets.export import encoders, shared
+from portfolio_assets.export.encoders import FORMATS, ParquetStream, csv_header, json_keys, line_kinds, part_texts
 from portfolio_assets.export.frame import ORDER_BY, Column
+from portfolio_assets.export.lines import LineWriter
 from portfolio_assets.export.manifest import ExportedFile
 from portfolio_assets.export.shards import shard_key
 from portfolio_assets.export.sink import LocalSink, StagedFile
@@ -37,19 +40,94 @@ class EncodedPart:
     split: str
     shard: str
     rows: int
-    data: dict[str, bytes | pa.Table]
-    """Format -> CSV lines (no header), JSONL lines, or the Arrow table of the Parquet rows."""
+    data: dict[str, bytes | np.ndarray | pa.Table]
+    """Format -> CSV lines (no header), JSONL lines (bytes, or a uint8 array), or the Arrow table of the Parquet
+    rows."""
 
 
 @dataclass(frozen=True)
 class EncodedChunk:
-    """A chunk of canonical rows, encoded: its columns, its first and last (timestamp, symbol), its parts."""
+    """A chunk of canonical rows, encoded: its columns, its first and last (timestamp, symbol), its parts.
+
+    Pickled (a worker process hands it to the writing one), its lines and tables travel as shared memory
+    (``shared``) where there is some: the receiver reads them in place."""
 
     columns: list[Column]
     rows: int
     first: tuple[pd.Timestamp, str] | None
     last: tuple[pd.Timestamp, str] | None
     parts: list[EncodedPart]
+    lines: shared.Lease | None = field(default=None, repr=False, compare=False)
+    """The lease every part's CSV / JSONL lines are views of."""
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        refs: list[shared.SharedRef] = []
+        lines = self.lines.share() if self.lines is not None else None
+        if lines is not None:
+            refs.append(lines)
+        tables = _shared_tables([v for p in self.parts for v in p.data.values() if isinstance(v, pa.Table)], refs)
+        parts = []
+        for part in self.parts:
+            data: dict[str, object] = {}
+            for fmt, value in part.data.items():
+                if isinstance(value, pa.Table):
+                    data[fmt] = tables.pop(0)
+                elif isinstance(value, np.ndarray) and lines is not None:
+                    data[fmt] = ("lines", 0, self.lines.offset_of(value), len(value))  # type: ignore[union-attr]
+                else:
+                    data[fmt] = bytes(value)
+            parts.append((part.split, part.shard, part.rows, data))
+        return _received, (self.columns, self.rows, self.first, self.last, parts, refs)
+
+
+def _shared_tables(tables: list[pa.Table], refs: list[shared.SharedRef]) -> list[object]:
+    """Each table as Arrow IPC in one lease of the ``tables`` pool, shared and added to ``refs`` (the tables
+    themselves if there is no shared memory)."""
+    if not tables:
+        return []
+    sizes = []
+    for table in tables:
+        mock = pa.MockOutputStream()
+        with pa.ipc.new_stream(mock, table.schema) as writer:
+            writer.write_table(table)
+        sizes.append(mock.size())
+    lease = shared.lease("tables", sum(sizes))
+    where = pa.FixedSizeBufferWriter(pa.py_buffer(lease.view()))
+    for table in tables:
+        with pa.ipc.new_stream(where, table.schema) as writer:
+            writer.write_table(table)
+    ref = lease.share()
+    if ref is None:  # pragma: no cover - no shared memory here
+        return list(tables)
+    refs.append(ref)
+    starts = np.cumsum([0, *sizes[:-1]]).tolist()
+    return [("table", len(refs) - 1, start, size) for start, size in zip(starts, sizes, strict=True)]
+
+
+def _received(
+    columns: list[Column],
+    rows: int,
+    first: tuple[pd.Timestamp, str] | None,
+    last: tuple[pd.Timestamp, str] | None,
+    parts: list[tuple[str, str, int, dict[str, object]]],
+    refs: list[shared.SharedRef],
+) -> EncodedChunk:
+    """An ``EncodedChunk`` unpickled: its shared lines and tables read in place."""
+    buffers = [shared.mapped(ref) for ref in refs]
+    received = []
+    for split, shard, count, data in parts:
+        values: dict[str, bytes | np.ndarray | pa.Table] = {}
+        for fmt, value in data.items():
+            if isinstance(value, tuple) and value[0] == "lines":
+                _, k, start, size = value
+                values[fmt] = np.frombuffer(buffers[k].slice(start, size), dtype=np.uint8)
+            elif isinstance(value, tuple) and value[0] == "table":
+                _, k, start, size = value
+                values[fmt] = pa.ipc.open_stream(buffers[k].slice(start, size)).read_all()
+            else:
+                values[fmt] = value  # type: ignore[assignment]
+        received.append(EncodedPart(split, shard, count, values))
+    return EncodedChunk(columns, rows, first, last, received)
 
 
 def encode_parts(
@@ -59,24 +137,69 @@ def encode_parts(
     formats: Sequence[str],
     shard_by: str,
     shards: pd.Series | None = None,
+    texts: Mapping[str, pa.Array] | None = None,
 ) -> EncodedChunk:
     """``frame`` (canonical, in export order) cut by split (``labels``: a split, or purged / embargoed) and
-    shard (computed when not given), each part encoded for ``formats``."""
+    shard (computed when not given), each part encoded for ``formats``; ``texts``: text columns of ``frame``
+    already as Arrow strings (``canonical_frame(texts=)``)."""
     columns = list(columns)
     if frame.empty:
         return EncodedChunk(columns, 0, None, None, [])
     if shards is None:
         shards = shard_key(frame["timestamp"], shard_by)
-    parts = []
+    cuts = []  # (split, shard, the part's row numbers)
     for name in SPLITS:
         in_split = (labels == name).to_numpy()
         for shard in sorted(set(shards[in_split])):
-            part = frame[in_split & (shards == shard).to_numpy()].reset_index(drop=True)
-            texts = part_texts(part, columns) if {"csv", "jsonl"} & set(formats) else None
-            data = {fmt: encoders.PART_ENCODERS[fmt](part, columns, texts) for fmt in formats}
-            parts.append(EncodedPart(name, shard, len(part), data))
+            cuts.append((name, shard, np.flatnonzero(in_split & (shards == shard).to_numpy())))
+    text_formats = [fmt for fmt in formats if fmt in ("csv", "jsonl")]
+    lines = _LinesOf(frame, columns, cuts, text_formats, texts) if text_formats else None
+    parts = []
+    for name, shard, rows in cuts:
+        data: dict[str, object] = {}
+        for fmt in formats:
+            if fmt == "parquet":
+                whole = len(rows) == len(frame)
+                part = frame if whole else frame.take(rows).reset_index(drop=True)
+                strings = {name: array if whole else array.take(rows) for name, array in (texts or {}).items()}
+                data[fmt] = encoders.arrow_table(part, columns, strings=strings)
+            else:
+                assert lines is not None
+                data[fmt] = lines.pop()
+        parts.append(EncodedPart(name, shard, len(rows), data))  # type: ignore[arg-type]
     ends = [(frame["timestamp"].iloc[i], frame["asset_symbol"].iloc[i]) for i in (0, -1)]
-    return EncodedChunk(columns, len(frame), ends[0], ends[1], parts)
+    return EncodedChunk(columns, len(frame), ends[0], ends[1], parts, lines.lease if lines is not None else None)
+
+
+class _LinesOf:
+    """The CSV / JSONL lines of every cut of ``frame``, in one buffer; ``pop`` hands them out in cut order, each
+    cut's formats in ``formats``' order."""
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        columns: list[Column],
+        cuts: list[tuple[str, str, np.ndarray]],
+        formats: list[str],
+        texts: Mapping[str, pa.Array] | None,
+    ) -> None:
+        writer = LineWriter(part_texts(frame, columns, texts), line_kinds(columns), json_keys(columns))
+        lengths = {"csv": writer.csv_lengths, "jsonl": writer.json_lengths}
+        sizes = [[int(lengths[fmt][rows].sum()) for fmt in formats] for _, _, rows in cuts]
+        self.lease = shared.lease("lines", sum(map(sum, sizes)))
+        self._buffer = self.lease.view()
+        self._pieces: list[np.ndarray] = []
+        at = 0
+        for (_, _, rows), part_sizes in zip(cuts, sizes, strict=True):
+            starts = dict(zip(formats, np.cumsum([at, *part_sizes[:-1]]).tolist(), strict=True))
+            writer.write(rows, self._buffer, starts.get("csv"), starts.get("jsonl"))
+            for size in part_sizes:
+                self._pieces.append(self._buffer[at : at + size])
+                at += size
+        self._pieces.reverse()
+
+    def pop(self) -> np.ndarray:
+        return self._pieces.pop()
 
 
 @dataclass

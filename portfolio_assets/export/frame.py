@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from portfolio_assets import strict_json
 from portfolio_assets.columns import LLM_COLUMNS, SFT_COLUMNS
@@ -89,11 +88,14 @@ def null_mask(series: pd.Series) -> np.ndarray:
     return series.isna().to_numpy(dtype=bool)
 
 
-def _normalise(series: pd.Series, kind: str) -> pd.Series:
+def _normalise(series: pd.Series, kind: str, texts: dict[str, pa.Array | None] | None = None) -> pd.Series:
+    """``series`` as ``kind`` (errors for values the export cannot write); a text column's Arrow array (None if
+    Arrow cannot hold it) goes into ``texts`` when given."""
     name = series.name
     if kind == "timestamp":
         out = series.dt.tz_convert("UTC").dt.as_unit("ns")
-        fractional = out.notna() & (out != out.dt.floor("s"))
+        nanoseconds = out.array.asi8
+        fractional = (nanoseconds % 1_000_000_000 != 0) & out.notna().to_numpy()
         if fractional.any():
             raise ValueError(
                 f"column {name!r} has sub-second timestamps (e.g. {out[fractional].iloc[0]}); "
@@ -101,8 +103,7 @@ def _normalise(series: pd.Series, kind: str) -> pd.Series:
             )
         return out
     if kind == "float64":
-        out = series.astype("float64")
-        values = out.to_numpy(dtype="float64", na_value=np.nan)
+        values = series.to_numpy(dtype="float64", na_value=np.nan)
         if np.isinf(values).any():
             raise ValueError(f"column {name!r} has ±inf values, which JSON cannot carry; use null (NaN) for missing")
         return pd.Series(values + 0.0, index=series.index, name=name)  # -0.0 + 0.0 is 0.0
@@ -110,12 +111,20 @@ def _normalise(series: pd.Series, kind: str) -> pd.Series:
         return series.astype("Int64")
     if kind == "boolean":
         return series.astype("boolean")
-    values = series.astype(object).to_numpy()
+    values = series.to_numpy(dtype=object)
     nulls = null_mask(series)
-    present = values[~nulls] if nulls.any() else values
+    any_null = bool(nulls.any())
+    present = values[~nulls] if any_null else values
     if set(map(type, present)) <= {str} and (not len(present) or min(map(len, present))):
-        out = values.copy()  # every value a non-empty str or missing: no value to judge one by one
-        out[nulls] = None
+        out = values  # every value a non-empty str or missing: no value to judge one by one
+        if any_null:
+            out = values.copy()
+            out[nulls] = None
+        if texts is not None:
+            try:
+                texts[name] = pa.array(out, pa.string(), from_pandas=True)
+            except (pa.ArrowException, UnicodeEncodeError):  # e.g. a lone surrogate
+                texts[name] = None
         return pd.Series(out, index=series.index, name=name, dtype=object)
     out = np.empty(len(values), dtype=object)
     for i, value in enumerate(values):
@@ -159,27 +168,65 @@ def _check_strict_json(series: pd.Series, first_row: int) -> None:
 _MAYBE_NEGATIVE_ZERO = r"-0(\.0+)?([eE][+-]?[0-9]+)?([^0-9.eE]|$)"
 
 
-def _check_negative_zeros(series: pd.Series, first_row: int) -> None:
+def _check_negative_zeros(series: pd.Series, first_row: int, texts: pa.Array | None = None) -> None:
     """``_check_strict_json``'s negative-zero error for texts known to be strict JSON (the same first error):
-    only the texts an Arrow regex flags are parsed."""
-    try:
-        texts = pa.array(series.to_numpy(dtype=object), pa.string(), from_pandas=True)
-    except (pa.ArrowException, UnicodeEncodeError):  # e.g. a lone surrogate: every text
-        flagged = np.arange(len(series))
-    else:
-        flagged = np.flatnonzero(pc.fill_null(pc.match_substring_regex(texts, _MAYBE_NEGATIVE_ZERO), False))
+    only the texts a compiled scan flags (``linekernel.maybe_negative_zero``: where ``_MAYBE_NEGATIVE_ZERO``
+    matches) are parsed. ``texts``: the column as Arrow strings, when already made."""
+    if texts is None:
+        try:
+            texts = pa.array(series.to_numpy(dtype=object), pa.string(), from_pandas=True)
+        except (pa.ArrowException, UnicodeEncodeError):  # e.g. a lone surrogate: every text
+            texts = None
+    flagged = np.arange(len(series)) if texts is None else np.flatnonzero(maybe_negative_zero(texts))
     if len(flagged):
         _check_strict_json(series.iloc[flagged].set_axis(flagged), first_row)
 
 
+def maybe_negative_zero(texts: pa.Array) -> np.ndarray:
+    """Where a text holds a match of ``_MAYBE_NEGATIVE_ZERO`` (False where missing)."""
+    from portfolio_assets.export import linekernel
+
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    flags = np.zeros(len(texts), dtype=np.uint8)
+    if len(texts) and texts.null_count < len(texts):
+        _, offsets, data = texts.buffers()
+        width = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+        bounds = np.frombuffer(offsets, dtype=width)[texts.offset : texts.offset + len(texts) + 1].astype(np.int64)
+        linekernel.negative_zeros(bounds, np.frombuffer(data, dtype=np.uint8), flags)
+        if texts.null_count:
+            flags &= texts.is_valid().to_numpy(zero_copy_only=False)
+    return flags.astype(bool)
+
+
+def _in_order(timestamps: pd.Series, symbols: pd.Series) -> bool:
+    """Whether the rows are strictly increasing by (timestamp, symbol): in ``ORDER_BY`` order without a repeated
+    key, so sorting them changes nothing (False where a timestamp is missing: those sort last)."""
+    ts = timestamps.array.asi8
+    if timestamps.isna().any():
+        return False
+    step = np.diff(ts)
+    if (step < 0).any():
+        return False
+    ties = np.flatnonzero(step == 0)
+    names = symbols.to_numpy(dtype=object)
+    return bool(np.all(names[ties] < names[ties + 1])) if ties.size else True
+
+
 def canonical_frame(
-    rows: pd.DataFrame, *, first_row: int = 0, json_valid: bool = False
+    rows: pd.DataFrame,
+    *,
+    first_row: int = 0,
+    json_valid: bool = False,
+    texts: dict[str, pa.Array] | None = None,
 ) -> tuple[pd.DataFrame, list[Column]]:
     """Canonical columns then extras, each normalised to its kind, sorted by (timestamp, asset_symbol).
 
-    ``first_row``: the position of ``rows``' first row in the whole input, which errors name rows by.
+    ``first_row``: the position of ``rows``' first row in the whole input, which errors names rows by.
     ``json_valid``: every text of ``JSON_COLUMNS`` is known to be strict JSON (``validate_rows`` passed every
-    row: each training-set schema parses them strictly), so only their negative zeros are looked for."""
+    row: each training-set schema parses them strictly), so only their negative zeros are looked for.
+    ``texts``: receives the text columns as Arrow strings, in the frame's order (``encoders.part_texts``
+    takes them instead of converting the column again); left empty if the rows had to be sorted."""
     if rows.columns.duplicated().any():
         raise ValueError(f"duplicate column names: {sorted(set(rows.columns[rows.columns.duplicated()]))}")
     missing = [c for c in SFT_COLUMNS if c not in rows.columns]
@@ -191,20 +238,29 @@ def canonical_frame(
         raise ValueError(f"extra column name(s) {bad} are reserved or not strings")
     columns: list[Column] = []
     data: dict[str, pd.Series] = {}
+    arrow: dict[str, pa.Array | None] = {}
     for name in [*SFT_COLUMNS, *extras]:
         series = rows[name].reset_index(drop=True)
         kind = _kind(series)
         required = _REQUIRED_KINDS.get(name)
         if required and kind != required:
             raise TypeError(f"column {name!r} must be {_KINDS[required][0]}, got dtype {series.dtype}")
-        data[name] = _normalise(series, kind)
+        data[name] = _normalise(series, kind, arrow)
         columns.append(Column(name, kind))
-    frame = pd.DataFrame(data)
     for name in ("asset_symbol", *LLM_COLUMNS):
-        if frame[name].isna().any():
-            raise ValueError(f"{name} is null in {int(frame[name].isna().sum())} row(s)")
+        nulls = int(data[name].isna().sum())
+        if nulls:
+            raise ValueError(f"{name} is null in {nulls} row(s)")
     for name in JSON_COLUMNS:
-        (_check_negative_zeros if json_valid else _check_strict_json)(frame[name], first_row)
+        if json_valid:
+            _check_negative_zeros(data[name], first_row, arrow.get(name))
+        else:
+            _check_strict_json(data[name], first_row)
+    frame = pd.DataFrame(data)
+    if _in_order(frame["timestamp"], frame["asset_symbol"]):
+        if texts is not None:
+            texts.update({name: array for name, array in arrow.items() if array is not None})
+        return frame, columns
     frame = frame.sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
     duplicated = frame.duplicated(ORDER_BY, keep=False)
     if duplicated.any():

@@ -20,7 +20,7 @@ from portfolio_assets.export.encoders import (
 )
 from portfolio_assets.export.frame import ORDER_BY, Column
 from portfolio_assets.export.shards import SHARD_RULES
-from portfolio_assets.export.splits import BOUNDARIES, SPLIT_RULE, SPLITS, SplitConfig, Splits
+from portfolio_assets.export.splits import BOUNDARIES, LABELS, SPLIT_RULE, SPLITS, SplitConfig, Splits
 from portfolio_assets.timeutil import ISO_UTC_FORMAT
 
 __all__ = [
@@ -118,7 +118,7 @@ def build_manifest(
     provenance: object,
 ) -> dict[str, object]:
     """The manifest of an export (without ``cards``, which the exporter adds once the cards are written)."""
-    labels = splits.labels
+    labels = splits.labels.astype(pd.CategoricalDtype(LABELS))  # compared by code, not string by string
     exported = frame[labels.isin(SPLITS)]
     exported_labels = labels[labels.isin(SPLITS)]
     exported_shards = shards[labels.isin(SPLITS)]

@@ -13,7 +13,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fcntl
 import hashlib
+import io
+import mmap
 import os
 import shutil
 import sys
@@ -122,13 +125,28 @@ def _sync_and_close(handle: BinaryIO) -> None:
         handle.close()
 
 
+_DIRECT = getattr(os, "O_DIRECT", 0)
+_BLOCK = 4096  # what O_DIRECT writes align to: a multiple of every device's logical block size
+_DIRECT_BUFFER = 8 << 20
+
+
 class StagedFile:
     """A staged file written in parts: its size and sha256 as written; ``close`` fsyncs it (idempotent), or
-    flushes it and hands it to ``sync`` (which fsyncs and closes it) when given."""
+    flushes it and hands it to ``sync`` (which fsyncs and closes it) when given.
+
+    Where the file system allows it (Linux ``O_DIRECT``), the bytes go to the disk without the page cache:
+    they are gathered in an aligned buffer and written a whole buffer at a time, the last block padded and
+    the file then cut to its size. The kernel then neither copies them into new cache pages nor reclaims
+    others for them, which cost more CPU than everything else the writer does with a byte but the hash."""
 
     def __init__(self, path: Path, *, sync: Callable[[BinaryIO], None] | None = None) -> None:
         self.path = path
-        self._handle = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._buffer: mmap.mmap | None = None
+        self._filled = 0
+        handle = _open_direct(path)
+        if handle is not None:
+            self._buffer = mmap.mmap(-1, _DIRECT_BUFFER)  # page-aligned
+        self._handle: BinaryIO = handle if handle is not None else open(path, "wb")  # noqa: SIM115 - close()
         self._hash = hashlib.sha256()
         self._sync = sync
         self._closed = False
@@ -136,15 +154,45 @@ class StagedFile:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Append ``data``."""
-        self._handle.write(data)
+        if self._buffer is None:
+            self._handle.write(data)
+        else:
+            self._gather(memoryview(data).cast("B"))
         self._hash.update(data)
         self.size += len(data)
         return len(data)
+
+    def _gather(self, data: memoryview) -> None:
+        assert self._buffer is not None
+        while len(data):
+            take = min(len(data), _DIRECT_BUFFER - self._filled)
+            self._buffer[self._filled : self._filled + take] = data[:take]
+            self._filled += take
+            data = data[take:]
+            if self._filled == _DIRECT_BUFFER:
+                self._write_buffer(_DIRECT_BUFFER)
+                self._filled = 0
+
+    def _write_buffer(self, size: int) -> None:
+        assert self._buffer is not None
+        view = memoryview(self._buffer)[:size]
+        try:
+            while len(view):
+                try:
+                    view = view[self._handle.write(view) or 0 :]
+                except OSError as exc:  # a file system that opens O_DIRECT but refuses its writes
+                    if exc.errno != errno.EINVAL or not _direct(self._handle):
+                        raise
+                    fd = self._handle.fileno()
+                    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~_DIRECT)
+        finally:
+            view.release()
 
     def tell(self) -> int:
         return self.size
 
     def flush(self) -> None:
+        """Flush the file object (what an ``O_DIRECT`` buffer holds is written at ``close``)."""
         self._handle.flush()
 
     @property
@@ -161,6 +209,13 @@ class StagedFile:
         self._closed = True
         try:
             self._handle.flush()
+            if self._buffer is not None:
+                if self._filled:
+                    padded = -(-self._filled // _BLOCK) * _BLOCK
+                    self._buffer[self._filled : padded] = bytes(padded - self._filled)
+                    self._write_buffer(padded)
+                    os.ftruncate(self._handle.fileno(), self.size)
+                self._buffer.close()
         except BaseException:
             self._handle.close()
             raise
@@ -173,6 +228,23 @@ class StagedFile:
     def sha256(self) -> str:
         """The hex sha256 of the bytes written so far."""
         return self._hash.hexdigest()
+
+
+def _direct(handle: BinaryIO) -> bool:
+    return bool(fcntl.fcntl(handle.fileno(), fcntl.F_GETFL) & _DIRECT)
+
+
+def _open_direct(path: Path) -> BinaryIO | None:
+    """``path`` created for unbuffered ``O_DIRECT`` writes; None where the platform or file system has none."""
+    if not _DIRECT or not sys.platform.startswith("linux"):
+        return None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | _DIRECT, 0o666)
+    except OSError as exc:
+        if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP):
+            return None
+        raise
+    return io.FileIO(fd, "wb", closefd=True)  # type: ignore[return-value]
 
 
 def _write_file(path: Path, data: bytes) -> None:

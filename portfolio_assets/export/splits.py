@@ -159,16 +159,16 @@ def _label(
     """(base split, label, purged, embargoed) of every row, given the boundaries (row-local)."""
     v0 = pd.Timestamp(boundaries["validation_start"], tz="UTC")
     t0 = pd.Timestamp(boundaries["test_start"], tz="UTC")
+    train = timestamps < v0
+    validation = ~train & (timestamps < t0)
     base = pd.Series(
-        np.where(timestamps < v0, "train", np.where(timestamps < t0, "validation", "test")),
-        index=timestamps.index,
-        dtype=object,
+        np.where(train, "train", np.where(validation, "validation", "test")), index=timestamps.index, dtype=object
     )
     embargo = pd.Timedelta(days=embargo_days)
     embargoed = ((timestamps >= v0) & (timestamps < v0 + embargo)) | ((timestamps >= t0) & (timestamps < t0 + embargo))
     # Every split is purged against the next split's start: a train label must end before the first
     # validation date (hence before every test date), a validation label before the first test date.
-    purged = ((base == "train") & (targets >= v0)) | ((base == "validation") & (targets >= t0))
+    purged = (train & (targets >= v0)) | (validation & (targets >= t0))
     labels = base.copy()
     labels[purged] = "purged"
     labels[embargoed] = "embargoed"
