@@ -98,7 +98,7 @@ SIMD_MATH = re.compile(
 )
 EXEMPT = {
     "fpmath.py": "the home of the C library's math",
-    "bench.py": "TA-Lib's side of the timing comparison, never stored",
+    "bench_talib.py": "TA-Lib's side of the timing comparison, never stored",
 }
 
 
