@@ -28,6 +28,7 @@ from portfolio_assets.assets.sentiment import sentiment
 from portfolio_assets.assets.sft_rows import gate_and_rows
 from portfolio_assets.assets.targets import targets
 from portfolio_assets.assets.training_set import training_set
+from portfolio_assets.engine import DEFAULT_APP_NAME, EngineResource
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
 from portfolio_assets.io_managers import PartitionedParquetIOManager
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
@@ -64,6 +65,7 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
             universe_file=env_setting(settings.UNIVERSE_FILE_ENV, str(DEFAULT_UNIVERSE)),
         ),
         "sources": sources_resource(),
+        "engine": engine_resource(),
         "export": ExportResource(
             storage=storage,
             context_window=env_setting(settings.CONTEXT_WINDOW_ENV, DEFAULT_CONTEXT_WINDOW),
@@ -77,6 +79,19 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
     }
     settings.check_split_settings()
     return resources
+
+
+def engine_resource() -> EngineResource:
+    """In-process unless ``SPARK_MASTER_URL`` or ``SPARK_REMOTE`` is set (then Spark, with these settings)."""
+    return EngineResource(
+        master_url=env_setting(settings.SPARK_MASTER_URL_ENV, ""),
+        remote=env_setting(settings.SPARK_REMOTE_ENV, ""),
+        app_name=env_setting(settings.SPARK_APP_NAME_ENV, DEFAULT_APP_NAME),
+        executor_memory=env_setting(settings.SPARK_EXECUTOR_MEMORY_ENV, ""),
+        executor_cores=env_setting(settings.SPARK_EXECUTOR_CORES_ENV, 0),
+        executor_python=env_setting(settings.SPARK_PYTHON_ENV, ""),
+        extra_conf=env_setting(settings.SPARK_CONF_ENV, ""),
+    )
 
 
 def default_landing_root() -> str:

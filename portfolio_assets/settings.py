@@ -81,6 +81,15 @@ HTTP_RETRIES_ENV = "PORTFOLIO_HTTP_RETRIES"
 HTTP_BACKOFF_ENV = "PORTFOLIO_HTTP_BACKOFF_SECONDS"
 HTTP_TIMEOUT_ENV = "PORTFOLIO_HTTP_TIMEOUT_SECONDS"
 
+# The engine (issue 13): fields of EngineResource. Spark's own variable names for the two URLs.
+SPARK_MASTER_URL_ENV = "SPARK_MASTER_URL"
+SPARK_REMOTE_ENV = "SPARK_REMOTE"
+SPARK_APP_NAME_ENV = "PORTFOLIO_SPARK_APP_NAME"
+SPARK_EXECUTOR_MEMORY_ENV = "PORTFOLIO_SPARK_EXECUTOR_MEMORY"
+SPARK_EXECUTOR_CORES_ENV = "PORTFOLIO_SPARK_EXECUTOR_CORES"
+SPARK_PYTHON_ENV = "PORTFOLIO_SPARK_PYTHON"
+SPARK_CONF_ENV = "PORTFOLIO_SPARK_CONF"
+
 
 class SettingError(ValueError):
     """A setting has an unusable value; the message names the variable."""
@@ -254,6 +263,53 @@ def shown_url(text: str) -> str:
     return repr(f"{parts.scheme}://{host}{port}{parts.path}") + extra
 
 
+def spark_master(text: str) -> str:
+    """A Spark master URL: ``local``, ``local[N]``, ``local[*]``, ``spark://host:port[,host:port]``, ``yarn``,
+    ``k8s://…``."""
+    value = text.strip()
+    if re.fullmatch(r"local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|yarn|k8s://\S+", value):
+        return value
+    if re.fullmatch(r"spark://[^\s/,:@]+(:[0-9]{1,5})?(,[^\s/,:@]+(:[0-9]{1,5})?)*", value):
+        return value
+    raise ValueError("is not a Spark master URL (local[*], local[N], spark://host:7077, yarn or k8s://…)")
+
+
+def spark_remote(text: str) -> str:
+    """A Spark Connect URL: ``sc://host[:port][/;param=value…]``."""
+    if not re.fullmatch(r"sc://[^\s/:;@]+(:[0-9]{1,5})?(/(;[^\s;=]+=[^\s;]*)*)?", text.strip()):
+        raise ValueError("is not a Spark Connect URL (sc://host:15002, optionally /;token=…)")
+    return text.strip()
+
+
+def spark_memory(text: str) -> str:
+    """A JVM memory size as Spark takes it: ``512m``, ``8g``, ``1t``."""
+    if not re.fullmatch(r"[1-9][0-9]*[kmgtKMGT]", text.strip()):
+        raise ValueError("is not a memory size such as 512m or 8g")
+    return text.strip()
+
+
+def spark_conf(text: str) -> str:
+    """Extra Spark conf: ``spark.key=value`` pairs separated by commas."""
+    from portfolio_assets.engine import parse_conf
+
+    parse_conf(text)
+    return text
+
+
+def printable(text: str) -> str:
+    """One line of printable ASCII, not blank."""
+    if not text.strip() or not re.fullmatch(r"[\x20-\x7e]+", text):
+        raise ValueError("must be one line of printable ASCII")
+    return text
+
+
+def redacted_url(text: str) -> str:
+    """A Spark URL as an error may show it (credentials hidden)."""
+    from portfolio_assets.engine import redact_url
+
+    return repr(redact_url(text))
+
+
 def api_key(text: str) -> str:
     """A credential: one printable word (the value is never echoed in an error)."""
     if not re.fullmatch(r"[\x21-\x7e]+", text):
@@ -337,6 +393,13 @@ SETTINGS: dict[str, Setting] = {
         Setting(HTTP_RETRIES_ENV, whole_number(0, 20)),
         Setting(HTTP_BACKOFF_ENV, number(0, 600)),
         Setting(HTTP_TIMEOUT_ENV, number(0.1, 3600)),
+        Setting(SPARK_MASTER_URL_ENV, spark_master, empty_means_default=True, shown=redacted_url),
+        Setting(SPARK_REMOTE_ENV, spark_remote, empty_means_default=True, shown=redacted_url),
+        Setting(SPARK_APP_NAME_ENV, printable),
+        Setting(SPARK_EXECUTOR_MEMORY_ENV, spark_memory),
+        Setting(SPARK_EXECUTOR_CORES_ENV, whole_number(1, 1024)),
+        Setting(SPARK_PYTHON_ENV, any_path),
+        Setting(SPARK_CONF_ENV, spark_conf),
     )
 }
 """Every resource setting that comes from a variable (the README's configuration table)."""
@@ -346,6 +409,12 @@ def env_setting(name: str, default: T, *, environ: Mapping[str, str] = os.enviro
     """The resource field value of setting ``name``: ``EnvVar`` when its variable is set (validated now), else
     ``default``. A bad value fails when the definitions load, naming the variable and the cause."""
     return SETTINGS[name].value(default, environ)
+
+
+def use_executor_python(python: str) -> None:
+    """Have Spark start its Python workers with ``python`` unless ``PYSPARK_PYTHON`` (Spark's own) says which:
+    PySpark reads that variable, not its conf, when a context starts."""
+    os.environ.setdefault("PYSPARK_PYTHON", python)
 
 
 def check_split_settings(environ: Mapping[str, str] = os.environ) -> None:

@@ -17,6 +17,7 @@ from portfolio_assets.assets.windows import (
 )
 from portfolio_assets.checks import completeness, has_volume_for, rsi_bounds, warmup_ends
 from portfolio_assets.columns import AVAILABLE_AT, CROSS_ASSET_AVAILABILITY, INDICATOR_COLUMNS
+from portfolio_assets.engine import EngineResource
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
 from portfolio_assets.features.adjustment import rebase_levels, total_return_prices
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
@@ -59,6 +60,7 @@ def indicators(
     context: AssetExecutionContext,
     landing: LandingZoneResource,
     storage: StorageResource,
+    engine: EngineResource,
     prices: pd.DataFrame,
     benchmarks: pd.DataFrame,
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
@@ -81,8 +83,10 @@ def indicators(
     if excluded:
         context.log.warning(f"indicators: left out (a lookback partition of prices lacks them): {excluded}")
         prices = prices[~prices["asset_symbol"].isin(list(excluded))]
-    frame = in_window(indicator_frame(prices, benchmarks), first, last)
+    computed = engine.by_asset(indicator_frame, {"prices": prices}, shared={"benchmarks": benchmarks})
+    frame = in_window(computed, first, last)
     meta = summary_metadata(frame, first, last)
+    meta["engine"] = engine.describe()
     meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     meta["warm_up_rows_per_feature"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in INDICATOR_COLUMNS})
     has_volume = has_volume_for(landing.universe().assets)

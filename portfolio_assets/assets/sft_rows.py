@@ -55,6 +55,7 @@ from portfolio_assets.columns import (
     TARGET_COLUMNS,
     not_applicable,
 )
+from portfolio_assets.engine import EngineResource
 from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS, adjusted_close, factors_of
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows, format_rows
@@ -191,9 +192,28 @@ def not_held(rows: pd.DataFrame, held: pd.DataFrame) -> np.ndarray:
     return ~in_held[row_codes]
 
 
+def sft_rows_of(
+    prices: pd.DataFrame,
+    joined: pd.DataFrame,
+    *,
+    context_window: int,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    universe: Universe,
+) -> pd.DataFrame:
+    """The SFT rows of ``joined`` (``join_features`` of the run's days of ``prices``, in their order), each with
+    the context window of its last ``context_window`` closes (``prices``: the context lookback of the run)."""
+    days = prices["timestamp"]
+    run_days = ((days >= first) & (days < last + pd.Timedelta(days=1))).to_numpy()  # in_window's rows
+    windows = context_windows(prices, context_window, factors=factors_of(prices)[1], wanted=run_days)
+    day_windows = in_window(prices.assign(context_window=windows), first, last)["context_window"]
+    return build_sft_rows(joined, day_windows, universe)
+
+
 def candidate_rows(
     context: AssetExecutionContext,
     export: ExportResource,
+    engine: EngineResource,
     universe: Universe,
     prices: pd.DataFrame,
     indicators: pd.DataFrame,
@@ -202,15 +222,16 @@ def candidate_rows(
     targets: pd.DataFrame,
 ) -> tuple[pd.DataFrame, CheckOutcome]:
     """Every (asset, trading day) of the run as an SFT row, valid or not, and the ``point_in_time`` check of the
-    values they use against their decision times (``prices``: the context lookback and horizon of the run)."""
+    values they use against their decision times (``prices``: the context lookback and horizon of the run).
+    The rows are formatted per asset by the engine; macro is joined to each row first."""
     first, last = run_window(context)
-    days = prices["timestamp"]
-    run_days = ((days >= first) & (days < last + pd.Timedelta(days=1))).to_numpy()  # in_window's rows
-    windows = context_windows(prices, export.context_window, factors=factors_of(prices)[1], wanted=run_days)
-    day_prices = in_window(prices.assign(context_window=windows), first, last)
-    joined = join_features(day_prices.drop(columns="context_window"), indicators, macro, sentiment, targets)
+    joined = join_features(in_window(prices, first, last), indicators, macro, sentiment, targets)
     timing = point_in_time(joined, features=FEATURE_COLUMNS)
-    return build_sft_rows(joined, day_prices["context_window"], universe), timing
+    shared = {"context_window": export.context_window, "first": first, "last": last, "universe": universe}
+    rows = engine.by_asset(
+        sft_rows_of, {"prices": prices, "joined": joined}, shared=shared, order=("timestamp", "asset_symbol")
+    )
+    return rows, timing
 
 
 GATE_CHECKS = (
@@ -268,6 +289,7 @@ def gate_and_rows(
     context: AssetExecutionContext,
     export: ExportResource,
     landing: LandingZoneResource,
+    engine: EngineResource,
     prices: pd.DataFrame,
     indicators: pd.DataFrame,
     macro: pd.DataFrame,
@@ -310,7 +332,7 @@ def gate_and_rows(
         prices, indicators, sentiment, targets = (
             frame[~frame["asset_symbol"].isin(list(excluded))] for frame in (prices, indicators, sentiment, targets)
         )
-    rows, timing = candidate_rows(context, export, universe, prices, indicators, macro, sentiment, targets)
+    rows, timing = candidate_rows(context, export, engine, universe, prices, indicators, macro, sentiment, targets)
     has_volume = has_volume_for(universe.assets)
     # Survivorship: a row whose horizon passes its asset's last trading day has no label. It is held with the
     # reason and never exported; the schema (of labelled rows) and the target checks judge the others.
@@ -329,6 +351,7 @@ def gate_and_rows(
     held = held_rows(rows, result.invalid, reasons, no_target)
     meta = summary_metadata(held, first, last)
     meta["candidate_rows"] = len(rows)
+    meta["engine"] = engine.describe()
     if no_target.notna().any():
         meta["no_target_rows"] = MetadataValue.json(
             {str(s): int(n) for s, n in rows.loc[no_target.notna(), "asset_symbol"].value_counts().sort_index().items()}
@@ -370,6 +393,7 @@ def gate_and_rows(
     out = rows[valid].reset_index(drop=True)
     out_meta = summary_metadata(out, first, last)
     out_meta["quarantined_rows"] = int((~valid).sum())
+    out_meta["engine"] = meta["engine"]
     out_meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     out_meta["example_input"] = MetadataValue.json(json.loads(out["input"].iloc[-1])) if len(out) else "none"
     if result.ok:  # always, past the blocking schema check: every stored row passed; the export trusts that

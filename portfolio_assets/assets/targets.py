@@ -8,6 +8,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPo
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import in_window, require_input_window, run_window, summary_metadata
 from portfolio_assets.checks import last_trading_days_for
+from portfolio_assets.engine import EngineResource
 from portfolio_assets.features import compute_targets
 from portfolio_assets.partitions import HORIZON_LOOKAHEAD, LABELLED_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
@@ -26,7 +27,7 @@ from portfolio_assets.spans import HORIZON_DAYS
     check_specs=check_specs("targets", ["schema"]),
 )
 def targets(
-    context: AssetExecutionContext, landing: LandingZoneResource, prices: pd.DataFrame
+    context: AssetExecutionContext, landing: LandingZoneResource, engine: EngineResource, prices: pd.DataFrame
 ) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
     """90-day forward targets per asset per trading day: target_price_90d is the asset's last
     close at or before timestamp + 90 calendar days (missing if that close is more than 7 days
@@ -42,10 +43,10 @@ def targets(
     # horizon falls on a weekend or holiday is final, not pending.
     horizon_end = last + pd.Timedelta(days=HORIZON_DAYS)
     ended = last_trading_days_for(landing.universe().assets)
-    frame = in_window(
-        compute_targets(prices, horizon_days=HORIZON_DAYS, data_end=horizon_end, last_trading_days=ended), first, last
-    )
+    shared = {"horizon_days": HORIZON_DAYS, "data_end": horizon_end, "last_trading_days": ended}
+    frame = in_window(engine.by_asset(compute_targets, {"prices": prices}, shared=shared), first, last)
     meta = summary_metadata(frame, first, last)
+    meta["engine"] = engine.describe()
     meta["missing_targets"] = int(frame["target_price_90d"].isna().sum())
     if ended:
         meta["last_trading_days"] = MetadataValue.json({s: f"{d:%Y-%m-%d}" for s, d in sorted(ended.items())})

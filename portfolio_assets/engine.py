@@ -1,0 +1,324 @@
+"""Where the heavy per-asset work runs: in this process (the embedded default) or on a Spark cluster.
+
+The assets hand :meth:`EngineResource.by_asset` a pure function from ``features/`` (or a thin wrapper of
+one) and the frames it reads. In-process, the function runs once on the whole frames, as it always did.
+On Spark (``SPARK_MASTER_URL`` or ``SPARK_REMOTE`` set), the frames are split by asset, each asset's
+pieces become one row of a Spark DataFrame, and ``groupBy(asset).applyInPandas`` runs the *same*
+function on every asset in the executors' Python workers; what is shared by every asset (the benchmark
+series, the macro rows, parameters) travels with the task, as a broadcast would. The pieces cross Spark
+as pickled pandas frames in a binary column, so every dtype, time zone, nanosecond and NaN arrives as it
+left: the Spark result is the in-process result, row for row (``portfolio_assets_tests/engine``).
+
+The session is created when first used, reused for every call of the run, and stopped when the run
+ends (an already running session, such as a test's, is reused and left running). Before it is created,
+a ``spark://`` or ``sc://`` endpoint is dialled: a cluster that does not answer fails the run at once,
+naming the URL (credentials hidden) and what to check.
+"""
+
+from __future__ import annotations
+
+import pickle
+import socket
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import pandas as pd
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
+
+DEFAULT_APP_NAME = "portfolio_assets"
+KEY_COLUMN = "asset_symbol"
+CONNECT_TIMEOUT_SECONDS = 10.0
+_PIECES = "group string, name string, payload binary"
+_RESULTS = "group string, payload binary"
+
+
+class EngineError(RuntimeError):
+    """The Spark engine cannot start or reach its cluster; the message names the URL (redacted) and the cause."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` without credentials: user info, and ``token`` / ``password`` / ``secret`` parameters of a
+    Spark Connect URL (``sc://host:15002/;token=…``), become ``***``."""
+    text = url.strip()
+    head, sep, params = text.partition(";")
+    try:
+        parts = urlsplit(head)
+        if parts.username or parts.password:
+            host = parts.hostname or ""
+            port = f":{parts.port}" if parts.port else ""
+            head = f"{parts.scheme}://***@{host}{port}{parts.path}"
+    except ValueError:
+        return "(URL hidden: not parsable)"
+    kept = []
+    for item in params.split(";") if sep else []:
+        name, eq, _ = item.partition("=")
+        secret = any(word in name.lower() for word in ("token", "password", "secret", "key"))
+        kept.append(f"{name}{eq}***" if eq and secret else item)
+    return head + (";" + ";".join(kept) if sep else "")
+
+
+def parse_conf(text: str) -> dict[str, str]:
+    """Extra Spark conf written ``key=value`` pairs separated by commas or new lines (``spark.`` keys only)."""
+    conf: dict[str, str] = {}
+    for item in text.replace("\n", ",").split(","):
+        if not item.strip():
+            continue
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key.startswith("spark.") or not value.strip():
+            raise ValueError(f"{item.strip()!r} is not a Spark setting written spark.<key>=<value>")
+        conf[key] = value.strip()
+    return conf
+
+
+def endpoint_of(url: str) -> tuple[str, int] | None:
+    """The (host, port) a ``spark://`` or ``sc://`` URL dials (None for ``local[...]``, ``yarn``, ``k8s://``).
+
+    A standalone URL may list several masters (``spark://h1:7077,h2:7077``): the first is dialled.
+    """
+    text = url.strip().split(";", 1)[0]
+    scheme, _, rest = text.partition("://")
+    if scheme not in ("spark", "sc"):
+        return None
+    hostport = rest.split("/", 1)[0].split(",", 1)[0].rpartition("@")[2]
+    host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
+    default = 15002 if scheme == "sc" else 7077
+    try:
+        return host.strip("[]"), int(port) if port else default
+    except ValueError:
+        raise EngineError(f"Spark URL {redact_url(url)}: the port is not a number") from None
+
+
+def check_reachable(url: str, *, setting: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
+    """Dial the endpoint of ``url``; raise :class:`EngineError` naming it (redacted) when nobody answers."""
+    endpoint = endpoint_of(url)
+    if endpoint is None:
+        return
+    host, port = endpoint
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return
+    except OSError as exc:
+        raise EngineError(
+            f"Spark engine: {setting}={redact_url(url)} does not answer at {host}:{port} ({exc}). Check that the "
+            f"{'Spark Connect server' if url.strip().startswith('sc://') else 'standalone master'} runs and that "
+            f"this host can reach it (firewall, VPN), or unset {setting} to run in-process."
+        ) from None
+
+
+def split_by(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
+    """``frame``'s rows per value of ``key``, in the order the values first appear, each re-indexed from 0."""
+    if key not in frame.columns:
+        raise ValueError(f"engine: the frame has no {key!r} column to split by")
+    codes, uniques = pd.factorize(frame[key], sort=False)
+    positions = pd.Series(range(len(frame))).groupby(codes).indices
+    return {
+        str(value): frame.iloc[positions[code]].reset_index(drop=True)
+        for code, value in enumerate(uniques)
+        if code in positions
+    }
+
+
+def _run_group(
+    function: Callable[..., pd.DataFrame], names: Sequence[str], shared: Mapping[str, Any]
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The ``applyInPandas`` function: one group's pickled pieces in, the function's pickled frame out."""
+
+    def run(pieces: pd.DataFrame) -> pd.DataFrame:
+        frames = dict(zip(pieces["name"], (pickle.loads(p) for p in pieces["payload"]), strict=True))
+        missing = [n for n in names if n not in frames]
+        if missing:
+            raise ValueError(f"engine: group {pieces['group'].iloc[0]!r} lacks its {missing} piece(s)")
+        result = function(**{n: frames[n] for n in names}, **shared)
+        payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        return pd.DataFrame({"group": [pieces["group"].iloc[0]], "payload": [payload]})
+
+    return run
+
+
+class EngineResource(ConfigurableResource):
+    """The engine of the heavy assets: in-process (no Spark URL set) or a Spark session.
+
+    ``master_url`` (``SPARK_MASTER_URL``: ``spark://host:7077``, ``local[*]``, ``yarn``, ``k8s://…``) starts
+    a classic session; ``remote`` (``SPARK_REMOTE``: ``sc://host:15002``) a Spark Connect one. The other
+    fields are applied to the session as Spark conf.
+    """
+
+    master_url: str = ""
+    remote: str = ""
+    app_name: str = DEFAULT_APP_NAME
+    executor_memory: str = ""
+    """``spark.executor.memory`` (e.g. ``8g``); empty: the cluster's default."""
+    executor_cores: int = 0
+    """``spark.executor.cores``; 0: the cluster's default."""
+    executor_python: str = ""
+    """The Python the executors run (``PYSPARK_PYTHON``); empty: this interpreter (same image or host)."""
+    extra_conf: str = ""
+    """More Spark conf, ``spark.key=value`` pairs separated by commas."""
+    _session: Any = PrivateAttr(default=None)
+    _owned: bool = PrivateAttr(default=False)
+
+    @property
+    def uses_spark(self) -> bool:
+        """Whether the per-asset work runs on Spark."""
+        return bool(self.master_url.strip() or self.remote.strip())
+
+    def describe(self) -> str:
+        """Where the work runs, as metadata shows it (credentials hidden)."""
+        if self.remote.strip():
+            return f"spark connect {redact_url(self.remote)}"
+        if self.master_url.strip():
+            return f"spark {redact_url(self.master_url)}"
+        return "in-process"
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Check the settings when the run starts (the session itself starts when first used)."""
+        from portfolio_assets import settings
+
+        if self.master_url.strip() and self.remote.strip():
+            raise settings.SettingError(
+                f"set {settings.SPARK_MASTER_URL_ENV} or {settings.SPARK_REMOTE_ENV}, not both "
+                f"({redact_url(self.master_url)} and {redact_url(self.remote)})"
+            )
+        for env, field in (
+            (settings.SPARK_MASTER_URL_ENV, "master_url"),
+            (settings.SPARK_REMOTE_ENV, "remote"),
+            (settings.SPARK_EXECUTOR_MEMORY_ENV, "executor_memory"),
+            (settings.SPARK_CONF_ENV, "extra_conf"),
+            (settings.SPARK_PYTHON_ENV, "executor_python"),
+        ):
+            value = str(getattr(self, field)).strip()
+            if value:
+                settings.SETTINGS[env].check(value, name=f"EngineResource.{field} ({env})")
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        """Stop the session this run started."""
+        self.stop()
+
+    def conf(self) -> dict[str, str]:
+        """The Spark conf the session is built with."""
+        conf = {
+            "spark.app.name": self.app_name,
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.execution.arrow.pyspark.enabled": "true",
+            "spark.sql.execution.arrow.pyspark.fallback.enabled": "false",
+        }
+        if self.executor_memory.strip():
+            conf["spark.executor.memory"] = self.executor_memory.strip()
+        if self.executor_cores:
+            conf["spark.executor.cores"] = str(self.executor_cores)
+        conf.update(parse_conf(self.extra_conf))
+        return conf
+
+    def session(self) -> Any:
+        """The run's Spark session: created on first use (an active one with the same master is reused)."""
+        if self._session is not None:
+            return self._session
+        if not self.uses_spark:
+            raise EngineError("engine: no Spark URL is set (SPARK_MASTER_URL / SPARK_REMOTE); the work runs in-process")
+        from pyspark.sql import SparkSession
+
+        remote = self.remote.strip()
+        url, setting = (remote, "SPARK_REMOTE") if remote else (self.master_url.strip(), "SPARK_MASTER_URL")
+        active = None if remote else SparkSession.getActiveSession()
+        if active is not None:
+            if active.sparkContext.master != url:  # getOrCreate would hand it back, ignoring the master asked for
+                raise EngineError(
+                    f"Spark engine: {setting}={redact_url(url)}, but another Spark session (master "
+                    f"{redact_url(active.sparkContext.master)}) is active in this process; stop it first"
+                )
+            self._session, self._owned = active, False
+            return active
+        check_reachable(url, setting=setting)
+        from portfolio_assets.settings import use_executor_python
+
+        use_executor_python(self.executor_python.strip() or sys.executable)
+        builder = SparkSession.builder.remote(url) if remote else SparkSession.builder.master(url)
+        for key, value in self.conf().items():
+            if not (remote and key.startswith(("spark.executor.", "spark.app."))):  # set by the Connect server
+                builder = builder.config(key, value)
+        try:
+            self._session = builder.getOrCreate()
+        except Exception as exc:  # py4j / gRPC errors: name the endpoint, never its credentials
+            raise EngineError(
+                f"Spark engine: no session at {setting}={redact_url(url)}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
+        self._owned = True
+        return self._session
+
+    def stop(self) -> None:
+        """Stop the session if this resource started it."""
+        if self._session is not None and self._owned:
+            self._session.stop()
+        self._session, self._owned = None, False
+
+    def by_asset(
+        self,
+        function: Callable[..., pd.DataFrame],
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        shared: Mapping[str, Any] | None = None,
+        order: Sequence[str] = ("asset_symbol", "timestamp"),
+        key: str = KEY_COLUMN,
+    ) -> pd.DataFrame:
+        """``function(**frames, **shared)``: in-process on the whole frames, or on Spark once per value of
+        ``key`` (each frame cut to that asset, ``shared`` given whole), the results put back in ``order``.
+
+        ``function`` must treat assets independently (every ``features/`` family does), so both give the same
+        rows; ``order`` is the order ``function`` returns its rows in (a stable sort restores it).
+        """
+        shared = dict(shared or {})
+        if not self.uses_spark:
+            return function(**frames, **shared)
+        names = list(frames)
+        pieces = {name: split_by(frame, key) for name, frame in frames.items()}
+        groups = list(dict.fromkeys(g for split in pieces.values() for g in split))
+        if not groups:
+            return function(**frames, **shared)
+        results = self._apply(function, names, shared, groups, pieces, frames)
+        parts = [results[g] for g in groups]
+        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        return out.sort_values(list(order), kind="stable", ignore_index=True) if order else out
+
+    def _apply(
+        self,
+        function: Callable[..., pd.DataFrame],
+        names: list[str],
+        shared: dict[str, Any],
+        groups: list[str],
+        pieces: dict[str, dict[str, pd.DataFrame]],
+        frames: Mapping[str, pd.DataFrame],
+    ) -> dict[str, pd.DataFrame]:
+        spark = self.session()
+        rows = pd.DataFrame(
+            list(_piece_rows(names, groups, pieces, frames)),
+            columns=["group", "name", "payload"],
+        )
+        spark.conf.set("spark.sql.shuffle.partitions", str(max(1, len(groups))))
+        table = spark.createDataFrame(rows, schema=_PIECES)
+        done = table.groupBy("group").applyInPandas(_run_group(function, names, shared), schema=_RESULTS)
+        collected = done.toPandas()
+        results = {str(g): pickle.loads(p) for g, p in zip(collected["group"], collected["payload"], strict=True)}
+        lost = [g for g in groups if g not in results]
+        if lost:
+            raise EngineError(f"engine: Spark returned no result for {len(lost)} asset(s), e.g. {lost[:3]}")
+        return results
+
+
+def _piece_rows(
+    names: list[str],
+    groups: list[str],
+    pieces: dict[str, dict[str, pd.DataFrame]],
+    frames: Mapping[str, pd.DataFrame],
+) -> Iterator[tuple[str, str, bytes]]:
+    """One (group, frame name, pickled piece) per group and frame; an empty piece where a frame lacks a group."""
+    for group in groups:
+        for name in names:
+            piece = pieces[name].get(group)
+            if piece is None:
+                piece = frames[name].iloc[0:0].reset_index(drop=True)
+            yield group, name, pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL)

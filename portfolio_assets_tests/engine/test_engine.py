@@ -1,0 +1,176 @@
+"""The engine resource: settings, redaction, an unreachable cluster, and per-asset work on Spark."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pandas.testing as pdt
+import pytest
+
+from portfolio_assets import settings
+from portfolio_assets.engine import (
+    EngineError,
+    EngineResource,
+    check_reachable,
+    endpoint_of,
+    parse_conf,
+    redact_url,
+    split_by,
+)
+
+
+def test_redact_url_hides_user_info_and_connect_tokens():
+    assert redact_url("sc://dgx:15002/;token=s3cret;user_id=ana") == "sc://dgx:15002/;token=***;user_id=ana"
+    assert redact_url("spark://me:pw@dgx-cluster:7077") == "spark://***@dgx-cluster:7077"
+    assert redact_url("local[2]") == "local[2]"
+
+
+def test_endpoint_of_each_kind_of_url():
+    assert endpoint_of("spark://dgx-cluster:7077") == ("dgx-cluster", 7077)
+    assert endpoint_of("spark://h1:7078,h2:7078") == ("h1", 7078)
+    assert endpoint_of("spark://dgx") == ("dgx", 7077)
+    assert endpoint_of("sc://dgx/;token=x") == ("dgx", 15002)
+    assert endpoint_of("local[*]") is None
+    assert endpoint_of("yarn") is None
+
+
+def test_parse_conf_takes_spark_pairs_and_names_a_bad_one():
+    assert parse_conf("spark.sql.shuffle.partitions=64, spark.task.cpus=2\n") == {
+        "spark.sql.shuffle.partitions": "64",
+        "spark.task.cpus": "2",
+    }
+    with pytest.raises(ValueError, match="'memory=8g' is not a Spark setting"):
+        parse_conf("memory=8g")
+
+
+@pytest.mark.parametrize(
+    ("env", "value", "message"),
+    [
+        (settings.SPARK_MASTER_URL_ENV, "http://dgx:7077", "is not a Spark master URL"),
+        (settings.SPARK_MASTER_URL_ENV, "local[0]", "is not a Spark master URL"),
+        (settings.SPARK_REMOTE_ENV, "sc://dgx:15002/;token=hunter2 x", "is not a Spark Connect URL"),
+        (settings.SPARK_EXECUTOR_MEMORY_ENV, "8 GB", "is not a memory size"),
+        (settings.SPARK_EXECUTOR_CORES_ENV, "0", "between 1 and 1024"),
+        (settings.SPARK_CONF_ENV, "spark.task.cpus", "is not a Spark setting"),
+    ],
+)
+def test_a_bad_engine_setting_fails_when_definitions_load(env, value, message):
+    with pytest.raises(settings.SettingError, match=message) as err:
+        settings.env_setting(env, "", environ={env: value})
+    assert env in str(err.value)
+    assert "hunter2" not in str(err.value)
+
+
+def test_engine_settings_reach_the_resource(monkeypatch):
+    from portfolio_assets.definitions import engine_resource
+
+    for env, value in {
+        settings.SPARK_MASTER_URL_ENV: "spark://dgx-cluster:7077",
+        settings.SPARK_EXECUTOR_MEMORY_ENV: "48g",
+        settings.SPARK_EXECUTOR_CORES_ENV: "8",
+        settings.SPARK_APP_NAME_ENV: "training-set",
+        settings.SPARK_CONF_ENV: "spark.task.cpus=2",
+    }.items():
+        monkeypatch.setenv(env, value)
+    with engine_resource().process_config_and_initialize_cm() as engine:  # EnvVars resolved as at run launch
+        _check_conf(engine)
+
+
+def _check_conf(engine: EngineResource) -> None:
+    assert engine.uses_spark
+    assert engine.describe() == "spark spark://dgx-cluster:7077"
+    conf = engine.conf()
+    assert conf["spark.executor.memory"] == "48g"
+    assert conf["spark.executor.cores"] == "8"
+    assert conf["spark.app.name"] == "training-set"
+    assert conf["spark.task.cpus"] == "2"
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+
+
+def test_no_url_means_in_process_and_the_function_runs_on_the_whole_frames():
+    engine = EngineResource()
+    seen = []
+
+    def whole(prices, *, scale):
+        seen.append(len(prices))
+        return prices.assign(x=prices["v"] * scale)
+
+    frame = pd.DataFrame({"asset_symbol": ["A", "B", "A"], "v": [1.0, 2.0, 3.0]})
+    out = engine.by_asset(whole, {"prices": frame}, shared={"scale": 2.0})
+    assert seen == [3]
+    assert out["x"].tolist() == [2.0, 4.0, 6.0]
+    assert engine.describe() == "in-process"
+
+
+def test_both_urls_set_is_refused():
+    from dagster import build_init_resource_context
+
+    engine = EngineResource(master_url="local[2]", remote="sc://127.0.0.1:1")
+    with pytest.raises(settings.SettingError, match="not both"):
+        engine.setup_for_execution(build_init_resource_context())
+
+
+def test_an_unreachable_cluster_fails_at_once_naming_the_url_without_credentials():
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine = EngineResource(remote=f"sc://127.0.0.1:{port}/;token=hunter2")
+    started = time.monotonic()
+    with pytest.raises(EngineError) as err:
+        engine.session()
+    assert time.monotonic() - started < 5
+    text = str(err.value)
+    assert f"SPARK_REMOTE=sc://127.0.0.1:{port}/;token=***" in text
+    assert "hunter2" not in text
+    assert "Spark Connect server" in text
+    with pytest.raises(EngineError, match=rf"SPARK_MASTER_URL=spark://127.0.0.1:{port} does not answer"):
+        check_reachable(f"spark://127.0.0.1:{port}", setting="SPARK_MASTER_URL")
+
+
+def test_split_by_keeps_each_assets_rows_in_order():
+    frame = pd.DataFrame({"asset_symbol": ["B", "A", "B"], "v": [1, 2, 3]}, index=[7, 8, 9])
+    parts = split_by(frame, "asset_symbol")
+    assert list(parts) == ["B", "A"]
+    pdt.assert_frame_equal(parts["B"], pd.DataFrame({"asset_symbol": ["B", "B"], "v": [1, 3]}))
+
+
+def per_asset_moments(prices: pd.DataFrame, other: pd.DataFrame, *, offset: float) -> pd.DataFrame:
+    """A per-asset function of two frames and a shared value, with the dtypes that must survive Spark."""
+    out = prices.sort_values(["asset_symbol", "timestamp"]).copy()
+    out["cum"] = out.groupby("asset_symbol")["v"].cumsum() + offset
+    out["others"] = out["asset_symbol"].map(other.groupby("asset_symbol").size()).astype("Int64")
+    return out.reset_index(drop=True)
+
+
+def test_spark_runs_the_function_per_asset_with_every_dtype_intact(spark):
+    rng = np.random.default_rng(7)
+    days = pd.date_range("2020-01-01 21:00", periods=40, freq="D", tz="UTC") + pd.Timedelta(nanoseconds=1)
+    prices = pd.DataFrame(
+        {
+            "asset_symbol": np.repeat(["BTC", "SPY", "EURUSD"], len(days)),
+            "timestamp": np.tile(days, 3),
+            "v": rng.standard_normal(3 * len(days)),
+            "label": pd.Categorical(np.repeat(["crypto", "equity", "fx"], len(days))),
+            "text": [None if i % 7 == 0 else f"é{i}" for i in range(3 * len(days))],
+        }
+    )
+    prices.loc[5, "v"] = np.nan
+    prices.loc[6, "v"] = -0.0
+    other = prices[prices["asset_symbol"] != "SPY"][["asset_symbol"]]  # SPY's piece is empty
+    whole = per_asset_moments(prices, other, offset=0.5)
+    engine = EngineResource(master_url="local[2]")
+    out = engine.by_asset(per_asset_moments, {"prices": prices, "other": other}, shared={"offset": 0.5})
+    pdt.assert_frame_equal(out, whole, check_exact=True)
+    assert np.signbit(out.loc[out["v"] == 0, "v"]).tolist() == np.signbit(whole.loc[whole["v"] == 0, "v"]).tolist()
+    engine.stop()
+    assert not spark.sparkContext._jsc.sc().isStopped()  # the shared session is left running
+
+
+def test_another_active_session_is_not_silently_reused(spark):
+    engine = EngineResource(master_url="local[1]")
+    with pytest.raises(EngineError, match=r"another Spark session \(master local\[2\]\) is active"):
+        engine.session()
