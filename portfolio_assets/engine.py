@@ -122,6 +122,17 @@ def split_by(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
     }
 
 
+def _run_call(function: Callable[..., Any]) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The ``applyInPandas`` function of ``map_calls``: one call's pickled arguments in, its pickled result out."""
+
+    def run(call: pd.DataFrame) -> pd.DataFrame:
+        result = function(*pickle.loads(call["payload"].iloc[0]))
+        payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        return pd.DataFrame({"group": [call["group"].iloc[0]], "payload": [payload]})
+
+    return run
+
+
 def _run_group(
     function: Callable[..., pd.DataFrame], names: Sequence[str], shared: Mapping[str, Any]
 ) -> Callable[[pd.DataFrame], pd.DataFrame]:
@@ -283,6 +294,24 @@ class EngineResource(ConfigurableResource):
         parts = [results[g] for g in groups]
         out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         return out.sort_values(list(order), kind="stable", ignore_index=True) if order else out
+
+    def map_calls(self, function: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
+        """``[function(*args) for args in calls]``, in order: here in-process, or one Spark task per call
+        (``function``'s arguments and result pickled; results held by the driver until all are done)."""
+        if not self.uses_spark or not calls:
+            return [function(*args) for args in calls]
+        spark = self.session()
+        rows = pd.DataFrame(
+            [(str(i), "call", pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)) for i, args in enumerate(calls)],
+            columns=["group", "name", "payload"],
+        )
+        spark.conf.set("spark.sql.shuffle.partitions", str(len(calls)))
+        table = spark.createDataFrame(rows, schema=_PIECES)
+        done = table.groupBy("group").applyInPandas(_run_call(function), schema=_RESULTS).toPandas()
+        results = {int(g): pickle.loads(p) for g, p in zip(done["group"], done["payload"], strict=True)}
+        if sorted(results) != list(range(len(calls))):
+            raise EngineError(f"engine: Spark returned {len(results)} of {len(calls)} results")
+        return [results[i] for i in range(len(calls))]
 
     def _apply(
         self,

@@ -1,5 +1,6 @@
 """training_set: the sharded, split CSV / JSONL / Parquet export a fine-tuning job reads."""
 
+import itertools
 import multiprocessing
 import subprocess
 from collections import deque
@@ -27,6 +28,7 @@ from portfolio_assets.assets.windows import run_window
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
+from portfolio_assets.engine import EngineResource
 from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, sample_sources, shard_key
 from portfolio_assets.export.exporter import LIGHT_COLUMNS, StreamPlan, encode_chunk, export_stream, plan_stream
 from portfolio_assets.export.files import EncodedChunk
@@ -48,6 +50,8 @@ from portfolio_assets.spans import HORIZON_DAYS
 from portfolio_assets.timeutil import ISO_UTC_FORMAT, strftime_distinct
 
 CHUNK_ROWS = 50_000
+SPARK_WAVE = 8
+"""Export chunks prepared by one Spark job (the driver holds a job's encoded chunks until it writes them)."""
 """Rows read, formatted, validated and encoded at once: whole partitions of one shard, at least one."""
 
 
@@ -224,49 +228,75 @@ def prepare_chunk(
     return Prepared(valid, invalid, frame_errors, encoded)
 
 
-def _prepared_in_workers(
+def prepare_portable(*args: object) -> Prepared:
+    """``prepare_chunk`` for another host (a Spark task): its chunk as plain bytes (``EncodedChunk.portable``)."""
+    prepared = prepare_chunk(*args)  # type: ignore[arg-type]
+    encoded = prepared.encoded
+    return Prepared(
+        prepared.valid,
+        prepared.invalid,
+        prepared.frame_errors,
+        encoded.portable() if isinstance(encoded, EncodedChunk) else encoded,  # type: ignore[arg-type]
+    )
+
+
+def _calls(
     files: Mapping[str, Path],
     groups: list[list[str]],
     counts: Mapping[str, int],
-    *,
-    workers: int,
-    plan: StreamPlan | None,
-    prompt_format: str,
-    has_volume: Mapping[str, bool] | None,
-    label: str,
+    args: tuple[object, ...],
     recorded: Recorded,
-) -> Iterator[EncodedChunk | ValueError | TypeError]:
-    """``_formatted``'s groups prepared in ``workers`` processes (``prepare_chunk``), yielded in order as
-    ``export_stream`` takes them, with ``_formatted``'s verdict. At most ``workers`` groups are in flight
-    besides the one being written: what is held is bounded by the group size, not by the export."""
-    whole = files_schema(list(files.values()))
-    starts = [0]
+) -> list[tuple[object, ...]]:
+    """``prepare_chunk``'s arguments for each group: its files, ``args`` (schema, prompt format, has_volume,
+    plan), its first row, its files' recorded digests."""
+    calls, first_row = [], 0
     for keys in groups:
-        starts.append(starts[-1] + sum(counts[k] for k in keys))
-    valid = invalid = 0
-    frame_errors: list[str] = []
+        paths = [files[k] for k in keys]
+        calls.append((paths, *args, first_row, {p: recorded[p] for p in paths if p in recorded}))
+        first_row += sum(counts[k] for k in keys)
+    return calls
+
+
+def _in_workers(calls: list[tuple[object, ...]], workers: int) -> Iterator[Prepared]:
+    """``prepare_chunk`` of each call in ``workers`` processes, in order; at most ``workers`` calls in flight
+    besides the one being written: what is held is bounded by the group size, not by the export."""
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited Dagster threads
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         pending: deque[Future[Prepared]] = deque()
-        queue = iter(range(len(groups)))
-
-        def submit() -> None:
-            i = next(queue, None)
-            if i is not None:
-                paths = [files[k] for k in groups[i]]
-                own = {p: recorded[p] for p in paths if p in recorded}
-                args = (paths, whole, prompt_format, has_volume, plan, starts[i], own)
-                pending.append(pool.submit(prepare_chunk, *args))
-
-        for _ in range(workers):
-            submit()
+        queue = iter(calls)
+        for args in itertools.islice(queue, workers):
+            pending.append(pool.submit(prepare_chunk, *args))
         while pending:
             prepared = pending.popleft().result()
-            submit()
-            valid, invalid = valid + prepared.valid, invalid + prepared.invalid
-            frame_errors += [e for e in prepared.frame_errors if e not in frame_errors]
-            if not invalid and not frame_errors and prepared.encoded is not None:
-                yield prepared.encoded
+            for args in itertools.islice(queue, 1):
+                pending.append(pool.submit(prepare_chunk, *args))
+            yield prepared
+
+
+def _on_engine(calls: list[tuple[object, ...]], engine: EngineResource, wave: int) -> Iterator[Prepared]:
+    """``prepare_chunk`` of each call as Spark tasks, ``wave`` calls a job, in order (the executors read the
+    partition files themselves: the store must be a directory they see)."""
+    for start in range(0, len(calls), wave):
+        for prepared in engine.map_calls(prepare_portable, calls[start : start + wave]):
+            encoded = prepared.encoded
+            yield Prepared(
+                prepared.valid,
+                prepared.invalid,
+                prepared.frame_errors,
+                EncodedChunk.from_portable(encoded) if isinstance(encoded, tuple) else encoded,
+            )
+
+
+def _verdict(prepared: Iterator[Prepared], label: str) -> Iterator[EncodedChunk | ValueError | TypeError]:
+    """The encoded chunks of ``prepared`` groups with ``_formatted``'s verdict: once a group fails, the rest are
+    validated but not yielded, and the end raises the error validating all rows at once gives."""
+    valid = invalid = 0
+    frame_errors: list[str] = []
+    for group in prepared:
+        valid, invalid = valid + group.valid, invalid + group.invalid
+        frame_errors += [e for e in group.frame_errors if e not in frame_errors]
+        if not invalid and not frame_errors and group.encoded is not None:
+            yield group.encoded
     if invalid or frame_errors:
         raise _not_exported(label, valid, invalid, frame_errors)
 
@@ -283,6 +313,7 @@ def export_partitions(
     label: str = "training_set",
     chunk_rows: int = CHUNK_ROWS,
     workers: int = 1,
+    engine: EngineResource | None = None,
 ) -> tuple[ExportReport, list[str]]:
     """The training set of stored sft_rows partitions (``PartitionStore.files``, in time order), and its assets.
 
@@ -290,31 +321,27 @@ def export_partitions(
     errors; ``label`` starts a validation error), holding one chunk of partitions at a time:
     a first pass reads ``LIGHT_COLUMNS`` of every row (the split, the manifest's counts).
     ``workers`` > 1: chunks of ``chunk_rows / workers`` rows are formatted, validated and encoded in that
-    many worker processes, this one writing them in order (the same bytes and errors).
+    many worker processes, this one writing them in order (the same bytes and errors). With a Spark ``engine``,
+    chunks of ``chunk_rows / SPARK_WAVE`` rows are Spark tasks instead, ``SPARK_WAVE`` a job.
     The features prompt of files the gate validated and stored unchanged is not validated again (``_judged``)."""
     paths = list(files.values())
     recorded = recorded_digests(paths) if prompt_format == "features" else {}
     light = read_files(paths, columns=LIGHT_COLUMNS, schema=files_schema(paths))
     counts = dict(zip(files, (file_rows(p) for p in paths), strict=True))
     # the workers share the chunk budget: as many rows are held at once as in one process
-    groups = _chunks(counts, shard_by, chunk_rows if workers <= 1 else max(1, chunk_rows // workers))
+    on_spark = engine is not None and engine.uses_spark
+    spread = SPARK_WAVE if on_spark else workers
+    groups = _chunks(counts, shard_by, chunk_rows if spread <= 1 else max(1, chunk_rows // spread))
     chunks: Iterator[pd.DataFrame | EncodedChunk | ValueError | TypeError]
-    if workers > 1 and len(groups) > 1:
+    if spread > 1 and len(groups) > 1:
         try:
             plan: StreamPlan | None = plan_stream(light, split=split, shard_by=shard_by)
         except (ValueError, TypeError):
             plan = None  # export_stream raises it, after the validation's verdict
-        chunks = _prepared_in_workers(
-            files,
-            groups,
-            counts,
-            workers=workers,
-            plan=plan,
-            prompt_format=prompt_format,
-            has_volume=has_volume,
-            label=label,
-            recorded=recorded,
-        )
+        args = (files_schema(paths), prompt_format, has_volume, plan)
+        calls = _calls(files, groups, counts, args, recorded)
+        prepared = _on_engine(calls, engine, spread) if on_spark else _in_workers(calls, workers)  # type: ignore[arg-type]
+        chunks = _verdict(prepared, label)
     else:
         chunks = _formatted(
             files, groups, prompt_format=prompt_format, has_volume=has_volume, label=label, recorded=recorded
@@ -336,7 +363,7 @@ def export_partitions(
     check_specs=check_specs("training_set", ["universe_complete"]),
 )
 def training_set(
-    context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource
+    context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource, engine: EngineResource
 ) -> MaterializeResult:
     """The training set for the fine-tuning job: the run's sft_rows as CSV, JSONL and Parquet under
     <export dir>/training_set_<first>_<last>/, sharded by date range (`shard_by`), split in time
@@ -385,6 +412,7 @@ def training_set(
         has_volume=has_volume_for(landing.universe().assets),
         label=f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}",
         workers=export.workers,
+        engine=engine,
     )
     return MaterializeResult(
         check_results=[check_result(universe_complete(excluded, sorted(landing.universe().symbols)))],
@@ -399,5 +427,6 @@ def training_set(
             "files": len(report.files),
             "assets": ", ".join(assets),
             "date_range": f"{first:%Y-%m-%d}..{last:%Y-%m-%d}",
+            "engine": engine.describe(),
         },
     )

@@ -60,6 +60,21 @@ class EncodedChunk:
     lines: shared.Lease | None = field(default=None, repr=False, compare=False)
     """The lease every part's CSV / JSONL lines are views of."""
 
+    def portable(self) -> tuple[object, ...]:
+        """This chunk as plain bytes and Arrow tables, for another host (a Spark executor's result): no shared
+        memory. ``EncodedChunk.from_portable`` rebuilds it."""
+        parts = [
+            (p.split, p.shard, p.rows, {f: v if isinstance(v, pa.Table) else bytes(v) for f, v in p.data.items()})
+            for p in self.parts
+        ]
+        return self.columns, self.rows, self.first, self.last, parts
+
+    @classmethod
+    def from_portable(cls, data: tuple[object, ...]) -> EncodedChunk:
+        """The chunk ``portable`` described."""
+        columns, rows, first, last, parts = data
+        return cls(columns, rows, first, last, [EncodedPart(*part) for part in parts])  # type: ignore[arg-type]
+
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         refs: list[shared.SharedRef] = []
         lines = self.lines.share() if self.lines is not None else None

@@ -43,10 +43,10 @@ def test_the_heavy_steps_say_they_ran_on_spark(spark_backfill):
     engines = {
         node: {m.metadata["engine"].value for m in result.asset_materializations_for_node(node)}
         for result in spark_backfill[1]
-        for node in ("indicators", "targets", "gate_and_rows")
+        for node in ("indicators", "targets", "gate_and_rows", "training_set")
         if result.asset_materializations_for_node(node)
     }
-    assert engines == {name: {"spark local[2]"} for name in ("indicators", "targets", "gate_and_rows")}
+    assert engines == {name: {"spark local[2]"} for name in ("indicators", "targets", "gate_and_rows", "training_set")}
     keys = {m.asset_key.to_user_string() for m in spark_backfill[1][1].asset_materializations_for_node("gate_and_rows")}
     assert keys == {"quarantine", "sft_rows"}  # each output of the gate says it
 

@@ -1,0 +1,75 @@
+"""The export's chunks prepared as Spark tasks (the executors read the partition files themselves): the same
+files, bytes and errors as in this process."""
+
+from __future__ import annotations
+
+import pytest
+
+from portfolio_assets.assets.training_set import export_partitions
+from portfolio_assets.engine import EngineResource
+from portfolio_assets.export import SplitConfig
+from portfolio_assets.io_managers import PartitionStore
+from portfolio_assets_tests.test_export_attested import HAS_VOLUME, gate_store
+from portfolio_assets_tests.test_export_attested import rows as rows_fixture
+
+rows = pytest.fixture(scope="module", name="rows")(rows_fixture.__wrapped__)
+
+pytestmark = pytest.mark.slow
+
+
+def _export(files, out, engine, prompt_format="features", **options):
+    return export_partitions(
+        files,
+        out,
+        split=SplitConfig(validation_start="2000-08-01", test_start="2000-11-15"),
+        shard_by="year",
+        prompt_format=prompt_format,
+        provenance=lambda: {"run": "engine"},
+        has_volume=HAS_VOLUME,
+        chunk_rows=400,
+        engine=engine,
+        **options,
+    )
+
+
+@pytest.fixture
+def jobs(monkeypatch) -> list[int]:
+    """The number of calls of each Spark job the export submits."""
+    seen: list[int] = []
+    original = EngineResource.map_calls
+
+    def counted(self, function, calls):
+        seen.append(len(calls))
+        return original(self, function, calls)
+
+    monkeypatch.setattr(EngineResource, "map_calls", counted)
+    return seen
+
+
+@pytest.mark.parametrize("prompt_format", ["features", "chat"])
+def test_the_export_on_spark_writes_the_in_process_bytes(rows, tmp_path, spark, jobs, prompt_format):
+    files = gate_store(tmp_path / "store", rows)
+    here, _ = _export(files, tmp_path / "local", None, prompt_format)
+    there, assets = _export(files, tmp_path / "spark", EngineResource(master_url="local[2]"), prompt_format)
+    assert jobs and sum(jobs) > 1 and max(jobs) <= 8  # chunks of 400 / 8 rows, eight a job
+    assert [(f.path, f.sha256) for f in there.files] == [(f.path, f.sha256) for f in here.files]
+    for f in here.files:
+        assert (there.out_dir / f.path).read_bytes() == (here.out_dir / f.path).read_bytes()
+    assert assets == sorted(rows["asset_symbol"].unique())
+
+
+def test_an_invalid_row_found_by_a_spark_task_fails_the_export_as_in_process(rows, tmp_path, spark):
+    bad = rows.copy()
+    bad.loc[bad.index[-1], "rsi_14"] = 250.0  # out of range, and the gate's record no longer vouches for it
+    store = tmp_path / "store"
+    files = gate_store(store, rows)
+    keys = list(files)
+    PartitionStore(store).write(["sft_rows"], bad, keys, granularity="monthly")
+    files = PartitionStore(store).files(["sft_rows"], keys, granularity="monthly")
+    errors = []
+    for name, engine in (("local", None), ("spark", EngineResource(master_url="local[2]"))):
+        with pytest.raises(ValueError, match="not exported") as err:
+            _export(files, tmp_path / name, engine)
+        errors.append(str(err.value))
+        assert not (tmp_path / name).exists()  # nothing half-written
+    assert errors[0] == errors[1]
