@@ -4,8 +4,8 @@ The assets hand :meth:`EngineResource.by_asset` a pure function from ``features/
 one) and the frames it reads. In-process, the function runs once on the whole frames, as it always did.
 On Spark (``SPARK_MASTER_URL`` or ``SPARK_REMOTE`` set), the frames are split by asset, each asset's
 pieces become one row of a Spark DataFrame, and ``groupBy(asset).applyInPandas`` runs the *same*
-function on every asset in the executors' Python workers; what is shared by every asset (the benchmark
-series, the macro rows, parameters) travels with the task, as a broadcast would. The pieces cross Spark
+function on every asset in the executors' Python workers; what every asset shares (the benchmark series,
+parameters) is a broadcast variable (on Spark Connect, which has none, part of the task). The pieces cross Spark
 as pickled pandas frames in a binary column, so every dtype, time zone, nanosecond and NaN arrives as it
 left: the Spark result is the in-process result, row for row (``portfolio_assets_tests/engine``).
 
@@ -134,16 +134,18 @@ def _run_call(function: Callable[..., Any]) -> Callable[[pd.DataFrame], pd.DataF
 
 
 def _run_group(
-    function: Callable[..., pd.DataFrame], names: Sequence[str], shared: Mapping[str, Any]
+    function: Callable[..., pd.DataFrame], names: Sequence[str], shared: Mapping[str, Any] | Any
 ) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """The ``applyInPandas`` function: one group's pickled pieces in, the function's pickled frame out."""
+    """The ``applyInPandas`` function: one group's pickled pieces in, the function's pickled frame out.
+    ``shared``: the arguments every group gets, or a Spark broadcast of them (its ``value``)."""
 
     def run(pieces: pd.DataFrame) -> pd.DataFrame:
         frames = dict(zip(pieces["name"], (pickle.loads(p) for p in pieces["payload"]), strict=True))
         missing = [n for n in names if n not in frames]
         if missing:
             raise ValueError(f"engine: group {pieces['group'].iloc[0]!r} lacks its {missing} piece(s)")
-        result = function(**{n: frames[n] for n in names}, **shared)
+        common = shared if isinstance(shared, Mapping) else shared.value
+        result = function(**{n: frames[n] for n in names}, **common)
         payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
         return pd.DataFrame({"group": [pieces["group"].iloc[0]], "payload": [payload]})
 
@@ -329,13 +331,25 @@ class EngineResource(ConfigurableResource):
         )
         spark.conf.set("spark.sql.shuffle.partitions", str(max(1, len(groups))))
         table = spark.createDataFrame(rows, schema=_PIECES)
-        done = table.groupBy("group").applyInPandas(_run_group(function, names, shared), schema=_RESULTS)
-        collected = done.toPandas()
+        # A classic session broadcasts what every asset shares (sent to each executor once); Spark Connect has no
+        # broadcast variables, so there it travels with the function, as the task's closure.
+        common = shared if _is_connect(spark) or not shared else spark.sparkContext.broadcast(shared)
+        try:
+            done = table.groupBy("group").applyInPandas(_run_group(function, names, common), schema=_RESULTS)
+            collected = done.toPandas()
+        finally:
+            if common is not shared:
+                common.destroy()
         results = {str(g): pickle.loads(p) for g, p in zip(collected["group"], collected["payload"], strict=True)}
         lost = [g for g in groups if g not in results]
         if lost:
             raise EngineError(f"engine: Spark returned no result for {len(lost)} asset(s), e.g. {lost[:3]}")
         return results
+
+
+def _is_connect(spark: Any) -> bool:
+    """Whether ``spark`` is a Spark Connect session (no SparkContext, no broadcast variables)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
 def _piece_rows(
