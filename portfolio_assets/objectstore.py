@@ -27,6 +27,8 @@ T = TypeVar("T")
 S3_SCHEME = "s3"
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _PREFIX_PART = re.compile(r"[A-Za-z0-9!_.*'()=+,;@-]+")
+INCOMING_PREFIX = ".incoming-"
+"""Prefix of a download in progress (the landing zone's readers skip such names)."""
 MAX_ATTEMPTS = 3
 """boto3's attempts per call (the first included): an unreachable endpoint fails within seconds."""
 
@@ -209,14 +211,19 @@ class S3Location:
     def list(self, relative: str = "") -> dict[str, int]:
         """Every object under ``relative`` (a folder; "" = the whole location): key relative to this location
         -> size. Listed afresh on each call (never cached)."""
+        return {key: size for key, (size, _) in self.stats(relative).items()}
+
+    def stats(self, relative: str = "") -> dict[str, tuple[int, float]]:
+        """``list``, with each object's size and last-modified time (seconds since the epoch)."""
         prefix = self.child_key(relative)
         prefix = f"{prefix}/" if prefix else ""
+        cut = len(self.key) + 1 if self.key else 0
 
-        def listing() -> dict[str, int]:
-            found: dict[str, int] = {}
+        def listing() -> dict[str, tuple[int, float]]:
+            found: dict[str, tuple[int, float]] = {}
             for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", []):
-                    found[str(item["Key"])[len(self.key) + 1 if self.key else 0 :]] = int(item["Size"])
+                    found[str(item["Key"])[cut:]] = (int(item["Size"]), item["LastModified"].timestamp())
             return found
 
         return self._call(f"list {prefix or '/'}", listing)
@@ -266,7 +273,7 @@ class S3Location:
     def download(self, relative: str, target: Path) -> Path:
         """Copy one object to ``target`` (written under a temporary name, renamed when complete)."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.download")
+        tmp = target.with_name(f"{INCOMING_PREFIX}{target.name}.{uuid.uuid4().hex[:8]}.tmp")
         key = self.child_key(relative)
         try:
             self._call(f"read {key}", lambda: self.client.download_file(self.bucket, key, str(tmp)))
@@ -279,3 +286,23 @@ class S3Location:
         """The local copy of an immutable object, downloaded on first use (a cached name is always complete)."""
         target = self.cache_path().joinpath(*relative.split("/"))
         return target if target.is_file() else self.download(relative, target)
+
+    def mirror(self, relative: str, *, depth: int = 1) -> Path:
+        """Bring the local copy (``cache_path``) of folder ``relative`` in line with its objects: the files
+        ``depth`` levels down downloaded when missing or of another size (and given the object's modification
+        time), the ones no longer there removed. Returns the local folder."""
+        base = relative.strip("/").count("/") + (1 if relative.strip("/") else 0)
+        listed = {k: v for k, v in self.stats(relative).items() if k.count("/") - base == depth - 1}
+        wanted = set()
+        for key, (size, modified) in listed.items():
+            local = self.cache_path().joinpath(*key.split("/"))
+            wanted.add(local)
+            if not local.is_file() or local.stat().st_size != size:
+                self.download(key, local)
+                os.utime(local, (modified, modified))
+        folder = self.cache_path().joinpath(*[p for p in relative.split("/") if p])
+        if folder.is_dir():
+            for local in folder.glob("/".join(["*"] * depth)):
+                if local.is_file() and local not in wanted and not local.name.startswith(INCOMING_PREFIX):
+                    local.unlink()
+        return folder
