@@ -107,6 +107,8 @@ class StorageResource(ConfigurableResource):
 
     def export_root(self) -> Path | S3Location:
         """Where ``training_set_<first>_<last>/`` exports go (``export.sink.open_sink`` takes either)."""
+        if is_s3_url(self.export_dir):
+            return S3Location.parse(self.export_dir, self.s3_options())
         if self.export_dir:
             return Path(self.export_dir)
         root = self.s3_root()

@@ -284,6 +284,18 @@ def landing_dir(text: str) -> str:
     return storage_url(text) if is_s3_url(text) else existing_path("directory")(text)
 
 
+def export_dir(text: str) -> str:
+    """The export directory: a path, or an ``s3://`` URL."""
+    return storage_url(text) if is_s3_url(text) else any_path(text)
+
+
+def local_dir(text: str) -> str:
+    """A local path (not blank); an ``s3://`` URL is refused, pointing at ``PORTFOLIO_STORAGE_URL``."""
+    if is_s3_url(text):
+        raise ValueError(f"is an S3 URL; this is the local directory: set {STORAGE_URL_ENV} to store on S3")
+    return any_path(text)
+
+
 def aws_word(text: str) -> str:
     """An AWS region or profile name: letters, digits, ``-``, ``_`` and ``.``."""
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", text.strip()):
@@ -337,8 +349,8 @@ MAX_EMBARGO_DAYS = 365
 SETTINGS: dict[str, Setting] = {
     setting.env: setting
     for setting in (
-        Setting(DATA_DIR_ENV, any_path),
-        Setting(EXPORT_DIR_ENV, any_path),
+        Setting(DATA_DIR_ENV, local_dir),
+        Setting(EXPORT_DIR_ENV, export_dir),
         Setting(LANDING_DIR_ENV, landing_dir),
         Setting(UNIVERSE_FILE_ENV, universe_file),
         Setting(CONTEXT_WINDOW_ENV, whole_number(1, MAX_CONTEXT_WINDOW)),

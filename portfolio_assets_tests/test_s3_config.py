@@ -140,3 +140,14 @@ def test_the_fetch_status_ledger_lives_on_s3(s3_bucket):
     assert sorted(s3_bucket.list("_fetch_status")) == ["_fetch_status/alphavantage.json"]
     assert read_status(s3_bucket, "alphavantage")["function=X"].owners == ("BTC-USD",)
     assert "BTC-USD" in excluded_assets(s3_bucket, ["BTC-USD", "GOOG"], ["alphavantage"])
+
+
+def test_exports_may_go_to_s3_alone_and_the_data_dir_stays_local(tmp_path):
+    storage = StorageResource(data_dir=str(tmp_path), export_dir="s3://portfolio-exports/team")
+    assert str(storage.export_root()) == "s3://portfolio-exports/team" and storage.store_root() == tmp_path
+    env = {settings.EXPORT_DIR_ENV: "s3://Bad_Bucket/x"}
+    with pytest.raises(settings.SettingError, match=f"{settings.EXPORT_DIR_ENV}=.* has no valid bucket name"):
+        settings.env_setting(settings.EXPORT_DIR_ENV, "", environ=env)
+    env = {settings.DATA_DIR_ENV: "s3://portfolio-data/prod"}
+    with pytest.raises(settings.SettingError, match=f"is an S3 URL; .*set {settings.STORAGE_URL_ENV} to store on S3"):
+        settings.env_setting(settings.DATA_DIR_ENV, "", environ=env)
