@@ -139,7 +139,7 @@ class PartitionStore:
     """Read and write Parquet partitions (``YYYY-MM-DD`` keys of days or months) with commit semantics,
     usable without Dagster."""
 
-    def __new__(cls, base_dir: str | os.PathLike[str]) -> PartitionStore:
+    def __new__(cls, base_dir: str | os.PathLike[str] = "") -> PartitionStore:
         """A store on S3 (``s3store.S3PartitionStore``) when ``base_dir`` is an ``objectstore.S3Location``."""
         if cls is PartitionStore and getattr(base_dir, "scheme", None) == "s3":
             from portfolio_assets.s3store import S3PartitionStore

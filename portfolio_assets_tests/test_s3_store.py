@@ -171,3 +171,14 @@ def test_a_writer_killed_mid_upload_is_invisible_and_cleaned_up(s3_bucket, tmp_p
     names = objects(s3_bucket, "prices")
     assert len([n for n in names if n.endswith(".parquet")]) == len(KEYS)
     assert [n for n in names if "/_inflight/" in n] == []
+
+
+def test_a_store_crosses_to_a_worker_process_by_pickle(s3_bucket, tmp_path):
+    import pickle
+
+    store = PartitionStore(s3_bucket)
+    store.write(["prices"], frame_for(KEYS[:2]), KEYS[:2])
+    copy = pickle.loads(pickle.dumps(store))
+    assert isinstance(copy, S3PartitionStore) and copy.root == s3_bucket
+    pd.testing.assert_frame_equal(copy.read(["prices"], KEYS[:2]), frame_for(KEYS[:2]))
+    assert pickle.loads(pickle.dumps(PartitionStore(tmp_path))).base_dir == tmp_path
