@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
 T = TypeVar("T")
@@ -123,7 +123,7 @@ class S3Location:
     bucket: str
     key: str
     options: S3Options = field(default_factory=S3Options)
-    scheme: str = S3_SCHEME
+    scheme: ClassVar[str] = S3_SCHEME
 
     @classmethod
     def parse(cls, text: str, options: S3Options) -> S3Location:

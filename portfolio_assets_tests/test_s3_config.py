@@ -151,3 +151,27 @@ def test_exports_may_go_to_s3_alone_and_the_data_dir_stays_local(tmp_path):
     env = {settings.DATA_DIR_ENV: "s3://portfolio-data/prod"}
     with pytest.raises(settings.SettingError, match=f"is an S3 URL; .*set {settings.STORAGE_URL_ENV} to store on S3"):
         settings.env_setting(settings.DATA_DIR_ENV, "", environ=env)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "cause"),
+    [
+        ("AccessDenied", 403, "access denied; check the credentials' permissions and the bucket policy"),
+        (
+            "InvalidAccessKeyId",
+            403,
+            "the credentials were refused (InvalidAccessKeyId); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+        ),
+        ("SlowDown", 503, "the server answered SlowDown (HTTP 503)"),
+    ],
+)
+def test_a_refusal_names_the_url_and_what_to_check(s3_bucket, code, status, cause):
+    from botocore.stub import Stubber
+
+    with Stubber(s3_bucket.client) as stub:  # the server's answer, as boto3 receives it
+        stub.add_client_error("list_objects_v2", service_error_code=code, http_status_code=status)
+        with pytest.raises(ObjectStoreError) as failure:
+            s3_bucket.list("prices")
+    assert str(failure.value) == (
+        f"{s3_bucket} at '{s3_bucket.options.endpoint_url}': cannot list store/prices/: {cause}"
+    )

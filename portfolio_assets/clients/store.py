@@ -9,6 +9,10 @@ Layout under the landing root (only ``<source>/`` folders are replayed)::
     _fetches/<source>/<series key>/<stamp>.json    what each accepted response covers (freshness)
     _budget/<source>/<YYYY-MM-DD>.json             calls made that UTC day (clients.http.DailyBudget)
 
+On S3 (a root that is an ``objectstore.S3Location``) the same layout is objects: each file is written
+in the local mirror, then uploaded whole under its name; a move uploads the new name before it deletes
+the old; folders are mirrored from their objects before they are read. ``_budget`` stays in the mirror.
+
 A body is written (atomically, verbatim) to ``_pending`` before it is parsed,
 then renamed into the series folder once its parser accepts it, or into
 ``_failed`` otherwise, so a bad body never becomes data and is always kept. A
