@@ -56,6 +56,12 @@ class LandingZoneResource(ConfigurableResource):
         """The landing zone at ``root``."""
         return LandingZone(self.location())
 
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """On S3: fail when the run starts, naming the URL and the cause, if the bucket is unusable."""
+        root = self.location()
+        if isinstance(root, S3Location):
+            root.check()
+
     def universe(self) -> Universe:
         """The validated universe file (read once per resource instance)."""
         if self._universe is None:

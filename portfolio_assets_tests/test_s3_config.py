@@ -13,7 +13,7 @@ from portfolio_assets.clients.status import SeriesStatus, excluded_assets, read_
 from portfolio_assets.definitions import local_resources
 from portfolio_assets.io_managers import PartitionedParquetIOManager, PartitionStore
 from portfolio_assets.objectstore import ObjectStoreError, S3Location, S3Options
-from portfolio_assets.resources import StorageResource
+from portfolio_assets.resources import LandingZoneResource, StorageResource
 from portfolio_assets.s3store import S3PartitionStore
 
 
@@ -175,3 +175,21 @@ def test_a_refusal_names_the_url_and_what_to_check(s3_bucket, code, status, caus
     assert str(failure.value) == (
         f"{s3_bucket} at '{s3_bucket.options.endpoint_url}': cannot list store/prices/: {cause}"
     )
+
+
+def test_a_landing_zone_in_a_missing_bucket_fails_the_run_at_its_start(s3_endpoint, tmp_path, instance):
+    landing = LandingZoneResource(
+        root="s3://no-such-landing-bucket/landing", endpoint_url=s3_endpoint, region="us-east-1", data_dir=str(tmp_path)
+    )
+
+    @asset
+    def uses_landing(landing: LandingZoneResource) -> None:
+        raise AssertionError("not reached: the resource fails first")
+
+    with pytest.raises(Exception) as failure:
+        materialize([uses_landing], instance=instance, resources={"landing": landing})
+    causes, error = [], failure.value
+    while error is not None:
+        causes.append(error)
+        error = error.__cause__
+    assert any("s3://no-such-landing-bucket/landing at " in str(e) and "does not exist" in str(e) for e in causes)
