@@ -6,7 +6,9 @@ way Dagster's ``project_fully_featured`` does:
 * ``local`` (default, embedded): everything in-process, the Parquet store under
   ``$PORTFOLIO_DATA_DIR`` (default ``data/``), raw responses from
   ``$PORTFOLIO_LANDING_DIR`` (default: the bundled sample), exports under
-  ``$PORTFOLIO_EXPORT_DIR`` (default ``<data dir>/exports``).
+  ``$PORTFOLIO_EXPORT_DIR`` (default ``<data dir>/exports``). With
+  ``PORTFOLIO_STORAGE_URL=s3://<bucket>/<prefix>`` the store, the exports and live mode's landing zone are
+  objects under it instead (``AWS_ENDPOINT_URL`` for MinIO, Ceph and other S3-compatible stores).
 
 The scale-out deployment (Spark, S3) adds its set to ``RESOURCES_BY_DEPLOYMENT``.
 Each setting is a resource field given an ``EnvVar`` when its variable is set.
@@ -53,9 +55,17 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
     Every variable that is set is checked here, when the definitions load: a bad value fails at once,
     naming the variable, instead of minutes into a run.
     """
+    object_store = {  # S3 (PORTFOLIO_STORAGE_URL): how to reach it, for the store, the exports and the landing zone
+        "endpoint_url": env_setting(settings.AWS_ENDPOINT_URL_ENV, ""),
+        "region": env_setting(settings.AWS_REGION_ENV, ""),
+        "profile": env_setting(settings.AWS_PROFILE_ENV, ""),
+        "cache_dir": env_setting(settings.STORAGE_CACHE_DIR_ENV, ""),
+        "data_dir": data_dir or env_setting(settings.DATA_DIR_ENV, DEFAULT_DATA_DIR),
+    }
     storage = StorageResource(
-        data_dir=data_dir or env_setting(settings.DATA_DIR_ENV, DEFAULT_DATA_DIR),
         export_dir=export_dir or env_setting(settings.EXPORT_DIR_ENV, ""),
+        storage_url=env_setting(settings.STORAGE_URL_ENV, ""),
+        **object_store,
     )
     resources = {
         "parquet_io_manager": PartitionedParquetIOManager(storage=storage),
@@ -63,6 +73,7 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
         "landing": LandingZoneResource(
             root=env_setting(settings.LANDING_DIR_ENV, default_landing_root()),
             universe_file=env_setting(settings.UNIVERSE_FILE_ENV, str(DEFAULT_UNIVERSE)),
+            **object_store,
         ),
         "sources": sources_resource(),
         "engine": engine_resource(),

@@ -139,8 +139,20 @@ class PartitionStore:
     """Read and write Parquet partitions (``YYYY-MM-DD`` keys of days or months) with commit semantics,
     usable without Dagster."""
 
+    def __new__(cls, base_dir: str | os.PathLike[str] = "") -> PartitionStore:
+        """A store on S3 (``s3store.S3PartitionStore``) when ``base_dir`` is an ``objectstore.S3Location``."""
+        if cls is PartitionStore and getattr(base_dir, "scheme", None) == "s3":
+            from portfolio_assets.s3store import S3PartitionStore
+
+            return super().__new__(S3PartitionStore)
+        return super().__new__(cls)
+
     def __init__(self, base_dir: str | os.PathLike[str]) -> None:
         self.base_dir = Path(base_dir)
+
+    def location(self, asset_path: Sequence[str] = ()) -> str:
+        """Where the store (or an asset's folder) is, as messages and metadata show it."""
+        return str(self.folder(asset_path))
 
     def folder(self, asset_path: Sequence[str]) -> Path:
         return self.base_dir.joinpath(*asset_path)
@@ -336,7 +348,7 @@ class PartitionStore:
         missing = [k for k in partition_keys if k not in index.latest]
         if missing:
             raise FileNotFoundError(
-                f"{name}: {len(missing)} partition(s) not materialised under {self.base_dir}, "
+                f"{name}: {len(missing)} partition(s) not materialised under {self.location()}, "
                 f"e.g. {missing[:3]}; materialise them first"
             )
         blocked: dict[Commit, list[str]] = {}
@@ -468,7 +480,7 @@ class PartitionedParquetIOManager(ConfigurableIOManager):
         context.add_output_metadata(
             {
                 "partitions_written": len(counts),
-                "stored_under": str(self.store.folder(context.asset_key.path)),
+                "stored_under": self.store.location(context.asset_key.path),
                 "readable_downstream": not failed,
             }
         )

@@ -119,7 +119,14 @@ class LandedFile:
 
 
 class LandingZone:
-    """A directory of verbatim responses."""
+    """A directory of verbatim responses (on S3: ``s3landing.S3LandingZone``, for an ``S3Location`` root)."""
+
+    def __new__(cls, root: str | os.PathLike[str] = "") -> LandingZone:
+        if cls is LandingZone and getattr(root, "scheme", None) == "s3":
+            from portfolio_assets.s3landing import S3LandingZone
+
+            return super().__new__(S3LandingZone)
+        return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)

@@ -15,21 +15,52 @@ from pydantic import PrivateAttr
 
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone
+from portfolio_assets.objectstore import S3Location, S3Options, is_s3_url
 from portfolio_assets.universe import DEFAULT_UNIVERSE, Universe, load_universe
 
 DEFAULT_DATA_DIR = "data"
 
 
 class LandingZoneResource(ConfigurableResource):
-    """The raw landing zone the source groups replay (default: the bundled sample), and the universe."""
+    """The raw landing zone the source groups replay (default: the bundled sample), and the universe.
+
+    ``root`` may be an ``s3://<bucket>/<prefix>`` URL: the zone is then objects there, reached with the
+    object-store fields (``StorageResource``'s), read through a local mirror under ``cache_dir``.
+    """
 
     root: str = str(SAMPLE_LANDING_ROOT)
     universe_file: str = str(DEFAULT_UNIVERSE)
+    endpoint_url: str = ""
+    region: str = ""
+    profile: str = ""
+    cache_dir: str = ""
+    data_dir: str = DEFAULT_DATA_DIR
+    """Only where the S3 mirror goes by default (``<data_dir>/s3_cache``)."""
     _universe: Universe | None = PrivateAttr(default=None)
+
+    def location(self) -> Path | S3Location:
+        """Where the zone is: a local directory, or an ``S3Location``."""
+        if not is_s3_url(self.root):
+            return Path(self.root)
+        from portfolio_assets import settings
+
+        options = s3_options(self.endpoint_url, self.region, self.profile, self.cache_dir, self.data_dir)
+        try:
+            return S3Location.parse(self.root, options)
+        except ValueError as exc:
+            raise settings.SettingError(
+                f"LandingZoneResource.root ({settings.LANDING_DIR_ENV})={settings.shown_url(self.root)} {exc}"
+            ) from None
 
     def zone(self) -> LandingZone:
         """The landing zone at ``root``."""
-        return LandingZone(self.root)
+        return LandingZone(self.location())
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """On S3: fail when the run starts, naming the URL and the cause, if the bucket is unusable."""
+        root = self.location()
+        if isinstance(root, S3Location):
+            root.check()
 
     def universe(self) -> Universe:
         """The validated universe file (read once per resource instance)."""
@@ -39,25 +70,75 @@ class LandingZoneResource(ConfigurableResource):
 
     def is_bundled_sample(self) -> bool:
         """Whether ``root`` is the bundled offline sample."""
-        return Path(self.root).resolve() == SAMPLE_LANDING_ROOT.resolve()
+        return not is_s3_url(self.root) and Path(self.root).resolve() == SAMPLE_LANDING_ROOT.resolve()
 
 
 class StorageResource(ConfigurableResource):
-    """Where the partitioned Parquet store and the exports live.
+    """Where the partitioned Parquet store and the exports live: ``data_dir``, or S3 when ``storage_url`` is set.
 
-    ``export_dir`` empty: ``<data_dir>/exports``.
+    ``export_dir`` empty: ``<data_dir>/exports`` (``<storage_url>/exports`` on S3). With ``storage_url``
+    (``s3://<bucket>/<prefix>``) the store and the exports are objects under it, reached through
+    ``endpoint_url`` ("" = AWS), ``region`` and ``profile`` (credentials: boto3's own chain), and downloaded
+    objects are cached under ``cache_dir`` (default ``<data_dir>/s3_cache``).
     """
 
     data_dir: str = DEFAULT_DATA_DIR
     export_dir: str = ""
+    storage_url: str = ""
+    endpoint_url: str = ""
+    region: str = ""
+    profile: str = ""
+    cache_dir: str = ""
 
-    def store_root(self) -> Path:
-        """Root of the partitioned Parquet store."""
-        return Path(self.data_dir)
+    def s3_options(self) -> S3Options:
+        """How to reach the object store (and where its cache is)."""
+        return s3_options(self.endpoint_url, self.region, self.profile, self.cache_dir, self.data_dir)
 
-    def export_root(self) -> Path:
-        """Directory that receives ``training_set_<first>_<last>/`` exports."""
-        return Path(self.export_dir) if self.export_dir else Path(self.data_dir) / "exports"
+    def s3_root(self) -> S3Location | None:
+        """The S3 location of ``storage_url``; None when the storage is the local ``data_dir``."""
+        if not self.storage_url:
+            return None
+        from portfolio_assets import settings
+
+        try:
+            return S3Location.parse(self.storage_url, self.s3_options())
+        except ValueError as exc:
+            raise settings.SettingError(
+                f"StorageResource.storage_url ({settings.STORAGE_URL_ENV})={settings.shown_url(self.storage_url)} {exc}"
+            ) from None
+
+    def store_root(self) -> Path | S3Location:
+        """Root of the partitioned Parquet store (``io_managers.PartitionStore`` takes either)."""
+        return self.s3_root() or Path(self.data_dir)
+
+    def export_root(self) -> Path | S3Location:
+        """Where ``training_set_<first>_<last>/`` exports go (``export.sink.open_sink`` takes either)."""
+        if is_s3_url(self.export_dir):
+            return S3Location.parse(self.export_dir, self.s3_options())
+        if self.export_dir:
+            return Path(self.export_dir)
+        root = self.s3_root()
+        return root / "exports" if root is not None else Path(self.data_dir) / "exports"
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """On S3: fail when the run starts, naming the URL and the cause, if the bucket is unusable."""
+        root = self.s3_root()
+        if root is not None:
+            root.check()
+
+
+def s3_options(endpoint_url: str, region: str, profile: str, cache_dir: str, data_dir: str) -> S3Options:
+    """``S3Options`` from resource fields; the cache defaults to ``<data_dir>/s3_cache``."""
+    from portfolio_assets import settings
+
+    for env, value in (
+        (settings.AWS_ENDPOINT_URL_ENV, endpoint_url),
+        (settings.AWS_REGION_ENV, region),
+        (settings.AWS_PROFILE_ENV, profile),
+    ):
+        if value:
+            settings.SETTINGS[env].check(str(value), name=f"{env}")
+    return S3Options(endpoint_url, region, profile, cache_dir or str(Path(data_dir) / "s3_cache"))
 
 
 class ExportResource(ConfigurableResource):

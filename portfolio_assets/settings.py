@@ -23,6 +23,7 @@ from dagster import EnvVar
 
 from portfolio_assets.export.shards import SHARD_BY
 from portfolio_assets.features.sft import PROMPT_FORMATS
+from portfolio_assets.objectstore import is_s3_url, parse_s3_url
 from portfolio_assets.spans import HORIZON_DAYS, MAX_CONTEXT_WINDOW, WARMUP_DAYS
 from portfolio_assets.universe import load_universe
 
@@ -89,6 +90,13 @@ SPARK_EXECUTOR_MEMORY_ENV = "PORTFOLIO_SPARK_EXECUTOR_MEMORY"
 SPARK_EXECUTOR_CORES_ENV = "PORTFOLIO_SPARK_EXECUTOR_CORES"
 SPARK_PYTHON_ENV = "PORTFOLIO_SPARK_PYTHON"
 SPARK_CONF_ENV = "PORTFOLIO_SPARK_CONF"
+
+# Storage on S3 (issue 13): fields of StorageResource (and LandingZoneResource, for a landing zone under it).
+STORAGE_URL_ENV = "PORTFOLIO_STORAGE_URL"
+STORAGE_CACHE_DIR_ENV = "PORTFOLIO_STORAGE_CACHE_DIR"
+AWS_ENDPOINT_URL_ENV = "AWS_ENDPOINT_URL"
+AWS_REGION_ENV = "AWS_REGION"
+AWS_PROFILE_ENV = "AWS_PROFILE"
 
 
 class SettingError(ValueError):
@@ -158,8 +166,12 @@ def read_source_retry_delay(environ: Mapping[str, str] = os.environ) -> float:
     return SETTINGS[SOURCE_RETRY_DELAY_ENV].check(text)  # type: ignore[return-value]
 
 
-def live_landing_default(environ: Mapping[str, str] = os.environ) -> Path:
-    """Live mode's landing zone when ``PORTFOLIO_LANDING_DIR`` is not set: ``<data dir>/landing``."""
+def live_landing_default(environ: Mapping[str, str] = os.environ) -> Path | str:
+    """Live mode's landing zone when ``PORTFOLIO_LANDING_DIR`` is not set: ``<data dir>/landing``, or
+    ``<storage url>/landing`` when ``PORTFOLIO_STORAGE_URL`` is set."""
+    url = environ.get(STORAGE_URL_ENV, "").strip()
+    if url:
+        return f"{url.rstrip('/')}/landing"
     return Path(environ.get(DATA_DIR_ENV, "").strip() or "data") / "landing"
 
 
@@ -317,6 +329,36 @@ def api_key(text: str) -> str:
     return text
 
 
+def storage_url(text: str) -> str:
+    """An ``s3://<bucket>/<prefix>`` URL (``objectstore.parse_s3_url``'s rules)."""
+    parse_s3_url(text)
+    return text.strip()
+
+
+def landing_dir(text: str) -> str:
+    """The landing zone: an existing directory, or an ``s3://`` URL."""
+    return storage_url(text) if is_s3_url(text) else existing_path("directory")(text)
+
+
+def export_dir(text: str) -> str:
+    """The export directory: a path, or an ``s3://`` URL."""
+    return storage_url(text) if is_s3_url(text) else any_path(text)
+
+
+def local_dir(text: str) -> str:
+    """A local path (not blank); an ``s3://`` URL is refused, pointing at ``PORTFOLIO_STORAGE_URL``."""
+    if is_s3_url(text):
+        raise ValueError(f"is an S3 URL; this is the local directory: set {STORAGE_URL_ENV} to store on S3")
+    return any_path(text)
+
+
+def aws_word(text: str) -> str:
+    """An AWS region or profile name: letters, digits, ``-``, ``_`` and ``.``."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", text.strip()):
+        raise ValueError("is not a region or profile name (letters, digits, '-', '_' and '.')")
+    return text.strip()
+
+
 def any_path(text: str) -> str:
     """A path (created when first written); not blank."""
     if not text.strip():
@@ -363,9 +405,9 @@ MAX_EMBARGO_DAYS = 365
 SETTINGS: dict[str, Setting] = {
     setting.env: setting
     for setting in (
-        Setting(DATA_DIR_ENV, any_path),
-        Setting(EXPORT_DIR_ENV, any_path),
-        Setting(LANDING_DIR_ENV, existing_path("directory")),
+        Setting(DATA_DIR_ENV, local_dir),
+        Setting(EXPORT_DIR_ENV, export_dir),
+        Setting(LANDING_DIR_ENV, landing_dir),
         Setting(UNIVERSE_FILE_ENV, universe_file),
         Setting(CONTEXT_WINDOW_ENV, whole_number(1, MAX_CONTEXT_WINDOW)),
         Setting(PROMPT_FORMAT_ENV, one_of(PROMPT_FORMATS)),
@@ -400,6 +442,11 @@ SETTINGS: dict[str, Setting] = {
         Setting(SPARK_EXECUTOR_CORES_ENV, whole_number(1, 1024)),
         Setting(SPARK_PYTHON_ENV, any_path),
         Setting(SPARK_CONF_ENV, spark_conf),
+        Setting(STORAGE_URL_ENV, storage_url, empty_means_default=True, shown=shown_url),
+        Setting(STORAGE_CACHE_DIR_ENV, any_path),
+        Setting(AWS_ENDPOINT_URL_ENV, http_url, shown=shown_url),
+        Setting(AWS_REGION_ENV, aws_word),
+        Setting(AWS_PROFILE_ENV, aws_word),
     )
 }
 """Every resource setting that comes from a variable (the README's configuration table)."""

@@ -33,3 +33,45 @@ def full_backfill(tmp_path_factory, instance):
     results = materialize_all(resources=make_resources(data_dir), instance=instance, log_level="WARNING", sources=False)
     assert all(r.success for r in results)
     return data_dir, results
+
+
+S3_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing-key-id",
+    "AWS_SECRET_ACCESS_KEY": "testing-secret-key",
+    "AWS_SESSION_TOKEN": "testing-token",
+}
+"""Fake credentials for the S3-compatible test server (moto accepts any); boto3 finds them in the environment."""
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint():
+    """An S3-compatible server (moto in server mode) on loopback for the session, stopped at its end."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in S3_TEST_ENV.items():
+            patch.setenv(name, value)
+        for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            patch.delenv(name, raising=False)
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint, tmp_path, request):
+    """A fresh bucket on the test server; yields its location ``s3://<bucket>/store`` (cache under tmp_path)."""
+    import re
+    import uuid
+
+    from portfolio_assets.objectstore import S3Location, S3Options
+
+    name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:40].strip("-") + "-" + uuid.uuid4().hex[:8]
+    options = S3Options(endpoint_url=s3_endpoint, region="us-east-1", cache_dir=str(tmp_path / "s3_cache"))
+    location = S3Location(name, "store", options)
+    location.client.create_bucket(Bucket=name)
+    return location

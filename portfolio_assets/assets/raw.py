@@ -243,10 +243,10 @@ def fetch_source(
             f" {settings.LANDING_DIR_ENV} to a directory of your own"
         )
     if sources.mode == "live":
-        for body in ResponseStore(landing.root).recover_pending():
+        for body in ResponseStore(landing.location()).recover_pending():
             context.log.warning(f"{source}: a fetch that died left {body.name}; kept under _failed for diagnosis")
     planned, notes = plan_requests(source, landing.universe(), first, last, sources, datetime.now(UTC).date())
-    client = sources.client(source, landing.root)
+    client = sources.client(source, landing.location())
     try:
         calls = client.plan([p.request for p in planned])[source]
         budget = getattr(client, "budget", None)

@@ -1,7 +1,8 @@
 """The fetch-status ledger: which series failed for which days, and whose rows that excludes.
 
-One JSON file per source, ``<data dir>/_fetch_status/<source>.json``, written
-atomically by the source's raw asset at the end of each run::
+One JSON file per source, ``<data dir>/_fetch_status/<source>.json`` (on S3, the object
+``<storage url>/_fetch_status/<source>.json``), written atomically by the source's raw asset at the end
+of each run::
 
     {"<series key>": {"owners": ["BTC-USD"], "excludes": true, "first": "2012-01-01",
                        "last": "2012-01-31", "error": "...", "at": "2026-12-01T12:00:00Z"}, ...}
@@ -25,6 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from portfolio_assets.fsutil import write_atomically
+from portfolio_assets.objectstore import S3Location
 
 STATUS_DIR = "_fetch_status"
 
@@ -50,13 +52,25 @@ def _path(store_root: str | Path, source: str) -> Path:
     return Path(store_root) / STATUS_DIR / f"{source}.json"
 
 
-def read_status(store_root: str | Path, source: str) -> dict[str, SeriesStatus]:
-    """The failures on record for ``source`` (empty when none). A damaged ledger is an error naming the file."""
+def _load(store_root: str | Path | S3Location, source: str) -> tuple[str, bytes | None]:
+    """Where the ledger of ``source`` is, and its bytes (None: no ledger yet). On S3: the object, read afresh."""
+    if isinstance(store_root, S3Location):
+        relative = f"{STATUS_DIR}/{source}.json"
+        try:
+            return str(store_root / relative), store_root.get(relative)
+        except FileNotFoundError:
+            return str(store_root / relative), None
     path = _path(store_root, source)
-    if not path.is_file():
+    return str(path), path.read_bytes() if path.is_file() else None
+
+
+def read_status(store_root: str | Path | S3Location, source: str) -> dict[str, SeriesStatus]:
+    """The failures on record for ``source`` (empty when none). A damaged ledger is an error naming the file."""
+    path, raw = _load(store_root, source)
+    if raw is None:
         return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
         return {
             series: SeriesStatus(
                 series=series,
@@ -78,8 +92,11 @@ def read_status(store_root: str | Path, source: str) -> dict[str, SeriesStatus]:
 
 
 def record_status(
-    store_root: str | Path, source: str, outcomes: Iterable[SeriesStatus], planned: Collection[str] | None = None
-) -> Path:
+    store_root: str | Path | S3Location,
+    source: str,
+    outcomes: Iterable[SeriesStatus],
+    planned: Collection[str] | None = None,
+) -> Path | str:
     """Merge one run's ``outcomes`` into the ledger of ``source``.
 
     A success clears a failure of its series whose days it covers; a failure
@@ -117,14 +134,18 @@ def record_status(
         }
         for series, s in sorted(current.items())
     }
+    text = (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    if isinstance(store_root, S3Location):  # one PUT: readers get the old ledger or the new one
+        store_root.put(f"{STATUS_DIR}/{source}.json", text)
+        return str(store_root / STATUS_DIR / f"{source}.json")
     path = _path(store_root, source)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+    write_atomically(path, text)
     return path
 
 
 def excluded_assets(
-    store_root: str | Path,
+    store_root: str | Path | S3Location,
     symbols: Iterable[str],
     sources: Iterable[str],
     first: date | None = None,

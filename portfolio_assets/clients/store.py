@@ -9,6 +9,10 @@ Layout under the landing root (only ``<source>/`` folders are replayed)::
     _fetches/<source>/<series key>/<stamp>.json    what each accepted response covers (freshness)
     _budget/<source>/<YYYY-MM-DD>.json             calls made that UTC day (clients.http.DailyBudget)
 
+On S3 (a root that is an ``objectstore.S3Location``) the same layout is objects: each file is written
+in the local mirror, then uploaded whole under its name; a move uploads the new name before it deletes
+the old; folders are mirrored from their objects before they are read. ``_budget`` stays in the mirror.
+
 A body is written (atomically, verbatim) to ``_pending`` before it is parsed,
 then renamed into the series folder once its parser accepts it, or into
 ``_failed`` otherwise, so a bad body never becomes data and is always kept. A
@@ -44,6 +48,7 @@ from portfolio_assets.landing import (
     series_key,
     wire_extension,
 )
+from portfolio_assets.objectstore import S3Location
 
 PENDING_DIR = "_pending"
 FAILED_DIR = "_failed"
@@ -156,10 +161,28 @@ def _next(day: date) -> date:
 class ResponseStore:
     """Stage, accept or refuse response bodies under a landing root, and keep their fetch records."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.zone = LandingZone(self.root)
-        self._pending = LandingZone(self.root / PENDING_DIR)
+    def __init__(self, root: str | Path | S3Location) -> None:
+        self.root = Path(root)  # on S3: the local mirror (``s3landing``)
+        self.location = root if isinstance(root, S3Location) else None
+        self.zone = LandingZone(root)
+        self._pending = LandingZone(root / PENDING_DIR if isinstance(root, S3Location) else self.root / PENDING_DIR)
+
+    # on S3 ----------------------------------------------------------------------------------------
+
+    def _publish(self, *paths: Path) -> None:
+        """On S3: upload complete local files under their final names (one PUT each)."""
+        for path in paths if self.location is not None else ():
+            self.location.upload(path.relative_to(self.root).as_posix(), path)
+
+    def _withdraw(self, *paths: Path) -> None:
+        """On S3: delete the objects of moved local files."""
+        if self.location is not None:
+            self.location.delete([path.relative_to(self.root).as_posix() for path in paths])
+
+    def _mirror(self, relative: str, depth: int = 1) -> None:
+        """On S3: bring the local mirror of a folder in line with its objects before it is read."""
+        if self.location is not None:
+            self.location.mirror(relative, depth=depth)
 
     # naming ----------------------------------------------------------------------------------------
 
@@ -195,6 +218,8 @@ class ResponseStore:
         target = folder / staged.name
         os.replace(staged, target)
         fsync_dir(folder)
+        self._publish(target)
+        self._withdraw(staged)
         fetched = datetime.strptime(target.name.split(".", 1)[0], FETCHED_AT_FORMAT).replace(tzinfo=UTC)
         return LandedFile(source, target, fetched)
 
@@ -212,6 +237,7 @@ class ResponseStore:
 
         Returns the body's path; ``<stem>.error.json`` beside it holds ``details``.
         """
+        self._mirror(f"{FAILED_DIR}/{source}/{series_key(params)}")
         folder = self.root / FAILED_DIR / source / series_key(params)
         folder.mkdir(parents=True, exist_ok=True)
         stamp = fetched_at.astimezone(UTC).strftime(FETCHED_AT_FORMAT)
@@ -228,6 +254,9 @@ class ResponseStore:
             write_atomically(target, body or b"")
         meta = {"source": source, "series": series_key(params), "body": target.name, **details}
         write_atomically(folder / f"{name}.error.json", (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
+        self._publish(target, folder / f"{name}.error.json")
+        if staged is not None:
+            self._withdraw(staged)
         return target
 
     def recover_pending(self, *, older_than: float = 3600.0, now: float | None = None) -> list[Path]:
@@ -235,6 +264,7 @@ class ResponseStore:
 
         Younger ones may belong to a fetch still running elsewhere and are left alone. Returns the moved bodies.
         """
+        self._mirror(PENDING_DIR, depth=3)
         root = self.root / PENDING_DIR
         if not root.is_dir():
             return []
@@ -263,6 +293,7 @@ class ResponseStore:
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{record.file.split('.', 1)[0]}.json"
         write_atomically(path, record.to_json())
+        self._publish(path)
         return path
 
     def records(self, source: str, params: Mapping[str, str], kind: str | None = None) -> list[FetchRecord]:
@@ -271,6 +302,7 @@ class ResponseStore:
         Responses stored without a record (the bundled sample, copies) do not count
         as covering anything: the first live fetch of such a series is a full one.
         """
+        self._mirror(f"{FETCHES_DIR}/{source}/{series_key(params)}")
         folder = self._records_dir(source, params)
         if not folder.is_dir():
             return []

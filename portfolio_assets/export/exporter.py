@@ -23,7 +23,7 @@ from portfolio_assets.export.frame import Column, canonical_frame
 from portfolio_assets.export.manifest import MANIFEST_NAME, ExportedFile, build_manifest, manifest_bytes
 from portfolio_assets.export.provenance import jsonable
 from portfolio_assets.export.shards import SHARD_BY, shard_key
-from portfolio_assets.export.sink import LocalSink
+from portfolio_assets.export.sink import Sink, open_sink
 from portfolio_assets.export.splits import EXCLUDED, SPLITS, SplitConfig, Splits, assign_splits, label_rows
 
 __all__ = [
@@ -83,7 +83,7 @@ def _provenance(provenance: object) -> object:
 
 
 def _finish(
-    sink: LocalSink,
+    sink: Sink,
     frame: pd.DataFrame,
     columns: list[Column],
     splits: Splits,
@@ -140,7 +140,7 @@ def export_training_set(
     frame, columns = canonical_frame(rows)
     splits = assign_splits(frame, split)
     shards = shard_key(frame["timestamp"], shard_by)
-    sink = LocalSink(out_dir, marker=MANIFEST_NAME)
+    sink = open_sink(out_dir, marker=MANIFEST_NAME)
     writer = ExportWriter(sink, fmts, shard_by)
     try:
         writer.add(frame, columns, splits.labels, shards)
@@ -242,7 +242,7 @@ def export_stream(
     deferred: BaseException | None = None
     fmts: list[str] = []
     splits: Splits | None = None
-    sink: LocalSink | None = None
+    sink: Sink | None = None
     frame = _light_frame(light)
     try:
         fmts = _check_options(shard_by, formats, split)
@@ -254,7 +254,7 @@ def export_stream(
     if deferred is None:
         try:
             splits = assign_splits(frame, split)
-            sink = LocalSink(out_dir, marker=MANIFEST_NAME)
+            sink = open_sink(out_dir, marker=MANIFEST_NAME)
             writer = ExportWriter(sink, fmts, shard_by)
         except (ValueError, TypeError) as exc:
             late = exc

@@ -27,7 +27,7 @@ from portfolio_assets.export.frame import ORDER_BY, Column
 from portfolio_assets.export.lines import LineWriter
 from portfolio_assets.export.manifest import ExportedFile
 from portfolio_assets.export.shards import shard_key
-from portfolio_assets.export.sink import LocalSink, StagedFile
+from portfolio_assets.export.sink import Sink, StagedFile
 from portfolio_assets.export.splits import SPLITS
 
 __all__ = ["EncodedChunk", "EncodedPart", "ExportWriter", "encode_parts"]
@@ -228,7 +228,7 @@ class _OpenFile:
 class ExportWriter:
     """Writes the data files of ``formats`` through ``sink`` from chunks of canonical rows in export order."""
 
-    def __init__(self, sink: LocalSink, formats: Sequence[str], shard_by: str) -> None:
+    def __init__(self, sink: Sink, formats: Sequence[str], shard_by: str) -> None:
         self._sink = sink
         self._formats = list(formats)
         self._shard_by = shard_by

@@ -29,17 +29,26 @@ from typing import BinaryIO, Protocol
 
 from portfolio_assets.fsutil import fsync_dir, write_durably
 
-__all__ = ["LocalSink", "Sink", "StagedFile"]
+__all__ = ["LocalSink", "Sink", "StagedFile", "open_sink"]
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
 
 class Sink(Protocol):
-    """Receives the files of one export and publishes them together."""
+    """Receives the files of one export and publishes them together (``LocalSink``; ``s3sink.S3Sink``)."""
+
+    @property
+    def out_dir(self) -> Path:
+        """Where the published export is (a ``Path``, or an ``S3Location``)."""
+        ...
 
     def write(self, relative_path: str, data: bytes) -> None:
         """Stage ``data`` as the file ``relative_path`` (POSIX, relative to the export's root)."""
+        ...
+
+    def open(self, relative_path: str) -> StagedFile:
+        """A staged file to write in parts, at ``relative_path``."""
         ...
 
     def commit(self) -> None:
@@ -116,6 +125,15 @@ class LocalSink:
         with contextlib.suppress(OSError, ValueError):  # the files are discarded anyway
             self._synced()
         shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def open_sink(out_dir: Path | str, *, marker: str) -> Sink:
+    """The sink of ``out_dir``: ``S3Sink`` for an ``objectstore.S3Location``, else ``LocalSink``."""
+    if getattr(out_dir, "scheme", None) == "s3":
+        from portfolio_assets.export.s3sink import S3Sink
+
+        return S3Sink(out_dir, marker=marker)  # type: ignore[arg-type]
+    return LocalSink(out_dir, marker=marker)
 
 
 def _sync_and_close(handle: BinaryIO) -> None:

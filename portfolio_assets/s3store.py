@@ -1,0 +1,232 @@
+"""The partitioned Parquet store on S3: ``io_managers.PartitionStore``'s commit semantics over objects.
+
+Objects under ``s3://<bucket>/<prefix>/<asset key path>/``, the local store's layout::
+
+    <partition key>.<generation>.parquet  one object per partition per write (immutable)
+    _commits/<generation>.json            the commit record of one write, PUT last
+    _inflight/<generation>.json           who is writing a generation that is not committed yet
+
+A write announces its generation (``_inflight``), uploads every partition object, then PUTs its commit
+record: one PUT is atomic on S3, so readers, which resolve partitions through the commit records listed
+afresh on every index, see every partition of a write or none. A writer killed in between leaves objects
+no commit names; the next write of the asset removes them once the writer is gone (a writer on another
+host counts as gone ``FOREIGN_WRITER_SECONDS`` after it started). Superseded generations are removed
+after each commit, never an object a current commit names.
+
+Partition objects and commit records never change once written, so reads go through a local cache that
+mirrors the layout (``S3Location.cache_path``): ``files`` downloads what it lacks and returns local paths,
+and every reader of ``PartitionStore.files`` (``read_files``, ``recorded_digests``, ``read_attested``)
+works unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from portfolio_assets.fsutil import process_alive, write_atomically
+from portfolio_assets.io_managers import COMMITS, INFLIGHT, Commit, PartitionStore, _Index, _new_generation
+from portfolio_assets.objectstore import ObjectStoreError, S3Location
+from portfolio_assets.partitions import partition_keys_of
+
+FOREIGN_WRITER_SECONDS = 24 * 3600.0
+"""An in-flight record of another host is taken as a dead writer's after this long (no write lasts a day)."""
+TRANSFER_THREADS = 8
+"""Concurrent uploads of one write's partitions, and downloads of one read's."""
+
+
+def _writer_alive(data: bytes, now: float) -> bool:
+    """Whether the writer an in-flight record announces still runs (this host: its process; else: its age)."""
+    try:
+        record = json.loads(data)
+        pid, host = int(record["pid"]), str(record["host"])
+        started = float(record.get("started", now))
+    except (ValueError, KeyError, TypeError):
+        return False
+    if host != socket.gethostname():
+        return now - started < FOREIGN_WRITER_SECONDS
+    return process_alive(pid)
+
+
+class S3PartitionStore(PartitionStore):
+    """``PartitionStore`` over an ``S3Location``: the objects are the system of record, the cache a copy."""
+
+    def __init__(self, base_dir: S3Location) -> None:  # type: ignore[override]
+        self.root = base_dir
+        self.base_dir = base_dir.cache_path()
+
+    def location(self, asset_path: Sequence[str] = ()) -> str:
+        return str(self.root / "/".join(asset_path)) if asset_path else str(self.root)
+
+    # ------------------------------------------------------------------ index
+
+    def _index(self, asset_path: Sequence[str]) -> _Index:
+        index = _Index()
+        folder = "/".join(asset_path)
+        for name in sorted(self.root.list(f"{folder}/{COMMITS}")):
+            if "/" in name[len(folder) + len(COMMITS) + 2 :] or not name.endswith(".json"):
+                continue
+            local = self.root.cached(name)  # a commit record never changes: the listing decides what counts
+            try:
+                commit = Commit.from_path(local)
+            except ValueError as exc:
+                raise ValueError(f"{self.root / name}: unreadable commit record; the store needs repair") from exc
+            index.commits.append(commit)
+            for key in commit.partitions:
+                index.latest[key] = commit
+        return index
+
+    # ------------------------------------------------------------------ write
+
+    def write(
+        self,
+        asset_path: Sequence[str],
+        frame: pd.DataFrame,
+        partition_keys: Sequence[str],
+        *,
+        run_id: str = "",
+        blocked_by: Sequence[str] = (),
+        excluded: Mapping[str, str] | None = None,
+        granularity: str = "daily",
+        validated: str = "",
+    ) -> dict[str, int]:
+        """``PartitionStore.write`` on S3: every partition object uploaded, then the commit record PUT last."""
+        name = "/".join(asset_path)
+        keys = list(partition_keys)
+        if "timestamp" not in frame.columns:
+            raise ValueError(f"{name}: output has no 'timestamp' column to partition by")
+        day = partition_keys_of(frame["timestamp"], granularity)
+        stray = sorted(set(day.unique()) - set(keys))
+        if stray:
+            raise ValueError(
+                f"{name}: {len(stray)} output partition(s) outside the run's partitions "
+                f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
+            )
+        self._check_granularity(name, self._index(asset_path).latest, granularity)
+        self.collect_garbage(asset_path)
+        generation = _new_generation()
+        inflight = f"{name}/{INFLIGHT}/{generation}.json"
+        announce = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        self.root.put(inflight, json.dumps(announce).encode())
+        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        positions = pd.Series(range(len(frame))).groupby(day.to_numpy()).indices
+        counts: dict[str, int] = {}
+        digests: dict[str, str] = {}
+        staged: list[str] = []
+        lock = threading.Lock()
+
+        def upload(key: str) -> None:
+            idx = positions.get(key)
+            part = table.take(pa.array(idx)) if idx is not None else table.slice(0, 0)
+            sink = pa.BufferOutputStream()
+            pq.write_table(part, sink)
+            data = sink.getvalue().to_pybytes()
+            relative = f"{name}/{key}.{generation}.parquet"
+            with lock:
+                staged.append(relative)
+            self.root.put(relative, data)
+            write_atomically(self.path(asset_path, key, generation), data)  # the cache: a complete copy
+            with lock:
+                counts[key] = part.num_rows
+                if validated:  # the bytes hashed are the bytes uploaded
+                    digests[key] = hashlib.sha256(data).hexdigest()
+
+        try:
+            self.path(asset_path, "x", generation).parent.mkdir(parents=True, exist_ok=True)
+            with ThreadPoolExecutor(TRANSFER_THREADS, thread_name_prefix="s3-upload") as pool:
+                for future in [pool.submit(upload, key) for key in keys]:
+                    future.result()
+            commit = Commit(
+                generation=generation,
+                partitions=tuple(keys),
+                run_id=run_id,
+                blocked_by=tuple(blocked_by),
+                excluded=dict(excluded or {}),
+                committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                granularity=granularity,
+                validated=validated,
+                digests={k: digests[k] for k in keys if k in digests},
+            )
+            self.root.put(f"{name}/{COMMITS}/{generation}.json", commit.to_json())
+        except BaseException:
+            with contextlib.suppress(ObjectStoreError):  # what is left is a dead writer's: the next write removes it
+                self.root.delete(staged)
+            for relative in staged:
+                self.base_dir.joinpath(*relative.split("/")).unlink(missing_ok=True)
+            raise
+        finally:
+            with contextlib.suppress(ObjectStoreError):
+                self.root.delete([inflight])
+        self.collect_garbage(asset_path)
+        return {k: counts[k] for k in keys}
+
+    def collect_garbage(self, asset_path: Sequence[str]) -> list[Path]:  # type: ignore[override]
+        """Remove objects no current commit needs: superseded generations and dead writers' leftovers (and
+        their cached copies). Returns the cache paths of the partition objects removed."""
+        folder = "/".join(asset_path)
+        depth = folder.count("/") + 1
+        # Objects first, then writers, then commits: the order of the local store, for the same reasons.
+        files = [k for k in self.root.list(folder) if k.endswith(".parquet") and k.count("/") == depth]
+        now = time.time()
+        records = [k for k in self.root.list(f"{folder}/{INFLIGHT}") if k.endswith(".json")]
+        running = {k.rsplit("/", 1)[-1].removesuffix(".json") for k in records if self._alive(k, now) is not False}
+        index = self._index(asset_path)
+        live = {(key, commit.generation) for key, commit in index.latest.items()}
+        doomed: list[str] = []
+        for relative in files:
+            key, _, rest = relative.rsplit("/", 1)[-1].partition(".")
+            generation = rest.removesuffix(".parquet")
+            if (key, generation) not in live and generation not in running:
+                doomed.append(relative)
+        current = {c.generation for c in index.latest.values()}
+        stale = [f"{folder}/{COMMITS}/{c.generation}.json" for c in index.commits if c.generation not in current]
+        # Asked again, not taken from ``running``: a writer may have announced itself since.
+        dead = [
+            k
+            for k in self.root.list(f"{folder}/{INFLIGHT}")
+            if k.endswith(".json")
+            and k.rsplit("/", 1)[-1].removesuffix(".json") not in running
+            and self._alive(k, time.time()) is False
+        ]
+        self.root.delete([*doomed, *stale, *dead])
+        removed = []
+        for relative in [*doomed, *stale]:
+            path = self.base_dir.joinpath(*relative.split("/"))
+            path.unlink(missing_ok=True)
+            if relative in doomed:
+                removed.append(path)
+        return removed
+
+    def _alive(self, record: str, now: float) -> bool | None:
+        """Whether the writer of in-flight record ``record`` runs; None when the record is gone already."""
+        try:
+            return _writer_alive(self.root.get(record), now)
+        except FileNotFoundError:
+            return None
+
+    # ------------------------------------------------------------------ read
+
+    def files(
+        self, asset_path: Sequence[str], partition_keys: Sequence[str], *, granularity: str | None = None
+    ) -> dict[str, Path]:
+        """``PartitionStore.files``, each committed object downloaded into the cache if it is not there."""
+        found = super().files(asset_path, partition_keys, granularity=granularity)
+        folder = "/".join(asset_path)
+        lacking = [path for path in found.values() if not path.is_file()]
+        if lacking:
+            with ThreadPoolExecutor(TRANSFER_THREADS, thread_name_prefix="s3-download") as pool:
+                for future in [pool.submit(self.root.download, f"{folder}/{p.name}", p) for p in lacking]:
+                    future.result()
+        return found

@@ -1,0 +1,127 @@
+"""Exports on an S3-compatible server (moto on loopback): versions, the pointer written last, a killed upload."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from portfolio_assets.export import export_training_set, read_export
+from portfolio_assets.export.s3sink import CURRENT, SUCCESS, current_export, fetch_export
+from portfolio_assets_tests.conftest import S3_TEST_ENV
+from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, make_rows, tree_bytes
+
+
+@pytest.fixture(scope="module")
+def rows():
+    return make_rows(end="2011-06-30")
+
+
+def export_to(location, rows):
+    return export_training_set(rows, location, split=SPLIT, shard_by="quarter", provenance=PROVENANCE)
+
+
+def test_an_export_on_s3_holds_the_local_export_bytes_under_its_current_version(s3_bucket, rows, tmp_path):
+    target = s3_bucket / "exports" / "training_set"
+    report = export_to(target, rows)
+    local = tmp_path / "local" / "training_set"
+    export_to(local, rows)
+    version, files = current_export(target)
+    assert str(report.out_dir) == str(version) and str(report.manifest_path) == f"{version}/manifest.json"
+    listed = sorted(target.list())
+    assert listed == sorted([CURRENT, f"{version.name}/{SUCCESS}", *(f"{version.name}/{f['path']}" for f in files)])
+    fetched = fetch_export(target, tmp_path / "fetched")
+    assert tree_bytes(fetched) == tree_bytes(local)  # the same bytes as the local export, every file
+    assert read_export(fetched, "parquet").equals(read_export(local, "parquet"))
+    assert not (s3_bucket.cache_path() / "exports" / "training_set" / version.name).exists()  # staging removed
+
+
+def test_a_new_export_keeps_the_previous_version_and_removes_older_ones(s3_bucket, rows):
+    target = s3_bucket / "exports" / "training_set"
+    first = export_to(target, rows).out_dir.name
+    second = export_to(target, rows).out_dir.name
+    assert {k.split("/")[0] for k in target.list()} == {CURRENT, first, second}
+    third = export_to(target, rows).out_dir.name
+    assert {k.split("/")[0] for k in target.list()} == {CURRENT, second, third}
+    assert current_export(target)[0].name == third
+
+
+def test_a_location_that_holds_something_else_is_refused(s3_bucket, rows):
+    target = s3_bucket / "exports" / "mine"
+    target.put("notes.txt", b"not an export")
+    with pytest.raises(ValueError, match=r"refusing to export to s3://.*/exports/mine: it holds 'notes.txt'"):
+        export_to(target, rows)
+    assert sorted(target.list()) == ["notes.txt"]
+
+
+def test_a_failed_upload_publishes_nothing(s3_bucket, rows, monkeypatch):
+    from portfolio_assets.objectstore import S3Location
+
+    target = s3_bucket / "exports" / "training_set"
+    first = export_to(target, rows).out_dir.name
+    real, calls = S3Location.upload, {"n": 0}
+
+    def failing(self, relative, path):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise OSError("connection reset")
+        return real(self, relative, path)
+
+    monkeypatch.setattr(S3Location, "upload", failing)
+    with pytest.raises(OSError, match="connection reset"):
+        export_to(target, make_rows(end="2011-06-30", seed=8))
+    assert {k.split("/")[0] for k in target.list()} == {CURRENT, first}  # the partial version is removed
+    assert current_export(target)[0].name == first
+
+
+def test_an_export_killed_mid_upload_leaves_the_previous_export_current(s3_bucket, rows, tmp_path):
+    target = s3_bucket / "exports" / "training_set"
+    first = export_to(target, rows)
+    before = tree_bytes(fetch_export(target, tmp_path / "before"))
+    marker = tmp_path / "half-uploaded"
+    options = s3_bucket.options
+    script = textwrap.dedent(
+        f"""
+        import time
+        from portfolio_assets.export import export_training_set
+        from portfolio_assets.objectstore import S3Location, S3Options
+        from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, make_rows
+        real, calls = S3Location.upload, [0]
+        def upload(self, relative, path):
+            real(self, relative, path)
+            calls[0] += 1
+            if calls[0] == 5:
+                open({str(marker)!r}, "w").close()
+                time.sleep(60)
+        S3Location.upload = upload
+        options = S3Options(endpoint_url={options.endpoint_url!r}, region="us-east-1", cache_dir={options.cache_dir!r})
+        target = S3Location({target.bucket!r}, {target.key!r}, options)
+        export_training_set(make_rows(end="2011-06-30", seed=9), target, split=SPLIT, shard_by="quarter",
+                            provenance=PROVENANCE)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd(), env={**os.environ, **S3_TEST_ENV})
+    try:
+        for _ in range(1200):
+            if marker.exists() or child.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert marker.exists(), "the export never reached the middle of its upload"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.wait(timeout=30)
+    folders = {k.split("/")[0] for k in target.list()}
+    assert len(folders) == 3  # the pointer, the current version, the dead upload's partial version
+    (dead,) = folders - {CURRENT, first.out_dir.name}
+    assert not any(k == f"{dead}/{SUCCESS}" for k in target.list())
+    assert json.loads(target.get(CURRENT))["version"] == first.out_dir.name
+    assert tree_bytes(fetch_export(target, tmp_path / "after")) == before
+    # The next export commits its own version and removes the dead upload's objects.
+    newest = export_to(target, rows).out_dir.name
+    assert {k.split("/")[0] for k in target.list()} == {CURRENT, first.out_dir.name, newest}
