@@ -3,6 +3,7 @@
 import itertools
 import multiprocessing
 import subprocess
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -228,9 +229,19 @@ def prepare_chunk(
     return Prepared(valid, invalid, frame_errors, encoded)
 
 
-def prepare_portable(*args: object) -> Prepared:
-    """``prepare_chunk`` for another host (a Spark task): its chunk as plain bytes (``EncodedChunk.portable``)."""
-    prepared = prepare_chunk(*args)  # type: ignore[arg-type]
+def prepare_shipped(files: list[tuple[str, bytes]], *args: object) -> Prepared:
+    """``prepare_chunk`` on another host (a Spark task): the group's stored files arrive as (name, bytes) and are
+    read from a private directory (their recorded digests follow them), and the encoded chunk goes back as plain
+    bytes (``EncodedChunk.portable``). The executors need no access to the store."""
+    *rest, recorded = args
+    with tempfile.TemporaryDirectory(prefix="portfolio-export-") as tmp:
+        paths = []
+        for name, data in files:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            paths.append(path)
+        own = {path: recorded[name] for path, (name, _) in zip(paths, files, strict=True) if name in recorded}  # type: ignore[index,operator]
+        prepared = prepare_chunk(paths, *rest, own)  # type: ignore[arg-type]
     encoded = prepared.encoded
     return Prepared(
         prepared.valid,
@@ -273,11 +284,22 @@ def _in_workers(calls: list[tuple[object, ...]], workers: int) -> Iterator[Prepa
             yield prepared
 
 
+def _shipped(call: tuple[object, ...]) -> tuple[object, ...]:
+    """A ``prepare_chunk`` call as ``prepare_shipped`` takes it: its files' bytes instead of their paths (named by
+    position, so two partitions never share a name), the recorded digests keyed by those names."""
+    paths, *rest, recorded = call
+    names = [f"{i:04d}-{p.name}" for i, p in enumerate(paths)]  # type: ignore[attr-defined]
+    files = [(name, p.read_bytes()) for name, p in zip(names, paths, strict=True)]  # type: ignore[call-overload]
+    own = {name: recorded[p] for name, p in zip(names, paths, strict=True) if p in recorded}  # type: ignore[call-overload,index,operator]
+    return (files, *rest, own)
+
+
 def _on_engine(calls: list[tuple[object, ...]], engine: EngineResource, wave: int) -> Iterator[Prepared]:
-    """``prepare_chunk`` of each call as Spark tasks, ``wave`` calls a job, in order (the executors read the
-    partition files themselves: the store must be a directory they see)."""
+    """``prepare_chunk`` of each call as Spark tasks, ``wave`` calls a job, in order; each task gets its group's
+    stored Parquet bytes (``prepare_shipped``), so the executors need not see the store."""
     for start in range(0, len(calls), wave):
-        for prepared in engine.map_calls(prepare_portable, calls[start : start + wave]):
+        shipped = [_shipped(call) for call in calls[start : start + wave]]
+        for prepared in engine.map_calls(prepare_shipped, shipped):
             encoded = prepared.encoded
             yield Prepared(
                 prepared.valid,

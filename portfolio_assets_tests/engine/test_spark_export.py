@@ -3,6 +3,8 @@ files, bytes and errors as in this process."""
 
 from __future__ import annotations
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from portfolio_assets.assets.training_set import export_partitions
@@ -73,3 +75,31 @@ def test_an_invalid_row_found_by_a_spark_task_fails_the_export_as_in_process(row
         errors.append(str(err.value))
         assert not (tmp_path / name).exists()  # nothing half-written
     assert errors[0] == errors[1]
+
+
+def test_a_shipped_group_keeps_the_gates_attestation(rows, tmp_path, monkeypatch):
+    """What a Spark task does with its group (here, in this process): the stored bytes it gets and their recorded
+    digests let it skip the validation the gate already did, and tampered bytes do not."""
+    from portfolio_assets.assets import training_set
+    from portfolio_assets.assets.training_set import _calls, _shipped, prepare_shipped
+    from portfolio_assets.io_managers import files_schema, recorded_digests
+
+    validations: list[int] = []
+    real = training_set.validate_rows
+    monkeypatch.setattr(training_set, "validate_rows", lambda f, s, **k: validations.append(len(f)) or real(f, s, **k))
+    files = gate_store(tmp_path / "store", rows)
+    paths = list(files.values())
+    counts = {k: len(PartitionStore(tmp_path / "store").read(["sft_rows"], [k])) for k in files}
+    args = (files_schema(paths), "features", HAS_VOLUME, None)
+    (call,) = _calls(files, [list(files)], counts, args, recorded_digests(paths))
+    shipped = _shipped(call)
+    prepared = prepare_shipped(*shipped)
+    assert (prepared.valid, prepared.invalid) == (len(rows), 0) and validations == []
+    (first_name, data), *others = shipped[0]
+    table = pq.read_table(pa.BufferReader(data))
+    frame = table.to_pandas()
+    frame.loc[0, "rsi_14"] = 50.0  # not the bytes the gate hashed (and, its row in the warm-up, not valid)
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pandas(frame, schema=table.schema, preserve_index=False), sink)
+    again = prepare_shipped([(first_name, sink.getvalue().to_pybytes()), *others], *shipped[1:])
+    assert validations and (again.valid, again.invalid) == (len(rows) - 1, 1)  # validated this time, and caught
