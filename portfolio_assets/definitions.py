@@ -102,6 +102,7 @@ def engine_resource() -> EngineResource:
         executor_cores=env_setting(settings.SPARK_EXECUTOR_CORES_ENV, 0),
         executor_python=env_setting(settings.SPARK_PYTHON_ENV, ""),
         extra_conf=env_setting(settings.SPARK_CONF_ENV, ""),
+        ship_code=env_setting(settings.SPARK_SHIP_CODE_ENV, False),
     )
 
 

@@ -18,9 +18,12 @@ naming the URL (credentials hidden) and what to check.
 from __future__ import annotations
 
 import pickle
+import shutil
 import socket
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -171,8 +174,12 @@ class EngineResource(ConfigurableResource):
     """The Python the executors run (``PYSPARK_PYTHON``); empty: this interpreter (same image or host)."""
     extra_conf: str = ""
     """More Spark conf, ``spark.key=value`` pairs separated by commas."""
+    ship_code: bool = False
+    """Send this package to the executors with the session (for executors whose Python lacks it; its
+    dependencies must be there)."""
     _session: Any = PrivateAttr(default=None)
     _owned: bool = PrivateAttr(default=False)
+    _staging: str = PrivateAttr(default="")
 
     @property
     def uses_spark(self) -> bool:
@@ -261,13 +268,18 @@ class EngineResource(ConfigurableResource):
                 f"{str(exc).splitlines()[0] if str(exc) else ''}"
             ) from None
         self._owned = True
+        if self.ship_code:
+            self._staging = tempfile.mkdtemp(prefix="portfolio-assets-code-")
+            ship_package(self._session, Path(self._staging))
         return self._session
 
     def stop(self) -> None:
         """Stop the session if this resource started it."""
         if self._session is not None and self._owned:
             self._session.stop()
-        self._session, self._owned = None, False
+        if self._staging:
+            shutil.rmtree(self._staging, ignore_errors=True)
+        self._session, self._owned, self._staging = None, False, ""
 
     def by_asset(
         self,
@@ -345,6 +357,25 @@ class EngineResource(ConfigurableResource):
         if lost:
             raise EngineError(f"engine: Spark returned no result for {len(lost)} asset(s), e.g. {lost[:3]}")
         return results
+
+
+def ship_package(spark: Any, staging: Path) -> Path:
+    """Zip this package under ``staging`` (dagster-pyspark's ``build_pyspark_zip``; no sample data, no bytecode)
+    and add it to ``spark``'s Python path on every executor; the zip's path."""
+    from dagster_pyspark.utils import build_pyspark_zip
+
+    import portfolio_assets
+
+    package = Path(portfolio_assets.__file__).parent
+    skip = shutil.ignore_patterns("__pycache__", "sample_data")
+    shutil.copytree(package, staging / "src" / package.name, ignore=skip)
+    archive = staging / f"{package.name}.zip"
+    build_pyspark_zip(str(archive), str(staging / "src"))
+    if _is_connect(spark):
+        spark.addArtifacts(str(archive), pyfile=True)
+    else:
+        spark.sparkContext.addPyFile(str(archive))
+    return archive
 
 
 def _is_connect(spark: Any) -> bool:

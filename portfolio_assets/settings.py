@@ -90,6 +90,7 @@ SPARK_EXECUTOR_MEMORY_ENV = "PORTFOLIO_SPARK_EXECUTOR_MEMORY"
 SPARK_EXECUTOR_CORES_ENV = "PORTFOLIO_SPARK_EXECUTOR_CORES"
 SPARK_PYTHON_ENV = "PORTFOLIO_SPARK_PYTHON"
 SPARK_CONF_ENV = "PORTFOLIO_SPARK_CONF"
+SPARK_SHIP_CODE_ENV = "PORTFOLIO_SPARK_SHIP_CODE"
 
 # Storage on S3 (issue 13): fields of StorageResource (and LandingZoneResource, for a landing zone under it).
 STORAGE_URL_ENV = "PORTFOLIO_STORAGE_URL"
@@ -308,6 +309,14 @@ def spark_conf(text: str) -> str:
     return text
 
 
+def yes_no(text: str) -> bool:
+    """``true`` / ``false`` (also ``1`` / ``0``, ``yes`` / ``no``)."""
+    value = text.strip().lower()
+    if value not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError("must be true or false")
+    return value in ("true", "1", "yes")
+
+
 def printable(text: str) -> str:
     """One line of printable ASCII, not blank."""
     if not text.strip() or not re.fullmatch(r"[\x20-\x7e]+", text):
@@ -396,8 +405,8 @@ class Setting:
         if not text.strip():
             raise SettingError(f"{self.env} is set but empty; unset it to use the default")
         value = self.check(text)
-        if isinstance(value, float):
-            return value  # type: ignore[return-value]  # Dagster has no float EnvVar: the checked number, not secret
+        if isinstance(value, (float, bool)):
+            return value  # type: ignore[return-value]  # Dagster has no float or bool EnvVar: the checked value
         return EnvVar.int(self.env) if isinstance(value, int) else EnvVar(self.env)
 
 
@@ -442,6 +451,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(SPARK_EXECUTOR_CORES_ENV, whole_number(1, 1024)),
         Setting(SPARK_PYTHON_ENV, any_path),
         Setting(SPARK_CONF_ENV, spark_conf),
+        Setting(SPARK_SHIP_CODE_ENV, yes_no),
         Setting(STORAGE_URL_ENV, storage_url, empty_means_default=True, shown=shown_url),
         Setting(STORAGE_CACHE_DIR_ENV, any_path),
         Setting(AWS_ENDPOINT_URL_ENV, http_url, shown=shown_url),

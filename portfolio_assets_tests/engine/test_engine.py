@@ -54,6 +54,7 @@ def test_parse_conf_takes_spark_pairs_and_names_a_bad_one():
         (settings.SPARK_EXECUTOR_MEMORY_ENV, "8 GB", "is not a memory size"),
         (settings.SPARK_EXECUTOR_CORES_ENV, "0", "between 1 and 1024"),
         (settings.SPARK_CONF_ENV, "spark.task.cpus", "is not a Spark setting"),
+        (settings.SPARK_SHIP_CODE_ENV, "maybe", "must be true or false"),
     ],
 )
 def test_a_bad_engine_setting_fails_when_definitions_load(env, value, message):
@@ -72,6 +73,7 @@ def test_engine_settings_reach_the_resource(monkeypatch):
         settings.SPARK_EXECUTOR_CORES_ENV: "8",
         settings.SPARK_APP_NAME_ENV: "training-set",
         settings.SPARK_CONF_ENV: "spark.task.cpus=2",
+        settings.SPARK_SHIP_CODE_ENV: "true",
     }.items():
         monkeypatch.setenv(env, value)
     with engine_resource().process_config_and_initialize_cm() as engine:  # EnvVars resolved as at run launch
@@ -87,6 +89,7 @@ def _check_conf(engine: EngineResource) -> None:
     assert conf["spark.app.name"] == "training-set"
     assert conf["spark.task.cpus"] == "2"
     assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert engine.ship_code is True
 
 
 def test_no_url_means_in_process_and_the_function_runs_on_the_whole_frames():
@@ -174,3 +177,40 @@ def test_another_active_session_is_not_silently_reused(spark):
     engine = EngineResource(master_url="local[1]")
     with pytest.raises(EngineError, match=r"another Spark session \(master local\[2\]\) is active"):
         engine.session()
+
+
+def test_ship_code_sends_this_package_to_the_executors(tmp_path):
+    """A fresh ``local[1]`` context in a process of its own, with ``ship_code``: the zip holds the package (not its
+    sample data) and is on the executors' Python path, where the package can be imported from it (here the
+    installed copy comes first; an executor without it takes the zip's)."""
+    import subprocess
+    import sys
+    import textwrap
+    import zipfile
+
+    script = textwrap.dedent(
+        f"""
+        import sys, zipfile
+        from portfolio_assets.engine import EngineResource
+        engine = EngineResource(master_url="local[1]", ship_code=True)
+        spark = engine.session()
+        def where(_):
+            import sys, zipimport
+            zips = [p for p in sys.path if p.endswith("portfolio_assets.zip")]
+            yield "|".join(zips) if zips and zipimport.zipimporter(zips[0]).find_spec("portfolio_assets") else "none"
+        found = spark.sparkContext.parallelize([0], 1).mapPartitions(where).collect()[0]
+        names = zipfile.ZipFile(engine._staging + "/portfolio_assets.zip").namelist()
+        import shutil; shutil.copy(engine._staging + "/portfolio_assets.zip", {str(tmp_path)!r})
+        staging = engine._staging
+        engine.stop()
+        import os
+        print(found, "engine.py" in str(names), any("sample_data" in n for n in names), os.path.exists(staging))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found, has_engine, has_sample, staging_left = done.stdout.split()[-4:]
+    assert "portfolio_assets.zip" in found  # on the executor's path, and the package is found in it
+    assert (has_engine, has_sample, staging_left) == ("True", "False", "False")
+    names = zipfile.ZipFile(tmp_path / "portfolio_assets.zip").namelist()
+    assert "portfolio_assets/engine.py" in names and "portfolio_assets/features/registry.py" in names
