@@ -10,6 +10,8 @@ import os
 # Source steps are retried by a Dagster RetryPolicy built when the definitions load; in tests it retries at once.
 os.environ.setdefault("PORTFOLIO_SOURCE_RETRY_DELAY", "0")
 
+import sys
+
 import pytest
 from dagster import DagsterInstance
 
@@ -75,3 +77,27 @@ def s3_bucket(s3_endpoint, tmp_path, request):
     location = S3Location(name, "store", options)
     location.client.create_bucket(Bucket=name)
     return location
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One ``local[2]`` Spark session for the whole test session, bound to 127.0.0.1, stopped at the end; the
+    engine reuses it (same master) and leaves it running."""
+    from pyspark.sql import SparkSession
+
+    from portfolio_assets.engine import EngineResource
+    from portfolio_assets.settings import use_executor_python
+
+    use_executor_python(sys.executable)
+    builder = SparkSession.builder.master("local[2]")
+    for key, value in {
+        **EngineResource().conf(),
+        "spark.ui.enabled": "false",
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.sql.shuffle.partitions": "4",
+    }.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    yield session
+    session.stop()

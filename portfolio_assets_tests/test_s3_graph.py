@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from portfolio_assets.engine import EngineResource
 from portfolio_assets.export.s3sink import CURRENT, SUCCESS, current_export, fetch_export
 from portfolio_assets.io_managers import PartitionedParquetIOManager
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.slow
 STORED_ASSETS = ["prices", "macro", "benchmarks", "sentiment", "indicators", "targets", "quarantine", "sft_rows"]
 
 
-def test_the_full_graph_on_s3_writes_the_local_export_bytes(s3_bucket, tmp_path, instance):
+@pytest.mark.parametrize("engine", ["in-process", "spark"])
+def test_the_full_graph_on_s3_writes_the_local_export_bytes(s3_bucket, tmp_path, instance, engine, request):
     url = f"s3://{s3_bucket.bucket}/{s3_bucket.key}"
     object_store = {"endpoint_url": s3_bucket.options.endpoint_url, "region": "us-east-1", "data_dir": str(tmp_path)}
     landed = upload_tree(s3_bucket / "landing", SAMPLE_LANDING_ROOT)
@@ -32,7 +34,10 @@ def test_the_full_graph_on_s3_writes_the_local_export_bytes(s3_bucket, tmp_path,
         "sources": SourcesResource(),
         "landing": LandingZoneResource(root=f"{url}/landing", **object_store),
         "export": ExportResource(storage=storage),
+        "engine": EngineResource(master_url="local[2]" if engine == "spark" else ""),
     }
+    if engine == "spark":
+        request.getfixturevalue("spark")  # the shared session, which the engine reuses
     results = materialize_all(resources=resources, instance=instance, log_level="WARNING", sources=False)
     assert all(r.success for r in results)
 
