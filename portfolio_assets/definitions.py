@@ -30,7 +30,7 @@ from portfolio_assets.assets.sentiment import sentiment
 from portfolio_assets.assets.sft_rows import gate_and_rows
 from portfolio_assets.assets.targets import targets
 from portfolio_assets.assets.training_set import training_set
-from portfolio_assets.engine import DEFAULT_APP_NAME, EngineResource
+from portfolio_assets.engine import DEFAULT_APP_NAME, DEFAULT_DRIVER_MEMORY, EngineResource
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
 from portfolio_assets.io_managers import PartitionedParquetIOManager
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
@@ -100,6 +100,7 @@ def engine_resource() -> EngineResource:
         app_name=env_setting(settings.SPARK_APP_NAME_ENV, DEFAULT_APP_NAME),
         executor_memory=env_setting(settings.SPARK_EXECUTOR_MEMORY_ENV, ""),
         executor_cores=env_setting(settings.SPARK_EXECUTOR_CORES_ENV, 0),
+        driver_memory=env_setting(settings.SPARK_DRIVER_MEMORY_ENV, DEFAULT_DRIVER_MEMORY),
         executor_python=env_setting(settings.SPARK_PYTHON_ENV, ""),
         extra_conf=env_setting(settings.SPARK_CONF_ENV, ""),
         ship_code=env_setting(settings.SPARK_SHIP_CODE_ENV, False),

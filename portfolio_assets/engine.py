@@ -6,8 +6,8 @@ On Spark (``SPARK_MASTER_URL`` or ``SPARK_REMOTE`` set), the frames are split by
 pieces become one row of a Spark DataFrame, and ``groupBy(asset).applyInPandas`` runs the *same*
 function on every asset in the executors' Python workers; what every asset shares (the benchmark series,
 parameters) is a broadcast variable (on Spark Connect, which has none, part of the task). The pieces cross Spark
-as pickled pandas frames in a binary column, so every dtype, time zone, nanosecond and NaN arrives as it
-left: the Spark result is the in-process result, row for row (``portfolio_assets_tests/engine``).
+as pickled pandas frames (LZ4-compressed) in a binary column, so every dtype, time zone, nanosecond and NaN
+arrives as it left: the Spark result is the in-process result, row for row (``portfolio_assets_tests/engine``).
 
 The session is created when first used, reused for every call of the run, and stopped when the run
 ends (an already running session, such as a test's, is reused and left running). Before it is created,
@@ -20,19 +20,24 @@ from __future__ import annotations
 import pickle
 import shutil
 import socket
+import struct
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pandas as pd
+import pyarrow as pa
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 DEFAULT_APP_NAME = "portfolio_assets"
 KEY_COLUMN = "asset_symbol"
+DEFAULT_DRIVER_MEMORY = "4g"
+"""A 100-asset x 10-year build in runs of ~250,000 rows needed more than Spark's 1g (BENCHMARKS.md)."""
 CONNECT_TIMEOUT_SECONDS = 10.0
 _PIECES = "group string, name string, payload binary"
 _RESULTS = "group string, payload binary"
@@ -125,12 +130,24 @@ def split_by(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
     }
 
 
+def pack(obj: object) -> bytes:
+    """``obj`` pickled and LZ4-compressed (its size first): what crosses Spark between driver and executors."""
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return struct.pack("<Q", len(data)) + pa.compress(data, codec="lz4", asbytes=True)
+
+
+def unpack(payload: bytes) -> Any:
+    """The object ``pack`` packed."""
+    (size,) = struct.unpack_from("<Q", payload)
+    return pickle.loads(pa.decompress(memoryview(payload)[8:], size, codec="lz4", asbytes=True))
+
+
 def _run_call(function: Callable[..., Any]) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """The ``applyInPandas`` function of ``map_calls``: one call's pickled arguments in, its pickled result out."""
 
     def run(call: pd.DataFrame) -> pd.DataFrame:
-        result = function(*pickle.loads(call["payload"].iloc[0]))
-        payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        result = function(*unpack(call["payload"].iloc[0]))
+        payload = pack(result)
         return pd.DataFrame({"group": [call["group"].iloc[0]], "payload": [payload]})
 
     return run
@@ -143,13 +160,13 @@ def _run_group(
     ``shared``: the arguments every group gets, or a Spark broadcast of them (its ``value``)."""
 
     def run(pieces: pd.DataFrame) -> pd.DataFrame:
-        frames = dict(zip(pieces["name"], (pickle.loads(p) for p in pieces["payload"]), strict=True))
+        frames = dict(zip(pieces["name"], (unpack(p) for p in pieces["payload"]), strict=True))
         missing = [n for n in names if n not in frames]
         if missing:
             raise ValueError(f"engine: group {pieces['group'].iloc[0]!r} lacks its {missing} piece(s)")
         common = shared if isinstance(shared, Mapping) else shared.value
         result = function(**{n: frames[n] for n in names}, **common)
-        payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+        payload = pack(result)
         return pd.DataFrame({"group": [pieces["group"].iloc[0]], "payload": [payload]})
 
     return run
@@ -170,6 +187,8 @@ class EngineResource(ConfigurableResource):
     """``spark.executor.memory`` (e.g. ``8g``); empty: the cluster's default."""
     executor_cores: int = 0
     """``spark.executor.cores``; 0: the cluster's default."""
+    driver_memory: str = DEFAULT_DRIVER_MEMORY
+    """``spark.driver.memory`` of a session this process starts (its JVM holds a run's pieces and results)."""
     executor_python: str = ""
     """The Python the executors run (``PYSPARK_PYTHON``); empty: this interpreter (same image or host)."""
     extra_conf: str = ""
@@ -207,6 +226,7 @@ class EngineResource(ConfigurableResource):
             (settings.SPARK_MASTER_URL_ENV, "master_url"),
             (settings.SPARK_REMOTE_ENV, "remote"),
             (settings.SPARK_EXECUTOR_MEMORY_ENV, "executor_memory"),
+            (settings.SPARK_DRIVER_MEMORY_ENV, "driver_memory"),
             (settings.SPARK_CONF_ENV, "extra_conf"),
             (settings.SPARK_PYTHON_ENV, "executor_python"),
         ):
@@ -230,6 +250,8 @@ class EngineResource(ConfigurableResource):
             conf["spark.executor.memory"] = self.executor_memory.strip()
         if self.executor_cores:
             conf["spark.executor.cores"] = str(self.executor_cores)
+        if self.driver_memory.strip():
+            conf["spark.driver.memory"] = self.driver_memory.strip()
         conf.update(parse_conf(self.extra_conf))
         return conf
 
@@ -258,7 +280,7 @@ class EngineResource(ConfigurableResource):
         use_executor_python(self.executor_python.strip() or sys.executable)
         builder = SparkSession.builder.remote(url) if remote else SparkSession.builder.master(url)
         for key, value in self.conf().items():
-            if not (remote and key.startswith(("spark.executor.", "spark.app."))):  # set by the Connect server
+            if not (remote and key.startswith(("spark.executor.", "spark.driver.", "spark.app."))):  # the server's
                 builder = builder.config(key, value)
         try:
             self._session = builder.getOrCreate()
@@ -316,16 +338,33 @@ class EngineResource(ConfigurableResource):
             return [function(*args) for args in calls]
         spark = self.session()
         rows = pd.DataFrame(
-            [(str(i), "call", pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)) for i, args in enumerate(calls)],
+            [(str(i), "call", pack(args)) for i, args in enumerate(calls)],
             columns=["group", "name", "payload"],
         )
-        spark.conf.set("spark.sql.shuffle.partitions", str(len(calls)))
-        table = spark.createDataFrame(rows, schema=_PIECES)
-        done = table.groupBy("group").applyInPandas(_run_call(function), schema=_RESULTS).toPandas()
-        results = {int(g): pickle.loads(p) for g, p in zip(done["group"], done["payload"], strict=True)}
+        with self._job(spark, getattr(function, "__name__", "a function")):
+            spark.conf.set("spark.sql.shuffle.partitions", str(len(calls)))
+            table = spark.createDataFrame(rows, schema=_PIECES)
+            done = table.groupBy("group").applyInPandas(_run_call(function), schema=_RESULTS).toPandas()
+        results = {int(g): unpack(p) for g, p in zip(done["group"], done["payload"], strict=True)}
         if sorted(results) != list(range(len(calls))):
             raise EngineError(f"engine: Spark returned {len(results)} of {len(calls)} results")
         return [results[i] for i in range(len(calls))]
+
+    @contextmanager
+    def _job(self, spark: Any, what: str) -> Iterator[None]:
+        """Run a Spark job; if the session died under it (most often the driver's JVM out of memory), say so."""
+        try:
+            yield
+        except Exception as exc:
+            if not _stopped(spark):
+                raise
+            self._session, self._owned = None, False
+            raise EngineError(
+                f"Spark engine: the session ({self.describe()}) stopped while running {what} per asset: "
+                f"{type(exc).__name__}. Most often its driver JVM ran out of memory (it holds the run's pieces "
+                f"and results): raise PORTFOLIO_SPARK_DRIVER_MEMORY (now {self.driver_memory or 'Spark default'}), "
+                "or build in smaller ranges (materialize_all(partitions_per_run=…)); the driver log says more"
+            ) from exc
 
     def _apply(
         self,
@@ -341,18 +380,19 @@ class EngineResource(ConfigurableResource):
             list(_piece_rows(names, groups, pieces, frames)),
             columns=["group", "name", "payload"],
         )
-        spark.conf.set("spark.sql.shuffle.partitions", str(max(1, len(groups))))
-        table = spark.createDataFrame(rows, schema=_PIECES)
-        # A classic session broadcasts what every asset shares (sent to each executor once); Spark Connect has no
-        # broadcast variables, so there it travels with the function, as the task's closure.
-        common = shared if _is_connect(spark) or not shared else spark.sparkContext.broadcast(shared)
-        try:
-            done = table.groupBy("group").applyInPandas(_run_group(function, names, common), schema=_RESULTS)
-            collected = done.toPandas()
-        finally:
-            if common is not shared:
-                common.destroy()
-        results = {str(g): pickle.loads(p) for g, p in zip(collected["group"], collected["payload"], strict=True)}
+        with self._job(spark, getattr(function, "__name__", "a function")):
+            spark.conf.set("spark.sql.shuffle.partitions", str(max(1, len(groups))))
+            table = spark.createDataFrame(rows, schema=_PIECES)
+            # A classic session broadcasts what every asset shares (sent to each executor once); Spark Connect has
+            # no broadcast variables, so there it travels with the function, as the task's closure.
+            common = shared if _is_connect(spark) or not shared else spark.sparkContext.broadcast(shared)
+            try:
+                done = table.groupBy("group").applyInPandas(_run_group(function, names, common), schema=_RESULTS)
+                collected = done.toPandas()
+            finally:
+                if common is not shared and not _stopped(spark):
+                    common.destroy()
+        results = {str(g): unpack(p) for g, p in zip(collected["group"], collected["payload"], strict=True)}
         lost = [g for g in groups if g not in results]
         if lost:
             raise EngineError(f"engine: Spark returned no result for {len(lost)} asset(s), e.g. {lost[:3]}")
@@ -378,6 +418,17 @@ def ship_package(spark: Any, staging: Path) -> Path:
     return archive
 
 
+def _stopped(spark: Any) -> bool:
+    """Whether a classic session's context has stopped, or its JVM is gone (a Connect session: never here)."""
+    if _is_connect(spark):
+        return False
+    try:
+        jsc = spark.sparkContext._jsc
+        return jsc is None or bool(jsc.sc().isStopped())
+    except Exception:  # the py4j gateway is gone with its JVM
+        return True
+
+
 def _is_connect(spark: Any) -> bool:
     """Whether ``spark`` is a Spark Connect session (no SparkContext, no broadcast variables)."""
     return type(spark).__module__.startswith("pyspark.sql.connect")
@@ -395,4 +446,4 @@ def _piece_rows(
             piece = pieces[name].get(group)
             if piece is None:
                 piece = frames[name].iloc[0:0].reset_index(drop=True)
-            yield group, name, pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL)
+            yield group, name, pack(piece)

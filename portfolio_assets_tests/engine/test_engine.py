@@ -74,6 +74,7 @@ def test_engine_settings_reach_the_resource(monkeypatch):
         settings.SPARK_APP_NAME_ENV: "training-set",
         settings.SPARK_CONF_ENV: "spark.task.cpus=2",
         settings.SPARK_SHIP_CODE_ENV: "true",
+        settings.SPARK_DRIVER_MEMORY_ENV: "12g",
     }.items():
         monkeypatch.setenv(env, value)
     with engine_resource().process_config_and_initialize_cm() as engine:  # EnvVars resolved as at run launch
@@ -90,6 +91,7 @@ def _check_conf(engine: EngineResource) -> None:
     assert conf["spark.task.cpus"] == "2"
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert engine.ship_code is True
+    assert conf["spark.driver.memory"] == "12g"
 
 
 def test_no_url_means_in_process_and_the_function_runs_on_the_whole_frames():
@@ -214,3 +216,30 @@ def test_ship_code_sends_this_package_to_the_executors(tmp_path):
     assert (has_engine, has_sample, staging_left) == ("True", "False", "False")
     names = zipfile.ZipFile(tmp_path / "portfolio_assets.zip").namelist()
     assert "portfolio_assets/engine.py" in names and "portfolio_assets/features/registry.py" in names
+
+
+def test_a_session_that_dies_under_a_job_is_named_with_what_to_do():
+    """The driver JVM stopping during a job (as when it runs out of memory) is an EngineError saying so, not a
+    py4j trace; in a process of its own (a stopped context cannot be restarted beside the shared session)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import pandas as pd
+        from portfolio_assets.engine import EngineError, EngineResource
+        engine = EngineResource(master_url="local[1]", driver_memory="1g")
+        engine.session().sparkContext.stop()  # what the JVM's death does to the context
+        frame = pd.DataFrame({"asset_symbol": ["A", "B"], "v": [1.0, 2.0]})
+        try:
+            engine.by_asset(lambda prices: prices, {"prices": frame}, order=())
+        except EngineError as exc:
+            print("ERROR", exc)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    message = done.stdout.split("ERROR", 1)[1]
+    assert "the session (spark local[1]) stopped while running <lambda> per asset" in message
+    assert "PORTFOLIO_SPARK_DRIVER_MEMORY (now 1g)" in message
