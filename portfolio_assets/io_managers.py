@@ -36,6 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -218,18 +219,8 @@ class PartitionStore:
         partition is not one of ``partition_keys`` is an error, and nothing is written.
         ``validated`` (the fingerprint of a validation ``frame`` passed) is recorded with each file's sha256.
         """
-        name = "/".join(asset_path)
         keys = list(partition_keys)
-        if "timestamp" not in frame.columns:
-            raise ValueError(f"{name}: output has no 'timestamp' column to partition by")
-        day = partition_keys_of(frame["timestamp"], granularity)
-        stray = sorted(set(day.unique()) - set(keys))
-        if stray:
-            raise ValueError(
-                f"{name}: {len(stray)} output partition(s) outside the run's partitions "
-                f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
-            )
-        self._check_granularity(name, self._index(asset_path).latest, granularity)
+        table, positions = self._split(asset_path, frame, keys, granularity)
         folder = self.folder(asset_path)
         (folder / COMMITS).mkdir(parents=True, exist_ok=True)
         (folder / INFLIGHT).mkdir(parents=True, exist_ok=True)
@@ -237,8 +228,6 @@ class PartitionStore:
         generation = _new_generation()
         inflight = folder / INFLIGHT / f"{generation}.json"
         write_atomically(inflight, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
-        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-        positions = pd.Series(range(len(frame))).groupby(day.to_numpy()).indices
         counts: dict[str, int] = {}
         digests: dict[str, str] = {}
         staged: list[Path] = []
@@ -279,6 +268,25 @@ class PartitionStore:
             inflight.unlink(missing_ok=True)
         self.collect_garbage(asset_path)
         return counts
+
+    def _split(
+        self, asset_path: Sequence[str], frame: pd.DataFrame, keys: list[str], granularity: str
+    ) -> tuple[pa.Table, dict[str, np.ndarray]]:
+        """``frame`` as Arrow and the row positions of each partition key, after the checks every write makes:
+        a ``timestamp`` column, no row outside ``keys``, the store's granularity."""
+        name = "/".join(asset_path)
+        if "timestamp" not in frame.columns:
+            raise ValueError(f"{name}: output has no 'timestamp' column to partition by")
+        day = partition_keys_of(frame["timestamp"], granularity)
+        stray = sorted(set(day.unique()) - set(keys))
+        if stray:
+            raise ValueError(
+                f"{name}: {len(stray)} output partition(s) outside the run's partitions "
+                f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
+            )
+        self._check_granularity(name, self._index(asset_path).latest, granularity)
+        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
+        return table, pd.Series(range(len(frame))).groupby(day.to_numpy()).indices
 
     def collect_garbage(self, asset_path: Sequence[str]) -> list[Path]:
         """Remove files no current commit needs: superseded generations and dead writers' leftovers."""

@@ -39,7 +39,6 @@ import pyarrow.parquet as pq
 from portfolio_assets.fsutil import process_alive, write_atomically
 from portfolio_assets.io_managers import COMMITS, INFLIGHT, Commit, PartitionStore, _Index, _new_generation
 from portfolio_assets.objectstore import ObjectStoreError, S3Location
-from portfolio_assets.partitions import partition_keys_of
 
 FOREIGN_WRITER_SECONDS = 24 * 3600.0
 """An in-flight record of another host is taken as a dead writer's after this long (no write lasts a day)."""
@@ -105,23 +104,12 @@ class S3PartitionStore(PartitionStore):
         """``PartitionStore.write`` on S3: every partition object uploaded, then the commit record PUT last."""
         name = "/".join(asset_path)
         keys = list(partition_keys)
-        if "timestamp" not in frame.columns:
-            raise ValueError(f"{name}: output has no 'timestamp' column to partition by")
-        day = partition_keys_of(frame["timestamp"], granularity)
-        stray = sorted(set(day.unique()) - set(keys))
-        if stray:
-            raise ValueError(
-                f"{name}: {len(stray)} output partition(s) outside the run's partitions "
-                f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
-            )
-        self._check_granularity(name, self._index(asset_path).latest, granularity)
+        table, positions = self._split(asset_path, frame, keys, granularity)
         self.collect_garbage(asset_path)
         generation = _new_generation()
         inflight = f"{name}/{INFLIGHT}/{generation}.json"
         announce = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
         self.root.put(inflight, json.dumps(announce).encode())
-        table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
-        positions = pd.Series(range(len(frame))).groupby(day.to_numpy()).indices
         counts: dict[str, int] = {}
         digests: dict[str, str] = {}
         staged: list[str] = []
