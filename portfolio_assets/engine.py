@@ -27,12 +27,15 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 import pyarrow as pa
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
+
+from portfolio_assets.spark_urls import endpoints_of, parse_conf, redact_url
+
+__all__ = ["EngineError", "EngineResource", "endpoints_of", "parse_conf", "redact_url"]
 
 DEFAULT_APP_NAME = "portfolio_assets"
 KEY_COLUMN = "asset_symbol"
@@ -47,74 +50,23 @@ class EngineError(RuntimeError):
     """The Spark engine cannot start or reach its cluster; the message names the URL (redacted) and the cause."""
 
 
-def redact_url(url: str) -> str:
-    """``url`` without credentials: user info, and ``token`` / ``password`` / ``secret`` parameters of a
-    Spark Connect URL (``sc://host:15002/;token=…``), become ``***``."""
-    text = url.strip()
-    head, sep, params = text.partition(";")
-    try:
-        parts = urlsplit(head)
-        if parts.username or parts.password:
-            host = parts.hostname or ""
-            port = f":{parts.port}" if parts.port else ""
-            head = f"{parts.scheme}://***@{host}{port}{parts.path}"
-    except ValueError:
-        return "(URL hidden: not parsable)"
-    kept = []
-    for item in params.split(";") if sep else []:
-        name, eq, _ = item.partition("=")
-        secret = any(word in name.lower() for word in ("token", "password", "secret", "key"))
-        kept.append(f"{name}{eq}***" if eq and secret else item)
-    return head + (";" + ";".join(kept) if sep else "")
-
-
-def parse_conf(text: str) -> dict[str, str]:
-    """Extra Spark conf written ``key=value`` pairs separated by commas or new lines (``spark.`` keys only)."""
-    conf: dict[str, str] = {}
-    for item in text.replace("\n", ",").split(","):
-        if not item.strip():
-            continue
-        key, eq, value = item.partition("=")
-        key = key.strip()
-        if not eq or not key.startswith("spark.") or not value.strip():
-            raise ValueError(f"{item.strip()!r} is not a Spark setting written spark.<key>=<value>")
-        conf[key] = value.strip()
-    return conf
-
-
-def endpoint_of(url: str) -> tuple[str, int] | None:
-    """The (host, port) a ``spark://`` or ``sc://`` URL dials (None for ``local[...]``, ``yarn``, ``k8s://``).
-
-    A standalone URL may list several masters (``spark://h1:7077,h2:7077``): the first is dialled.
-    """
-    text = url.strip().split(";", 1)[0]
-    scheme, _, rest = text.partition("://")
-    if scheme not in ("spark", "sc"):
-        return None
-    hostport = rest.split("/", 1)[0].split(",", 1)[0].rpartition("@")[2]
-    host, _, port = hostport.rpartition(":") if ":" in hostport else (hostport, "", "")
-    default = 15002 if scheme == "sc" else 7077
-    try:
-        return host.strip("[]"), int(port) if port else default
-    except ValueError:
-        raise EngineError(f"Spark URL {redact_url(url)}: the port is not a number") from None
-
-
 def check_reachable(url: str, *, setting: str, timeout: float = CONNECT_TIMEOUT_SECONDS) -> None:
-    """Dial the endpoint of ``url``; raise :class:`EngineError` naming it (redacted) when nobody answers."""
-    endpoint = endpoint_of(url)
-    if endpoint is None:
-        return
-    host, port = endpoint
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return
-    except OSError as exc:
+    """Dial the endpoints of ``url`` (any of its standby masters will do); raise :class:`EngineError` naming the
+    URL (redacted) when none answers."""
+    endpoints = endpoints_of(url)
+    failures = []
+    for host, port in endpoints:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return
+        except OSError as exc:
+            failures.append(f"{host}:{port} ({exc})")
+    if failures:
         raise EngineError(
-            f"Spark engine: {setting}={redact_url(url)} does not answer at {host}:{port} ({exc}). Check that the "
+            f"Spark engine: {setting}={redact_url(url)} does not answer at {', '.join(failures)}. Check that the "
             f"{'Spark Connect server' if url.strip().startswith('sc://') else 'standalone master'} runs and that "
             f"this host can reach it (firewall, VPN), or unset {setting} to run in-process."
-        ) from None
+        )
 
 
 def split_by(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
@@ -122,6 +74,8 @@ def split_by(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
     if key not in frame.columns:
         raise ValueError(f"engine: the frame has no {key!r} column to split by")
     codes, uniques = pd.factorize(frame[key], sort=False)
+    if (codes < 0).any():  # a row of no asset would belong to no group, and vanish
+        raise ValueError(f"engine: {int((codes < 0).sum())} row(s) have no {key!r}; every row must name its asset")
     positions = pd.Series(range(len(frame))).groupby(codes).indices
     return {
         str(value): frame.iloc[positions[code]].reset_index(drop=True)
@@ -222,17 +176,18 @@ class EngineResource(ConfigurableResource):
                 f"set {settings.SPARK_MASTER_URL_ENV} or {settings.SPARK_REMOTE_ENV}, not both "
                 f"({redact_url(self.master_url)} and {redact_url(self.remote)})"
             )
-        for env, field in (
-            (settings.SPARK_MASTER_URL_ENV, "master_url"),
-            (settings.SPARK_REMOTE_ENV, "remote"),
-            (settings.SPARK_EXECUTOR_MEMORY_ENV, "executor_memory"),
-            (settings.SPARK_DRIVER_MEMORY_ENV, "driver_memory"),
-            (settings.SPARK_CONF_ENV, "extra_conf"),
-            (settings.SPARK_PYTHON_ENV, "executor_python"),
-        ):
-            value = str(getattr(self, field)).strip()
-            if value:
-                settings.SETTINGS[env].check(value, name=f"EngineResource.{field} ({env})")
+        settings.check_fields(
+            self,
+            (
+                (settings.SPARK_MASTER_URL_ENV, "master_url"),
+                (settings.SPARK_REMOTE_ENV, "remote"),
+                (settings.SPARK_APP_NAME_ENV, "app_name"),
+                (settings.SPARK_EXECUTOR_MEMORY_ENV, "executor_memory"),
+                (settings.SPARK_DRIVER_MEMORY_ENV, "driver_memory"),
+                (settings.SPARK_CONF_ENV, "extra_conf"),
+                (settings.SPARK_PYTHON_ENV, "executor_python"),
+            ),
+        )
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
         """Stop the session this run started."""
@@ -283,17 +238,28 @@ class EngineResource(ConfigurableResource):
             if not (remote and key.startswith(("spark.executor.", "spark.driver.", "spark.app."))):  # the server's
                 builder = builder.config(key, value)
         try:
-            self._session = builder.getOrCreate()
+            # Connect's getOrCreate would hand back any session of this process, whatever its URL: create ours.
+            self._session = builder.create() if remote else builder.getOrCreate()
         except Exception as exc:  # py4j / gRPC errors: name the endpoint, never its credentials
+            cause = str(exc).replace(url, redact_url(url)).strip()
             raise EngineError(
-                f"Spark engine: no session at {setting}={redact_url(url)}: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0] if str(exc) else ''}"
+                f"Spark engine: no session at {setting}={redact_url(url)}: {type(exc).__name__}: {cause[:2000]}"
             ) from None
         self._owned = True
         if self.ship_code:
             self._staging = tempfile.mkdtemp(prefix="portfolio-assets-code-")
             ship_package(self._session, Path(self._staging))
         return self._session
+
+    def parallelism(self) -> int:
+        """How many tasks the session runs at once (its default parallelism; on Spark Connect, the server's
+        ``spark.default.parallelism`` if set), at least 2; 1 in-process."""
+        if not self.uses_spark:
+            return 1
+        spark = self.session()
+        if _is_connect(spark):
+            return max(2, int(spark.conf.get("spark.default.parallelism", "8")))
+        return max(2, int(spark.sparkContext.defaultParallelism))
 
     def stop(self) -> None:
         """Stop the session if this resource started it."""
@@ -327,8 +293,8 @@ class EngineResource(ConfigurableResource):
         if not groups:
             return function(**frames, **shared)
         results = self._apply(function, names, shared, groups, pieces, frames)
-        parts = [results[g] for g in groups]
-        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        parts = [results[g] for g in groups if len(results[g])] or [results[groups[0]]]  # empty ones add no rows
+        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         return out.sort_values(list(order), kind="stable", ignore_index=True) if order else out
 
     def map_calls(self, function: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
@@ -341,8 +307,7 @@ class EngineResource(ConfigurableResource):
             [(str(i), "call", pack(args)) for i, args in enumerate(calls)],
             columns=["group", "name", "payload"],
         )
-        with self._job(spark, getattr(function, "__name__", "a function")):
-            spark.conf.set("spark.sql.shuffle.partitions", str(len(calls)))
+        with self._job(spark, getattr(function, "__name__", "a function"), len(calls)):
             table = spark.createDataFrame(rows, schema=_PIECES)
             done = table.groupBy("group").applyInPandas(_run_call(function), schema=_RESULTS).toPandas()
         results = {int(g): unpack(p) for g, p in zip(done["group"], done["payload"], strict=True)}
@@ -351,10 +316,18 @@ class EngineResource(ConfigurableResource):
         return [results[i] for i in range(len(calls))]
 
     @contextmanager
-    def _job(self, spark: Any, what: str) -> Iterator[None]:
-        """Run a Spark job; if the session died under it (most often the driver's JVM out of memory), say so."""
+    def _job(self, spark: Any, what: str, tasks: int) -> Iterator[None]:
+        """Run a Spark job of ``tasks`` shuffle partitions (the session's own setting is put back after); if the
+        session died under it (most often the driver's JVM out of memory), say so."""
+        key = "spark.sql.shuffle.partitions"
         try:
-            yield
+            before = spark.conf.get(key)
+            spark.conf.set(key, str(max(1, tasks)))
+            try:
+                yield
+            finally:
+                if not _stopped(spark):
+                    spark.conf.set(key, before)
         except Exception as exc:
             if not _stopped(spark):
                 raise
@@ -380,8 +353,7 @@ class EngineResource(ConfigurableResource):
             list(_piece_rows(names, groups, pieces, frames)),
             columns=["group", "name", "payload"],
         )
-        with self._job(spark, getattr(function, "__name__", "a function")):
-            spark.conf.set("spark.sql.shuffle.partitions", str(max(1, len(groups))))
+        with self._job(spark, getattr(function, "__name__", "a function"), len(groups)):
             table = spark.createDataFrame(rows, schema=_PIECES)
             # A classic session broadcasts what every asset shares (sent to each executor once); Spark Connect has
             # no broadcast variables, so there it travels with the function, as the task's closure.

@@ -36,7 +36,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -269,21 +268,17 @@ class PartitionStore:
         self.collect_garbage(asset_path)
         return counts
 
-    def _split(
-        self, asset_path: Sequence[str], frame: pd.DataFrame, keys: list[str], granularity: str
-    ) -> tuple[pa.Table, dict[str, np.ndarray]]:
-        """``frame`` as Arrow and the row positions of each partition key, after the checks every write makes:
-        a ``timestamp`` column, no row outside ``keys``, the store's granularity."""
+    def _split(self, asset_path: Sequence[str], frame: pd.DataFrame, keys: list[str], granularity: str) -> tuple:
+        """``frame`` as Arrow and each key's row positions, once a ``timestamp``, no row outside ``keys`` and the
+        store's granularity are checked (every write)."""
         name = "/".join(asset_path)
         if "timestamp" not in frame.columns:
             raise ValueError(f"{name}: output has no 'timestamp' column to partition by")
         day = partition_keys_of(frame["timestamp"], granularity)
         stray = sorted(set(day.unique()) - set(keys))
         if stray:
-            raise ValueError(
-                f"{name}: {len(stray)} output partition(s) outside the run's partitions "
-                f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
-            )
+            where = f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
+            raise ValueError(f"{name}: {len(stray)} output partition(s) outside the run's partitions {where}")
         self._check_granularity(name, self._index(asset_path).latest, granularity)
         table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
         return table, pd.Series(range(len(frame))).groupby(day.to_numpy()).indices

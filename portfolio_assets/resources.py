@@ -163,18 +163,18 @@ class ExportResource(ConfigurableResource):
         """Check the resolved values with the same rules the variables are checked by at load."""
         from portfolio_assets import settings  # the settings module reads the window when imported
 
-        for env, field in (
-            (settings.CONTEXT_WINDOW_ENV, "context_window"),
-            (settings.PROMPT_FORMAT_ENV, "prompt_format"),
-            (settings.SHARD_BY_ENV, "shard_by"),
-            (settings.EMBARGO_DAYS_ENV, "embargo_days"),
-            (settings.WORKERS_ENV, "workers"),
-            (settings.VALIDATION_START_ENV, "validation_start"),
-            (settings.TEST_START_ENV, "test_start"),
-        ):
-            value = getattr(self, field)
-            if value is not None:
-                settings.SETTINGS[env].check(str(value), name=f"ExportResource.{field} ({env})")
+        settings.check_fields(
+            self,
+            (
+                (settings.CONTEXT_WINDOW_ENV, "context_window"),
+                (settings.PROMPT_FORMAT_ENV, "prompt_format"),
+                (settings.SHARD_BY_ENV, "shard_by"),
+                (settings.EMBARGO_DAYS_ENV, "embargo_days"),
+                (settings.WORKERS_ENV, "workers"),
+                (settings.VALIDATION_START_ENV, "validation_start"),
+                (settings.TEST_START_ENV, "test_start"),
+            ),
+        )
         if (self.validation_start is None) != (self.test_start is None) or (
             self.validation_start is not None and not str(self.validation_start) < str(self.test_start)
         ):
@@ -271,19 +271,19 @@ class SourcesResource(ConfigurableResource):
                 f"SourcesResource.mode ({settings.SOURCE_MODE_ENV})={self.mode!r} must be one of"
                 f" {', '.join(settings.SOURCE_MODES)}"
             )
-        for env, field in (
-            (settings.ALPHAVANTAGE_BASE_URL_ENV, "alphavantage_base_url"),
-            (settings.FRED_BASE_URL_ENV, "fred_base_url"),
-            (settings.GDELT_BASE_URL_ENV, "gdelt_base_url"),
-            (settings.COINGECKO_BASE_URL_ENV, "coingecko_base_url"),
-            (settings.FEAR_GREED_BASE_URL_ENV, "fear_greed_base_url"),
-            (settings.ALPHAVANTAGE_API_KEY_ENV, "alphavantage_api_key"),
-            (settings.FRED_API_KEY_ENV, "fred_api_key"),
-            (settings.COINGECKO_API_KEY_ENV, "coingecko_api_key"),
-        ):
-            value = getattr(self, field)
-            if value:
-                settings.SETTINGS[env].check(str(value), name=f"SourcesResource.{field} ({env})")
+        settings.check_fields(
+            self,
+            (
+                (settings.ALPHAVANTAGE_BASE_URL_ENV, "alphavantage_base_url"),
+                (settings.FRED_BASE_URL_ENV, "fred_base_url"),
+                (settings.GDELT_BASE_URL_ENV, "gdelt_base_url"),
+                (settings.COINGECKO_BASE_URL_ENV, "coingecko_base_url"),
+                (settings.FEAR_GREED_BASE_URL_ENV, "fear_greed_base_url"),
+                (settings.ALPHAVANTAGE_API_KEY_ENV, "alphavantage_api_key"),
+                (settings.FRED_API_KEY_ENV, "fred_api_key"),
+                (settings.COINGECKO_API_KEY_ENV, "coingecko_api_key"),
+            ),
+        )
         names = _raw_assets_in_run(context)
         missing = self.missing([RAW_ASSET_SOURCES[name] for name in names])
         if missing:

@@ -25,6 +25,7 @@ from portfolio_assets.export.shards import SHARD_BY
 from portfolio_assets.features.sft import PROMPT_FORMATS
 from portfolio_assets.objectstore import is_s3_url, parse_s3_url
 from portfolio_assets.spans import HORIZON_DAYS, MAX_CONTEXT_WINDOW, WARMUP_DAYS
+from portfolio_assets.spark_urls import redacted_url, spark_conf, spark_master, spark_memory, spark_remote
 from portfolio_assets.universe import load_universe
 
 T = TypeVar("T")
@@ -277,39 +278,6 @@ def shown_url(text: str) -> str:
     return repr(f"{parts.scheme}://{host}{port}{parts.path}") + extra
 
 
-def spark_master(text: str) -> str:
-    """A Spark master URL: ``local``, ``local[N]``, ``local[*]``, ``spark://host:port[,host:port]``, ``yarn``,
-    ``k8s://…``."""
-    value = text.strip()
-    if re.fullmatch(r"local(\[(\*|[1-9][0-9]*)(,[0-9]+)?\])?|yarn|k8s://\S+", value):
-        return value
-    if re.fullmatch(r"spark://[^\s/,:@]+(:[0-9]{1,5})?(,[^\s/,:@]+(:[0-9]{1,5})?)*", value):
-        return value
-    raise ValueError("is not a Spark master URL (local[*], local[N], spark://host:7077, yarn or k8s://…)")
-
-
-def spark_remote(text: str) -> str:
-    """A Spark Connect URL: ``sc://host[:port][/;param=value…]``."""
-    if not re.fullmatch(r"sc://[^\s/:;@]+(:[0-9]{1,5})?(/(;[^\s;=]+=[^\s;]*)*)?", text.strip()):
-        raise ValueError("is not a Spark Connect URL (sc://host:15002, optionally /;token=…)")
-    return text.strip()
-
-
-def spark_memory(text: str) -> str:
-    """A JVM memory size as Spark takes it: ``512m``, ``8g``, ``1t``."""
-    if not re.fullmatch(r"[1-9][0-9]*[kmgtKMGT]", text.strip()):
-        raise ValueError("is not a memory size such as 512m or 8g")
-    return text.strip()
-
-
-def spark_conf(text: str) -> str:
-    """Extra Spark conf: ``spark.key=value`` pairs separated by commas."""
-    from portfolio_assets.engine import parse_conf
-
-    parse_conf(text)
-    return text
-
-
 def yes_no(text: str) -> bool:
     """``true`` / ``false`` (also ``1`` / ``0``, ``yes`` / ``no``)."""
     value = text.strip().lower()
@@ -323,13 +291,6 @@ def printable(text: str) -> str:
     if not text.strip() or not re.fullmatch(r"[\x20-\x7e]+", text):
         raise ValueError("must be one line of printable ASCII")
     return text
-
-
-def redacted_url(text: str) -> str:
-    """A Spark URL as an error may show it (credentials hidden)."""
-    from portfolio_assets.engine import redact_url
-
-    return repr(redact_url(text))
 
 
 def api_key(text: str) -> str:
@@ -452,7 +413,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(SPARK_EXECUTOR_CORES_ENV, whole_number(1, 1024)),
         Setting(SPARK_DRIVER_MEMORY_ENV, spark_memory),
         Setting(SPARK_PYTHON_ENV, any_path),
-        Setting(SPARK_CONF_ENV, spark_conf),
+        Setting(SPARK_CONF_ENV, spark_conf, secret=True),  # it may carry a key (spark.hadoop.fs.s3a.secret.key)
         Setting(SPARK_SHIP_CODE_ENV, yes_no),
         Setting(STORAGE_URL_ENV, storage_url, empty_means_default=True, shown=shown_url),
         Setting(STORAGE_CACHE_DIR_ENV, any_path),
@@ -468,6 +429,15 @@ def env_setting(name: str, default: T, *, environ: Mapping[str, str] = os.enviro
     """The resource field value of setting ``name``: ``EnvVar`` when its variable is set (validated now), else
     ``default``. A bad value fails when the definitions load, naming the variable and the cause."""
     return SETTINGS[name].value(default, environ)
+
+
+def check_fields(resource: object, fields: Sequence[tuple[str, str]]) -> None:
+    """Check each set field of ``resource`` (not None, not blank) by the rule of its variable, as the variable is
+    checked at load; a ``SettingError`` names the resource, the field and the variable."""
+    for env, field in fields:
+        value = getattr(resource, field)
+        if value is not None and str(value).strip():
+            SETTINGS[env].check(str(value), name=f"{type(resource).__name__}.{field} ({env})")
 
 
 def use_executor_python(python: str) -> None:

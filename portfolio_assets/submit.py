@@ -81,11 +81,8 @@ def run(args: argparse.Namespace, spark: Any, pipes: Any) -> dict[str, Any]:
     context = spark.sparkContext
     engine = EngineResource(master_url=context.master, app_name=context.appName)
     resources = {**resources_for(), "engine": engine}
-    obs = args.observation or (
-        OBSERVATION_PARTITIONS.get_first_partition_key(),
-        OBSERVATION_PARTITIONS.get_last_partition_key(),
-    )
-    lab = args.labelled or (LABELLED_PARTITIONS.get_first_partition_key(), LABELLED_PARTITIONS.get_last_partition_key())
+    obs = args.observation or _whole(OBSERVATION_PARTITIONS)
+    lab = args.labelled or _whole(LABELLED_PARTITIONS)
     if args.assets == "all":
         steps = [(OBSERVATION_ASSETS, obs), ([a for a in LABELLED_ASSETS if a is not training_set], lab)]
     else:

@@ -206,8 +206,13 @@ def sft_rows_of(
     days = prices["timestamp"]
     run_days = ((days >= first) & (days < last + pd.Timedelta(days=1))).to_numpy()  # in_window's rows
     windows = context_windows(prices, context_window, factors=factors_of(prices)[1], wanted=run_days)
-    day_windows = in_window(prices.assign(context_window=windows), first, last)["context_window"]
-    return build_sft_rows(joined, day_windows, universe)
+    days = in_window(prices.assign(context_window=windows), first, last)
+    context = days["context_window"]
+    if len(joined) != len(days):  # a duplicated key in an input added rows to the join: each row takes its key's
+        keys = ["asset_symbol", "timestamp"]
+        by_key = days.drop_duplicates(keys).set_index(keys)["context_window"]
+        context = pd.Series(by_key.reindex(pd.MultiIndex.from_frame(joined[keys])).to_numpy(), index=joined.index)
+    return build_sft_rows(joined, context, universe)
 
 
 def candidate_rows(

@@ -51,8 +51,6 @@ from portfolio_assets.spans import HORIZON_DAYS
 from portfolio_assets.timeutil import ISO_UTC_FORMAT, strftime_distinct
 
 CHUNK_ROWS = 50_000
-SPARK_WAVE = 8
-"""Export chunks prepared by one Spark job (the driver holds a job's encoded chunks until it writes them)."""
 """Rows read, formatted, validated and encoded at once: whole partitions of one shard, at least one."""
 
 
@@ -344,7 +342,7 @@ def export_partitions(
     a first pass reads ``LIGHT_COLUMNS`` of every row (the split, the manifest's counts).
     ``workers`` > 1: chunks of ``chunk_rows / workers`` rows are formatted, validated and encoded in that
     many worker processes, this one writing them in order (the same bytes and errors). With a Spark ``engine``,
-    chunks of ``chunk_rows / SPARK_WAVE`` rows are Spark tasks instead, ``SPARK_WAVE`` a job.
+    chunks of ``chunk_rows / P`` rows are Spark tasks instead, P a job (P: the cluster's task slots).
     The features prompt of files the gate validated and stored unchanged is not validated again (``_judged``)."""
     paths = list(files.values())
     recorded = recorded_digests(paths) if prompt_format == "features" else {}
@@ -352,7 +350,7 @@ def export_partitions(
     counts = dict(zip(files, (file_rows(p) for p in paths), strict=True))
     # the workers share the chunk budget: as many rows are held at once as in one process
     on_spark = engine is not None and engine.uses_spark
-    spread = SPARK_WAVE if on_spark else workers
+    spread = engine.parallelism() if on_spark else workers  # type: ignore[union-attr]
     groups = _chunks(counts, shard_by, chunk_rows if spread <= 1 else max(1, chunk_rows // spread))
     chunks: Iterator[pd.DataFrame | EncodedChunk | ValueError | TypeError]
     if spread > 1 and len(groups) > 1:

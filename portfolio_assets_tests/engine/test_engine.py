@@ -14,7 +14,7 @@ from portfolio_assets.engine import (
     EngineError,
     EngineResource,
     check_reachable,
-    endpoint_of,
+    endpoints_of,
     parse_conf,
     redact_url,
     split_by,
@@ -27,13 +27,29 @@ def test_redact_url_hides_user_info_and_connect_tokens():
     assert redact_url("local[2]") == "local[2]"
 
 
-def test_endpoint_of_each_kind_of_url():
-    assert endpoint_of("spark://dgx-cluster:7077") == ("dgx-cluster", 7077)
-    assert endpoint_of("spark://h1:7078,h2:7078") == ("h1", 7078)
-    assert endpoint_of("spark://dgx") == ("dgx", 7077)
-    assert endpoint_of("sc://dgx/;token=x") == ("dgx", 15002)
-    assert endpoint_of("local[*]") is None
-    assert endpoint_of("yarn") is None
+def test_endpoints_of_each_kind_of_url():
+    assert endpoints_of("spark://dgx-cluster:7077") == [("dgx-cluster", 7077)]
+    assert endpoints_of("spark://h1:7078,h2:7079") == [("h1", 7078), ("h2", 7079)]
+    assert endpoints_of("spark://dgx") == [("dgx", 7077)]
+    assert endpoints_of("sc://dgx/;token=x") == [("dgx", 15002)]
+    assert endpoints_of("local[*]") == [] and endpoints_of("yarn") == []
+
+
+def test_a_standby_master_that_answers_is_enough():
+    import socket
+
+    with socket.socket() as dead, socket.socket() as alive:
+        dead.bind(("127.0.0.1", 0))  # bound, not listening: refused
+        alive.bind(("127.0.0.1", 0))
+        alive.listen()
+        check_reachable(
+            f"spark://127.0.0.1:{dead.getsockname()[1]},127.0.0.1:{alive.getsockname()[1]}", setting="SPARK_MASTER_URL"
+        )
+        with pytest.raises(EngineError, match=r"does not answer at 127.0.0.1:\d+ \(.*\), 127.0.0.1:\d+"):
+            check_reachable(
+                f"spark://127.0.0.1:{dead.getsockname()[1]},127.0.0.1:{dead.getsockname()[1]}",
+                setting="SPARK_MASTER_URL",
+            )
 
 
 def test_parse_conf_takes_spark_pairs_and_names_a_bad_one():
@@ -41,8 +57,24 @@ def test_parse_conf_takes_spark_pairs_and_names_a_bad_one():
         "spark.sql.shuffle.partitions": "64",
         "spark.task.cpus": "2",
     }
-    with pytest.raises(ValueError, match="'memory=8g' is not a Spark setting"):
+    # a comma not followed by spark. is the value's: package lists, Java options
+    assert parse_conf("spark.jars.packages=a:b:1,c:d:2,spark.task.cpus=1\nspark.x.opts=-Da=1,2") == {
+        "spark.jars.packages": "a:b:1,c:d:2",
+        "spark.task.cpus": "1",
+        "spark.x.opts": "-Da=1,2",
+    }
+    with pytest.raises(ValueError, match="holds 'memory', not a Spark setting"):
         parse_conf("memory=8g")
+
+
+def test_a_bad_conf_setting_never_shows_its_value():
+    with pytest.raises(settings.SettingError, match="PORTFOLIO_SPARK_CONF=\\(value hidden\\)") as err:
+        settings.env_setting(
+            settings.SPARK_CONF_ENV,
+            "",
+            environ={settings.SPARK_CONF_ENV: "spark.hadoop.fs.s3a.secret.key=AKIA9\nAKIA9"},
+        )
+    assert "AKIA9" not in str(err.value)
 
 
 @pytest.mark.parametrize(
@@ -53,7 +85,7 @@ def test_parse_conf_takes_spark_pairs_and_names_a_bad_one():
         (settings.SPARK_REMOTE_ENV, "sc://dgx:15002/;token=hunter2 x", "is not a Spark Connect URL"),
         (settings.SPARK_EXECUTOR_MEMORY_ENV, "8 GB", "is not a memory size"),
         (settings.SPARK_EXECUTOR_CORES_ENV, "0", "between 1 and 1024"),
-        (settings.SPARK_CONF_ENV, "spark.task.cpus", "is not a Spark setting"),
+        (settings.SPARK_CONF_ENV, "spark.task.cpus", "holds pair 1, not a Spark setting"),
         (settings.SPARK_SHIP_CODE_ENV, "maybe", "must be true or false"),
     ],
 )
@@ -136,6 +168,12 @@ def test_an_unreachable_cluster_fails_at_once_naming_the_url_without_credentials
         check_reachable(f"spark://127.0.0.1:{port}", setting="SPARK_MASTER_URL")
 
 
+def test_a_row_of_no_asset_is_refused_not_dropped():
+    frame = pd.DataFrame({"asset_symbol": ["A", None, "B"], "v": [1, 2, 3]})
+    with pytest.raises(ValueError, match="1 row\\(s\\) have no 'asset_symbol'"):
+        split_by(frame, "asset_symbol")
+
+
 def test_split_by_keeps_each_assets_rows_in_order():
     frame = pd.DataFrame({"asset_symbol": ["B", "A", "B"], "v": [1, 2, 3]}, index=[7, 8, 9])
     parts = split_by(frame, "asset_symbol")
@@ -168,7 +206,11 @@ def test_spark_runs_the_function_per_asset_with_every_dtype_intact(spark):
     other = prices[prices["asset_symbol"] != "SPY"][["asset_symbol"]]  # SPY's piece is empty
     whole = per_asset_moments(prices, other, offset=0.5)
     engine = EngineResource(master_url="local[2]")
+    partitions = spark.conf.get("spark.sql.shuffle.partitions")
+    jobs = len(spark.sparkContext.statusTracker().getJobIdsForGroup())
     out = engine.by_asset(per_asset_moments, {"prices": prices, "other": other}, shared={"offset": 0.5})
+    assert len(spark.sparkContext.statusTracker().getJobIdsForGroup()) > jobs  # it ran on Spark
+    assert spark.conf.get("spark.sql.shuffle.partitions") == partitions  # the borrowed session's own, put back
     pdt.assert_frame_equal(out, whole, check_exact=True)
     assert np.signbit(out.loc[out["v"] == 0, "v"]).tolist() == np.signbit(whole.loc[whole["v"] == 0, "v"]).tolist()
     engine.stop()

@@ -27,6 +27,9 @@ def test_the_heavy_assets_run_on_a_standalone_cluster(tmp_path, full_backfill, i
     assert len(apps) == 2, state
     assert all(a["state"] == "FINISHED" and a["cores"] >= 1 for a in apps), apps
     assert not state["activeapps"]
+    for app_state in apps:  # the worker launched each application's executor (its own directory and log)
+        executors = list((tmp_path / "spark" / "work" / app_state["id"]).glob("*/stderr"))
+        assert executors and any("Running task" in p.read_text(errors="replace") for p in executors), app_state["id"]
     assert [w["host"] for w in state["workers"]] == ["127.0.0.1"]
     same_as_in_process(data_dir, in_process_range)
 

@@ -25,8 +25,11 @@ def spark_backfill(tmp_path_factory, instance, spark):
     data_dir = tmp_path_factory.mktemp("spark_full")
     engine = EngineResource(master_url="local[2]")
     resources = make_resources(data_dir, engine=engine)
+    jobs = len(spark.sparkContext.statusTracker().getJobIdsForGroup())
     results = materialize_all(resources=resources, instance=instance, log_level="WARNING", sources=False)
     assert all(r.success for r in results)
+    # Spark ran the work: a job for indicators, targets and the gate, and the export's waves
+    assert len(spark.sparkContext.statusTracker().getJobIdsForGroup()) - jobs >= 4
     return data_dir, results
 
 
