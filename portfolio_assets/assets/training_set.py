@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -294,17 +294,26 @@ def _shipped(call: tuple[object, ...]) -> tuple[object, ...]:
 
 def _on_engine(calls: list[tuple[object, ...]], engine: EngineResource, wave: int) -> Iterator[Prepared]:
     """``prepare_chunk`` of each call as Spark tasks, ``wave`` calls a job, in order; each task gets its group's
-    stored Parquet bytes (``prepare_shipped``), so the executors need not see the store."""
-    for start in range(0, len(calls), wave):
-        shipped = [_shipped(call) for call in calls[start : start + wave]]
-        for prepared in engine.map_calls(prepare_shipped, shipped):
-            encoded = prepared.encoded
-            yield Prepared(
-                prepared.valid,
-                prepared.invalid,
-                prepared.frame_errors,
-                EncodedChunk.from_portable(encoded) if isinstance(encoded, tuple) else encoded,
-            )
+    stored Parquet bytes (``prepare_shipped``), so the executors need not see the store. The next job runs
+    while this process writes the chunks of the one before (two jobs' chunks held at most)."""
+
+    def job(start: int) -> list[Prepared]:
+        return engine.map_calls(prepare_shipped, [_shipped(call) for call in calls[start : start + wave]])
+
+    with ThreadPoolExecutor(max_workers=1) as ahead:
+        pending = ahead.submit(job, 0)
+        for start in range(0, len(calls), wave):
+            done = pending.result()
+            if start + wave < len(calls):
+                pending = ahead.submit(job, start + wave)
+            for prepared in done:
+                encoded = prepared.encoded
+                yield Prepared(
+                    prepared.valid,
+                    prepared.invalid,
+                    prepared.frame_errors,
+                    EncodedChunk.from_portable(encoded) if isinstance(encoded, tuple) else encoded,
+                )
 
 
 def _verdict(prepared: Iterator[Prepared], label: str) -> Iterator[EncodedChunk | ValueError | TypeError]:
