@@ -146,7 +146,7 @@ class EngineResource(ConfigurableResource):
     executor_python: str = ""
     """The Python the executors run (``PYSPARK_PYTHON``); empty: this interpreter (same image or host)."""
     extra_conf: str = ""
-    """More Spark conf, ``spark.key=value`` pairs separated by commas."""
+    """More Spark conf: ``spark.key=value`` pairs, one a line or separated by commas."""
     ship_code: bool = False
     """Send this package to the executors with the session (for executors whose Python lacks it; its
     dependencies must be there)."""
