@@ -58,8 +58,9 @@ def parse_s3_url(text: str) -> tuple[str, str]:
         raise ValueError("must not carry credentials, a query or a fragment (boto3 finds the credentials)")
     bucket = parts.netloc
     if not _BUCKET.fullmatch(bucket) or ".." in bucket or re.fullmatch(r"[0-9.]+", bucket):
+        shown = "" if ":" in bucket else f"{bucket!r}: "  # never a key:secret pair written where the bucket goes
         raise ValueError(
-            f"has no valid bucket name ({bucket!r}: 3-63 lower-case letters, digits, dots and hyphens, "
+            f"has no valid bucket name ({shown}3-63 lower-case letters, digits, dots and hyphens, "
             "starting and ending with a letter or digit)"
         )
     prefix = parts.path.strip("/")
@@ -191,15 +192,19 @@ class S3Location:
             else:
                 why = f"the server answered {code or 'an error'} (HTTP {status})"
         else:
-            why = f"{type(exc).__name__}"
+            why = f"{type(exc).__name__}: {str(exc)[:300]}"  # the endpoint holds no credentials (checked at load)
         return ObjectStoreError(f"{where}: cannot {action}: {why}")
 
     def _call(self, action: str, function: Callable[[], T]) -> T:
+        from boto3.exceptions import Boto3Error, S3UploadFailedError
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return function()
-        except (BotoCoreError, ClientError) as exc:
+        except S3UploadFailedError as exc:  # boto3's transfer wraps the ClientError: classify that
+            cause = exc.__cause__ or exc.__context__
+            raise self._fail(action, cause if isinstance(cause, (BotoCoreError, ClientError)) else exc) from None
+        except (BotoCoreError, ClientError, Boto3Error) as exc:
             raise self._fail(action, exc) from None
 
     # ------------------------------------------------------------------ operations

@@ -131,6 +131,7 @@ class S3PartitionStore(PartitionStore):
                 if validated:  # the bytes hashed are the bytes uploaded
                     digests[key] = hashlib.sha256(data).hexdigest()
 
+        committing = False
         try:
             self.path(asset_path, "x", generation).parent.mkdir(parents=True, exist_ok=True)
             with ThreadPoolExecutor(TRANSFER_THREADS, thread_name_prefix="s3-upload") as pool:
@@ -147,10 +148,12 @@ class S3PartitionStore(PartitionStore):
                 validated=validated,
                 digests={k: digests[k] for k in keys if k in digests},
             )
+            committing = True  # from here a failure may still have stored the record: nothing it names is deleted
             self.root.put(f"{name}/{COMMITS}/{generation}.json", commit.to_json())
         except BaseException:
-            with contextlib.suppress(ObjectStoreError):  # what is left is a dead writer's: the next write removes it
-                self.root.delete(staged)
+            if not committing:  # else what is left is a dead writer's: the next write's collection decides
+                with contextlib.suppress(ObjectStoreError):
+                    self.root.delete(staged)
             for relative in staged:
                 self.base_dir.joinpath(*relative.split("/")).unlink(missing_ok=True)
             raise

@@ -43,6 +43,12 @@ def test_credentials_in_a_url_are_refused_and_never_shown():
         with pytest.raises(settings.SettingError, match="must not carry credentials") as failure:
             settings.env_setting(env, "", environ={env: value})
         assert "s3cr3t" not in str(failure.value) and env in str(failure.value)
+    # a key:secret pair where the bucket goes (no @) is no bucket name, and is not shown either
+    with pytest.raises(settings.SettingError, match="has no valid bucket name") as failure:
+        settings.env_setting(
+            settings.STORAGE_URL_ENV, "", environ={settings.STORAGE_URL_ENV: "s3://AKIDEXAMPLE:s3cr3t/prefix"}
+        )
+    assert "s3cr3t" not in str(failure.value) and "AKIDEXAMPLE" not in str(failure.value)
 
 
 def test_the_variables_reach_the_storage_and_landing_resources(monkeypatch, tmp_path):

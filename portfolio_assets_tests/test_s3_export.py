@@ -42,7 +42,10 @@ def test_an_export_on_s3_holds_the_local_export_bytes_under_its_current_version(
     assert not (s3_bucket.cache_path() / "exports" / "training_set" / version.name).exists()  # staging removed
 
 
-def test_a_new_export_keeps_the_previous_version_and_removes_older_ones(s3_bucket, rows):
+def test_a_new_export_keeps_the_previous_version_and_removes_older_ones(s3_bucket, rows, monkeypatch):
+    from portfolio_assets.export import s3sink
+
+    monkeypatch.setattr(s3sink, "STALE_AFTER_NS", 0)  # every older version is past the grace period
     target = s3_bucket / "exports" / "training_set"
     first = export_to(target, rows).out_dir.name
     second = export_to(target, rows).out_dir.name
@@ -50,6 +53,41 @@ def test_a_new_export_keeps_the_previous_version_and_removes_older_ones(s3_bucke
     third = export_to(target, rows).out_dir.name
     assert {k.split("/")[0] for k in target.list()} == {CURRENT, second, third}
     assert current_export(target)[0].name == third
+
+
+def test_an_export_never_removes_a_version_another_export_may_still_be_uploading(s3_bucket, rows):
+    """Another export that started before this one and is still uploading (a version with no _SUCCESS, younger
+    than the grace period) keeps its objects: removing them would let its pointer name missing files."""
+    target = s3_bucket / "exports" / "training_set"
+    first = export_to(target, rows).out_dir.name
+    other = f"v-{time.time_ns():020d}-0e0e0e0e"
+    target.put(f"{other}/csv/train/part.csv", b"half of another export")
+    second = export_to(target, rows).out_dir.name
+    third = export_to(target, rows).out_dir.name
+    assert {k.split("/")[0] for k in target.list()} == {CURRENT, first, other, second, third}
+    assert current_export(target)[0].name == third
+
+
+def test_a_pointer_stored_although_its_put_failed_keeps_its_version(s3_bucket, rows, monkeypatch):
+    from portfolio_assets.objectstore import S3Location
+
+    target = s3_bucket / "exports" / "training_set"
+    export_to(target, rows)
+    real = S3Location.put
+
+    def stored_then_failed(self, relative, data):
+        result = real(self, relative, data)
+        if relative == CURRENT:
+            raise OSError("read timeout after the server stored it")
+        return result
+
+    monkeypatch.setattr(S3Location, "put", stored_then_failed)
+    with pytest.raises(OSError, match="read timeout"):
+        export_to(target, make_rows(end="2011-06-30", seed=8))
+    monkeypatch.undo()
+    version, files = current_export(target)  # the new pointer, and every file it names is there
+    listed = set(target.list())
+    assert all(f"{version.name}/{f['path']}" in listed for f in files)
 
 
 def test_a_location_that_holds_something_else_is_refused(s3_bucket, rows):
@@ -80,7 +118,9 @@ def test_a_failed_upload_publishes_nothing(s3_bucket, rows, monkeypatch):
     assert current_export(target)[0].name == first
 
 
-def test_an_export_killed_mid_upload_leaves_the_previous_export_current(s3_bucket, rows, tmp_path):
+def test_an_export_killed_mid_upload_leaves_the_previous_export_current(s3_bucket, rows, tmp_path, monkeypatch):
+    from portfolio_assets.export import s3sink
+
     target = s3_bucket / "exports" / "training_set"
     first = export_to(target, rows)
     before = tree_bytes(fetch_export(target, tmp_path / "before"))
@@ -122,6 +162,10 @@ def test_an_export_killed_mid_upload_leaves_the_previous_export_current(s3_bucke
     assert not any(k == f"{dead}/{SUCCESS}" for k in target.list())
     assert json.loads(target.get(CURRENT))["version"] == first.out_dir.name
     assert tree_bytes(fetch_export(target, tmp_path / "after")) == before
-    # The next export commits its own version and removes the dead upload's objects.
+    # The next export commits its own version; the dead upload's objects stay until they are a day old (it might
+    # be another export still uploading), and an export after that removes them.
     newest = export_to(target, rows).out_dir.name
-    assert {k.split("/")[0] for k in target.list()} == {CURRENT, first.out_dir.name, newest}
+    assert {k.split("/")[0] for k in target.list()} == {CURRENT, first.out_dir.name, dead, newest}
+    monkeypatch.setattr(s3sink, "STALE_AFTER_NS", 0)
+    last = export_to(target, rows).out_dir.name
+    assert {k.split("/")[0] for k in target.list()} == {CURRENT, newest, last}

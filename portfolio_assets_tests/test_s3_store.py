@@ -118,6 +118,26 @@ def test_a_failed_upload_leaves_the_previous_version_and_no_objects(s3_bucket, m
     assert not [n for n in objects(s3_bucket, "x") if "_inflight" in n]
 
 
+def test_a_commit_stored_although_its_put_failed_keeps_every_object_it_names(s3_bucket, monkeypatch):
+    """The commit record's PUT reached the server, then the call failed (a timeout, a stopped run): the write
+    raises, but nothing the stored record names is deleted, so readers get the whole new version."""
+    store = PartitionStore(s3_bucket)
+    store.write(["x"], frame_for(KEYS[:10]), KEYS[:10])
+    real = S3Location.put
+
+    def stored_then_failed(self, relative, data):
+        result = real(self, relative, data)
+        if "/_commits/" in relative:
+            raise OSError("read timeout after the server stored it")
+        return result
+
+    monkeypatch.setattr(S3Location, "put", stored_then_failed)
+    with pytest.raises(OSError, match="read timeout"):
+        store.write(["x"], frame_for(KEYS[:10], scale=100.0), KEYS[:10])
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(store.read(["x"], KEYS[:10]), frame_for(KEYS[:10], scale=100.0))
+
+
 def test_a_writer_killed_mid_upload_is_invisible_and_cleaned_up(s3_bucket, tmp_path):
     """kill -9 after some partition objects are uploaded, before the commit: readers keep the previous version;
     the next write removes what the dead writer left."""

@@ -78,6 +78,7 @@ class S3Sink:
             self.location.put(f"{self.version}/{SUCCESS}", b"")
             previous = _pointed_version(self.location)
             pointer = {"version": self.version, "prefix": f"{self.version}/", "files": files}
+            self._uploaded = []  # from here the pointer may be stored even if the PUT fails: keep the version
             self.location.put(CURRENT, (json.dumps(pointer, indent=1, sort_keys=True) + "\n").encode())
         except BaseException:
             self.abort()
@@ -86,7 +87,10 @@ class S3Sink:
             shutil.rmtree(folder, ignore_errors=True)
         keep = {self.version, previous}
         versions = _versions(self.location)
-        stale = [k for k, v in versions.items() if v not in keep and v < self.version]
+        # Only versions older than a day: a younger one may be another export's, still uploading or about to
+        # publish its pointer.
+        cutoff = f"v-{time.time_ns() - STALE_AFTER_NS:020d}"
+        stale = [k for k, v in versions.items() if v not in keep and v < min(self.version, cutoff)]
         with contextlib.suppress(ObjectStoreError):  # what stays is removed by the next export
             self.location.delete(stale)
 
@@ -104,6 +108,10 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+STALE_AFTER_NS = 24 * 3600 * 10**9
+"""How old an export version other than the current and the previous must be before an export removes it."""
 
 
 def _versions(location: S3Location) -> dict[str, str]:
