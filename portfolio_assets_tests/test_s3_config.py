@@ -199,3 +199,19 @@ def test_a_landing_zone_in_a_missing_bucket_fails_the_run_at_its_start(s3_endpoi
         causes.append(error)
         error = error.__cause__
     assert any("s3://no-such-landing-bucket/landing at " in str(e) and "does not exist" in str(e) for e in causes)
+
+
+def test_a_refused_upload_names_the_url_and_what_to_check(s3_bucket, tmp_path):
+    """boto3's transfer wraps the server's refusal in S3UploadFailedError: it is classified like any call's."""
+    from botocore.stub import Stubber
+
+    path = tmp_path / "part.parquet"
+    path.write_bytes(b"x" * 10)
+    with Stubber(s3_bucket.client) as stub:  # a small file is one put_object, refused
+        stub.add_client_error("put_object", service_error_code="AccessDenied", http_status_code=403)
+        with pytest.raises(ObjectStoreError) as failure:
+            s3_bucket.upload("prices/part.parquet", path)
+    assert str(failure.value) == (
+        f"{s3_bucket} at '{s3_bucket.options.endpoint_url}': cannot write store/prices/part.parquet: "
+        "access denied; check the credentials' permissions and the bucket policy"
+    )
