@@ -232,7 +232,7 @@ class EngineResource(ConfigurableResource):
         check_reachable(url, setting=setting)
         from portfolio_assets.settings import use_executor_python
 
-        use_executor_python(self.executor_python.strip() or sys.executable)
+        use_executor_python(self.executor_python.strip() or sys.executable, chosen=bool(self.executor_python.strip()))
         builder = SparkSession.builder.remote(url) if remote else SparkSession.builder.master(url)
         for key, value in self.conf().items():
             if not (remote and key.startswith(("spark.executor.", "spark.driver.", "spark.app."))):  # the server's

@@ -12,6 +12,7 @@ into its final name once complete, so a local name never holds part of an object
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -151,10 +152,13 @@ class S3Location:
         return "/".join(p for p in (self.key, relative.strip("/")) if p)
 
     def cache_path(self) -> Path:
-        """The local directory that mirrors this location (``options.cache_dir`` must be set)."""
+        """The local directory that mirrors this location (``options.cache_dir`` must be set): under the bucket
+        and, for another endpoint than AWS's, a digest of it (one bucket name on two servers is two buckets)."""
         if not self.options.cache_dir:
             raise ObjectStoreError(f"{self}: no local cache directory configured for downloaded objects")
-        return Path(self.options.cache_dir, self.bucket, *[p for p in self.key.split("/") if p])
+        endpoint = self.options.endpoint_url
+        bucket = f"{self.bucket}@{hashlib.sha256(endpoint.encode()).hexdigest()[:12]}" if endpoint else self.bucket
+        return Path(self.options.cache_dir, bucket, *[p for p in self.key.split("/") if p])
 
     @property
     def client(self) -> Any:

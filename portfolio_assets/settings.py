@@ -440,10 +440,13 @@ def check_fields(resource: object, fields: Sequence[tuple[str, str]]) -> None:
             SETTINGS[env].check(str(value), name=f"{type(resource).__name__}.{field} ({env})")
 
 
-def use_executor_python(python: str) -> None:
-    """Have Spark start its Python workers with ``python`` unless ``PYSPARK_PYTHON`` (Spark's own) says which:
-    PySpark reads that variable, not its conf, when a context starts."""
-    os.environ.setdefault("PYSPARK_PYTHON", python)
+def use_executor_python(python: str, *, chosen: bool = False) -> None:
+    """Have Spark start its Python workers with ``python`` (PySpark reads ``PYSPARK_PYTHON``, not its conf,
+    when a context starts): always if ``chosen`` (``PORTFOLIO_SPARK_PYTHON``), else unless it is set."""
+    if chosen:
+        os.environ["PYSPARK_PYTHON"] = python
+    else:
+        os.environ.setdefault("PYSPARK_PYTHON", python)
 
 
 def check_split_settings(environ: Mapping[str, str] = os.environ) -> None:

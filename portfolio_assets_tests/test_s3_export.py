@@ -169,3 +169,26 @@ def test_an_export_killed_mid_upload_leaves_the_previous_export_current(s3_bucke
     monkeypatch.setattr(s3sink, "STALE_AFTER_NS", 0)
     last = export_to(target, rows).out_dir.name
     assert {k.split("/")[0] for k in target.list()} == {CURRENT, newest, last}
+
+
+def test_a_fetch_that_finds_a_changed_file_leaves_the_previous_copy_whole(s3_bucket, rows, tmp_path):
+    target = s3_bucket / "exports" / "training_set"
+    export_to(target, rows)
+    fetched = fetch_export(target, tmp_path / "copy")
+    before = tree_bytes(fetched)
+    version, files = current_export(target)
+    version.put(files[-1]["path"], b"not the bytes the pointer names")
+    with pytest.raises(ValueError, match="its bytes differ from the export pointer's sha256"):
+        fetch_export(target, tmp_path / "copy")
+    assert tree_bytes(tmp_path / "copy") == before  # the earlier copy, untouched
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".incoming")]  # no staging folder left
+
+
+def test_one_bucket_name_on_two_endpoints_has_two_caches(tmp_path):
+    from portfolio_assets.objectstore import S3Location, S3Options
+
+    here = S3Location("data", "prod", S3Options(endpoint_url="http://127.0.0.1:9000", cache_dir=str(tmp_path)))
+    there = S3Location("data", "prod", S3Options(endpoint_url="http://10.0.0.7:9000", cache_dir=str(tmp_path)))
+    aws = S3Location("data", "prod", S3Options(cache_dir=str(tmp_path)))
+    assert len({here.cache_path(), there.cache_path(), aws.cache_path()}) == 3
+    assert aws.cache_path() == tmp_path / "data" / "prod"

@@ -152,11 +152,20 @@ def current_export(location: S3Location) -> tuple[S3Location, list[dict[str, obj
 
 def fetch_export(location: S3Location, target: Path) -> Path:
     """Download the current export at ``location`` into ``target`` (each file's size and sha256 checked
-    against the pointer); return ``target``, which ``read_export`` reads like a local export."""
+    against the pointer); return ``target``, which ``read_export`` reads like a local export. The files land in
+    a sibling folder first, which replaces ``target`` only once all are checked."""
     version, files = current_export(location)
-    for entry in files:
-        relative = str(entry["path"])
-        path = version.download(relative, target.joinpath(*relative.split("/")))
-        if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
-            raise ValueError(f"{version}/{relative}: its bytes differ from the export pointer's sha256")
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.incoming")
+    try:
+        for entry in files:
+            relative = str(entry["path"])
+            path = version.download(relative, staging.joinpath(*relative.split("/")))
+            if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
+                raise ValueError(f"{version}/{relative}: its bytes differ from the export pointer's sha256")
+        staging.mkdir(parents=True, exist_ok=True)  # an export of no file is still a folder
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
