@@ -96,11 +96,40 @@ def unpack(payload: bytes) -> Any:
     return pickle.loads(pa.decompress(memoryview(payload)[8:], size, codec="lz4", asbytes=True))
 
 
+class _Raised:
+    """What a task's function raised, sent back as its result so that the driver raises the same exception
+    (its class and message) as the in-process engine would, not Spark's wrapper of it."""
+
+    def __init__(self, error: Exception) -> None:
+        try:
+            pickle.loads(pickle.dumps(error))  # an exception that cannot travel is sent as its text
+            self.error: Exception = error
+        except Exception:
+            self.error = EngineError(f"{type(error).__name__}: {error}")
+
+    def reraise(self) -> None:
+        raise self.error
+
+
+def _guarded(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    try:
+        return function(*args, **kwargs)
+    except Exception as error:
+        return _Raised(error)
+
+
+def _returned(result: Any) -> Any:
+    """A task's result, or the exception its function raised, raised here."""
+    if isinstance(result, _Raised):
+        result.reraise()
+    return result
+
+
 def _run_call(function: Callable[..., Any]) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """The ``applyInPandas`` function of ``map_calls``: one call's pickled arguments in, its pickled result out."""
 
     def run(call: pd.DataFrame) -> pd.DataFrame:
-        result = function(*unpack(call["payload"].iloc[0]))
+        result = _guarded(function, *unpack(call["payload"].iloc[0]))
         payload = pack(result)
         return pd.DataFrame({"group": [call["group"].iloc[0]], "payload": [payload]})
 
@@ -119,7 +148,7 @@ def _run_group(
         if missing:
             raise ValueError(f"engine: group {pieces['group'].iloc[0]!r} lacks its {missing} piece(s)")
         common = shared if isinstance(shared, Mapping) else shared.value
-        result = function(**{n: frames[n] for n in names}, **common)
+        result = _guarded(function, **{n: frames[n] for n in names}, **common)
         payload = pack(result)
         return pd.DataFrame({"group": [pieces["group"].iloc[0]], "payload": [payload]})
 
@@ -313,7 +342,7 @@ class EngineResource(ConfigurableResource):
         results = {int(g): unpack(p) for g, p in zip(done["group"], done["payload"], strict=True)}
         if sorted(results) != list(range(len(calls))):
             raise EngineError(f"engine: Spark returned {len(results)} of {len(calls)} results")
-        return [results[i] for i in range(len(calls))]
+        return [_returned(results[i]) for i in range(len(calls))]
 
     @contextmanager
     def _job(self, spark: Any, what: str, tasks: int) -> Iterator[None]:
@@ -368,7 +397,7 @@ class EngineResource(ConfigurableResource):
         lost = [g for g in groups if g not in results]
         if lost:
             raise EngineError(f"engine: Spark returned no result for {len(lost)} asset(s), e.g. {lost[:3]}")
-        return results
+        return {g: _returned(results[g]) for g in groups}  # the first asset's error, in input order
 
 
 def ship_package(spark: Any, staging: Path) -> Path:

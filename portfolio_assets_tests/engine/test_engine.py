@@ -285,3 +285,23 @@ def test_a_session_that_dies_under_a_job_is_named_with_what_to_do():
     message = done.stdout.split("ERROR", 1)[1]
     assert "the session (spark local[1]) stopped while running <lambda> per asset" in message
     assert "PORTFOLIO_SPARK_DRIVER_MEMORY (now 1g)" in message
+
+
+def refuse_btc(prices: pd.DataFrame) -> pd.DataFrame:
+    """A per-asset function that refuses one asset's rows, as a feature function refuses bad prices."""
+    if (prices["asset_symbol"] == "BTC").any():
+        raise ValueError("prices: BTC has a close of 0 on 2020-01-03")
+    return prices
+
+
+def test_an_error_raised_on_an_executor_is_the_in_process_error(spark):
+    """The driver raises what the function raised (its class and message), not Spark's PythonException."""
+    frame = pd.DataFrame({"asset_symbol": ["SPY", "BTC", "SPY"], "v": [1.0, 0.0, 2.0]})
+    errors = []
+    for engine in (EngineResource(), EngineResource(master_url="local[2]")):
+        with pytest.raises(ValueError) as err:
+            engine.by_asset(refuse_btc, {"prices": frame})
+        errors.append((type(err.value), str(err.value)))
+    assert errors[0] == errors[1] == (ValueError, "prices: BTC has a close of 0 on 2020-01-03")
+    with pytest.raises(ValueError, match="BTC has a close of 0"):
+        EngineResource(master_url="local[2]").map_calls(refuse_btc, [(frame,)])
