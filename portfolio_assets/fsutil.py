@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import resource
+import socket
 import sys
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -42,6 +44,28 @@ def write_atomically(path: Path, data: bytes, *, tmp_prefix: str = ".") -> None:
         tmp.unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def _pid_namespace() -> str:
+    """This process's process-id namespace (its inode under /proc), "" where there is none to read."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
+def writer_identity() -> dict[str, object]:
+    """Who writes: this process's id, its host and its process-id namespace (an in-flight record's content)."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "pidns": _pid_namespace()}
+
+
+def local_writer(record: Mapping[str, object]) -> bool:
+    """Whether the writer a ``writer_identity`` record names shares this process's process ids (same host, same
+    namespace), so that ``process_alive`` of its pid tells whether it runs. Two containers may share a host name
+    but not their process ids; a record without a namespace (older code) is judged by its host alone."""
+    if str(record.get("host")) != socket.gethostname():
+        return False
+    return str(record.get("pidns", _pid_namespace())) == _pid_namespace()
 
 
 def process_alive(pid: int) -> bool:

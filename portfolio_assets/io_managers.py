@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -41,7 +40,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from dagster import ConfigurableIOManager, InputContext, OutputContext
 
-from portfolio_assets.fsutil import fsync_dir, process_alive, write_atomically
+from portfolio_assets.fsutil import fsync_dir, local_writer, process_alive, write_atomically, writer_identity
 from portfolio_assets.partitions import granularity_of, partition_keys_of
 from portfolio_assets.resources import StorageResource
 from portfolio_assets.settings import DATA_DIR_ENV, PARTITIONS_ENV
@@ -127,11 +126,11 @@ def _writer_alive(record: Path) -> bool:
     """Whether the process that announced an in-flight generation still runs (on this host)."""
     try:
         data = json.loads(record.read_text(encoding="utf-8"))
-        pid, host = int(data["pid"]), str(data["host"])
+        pid = int(data["pid"])
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    if host != socket.gethostname():
-        return True  # another machine's writer: never collected from here
+    if not local_writer(data):
+        return True  # another machine's (or container's) writer: never collected from here
     return process_alive(pid)
 
 
@@ -226,7 +225,7 @@ class PartitionStore:
         self.collect_garbage(asset_path)
         generation = _new_generation()
         inflight = folder / INFLIGHT / f"{generation}.json"
-        write_atomically(inflight, json.dumps({"pid": os.getpid(), "host": socket.gethostname()}).encode())
+        write_atomically(inflight, json.dumps(writer_identity()).encode())
         counts: dict[str, int] = {}
         digests: dict[str, str] = {}
         staged: list[Path] = []

@@ -24,8 +24,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
-import socket
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -36,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from portfolio_assets.fsutil import process_alive, write_atomically
+from portfolio_assets.fsutil import local_writer, process_alive, write_atomically, writer_identity
 from portfolio_assets.io_managers import COMMITS, INFLIGHT, Commit, PartitionStore, _Index, _new_generation
 from portfolio_assets.objectstore import ObjectStoreError, S3Location
 
@@ -50,11 +48,11 @@ def _writer_alive(data: bytes, now: float) -> bool:
     """Whether the writer an in-flight record announces still runs (this host: its process; else: its age)."""
     try:
         record = json.loads(data)
-        pid, host = int(record["pid"]), str(record["host"])
+        pid = int(record["pid"])
         started = float(record.get("started", now))
     except (ValueError, KeyError, TypeError):
         return False
-    if host != socket.gethostname():
+    if not local_writer(record):  # another host's or container's: its age says
         return now - started < FOREIGN_WRITER_SECONDS
     return process_alive(pid)
 
@@ -108,7 +106,7 @@ class S3PartitionStore(PartitionStore):
         self.collect_garbage(asset_path)
         generation = _new_generation()
         inflight = f"{name}/{INFLIGHT}/{generation}.json"
-        announce = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        announce = {**writer_identity(), "started": time.time()}
         self.root.put(inflight, json.dumps(announce).encode())
         counts: dict[str, int] = {}
         digests: dict[str, str] = {}

@@ -226,3 +226,27 @@ def test_a_writer_that_starts_during_anothers_cleanup_keeps_its_files(tmp_path, 
     store.collect_garbage(["macro"])  # e.g. the first writer's cleanup after its commit
     assert record.exists()
     assert first_file.exists()
+
+
+@pytest.mark.parametrize("same_namespace", [True, False])
+def test_a_dead_writer_is_told_from_another_containers_by_its_pid_namespace(tmp_path, same_namespace):
+    """Two containers on one shared volume may share a host name but not their process ids: a writer of another
+    pid namespace is never taken for dead from here, while a dead one of this namespace is collected."""
+    import socket
+    import subprocess
+    import sys
+
+    from portfolio_assets.fsutil import writer_identity
+
+    store = PartitionStore(tmp_path)
+    store.write(["macro"], frame_for(["2020-01-01"]), ["2020-01-01"])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    generation = "09999999999999999999-bbbbbbbb"
+    record = tmp_path / "macro" / "_inflight" / f"{generation}.json"
+    ours = writer_identity()
+    namespace = ours["pidns"] if same_namespace else "4026531836x"
+    record.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname(), "pidns": namespace}))
+    staged = store.path(["macro"], "2020-02-01", generation)
+    frame_for(["2020-02-01"]).to_parquet(staged)
+    store.collect_garbage(["macro"])
+    assert staged.exists() is not same_namespace and record.exists() is not same_namespace

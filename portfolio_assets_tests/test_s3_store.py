@@ -202,3 +202,18 @@ def test_a_store_crosses_to_a_worker_process_by_pickle(s3_bucket, tmp_path):
     assert isinstance(copy, S3PartitionStore) and copy.root == s3_bucket
     pd.testing.assert_frame_equal(copy.read(["prices"], KEYS[:2]), frame_for(KEYS[:2]))
     assert pickle.loads(pickle.dumps(PartitionStore(tmp_path))).base_dir == tmp_path
+
+
+def test_an_in_flight_record_of_another_pid_namespace_is_judged_by_its_age():
+    """A writer in another container with this host name: its pid says nothing here, so only a day's age ends it."""
+    import json
+    import socket
+    import time
+
+    from portfolio_assets.s3store import FOREIGN_WRITER_SECONDS, _writer_alive
+
+    now = time.time()
+    record = {"pid": 2**22 + 7, "host": socket.gethostname(), "pidns": "another", "started": now - 60}
+    assert _writer_alive(json.dumps(record).encode(), now)
+    record["started"] = now - FOREIGN_WRITER_SECONDS - 1
+    assert not _writer_alive(json.dumps(record).encode(), now)
