@@ -105,3 +105,23 @@ def test_a_body_a_dead_fetch_left_pending_is_recovered_into_failed(landing, tmp_
     assert not any(
         name.startswith(".incoming-") for name in os.listdir(store.root / "_failed" / "alphavantage" / SERIES)
     )
+
+
+def test_an_accepted_body_is_uploaded_before_it_takes_its_final_local_name(landing, monkeypatch):
+    """Another process mirroring the series folder removes local files that are not objects: a body is
+    uploaded from its staged file first, so its final local name never exists before its object does."""
+    store = ResponseStore(landing)
+    moment = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+    staged = store.stage("alphavantage", PARAMS, b'{"body": 2}', moment)
+    final = store.zone.series_dir("alphavantage", PARAMS) / staged.name
+    seen = []
+    real = S3Location.upload
+
+    def upload(self, relative, path):
+        if relative.endswith(staged.name) and not relative.startswith("_"):
+            seen.append(final.exists())
+        return real(self, relative, path)
+
+    monkeypatch.setattr(S3Location, "upload", upload)
+    store.accept(staged, "alphavantage", PARAMS)
+    assert seen == [False] and final.read_bytes() == b'{"body": 2}'

@@ -169,10 +169,12 @@ class ResponseStore:
 
     # on S3 ----------------------------------------------------------------------------------------
 
-    def _publish(self, *paths: Path) -> None:
-        """On S3: upload complete local files under their final names (one PUT each)."""
+    def _publish(self, *paths: Path, source: Path | None = None) -> None:
+        """On S3: upload complete local files under their final names (one PUT each); ``source``: the one file's
+        content is read from there (the staged file, uploaded before it is moved under that name, so that another
+        process mirroring the folder meanwhile never removes a file not yet uploaded)."""
         for path in paths if self.location is not None else ():
-            self.location.upload(path.relative_to(self.root).as_posix(), path)
+            self.location.upload(path.relative_to(self.root).as_posix(), source or path)
 
     def _withdraw(self, *paths: Path) -> None:
         """On S3: delete the objects of moved local files."""
@@ -216,9 +218,9 @@ class ResponseStore:
         folder = self.zone.series_dir(source, params)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / staged.name
+        self._publish(target, source=staged)
         os.replace(staged, target)
         fsync_dir(folder)
-        self._publish(target)
         self._withdraw(staged)
         fetched = datetime.strptime(target.name.split(".", 1)[0], FETCHED_AT_FORMAT).replace(tzinfo=UTC)
         return LandedFile(source, target, fetched)
@@ -248,13 +250,15 @@ class ResponseStore:
             name = f"{stamp}-{n}"
         target = folder / f"{name}.{ext}"
         if staged is not None:
+            self._publish(target, source=staged)
             os.replace(staged, target)
             fsync_dir(folder)
         else:
             write_atomically(target, body or b"")
+            self._publish(target)
         meta = {"source": source, "series": series_key(params), "body": target.name, **details}
         write_atomically(folder / f"{name}.error.json", (json.dumps(meta, indent=2) + "\n").encode("utf-8"))
-        self._publish(target, folder / f"{name}.error.json")
+        self._publish(folder / f"{name}.error.json")
         if staged is not None:
             self._withdraw(staged)
         return target
