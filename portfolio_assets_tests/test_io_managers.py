@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -10,6 +9,7 @@ from dagster import DailyPartitionsDefinition, asset, materialize
 
 from portfolio_assets.io_managers import PartitionedParquetIOManager, PartitionStore
 from portfolio_assets.resources import StorageResource
+from portfolio_assets_tests.killing import kill_at_marker
 
 
 def frame_for(days: list[str], symbols=("AAA", "BBB"), scale: float = 1.0) -> pd.DataFrame:
@@ -108,10 +108,6 @@ def test_io_manager_in_a_single_run_backfill(tmp_path, instance):
 
 def test_a_write_killed_mid_commit_is_invisible_and_cleaned_up(tmp_path):
     """kill -9 in the middle of a write: readers keep the previous generation whole; the next write cleans up."""
-    import os
-    import signal
-    import subprocess
-    import sys
     import textwrap
 
     store = PartitionStore(tmp_path)
@@ -136,16 +132,7 @@ def test_a_write_killed_mid_commit_is_invisible_and_cleaned_up(tmp_path):
         PartitionStore({str(tmp_path)!r}).write(["prices"], frame_for(keys, scale=100.0), keys)
         """
     )
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd())
-    try:
-        for _ in range(600):
-            if marker.exists() or child.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert marker.exists(), "the writer never reached the middle of its write"
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
+    kill_at_marker(script, marker, "the middle of its write")
     # 30 partitions of the new generation are on disk, uncommitted: no reader sees any of them.
     assert len(list((tmp_path / "prices").glob("*.parquet"))) == len(keys) + 30
     pd.testing.assert_frame_equal(store.read(["prices"], keys), old)

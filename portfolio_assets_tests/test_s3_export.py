@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -15,6 +11,7 @@ import pytest
 from portfolio_assets.export import export_training_set, read_export
 from portfolio_assets.export.s3sink import CURRENT, SUCCESS, current_export, fetch_export
 from portfolio_assets_tests.conftest import S3_TEST_ENV
+from portfolio_assets_tests.killing import kill_at_marker
 from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, make_rows, tree_bytes
 
 
@@ -146,16 +143,7 @@ def test_an_export_killed_mid_upload_leaves_the_previous_export_current(s3_bucke
                             provenance=PROVENANCE)
         """
     )
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd(), env={**os.environ, **S3_TEST_ENV})
-    try:
-        for _ in range(1200):
-            if marker.exists() or child.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert marker.exists(), "the export never reached the middle of its upload"
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
+    kill_at_marker(script, marker, "the middle of its upload", env=S3_TEST_ENV)
     folders = {k.split("/")[0] for k in target.list()}
     assert len(folders) == 3  # the pointer, the current version, the dead upload's partial version
     (dead,) = folders - {CURRENT, first.out_dir.name}

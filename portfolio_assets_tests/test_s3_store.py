@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
 import time
 
@@ -23,6 +19,7 @@ from portfolio_assets.io_managers import (
 from portfolio_assets.objectstore import S3Location, S3Options
 from portfolio_assets.s3store import S3PartitionStore
 from portfolio_assets_tests.conftest import S3_TEST_ENV
+from portfolio_assets_tests.killing import kill_at_marker
 from portfolio_assets_tests.test_io_managers import frame_for
 
 KEYS = [d.strftime("%Y-%m-%d") for d in pd.date_range("2021-01-01", "2021-01-31")]
@@ -169,19 +166,10 @@ def test_a_writer_killed_mid_upload_is_invisible_and_cleaned_up(s3_bucket, tmp_p
             ["prices"], frame_for(keys, scale=100.0), keys)
         """
     )
-    child = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd(), env={**os.environ, **S3_TEST_ENV})
-    try:
-        for _ in range(600):
-            if marker.exists() or child.poll() is not None:
-                break
-            time.sleep(0.05)
-        assert marker.exists(), "the writer never reached the middle of its upload"
-        os.kill(child.pid, signal.SIGKILL)
-    finally:
-        child.wait(timeout=30)
+    pid = kill_at_marker(script, marker, "the middle of its upload", env=S3_TEST_ENV)
     names = objects(s3_bucket, "prices")
     inflight = [n for n in names if "/_inflight/" in n]
-    assert len(inflight) == 1 and json.loads(s3_bucket.get(inflight[0]))["pid"] == child.pid
+    assert len(inflight) == 1 and json.loads(s3_bucket.get(inflight[0]))["pid"] == pid
     assert len([n for n in names if n.endswith(".parquet")]) >= len(KEYS) + 12
     assert len([n for n in names if "/_commits/" in n]) == 1  # the dead writer's generation has no commit
     pd.testing.assert_frame_equal(store.read(["prices"], KEYS), old)
@@ -208,7 +196,6 @@ def test_an_in_flight_record_of_another_pid_namespace_is_judged_by_its_age():
     """A writer in another container with this host name: its pid says nothing here, so only a day's age ends it."""
     import json
     import socket
-    import time
 
     from portfolio_assets.s3store import FOREIGN_WRITER_SECONDS, _writer_alive
 
