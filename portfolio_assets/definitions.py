@@ -8,9 +8,10 @@ way Dagster's ``project_fully_featured`` does:
   ``$PORTFOLIO_LANDING_DIR`` (default: the bundled sample), exports under
   ``$PORTFOLIO_EXPORT_DIR`` (default ``<data dir>/exports``). With
   ``PORTFOLIO_STORAGE_URL=s3://<bucket>/<prefix>`` the store, the exports and live mode's landing zone are
-  objects under it instead (``AWS_ENDPOINT_URL`` for MinIO, Ceph and other S3-compatible stores).
+  objects under it instead (``AWS_ENDPOINT_URL`` for MinIO, Ceph and other S3-compatible stores), and with
+  ``SPARK_MASTER_URL`` or ``SPARK_REMOTE`` the heavy per-asset work runs on Spark (``engine.py``).
 
-The scale-out deployment (Spark, S3) adds its set to ``RESOURCES_BY_DEPLOYMENT``.
+Scale-out is a matter of settings, not of another resource set: the same resources take S3 and Spark.
 Each setting is a resource field given an ``EnvVar`` when its variable is set.
 """
 
