@@ -73,6 +73,14 @@ def _multiple_of_pow2(value, p):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _drop_digit(vr, vp, vm, last_removed, vr_trailing_zeros):  # pragma: no cover - compiled
+    """One decimal digit off ``vr``, ``vp`` and ``vm`` (Ryu's loop when trailing zeros matter): the digit ``vr``
+    loses is the new ``last_removed``, and ``vr`` keeps trailing zeros only while the digits dropped are 0."""
+    vr_trailing_zeros &= last_removed == _U(0)
+    return vr // _U(10), vp // _U(10), vm // _U(10), vr % _U(10), vr_trailing_zeros
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _shortest(mantissa, exponent):  # pragma: no cover - compiled
     """Ryu's ``d2d``: the shortest decimal (digits, power of ten) of the positive double with these fields."""
     if exponent == 0:
@@ -125,19 +133,11 @@ def _shortest(mantissa, exponent):  # pragma: no cover - compiled
     if vm_trailing_zeros or vr_trailing_zeros:
         while vp // _U(10) > vm // _U(10):
             vm_trailing_zeros &= vm % _U(10) == _U(0)
-            vr_trailing_zeros &= last_removed == _U(0)
-            last_removed = vr % _U(10)
-            vr //= _U(10)
-            vp //= _U(10)
-            vm //= _U(10)
+            vr, vp, vm, last_removed, vr_trailing_zeros = _drop_digit(vr, vp, vm, last_removed, vr_trailing_zeros)
             removed += 1
         if vm_trailing_zeros:
             while vm % _U(10) == _U(0):
-                vr_trailing_zeros &= last_removed == _U(0)
-                last_removed = vr % _U(10)
-                vr //= _U(10)
-                vp //= _U(10)
-                vm //= _U(10)
+                vr, vp, vm, last_removed, vr_trailing_zeros = _drop_digit(vr, vp, vm, last_removed, vr_trailing_zeros)
                 removed += 1
         if vr_trailing_zeros and last_removed == _U(5) and vr % _U(2) == _U(0):
             last_removed = _U(4)  # a tie: round to even
