@@ -60,9 +60,10 @@ def gate_store(root: Path, rows: pd.DataFrame, *, validated: str | None = None) 
     return PartitionStore(root).files(["sft_rows"], keys, granularity="monthly")
 
 
-def export(files: dict[str, Path], out: Path, *, workers: int = 1, **options: object) -> None:
+def export(files: dict[str, Path], out: Path, *, workers: int = 1, **options: object) -> tuple[object, list[str]]:
+    """``export_partitions`` of ``files`` with this module's split and chunks; ``options`` override or add."""
     settings: dict[str, object] = {"prompt_format": "features", "has_volume": HAS_VOLUME, **options}
-    export_partitions(
+    return export_partitions(
         files,
         out,
         split=SplitConfig(validation_start="2000-08-01", test_start="2000-11-15"),

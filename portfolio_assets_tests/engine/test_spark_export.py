@@ -7,31 +7,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from portfolio_assets.assets.training_set import export_partitions
 from portfolio_assets.engine import EngineResource
-from portfolio_assets.export import SplitConfig
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets_tests.test_export_attested import HAS_VOLUME, gate_store
+from portfolio_assets_tests.test_export_attested import HAS_VOLUME, export, gate_store
 from portfolio_assets_tests.test_export_attested import rows as rows_fixture
 
 rows = pytest.fixture(scope="module", name="rows")(rows_fixture.__wrapped__)
 
 pytestmark = pytest.mark.slow
-
-
-def _export(files, out, engine, prompt_format="features", **options):
-    return export_partitions(
-        files,
-        out,
-        split=SplitConfig(validation_start="2000-08-01", test_start="2000-11-15"),
-        shard_by="year",
-        prompt_format=prompt_format,
-        provenance=lambda: {"run": "engine"},
-        has_volume=HAS_VOLUME,
-        chunk_rows=400,
-        engine=engine,
-        **options,
-    )
 
 
 @pytest.fixture
@@ -51,8 +34,10 @@ def jobs(monkeypatch) -> list[int]:
 @pytest.mark.parametrize("prompt_format", ["features", "chat"])
 def test_the_export_on_spark_writes_the_in_process_bytes(rows, tmp_path, spark, jobs, prompt_format):
     files = gate_store(tmp_path / "store", rows)
-    here, _ = _export(files, tmp_path / "local", None, prompt_format)
-    there, assets = _export(files, tmp_path / "spark", EngineResource(master_url="local[2]"), prompt_format)
+    here, _ = export(files, tmp_path / "local", prompt_format=prompt_format)
+    there, assets = export(
+        files, tmp_path / "spark", prompt_format=prompt_format, engine=EngineResource(master_url="local[2]")
+    )
     assert jobs and sum(jobs) > 1 and max(jobs) <= 2  # chunks of 400 / 2 rows, two a job: local[2]'s slots
     assert [(f.path, f.sha256) for f in there.files] == [(f.path, f.sha256) for f in here.files]
     for f in here.files:
@@ -71,7 +56,7 @@ def test_an_invalid_row_found_by_a_spark_task_fails_the_export_as_in_process(row
     errors = []
     for name, engine in (("local", None), ("spark", EngineResource(master_url="local[2]"))):
         with pytest.raises(ValueError, match="not exported") as err:
-            _export(files, tmp_path / name, engine)
+            export(files, tmp_path / name, engine=engine)
         errors.append(str(err.value))
         assert not (tmp_path / name).exists()  # nothing half-written
     assert errors[0] == errors[1]
