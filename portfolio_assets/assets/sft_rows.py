@@ -206,11 +206,11 @@ def sft_rows_of(
     days = prices["timestamp"]
     run_days = ((days >= first) & (days < last + pd.Timedelta(days=1))).to_numpy()  # in_window's rows
     windows = context_windows(prices, context_window, factors=factors_of(prices)[1], wanted=run_days)
-    days = in_window(prices.assign(context_window=windows), first, last)
-    context = days["context_window"]
-    if len(joined) != len(days):  # a duplicated key in an input added rows to the join: each row takes its key's
+    context = pd.Series(windows.to_numpy()[run_days], dtype="object")  # the run's days, in order, as joined
+    if len(joined) != len(context):  # a duplicated key in an input added rows to the join: each row takes its key's
         keys = ["asset_symbol", "timestamp"]
-        by_key = days.drop_duplicates(keys).set_index(keys)["context_window"]
+        by_key = context.set_axis(pd.MultiIndex.from_frame(prices.loc[run_days, keys]))
+        by_key = by_key[~by_key.index.duplicated()]
         context = pd.Series(by_key.reindex(pd.MultiIndex.from_frame(joined[keys])).to_numpy(), index=joined.index)
     return build_sft_rows(joined, context, universe)
 
