@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
     AssetIn,
@@ -173,14 +174,15 @@ def _formatted(
     files: Mapping[str, Path],
     groups: list[list[str]],
     *,
+    whole: pa.Schema,
     prompt_format: str,
     has_volume: Mapping[str, bool] | None,
     label: str,
     recorded: Recorded,
 ) -> Iterator[pd.DataFrame]:
-    """Each group's sft rows in ``prompt_format``, validated as they will be written (``_judged``); once a group
-    fails, the rest are validated but not yielded, and the end raises the error validating all rows at once gives."""
-    whole = files_schema(list(files.values()))
+    """Each group's sft rows in ``prompt_format`` (``whole``: the files' schema), validated as they will be written
+    (``_judged``); once a group fails, the rest are validated but not yielded, and the end raises the error
+    validating all rows at once gives."""
     valid = invalid = 0
     frame_errors: list[str] = []
     for keys in groups:
@@ -355,7 +357,8 @@ def export_partitions(
     The features prompt of files the gate validated and stored unchanged is not validated again (``_judged``)."""
     paths = list(files.values())
     recorded = recorded_digests(paths) if prompt_format == "features" else {}
-    light = read_files(paths, columns=LIGHT_COLUMNS, schema=files_schema(paths))
+    whole = files_schema(paths)  # every file's footer, read once
+    light = read_files(paths, columns=LIGHT_COLUMNS, schema=whole)
     counts = dict(zip(files, (file_rows(p) for p in paths), strict=True))
     # the workers share the chunk budget: as many rows are held at once as in one process
     on_spark = engine is not None and engine.uses_spark
@@ -367,13 +370,19 @@ def export_partitions(
             plan: StreamPlan | None = plan_stream(light, split=split, shard_by=shard_by)
         except (ValueError, TypeError):
             plan = None  # export_stream raises it, after the validation's verdict
-        args = (files_schema(paths), prompt_format, has_volume, plan)
+        args = (whole, prompt_format, has_volume, plan)
         calls = _calls(files, groups, counts, args, recorded)
         prepared = _on_engine(calls, engine, spread) if on_spark else _in_workers(calls, workers)  # type: ignore[arg-type]
         chunks = _verdict(prepared, label)
     else:
         chunks = _formatted(
-            files, groups, prompt_format=prompt_format, has_volume=has_volume, label=label, recorded=recorded
+            files,
+            groups,
+            whole=whole,
+            prompt_format=prompt_format,
+            has_volume=has_volume,
+            label=label,
+            recorded=recorded,
         )
     report = export_stream(
         light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance, json_valid=True
