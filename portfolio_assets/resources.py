@@ -114,7 +114,15 @@ class StorageResource(ConfigurableResource):
     def export_root(self) -> Path | S3Location:
         """Where ``training_set_<first>_<last>/`` exports go (``export.sink.open_sink`` takes either)."""
         if is_s3_url(self.export_dir):
-            return S3Location.parse(self.export_dir, self.s3_options())
+            from portfolio_assets import settings
+
+            try:
+                return S3Location.parse(self.export_dir, self.s3_options())
+            except ValueError as exc:
+                shown = settings.shown_url(self.export_dir)
+                raise settings.SettingError(
+                    f"StorageResource.export_dir ({settings.EXPORT_DIR_ENV})={shown} {exc}"
+                ) from None
         if self.export_dir:
             return Path(self.export_dir)
         root = self.s3_root()

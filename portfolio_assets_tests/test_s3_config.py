@@ -215,3 +215,10 @@ def test_a_refused_upload_names_the_url_and_what_to_check(s3_bucket, tmp_path):
         f"{s3_bucket} at '{s3_bucket.options.endpoint_url}': cannot write store/prices/part.parquet: "
         "access denied; check the credentials' permissions and the bucket policy"
     )
+
+
+def test_a_bad_s3_export_dir_given_in_python_names_the_field_and_variable():
+    from portfolio_assets.resources import StorageResource
+
+    with pytest.raises(settings.SettingError, match=r"StorageResource.export_dir \(PORTFOLIO_EXPORT_DIR\)=.*bucket"):
+        StorageResource(export_dir="s3://Bad_Bucket/exports").export_root()
