@@ -44,69 +44,48 @@ from portfolio_assets.fsutil import fsync_dir, local_writer, process_alive, writ
 from portfolio_assets.partitions import granularity_of, partition_keys_of
 from portfolio_assets.resources import StorageResource
 from portfolio_assets.settings import DATA_DIR_ENV, PARTITIONS_ENV
+from portfolio_assets.storecommit import (
+    BLOCKED_BY,
+    COMMITS,
+    EXCLUDED_ASSETS,
+    INFLIGHT,
+    VALIDATED,
+    BlockedPartitionError,
+    Commit,
+)
+from portfolio_assets.storefiles import file_rows, files_schema, read_attested, read_files, recorded_digests
 
-COMMITS = "_commits"
-INFLIGHT = "_inflight"
-BLOCKED_BY = "blocked_by"
-"""Output metadata key: the blocking checks that failed on the output (comma-separated names)."""
-EXCLUDED_ASSETS = "excluded_assets"
-"""Output metadata key: universe assets left out of the output because a source failed (``{symbol: why}``)."""
-VALIDATED = "validated"
-"""Output metadata key: the fingerprint of the validation the output passed (``schemas.attestation``)."""
+__all__ = [  # the store's vocabulary, importable from here
+    "BLOCKED_BY",
+    "COMMITS",
+    "EXCLUDED_ASSETS",
+    "INFLIGHT",
+    "VALIDATED",
+    "BlockedPartitionError",
+    "Commit",
+    "PartitionStore",
+    "PartitionedParquetIOManager",
+    "Staging",
+    "file_rows",
+    "files_schema",
+    "read_attested",
+    "read_files",
+    "recorded_digests",
+]
 
 
-class BlockedPartitionError(RuntimeError):
-    """A requested partition was stored by a write whose blocking checks failed."""
+@dataclass
+class Staging:
+    """A write in progress (``PartitionStore.begin``): its generation, announced as in flight, and the partition
+    keys its commit will name. Its files may be staged by any process that can reach the store (a Spark
+    executor); only ``commit`` makes them visible."""
 
-
-@dataclass(frozen=True)
-class Commit:
-    """The record of one committed write."""
-
+    asset_path: tuple[str, ...]
     generation: str
-    partitions: tuple[str, ...]
-    run_id: str = ""
-    blocked_by: tuple[str, ...] = ()
-    committed_at: str = ""
-    excluded: Mapping[str, str] = field(default_factory=dict, hash=False)
-    """Universe assets the write left out because a source failed, and why."""
-    granularity: str = "daily"
-    """The span of each partition key (``daily`` or ``monthly``); a record without one is from a daily store."""
-    validated: str = ""
-    """The fingerprint of the validation the written frame passed ("": none recorded, as in older records)."""
-    digests: Mapping[str, str] = field(default_factory=dict, hash=False)
-    """Partition key -> sha256 (hex) of its file as written; recorded with ``validated`` only."""
-
-    def to_json(self) -> bytes:
-        data: dict[str, object] = {
-            "generation": self.generation,
-            "run_id": self.run_id,
-            "blocked_by": list(self.blocked_by),
-            "excluded": dict(self.excluded),
-            "committed_at": self.committed_at,
-            "granularity": self.granularity,
-        }
-        if self.validated:
-            data |= {"validated": self.validated, "digests": dict(self.digests)}
-        return json.dumps({**data, "partitions": list(self.partitions)}, indent=0).encode()
-
-    @classmethod
-    def from_path(cls, path: Path) -> Commit:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(
-                generation=str(data["generation"]),
-                partitions=tuple(str(k) for k in data["partitions"]),
-                run_id=str(data.get("run_id", "")),
-                blocked_by=tuple(str(c) for c in data.get("blocked_by", [])),
-                committed_at=str(data.get("committed_at", "")),
-                excluded={str(k): str(v) for k, v in dict(data.get("excluded", {})).items()},
-                granularity=str(data.get("granularity", "daily")),
-                validated=str(data.get("validated", "")),
-                digests={str(k): str(v) for k, v in dict(data.get("digests", {})).items()},
-            )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}: unreadable commit record ({exc}); the store needs repair") from exc
+    keys: tuple[str, ...]
+    granularity: str
+    committing: bool = False
+    """Set once the commit record is being written: from then on a failure deletes nothing it names."""
 
 
 @dataclass
@@ -219,57 +198,92 @@ class PartitionStore:
         """
         keys = list(partition_keys)
         table, positions = self._split(asset_path, frame, keys, granularity)
+        staging = self.begin(asset_path, keys, granularity=granularity)
+        try:
+            parts = {k: table.take(pa.array(positions[k])) if k in positions else table.slice(0, 0) for k in keys}
+            digests = self.stage_all(staging, parts)
+            self.commit(
+                staging, digests=digests, run_id=run_id, blocked_by=blocked_by, excluded=excluded, validated=validated
+            )
+        except BaseException:
+            self.abort(staging)
+            raise
+        return {k: parts[k].num_rows for k in keys}
+
+    def begin(self, asset_path: Sequence[str], partition_keys: Sequence[str], *, granularity: str) -> Staging:
+        """Start a write of ``partition_keys``: collect garbage, then announce a new generation as in flight."""
+        self._check_granularity("/".join(asset_path), self._index(asset_path).latest, granularity)
         folder = self.folder(asset_path)
         (folder / COMMITS).mkdir(parents=True, exist_ok=True)
         (folder / INFLIGHT).mkdir(parents=True, exist_ok=True)
         self.collect_garbage(asset_path)
-        generation = _new_generation()
-        inflight = folder / INFLIGHT / f"{generation}.json"
-        write_atomically(inflight, json.dumps(writer_identity()).encode())
-        counts: dict[str, int] = {}
-        digests: dict[str, str] = {}
-        staged: list[Path] = []
-        try:
-            for key in keys:
-                idx = positions.get(key)
-                part = table.take(pa.array(idx)) if idx is not None else table.slice(0, 0)
-                target = self.path(asset_path, key, generation)
-                staged.append(target)
-                if validated:  # the bytes hashed are the bytes written
-                    sink = pa.BufferOutputStream()
-                    pq.write_table(part, sink)
-                    data = sink.getvalue()
-                    digests[key] = hashlib.sha256(data).hexdigest()
-                    with target.open("wb") as out:
-                        out.write(data)
-                else:
-                    pq.write_table(part, target)
-                counts[key] = part.num_rows
-            fsync_dir(folder)
-            commit = Commit(
-                generation=generation,
-                partitions=tuple(keys),
-                run_id=run_id,
-                blocked_by=tuple(blocked_by),
-                excluded=dict(excluded or {}),
-                committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
-                granularity=granularity,
-                validated=validated,
-                digests=digests,
-            )
-            write_atomically(folder / COMMITS / f"{generation}.json", commit.to_json())
-        except BaseException:
-            for path in staged:
+        staging = Staging(tuple(asset_path), _new_generation(), tuple(partition_keys), granularity)
+        write_atomically(folder / INFLIGHT / f"{staging.generation}.json", json.dumps(writer_identity()).encode())
+        return staging
+
+    def stage(self, staging: Staging, key: str, table: pa.Table) -> str:
+        """Write partition ``key`` of ``staging`` (invisible until committed); the sha256 of the bytes written.
+        Safe in any process that sees the store's directory (a Spark executor on a shared file system)."""
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        data = sink.getvalue()
+        with self.path(staging.asset_path, key, staging.generation).open("wb") as out:
+            out.write(data)
+        return hashlib.sha256(data).hexdigest()
+
+    def stage_all(self, staging: Staging, parts: Mapping[str, pa.Table]) -> dict[str, str]:
+        """``stage`` every partition of ``parts``; each key's sha256."""
+        return {key: self.stage(staging, key, part) for key, part in parts.items()}
+
+    def commit(
+        self,
+        staging: Staging,
+        *,
+        digests: Mapping[str, str],
+        run_id: str = "",
+        blocked_by: Sequence[str] = (),
+        excluded: Mapping[str, str] | None = None,
+        validated: str = "",
+    ) -> Commit:
+        """Make every staged partition visible at once (the commit record, written last), then collect the
+        generations it supersedes. ``digests`` (each key's sha256) are recorded with ``validated`` only."""
+        missing = [k for k in staging.keys if k not in digests]
+        if missing:
+            raise ValueError(f"{'/'.join(staging.asset_path)}: partition(s) {missing[:3]} were not staged")
+        commit = Commit(
+            generation=staging.generation,
+            partitions=staging.keys,
+            run_id=run_id,
+            blocked_by=tuple(blocked_by),
+            excluded=dict(excluded or {}),
+            committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            granularity=staging.granularity,
+            validated=validated,
+            digests={k: digests[k] for k in staging.keys} if validated else {},
+        )
+        staging.committing = True
+        self._publish(staging, commit)
+        self.collect_garbage(staging.asset_path)
+        return commit
+
+    def _publish(self, staging: Staging, commit: Commit) -> None:
+        folder = self.folder(staging.asset_path)
+        fsync_dir(folder)
+        write_atomically(folder / COMMITS / f"{staging.generation}.json", commit.to_json())
+        (folder / INFLIGHT / f"{staging.generation}.json").unlink(missing_ok=True)
+
+    def abort(self, staging: Staging) -> None:
+        """Give up a write: remove its staged files (unless its commit may have been written) and its in-flight
+        record."""
+        folder = self.folder(staging.asset_path)
+        if not staging.committing:
+            for path in folder.glob(f"*.{staging.generation}.parquet"):
                 path.unlink(missing_ok=True)
-            raise
-        finally:
-            inflight.unlink(missing_ok=True)
-        self.collect_garbage(asset_path)
-        return counts
+        (folder / INFLIGHT / f"{staging.generation}.json").unlink(missing_ok=True)
 
     def _split(self, asset_path: Sequence[str], frame: pd.DataFrame, keys: list[str], granularity: str) -> tuple:
-        """``frame`` as Arrow and each key's row positions, once a ``timestamp``, no row outside ``keys`` and the
-        store's granularity are checked (every write)."""
+        """``frame`` as Arrow and each key's row positions, once a ``timestamp`` and no row outside ``keys`` are
+        checked (every write; ``begin`` checks the store's granularity)."""
         name = "/".join(asset_path)
         if "timestamp" not in frame.columns:
             raise ValueError(f"{name}: output has no 'timestamp' column to partition by")
@@ -278,7 +292,6 @@ class PartitionStore:
         if stray:
             where = f"{keys[0]}..{keys[-1]}, e.g. {stray[:3]}"
             raise ValueError(f"{name}: {len(stray)} output partition(s) outside the run's partitions {where}")
-        self._check_granularity(name, self._index(asset_path).latest, granularity)
         table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
         return table, pd.Series(range(len(frame))).groupby(day.to_numpy()).indices
 
@@ -366,67 +379,6 @@ class PartitionStore:
                 f"(e.g. {keys[0]}..{keys[-1]}) and are not read downstream; fix the cause and re-materialise them"
             )
         return {k: self.path(asset_path, k, index.latest[k].generation) for k in partition_keys}
-
-
-def file_rows(path: Path) -> int:
-    """The number of rows of a partition file (from its footer)."""
-    return int(pq.read_metadata(path).num_rows)
-
-
-def files_schema(paths: Sequence[Path]) -> pa.Schema:
-    """The Arrow schema a read of all ``paths`` at once gives them (the files' schemas, promoted)."""
-    return pa.unify_schemas([pq.read_schema(p) for p in paths], promote_options="permissive")
-
-
-def read_files(
-    paths: Sequence[Path], *, columns: Sequence[str] | None = None, schema: pa.Schema | None = None
-) -> pd.DataFrame:
-    """Concatenate partition files (``PartitionStore.files``), only ``columns`` if given. With ``schema`` (the
-    ``files_schema`` of every file of a read done in parts), a part gets the dtypes the whole read gives."""
-    cols = list(columns) if columns is not None else None
-    return _frame([pq.read_table(p, columns=cols) for p in paths], cols, schema)
-
-
-def recorded_digests(paths: Sequence[Path]) -> dict[Path, tuple[str, str]]:
-    """Each partition file's (sha256, validation fingerprint) as its commit record holds them, for the files
-    (``PartitionStore.files``) whose record has both; the others are left out."""
-    records: dict[Path, Commit | None] = {}
-    found: dict[Path, tuple[str, str]] = {}
-    for path in paths:
-        key, _, rest = path.name.partition(".")
-        record = path.parent / COMMITS / f"{rest.removesuffix('.parquet')}.json"
-        if record not in records:
-            try:
-                records[record] = Commit.from_path(record)
-            except ValueError:
-                records[record] = None
-        commit = records[record]
-        if commit is not None and commit.validated and key in commit.digests:
-            found[path] = (commit.digests[key], commit.validated)
-    return found
-
-
-def read_attested(
-    paths: Sequence[Path], *, schema: pa.Schema, recorded: Mapping[Path, tuple[str, str]]
-) -> tuple[pd.DataFrame, str | None]:
-    """``read_files(paths, schema=schema)``, each file's bytes read once (one file's at a time), and the
-    validation fingerprint their commit records share if every file's bytes hash to its recorded sha256
-    (``recorded_digests``), else None."""
-    tables: list[pa.Table] = []
-    vouched: set[str | None] = set()
-    for path in paths:
-        data = path.read_bytes()
-        digest, fingerprint = recorded.get(path, ("", None))
-        vouched.add(fingerprint if hashlib.sha256(data).hexdigest() == digest else None)
-        tables.append(pq.read_table(pa.BufferReader(data)))
-    return _frame(tables, None, schema), vouched.pop() if len(vouched) == 1 else None
-
-
-def _frame(tables: list[pa.Table], columns: list[str] | None, schema: pa.Schema | None) -> pd.DataFrame:
-    if schema is not None:
-        fields = schema if columns is None else pa.schema([schema.field(c) for c in columns], metadata=schema.metadata)
-        tables.insert(0, fields.empty_table())
-    return pa.concat_tables(tables, promote_options="permissive").to_pandas().reset_index(drop=True)
 
 
 def excluded_assets(metadata: Mapping[str, object]) -> dict[str, str]:

@@ -24,18 +24,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from portfolio_assets.fsutil import local_writer, process_alive, write_atomically, writer_identity
-from portfolio_assets.io_managers import COMMITS, INFLIGHT, Commit, PartitionStore, _Index, _new_generation
+from portfolio_assets.io_managers import COMMITS, INFLIGHT, Commit, PartitionStore, Staging, _Index, _new_generation
 from portfolio_assets.objectstore import ObjectStoreError, S3Location
 
 FOREIGN_WRITER_SECONDS = 24 * 3600.0
@@ -87,79 +85,53 @@ class S3PartitionStore(PartitionStore):
 
     # ------------------------------------------------------------------ write
 
-    def write(
-        self,
-        asset_path: Sequence[str],
-        frame: pd.DataFrame,
-        partition_keys: Sequence[str],
-        *,
-        run_id: str = "",
-        blocked_by: Sequence[str] = (),
-        excluded: Mapping[str, str] | None = None,
-        granularity: str = "daily",
-        validated: str = "",
-    ) -> dict[str, int]:
-        """``PartitionStore.write`` on S3: every partition object uploaded, then the commit record PUT last."""
-        name = "/".join(asset_path)
-        keys = list(partition_keys)
-        table, positions = self._split(asset_path, frame, keys, granularity)
+    def begin(self, asset_path: Sequence[str], partition_keys: Sequence[str], *, granularity: str) -> Staging:
+        """``PartitionStore.begin`` on S3: the in-flight record says when the writer started, for other hosts."""
+        self._check_granularity("/".join(asset_path), self._index(asset_path).latest, granularity)
         self.collect_garbage(asset_path)
-        generation = _new_generation()
-        inflight = f"{name}/{INFLIGHT}/{generation}.json"
+        staging = Staging(tuple(asset_path), _new_generation(), tuple(partition_keys), granularity)
         announce = {**writer_identity(), "started": time.time()}
-        self.root.put(inflight, json.dumps(announce).encode())
-        counts: dict[str, int] = {}
-        digests: dict[str, str] = {}
-        staged: list[str] = []
-        lock = threading.Lock()
+        self.root.put(self._inflight(staging), json.dumps(announce).encode())
+        return staging
 
-        def upload(key: str) -> None:
-            idx = positions.get(key)
-            part = table.take(pa.array(idx)) if idx is not None else table.slice(0, 0)
-            sink = pa.BufferOutputStream()
-            pq.write_table(part, sink)
-            data = sink.getvalue().to_pybytes()
-            relative = f"{name}/{key}.{generation}.parquet"
-            with lock:
-                staged.append(relative)
-            self.root.put(relative, data)
-            write_atomically(self.path(asset_path, key, generation), data)  # the cache: a complete copy
-            with lock:
-                counts[key] = part.num_rows
-                if validated:  # the bytes hashed are the bytes uploaded
-                    digests[key] = hashlib.sha256(data).hexdigest()
+    def _inflight(self, staging: Staging) -> str:
+        return f"{'/'.join(staging.asset_path)}/{INFLIGHT}/{staging.generation}.json"
 
-        committing = False
-        try:
-            self.path(asset_path, "x", generation).parent.mkdir(parents=True, exist_ok=True)
-            with ThreadPoolExecutor(TRANSFER_THREADS, thread_name_prefix="s3-upload") as pool:
-                for future in [pool.submit(upload, key) for key in keys]:
-                    future.result()
-            commit = Commit(
-                generation=generation,
-                partitions=tuple(keys),
-                run_id=run_id,
-                blocked_by=tuple(blocked_by),
-                excluded=dict(excluded or {}),
-                committed_at=pd.Timestamp.now(tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
-                granularity=granularity,
-                validated=validated,
-                digests={k: digests[k] for k in keys if k in digests},
-            )
-            committing = True  # from here a failure may still have stored the record: nothing it names is deleted
-            self.root.put(f"{name}/{COMMITS}/{generation}.json", commit.to_json())
-        except BaseException:
-            if not committing:  # else what is left is a dead writer's: the next write's collection decides
-                with contextlib.suppress(ObjectStoreError):
-                    self.root.delete(staged)
-            for relative in staged:
-                self.base_dir.joinpath(*relative.split("/")).unlink(missing_ok=True)
-            raise
-        finally:
-            with contextlib.suppress(ObjectStoreError):
-                self.root.delete([inflight])
-        self.collect_garbage(asset_path)
-        return {k: counts[k] for k in keys}
+    def stage(self, staging: Staging, key: str, table: pa.Table, *, cache: bool = False) -> str:
+        """Upload partition ``key`` of ``staging`` (and, with ``cache``, keep a complete copy in this host's cache);
+        the sha256 of the bytes uploaded. Safe in any process that reaches the bucket (a Spark executor)."""
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        data = sink.getvalue().to_pybytes()
+        self.root.put(f"{'/'.join(staging.asset_path)}/{key}.{staging.generation}.parquet", data)
+        if cache:
+            write_atomically(self.path(staging.asset_path, key, staging.generation), data)
+        return hashlib.sha256(data).hexdigest()
+
+    def stage_all(self, staging: Staging, parts: Mapping[str, pa.Table]) -> dict[str, str]:
+        """``stage`` every partition, ``TRANSFER_THREADS`` uploads at once, each kept in the cache too."""
+        self.path(staging.asset_path, "x", staging.generation).parent.mkdir(parents=True, exist_ok=True)
+        with ThreadPoolExecutor(TRANSFER_THREADS, thread_name_prefix="s3-upload") as pool:
+            futures = {key: pool.submit(self.stage, staging, key, part, cache=True) for key, part in parts.items()}
+            return {key: future.result() for key, future in futures.items()}
+
+    def _publish(self, staging: Staging, commit: Commit) -> None:
+        # One PUT is atomic: readers, which list the commit records afresh, see every partition or none.
+        self.root.put(f"{'/'.join(staging.asset_path)}/{COMMITS}/{staging.generation}.json", commit.to_json())
+        with contextlib.suppress(ObjectStoreError):
+            self.root.delete([self._inflight(staging)])
+
+    def abort(self, staging: Staging) -> None:
+        """Give up a write: delete its uploaded objects unless its commit record may have landed (then what is
+        left is a dead writer's, for the next write's collection), its cached copies and its in-flight record."""
+        folder = "/".join(staging.asset_path)
+        suffix = f".{staging.generation}.parquet"
+        with contextlib.suppress(ObjectStoreError):
+            if not staging.committing:
+                self.root.delete([k for k in self.root.list(folder) if k.endswith(suffix)])
+            self.root.delete([self._inflight(staging)])
+        for path in self.folder(staging.asset_path).glob(f"*{suffix}"):
+            path.unlink(missing_ok=True)
 
     def collect_garbage(self, asset_path: Sequence[str]) -> list[Path]:  # type: ignore[override]
         """Remove objects no current commit needs: superseded generations and dead writers' leftovers (and

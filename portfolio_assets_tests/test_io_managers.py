@@ -125,7 +125,7 @@ def test_a_write_killed_mid_commit_is_invisible_and_cleaned_up(tmp_path):
         def slow(table, where, **kw):
             calls[0] += 1
             real(table, where, **kw)
-            if calls[0] == 30:
+            if calls[0] == 31:  # each file is serialised, then written: 30 are on disk
                 open({str(marker)!r}, "w").close()
                 time.sleep(60)
         pq.write_table = slow
