@@ -105,6 +105,7 @@ def engine_resource() -> EngineResource:
         executor_python=env_setting(settings.SPARK_PYTHON_ENV, ""),
         extra_conf=env_setting(settings.SPARK_CONF_ENV, ""),
         ship_code=env_setting(settings.SPARK_SHIP_CODE_ENV, False),
+        direct_io=env_setting(settings.SPARK_DIRECT_IO_ENV, "auto"),
     )
 
 

@@ -179,6 +179,10 @@ class EngineResource(ConfigurableResource):
     ship_code: bool = False
     """Send this package to the executors with the session (for executors whose Python lacks it; its
     dependencies must be there)."""
+    direct_io: str = "auto"
+    """Whether executors read the inputs of ``indicators`` and ``targets`` from the store and write their outputs
+    there (``direct.py``): ``on``, ``off`` (the rows pass through the driver), or ``auto`` (on with an S3 store
+    or a ``local[...]`` master; a local directory must be mounted at the same path on every executor)."""
     _session: Any = PrivateAttr(default=None)
     _owned: bool = PrivateAttr(default=False)
     _staging: str = PrivateAttr(default="")
@@ -187,6 +191,13 @@ class EngineResource(ConfigurableResource):
     def uses_spark(self) -> bool:
         """Whether the per-asset work runs on Spark."""
         return bool(self.master_url.strip() or self.remote.strip())
+
+    def reads_store(self, store: object) -> bool:
+        """Whether the heavy steps run store to store on Spark (``direct_io``) with ``store`` (a PartitionStore)."""
+        if not self.uses_spark or self.direct_io == "off":
+            return False
+        on_s3 = getattr(getattr(store, "root", None), "scheme", None) == "s3"
+        return self.direct_io == "on" or on_s3 or self.master_url.strip().startswith("local")
 
     def describe(self) -> str:
         """Where the work runs, as metadata shows it (credentials hidden)."""
@@ -215,6 +226,7 @@ class EngineResource(ConfigurableResource):
                 (settings.SPARK_DRIVER_MEMORY_ENV, "driver_memory"),
                 (settings.SPARK_CONF_ENV, "extra_conf"),
                 (settings.SPARK_PYTHON_ENV, "executor_python"),
+                (settings.SPARK_DIRECT_IO_ENV, "direct_io"),
             ),
         )
 

@@ -355,6 +355,13 @@ class PartitionStore:
     ) -> dict[str, Path]:
         """Each partition key -> the file of its committed version, in the order given, for reading a few
         partitions or columns at a time (``read_files``); ``read``'s errors for a missing or blocked one."""
+        return self.locate(asset_path, partition_keys, granularity=granularity)
+
+    def locate(
+        self, asset_path: Sequence[str], partition_keys: Sequence[str], *, granularity: str | None = None
+    ) -> dict[str, Path]:
+        """``files`` without fetching anything: where each committed file is (its cache path, for a remote store),
+        for processes that read them themselves (``read_table``)."""
         name = "/".join(asset_path)
         if not partition_keys:
             raise ValueError(f"{name}: no partitions requested")
@@ -379,6 +386,21 @@ class PartitionStore:
                 f"(e.g. {keys[0]}..{keys[-1]}) and are not read downstream; fix the cause and re-materialise them"
             )
         return {k: self.path(asset_path, k, index.latest[k].generation) for k in partition_keys}
+
+    def read_table(self, asset_path: Sequence[str], name: str) -> pa.Table:
+        """Partition file ``name`` (a ``locate`` path's name) as Arrow, read where it is stored; safe in any
+        process that sees the store (a Spark executor)."""
+        return pq.read_table(self.folder(asset_path) / name)
+
+    def schema_of(self, asset_path: Sequence[str], names: Sequence[str]) -> pa.Schema:
+        """What ``read_files`` of files ``names`` gives them: their schemas promoted, read from one file per write
+        (the files of one write share the schema of the frame they were cut from)."""
+        one = {name.partition(".")[2]: name for name in names}
+        return files_schema([self.files_by_name(asset_path, [n])[0] for n in one.values()])
+
+    def files_by_name(self, asset_path: Sequence[str], names: Sequence[str]) -> list[Path]:
+        """Local copies of files ``names`` (the files themselves here)."""
+        return [self.folder(asset_path) / n for n in names]
 
 
 def excluded_assets(metadata: Mapping[str, object]) -> dict[str, str]:

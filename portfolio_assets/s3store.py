@@ -191,3 +191,15 @@ class S3PartitionStore(PartitionStore):
                 for future in [pool.submit(self.root.download, f"{folder}/{p.name}", p) for p in lacking]:
                     future.result()
         return found
+
+    def read_table(self, asset_path: Sequence[str], name: str) -> pa.Table:
+        """Partition object ``name`` as Arrow, read from the bucket (not the cache: executors have none)."""
+        return pq.read_table(pa.BufferReader(self.root.get(f"{'/'.join(asset_path)}/{name}")))
+
+    def files_by_name(self, asset_path: Sequence[str], names: Sequence[str]) -> list[Path]:
+        """Cached copies of objects ``names``, downloaded if the cache lacks them."""
+        found = [self.folder(asset_path) / n for n in names]
+        for path in found:
+            if not path.is_file():
+                self.root.download(f"{'/'.join(asset_path)}/{path.name}", path)
+        return found

@@ -93,6 +93,8 @@ SPARK_DRIVER_MEMORY_ENV = "PORTFOLIO_SPARK_DRIVER_MEMORY"
 SPARK_PYTHON_ENV = "PORTFOLIO_SPARK_PYTHON"
 SPARK_CONF_ENV = "PORTFOLIO_SPARK_CONF"
 SPARK_SHIP_CODE_ENV = "PORTFOLIO_SPARK_SHIP_CODE"
+SPARK_DIRECT_IO_ENV = "PORTFOLIO_SPARK_DIRECT_IO"
+DIRECT_IO_CHOICES = ("auto", "on", "off")
 
 # Storage on S3 (issue 13): fields of StorageResource (and LandingZoneResource, for a landing zone under it).
 STORAGE_URL_ENV = "PORTFOLIO_STORAGE_URL"
@@ -415,6 +417,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(SPARK_PYTHON_ENV, any_path),
         Setting(SPARK_CONF_ENV, spark_conf, secret=True),  # it may carry a key (spark.hadoop.fs.s3a.secret.key)
         Setting(SPARK_SHIP_CODE_ENV, yes_no),
+        Setting(SPARK_DIRECT_IO_ENV, one_of(DIRECT_IO_CHOICES)),
         Setting(STORAGE_URL_ENV, storage_url, empty_means_default=True, shown=shown_url),
         Setting(STORAGE_CACHE_DIR_ENV, any_path),
         Setting(AWS_ENDPOINT_URL_ENV, http_url, shown=shown_url),

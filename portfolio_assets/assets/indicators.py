@@ -1,21 +1,35 @@
 """indicators: technical features per asset per trading day, from a long price lookback."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from functools import partial
+from typing import Any
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, AssetIn, BackfillPolicy, MetadataValue, Output, asset
+from dagster import (
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetIn,
+    BackfillPolicy,
+    MetadataValue,
+    Nothing,
+    Output,
+    asset,
+)
 
 from portfolio_assets.assets.benchmarks import benchmark_series
-from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, schema_outcome
+from portfolio_assets.assets.quality import check_results, check_specs, schema_counts, schema_outcome_of
+from portfolio_assets.assets.stored import finish, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
-    in_window,
     input_keys,
     require_input_window,
     run_window,
-    summary_metadata,
+    summary_of,
+    summary_part,
 )
-from portfolio_assets.checks import completeness, has_volume_for, rsi_bounds, warmup_ends
+from portfolio_assets.checks import has_volume_for, rsi_bounds, warmup_ends
+from portfolio_assets.checks.bounds import RSI_BOUNDS, out_of_bounds
+from portfolio_assets.checks.complete_rows import completeness_counts, completeness_outcome
 from portfolio_assets.columns import AVAILABLE_AT, CROSS_ASSET_AVAILABILITY, INDICATOR_COLUMNS
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
@@ -43,13 +57,54 @@ def indicator_frame(prices: pd.DataFrame, benchmarks: pd.DataFrame) -> pd.DataFr
     return technical.merge(cross, on=keys, how="left", validate="one_to_one")
 
 
+def indicator_checks(
+    out: pd.DataFrame, *, prices: pd.DataFrame, benchmarks: pd.DataFrame, has_volume: Mapping[str, bool]
+) -> dict[str, Any]:
+    """What the checks of ``indicators`` need of ``out`` (some assets' rows; ``prices``: their lookback), for
+    ``indicator_results``: run once on all the rows, or per asset on Spark's executors."""
+    return {
+        "summary": summary_part(out),
+        "warm_up": {c: int(out[c].isna().sum()) for c in INDICATOR_COLUMNS},
+        "schema": schema_counts(validate_rows(out, IndicatorsSchema, has_volume=has_volume)),
+        "rsi": (out_of_bounds(out, bounds=RSI_BOUNDS), len(out)),
+        # Warm-up counts from the first price the lookback holds, which is at
+        # least the lookback before the run, or the asset's first observation.
+        "completeness": completeness_counts(
+            out,
+            features=INDICATOR_COLUMNS,
+            has_volume=has_volume,
+            warmup_end=warmup_ends(prices, features=INDICATOR_COLUMNS, has_volume=has_volume),
+        ),
+    }
+
+
+def indicator_results(
+    partials: list[dict[str, Any]], first: pd.Timestamp, last: pd.Timestamp
+) -> tuple[dict[str, object], list[AssetCheckResult]]:
+    """The summary metadata and the check results of the rows whose ``indicator_checks`` are ``partials``."""
+    meta = summary_of([p["summary"] for p in partials], first, last)
+    warm_up = {c: sum(p["warm_up"][c] for p in partials) for c in INDICATOR_COLUMNS}
+    out_of_range = [p["rsi"][0] for p in partials]
+    results = check_results(
+        [
+            schema_outcome_of([p["schema"] for p in partials], "indicators"),
+            rsi_bounds(
+                pd.concat(out_of_range, ignore_index=True) if len(out_of_range) > 1 else out_of_range[0],
+                rows_checked=sum(p["rsi"][1] for p in partials),
+            ),
+            completeness_outcome([p["completeness"] for p in partials]),
+        ]
+    )
+    return {**meta, "warm_up_rows_per_feature": MetadataValue.json(warm_up)}, results
+
+
 @asset(
     group_name="indicators",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="parquet_io_manager",
     ins={
-        "prices": AssetIn(partition_mapping=INDICATOR_LOOKBACK),
+        "prices": AssetIn(partition_mapping=INDICATOR_LOOKBACK, dagster_type=Nothing),
         "benchmarks": AssetIn(partition_mapping=INDICATOR_LOOKBACK),
     },
     kinds={"pandas", "parquet"},
@@ -61,9 +116,8 @@ def indicators(
     landing: LandingZoneResource,
     storage: StorageResource,
     engine: EngineResource,
-    prices: pd.DataFrame,
     benchmarks: pd.DataFrame,
-) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
+) -> Iterator[Output[pd.DataFrame | None] | AssetCheckResult]:
     """Technical indicators per asset per trading day (RSI-14 Wilder, MACD 12/26/9, Bollinger 20x2,
     SMA 20/50/200, EMA 12/26, ATR-14, ADX-14, volatilities, momenta, returns, oscillators; see
     FEATURES.md), and 60-return beta / correlation against the S&P 500 and the dollar index (their
@@ -71,38 +125,32 @@ def indicators(
     decision time is at or after it). `available_at` is the row's bar end (when its technical features
     became known) and `<feature>_available_at` when each cross-asset window was complete. Each day reads the
     asset's prices of the previous 730 calendar days, so its value does not depend on where a
-    backfill started; values inside an indicator's warm-up are empty."""
+    backfill started; values inside an indicator's warm-up are empty. With Spark reading the store
+    (`PORTFOLIO_SPARK_DIRECT_IO`), the prices never reach this process: executors read and write the store."""
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
     lookback = clamp_lookback(first, INDICATOR_LOOKBACK_DAYS, data_start)
-    prices = require_input_window(context, "prices", prices, first_day=lookback, last_day=last)
     benchmarks = require_input_window(context, "benchmarks", benchmarks, first_day=lookback, last_day=last)
     # An asset a failed source left out of any prices partition of the lookback would have a hole in its
     # history, and every indicator after it would be wrong: it is left out here too until refilled.
-    excluded = PartitionStore(storage.store_root()).exclusions(["prices"], input_keys(context, "prices"))
+    store = PartitionStore(storage.store_root())
+    excluded = store.exclusions(["prices"], input_keys(context, "prices"))
     if excluded:
         context.log.warning(f"indicators: left out (a lookback partition of prices lacks them): {excluded}")
-        prices = prices[~prices["asset_symbol"].isin(list(excluded))]
-    computed = engine.by_asset(indicator_frame, {"prices": prices}, shared={"benchmarks": benchmarks})
-    frame = in_window(computed, first, last)
-    meta = summary_metadata(frame, first, last)
-    meta["engine"] = engine.describe()
-    meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
-    meta["warm_up_rows_per_feature"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in INDICATOR_COLUMNS})
     has_volume = has_volume_for(landing.universe().assets)
-    results = check_results(
-        [
-            schema_outcome(validate_rows(frame, IndicatorsSchema, has_volume=has_volume), "indicators"),
-            rsi_bounds(frame),
-            completeness(
-                frame,
-                features=INDICATOR_COLUMNS,
-                has_volume=has_volume,
-                # Warm-up counts from the first price the lookback holds, which is at
-                # least the lookback before the run, or the asset's first observation.
-                warmup_end=warmup_ends(prices, features=INDICATOR_COLUMNS, has_volume=has_volume),
-            ),
-        ]
+    step = run_step(
+        context,
+        engine,
+        store,
+        indicator_frame,
+        source="prices",
+        first_day=lookback,
+        last_day=last,
+        window=(first, last),
+        partial=partial(indicator_checks, has_volume=has_volume),
+        shared={"benchmarks": benchmarks},
+        leave_out=list(excluded),
     )
-    yield Output(frame, metadata=checked_metadata(meta, results))
-    yield from results
+    meta, results = indicator_results(step.partials, first, last)
+    meta = {**meta, "engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)}
+    yield from finish(context, store, step, meta, results)

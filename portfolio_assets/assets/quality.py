@@ -6,7 +6,9 @@ so it covers exactly the partitions the run materialised (a separate
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
+import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
 from portfolio_assets.checks import FAILURE_COLUMNS, CheckOutcome, failures_markdown
@@ -104,32 +106,59 @@ def checked_metadata(metadata: dict[str, object], results: Iterable[AssetCheckRe
     return {**metadata, BLOCKED_BY: ", ".join(failed)} if failed else metadata
 
 
+@dataclass
+class SchemaCounts:
+    """What the ``schema`` check needs of a validation (``schema_counts``): several, of disjoint rows, merge."""
+
+    rows_valid: int
+    invalid_assets: list[str] | None
+    """The asset of each invalid row (None: the frame has no ``asset_symbol``)."""
+    failures: pd.DataFrame
+    frame_errors: list[str]
+
+
+def schema_counts(result: ValidationResult) -> SchemaCounts:
+    """The ``SchemaCounts`` of a validation."""
+    assets = list(map(str, result.invalid["asset_symbol"])) if "asset_symbol" in result.invalid else None
+    return SchemaCounts(len(result.valid), assets, result.failures, list(result.frame_errors))
+
+
 def schema_outcome(result: ValidationResult, group: str, *, max_cases: int = 50) -> CheckOutcome:
     """The pandera validation of a group's frame as a blocking ``schema`` check."""
-    failures = result.failures.rename(columns={"failure_case": "value", "error": "reason"})
-    failures = failures.reindex(columns=FAILURE_COLUMNS).head(max_cases)
-    per_column = result.failures["column"].value_counts().sort_index().to_dict() if len(result.failures) else {}
-    if result.ok:
-        summary = f"{group}: all {len(result.valid)} rows match the schema"
+    return schema_outcome_of([schema_counts(result)], group, max_cases=max_cases)
+
+
+def schema_outcome_of(parts: Sequence[SchemaCounts], group: str, *, max_cases: int = 50) -> CheckOutcome:
+    """The ``schema`` check of the validations of consecutive parts of a frame (at least one), as one."""
+    failures = pd.concat([p.failures for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].failures
+    frame_errors = list(dict.fromkeys(e for p in parts for e in p.frame_errors))
+    invalid = [a for p in parts for a in (p.invalid_assets or [])]
+    named = any(p.invalid_assets is not None for p in parts)
+    ok = not frame_errors and not invalid
+    cases = failures.rename(columns={"failure_case": "value", "error": "reason"})
+    cases = cases.reindex(columns=FAILURE_COLUMNS).head(max_cases)
+    per_column = failures["column"].value_counts().sort_index().to_dict() if len(failures) else {}
+    if ok:
+        summary = f"{group}: all {sum(p.rows_valid for p in parts)} rows match the schema"
     else:
-        parts = [f"{len(result.invalid)} invalid row(s)"]
+        texts = [f"{len(invalid)} invalid row(s)"]
         if per_column:
-            parts.append("columns " + ", ".join(f"{c} ({n})" for c, n in per_column.items()))
-        if len(result.invalid) and "asset_symbol" in result.invalid:
-            parts.append("assets " + ", ".join(sorted(map(str, result.invalid["asset_symbol"].unique()))))
-        if result.frame_errors:
-            parts.append("frame errors: " + "; ".join(result.frame_errors))
-        summary = f"{group}: " + "; ".join(parts)
+            texts.append("columns " + ", ".join(f"{c} ({n})" for c, n in per_column.items()))
+        if invalid and named:
+            texts.append("assets " + ", ".join(sorted(set(invalid))))
+        if frame_errors:
+            texts.append("frame errors: " + "; ".join(frame_errors))
+        summary = f"{group}: " + "; ".join(texts)
     return CheckOutcome(
         name="schema",
-        passed=result.ok,
+        passed=ok,
         severity="ERROR",
         summary=summary,
         metadata={
-            "failure_count": len(result.failures) + len(result.frame_errors),
-            "invalid_rows": len(result.invalid),
+            "failure_count": len(failures) + len(frame_errors),
+            "invalid_rows": len(invalid),
             "failures_per_column": {str(k): int(v) for k, v in per_column.items()},
-            "frame_errors": list(result.frame_errors),
+            "frame_errors": frame_errors,
         },
-        failures=failures,
+        failures=cases,
     )

@@ -57,6 +57,14 @@ def require_input_window(
 ) -> pd.DataFrame:
     """The rows of ``frame`` (input ``input_name``) on ``first_day..last_day``; raises unless the input's
     mapped partitions hold every one of those days."""
+    check_input_window(context, input_name, first_day=first_day, last_day=last_day)
+    return in_window(frame, first_day, last_day)
+
+
+def check_input_window(
+    context: AssetExecutionContext, input_name: str, *, first_day: pd.Timestamp, last_day: pd.Timestamp
+) -> None:
+    """Raise unless the partitions mapped to input ``input_name`` hold every day of ``first_day..last_day``."""
     window = context.asset_partitions_time_window_for_input(input_name)
     got_first = _utc(window.start)
     got_last = _utc(window.end) - pd.Timedelta(days=1)
@@ -66,7 +74,6 @@ def require_input_window(
             f"{got_first:%Y-%m-%d}..{got_last:%Y-%m-%d} but this run needs {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}; "
             "materialise the missing upstream partitions (or widen the configured window)"
         )
-    return in_window(frame, first_day, last_day)
 
 
 def clamp_lookback(first_day: pd.Timestamp, lookback_days: int, data_start: pd.Timestamp) -> pd.Timestamp:
@@ -82,15 +89,36 @@ def in_window(frame: pd.DataFrame, first_day: pd.Timestamp, last_day: pd.Timesta
 
 def summary_metadata(frame: pd.DataFrame, first_day: pd.Timestamp, last_day: pd.Timestamp) -> dict[str, object]:
     """Row count, date range, assets and a preview, for every materialisation."""
+    return summary_of([summary_part(frame)], first_day, last_day)
+
+
+def summary_part(frame: pd.DataFrame) -> dict[str, object]:
+    """What ``summary_of`` needs of a frame, or of each consecutive part of one (an asset's rows on Spark)."""
+    part: dict[str, object] = {"rows": len(frame), "columns": list(frame.columns), "tail": frame.tail(5)}
+    if "asset_symbol" in frame.columns:
+        part["per_asset"] = frame["asset_symbol"].value_counts().to_dict()
+    if len(frame):
+        part["span"] = (frame["timestamp"].min(), frame["timestamp"].max())
+    return part
+
+
+def summary_of(parts: list[dict[str, object]], first_day: pd.Timestamp, last_day: pd.Timestamp) -> dict[str, object]:
+    """``summary_metadata`` of the frame ``parts`` (``summary_part``, in the frame's order) were cut from."""
     meta: dict[str, object] = {
-        "rows": len(frame),
+        "rows": sum(int(p["rows"]) for p in parts),  # type: ignore[call-overload]
         "partition_range": f"{first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}",
     }
-    if "asset_symbol" in frame.columns:
-        meta["assets"] = ", ".join(sorted(frame["asset_symbol"].unique()))
-        meta["rows_per_asset"] = MetadataValue.json(frame["asset_symbol"].value_counts().sort_index().to_dict())
-    if len(frame):
-        meta["date_range"] = f"{frame['timestamp'].min():%Y-%m-%d}..{frame['timestamp'].max():%Y-%m-%d}"
-        preview = frame.tail(5)
+    if "asset_symbol" in parts[0]["columns"]:  # type: ignore[operator]
+        per_asset: dict[str, int] = {}
+        for part in parts:
+            for symbol, rows in part["per_asset"].items():  # type: ignore[attr-defined]
+                per_asset[symbol] = per_asset.get(symbol, 0) + int(rows)
+        meta["assets"] = ", ".join(sorted(per_asset))
+        meta["rows_per_asset"] = MetadataValue.json(dict(sorted(per_asset.items())))
+    spans = [p["span"] for p in parts if "span" in p]
+    if spans:
+        meta["date_range"] = f"{min(s[0] for s in spans):%Y-%m-%d}..{max(s[1] for s in spans):%Y-%m-%d}"
+        tails = [p["tail"] for p in parts if len(p["tail"])]  # type: ignore[arg-type]
+        preview = pd.concat(tails, ignore_index=True).tail(5) if len(tails) > 1 else tails[0]
         meta["preview"] = MetadataValue.md(preview.to_markdown(index=False))
     return meta

@@ -36,12 +36,14 @@ def value_bounds(
     bounds: Mapping[str, Bound | tuple[float | None, float | None]] = DEFAULT_BOUNDS,
     max_cases: int = MAX_CASES,
     name: str = "value_bounds",
+    rows_checked: int | None = None,
 ) -> CheckOutcome:
     """ERROR if a present value lies outside its column's bounds (default ``DEFAULT_BOUNDS``).
 
     Missing values (NaN) are not checked (that is ``completeness``); ±inf
     always fails. Columns of ``bounds`` absent from the frame are listed in the
-    metadata and skipped.
+    metadata and skipped. Given the ``out_of_bounds`` rows of a frame (or of each part of it, concatenated) and
+    the frame's length as ``rows_checked``, the outcome is the frame's.
     """
     _require(rows, ["asset_symbol", "timestamp"], name)
     ts = utc_index(rows["timestamp"])
@@ -73,8 +75,9 @@ def value_bounds(
                     }
                 )
             )
+    total = len(rows) if rows_checked is None else rows_checked
     meta: dict[str, object] = {
-        "rows": len(rows),
+        "rows": total,
         "columns_checked": checked,
         "bounds": {c: _bound(bounds[c]).describe() for c in checked},
         "violations": per_column,
@@ -82,9 +85,7 @@ def value_bounds(
     if skipped:
         meta["columns_not_in_frame"] = skipped
     if not frames:
-        summary = (
-            f"every present value of {_plural(len(checked), 'column')} within bounds ({_plural(len(rows), 'row')})"
-        )
+        summary = f"every present value of {_plural(len(checked), 'column')} within bounds ({_plural(total, 'row')})"
         return _outcome(name, passed=True, severity=ERROR, summary=summary, metadata=meta, cases=None, max_cases=0)
     cases = pd.concat(frames, ignore_index=True)
     parts = []
@@ -119,6 +120,22 @@ def value_bounds(
     )
 
 
-def rsi_bounds(rows: pd.DataFrame, *, max_cases: int = MAX_CASES) -> CheckOutcome:
+def out_of_bounds(
+    rows: pd.DataFrame, *, bounds: Mapping[str, Bound | tuple[float | None, float | None]] = DEFAULT_BOUNDS
+) -> pd.DataFrame:
+    """The rows of ``rows`` with a value outside its column's bounds (their keys and bounded columns), in order:
+    all ``value_bounds`` needs of them."""
+    _require(rows, ["asset_symbol", "timestamp"], "value_bounds")
+    checked = [c for c in bounds if c in rows.columns]
+    bad = np.zeros(len(rows), dtype=bool)
+    for c in checked:
+        bad |= np.asarray(_bound(bounds[c]).violated(_floats(rows, c)), dtype=bool)
+    return rows.loc[bad, ["asset_symbol", "timestamp", *checked]].reset_index(drop=True)
+
+
+RSI_BOUNDS: Mapping[str, Bound] = {"rsi_14": feature("rsi_14").valid}
+
+
+def rsi_bounds(rows: pd.DataFrame, *, max_cases: int = MAX_CASES, rows_checked: int | None = None) -> CheckOutcome:
     """``value_bounds`` of ``rsi_14`` alone (its declared range, 0..100), as its own check ``rsi_bounds``."""
-    return value_bounds(rows, bounds={"rsi_14": feature("rsi_14").valid}, max_cases=max_cases, name="rsi_bounds")
+    return value_bounds(rows, bounds=RSI_BOUNDS, max_cases=max_cases, name="rsi_bounds", rows_checked=rows_checked)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,41 @@ def completeness(
     Metadata: the complete fraction, counted rows and warm-up rows per asset,
     and, for failing assets, missing counts per feature. Failure cases: the
     incomplete dates of the failing assets with the features they miss.
+    The check is per asset: ``completeness_outcome`` of the ``completeness_counts`` of each asset's rows (as a
+    Spark engine computes them) is the outcome of all the rows.
     """
+    counts = completeness_counts(
+        rows, features=features, has_volume=has_volume, min_fraction=min_fraction, warmup_end=warmup_end
+    )
+    return completeness_outcome([counts], max_cases=max_cases)
+
+
+@dataclass
+class CompletenessCounts:
+    """What ``completeness`` knows of some assets' rows (``completeness_counts``); several merge."""
+
+    features: list[str]
+    min_fraction: float
+    per_asset: dict[str, dict[str, int]]
+    """Symbol -> rows, counted (past warm-up) and incomplete rows."""
+    not_applicable: dict[str, list[str]]
+    absent: list[str]
+    classes: set[str]
+    missing_by_feature: dict[str, dict[str, int]]
+    """Failing asset -> missing count per feature (most missing first)."""
+    cases: pd.DataFrame
+    """The failing assets' incomplete rows (``FAILURE_COLUMNS``), sorted by asset and date."""
+
+
+def completeness_counts(
+    rows: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    has_volume: Mapping[str, bool],
+    min_fraction: float = 0.95,
+    warmup_end: Mapping[str, pd.Timestamp] | None = None,
+) -> CompletenessCounts:
+    """``completeness``'s counts of ``rows`` (any set of whole assets), for ``completeness_outcome``."""
     name = "completeness"
     _require(rows, ["asset_symbol", "asset_class", "timestamp"], name)
     features = list(dict.fromkeys(features))
@@ -73,7 +108,7 @@ def completeness(
         req = set(_required_features(features, asset_class, bool(has_volume[symbol])))
         pair_required[k] = [f in req for f in features]
         not_applicable[symbol] = [f for f in features if f not in req]
-    required = pair_required[pair_codes]
+    required = pair_required[pair_codes] if len(pair_keys) else np.zeros((len(rows), len(features)), dtype=bool)
     missing = isna & required & counted[:, None]
     incomplete = missing.any(axis=1)
 
@@ -82,57 +117,22 @@ def completeness(
         rows=("counted", "size"), counted=("counted", "sum"), incomplete=("incomplete", "sum")
     )
     per_asset = {
-        s: dict(zip(stats.columns, r, strict=True)) for s, r in zip(stats.index, stats.to_numpy(), strict=True)
+        s: {k: int(v) for k, v in zip(stats.columns, r, strict=True)}
+        for s, r in zip(stats.index, stats.to_numpy(), strict=True)
     }
-    fraction = {s: (None if r["counted"] == 0 else 1.0 - r["incomplete"] / r["counted"]) for s, r in per_asset.items()}
-    failing = sorted(s for s, f in fraction.items() if f is not None and f < min_fraction)
-    unknown_classes = sorted(set(classes) - set(ASSET_CLASSES))
-    meta: dict[str, object] = {
-        "min_fraction": min_fraction,
-        "fraction_complete": {s: (None if f is None else round(f, 6)) for s, f in fraction.items()},
-        "rows_checked": {s: int(r["counted"]) for s, r in per_asset.items()},
-        "rows_incomplete": {s: int(r["incomplete"]) for s, r in per_asset.items()},
-        "rows_in_warmup": {s: int(r["rows"] - r["counted"]) for s, r in per_asset.items()},
-        "required_features": len(features),
-        "not_applicable": {s: v for s, v in sorted(not_applicable.items()) if v},
-        "failing_assets": failing,
+    failing_set = {
+        s for s, r in per_asset.items() if r["counted"] and 1.0 - r["incomplete"] / r["counted"] < min_fraction
     }
-    if absent:
-        meta["columns_not_in_frame"] = absent
-    if unknown_classes:
-        meta["unknown_asset_classes"] = unknown_classes
     # The failing assets' incomplete rows, grouped by asset once (row order kept within an asset).
     # (Not np.isin: on strings it compares the whole frame once per failing asset.)
-    failing_set = set(failing)
     failing_code = np.array([s in failing_set for s in symbol_names], dtype=bool)  # per distinct symbol
-    idx = np.flatnonzero(incomplete & failing_code[symbol_codes])
+    idx = np.flatnonzero(incomplete & failing_code[symbol_codes]) if len(symbol_names) else np.zeros(0, dtype=int)
     by_asset = pd.Series(idx).groupby(symbols[idx], sort=False).indices if len(idx) else {}
     missing_by_feature: dict[str, dict[str, int]] = {}
-    for s in failing:
+    for s in sorted(failing_set):
         at = idx[by_asset[s]] if s in by_asset else idx[:0]
-        counts = missing[at].sum(axis=0)  # complete rows miss nothing: the incomplete ones are all the counts
-        missing_by_feature[s] = {
-            features[j]: int(counts[j]) for j in np.argsort(-counts, kind="stable") if counts[j] > 0
-        }
-    meta["missing_by_feature"] = missing_by_feature
-    if not failing:
-        worst = min((f for f in fraction.values() if f is not None), default=None)
-        summary = (
-            f"every asset ≥ {min_fraction:.0%} complete over {len(features)} features "
-            f"({int(stats['counted'].sum())} rows; lowest {'n/a' if worst is None else f'{worst:.1%}'})"
-        )
-        return _outcome(name, passed=True, severity=ERROR, summary=summary, metadata=meta, cases=None, max_cases=0)
-
-    parts = []
-    for s in failing:
-        dates = ts[idx[by_asset[s]]] if s in by_asset else ts[:0]
-        top = ", ".join(f"{f} ({n})" for f, n in list(missing_by_feature[s].items())[:3])
-        parts.append(
-            f"{s} {fraction[s]:.1%} complete ({len(dates)} of {int(per_asset[s]['counted'])} dates "
-            f"missing features, {_span([dates.min(), dates.max()])}; most missing: {top})"
-        )
-    summary = f"{_plural(len(failing), 'asset')} below {min_fraction:.0%} complete: {_join(parts)}"
-
+        sums = missing[at].sum(axis=0)  # complete rows miss nothing: the incomplete ones are all the counts
+        missing_by_feature[s] = {features[j]: int(sums[j]) for j in np.argsort(-sums, kind="stable") if sums[j] > 0}
     names = np.asarray(features, dtype=object)
     n_required = required.sum(axis=1)
     missing_lists = [list(names[missing[i]]) for i in idx]
@@ -148,6 +148,56 @@ def completeness(
             ],
         }
     ).sort_values(["asset_symbol", "timestamp"], kind="stable")
+    return CompletenessCounts(
+        features, min_fraction, per_asset, not_applicable, absent, set(classes), missing_by_feature, cases
+    )
+
+
+def completeness_outcome(parts: Sequence[CompletenessCounts], *, max_cases: int = MAX_CASES) -> CheckOutcome:
+    """The ``completeness`` outcome of the counts of disjoint sets of assets (at least one)."""
+    name = "completeness"
+    features, min_fraction = parts[0].features, parts[0].min_fraction
+    per_asset = dict(sorted((s, r) for part in parts for s, r in part.per_asset.items()))
+    not_applicable = dict(sorted((s, v) for part in parts for s, v in part.not_applicable.items()))
+    missing_by_feature = dict(sorted((s, v) for part in parts for s, v in part.missing_by_feature.items()))
+    fraction = {s: (None if r["counted"] == 0 else 1.0 - r["incomplete"] / r["counted"]) for s, r in per_asset.items()}
+    failing = sorted(missing_by_feature)
+    unknown_classes = sorted(set().union(*(part.classes for part in parts)) - set(ASSET_CLASSES))
+    absent = parts[0].absent
+    meta: dict[str, object] = {
+        "min_fraction": min_fraction,
+        "fraction_complete": {s: (None if f is None else round(f, 6)) for s, f in fraction.items()},
+        "rows_checked": {s: int(r["counted"]) for s, r in per_asset.items()},
+        "rows_incomplete": {s: int(r["incomplete"]) for s, r in per_asset.items()},
+        "rows_in_warmup": {s: int(r["rows"] - r["counted"]) for s, r in per_asset.items()},
+        "required_features": len(features),
+        "not_applicable": {s: v for s, v in not_applicable.items() if v},
+        "failing_assets": failing,
+    }
+    if absent:
+        meta["columns_not_in_frame"] = absent
+    if unknown_classes:
+        meta["unknown_asset_classes"] = unknown_classes
+    meta["missing_by_feature"] = missing_by_feature
+    if not failing:
+        worst = min((f for f in fraction.values() if f is not None), default=None)
+        total = sum(r["counted"] for r in per_asset.values())
+        summary = (
+            f"every asset ≥ {min_fraction:.0%} complete over {len(features)} features "
+            f"({total} rows; lowest {'n/a' if worst is None else f'{worst:.1%}'})"
+        )
+        return _outcome(name, passed=True, severity=ERROR, summary=summary, metadata=meta, cases=None, max_cases=0)
+
+    cases = pd.concat([part.cases for part in parts if len(part.cases)], ignore_index=True)
+    cases = cases.sort_values(["asset_symbol", "timestamp"], kind="stable")
+    parts_text = []
+    for s, dates in cases.groupby("asset_symbol", sort=True)["timestamp"]:
+        top = ", ".join(f"{f} ({n})" for f, n in list(missing_by_feature[s].items())[:3])
+        parts_text.append(
+            f"{s} {fraction[s]:.1%} complete ({len(dates)} of {int(per_asset[s]['counted'])} dates "
+            f"missing features, {_span([dates.min(), dates.max()])}; most missing: {top})"
+        )
+    summary = f"{_plural(len(failing), 'asset')} below {min_fraction:.0%} complete: {_join(parts_text)}"
     return _outcome(
         name, passed=False, severity=ERROR, summary=summary, metadata=meta, cases=cases, max_cases=max_cases
     )

@@ -66,3 +66,36 @@ def test_the_exported_training_set_is_byte_identical(spark_backfill, full_backfi
     assert spark_files == local_files and len(spark_files) == 15
     for name, _ in spark_files:
         assert (spark_dir / name).read_bytes() == (local_dir / name).read_bytes(), name
+
+
+def _checks(results, asset: str) -> list[tuple[str, bool, str, dict]]:
+    found = []
+    for result in results:
+        for evaluation in result.get_asset_check_evaluations():
+            if evaluation.asset_key.to_user_string() == asset:
+                meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
+                found.append((evaluation.check_name, evaluation.passed, meta.pop("summary"), meta))
+    return found
+
+
+@pytest.mark.parametrize("asset", ("indicators", "targets"))
+def test_executors_read_and_wrote_the_store_and_every_file_is_the_in_process_file(spark_backfill, full_backfill, asset):
+    """Store to store (``direct.py``): the step reports that the executors staged its partitions, each file's bytes
+    are the in-process file's, and the checks merged from per-asset partials say what the in-process checks say."""
+    materialised = [m for r in spark_backfill[1] for m in r.asset_materializations_for_node(asset)]
+    assert materialised and all("staged_by" in m.metadata for m in materialised)
+    here, there = PartitionStore(spark_backfill[0]), PartitionStore(full_backfill[0])
+    keys = there.keys([asset])
+    mine, theirs = here.files([asset], keys), there.files([asset], keys)
+    assert [mine[k].read_bytes() for k in keys] == [theirs[k].read_bytes() for k in keys]
+    assert _checks(spark_backfill[1], asset) == _checks(full_backfill[1], asset)
+    assert len(_checks(full_backfill[1], asset)) == {"indicators": 3, "targets": 1}[asset]
+    shown = ("rows", "rows_per_asset", "date_range", "preview", "missing_targets", "warm_up_rows_per_feature")
+    for key in shown:  # the summary merged from the assets' partials is the in-process one
+        values = [{k: m.metadata[k] for k in [key] if k in m.metadata} for m in materialised]
+        local = [
+            {k: m.metadata[k] for k in [key] if k in m.metadata}
+            for r in full_backfill[1]
+            for m in r.asset_materializations_for_node(asset)
+        ]
+        assert values == local, key
