@@ -24,13 +24,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from portfolio_assets.engine import EngineError, _guarded, _Raised, pack, unpack
+from portfolio_assets.engine import EngineError, _Raised, pack, unpack
 from portfolio_assets.io_managers import PartitionStore, Staging
 from portfolio_assets.partitions import partition_keys_of
 
 _ROWS = "group string, name string, seq long, payload binary"
 _RAISED = "\x00raised"
 _PARTIAL = "\x00partial"
+_SCHEMA = "\x00schema"
+_WRITE = "w\x00"
+_SIDE = "s\x00"
 FILES_PER_BATCH = 64
 """Input files one read task opens (their rows reach the asset tasks as one piece per asset)."""
 
@@ -72,17 +75,6 @@ def stored_input(
     return StoredInput(
         name, tuple(asset_path), names, schema.serialize().to_pybytes(), first_day, last_day, tuple(leave_out)
     )
-
-
-@dataclass
-class StoredOutput:
-    """What a ``store_to_store`` job staged: rows and sha256 per partition key, each asset's partial."""
-
-    staging: Staging
-    counts: dict[str, int]
-    digests: dict[str, str]
-    partials: dict[str, Any] = field(default_factory=dict)
-    """Asset -> what the step's ``partial`` returned for it, in asset order."""
 
 
 def _ipc(table: pa.Table) -> bytes:
@@ -128,18 +120,46 @@ def _read_batches(store: PartitionStore, inputs: Sequence[StoredInput]) -> Calla
     return read
 
 
+@dataclass(frozen=True)
+class Sides:
+    """A second pass over every asset's rows at once, keyed otherwise than by asset (a check across assets):
+    ``split(out, **inputs, **shared)`` gives each side group's piece of an asset (``{group: frame}``), and
+    ``join(group, frames)`` the group's result from its pieces (in asset order)."""
+
+    split: Callable[..., Mapping[str, pd.DataFrame]]
+    join: Callable[[str, list[pd.DataFrame]], Any]
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """One call of a step on some assets' rows (all of them in-process, one asset on Spark): the function's
+    output frames, cut to ``window``, by output name; its check ``partial``; its ``sides`` pieces."""
+
+    function: Callable[..., Any]
+    outputs: tuple[str, ...]
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    partial: Callable[..., Any] | None = None
+    sides: Sides | None = None
+
+    def __call__(self, **arguments: Any) -> tuple[dict[str, pd.DataFrame], Any, Mapping[str, pd.DataFrame]]:
+        out = _windowed(self.function, self.window, arguments)
+        partial = None if self.partial is None else self.partial(out, **arguments)
+        pieces = {} if self.sides is None else self.sides.split(out, **arguments)
+        return _outputs(out, self.outputs), partial, pieces
+
+
+def _outputs(out: pd.DataFrame | Mapping[str, pd.DataFrame], names: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """The function's output frames by output name (a lone frame is the only output's)."""
+    if isinstance(out, pd.DataFrame):
+        return {names[0]: out}
+    return {name: out[name] for name in names}
+
+
 def _compute(
-    store_keys: Sequence[str],
-    granularity: str,
-    inputs: Sequence[StoredInput],
-    function: Callable[..., pd.DataFrame],
-    partial: Callable[..., Any] | None,
-    window: tuple[pd.Timestamp, pd.Timestamp],
-    shared: Mapping[str, Any] | Any,
+    outputs: Mapping[str, Staging], inputs: Sequence[StoredInput], call: StepCall, shared: Mapping[str, Any] | Any
 ) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """The per-asset ``applyInPandas`` function: the asset's pieces in, its output cut by partition key out (and
-    its partial, or what the function raised)."""
-    wanted = set(store_keys)
+    """The per-asset ``applyInPandas`` function: the asset's pieces in; out, each output cut by partition key, its
+    partial and its side pieces (or what the call raised)."""
 
     def compute(pieces: pd.DataFrame) -> pd.DataFrame:
         asset = str(pieces["group"].iloc[0])
@@ -150,59 +170,68 @@ def _compute(
             tables += [_from_ipc(p) for p in mine["payload"]]
             frames[source.name] = pa.concat_tables(tables, promote_options="permissive").to_pandas()
         common = shared if isinstance(shared, Mapping) else shared.value
-        out = _guarded(_windowed, function, window, frames, common)
-        if not isinstance(out, _Raised):
-            keys = partition_keys_of(out["timestamp"], granularity)
-            stray = sorted(set(keys.unique()) - wanted)
-            if stray:
-                out = _Raised(ValueError(f"{len(stray)} output partition(s) outside the run's, e.g. {stray[:3]}"))
-        if not isinstance(out, _Raised) and partial is not None:
-            done = _guarded(partial, out, **frames, **common)
-        else:
-            done = None
-        if isinstance(out, _Raised) or isinstance(done, _Raised):
-            return pd.DataFrame(
-                {
-                    "group": [_RAISED],
-                    "name": [asset],
-                    "seq": [0],
-                    "payload": [pack(out if isinstance(out, _Raised) else done)],
-                }
-            )
-        rows = [(_PARTIAL, asset, 0, pack(done))]
-        for key, idx in pd.Series(range(len(out))).groupby(keys.to_numpy(), sort=False).indices.items():
-            rows.append((str(key), asset, 0, pack(out.iloc[idx].reset_index(drop=True))))
+        rows: list[tuple[str, str, int, bytes]] = []
+        try:
+            out, partial, sides = call(**frames, **common)
+            for name, frame in out.items():
+                staging = outputs[name]
+                empty = pa.Table.from_pandas(frame.iloc[0:0], preserve_index=False).schema.serialize().to_pybytes()
+                rows.append((_SCHEMA, f"{name}\x00{asset}", 0, empty))  # for the partitions no row falls on
+                keys = partition_keys_of(frame["timestamp"], staging.granularity)
+                stray = sorted(set(keys.unique()) - set(staging.keys))
+                if stray:
+                    raise ValueError(f"{name}: {len(stray)} partition(s) outside the run's, e.g. {stray[:3]}")
+                for key, idx in pd.Series(range(len(frame))).groupby(keys.to_numpy(), sort=False).indices.items():
+                    rows.append((f"{_WRITE}{name}\x00{key}", asset, 0, pack(frame.iloc[idx].reset_index(drop=True))))
+            rows.append((_PARTIAL, asset, 0, pack(partial)))
+            rows += [(f"{_SIDE}{group}", asset, 0, pack(piece)) for group, piece in sides.items()]
+        except Exception as error:
+            rows = [(_RAISED, asset, 0, pack(_Raised(error)))]
         return pd.DataFrame(rows, columns=["group", "name", "seq", "payload"])
 
     return compute
 
 
 def _windowed(
-    function: Callable[..., pd.DataFrame],
-    window: tuple[pd.Timestamp, pd.Timestamp],
-    frames: Mapping[str, pd.DataFrame],
-    shared: Mapping[str, Any],
-) -> pd.DataFrame:
-    stamps = (out := function(**frames, **shared))["timestamp"]
-    return out[(stamps >= window[0]) & (stamps < window[1] + pd.Timedelta(days=1))].reset_index(drop=True)
+    function: Callable[..., Any], window: tuple[pd.Timestamp, pd.Timestamp], arguments: Mapping[str, Any]
+) -> pd.DataFrame | dict[str, Any]:
+    """``function``'s output frame (or each frame of its output dict), cut to the ``window``'s days."""
+
+    def cut(out: Any) -> Any:
+        if not isinstance(out, pd.DataFrame):
+            return out
+        stamps = out["timestamp"]
+        return out[(stamps >= window[0]) & (stamps < window[1] + pd.Timedelta(days=1))].reset_index(drop=True)
+
+    out = function(**arguments)
+    return cut(out) if isinstance(out, pd.DataFrame) else {name: cut(value) for name, value in out.items()}
 
 
-def _write(store: PartitionStore, staging: Staging, order: Sequence[str]) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    """The per-key ``applyInPandas`` function: the key's rows of every asset in, its file staged, (rows, sha256,
-    schema) out; the partials and errors pass through."""
+def _write(
+    store: PartitionStore, outputs: Mapping[str, Staging], order: Sequence[str], sides: Sides | None
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """The per-key ``applyInPandas`` function: an output partition's rows of every asset in, its file staged,
+    (rows, sha256) out; a side group's pieces in, its result out; partials and errors pass through."""
 
     def write(rows: pd.DataFrame) -> pd.DataFrame:
-        key = str(rows["group"].iloc[0])
-        if key in (_PARTIAL, _RAISED):
+        group = str(rows["group"].iloc[0])
+        if group in (_PARTIAL, _RAISED, _SCHEMA):
             return rows
-        parts = [unpack(p) for p in rows.sort_values("name", kind="stable")["payload"]]
-        frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        if order:
-            frame = frame.sort_values(list(order), kind="stable", ignore_index=True)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        digest = store.stage(staging, key, table)
-        payload = pack((table.num_rows, digest, table.schema.serialize().to_pybytes()))
-        return pd.DataFrame({"group": [key], "name": [""], "seq": [0], "payload": [payload]})
+        mine = rows.sort_values("name", kind="stable")
+        parts = [unpack(p) for p in mine["payload"]]
+        try:
+            if group.startswith(_SIDE):
+                result = sides.join(group[len(_SIDE) :], parts)  # type: ignore[union-attr]
+            else:
+                name, _, key = group[len(_WRITE) :].partition("\x00")
+                frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+                if order:
+                    frame = frame.sort_values(list(order), kind="stable", ignore_index=True)
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                result = (table.num_rows, store.stage(outputs[name], key, table), table.schema.serialize().to_pybytes())
+        except Exception as error:
+            return pd.DataFrame({"group": [_RAISED], "name": [group], "seq": [0], "payload": [pack(_Raised(error))]})
+        return pd.DataFrame({"group": [group], "name": [""], "seq": [0], "payload": [pack(result)]})
 
     return write
 
@@ -220,81 +249,95 @@ def batches(inputs: Sequence[StoredInput], per_batch: int = FILES_PER_BATCH) -> 
 
 def run_stored(
     engine: Any,
-    function: Callable[..., pd.DataFrame],
+    call: StepCall,
     inputs: Sequence[StoredInput],
     *,
     store: PartitionStore,
-    staging: Staging,
-    window: tuple[pd.Timestamp, pd.Timestamp],
+    outputs: Mapping[str, Staging],
     shared: Mapping[str, Any] | None = None,
-    partial: Callable[..., Any] | None = None,
     order: Sequence[str] = ("asset_symbol", "timestamp"),
 ) -> StoredOutput:
-    """Run ``function(**inputs, **shared)`` per asset on ``engine``'s Spark session, its rows cut to ``window``,
-    and stage every partition of ``staging`` in ``store`` from the executors (``partial(out, **inputs, **shared)``
-    per asset, returned to the driver); the caller commits or aborts ``staging``."""
+    """Run ``call`` per asset on ``engine``'s Spark session and stage every partition of each output's ``Staging``
+    in ``store`` from the executors; each asset's partial and each side group's result come back to the driver.
+    The caller commits or aborts the stagings."""
     shared = dict(shared or {})
     spark = engine.session()
     tasks = 2 * engine.parallelism()
     job = batches(inputs)
     connect = type(spark).__module__.startswith("pyspark.sql.connect")
-    with engine._job(spark, getattr(function, "__name__", "a function"), tasks):
+    collected = pd.DataFrame(columns=["group", "name", "seq", "payload"])
+    with engine._job(spark, getattr(call.function, "__name__", "a function"), tasks):
         common = shared if connect or not shared else spark.sparkContext.broadcast(shared)
         try:
-            frame = spark.createDataFrame(job, schema=_ROWS) if len(job) else None
-            if frame is None:
-                collected = pd.DataFrame(columns=["group", "name", "seq", "payload"])
-            else:
-                pieces = frame.repartition(min(len(job), tasks)).mapInPandas(_read_batches(store, inputs), _ROWS)
-                compute = _compute(staging.keys, staging.granularity, inputs, function, partial, window, common)
-                out = pieces.groupBy("group").applyInPandas(compute, _ROWS)
-                collected = out.groupBy("group").applyInPandas(_write(store, staging, order), _ROWS).toPandas()
+            if len(job):
+                pieces = spark.createDataFrame(job, schema=_ROWS).repartition(min(len(job), tasks))
+                pieces = pieces.mapInPandas(_read_batches(store, inputs), _ROWS)
+                out = pieces.groupBy("group").applyInPandas(_compute(outputs, inputs, call, common), _ROWS)
+                write = _write(store, outputs, order, call.sides)
+                collected = out.groupBy("group").applyInPandas(write, _ROWS).toPandas()
         finally:
             if common is not shared and not connect:
                 common.destroy()
-    return _collected(collected, store, staging, _empty_output(function, inputs, window, shared))
+    return _collected(collected, store, outputs, _empty_output(call, inputs, shared))
 
 
 def _empty_output(
-    function: Callable[..., pd.DataFrame],
-    inputs: Sequence[StoredInput],
-    window: tuple[pd.Timestamp, pd.Timestamp],
-    shared: Mapping[str, Any],
-) -> Callable[[], pa.Schema]:
-    """The schema of the function's output on inputs without rows (for a run whose output has none)."""
+    call: StepCall, inputs: Sequence[StoredInput], shared: Mapping[str, Any]
+) -> Callable[[str], pa.Schema]:
+    """The schema of an output of the call on inputs without rows (for an output of no rows at all)."""
 
-    def schema() -> pa.Schema:
+    def schema(name: str) -> pa.Schema:
         frames = {s.name: pa.ipc.read_schema(pa.py_buffer(s.schema)).empty_table().to_pandas() for s in inputs}
-        return pa.Table.from_pandas(_windowed(function, window, frames, shared), preserve_index=False).schema
+        return pa.Table.from_pandas(call(**frames, **shared)[0][name], preserve_index=False).schema
 
     return schema
 
 
+@dataclass
+class StoredOutput:
+    """What a ``run_stored`` job staged (rows and sha256 per output and partition key), each asset's partial and
+    each side group's result."""
+
+    counts: dict[str, dict[str, int]]
+    digests: dict[str, dict[str, str]]
+    partials: dict[str, Any] = field(default_factory=dict)
+    """Asset -> what the ``partial`` returned for it, by symbol."""
+    sides: dict[str, Any] = field(default_factory=dict)
+
+
 def _collected(
-    collected: pd.DataFrame, store: PartitionStore, staging: Staging, empty: Callable[[], pa.Schema]
+    collected: pd.DataFrame, store: PartitionStore, outputs: Mapping[str, Staging], empty: Callable[[str], pa.Schema]
 ) -> StoredOutput:
-    """The job's results: an asset's error raised as itself (the first by symbol), an empty file staged for
-    each key no row fell on (the schema of the others'), each key's rows and sha256 and each asset's partial."""
-    found: dict[str, dict[str, Any]] = {_RAISED: {}, _PARTIAL: {}, "": {}}
+    """The job's results: an asset's error raised as itself (the first by symbol, then a write's), an empty file
+    staged for each key no row fell on, counts, digests, partials and side results."""
+    found: dict[str, dict[str, Any]] = {_RAISED: {}, _PARTIAL: {}, _SCHEMA: {}, _WRITE: {}, _SIDE: {}}
     for group, name, payload in zip(collected["group"], collected["name"], collected["payload"], strict=True):
-        kind = group if group in (_RAISED, _PARTIAL) else ""
-        found[kind][str(name) if kind else str(group)] = unpack(payload)
-    for asset in sorted(found[_RAISED]):
-        found[_RAISED][asset].reraise()
-    written = found[""]
-    lost = sorted(set(written) - set(staging.keys))
-    if lost:
-        raise EngineError(f"engine: Spark staged partition(s) the write does not name, e.g. {lost[:3]}")
-    counts = {k: int(v[0]) for k, v in written.items()}
-    digests = {k: str(v[1]) for k, v in written.items()}
-    missing = [k for k in staging.keys if k not in written]
-    if missing:
-        shared = next((pa.ipc.read_schema(pa.py_buffer(v[2])) for v in written.values()), None) or empty()
-        for key in missing:
-            digests[key] = store.stage(staging, key, shared.empty_table())
-            counts[key] = 0
-    partials = found[_PARTIAL]
-    return StoredOutput(staging, counts, digests, {a: partials[a] for a in sorted(partials)})
+        if group == _SCHEMA:
+            found[group][str(name)] = payload
+        elif group in (_RAISED, _PARTIAL):
+            found[group][str(name)] = unpack(payload)
+        else:
+            kind = _SIDE if group.startswith(_SIDE) else _WRITE
+            found[kind][group[len(kind) :]] = unpack(payload)
+    for culprit in sorted(found[_RAISED]):
+        found[_RAISED][culprit].reraise()
+    result = StoredOutput({}, {}, dict(sorted(found[_PARTIAL].items())), found[_SIDE])
+    for name, staging in outputs.items():
+        written = {k.partition("\x00")[2]: v for k, v in found[_WRITE].items() if k.partition("\x00")[0] == name}
+        stray = sorted(set(written) - set(staging.keys))
+        if stray:
+            raise EngineError(f"engine: Spark staged {name} partition(s) the write does not name, e.g. {stray[:3]}")
+        counts = {k: int(v[0]) for k, v in written.items()}
+        digests = {k: str(v[1]) for k, v in written.items()}
+        missing = [k for k in staging.keys if k not in written]
+        if missing:  # the schema of the output's other files; if none has a row, of the first asset's output
+            given = [found[_SCHEMA][k] for k in sorted(found[_SCHEMA]) if k.partition("\x00")[0] == name]
+            given = [v[2] for v in written.values()] + given
+            schema = pa.ipc.read_schema(pa.py_buffer(given[0])) if given else empty(name)
+            for key in missing:
+                digests[key], counts[key] = store.stage(staging, key, schema.empty_table()), 0
+        result.counts[name], result.digests[name] = counts, digests
+    return result
 
 
-__all__ = ["StoredInput", "StoredOutput", "run_stored", "stored_input"]
+__all__ = ["Sides", "StepCall", "StoredInput", "StoredOutput", "run_stored", "stored_input"]

@@ -84,6 +84,13 @@ def split_by(frame: pd.DataFrame, key: str) -> dict[str, pd.DataFrame]:
     }
 
 
+def joined(parts: Sequence[pd.DataFrame], order: Sequence[str]) -> pd.DataFrame:
+    """Per-asset frames as one, in ``order`` (a stable sort; none if ``order`` is empty)."""
+    rows = [p for p in parts if len(p)] or list(parts[:1])  # empty ones add no rows
+    out = pd.concat(rows, ignore_index=True) if len(rows) > 1 else rows[0].reset_index(drop=True)
+    return out.sort_values(list(order), kind="stable", ignore_index=True) if order else out
+
+
 def pack(obj: object) -> bytes:
     """``obj`` pickled and LZ4-compressed (its size first): what crosses Spark between driver and executors."""
     data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
@@ -325,18 +332,29 @@ class EngineResource(ConfigurableResource):
         ``function`` must treat assets independently (every ``features/`` family does), so both give the same
         rows; ``order`` is the order ``function`` returns its rows in (a stable sort restores it).
         """
+        results = self.map_assets(function, frames, shared=shared, key=key)
+        return results[0] if len(results) == 1 and not self.uses_spark else joined(results, order)
+
+    def map_assets(
+        self,
+        function: Callable[..., Any],
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        shared: Mapping[str, Any] | None = None,
+        key: str = KEY_COLUMN,
+    ) -> list[Any]:
+        """``[function(**frames, **shared)]`` in-process; on Spark, ``function`` of each asset's rows (any result
+        that pickles), in the order the assets first appear."""
         shared = dict(shared or {})
         if not self.uses_spark:
-            return function(**frames, **shared)
+            return [function(**frames, **shared)]
         names = list(frames)
         pieces = {name: split_by(frame, key) for name, frame in frames.items()}
         groups = list(dict.fromkeys(g for split in pieces.values() for g in split))
         if not groups:
-            return function(**frames, **shared)
+            return [function(**frames, **shared)]
         results = self._apply(function, names, shared, groups, pieces, frames)
-        parts = [results[g] for g in groups if len(results[g])] or [results[groups[0]]]  # empty ones add no rows
-        out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        return out.sort_values(list(order), kind="stable", ignore_index=True) if order else out
+        return [results[g] for g in groups]
 
     def map_calls(self, function: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
         """``[function(*args) for args in calls]``, in order: here in-process, or one Spark task per call

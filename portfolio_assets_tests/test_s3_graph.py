@@ -14,10 +14,29 @@ from portfolio_assets.io_managers import PartitionedParquetIOManager
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
 from portfolio_assets.resources import ExportResource, LandingZoneResource, SourcesResource, StorageResource
 from portfolio_assets.runner import materialize_all
+from portfolio_assets_tests.conftest import S3_TEST_ENV
 from portfolio_assets_tests.test_end_to_end import SAMPLE_EXPORT_DIGEST
 from portfolio_assets_tests.test_s3_landing import upload_tree
 
 pytestmark = pytest.mark.slow
+
+
+def _executors_get(spark, variables: dict[str, str], request) -> None:
+    """Give the session's Python workers ``variables`` for this test (what ``spark.executorEnv.*`` gives them): the
+    executors read and write the bucket with credentials of their own, never the driver's."""
+    environment = spark.sparkContext.environment
+    saved = {name: environment.get(name) for name in variables}
+    environment.update(variables)
+
+    def restore() -> None:
+        for name, value in saved.items():
+            if value is None:
+                environment.pop(name, None)
+            else:
+                environment[name] = value
+
+    request.addfinalizer(restore)
+
 
 STORED_ASSETS = ["prices", "macro", "benchmarks", "sentiment", "indicators", "targets", "quarantine", "sft_rows"]
 
@@ -36,8 +55,8 @@ def test_the_full_graph_on_s3_writes_the_local_export_bytes(s3_bucket, tmp_path,
         "export": ExportResource(storage=storage),
         "engine": EngineResource(master_url="local[2]" if engine == "spark" else ""),
     }
-    if engine == "spark":
-        request.getfixturevalue("spark")  # the shared session, which the engine reuses
+    if engine == "spark":  # the shared session, which the engine reuses
+        _executors_get(request.getfixturevalue("spark"), S3_TEST_ENV, request)
     results = materialize_all(resources=resources, instance=instance, log_level="WARNING", sources=False)
     assert all(r.success for r in results)
 

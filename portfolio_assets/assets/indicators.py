@@ -18,7 +18,7 @@ from dagster import (
 
 from portfolio_assets.assets.benchmarks import benchmark_series
 from portfolio_assets.assets.quality import check_results, check_specs, schema_counts, schema_outcome_of
-from portfolio_assets.assets.stored import finish, run_step
+from portfolio_assets.assets.stored import Source, finish, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     input_keys,
@@ -31,6 +31,7 @@ from portfolio_assets.checks import has_volume_for, rsi_bounds, warmup_ends
 from portfolio_assets.checks.bounds import RSI_BOUNDS, out_of_bounds
 from portfolio_assets.checks.complete_rows import completeness_counts, completeness_outcome
 from portfolio_assets.columns import AVAILABLE_AT, CROSS_ASSET_AVAILABILITY, INDICATOR_COLUMNS
+from portfolio_assets.direct import StepCall
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
 from portfolio_assets.features.adjustment import rebase_levels, total_return_prices
@@ -138,19 +139,9 @@ def indicators(
     if excluded:
         context.log.warning(f"indicators: left out (a lookback partition of prices lacks them): {excluded}")
     has_volume = has_volume_for(landing.universe().assets)
-    step = run_step(
-        context,
-        engine,
-        store,
-        indicator_frame,
-        source="prices",
-        first_day=lookback,
-        last_day=last,
-        window=(first, last),
-        partial=partial(indicator_checks, has_volume=has_volume),
-        shared={"benchmarks": benchmarks},
-        leave_out=list(excluded),
-    )
+    call = StepCall(indicator_frame, ("indicators",), (first, last), partial(indicator_checks, has_volume=has_volume))
+    prices = Source("prices", lookback, last, leave_out=tuple(excluded))
+    step = run_step(context, engine, store, call, [prices], shared={"benchmarks": benchmarks})
     meta, results = indicator_results(step.partials, first, last)
     meta = {**meta, "engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)}
     yield from finish(context, store, step, meta, results)

@@ -128,9 +128,14 @@ def schema_outcome(result: ValidationResult, group: str, *, max_cases: int = 50)
     return schema_outcome_of([schema_counts(result)], group, max_cases=max_cases)
 
 
-def schema_outcome_of(parts: Sequence[SchemaCounts], group: str, *, max_cases: int = 50) -> CheckOutcome:
-    """The ``schema`` check of the validations of consecutive parts of a frame (at least one), as one."""
+def schema_outcome_of(
+    parts: Sequence[SchemaCounts], group: str, *, max_cases: int = 50, order: Sequence[str] = ()
+) -> CheckOutcome:
+    """The ``schema`` check of the validations of parts of a frame (at least one), as one: consecutive parts, or
+    whole assets of a frame sorted by ``order`` (their failures are put in that order)."""
     failures = pd.concat([p.failures for p in parts], ignore_index=True) if len(parts) > 1 else parts[0].failures
+    if order and len(parts) > 1:
+        failures = failures.sort_values(list(order), kind="stable", ignore_index=True)
     frame_errors = list(dict.fromkeys(e for p in parts for e in p.frame_errors))
     invalid = [a for p in parts for a in (p.invalid_assets or [])]
     named = any(p.invalid_assets is not None for p in parts)

@@ -1,7 +1,7 @@
 """The gate and sft_rows: every candidate row built once, checked, and either held or exported."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -13,33 +13,29 @@ from dagster import (
     BackfillPolicy,
     Failure,
     MetadataValue,
+    Nothing,
     Output,
     multi_asset,
 )
 
-from portfolio_assets.assets.quality import CHECKS, check_results, check_specs, failed_blocking, schema_outcome
+from portfolio_assets.assets.gate_checks import GATE_SIDES, gate_partial, gate_results
+from portfolio_assets.assets.gate_checks import TARGET as IC_TARGET
+from portfolio_assets.assets.quality import CHECKS, check_specs, failed_blocking
+from portfolio_assets.assets.stored import Source, commit, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
     input_keys,
     require_input_window,
     run_window,
-    summary_metadata,
 )
 from portfolio_assets.checks import (
-    CheckOutcome,
     calendars_for,
-    completeness,
     feature_distribution,
-    feature_target_ic,
     has_volume_for,
     last_trading_days_for,
     no_target_reasons,
-    point_in_time,
-    rsi_bounds,
     suspect_moves,
-    target_coverage,
-    temporal_gaps,
 )
 from portfolio_assets.columns import (
     AVAILABLE_AT,
@@ -55,6 +51,7 @@ from portfolio_assets.columns import (
     TARGET_COLUMNS,
     not_applicable,
 )
+from portfolio_assets.direct import StepCall
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS, adjusted_close, factors_of
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
@@ -63,7 +60,6 @@ from portfolio_assets.io_managers import EXCLUDED_ASSETS, VALIDATED, PartitionSt
 from portfolio_assets.partitions import GATE_PRICES, LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schemas import SftRowsSchema, table_schema, validate_rows
-from portfolio_assets.schemas.attestation import gate_fingerprint
 from portfolio_assets.settings import WINDOW
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
 from portfolio_assets.universe import Universe
@@ -131,12 +127,12 @@ def not_applicable_texts(rows: pd.DataFrame, has_volume: dict[str, bool]) -> lis
     return texts[codes.reshape(-1)].tolist()
 
 
-LABELLED_INS = {
-    "prices": AssetIn(partition_mapping=GATE_PRICES),
-    "indicators": AssetIn(),
+LABELLED_INS = {  # read by the step itself (``stored.run_step``), but macro, which every asset shares
+    "prices": AssetIn(partition_mapping=GATE_PRICES, dagster_type=Nothing),
+    "indicators": AssetIn(dagster_type=Nothing),
     "macro": AssetIn(),
-    "sentiment": AssetIn(),
-    "targets": AssetIn(),
+    "sentiment": AssetIn(dagster_type=Nothing),
+    "targets": AssetIn(dagster_type=Nothing),
 }
 KEYS = ["timestamp", "asset_symbol"]
 
@@ -215,28 +211,62 @@ def sft_rows_of(
     return build_sft_rows(joined, context, universe)
 
 
-def candidate_rows(
-    context: AssetExecutionContext,
-    export: ExportResource,
-    engine: EngineResource,
-    universe: Universe,
+def gate_frames(
     prices: pd.DataFrame,
     indicators: pd.DataFrame,
-    macro: pd.DataFrame,
     sentiment: pd.DataFrame,
     targets: pd.DataFrame,
-) -> tuple[pd.DataFrame, CheckOutcome]:
-    """Every (asset, trading day) of the run as an SFT row, valid or not, and the ``point_in_time`` check of the
-    values they use against their decision times (``prices``: the context lookback and horizon of the run).
-    The rows are formatted per asset by the engine; macro is joined to each row first."""
-    first, last = run_window(context)
-    joined = join_features(in_window(prices, first, last), indicators, macro, sentiment, targets)
-    timing = point_in_time(joined, features=FEATURE_COLUMNS)
-    shared = {"context_window": export.context_window, "first": first, "last": last, "universe": universe}
-    rows = engine.by_asset(
-        sft_rows_of, {"prices": prices, "joined": joined}, shared=shared, order=("timestamp", "asset_symbol")
+    *,
+    macro: pd.DataFrame,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    context_window: int,
+    universe: Universe,
+) -> dict[str, object]:
+    """The gate on some assets' rows (all in-process, one on Spark; ``prices``: the context lookback and horizon
+    of the run): every candidate row, the held ones (``quarantine``), the others (``sft_rows``), the labelled
+    rows' features and target for the IC's pass (``ic_rows``), and the checks' partial (``checks``)."""
+    has_volume = has_volume_for(universe.assets)
+    ended = last_trading_days_for(universe.assets)
+    day_prices = in_window(prices, first, last)
+    joined = join_features(day_prices, indicators, macro, sentiment, targets)
+    rows = sft_rows_of(prices, joined, context_window=context_window, first=first, last=last, universe=universe)
+    # Survivorship: a row whose horizon passes its asset's last trading day has no label. It is held with the
+    # reason and never exported; the schema (of labelled rows) and the target checks judge the others.
+    no_target = no_target_reasons(rows, ended, HORIZON_DAYS)
+    labelled = rows[no_target.isna().to_numpy()]
+    result = validate_rows(labelled, SftRowsSchema, has_volume=has_volume)
+    before = prices[prices["timestamp"] < first]
+    moves = feature_distribution(  # on the adjusted close: a split or an ex-dividend day is not a move
+        adjusted_close(in_window(prices, first, last + pd.Timedelta(days=HORIZON_DAYS))),
+        previous=adjusted_close(before),
+        max_cases=len(prices),
+    ).failures
+    accepted = {spec.symbol: spec.accepted_moves for spec in universe.assets}
+    _, suspect = suspect_moves(rows, moves, accepted=accepted)
+    held = held_rows(rows, result.invalid, suspect, no_target)
+    out = rows[not_held(rows, held)].reset_index(drop=True)
+    checks = gate_partial(
+        rows=rows,
+        joined=joined,
+        result=result,
+        held=held,
+        out=out,
+        labelled=labelled,
+        day_prices=day_prices,
+        before=before,
+        flagged=moves,
+        suspect=suspect,
+        no_target=no_target,
+        has_volume=has_volume,
+        ended=ended,
     )
-    return rows, timing
+    ic_rows = labelled[[*KEYS, "asset_class", *FEATURE_COLUMNS, IC_TARGET]]
+    return {"quarantine": held, "sft_rows": out, "ic_rows": ic_rows, "checks": checks}
+
+
+def _gate_checks(out: Mapping[str, object], **_: object) -> object:
+    return out["checks"]
 
 
 GATE_CHECKS = (
@@ -295,32 +325,13 @@ def gate_and_rows(
     export: ExportResource,
     landing: LandingZoneResource,
     engine: EngineResource,
-    prices: pd.DataFrame,
-    indicators: pd.DataFrame,
     macro: pd.DataFrame,
-    sentiment: pd.DataFrame,
-    targets: pd.DataFrame,
-) -> Iterator[Output[pd.DataFrame] | AssetCheckResult]:
+) -> Iterator[Output[pd.DataFrame | None] | AssetCheckResult]:
     """Build the run's candidate rows once; store the invalid ones in `quarantine`, evaluate the
     gate's checks, and write the valid ones to `sft_rows` only when every blocking check passed."""
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
-    prices = require_input_window(
-        context,
-        "prices",
-        prices,
-        first_day=clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start),
-        last_day=last + pd.Timedelta(days=HORIZON_DAYS),
-    )
-    indicators, macro, sentiment, targets = (
-        require_input_window(context, name, frame, first_day=first, last_day=last)
-        for name, frame in (
-            ("indicators", indicators),
-            ("macro", macro),
-            ("sentiment", sentiment),
-            ("targets", targets),
-        )
-    )
+    macro = require_input_window(context, "macro", macro, first_day=first, last_day=last)
     universe = landing.universe()
     # An asset left out of any prices, indicators or sentiment partition the gate reads (one of its sources
     # failed) is left out of the whole run: its rows would lack context, targets, features or sentiment.
@@ -334,73 +345,52 @@ def gate_and_rows(
     excluded = dict(sorted(excluded.items()))
     if excluded:
         context.log.warning(f"gate: left out of {first:%Y-%m-%d}..{last:%Y-%m-%d}: {excluded}")
-        prices, indicators, sentiment, targets = (
-            frame[~frame["asset_symbol"].isin(list(excluded))] for frame in (prices, indicators, sentiment, targets)
+    out = tuple(excluded)
+    lookback = clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start)
+    sources = [
+        Source("prices", lookback, last + pd.Timedelta(days=HORIZON_DAYS), out),
+        *(Source(name, first, last, out) for name in ("indicators", "sentiment", "targets")),
+    ]
+    call = StepCall(gate_frames, ("quarantine", "sft_rows"), (first, last), _gate_checks, GATE_SIDES)
+    shared = {"macro": macro, "first": first, "last": last, "context_window": export.context_window}
+    shared["universe"] = universe
+    step = run_step(context, engine, store, call, sources, shared=shared, order=KEYS)
+    try:
+        verdict = gate_results(
+            step.partials,
+            step.sides,
+            first,
+            last,
+            calendars=calendars_for(universe.assets),
+            ended=last_trading_days_for(universe.assets),
+            accepted={spec.symbol: spec.accepted_moves for spec in universe.assets},
         )
-    rows, timing = candidate_rows(context, export, engine, universe, prices, indicators, macro, sentiment, targets)
-    has_volume = has_volume_for(universe.assets)
-    # Survivorship: a row whose horizon passes its asset's last trading day has no label. It is held with the
-    # reason and never exported; the schema (of labelled rows) and the target checks judge the others.
-    ended = last_trading_days_for(universe.assets)
-    no_target = no_target_reasons(rows, ended, HORIZON_DAYS)
-    labelled = rows[no_target.isna().to_numpy()]
-    result = validate_rows(labelled, SftRowsSchema, has_volume=has_volume)
-    before = prices[prices["timestamp"] < first]
-    moves = feature_distribution(  # on the adjusted close: a split or an ex-dividend day is not a move
-        adjusted_close(in_window(prices, first, last + pd.Timedelta(days=HORIZON_DAYS))),
-        previous=adjusted_close(before),
-        max_cases=len(prices),
-    ).failures
-    accepted = {spec.symbol: spec.accepted_moves for spec in universe.assets}
-    suspects, reasons = suspect_moves(rows, moves, accepted=accepted)
-    held = held_rows(rows, result.invalid, reasons, no_target)
-    meta = summary_metadata(held, first, last)
-    meta["candidate_rows"] = len(rows)
-    meta["engine"] = engine.describe()
-    if no_target.notna().any():
-        meta["no_target_rows"] = MetadataValue.json(
-            {str(s): int(n) for s, n in rows.loc[no_target.notna(), "asset_symbol"].value_counts().sort_index().items()}
-        )
-    meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
-    if len(held):
-        meta["errors"] = MetadataValue.md(
-            held[["timestamp", "asset_symbol", "validation_error"]].head(20).to_markdown(index=False)
-        )
-    yield Output(held, output_name="quarantine", metadata=meta)
-    day_prices = in_window(prices, first, last)
-    results = check_results(
-        [
-            schema_outcome(result, "sft_rows"),
-            timing,
-            completeness(rows, features=FEATURE_COLUMNS, has_volume=has_volume),
-            temporal_gaps(
-                day_prices,
-                calendars=calendars_for(universe.assets),
-                previous=before.groupby("asset_symbol").tail(1),
-                window_end=last,
-                last_trading_days=ended,
-            ),
-            rsi_bounds(rows),
-            target_coverage(rows, last_trading_days=ended, horizon_days=HORIZON_DAYS),
-            suspects,
-            feature_target_ic(labelled, features=FEATURE_COLUMNS),
-        ]
-    )
-    yield from results
-    failed = failed_blocking(results)
+    except BaseException:
+        for staging in step.stagings.values():
+            store.abort(staging)
+        raise
+    described = {"engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)}
+    meta = {**verdict.quarantine, **described}
+    if step.stored is None:
+        yield Output(step.frames["quarantine"], output_name="quarantine", metadata=meta)
+    else:
+        written = commit(context, store, step, "quarantine", meta)
+        yield Output(None, output_name="quarantine", metadata={**meta, **written})
+    yield from verdict.results
+    failed = failed_blocking(verdict.results)
     if failed:
+        if step.stored is not None:
+            store.abort(step.stagings["sft_rows"])
         raise Failure(
             f"quarantine gate {first:%Y-%m-%d}..{last:%Y-%m-%d}: blocking check(s) {', '.join(failed)} failed; "
             "sft_rows was not written. The invalid rows are in quarantine; fix the cause and re-materialise.",
             metadata={"failed_checks": ", ".join(failed)},
         )
-    valid = not_held(rows, held)
-    out = rows[valid].reset_index(drop=True)
-    out_meta = summary_metadata(out, first, last)
-    out_meta["quarantined_rows"] = int((~valid).sum())
-    out_meta["engine"] = meta["engine"]
-    out_meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
-    out_meta["example_input"] = MetadataValue.json(json.loads(out["input"].iloc[-1])) if len(out) else "none"
-    if result.ok:  # always, past the blocking schema check: every stored row passed; the export trusts that
-        out_meta[VALIDATED] = gate_fingerprint(labelled, has_volume)
-    yield Output(out, output_name="sft_rows", metadata=out_meta)
+    out_meta = {**verdict.sft_rows, **described}
+    if verdict.fingerprint:  # always, past the blocking schema check: every stored row passed; the export trusts that
+        out_meta[VALIDATED] = verdict.fingerprint
+    if step.stored is None:
+        yield Output(step.frames["sft_rows"], output_name="sft_rows", metadata=out_meta)
+    else:
+        written = commit(context, store, step, "sft_rows", out_meta, validated=verdict.fingerprint)
+        yield Output(None, output_name="sft_rows", metadata={**out_meta, **written})

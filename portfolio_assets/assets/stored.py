@@ -1,18 +1,18 @@
-"""A per-asset step from one stored input to its stored output, on any engine (``indicators``, ``targets``).
+"""A per-asset step from stored inputs to stored outputs, on any engine (``indicators``, ``targets``, the gate).
 
-The step reads its input's partitions from the store, runs a pure per-asset function through the engine and
-checks the rows. In-process (and on Spark with the rows through the driver), the input is read here, the
-output returned for the IO manager to store, and the checks' ``partial`` runs once, on all the rows. Store to
-store on Spark (``EngineResource.reads_store``), the executors read, compute, run the ``partial`` per asset and
-stage the output's files (``direct.py``); the step merges the partials into the same checks and commits the
-write itself, with the blocking checks that failed, or gives it up. Either way ``merge`` sees a list of
-partials in asset order: one home for each check, and the same outcome from both.
+The step reads its inputs' partitions, runs a pure per-asset function through the engine and checks the rows.
+In-process (and on Spark with the rows through the driver), the inputs are read here, the outputs returned for
+the IO manager to store, and the checks' ``partial`` runs on the rows of each call (all the assets
+in-process). Store to store on Spark (``EngineResource.reads_store``), the executors read, compute, run the
+``partial`` per asset and stage the outputs' files (``direct.py``); the step commits the writes itself, with
+the blocking checks that failed, or gives them up. Either way the step merges a list of partials in asset
+order, and each side group's result: one home for each check, and the same outcome from every engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -20,67 +20,128 @@ from dagster import AssetCheckResult, AssetExecutionContext, MetadataValue, Outp
 
 from portfolio_assets.assets.quality import checked_metadata, failed_blocking
 from portfolio_assets.assets.windows import check_input_window, in_window, input_keys
-from portfolio_assets.direct import StoredOutput, run_stored, stored_input
-from portfolio_assets.engine import EngineResource
-from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
+from portfolio_assets.direct import StepCall, StoredOutput, run_stored, stored_input
+from portfolio_assets.engine import EngineResource, joined
+from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore, Staging
 from portfolio_assets.partitions import granularity_of
+
+
+@dataclass(frozen=True)
+class Source:
+    """A stored input of a step: its rows on ``first_day..last_day`` of the partitions mapped to the run."""
+
+    name: str
+    first_day: pd.Timestamp
+    last_day: pd.Timestamp
+    leave_out: tuple[str, ...] = ()
 
 
 @dataclass
 class Step:
-    """What a step computed: its rows (None: staged in the store by the executors) and its checks' partials."""
+    """What a step computed: its output frames (none when the executors staged them), its checks' partials in
+    asset order and its side groups' results."""
 
-    frame: pd.DataFrame | None
+    frames: dict[str, pd.DataFrame]
     partials: list[Any]
-    staged: StoredOutput | None = None
+    sides: dict[str, Any] = field(default_factory=dict)
+    stagings: dict[str, Staging] = field(default_factory=dict)
+    stored: StoredOutput | None = None
 
 
 def run_step(
     context: AssetExecutionContext,
     engine: EngineResource,
     store: PartitionStore,
-    function: Callable[..., pd.DataFrame],
+    call: StepCall,
+    sources: Sequence[Source],
     *,
-    source: str,
-    first_day: pd.Timestamp,
-    last_day: pd.Timestamp,
-    window: tuple[pd.Timestamp, pd.Timestamp],
-    partial: Callable[..., Any],
     shared: Mapping[str, Any] | None = None,
-    leave_out: Sequence[str] = (),
+    order: Sequence[str] = ("asset_symbol", "timestamp"),
 ) -> Step:
-    """``function(**{source: rows}, **shared)`` per asset, cut to ``window``, and ``partial(out, **same)``; the
-    input is ``source``'s partitions mapped to the run, on ``first_day..last_day``, without ``leave_out``."""
-    check_input_window(context, source, first_day=first_day, last_day=last_day)
-    keys = input_keys(context, source)
-    granularity = granularity_of(context.asset_partitions_def_for_input(source))
+    """``call`` on the ``sources``' rows (``shared`` given whole): store to store when the engine reads the
+    store, else here (each output's rows in ``order``)."""
+    for source in sources:
+        check_input_window(context, source.name, first_day=source.first_day, last_day=source.last_day)
+    granularity = {s.name: granularity_of(context.asset_partitions_def_for_input(s.name)) for s in sources}
     shared = dict(shared or {})
     if engine.reads_store(store):
-        stored = stored_input(
-            store,
-            source,
-            [source],
-            keys,
-            granularity=granularity,
-            first_day=first_day,
-            last_day=last_day,
-            leave_out=leave_out,
-        )
-        output = granularity_of(context.assets_def.partitions_def)
-        staging = store.begin(context.asset_key.path, context.partition_keys, granularity=output)
-        try:
-            staged = run_stored(
-                engine, function, [stored], store=store, staging=staging, window=window, shared=shared, partial=partial
+        inputs = [
+            stored_input(
+                store,
+                s.name,
+                [s.name],
+                input_keys(context, s.name),
+                granularity=granularity[s.name],
+                first_day=s.first_day,
+                last_day=s.last_day,
+                leave_out=s.leave_out,
             )
+            for s in sources
+        ]
+        output = granularity_of(context.assets_def.partitions_def)
+        stagings: dict[str, Staging] = {}
+        try:
+            for name in call.outputs:
+                stagings[name] = store.begin([name], context.partition_keys, granularity=output)
+            staged = run_stored(engine, call, inputs, store=store, outputs=stagings, shared=shared, order=order)
         except BaseException:
-            store.abort(staging)
+            for staging in stagings.values():
+                store.abort(staging)
             raise
-        return Step(None, list(staged.partials.values()), staged)
-    rows = in_window(store.read([source], keys, granularity=granularity), first_day, last_day)
-    if leave_out:
-        rows = rows[~rows["asset_symbol"].isin(list(leave_out))]
-    frame = in_window(engine.by_asset(function, {source: rows}, shared=shared), *window)
-    return Step(frame, [partial(frame, **{source: rows}, **shared)])
+        return Step({}, list(staged.partials.values()), staged.sides, stagings, staged)
+    frames = {}
+    for s in sources:
+        rows = in_window(
+            store.read([s.name], input_keys(context, s.name), granularity=granularity[s.name]), s.first_day, s.last_day
+        )
+        frames[s.name] = rows[~rows["asset_symbol"].isin(list(s.leave_out))] if s.leave_out else rows
+    results = engine.map_assets(call, frames, shared=shared)
+    outputs = {
+        n: results[0][0][n]
+        if len(results) == 1 and not engine.uses_spark
+        else joined([r[0][n] for r in results], order)
+        for n in call.outputs
+    }
+    sides: dict[str, list[pd.DataFrame]] = {}
+    for result in results:
+        for group, piece in result[2].items():
+            sides.setdefault(group, []).append(piece)
+    joined_sides = {g: call.sides.join(g, pieces) for g, pieces in sides.items()} if call.sides else {}
+    return Step(outputs, [r[1] for r in results], joined_sides)
+
+
+def commit(
+    context: AssetExecutionContext,
+    store: PartitionStore,
+    step: Step,
+    output: str,
+    metadata: Mapping[str, object],
+    *,
+    blocked_by: Sequence[str] = (),
+    validated: str = "",
+) -> dict[str, object]:
+    """Commit ``output``'s write the executors staged (with the blocking checks that failed, so the store keeps it
+    from downstream), or give it up if that fails; the metadata the IO manager would have added."""
+    staging = step.stagings[output]
+    excluded = metadata.get(EXCLUDED_ASSETS)
+    try:
+        store.commit(
+            staging,
+            digests=step.stored.digests[output],  # type: ignore[union-attr]
+            run_id=context.run_id,
+            blocked_by=blocked_by,
+            excluded=dict(getattr(excluded, "data", None) or {}),
+            validated="" if blocked_by else validated,
+        )
+    except BaseException:
+        store.abort(staging)
+        raise
+    return {
+        "partitions_written": len(staging.keys),
+        "stored_under": store.location(staging.asset_path),
+        "readable_downstream": not blocked_by,
+        "staged_by": MetadataValue.text("the Spark executors (store to store)"),
+    }
 
 
 def finish(
@@ -90,32 +151,17 @@ def finish(
     metadata: dict[str, object],
     results: list[AssetCheckResult],
 ) -> Iterator[Output[pd.DataFrame | None] | AssetCheckResult]:
-    """The step's output and check results; a write the executors staged is committed here first (with the
-    blocking checks that failed, so the store keeps it from downstream), or given up if that fails."""
-    if step.staged is None:
-        yield Output(step.frame, metadata=checked_metadata(metadata, results))
-        yield from results
-        return
-    failed = failed_blocking(results)
-    excluded = metadata.get(EXCLUDED_ASSETS)
-    staging = step.staged.staging
-    try:
-        store.commit(
-            staging,
-            digests=step.staged.digests,
-            run_id=context.run_id,
-            blocked_by=failed,
-            excluded=dict(getattr(excluded, "data", None) or {}),
+    """The output of a one-output step and its check results; a write the executors staged is committed first."""
+    (output,) = step.stagings or step.frames
+    metadata = checked_metadata(metadata, results)
+    if step.stored is None:
+        yield Output(step.frames[output], metadata=metadata)
+    else:
+        yield Output(
+            None,
+            metadata={
+                **metadata,
+                **commit(context, store, step, output, metadata, blocked_by=failed_blocking(results)),
+            },
         )
-    except BaseException:
-        store.abort(staging)
-        raise
-    metadata = {
-        **checked_metadata(metadata, results),
-        "partitions_written": len(staging.keys),
-        "stored_under": store.location(staging.asset_path),
-        "readable_downstream": not failed,
-        "staged_by": MetadataValue.text("the Spark executors (store to store)"),
-    }
-    yield Output(None, metadata=metadata)
     yield from results

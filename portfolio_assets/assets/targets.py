@@ -16,9 +16,10 @@ from dagster import (
 )
 
 from portfolio_assets.assets.quality import check_result, check_specs, schema_counts, schema_outcome_of
-from portfolio_assets.assets.stored import finish, run_step
+from portfolio_assets.assets.stored import Source, finish, run_step
 from portfolio_assets.assets.windows import run_window, summary_of, summary_part
 from portfolio_assets.checks import last_trading_days_for
+from portfolio_assets.direct import StepCall
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.features import compute_targets
 from portfolio_assets.io_managers import PartitionStore
@@ -62,18 +63,9 @@ def targets(
     horizon_end = last + pd.Timedelta(days=HORIZON_DAYS)
     ended = last_trading_days_for(landing.universe().assets)
     store = PartitionStore(storage.store_root())
-    step = run_step(
-        context,
-        engine,
-        store,
-        compute_targets,
-        source="prices",
-        first_day=first,
-        last_day=horizon_end,
-        window=(first, last),
-        partial=target_checks,
-        shared={"horizon_days": HORIZON_DAYS, "data_end": horizon_end, "last_trading_days": ended},
-    )
+    call = StepCall(compute_targets, ("targets",), (first, last), target_checks)
+    shared = {"horizon_days": HORIZON_DAYS, "data_end": horizon_end, "last_trading_days": ended}
+    step = run_step(context, engine, store, call, [Source("prices", first, horizon_end)], shared=shared)
     meta = summary_of([p["summary"] for p in step.partials], first, last)
     meta["engine"] = engine.describe()
     meta["missing_targets"] = sum(p["missing"] for p in step.partials)

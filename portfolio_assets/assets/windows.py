@@ -102,8 +102,11 @@ def summary_part(frame: pd.DataFrame) -> dict[str, object]:
     return part
 
 
-def summary_of(parts: list[dict[str, object]], first_day: pd.Timestamp, last_day: pd.Timestamp) -> dict[str, object]:
-    """``summary_metadata`` of the frame ``parts`` (``summary_part``, in the frame's order) were cut from."""
+def summary_of(
+    parts: list[dict[str, object]], first_day: pd.Timestamp, last_day: pd.Timestamp, *, order: list[str] | None = None
+) -> dict[str, object]:
+    """``summary_metadata`` of the frame ``parts`` (``summary_part``) were cut from: consecutive parts, or parts
+    of whole assets of a frame sorted by ``order``."""
     meta: dict[str, object] = {
         "rows": sum(int(p["rows"]) for p in parts),  # type: ignore[call-overload]
         "partition_range": f"{first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}",
@@ -119,6 +122,7 @@ def summary_of(parts: list[dict[str, object]], first_day: pd.Timestamp, last_day
     if spans:
         meta["date_range"] = f"{min(s[0] for s in spans):%Y-%m-%d}..{max(s[1] for s in spans):%Y-%m-%d}"
         tails = [p["tail"] for p in parts if len(p["tail"])]  # type: ignore[arg-type]
-        preview = pd.concat(tails, ignore_index=True).tail(5) if len(tails) > 1 else tails[0]
+        preview = pd.concat(tails, ignore_index=True) if len(tails) > 1 else tails[0]
+        preview = (preview.sort_values(order, kind="stable") if order and len(tails) > 1 else preview).tail(5)
         meta["preview"] = MetadataValue.md(preview.to_markdown(index=False))
     return meta

@@ -188,10 +188,12 @@ def completeness_outcome(parts: Sequence[CompletenessCounts], *, max_cases: int 
         )
         return _outcome(name, passed=True, severity=ERROR, summary=summary, metadata=meta, cases=None, max_cases=0)
 
-    cases = pd.concat([part.cases for part in parts if len(part.cases)], ignore_index=True)
+    cases = pd.concat([part.cases for part in parts], ignore_index=True) if len(parts) > 1 else parts[0].cases
     cases = cases.sort_values(["asset_symbol", "timestamp"], kind="stable")
+    dates_of = cases.groupby("asset_symbol", sort=False)["timestamp"]
     parts_text = []
-    for s, dates in cases.groupby("asset_symbol", sort=True)["timestamp"]:
+    for s in failing:  # an asset may fail with no incomplete row (min_fraction above 1)
+        dates = dates_of.get_group(s) if s in dates_of.groups else cases["timestamp"].iloc[:0]
         top = ", ".join(f"{f} ({n})" for f, n in list(missing_by_feature[s].items())[:3])
         parts_text.append(
             f"{s} {fraction[s]:.1%} complete ({len(dates)} of {int(per_asset[s]['counted'])} dates "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -145,34 +146,72 @@ def feature_target_ic(
             max_cases=max_cases,
             fair_by=(),
         )
+    y, names, codes = _target_and_classes(rows, target)
+    results = [
+        _feature_ic(f, _floats(rows, f), y, names, codes, min_rows)
+        if f in rows.columns
+        else {"feature": f, "pooled": None, "used": 0, "why": "column not in frame", "by_class": None}
+        for f in features
+    ]
+    return ic_outcome(results, rows=len(rows), target=target, min_rows=min_rows, max_cases=max_cases)
+
+
+def _target_and_classes(rows: pd.DataFrame, target: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The target as floats, the asset classes' names and each row's class code (None: no ``asset_class``)."""
     y = _floats(rows, target)
     classes = rows["asset_class"].astype(str).to_numpy() if "asset_class" in rows.columns else None
+    names, codes = np.unique(classes, return_inverse=True) if classes is not None else (np.array([]), None)
+    if codes is not None and len(names) <= 256:
+        codes = codes.astype(np.uint8)  # a stable sort of bytes is a radix sort
+    return y, names, codes
+
+
+def feature_ic(rows: pd.DataFrame, feature: str, *, target: str, min_rows: int = 30) -> dict[str, Any]:
+    """``feature_target_ic``'s coefficients of one feature (pooled, and per asset class), for ``ic_outcome``:
+    the rows need only ``asset_class``, the feature and the target (a feature's own pass over every asset)."""
+    if feature not in rows.columns:
+        return {"feature": feature, "pooled": None, "used": 0, "why": "column not in frame", "by_class": None}
+    y, names, codes = _target_and_classes(rows, target)
+    return _feature_ic(feature, _floats(rows, feature), y, names, codes, min_rows)
+
+
+def _feature_ic(
+    feature: str, x: np.ndarray, y: np.ndarray, names: np.ndarray, codes: np.ndarray | None, min_rows: int
+) -> dict[str, Any]:
+    x_ranks, class_ranks = _row_ranks(x, np.isfinite(x) & np.isfinite(y), codes)
+    pooled, used, why = _ic(x, y, min_rows, None, x_ranks)
+    by_class: dict[str, tuple[float | None, str | None]] | None = None
+    if class_ranks is not None:
+        by_class = {}
+        for k, c in enumerate(names.tolist()):
+            sel = codes == k
+            ic, _, why_c = _ic(x[sel], y[sel], min_rows, None, class_ranks[sel])
+            by_class[str(c)] = (ic, why_c)
+    return {"feature": feature, "pooled": pooled, "used": used, "why": why, "by_class": by_class}
+
+
+def ic_outcome(
+    per_feature: Sequence[dict[str, Any]], *, rows: int, target: str, min_rows: int = 30, max_cases: int = MAX_CASES
+) -> CheckOutcome:
+    """The ``feature_target_ic`` outcome of the features' ``feature_ic`` results (in the features' order) over
+    ``rows`` rows."""
+    name = "feature_target_ic"
+    features = [r["feature"] for r in per_feature]
+    meta: dict[str, object] = {"target": target, "min_rows": min_rows, "rows": rows}
     pooled: dict[str, float | None] = {}
     used: dict[str, int] = {}
     reasons: dict[str, str] = {}
     by_class: dict[str, dict[str, float | None]] = {}
     class_reasons: dict[str, dict[str, str]] = {}
-    y_ranks: dict[bytes, np.ndarray] = {}
-    class_y_ranks: dict[str, dict[bytes, np.ndarray]] = {}
-    names, codes = np.unique(classes, return_inverse=True) if classes is not None else (np.array([]), None)
-    if codes is not None and len(names) <= 256:
-        codes = codes.astype(np.uint8)  # a stable sort of bytes is a radix sort
-    class_masks = {str(c): codes == k for k, c in enumerate(names.tolist())} if codes is not None else {}
-    for f in features:
-        if f not in rows.columns:
-            pooled[f], used[f], reasons[f] = None, 0, "column not in frame"
-            continue
-        x = _floats(rows, f)
-        x_ranks, class_ranks = _row_ranks(x, np.isfinite(x) & np.isfinite(y), codes)
-        pooled[f], used[f], why = _ic(x, y, min_rows, y_ranks, x_ranks)
-        if why:
-            reasons[f] = why
-        if class_ranks is not None:
-            for c, sel in class_masks.items():
-                ic, _, why_c = _ic(x[sel], y[sel], min_rows, class_y_ranks.setdefault(c, {}), class_ranks[sel])
-                by_class.setdefault(c, {})[f] = ic
-                if why_c:
-                    class_reasons.setdefault(c, {})[f] = why_c
+    for result in per_feature:
+        f = result["feature"]
+        pooled[f], used[f] = result["pooled"], result["used"]
+        if result["why"]:
+            reasons[f] = result["why"]
+        for c, (ic, why_c) in (result["by_class"] or {}).items():
+            by_class.setdefault(c, {})[f] = ic
+            if why_c:
+                class_reasons.setdefault(c, {})[f] = why_c
     computed = {f: v for f, v in pooled.items() if v is not None}
     strongest = sorted(computed.items(), key=lambda kv: -abs(kv[1]))[:10]
     meta.update(
@@ -190,7 +229,7 @@ def feature_target_ic(
         top = ", ".join(f"{f} {v:+.3f}" for f, v in strongest[:3])
         skipped = f"; not computed: {', '.join(f'{f} ({r})' for f, r in list(reasons.items())[:3])}" if reasons else ""
         summary = (
-            f"Spearman IC vs {target} over {_plural(len(rows), 'row')}: {len(computed)} of "
+            f"Spearman IC vs {target} over {_plural(rows, 'row')}: {len(computed)} of "
             f"{_plural(len(features), 'feature')} computed; strongest |IC| {top}{skipped}"
         )
         return _outcome(name, passed=True, severity=WARN, summary=summary, metadata=meta, cases=None, max_cases=0)

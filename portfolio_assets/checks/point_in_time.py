@@ -22,13 +22,20 @@ NAME = "point_in_time"
 
 
 def point_in_time(
-    rows: pd.DataFrame, *, features: Sequence[str], decision_column: str = "decision_time", max_cases: int = MAX_CASES
+    rows: pd.DataFrame,
+    *,
+    features: Sequence[str],
+    decision_column: str = "decision_time",
+    max_cases: int = MAX_CASES,
+    rows_checked: int | None = None,
 ) -> CheckOutcome:
     """ERROR when any used value of ``features`` became available after its row's decision time.
 
     ``rows`` hold ``asset_symbol``, ``timestamp``, ``decision_column`` and, for every feature, its value
     and its availability column. Price features are the row's own bar, available at the decision time
     by definition, and are not compared. A missing availability column fails every row using the feature.
+    Given only the rows that fail (of a frame, or of its parts, in the frame's order) and the frame's length as
+    ``rows_checked``, the outcome is the frame's.
     """
     for column in ("asset_symbol", "timestamp", decision_column):
         if column not in rows.columns:
@@ -77,9 +84,10 @@ def point_in_time(
                 }
             )
         )
-    meta: dict[str, object] = {"rows": len(rows), "features_checked": len(checked), "violations": per_column}
+    total = len(rows) if rows_checked is None else rows_checked
+    meta: dict[str, object] = {"rows": total, "features_checked": len(checked), "violations": per_column}
     if not frames:
-        summary = f"every value of {len(checked)} features was available by its row's decision time ({len(rows)} rows)"
+        summary = f"every value of {len(checked)} features was available by its row's decision time ({total} rows)"
         return _outcome(NAME, passed=True, severity=ERROR, summary=summary, metadata=meta, cases=None, max_cases=0)
     cases = pd.concat(frames, ignore_index=True)
     first = cases.iloc[0]

@@ -50,8 +50,12 @@ def target_coverage(
     last_trading_days: Mapping[str, pd.Timestamp] | None = None,
     horizon_days: int = HORIZON_DAYS,
     max_cases: int = MAX_CASES,
+    rows_checked: int | None = None,
 ) -> CheckOutcome:
     """ERROR unless every row (every labelled row: run it on ``sft_rows``) has valid targets.
+
+    Given only the rows that fail or are past their asset's last trading day (of a frame, or of its parts, in the
+    frame's order) and the frame's length as ``rows_checked``, the outcome is the frame's.
 
     ``last_trading_days`` (``{symbol: day}``): a row whose ``horizon_days`` horizon passes
     its asset's last trading day is not labelled; it passes when every target column
@@ -128,6 +132,7 @@ def target_coverage(
         add(np.asarray(~tt.isna()) & ended, timestamp_column, tt, "set past the asset's last trading day")
         add(np.asarray(~tt.isna() & (tt <= ts)), timestamp_column, tt, "not after the row's timestamp")
 
+    n = n if rows_checked is None else rows_checked
     meta: dict[str, object] = {"rows": n, "target_columns": list(target_columns)}
     if ended.any():
         meta["rows_past_last_trading_day"] = {
