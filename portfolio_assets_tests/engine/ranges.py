@@ -3,6 +3,7 @@ the comparison of two such builds."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -26,17 +27,23 @@ def inputs_of(full_backfill, data_dir: Path) -> Path:
     return data_dir
 
 
-def build_heavy(data_dir: Path, url: str, app_name: str) -> subprocess.CompletedProcess:
+def build_heavy(data_dir: Path, url: str, app_name: str, direct_io: str = "auto") -> subprocess.CompletedProcess:
     """``build_heavy.py`` over FIRST..LAST of ``data_dir`` with the engine at ``url``, in a fresh process."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    module = "portfolio_assets_tests.engine.build_heavy"
     return subprocess.run(
-        [sys.executable, "-m", "portfolio_assets_tests.engine.build_heavy", str(data_dir), url, app_name, FIRST, LAST],
+        [sys.executable, "-m", module, str(data_dir), url, app_name, FIRST, LAST, direct_io],
         capture_output=True,
         text=True,
         env=env,
         timeout=900,
         cwd=ROOT,
     )
+
+
+def staged_by_executors(done: subprocess.CompletedProcess) -> list[str]:
+    """The assets a ``build_heavy`` run says the executors staged in the store."""
+    return json.loads(done.stdout.strip().splitlines()[-1])["staged_by_executors"]
 
 
 def same_as_in_process(data_dir: Path, in_process_range: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets_tests.engine.cluster import connect_server, standalone_cluster
-from portfolio_assets_tests.engine.ranges import build_heavy, inputs_of, same_as_in_process
+from portfolio_assets_tests.engine.ranges import BUILT, build_heavy, inputs_of, same_as_in_process, staged_by_executors
 
 pytestmark = pytest.mark.slow
 
@@ -17,9 +17,11 @@ def test_the_heavy_assets_run_on_a_standalone_cluster(tmp_path, full_backfill, i
     data_dir = inputs_of(full_backfill, tmp_path / "data")
     app = "portfolio-assets-standalone-test"
     with standalone_cluster(tmp_path / "spark") as cluster:
-        done = build_heavy(data_dir, cluster.master_url, app)
+        # The worker's executors share this host's disk: they read and write the store themselves.
+        done = build_heavy(data_dir, cluster.master_url, app, direct_io="on")
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
         state = cluster.state()
+    assert staged_by_executors(done) == sorted(BUILT)
     # The master ran the applications: one session per run (the second run's two Spark steps, targets and the
     # gate, shared one), each registered under the app name, given the worker's cores, and finished when the
     # run stopped it.
@@ -37,8 +39,9 @@ def test_the_heavy_assets_run_on_a_standalone_cluster(tmp_path, full_backfill, i
 def test_the_heavy_assets_run_through_spark_connect(tmp_path, full_backfill, in_process_range):
     data_dir = inputs_of(full_backfill, tmp_path / "data")
     with connect_server(tmp_path / "spark") as url:
-        done = build_heavy(data_dir, url, "portfolio-assets-connect-test")
+        done = build_heavy(data_dir, url, "portfolio-assets-connect-test", direct_io="on")
         assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert staged_by_executors(done) == sorted(BUILT)
     same_as_in_process(data_dir, in_process_range)
 
 
