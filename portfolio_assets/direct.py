@@ -35,7 +35,8 @@ _SCHEMA = "\x00schema"
 _WRITE = "w\x00"
 _SIDE = "s\x00"
 FILES_PER_BATCH = 64
-"""Input files one read task opens (their rows reach the asset tasks as one piece per asset)."""
+"""At most this many input files a read task (their rows reach the asset tasks as one piece per asset); fewer when
+that leaves task slots idle."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +264,8 @@ def run_stored(
     shared = dict(shared or {})
     spark = engine.session()
     tasks = 2 * engine.parallelism()
-    job = batches(inputs)
+    files = sum(len(source.files) for source in inputs)
+    job = batches(inputs, max(1, min(FILES_PER_BATCH, -(-files // tasks))))
     connect = type(spark).__module__.startswith("pyspark.sql.connect")
     collected = pd.DataFrame(columns=["group", "name", "seq", "payload"])
     with engine._job(spark, getattr(call.function, "__name__", "a function"), tasks):

@@ -4,8 +4,8 @@ Each check is judged on what a call of the gate's per-asset function (``sft_rows
 rows: counts, and the few rows that fail or are held. The merge re-runs the same check function over those
 rows, in the order of the whole frame (``KEYS``), with the whole frame's row count, so its outcome is the
 outcome over all the rows. Two checks need more than one asset at once: ``temporal_gaps`` gets each asset's
-(asset, day) keys, and ``feature_target_ic``, a rank correlation pooled over every row, is a side pass with one
-group per feature (``direct.Sides``), computed on an executor from every asset's feature and target columns.
+(asset, day) keys, and ``feature_target_ic``, a rank correlation pooled over every row, is a side pass with a
+group per few features (``direct.Sides``), computed on an executor from every asset's feature and target columns.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from portfolio_assets.assets.windows import summary_of, summary_part
 from portfolio_assets.checks import point_in_time, rsi_bounds, suspect_moves, target_coverage, temporal_gaps
 from portfolio_assets.checks.bounds import RSI_BOUNDS, out_of_bounds
 from portfolio_assets.checks.complete_rows import completeness_counts, completeness_outcome
-from portfolio_assets.checks.ic import feature_ic, ic_outcome
+from portfolio_assets.checks.ic import features_ic, ic_outcome
 from portfolio_assets.columns import FEATURE_COLUMNS
 from portfolio_assets.direct import Sides
 from portfolio_assets.schemas import ValidationResult
@@ -91,17 +91,27 @@ def gate_partial(
     }
 
 
+IC_GROUPS = 8
+"""Features per group of the information coefficient's pass (each group's rows share their target's ranks)."""
+
+
+def _ic_groups() -> list[list[str]]:
+    size = -(-len(FEATURE_COLUMNS) // IC_GROUPS)
+    return [FEATURE_COLUMNS[i : i + size] for i in range(0, len(FEATURE_COLUMNS), size)]
+
+
 def _ic_split(out: Mapping[str, Any], **_: Any) -> dict[str, pd.DataFrame]:
     labelled = out["ic_rows"]
-    return {f"{_IC}{f}": labelled[[*KEYS, "asset_class", f, TARGET]] for f in FEATURE_COLUMNS}
+    return {f"{_IC}{i}": labelled[[*KEYS, "asset_class", *group, TARGET]] for i, group in enumerate(_ic_groups())}
 
 
-def _ic_join(group: str, pieces: list[pd.DataFrame]) -> dict[str, Any]:
-    return feature_ic(_sorted(pieces), group[len(_IC) :], target=TARGET)
+def _ic_join(group: str, pieces: list[pd.DataFrame]) -> list[dict[str, Any]]:
+    rows = pieces[0] if len(pieces) == 1 else _sorted(pieces)  # one call's labelled rows are in KEYS order
+    return features_ic(rows, _ic_groups()[int(group[len(_IC) :])], target=TARGET)
 
 
 GATE_SIDES = Sides(_ic_split, _ic_join)
-"""The information coefficient's pass: one group per feature, over the labelled rows of every asset."""
+"""The information coefficient's pass: a group per ``IC_GROUPS`` features, over the labelled rows of every asset."""
 
 
 @dataclass
@@ -145,8 +155,8 @@ def gate_results(
         accepted=accepted,
     )
     gaps = [p["gaps"] for p in partials]
-    nothing = pd.DataFrame(columns=[*KEYS, "asset_class", TARGET])  # no labelled row in any call
-    ic = [sides.get(f"{_IC}{f}") or feature_ic(nothing.assign(**{f: []}), f, target=TARGET) for f in FEATURE_COLUMNS]
+    nothing = pd.DataFrame(columns=[*KEYS, "asset_class", *FEATURE_COLUMNS, TARGET])  # no labelled row in any call
+    ic = [r for i, group in enumerate(_ic_groups()) for r in sides.get(f"{_IC}{i}") or _ic_join(f"{_IC}{i}", [nothing])]
     results = check_results(
         [
             schema_outcome_of([p["schema"] for p in partials], "sft_rows", order=KEYS),
