@@ -79,8 +79,10 @@ def run(args: argparse.Namespace, spark: Any, pipes: Any) -> dict[str, Any]:
     from portfolio_assets.runner import materialize_range
 
     context = spark.sparkContext
-    engine = EngineResource(master_url=context.master, app_name=context.appName)
-    resources = {**resources_for(), "engine": engine}
+    configured = resources_for()
+    direct_io = configured["engine"].direct_io  # PORTFOLIO_SPARK_DIRECT_IO: the one engine setting that applies
+    engine = EngineResource(master_url=context.master, app_name=context.appName, direct_io=direct_io)
+    resources = {**configured, "engine": engine}
     obs = args.observation or _whole(OBSERVATION_PARTITIONS)
     lab = args.labelled or _whole(LABELLED_PARTITIONS)
     if args.assets == "all":
