@@ -227,8 +227,15 @@ class PartitionStore:
         sink = pa.BufferOutputStream()
         pq.write_table(table, sink)
         data = sink.getvalue()
-        with self.path(staging.asset_path, key, staging.generation).open("wb") as out:
-            out.write(data)
+        target = self.path(staging.asset_path, key, staging.generation)
+        # Renamed into place: a retried or speculative copy of a Spark task writes the same bytes beside it.
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with tmp.open("wb") as out:
+                out.write(data)
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
         return hashlib.sha256(data).hexdigest()
 
     def stage_all(self, staging: Staging, parts: Mapping[str, pa.Table]) -> dict[str, str]:
