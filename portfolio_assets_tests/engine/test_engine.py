@@ -87,6 +87,7 @@ def test_a_bad_conf_setting_never_shows_its_value():
         (settings.SPARK_EXECUTOR_CORES_ENV, "0", "between 1 and 1024"),
         (settings.SPARK_CONF_ENV, "spark.task.cpus", "holds pair 1, not a Spark setting"),
         (settings.SPARK_SHIP_CODE_ENV, "maybe", "must be true or false"),
+        (settings.SPARK_DIRECT_IO_ENV, "sometimes", "must be one of auto, on, off"),
     ],
 )
 def test_a_bad_engine_setting_fails_when_definitions_load(env, value, message):
@@ -107,6 +108,7 @@ def test_engine_settings_reach_the_resource(monkeypatch):
         settings.SPARK_CONF_ENV: "spark.task.cpus=2",
         settings.SPARK_SHIP_CODE_ENV: "true",
         settings.SPARK_DRIVER_MEMORY_ENV: "12g",
+        settings.SPARK_DIRECT_IO_ENV: "on",
     }.items():
         monkeypatch.setenv(env, value)
     with engine_resource().process_config_and_initialize_cm() as engine:  # EnvVars resolved as at run launch
@@ -124,6 +126,7 @@ def _check_conf(engine: EngineResource) -> None:
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert engine.ship_code is True
     assert conf["spark.driver.memory"] == "12g"
+    assert engine.direct_io == "on" and engine.reads_store(object())  # a shared mount, the operator says
 
 
 def test_no_url_means_in_process_and_the_function_runs_on_the_whole_frames():
