@@ -1,4 +1,4 @@
-"""A heavy step on Spark with no dataset passing through the driver (``EngineResource.store_to_store``).
+"""A heavy step on Spark with no dataset passing through the driver (``run_stored``).
 
 With storage every executor reaches (S3, or a directory mounted at the same path everywhere), one Spark job
 does what the in-process step does between its input and its output::
@@ -109,16 +109,25 @@ def _read_batches(store: PartitionStore, inputs: Sequence[StoredInput]) -> Calla
             for payload in batch["payload"]:
                 which, seq, names = unpack(payload)
                 source = inputs[which]
-                tables = [_kept(store.read_table(source.asset_path, n), source) for n in names]
-                table = pa.concat_tables(tables, promote_options="permissive")
-                symbols = table.column("asset_symbol").to_pandas()
-                for symbol, idx in (
-                    pd.Series(range(len(symbols))).groupby(symbols.to_numpy(), sort=False).indices.items()
-                ):
-                    rows.append((str(symbol), source.name, seq, _ipc(table.take(pa.array(idx)))))
+                try:
+                    rows += _pieces(store, source, seq, names)
+                except Exception as error:  # reaches the step as itself (an unreadable file, S3 refusing)
+                    rows.append((_RAISED, f"{source.name}:{seq:09d}", 0, pack(_Raised(error))))
             yield pd.DataFrame(rows, columns=["group", "name", "seq", "payload"])
 
     return read
+
+
+def _pieces(store: PartitionStore, source: StoredInput, seq: int, names: Sequence[str]) -> list[tuple]:
+    """One (asset, input, position, Arrow IPC) piece per asset of files ``names`` of ``source``."""
+    tables = [_kept(store.read_table(source.asset_path, n), source) for n in names]
+    table = pa.concat_tables(tables, promote_options="permissive")
+    symbols = table.column("asset_symbol").to_pandas()
+    if symbols.isna().any():  # a row of no asset would belong to no task, and vanish
+        where = "/".join(source.asset_path)
+        raise ValueError(f"{where}: {int(symbols.isna().sum())} row(s) of {names[0]}.. have no asset_symbol")
+    groups = pd.Series(range(len(symbols))).groupby(symbols.to_numpy(), sort=False).indices
+    return [(str(symbol), source.name, seq, _ipc(table.take(pa.array(idx)))) for symbol, idx in groups.items()]
 
 
 @dataclass(frozen=True)
@@ -164,6 +173,8 @@ def _compute(
 
     def compute(pieces: pd.DataFrame) -> pd.DataFrame:
         asset = str(pieces["group"].iloc[0])
+        if asset == _RAISED:  # a read task's error, on its way to the driver
+            return pieces
         frames = {}
         for source in inputs:
             mine = pieces[pieces["name"] == source.name].sort_values("seq", kind="stable")

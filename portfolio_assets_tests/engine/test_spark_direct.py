@@ -135,3 +135,14 @@ def test_the_rows_through_the_driver_store_what_the_in_process_engine_stores(tmp
         pdt.assert_frame_equal(
             built["off"].read([asset], keys), built["in-process"].read([asset], keys), check_exact=True
         )
+
+
+def test_an_unreadable_input_file_fails_the_step_naming_it_and_nothing_is_left(store, spark):
+    import pyarrow as pa
+
+    broken = store.files(["prices"], ["2021-01-04"])["2021-01-04"]
+    broken.write_bytes(b"not parquet")
+    with pytest.raises(pa.ArrowInvalid, match=broken.name):
+        _run(store, moved, EngineResource(master_url="local[2]"))
+    folder = store.folder(["moved"])
+    assert not store.keys(["moved"]) and not list(folder.glob("*.parquet"))
