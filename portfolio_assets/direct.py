@@ -291,7 +291,13 @@ def run_stored(
         finally:
             if common is not shared and not connect:
                 common.destroy()
-    return _collected(collected, store, outputs, _empty_output(call, inputs, shared))
+    result = _collected(collected, store, outputs, _empty_output(call, inputs, shared))
+    if not result.partials:  # no asset had a row: what the in-process call on no rows gives the checks
+        frames = {s.name: pa.ipc.read_schema(pa.py_buffer(s.schema)).empty_table().to_pandas() for s in inputs}
+        _, partial, pieces = call(**frames, **shared)
+        result.partials = {"": partial}
+        result.sides = {g: call.sides.join(g, [piece]) for g, piece in pieces.items()} if call.sides else {}
+    return result
 
 
 def _empty_output(
@@ -345,7 +351,7 @@ def _collected(
         missing = [k for k in staging.keys if k not in written]
         if missing:  # the schema of the output's other files; if none has a row, of the first asset's output
             given = [found[_SCHEMA][k] for k in sorted(found[_SCHEMA]) if k.partition("\x00")[0] == name]
-            given = [v[2] for v in written.values()] + given
+            given = [written[k][2] for k in sorted(written)] + given
             schema = pa.ipc.read_schema(pa.py_buffer(given[0])) if given else empty(name)
             for key in missing:
                 digests[key], counts[key] = store.stage(staging, key, schema.empty_table()), 0

@@ -344,7 +344,7 @@ class EngineResource(ConfigurableResource):
         key: str = KEY_COLUMN,
     ) -> list[Any]:
         """``[function(**frames, **shared)]`` in-process; on Spark, ``function`` of each asset's rows (any result
-        that pickles), in the order the assets first appear."""
+        that pickles), by asset (sorted), whatever order the rows come in."""
         shared = dict(shared or {})
         if not self.uses_spark:
             return [function(**frames, **shared)]
@@ -354,7 +354,7 @@ class EngineResource(ConfigurableResource):
         if not groups:
             return [function(**frames, **shared)]
         results = self._apply(function, names, shared, groups, pieces, frames)
-        return [results[g] for g in groups]
+        return [results[g] for g in sorted(groups)]
 
     def map_calls(self, function: Callable[..., Any], calls: Sequence[tuple[Any, ...]]) -> list[Any]:
         """``[function(*args) for args in calls]``, in order: here in-process, or one Spark task per call

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -94,6 +95,10 @@ class _Index:
 
     latest: dict[str, Commit] = field(default_factory=dict)
     commits: list[Commit] = field(default_factory=list)
+
+
+_STAGED_TMP = re.compile(r"^\.[^.]+\.(?P<generation>\d{20}-[0-9a-f]{8})\.parquet\.[0-9a-f]{8}\.tmp$")
+"""The name ``stage`` writes a partition file under before renaming it into place."""
 
 
 def _new_generation() -> str:
@@ -284,7 +289,10 @@ class PartitionStore:
         record."""
         folder = self.folder(staging.asset_path)
         if not staging.committing:
-            for path in folder.glob(f"*.{staging.generation}.parquet"):
+            for path in [
+                *folder.glob(f"*.{staging.generation}.parquet"),
+                *folder.glob(f".*.{staging.generation}.*.tmp"),
+            ]:
                 path.unlink(missing_ok=True)
         (folder / INFLIGHT / f"{staging.generation}.json").unlink(missing_ok=True)
 
@@ -323,8 +331,10 @@ class PartitionStore:
             path.unlink(missing_ok=True)  # superseded, or left by a writer that died before its commit
             removed.append(path)
         for path in folder.glob(".*.tmp"):
-            path.unlink(missing_ok=True)
-            removed.append(path)
+            staged = _STAGED_TMP.match(path.name)  # a file being staged (a Spark task's) is its generation's
+            if staged is None or staged["generation"] not in running:
+                path.unlink(missing_ok=True)
+                removed.append(path)
         current = {c.generation for c in index.latest.values()}
         for commit in index.commits:
             if commit.generation not in current:

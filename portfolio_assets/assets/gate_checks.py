@@ -11,6 +11,7 @@ group per few features (``direct.Sides``), computed on an executor from every as
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,15 @@ from dagster import AssetCheckResult, MetadataValue
 
 from portfolio_assets.assets.quality import check_results, schema_counts, schema_outcome_of
 from portfolio_assets.assets.windows import summary_of, summary_part
-from portfolio_assets.checks import point_in_time, rsi_bounds, suspect_moves, target_coverage, temporal_gaps
+from portfolio_assets.checks import (
+    CheckOutcome,
+    no_target_reasons,
+    point_in_time,
+    rsi_bounds,
+    suspect_moves,
+    target_coverage,
+    temporal_gaps,
+)
 from portfolio_assets.checks.bounds import RSI_BOUNDS, out_of_bounds
 from portfolio_assets.checks.complete_rows import completeness_counts, completeness_outcome
 from portfolio_assets.checks.ic import features_ic, ic_outcome
@@ -50,6 +59,33 @@ def _named(rows: pd.DataFrame, cases: pd.DataFrame) -> np.ndarray:
     return np.asarray(pd.MultiIndex.from_frame(rows[["asset_symbol", "timestamp"]]).isin(named), dtype=bool)
 
 
+def timing_part(joined: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """What ``point_in_time`` needs of some assets' joined rows: the failing rows, and how many rows there are."""
+    # Every case (a row may fail several columns: more cases than rows), so that every failing row is kept.
+    cases = point_in_time(joined, features=FEATURE_COLUMNS, max_cases=sys.maxsize).failures
+    return joined[_named(joined, cases)], len(joined)
+
+
+def timing_outcome(parts: Sequence[tuple[pd.DataFrame, int]]) -> CheckOutcome:
+    """``point_in_time`` of the rows whose ``timing_part`` are ``parts``."""
+    failing = _sorted([p[0] for p in parts])
+    return point_in_time(failing, features=FEATURE_COLUMNS, rows_checked=sum(p[1] for p in parts))
+
+
+def coverage_part(rows: pd.DataFrame, ended: Mapping[str, pd.Timestamp]) -> tuple[pd.DataFrame, int]:
+    """What ``target_coverage`` needs of some assets' rows: those that fail or are past their asset's last trading
+    day, and how many rows there are."""
+    cases = target_coverage(rows, last_trading_days=ended, horizon_days=HORIZON_DAYS, max_cases=sys.maxsize).failures
+    past = no_target_reasons(rows, ended, HORIZON_DAYS).notna().to_numpy()
+    return rows[_named(rows, cases) | past], len(rows)
+
+
+def coverage_outcome(parts: Sequence[tuple[pd.DataFrame, int]], ended: Mapping[str, pd.Timestamp]) -> CheckOutcome:
+    """``target_coverage`` of the rows whose ``coverage_part`` are ``parts``."""
+    kept, total = _sorted([p[0] for p in parts]), sum(p[1] for p in parts)
+    return target_coverage(kept, last_trading_days=ended, horizon_days=HORIZON_DAYS, rows_checked=total)
+
+
 def gate_partial(
     *,
     rows: pd.DataFrame,
@@ -67,8 +103,6 @@ def gate_partial(
     ended: Mapping[str, pd.Timestamp],
 ) -> dict[str, Any]:
     """What the gate's checks and metadata need of one call's rows (``gate_results`` merges them)."""
-    timing = point_in_time(joined, features=FEATURE_COLUMNS, max_cases=len(joined))
-    coverage = target_coverage(rows, last_trading_days=ended, horizon_days=HORIZON_DAYS, max_cases=len(rows))
     return {
         "candidates": len(rows),
         "no_target": rows.loc[no_target.notna().to_numpy(), "asset_symbol"].value_counts().to_dict(),
@@ -76,14 +110,14 @@ def gate_partial(
         "errors": held[["timestamp", "asset_symbol", "validation_error"]].head(20),
         "out": summary_part(out),
         "schema": schema_counts(result),
-        "timing": (joined[_named(joined, timing.failures)], len(joined)),
+        "timing": timing_part(joined),
         "completeness": completeness_counts(rows, features=FEATURE_COLUMNS, has_volume=has_volume),
         "gaps": (
             day_prices[["asset_symbol", "timestamp"]],
             before.groupby("asset_symbol").tail(1)[["asset_symbol", "timestamp"]],
         ),
         "rsi": (out_of_bounds(rows, bounds=RSI_BOUNDS), len(rows)),
-        "coverage": (rows[_named(rows, coverage.failures) | no_target.notna().to_numpy()], len(rows)),
+        "coverage": coverage_part(rows, ended),
         "suspects": (rows[suspect.notna().to_numpy()], flagged),
         "labelled": len(labelled),
         "fingerprint": gate_fingerprint(labelled, has_volume),
@@ -160,11 +194,7 @@ def gate_results(
     results = check_results(
         [
             schema_outcome_of([p["schema"] for p in partials], "sft_rows", order=KEYS),
-            point_in_time(
-                _sorted([p["timing"][0] for p in partials]),
-                features=FEATURE_COLUMNS,
-                rows_checked=sum(p["timing"][1] for p in partials),
-            ),
+            timing_outcome([p["timing"] for p in partials]),
             completeness_outcome([p["completeness"] for p in partials]),
             temporal_gaps(
                 pd.concat([g[0] for g in gaps], ignore_index=True),
@@ -174,12 +204,7 @@ def gate_results(
                 last_trading_days=ended,
             ),
             rsi_bounds(_sorted([p["rsi"][0] for p in partials]), rows_checked=sum(p["rsi"][1] for p in partials)),
-            target_coverage(
-                _sorted([p["coverage"][0] for p in partials]),
-                last_trading_days=ended,
-                horizon_days=HORIZON_DAYS,
-                rows_checked=sum(p["coverage"][1] for p in partials),
-            ),
+            coverage_outcome([p["coverage"] for p in partials], ended),
             suspects,
             ic_outcome(ic, rows=sum(p["labelled"] for p in partials), target=TARGET),
         ]

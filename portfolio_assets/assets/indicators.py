@@ -18,7 +18,7 @@ from dagster import (
 
 from portfolio_assets.assets.benchmarks import benchmark_series
 from portfolio_assets.assets.quality import check_results, check_specs, schema_counts, schema_outcome_of
-from portfolio_assets.assets.stored import Source, finish, run_step
+from portfolio_assets.assets.stored import Source, finish, given_up_on_error, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     input_keys,
@@ -142,6 +142,7 @@ def indicators(
     call = StepCall(indicator_frame, ("indicators",), (first, last), partial(indicator_checks, has_volume=has_volume))
     prices = Source("prices", lookback, last, leave_out=tuple(excluded))
     step = run_step(context, engine, store, call, [prices], shared={"benchmarks": benchmarks})
-    meta, results = indicator_results(step.partials, first, last)
-    meta = {**meta, "engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)}
-    yield from finish(context, store, step, meta, results)
+    with given_up_on_error(store, step):
+        meta, results = indicator_results(step.partials, first, last)
+        meta = {**meta, "engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)}
+        yield from finish(context, store, step, meta, results)

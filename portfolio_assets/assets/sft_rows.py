@@ -21,7 +21,7 @@ from dagster import (
 from portfolio_assets.assets.gate_checks import GATE_SIDES, gate_partial, gate_results
 from portfolio_assets.assets.gate_checks import TARGET as IC_TARGET
 from portfolio_assets.assets.quality import CHECKS, check_specs, failed_blocking
-from portfolio_assets.assets.stored import Source, commit, run_step
+from portfolio_assets.assets.stored import Source, Step, commit, given_up_on_error, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
@@ -355,21 +355,37 @@ def gate_and_rows(
     shared = {"macro": macro, "first": first, "last": last, "context_window": export.context_window}
     shared["universe"] = universe
     step = run_step(context, engine, store, call, sources, shared=shared, order=KEYS)
-    try:
-        verdict = gate_results(
-            step.partials,
-            step.sides,
+    with given_up_on_error(store, step):  # a failure below commits nothing more, and leaves nothing staged
+        yield from _judged(
+            context,
+            store,
+            step,
+            universe,
             first,
             last,
-            calendars=calendars_for(universe.assets),
-            ended=last_trading_days_for(universe.assets),
-            accepted={spec.symbol: spec.accepted_moves for spec in universe.assets},
+            {"engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)},
         )
-    except BaseException:
-        for staging in step.stagings.values():
-            store.abort(staging)
-        raise
-    described = {"engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)}
+
+
+def _judged(
+    context: AssetExecutionContext,
+    store: PartitionStore,
+    step: Step,
+    universe: Universe,
+    first: pd.Timestamp,
+    last: pd.Timestamp,
+    described: dict[str, object],
+) -> Iterator[Output[pd.DataFrame | None] | AssetCheckResult]:
+    """The gate's verdict on the rows ``step`` built: quarantine stored, the checks, then sft_rows or a Failure."""
+    verdict = gate_results(
+        step.partials,
+        step.sides,
+        first,
+        last,
+        calendars=calendars_for(universe.assets),
+        ended=last_trading_days_for(universe.assets),
+        accepted={spec.symbol: spec.accepted_moves for spec in universe.assets},
+    )
     meta = {**verdict.quarantine, **described}
     if step.stored is None:
         yield Output(step.frames["quarantine"], output_name="quarantine", metadata=meta)
@@ -379,8 +395,6 @@ def gate_and_rows(
     yield from verdict.results
     failed = failed_blocking(verdict.results)
     if failed:
-        if step.stored is not None:
-            store.abort(step.stagings["sft_rows"])
         raise Failure(
             f"quarantine gate {first:%Y-%m-%d}..{last:%Y-%m-%d}: blocking check(s) {', '.join(failed)} failed; "
             "sft_rows was not written. The invalid rows are in quarantine; fix the cause and re-materialise.",

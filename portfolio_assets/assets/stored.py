@@ -12,6 +12,7 @@ order, and each side group's result: one home for each check, and the same outco
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +111,18 @@ def run_step(
     return Step(outputs, [r[1] for r in results], joined_sides)
 
 
+@contextmanager
+def given_up_on_error(store: PartitionStore, step: Step) -> Iterator[None]:
+    """Give up the step's staged writes that are not committed if what follows raises, or the run stops it
+    (a committed one is kept: ``PartitionStore.abort`` deletes nothing a commit may name)."""
+    try:
+        yield
+    except BaseException:
+        for staging in step.stagings.values():
+            store.abort(staging)
+        raise
+
+
 def commit(
     context: AssetExecutionContext,
     store: PartitionStore,
@@ -121,21 +134,17 @@ def commit(
     validated: str = "",
 ) -> dict[str, object]:
     """Commit ``output``'s write the executors staged (with the blocking checks that failed, so the store keeps it
-    from downstream), or give it up if that fails; the metadata the IO manager would have added."""
+    from downstream); the metadata the IO manager would have added. Call it under ``given_up_on_error``."""
     staging = step.stagings[output]
     excluded = metadata.get(EXCLUDED_ASSETS)
-    try:
-        store.commit(
-            staging,
-            digests=step.stored.digests[output],  # type: ignore[union-attr]
-            run_id=context.run_id,
-            blocked_by=blocked_by,
-            excluded=dict(getattr(excluded, "data", None) or {}),
-            validated="" if blocked_by else validated,
-        )
-    except BaseException:
-        store.abort(staging)
-        raise
+    store.commit(
+        staging,
+        digests=step.stored.digests[output],  # type: ignore[union-attr]
+        run_id=context.run_id,
+        blocked_by=blocked_by,
+        excluded=dict(getattr(excluded, "data", None) or {}),
+        validated="" if blocked_by else validated,
+    )
     return {
         "partitions_written": len(staging.keys),
         "stored_under": store.location(staging.asset_path),
@@ -151,7 +160,8 @@ def finish(
     metadata: dict[str, object],
     results: list[AssetCheckResult],
 ) -> Iterator[Output[pd.DataFrame | None] | AssetCheckResult]:
-    """The output of a one-output step and its check results; a write the executors staged is committed first."""
+    """The output of a one-output step and its check results; a write the executors staged is committed first.
+    Call it under ``given_up_on_error``."""
     (output,) = step.stagings or step.frames
     metadata = checked_metadata(metadata, results)
     if step.stored is None:

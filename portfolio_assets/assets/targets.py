@@ -16,7 +16,7 @@ from dagster import (
 )
 
 from portfolio_assets.assets.quality import check_result, check_specs, schema_counts, schema_outcome_of
-from portfolio_assets.assets.stored import Source, finish, run_step
+from portfolio_assets.assets.stored import Source, finish, given_up_on_error, run_step
 from portfolio_assets.assets.windows import run_window, summary_of, summary_part
 from portfolio_assets.checks import last_trading_days_for
 from portfolio_assets.direct import StepCall
@@ -66,10 +66,11 @@ def targets(
     call = StepCall(compute_targets, ("targets",), (first, last), target_checks)
     shared = {"horizon_days": HORIZON_DAYS, "data_end": horizon_end, "last_trading_days": ended}
     step = run_step(context, engine, store, call, [Source("prices", first, horizon_end)], shared=shared)
-    meta = summary_of([p["summary"] for p in step.partials], first, last)
-    meta["engine"] = engine.describe()
-    meta["missing_targets"] = sum(p["missing"] for p in step.partials)
-    if ended:
-        meta["last_trading_days"] = MetadataValue.json({s: f"{d:%Y-%m-%d}" for s, d in sorted(ended.items())})
-    results = [check_result(schema_outcome_of([p["schema"] for p in step.partials], "targets"))]
-    yield from finish(context, store, step, meta, results)
+    with given_up_on_error(store, step):
+        meta = summary_of([p["summary"] for p in step.partials], first, last)
+        meta["engine"] = engine.describe()
+        meta["missing_targets"] = sum(p["missing"] for p in step.partials)
+        if ended:
+            meta["last_trading_days"] = MetadataValue.json({s: f"{d:%Y-%m-%d}" for s, d in sorted(ended.items())})
+        results = [check_result(schema_outcome_of([p["schema"] for p in step.partials], "targets"))]
+        yield from finish(context, store, step, meta, results)

@@ -146,3 +146,71 @@ def test_an_unreadable_input_file_fails_the_step_naming_it_and_nothing_is_left(s
         _run(store, moved, EngineResource(master_url="local[2]"))
     folder = store.folder(["moved"])
     assert not store.keys(["moved"]) and not list(folder.glob("*.parquet"))
+
+
+def test_no_asset_with_a_row_still_gives_the_checks_their_partial(store, spark):
+    """Every asset left out (a source outage): the partial is the in-process call's on no rows, and every
+    partition gets its empty file."""
+    source = stored_input(
+        store,
+        "prices",
+        ["prices"],
+        DAYS,
+        granularity="daily",
+        first_day=FIRST,
+        last_day=LAST,
+        leave_out=("A", "B", "C"),
+    )
+    staging = store.begin(["moved"], DAYS[2:9], granularity="daily")
+    call = StepCall(moved, ("moved",), (FIRST, LAST), rows_of)
+    done = run_stored(
+        EngineResource(master_url="local[2]"),
+        call,
+        [source],
+        store=store,
+        outputs={"moved": staging},
+        shared={"scale": 2.0},
+    )
+    assert done.partials == {"": {}}
+    assert done.counts["moved"] == dict.fromkeys(DAYS[2:9], 0)
+    store.commit(staging, digests=done.digests["moved"])
+    assert list(store.read(["moved"], DAYS[2:9]).columns) == ["asset_symbol", "timestamp", "price_close", "change"]
+
+
+def test_a_failure_after_the_job_gives_up_what_the_executors_staged(store):
+    from portfolio_assets.assets.stored import Step, given_up_on_error
+
+    staging = store.begin(["moved"], DAYS[:2], granularity="daily")
+    store.stage(staging, DAYS[0], pa_table())
+    step = Step({}, [], stagings={"moved": staging})
+    with pytest.raises(RuntimeError, match="merging the checks failed"), given_up_on_error(store, step):
+        raise RuntimeError("merging the checks failed")
+    folder = store.folder(["moved"])
+    assert not list(folder.glob("*.parquet")) and not list((folder / "_inflight").glob("*"))
+
+
+def test_collecting_garbage_spares_a_file_a_live_writer_is_staging(store):
+    """Another write of the asset collects garbage when it begins: a running task's temporary file survives it,
+    and giving up the write removes it."""
+    staging = store.begin(["moved"], DAYS[:2], granularity="daily")
+    target = store.path(["moved"], DAYS[0], staging.generation)
+    partial_file = target.with_name(f".{target.name}.0123abcd.tmp")
+    partial_file.write_bytes(b"half a parquet file")
+    store.begin(["moved"], DAYS[2:4], granularity="daily")  # another run's write of the asset
+    assert partial_file.exists()
+    store.abort(staging)
+    assert not partial_file.exists()
+
+
+def pa_table():
+    import pyarrow as pa
+
+    return pa.table({"asset_symbol": ["A"], "timestamp": [pd.Timestamp(DAYS[0], tz="UTC")], "price_close": [1.0]})
+
+
+def test_the_assets_results_come_back_by_symbol_whatever_the_rows_order(spark):
+    frame = pd.DataFrame(
+        {"asset_symbol": ["BTC-USD", "AAPL", "BTC-USD"], "timestamp": pd.to_datetime([1, 2, 3], utc=True)}
+    )
+    results = EngineResource(master_url="local[2]").map_assets(rows_of, {"out": frame})
+    assert results == [{"AAPL": 1}, {"BTC-USD": 2}]
