@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo test test-fast dev lint features sample bench bench-features bench-rows clean
+.PHONY: install demo backfill export test test-fast dev lint features sample bench bench-features bench-rows clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 demo: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m portfolio_assets.demo
 
+## Rebuild the days START..END (YYYY-MM-DD) of every asset, one run per partitions set, then their export:
+## make backfill START=2010-03-01 END=2010-06-30 (ONLY=observation|labelled|export for one of them).
+ONLY ?= all
+backfill: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m portfolio_assets.backfill $(START) $(END) --only $(ONLY)
+
+## Export the labelled days START..END again (e.g. with another PORTFOLIO_PROMPT_FORMAT): make export START=… END=…
+export: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) -m portfolio_assets.backfill $(START) $(END) --only export
+
 ## The whole test suite, slow end-to-end tests included (what CI runs).
 test: install
 	$(PY) -m pytest -q
@@ -35,9 +45,10 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
-## The Dagster UI on the same data and instance as `make demo`.
+## The Dagster UI on the same data and instance as `make demo`: http://127.0.0.1:$(PORT) (PORT=3001 make dev).
+PORT ?= 3000
 dev: install $(DAGSTER_HOME)/dagster.yaml
-	$(VENV)/bin/dagster dev -w workspace.yaml
+	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 lint: install
 	$(VENV)/bin/ruff check portfolio_assets portfolio_assets_tests scripts

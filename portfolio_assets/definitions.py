@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dagster import Definitions
+from dagster import AssetSelection, Definitions, define_asset_job
 
 from portfolio_assets import settings
 from portfolio_assets.assets.benchmarks import benchmarks
@@ -35,6 +35,7 @@ from portfolio_assets.engine import DEFAULT_APP_NAME, DEFAULT_DRIVER_MEMORY, Eng
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
 from portfolio_assets.io_managers import PartitionedParquetIOManager
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
+from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS
 from portfolio_assets.resources import (
     DEFAULT_DATA_DIR,
     ExportResource,
@@ -156,4 +157,20 @@ def resources_for(deployment: str | None = None) -> dict[str, object]:
     return build()
 
 
-defs = Definitions(assets=ALL_ASSETS, resources=resources_for())
+observation_job = define_asset_job(
+    "observation",
+    selection=AssetSelection.assets(*OBSERVATION_ASSETS),
+    partitions_def=OBSERVATION_PARTITIONS,
+    description="Every asset of the observation days (the raw sources to indicators), one run per range: in the "
+    "UI, Materialize all → a partition range, or `make backfill START=… END=` (both partitions sets).",
+)
+labelled_job = define_asset_job(
+    "labelled",
+    selection=AssetSelection.assets(*LABELLED_ASSETS),
+    partitions_def=LABELLED_PARTITIONS,
+    description="The labelled days (targets, the gate, the export), one run per range; their observation inputs "
+    "must be stored (the 90-day horizon after, the lookbacks before).",
+)
+JOBS = [observation_job, labelled_job]
+
+defs = Definitions(assets=ALL_ASSETS, jobs=JOBS, resources=resources_for())

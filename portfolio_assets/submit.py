@@ -52,13 +52,6 @@ def _instance() -> DagsterInstance:
         return DagsterInstance.ephemeral()
 
 
-def _cause(error: Any) -> str:
-    """The innermost message of a Dagster step failure (what the asset raised)."""
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    return str(error.message).strip()
-
-
 def _whole(partitions: Any) -> tuple[str, str]:
     return partitions.get_first_partition_key(), partitions.get_last_partition_key()
 
@@ -76,7 +69,7 @@ def run(args: argparse.Namespace, spark: Any, pipes: Any) -> dict[str, Any]:
     )
     from portfolio_assets.engine import EngineResource
     from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS
-    from portfolio_assets.runner import materialize_range
+    from portfolio_assets.runner import run_ranges
 
     context = spark.sparkContext
     configured = resources_for()
@@ -91,33 +84,10 @@ def run(args: argparse.Namespace, spark: Any, pipes: Any) -> dict[str, Any]:
         steps = [([indicators], obs), ([targets, gate_and_rows], lab)]
     if not args.no_export:
         steps.append(([training_set], lab))
-    summary: dict[str, Any] = {"application_id": context.applicationId, "engine": engine.describe(), "runs": []}
     with _instance() as instance:
-        for selection, (first, last) in steps:
-            pipes.log.info(f"materialising {', '.join(a.node_def.name for a in selection)} {first}..{last}")
-            result = materialize_range(
-                selection,
-                first,
-                last,
-                resources=resources,
-                instance=instance,
-                log_level="WARNING",
-                raise_on_error=False,
-            )
-            stored: dict[str, int] = {}
-            for node in {a.node_def.name for a in selection}:
-                for done in result.asset_materializations_for_node(node):
-                    if "rows" in done.metadata:  # each partition's event holds the run's rows
-                        stored[done.asset_key.to_user_string()] = int(done.metadata["rows"].value)
-            record: dict[str, Any] = {"range": f"{first}..{last}", "success": result.success, "rows": stored}
-            failures = [e.step_failure_data.error for e in result.get_step_failure_events() if e.step_failure_data]
-            if failures:
-                record["errors"] = [_cause(error) for error in failures if error is not None]
-            summary["runs"].append(record)
-            if not result.success:
-                break
-    summary["success"] = all(r["success"] for r in summary["runs"])
-    return summary
+        runs = [(selection, first, last) for selection, (first, last) in steps]
+        summary = run_ranges(runs, resources=resources, instance=instance, log=pipes.log.info)
+    return {"application_id": context.applicationId, "engine": engine.describe(), **summary}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
