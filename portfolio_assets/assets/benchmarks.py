@@ -8,6 +8,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Out
 from portfolio_assets.assets.macro import macro_series
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.features.cross_asset import BENCHMARK_COLUMNS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
@@ -50,7 +51,12 @@ def benchmark_series(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return out
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of this module's assets (``codeversion``): the UI shows them stale after a change."""
+
+
 @asset(
+    code_version=CODE_VERSION,
     group_name="macro",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

@@ -30,6 +30,7 @@ from portfolio_assets.assets.windows import (
 from portfolio_assets.checks import has_volume_for, rsi_bounds, warmup_ends
 from portfolio_assets.checks.bounds import RSI_BOUNDS, out_of_bounds
 from portfolio_assets.checks.complete_rows import completeness_counts, completeness_outcome
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import AVAILABLE_AT, CROSS_ASSET_AVAILABILITY, INDICATOR_COLUMNS
 from portfolio_assets.direct import StepCall
 from portfolio_assets.engine import EngineResource
@@ -99,7 +100,12 @@ def indicator_results(
     return {**meta, "warm_up_rows_per_feature": MetadataValue.json(warm_up)}, results
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of this module's assets (``codeversion``): the UI shows them stale after a change."""
+
+
 @asset(
+    code_version=CODE_VERSION,
     group_name="indicators",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

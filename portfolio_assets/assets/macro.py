@@ -8,6 +8,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Met
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import MACRO_AVAILABILITY
 from portfolio_assets.features.macro import align_as_of, derive_macro, release_dates, transform_series
 from portfolio_assets.features.registry import MACRO_DERIVED, MACRO_FIELDS, available_column
@@ -74,7 +75,12 @@ def macro_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.Data
 MACRO_OUTPUT = ["timestamp", "decision_time", *MACRO_FIELDS, *MACRO_DERIVED, *MACRO_AVAILABILITY]
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of this module's assets (``codeversion``): the UI shows them stale after a change."""
+
+
 @asset(
+    code_version=CODE_VERSION,
     group_name="macro",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

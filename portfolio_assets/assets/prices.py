@@ -19,6 +19,7 @@ from portfolio_assets.checks import (
     temporal_gaps,
 )
 from portfolio_assets.clients.status import excluded_assets
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import PRICE_COLUMNS
 from portfolio_assets.errors import SourceError
 from portfolio_assets.features.adjustment import ADJUSTMENT_FACTOR, SPLIT_FACTOR_CUM, adjusted_close, adjustment_factors
@@ -168,7 +169,12 @@ def prices_near(
     return near
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of this module's assets (``codeversion``): the UI shows them stale after a change."""
+
+
 @asset(
+    code_version=CODE_VERSION,
     group_name="prices",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

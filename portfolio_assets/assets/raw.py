@@ -61,6 +61,7 @@ from portfolio_assets.clients.model import FetchRequest
 from portfolio_assets.clients.redaction import scrub
 from portfolio_assets.clients.status import SeriesStatus, record_status
 from portfolio_assets.clients.store import ResponseStore
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.errors import SourceError
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import RAW_ASSET_SOURCES, LandingZoneResource, SourcesResource, StorageResource
@@ -73,6 +74,7 @@ SOURCE_RETRY_POLICY = RetryPolicy(
     backoff=Backoff.EXPONENTIAL,
     jitter=Jitter.PLUS_MINUS,
 )
+
 """Transient failures: the step runs again after the delay (doubled each time, with jitter), twice at most."""
 
 PRICE_SOURCES = ("alphavantage",)
@@ -355,10 +357,15 @@ DESCRIPTIONS = {
 }
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of this module's assets (``codeversion``): the UI shows them stale after a change."""
+
+
 def raw_asset(name: str, source: str) -> AssetsDefinition:
     """The raw asset ``name`` that fills the landing zone with ``source``'s responses."""
 
     @asset(
+        code_version=CODE_VERSION,
         name=name,
         group_name="sources",
         partitions_def=OBSERVATION_PARTITIONS,

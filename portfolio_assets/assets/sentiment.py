@@ -13,6 +13,7 @@ from portfolio_assets.assets.raw import SENTIMENT_SOURCES
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.clients.status import excluded_assets
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sentiment import AssetSources, sentiment_panel, trends_at
 from portfolio_assets.io_managers import EXCLUDED_ASSETS
@@ -82,7 +83,12 @@ def sentiment_frame(
     return frame.sort_values(["asset_symbol", "timestamp"]).reset_index(drop=True)
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of this module's assets (``codeversion``): the UI shows them stale after a change."""
+
+
 @asset(
+    code_version=CODE_VERSION,
     group_name="sentiment",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

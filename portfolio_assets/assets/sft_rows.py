@@ -37,6 +37,7 @@ from portfolio_assets.checks import (
     no_target_reasons,
     suspect_moves,
 )
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import (
     AVAILABLE_AT,
     CROSS_ASSET_AVAILABILITY,
@@ -282,10 +283,15 @@ GATE_CHECKS = (
 BLOCKING_GATE_CHECKS = tuple(name for name in GATE_CHECKS if CHECKS[name][0])
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of the gate's two outputs (``codeversion``): the UI shows them stale after a change."""
+
+
 @multi_asset(
     name="gate_and_rows",
     outs={
         "quarantine": AssetOut(
+            code_version=CODE_VERSION,
             group_name="sft_rows",
             io_manager_key="parquet_io_manager",
             kinds={"pandas", "parquet"},
@@ -300,6 +306,7 @@ BLOCKING_GATE_CHECKS = tuple(name for name in GATE_CHECKS if CHECKS[name][0])
             ),
         ),
         "sft_rows": AssetOut(
+            code_version=CODE_VERSION,
             group_name="sft_rows",
             io_manager_key="parquet_io_manager",
             kinds={"pandas", "parquet"},

@@ -19,6 +19,7 @@ from portfolio_assets.assets.quality import check_result, check_specs, schema_co
 from portfolio_assets.assets.stored import Source, finish, given_up_on_error, run_step
 from portfolio_assets.assets.windows import run_window, summary_of, summary_part
 from portfolio_assets.checks import last_trading_days_for
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.direct import StepCall
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.features import compute_targets
@@ -38,7 +39,12 @@ def target_checks(out: pd.DataFrame, **_: Any) -> dict[str, Any]:
     }
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of this module's assets (``codeversion``): the UI shows them stale after a change."""
+
+
 @asset(
+    code_version=CODE_VERSION,
     group_name="targets",
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

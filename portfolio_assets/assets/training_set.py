@@ -29,6 +29,7 @@ from portfolio_assets.assets.sft_rows import BLOCKING_GATE_CHECKS
 from portfolio_assets.assets.windows import run_window
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
+from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, sample_sources, shard_key
@@ -390,7 +391,12 @@ def export_partitions(
     return report, sorted(light["asset_symbol"].unique())
 
 
+CODE_VERSION = version_of(__name__)
+"""The code version of this module's assets (``codeversion``): the UI shows them stale after a change."""
+
+
 @asset(
+    code_version=CODE_VERSION,
     group_name="training_set",
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
