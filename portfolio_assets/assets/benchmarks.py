@@ -6,7 +6,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Output, asset
 
 from portfolio_assets.assets.macro import macro_series
-from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
+from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
 from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.features.cross_asset import BENCHMARK_COLUMNS
@@ -77,6 +77,8 @@ def benchmarks(
     its `available_at`."""
     first, last = run_window(context)
     frame = in_window(benchmark_frame(landing), first, last)
-    results = [check_result(schema_outcome(validate_rows(frame, BenchmarksSchema), "benchmarks"))]
+    results = [
+        check_result(schema_outcome(validate_rows(frame, BenchmarksSchema), "benchmarks"), days=days_of(first, last))
+    ]
     yield Output(frame, metadata=checked_metadata(summary_metadata(frame, first, last), results))
     yield from results

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from dagster import AssetCheckResult, MetadataValue
 
-from portfolio_assets.assets.quality import check_results, schema_counts, schema_outcome_of
+from portfolio_assets.assets.quality import check_results, days_of, schema_counts, schema_outcome_of
 from portfolio_assets.assets.windows import summary_of, summary_part
 from portfolio_assets.checks import (
     CheckOutcome,
@@ -207,7 +207,8 @@ def gate_results(
             coverage_outcome([p["coverage"] for p in partials], ended),
             suspects,
             ic_outcome(ic, rows=sum(p["labelled"] for p in partials), target=TARGET),
-        ]
+        ],
+        days=days_of(first, last),
     )
     rows = summary_of([p["out"] for p in partials], first, last, order=KEYS)
     rows["quarantined_rows"] = candidates - int(rows["rows"])  # type: ignore[call-overload]

@@ -17,7 +17,7 @@ from dagster import (
 )
 
 from portfolio_assets.assets.benchmarks import benchmark_series
-from portfolio_assets.assets.quality import check_results, check_specs, schema_counts, schema_outcome_of
+from portfolio_assets.assets.quality import check_results, check_specs, days_of, schema_counts, schema_outcome_of
 from portfolio_assets.assets.stored import Source, finish, given_up_on_error, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
@@ -95,7 +95,8 @@ def indicator_results(
                 rows_checked=sum(p["rsi"][1] for p in partials),
             ),
             completeness_outcome([p["completeness"] for p in partials]),
-        ]
+        ],
+        days=days_of(first, last),
     )
     return {**meta, "warm_up_rows_per_feature": MetadataValue.json(warm_up)}, results
 

@@ -6,7 +6,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
+from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import MACRO_AVAILABILITY
@@ -114,6 +114,6 @@ def macro(
             for s in landing.universe().macro
         }
     )
-    results = [check_result(schema_outcome(validate_rows(frame, MacroSchema), "macro"))]
+    results = [check_result(schema_outcome(validate_rows(frame, MacroSchema), "macro"), days=days_of(first, last))]
     yield Output(frame, metadata=checked_metadata(meta, results))
     yield from results

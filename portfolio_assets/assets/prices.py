@@ -7,7 +7,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, schema_outcome
+from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, days_of, schema_outcome
 from portfolio_assets.assets.raw import PRICE_SOURCES
 from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
 from portfolio_assets.checks import (
@@ -220,7 +220,8 @@ def prices(
             # moves on the adjusted close: a split or an ex-dividend day is not a move
             feature_distribution(adjusted_close(frame), previous=adjusted_close(before)),
             cross_source_consistency(frame),
-        ]
+        ],
+        days=days_of(first, last),
     )
     meta = summary_metadata(frame, first, last)
     meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)

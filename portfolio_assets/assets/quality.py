@@ -73,9 +73,12 @@ def check_specs(asset_name: str, names: Sequence[str]) -> list[AssetCheckSpec]:
     ]
 
 
-def check_result(outcome: CheckOutcome) -> AssetCheckResult:
-    """A Dagster check result whose metadata names the assets, dates, column and count."""
+def check_result(outcome: CheckOutcome, *, days: str = "") -> AssetCheckResult:
+    """A Dagster check result whose metadata names the assets, dates, column and count, and (``days``,
+    ``first..last``) the days of the partitions it checked."""
     metadata: dict[str, object] = {"summary": outcome.summary}
+    if days:
+        metadata["partition_range"] = days
     for key, value in outcome.metadata.items():
         metadata[key] = MetadataValue.json(value) if isinstance(value, (dict, list)) else value
     if len(outcome.failures):
@@ -89,9 +92,14 @@ def check_result(outcome: CheckOutcome) -> AssetCheckResult:
     )
 
 
-def check_results(outcomes: Iterable[CheckOutcome]) -> list[AssetCheckResult]:
-    """Dagster check results of ``outcomes``, in order."""
-    return [check_result(o) for o in outcomes]
+def check_results(outcomes: Iterable[CheckOutcome], *, days: str = "") -> list[AssetCheckResult]:
+    """Dagster check results of ``outcomes``, in order (``days``: the partitions' days they checked)."""
+    return [check_result(o, days=days) for o in outcomes]
+
+
+def days_of(first: object, last: object) -> str:
+    """``YYYY-MM-DD..YYYY-MM-DD``: the days a run checked."""
+    return f"{first:%Y-%m-%d}..{last:%Y-%m-%d}"
 
 
 def failed_blocking(results: Iterable[AssetCheckResult]) -> list[str]:

@@ -8,7 +8,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, schema_outcome
+from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
 from portfolio_assets.assets.raw import SENTIMENT_SOURCES
 from portfolio_assets.assets.windows import run_window, summary_metadata
 from portfolio_assets.checks import has_volume_for
@@ -118,6 +118,11 @@ def sentiment(
     meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
     meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in SENTIMENT_FIELDS})
     has_volume = has_volume_for(landing.universe().assets)
-    results = [check_result(schema_outcome(validate_rows(frame, SentimentSchema, has_volume=has_volume), "sentiment"))]
+    results = [
+        check_result(
+            schema_outcome(validate_rows(frame, SentimentSchema, has_volume=has_volume), "sentiment"),
+            days=days_of(first, last),
+        )
+    ]
     yield Output(frame, metadata=checked_metadata(meta, results))
     yield from results

@@ -15,7 +15,7 @@ from dagster import (
     asset,
 )
 
-from portfolio_assets.assets.quality import check_result, check_specs, schema_counts, schema_outcome_of
+from portfolio_assets.assets.quality import check_result, check_specs, days_of, schema_counts, schema_outcome_of
 from portfolio_assets.assets.stored import Source, finish, given_up_on_error, run_step
 from portfolio_assets.assets.windows import run_window, summary_of, summary_part
 from portfolio_assets.checks import last_trading_days_for
@@ -78,5 +78,7 @@ def targets(
         meta["missing_targets"] = sum(p["missing"] for p in step.partials)
         if ended:
             meta["last_trading_days"] = MetadataValue.json({s: f"{d:%Y-%m-%d}" for s, d in sorted(ended.items())})
-        results = [check_result(schema_outcome_of([p["schema"] for p in step.partials], "targets"))]
+        results = [
+            check_result(schema_outcome_of([p["schema"] for p in step.partials], "targets"), days=days_of(first, last))
+        ]
         yield from finish(context, store, step, meta, results)

@@ -24,7 +24,7 @@ from dagster import (
 
 import portfolio_assets
 from portfolio_assets.assets.gate import gate_status
-from portfolio_assets.assets.quality import CHECKS, check_result, check_specs
+from portfolio_assets.assets.quality import CHECKS, check_result, check_specs, days_of
 from portfolio_assets.assets.sft_rows import BLOCKING_GATE_CHECKS
 from portfolio_assets.assets.windows import run_window
 from portfolio_assets.checks import has_volume_for
@@ -459,7 +459,9 @@ def training_set(
         engine=engine,
     )
     return MaterializeResult(
-        check_results=[check_result(universe_complete(excluded, sorted(landing.universe().symbols)))],
+        check_results=[
+            check_result(universe_complete(excluded, sorted(landing.universe().symbols)), days=days_of(first, last))
+        ],
         metadata={
             EXCLUDED_ASSETS: MetadataValue.json(excluded),
             "path": MetadataValue.path(str(report.out_dir)),

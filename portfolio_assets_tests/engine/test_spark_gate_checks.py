@@ -88,6 +88,7 @@ def test_the_gate_on_spark_judges_bad_data_as_in_process(case, tmp_path, upstrea
         verdicts[name] = (*_gate(tmp_path / name, instance, engine), PartitionStore(tmp_path / name))
     (here, here_checks, here_store), (there, there_checks, there_store) = verdicts["in-process"], verdicts["spark"]
     assert there_checks == here_checks
+    assert {meta["partition_range"] for _, meta in here_checks.values()} == {f"{FIRST}..{LAST}"}  # the days checked
     assert there.success == here.success and (case == "a bad tick") == here.success
     assert not all(passed for passed, _ in here_checks.values())  # each case fails a check
     keys = days(FIRST, LAST)
