@@ -85,6 +85,12 @@ def test_the_sample_passes_the_gate(store, instance):
     assert {"quarantine", "sft_rows"} <= done
     assert len(held) == 0
     assert all(c.passed for c in checks.values())
+    # What a person reads is a table: completeness per asset, the information coefficient per feature.
+    per_asset = checks["completeness"].metadata["per_asset"].value.splitlines()
+    assert per_asset[0] == "| asset | complete | rows checked | incomplete | in warm-up | most missing |"
+    assert len(per_asset) == 2 + len(checks["completeness"].metadata["rows_checked"].value)
+    per_feature = checks["feature_target_ic"].metadata["per_feature"].value.splitlines()
+    assert per_feature[0].startswith("| feature | IC (pooled) | rows | IC bond |") and len(per_feature) > 40
 
 
 def test_an_rsi_of_130_is_quarantined_and_blocks(store, instance):

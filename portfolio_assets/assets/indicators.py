@@ -30,6 +30,7 @@ from portfolio_assets.assets.windows import (
 from portfolio_assets.checks import has_volume_for, rsi_bounds, warmup_ends
 from portfolio_assets.checks.bounds import RSI_BOUNDS, out_of_bounds
 from portfolio_assets.checks.complete_rows import completeness_counts, completeness_outcome
+from portfolio_assets.checks.outcome import markdown_table
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import AVAILABLE_AT, CROSS_ASSET_AVAILABILITY, INDICATOR_COLUMNS
 from portfolio_assets.direct import StepCall
@@ -98,7 +99,8 @@ def indicator_results(
         ],
         days=days_of(first, last),
     )
-    return {**meta, "warm_up_rows_per_feature": MetadataValue.json(warm_up)}, results
+    table = markdown_table({f: {"rows in warm-up": n} for f, n in warm_up.items()}, key="feature")
+    return {**meta, "warm_up_rows_per_feature": MetadataValue.md(table)}, results
 
 
 CODE_VERSION = version_of(__name__)

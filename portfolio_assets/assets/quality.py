@@ -12,6 +12,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
 
 from portfolio_assets.checks import FAILURE_COLUMNS, CheckOutcome, failures_markdown
+from portfolio_assets.checks.outcome import readable_tables
 from portfolio_assets.io_managers import BLOCKED_BY
 from portfolio_assets.schemas import ValidationResult
 
@@ -81,6 +82,8 @@ def check_result(outcome: CheckOutcome, *, days: str = "") -> AssetCheckResult:
         metadata["partition_range"] = days
     for key, value in outcome.metadata.items():
         metadata[key] = MetadataValue.json(value) if isinstance(value, (dict, list)) else value
+    for name, table in readable_tables(outcome).items():
+        metadata[name] = MetadataValue.md(table)
     if len(outcome.failures):
         metadata["failure_cases"] = MetadataValue.md(failures_markdown(outcome))
     return AssetCheckResult(

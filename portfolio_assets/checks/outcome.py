@@ -71,6 +71,51 @@ def failures_markdown(outcome: CheckOutcome, *, max_rows: int | None = None) -> 
     return "\n".join(lines)
 
 
+def markdown_table(rows: Mapping[str, Mapping[str, object]], *, key: str, columns: Sequence[str] | None = None) -> str:
+    """``{row: {column: value}}`` as a Markdown table, rows in the order given, the first column named ``key``
+    (``columns``: which, in order; default every column of any row, in order of appearance)."""
+    names = list(columns) if columns is not None else list(dict.fromkeys(c for row in rows.values() for c in row))
+    lines = ["| " + " | ".join([key, *names]) + " |", "|" + "|".join("---" for _ in range(len(names) + 1)) + "|"]
+    for name, row in rows.items():
+        lines.append("| " + " | ".join([_md_cell(name), *(_md_cell(row.get(c)) for c in names)]) + " |")
+    return "\n".join(lines)
+
+
+def readable_tables(outcome: CheckOutcome) -> dict[str, str]:
+    """The tables a person reads of an outcome's metadata, as Markdown: per asset for ``completeness``, per feature
+    for ``feature_target_ic`` (its JSON stays beside them, for programs)."""
+    meta = outcome.metadata
+    if outcome.name == "completeness" and isinstance(meta.get("fraction_complete"), Mapping):
+        per_asset = {
+            str(s): {
+                "complete": meta["fraction_complete"][s],  # type: ignore[index]
+                "rows checked": meta["rows_checked"].get(s),  # type: ignore[union-attr]
+                "incomplete": meta["rows_incomplete"].get(s),  # type: ignore[union-attr]
+                "in warm-up": meta["rows_in_warmup"].get(s),  # type: ignore[union-attr]
+                "most missing": ", ".join(
+                    f"{f} ({n})"
+                    for f, n in list(meta["missing_by_feature"].get(s, {}).items())[:3]  # type: ignore[union-attr]
+                ),
+            }
+            for s in meta["fraction_complete"]  # type: ignore[union-attr]
+        }
+        return {"per_asset": markdown_table(per_asset, key="asset")}
+    if outcome.name == "feature_target_ic" and isinstance(meta.get("ic_pooled"), Mapping):
+        by_class = meta.get("ic_by_class") or {}
+        classes = sorted(by_class)  # type: ignore[arg-type]
+        per_feature = {
+            str(f): {
+                "IC (pooled)": ic,
+                "rows": meta.get("rows_used", {}).get(f),  # type: ignore[union-attr]
+                **{f"IC {c}": by_class[c].get(f) for c in classes},  # type: ignore[index]
+                "why none": meta.get("not_computed", {}).get(f, ""),  # type: ignore[union-attr]
+            }
+            for f, ic in sorted(meta["ic_pooled"].items(), key=lambda kv: -abs(kv[1]) if kv[1] is not None else 1)  # type: ignore[union-attr]
+        }
+        return {"per_feature": markdown_table(per_feature, key="feature")}
+    return {}
+
+
 def _md_cell(value: object) -> str:
     if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
         text = ""
