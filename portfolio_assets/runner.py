@@ -123,11 +123,7 @@ def run_ranges(
         result = materialize_range(
             selection, first, last, resources=resources, instance=instance, log_level=log_level, raise_on_error=False
         )
-        stored: dict[str, int] = {}
-        for node in {a.node_def.name for a in selection}:
-            for done in result.asset_materializations_for_node(node):
-                if "rows" in done.metadata:  # each partition's event holds the run's rows
-                    stored[done.asset_key.to_user_string()] = int(done.metadata["rows"].value)
+        stored = rows_stored(result, selection)
         record: dict[str, Any] = {"assets": names, "range": f"{first}..{last}", "run_id": result.run_id}
         record |= {"success": result.success, "seconds": round(time.monotonic() - started, 1), "rows": stored}
         failures = [e.step_failure_data.error for e in result.get_step_failure_events() if e.step_failure_data]
@@ -139,6 +135,21 @@ def run_ranges(
             summary["success"] = False
             break
     return summary
+
+
+def rows_stored(result: ExecuteInProcessResult, selection: Sequence[AssetsDefinition]) -> dict[str, int]:
+    """The rows a run stored, per asset key, in the selection's order."""
+    rows: dict[str, int] = {}
+    for node in dict.fromkeys(a.node_def.name for a in selection):
+        for done in result.asset_materializations_for_node(node):
+            if "rows" in done.metadata:  # each partition's event holds the run's rows
+                rows[done.asset_key.to_user_string()] = int(done.metadata["rows"].value)
+    return rows
+
+
+def _stored(result: ExecuteInProcessResult, selection: Sequence[AssetsDefinition]) -> str:
+    """``prices 13,012 rows, macro 1,885 rows, …``: what a run stored, per asset."""
+    return ", ".join(f"{name} {n:,} rows" for name, n in rows_stored(result, selection).items()) or "nothing stored"
 
 
 def _cause(error: Any) -> str:
@@ -314,6 +325,7 @@ def materialize_all(
     observation_partitions_per_run: int | None = None,
     workers: int = 1,
     sampler: Sampler | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> list[ExecuteInProcessResult | WorkerRun]:
     """Observation assets over their range, then labelled assets over theirs (default: everything), then the
     export of the whole labelled range.
@@ -325,6 +337,7 @@ def materialize_all(
     ``observation_partitions_per_run`` (default: ``partitions_per_run``) sizes the observation ranges apart:
     an observation run holds less per partition than a labelled one, and each range re-reads the indicators'
     lookback, so larger observation ranges cost less within the same memory.
+    ``progress`` (one process only) gets a line as each run starts and one with the rows it stored and its seconds.
     ``workers`` > 1 runs the ranges of a phase (``_phases``) side by side in that many worker processes, fresh
     for each phase, every run included (the results are then ``WorkerRun``); it needs a persistent ``instance`` and
     ``partitions_per_run``. ``sampler`` wraps each worker's runs (``WorkerRun.samples``).
@@ -347,11 +360,17 @@ def materialize_all(
     observation = [a for a in OBSERVATION_ASSETS if sources or a not in RAW_ASSETS]
     phases = _phases(observation, obs, lab, partitions_per_run, workers, observation_partitions_per_run)
     if workers == 1:
-        return [
-            materialize_range(selection, *span, resources=resources, instance=instance, log_level=log_level)
-            for phase in phases
-            for selection, span in phase
-        ]
+        done = []
+        for selection, span in (run for phase in phases for run in phase):
+            started = time.monotonic()
+            if progress is not None:
+                progress(f"{', '.join(a.node_def.name for a in selection)} {span[0]}..{span[1]} …")
+            done.append(
+                materialize_range(selection, *span, resources=resources, instance=instance, log_level=log_level)
+            )
+            if progress is not None:
+                progress(f"  {_stored(done[-1], selection)} in {time.monotonic() - started:.0f} s")
+        return done
     if instance is None or instance.is_ephemeral:
         raise ValueError(
             "materialize_all(workers > 1) runs in worker processes that share the Dagster instance: give a "

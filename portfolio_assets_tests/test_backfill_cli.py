@@ -86,3 +86,23 @@ def test_bad_days_are_refused_before_anything_runs():
         timeout=120,
     )
     assert done.returncode == 2 and "'March' is not a day (YYYY-MM-DD)" in done.stderr
+
+
+@pytest.mark.slow
+def test_make_demo_says_what_each_run_stored(tmp_path):
+    """`make demo` (``python -m portfolio_assets.demo``) prints a line as each run starts and one with the rows it
+    stored and its seconds, then where the training set is."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PORTFOLIO_DATA_DIR": str(tmp_path / "data")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    (tmp_path / "home").mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "portfolio_assets.demo"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    starts = [line for line in lines if line.endswith(" …")]
+    assert starts[0].startswith("prices, macro, benchmarks, sentiment, indicators 2008-01-01..")
+    assert starts[-1].startswith("targets, gate_and_rows, training_set 2009-01-01..")  # partitions: months
+    reports = [line for line in lines if line.startswith("  ") and line.endswith(" s")]
+    assert len(reports) == len(starts) and "indicators" in reports[0] and " rows" in reports[0]
+    assert any(line.startswith("training set: ") for line in lines)
