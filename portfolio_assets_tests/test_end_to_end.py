@@ -330,8 +330,12 @@ def test_the_export_in_another_prompt_format(full_backfill, instance, tmp_path, 
         features = json.loads(first["input"], parse_constant=_reject)
         assert list(features)[:2] == ["context_window", "current_price"]
         assert json.loads(first["output"]).keys() == {"predicted_return_90d", "predicted_return_pct_90d"}
-    manifest = json.loads((tmp_path / "training_set_2009-01-01_2012-11-30" / "manifest.json").read_text())
+    path = Path(result.asset_materializations_for_node("training_set")[-1].metadata["path"].value)
+    manifest = json.loads((path / "manifest.json").read_text())
     assert manifest["provenance"]["prompt_format"] == prompt_format
+    # Named by its content, beside the features export of the same range; LATEST.json names the newest.
+    assert path.name.startswith(f"training_set_2009-01-01_2012-11-30_{prompt_format}_") and path.parent == tmp_path
+    assert json.loads((tmp_path / "LATEST.json").read_text())["export"] == path.name
 
 
 def test_bookkeeping_grows_with_months_not_days(full_backfill, instance):
@@ -363,3 +367,18 @@ def test_bookkeeping_grows_with_months_not_days(full_backfill, instance):
     for asset in ("prices", "indicators", "sft_rows"):
         files = list((Path(data_dir) / asset).glob("*.parquet"))
         assert len(files) == expected[asset], asset  # one file per month
+
+
+def test_an_export_with_other_settings_is_written_beside_the_earlier_one(full_backfill, instance, tmp_path):
+    """Exports are named by their range and settings: another prompt format never overwrites the earlier export,
+    and LATEST.json names the newest (a reader's pointer)."""
+    from portfolio_assets.definitions import training_set
+
+    paths = []
+    for prompt_format in ("features", "timeseries"):
+        resources = make_resources(full_backfill[0], export_dir=tmp_path, prompt_format=prompt_format)
+        result = materialize_range([training_set], "2009-01-01", "2012-11-30", resources=resources, instance=instance)
+        paths.append(Path(result.asset_materializations_for_node("training_set")[-1].metadata["path"].value))
+        assert json.loads((tmp_path / "LATEST.json").read_text())["export"] == paths[-1].name
+    assert len({p.name for p in paths}) == 2 and all((p / "manifest.json").is_file() for p in paths)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == sorted(p.name for p in paths)

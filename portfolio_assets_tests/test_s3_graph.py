@@ -71,7 +71,8 @@ def test_the_full_graph_on_s3_writes_the_local_export_bytes(s3_bucket, tmp_path,
         assert commits and parquet and not any("/_inflight/" in k for k in names), asset
         assert len(parquet) == sum(len(json.loads(s3_bucket.get(c))["partitions"]) for c in commits), asset
     exports = s3_bucket / "exports"
-    (folder,) = {key.split("/")[0] for key in exports.list()}
+    (folder,) = {key.split("/")[0] for key in exports.list()} - {"LATEST.json"}
+    assert json.loads(exports.get("LATEST.json"))["export"] == folder  # the pointer to the newest export
     version, files = current_export(exports / folder)
     assert sorted(exports.list(folder)) == sorted(
         [f"{folder}/{CURRENT}", f"{folder}/{version.name}/{SUCCESS}"]

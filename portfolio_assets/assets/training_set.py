@@ -35,6 +35,7 @@ from portfolio_assets.engine import EngineResource
 from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, sample_sources, shard_key
 from portfolio_assets.export.exporter import LIGHT_COLUMNS, StreamPlan, encode_chunk, export_stream, plan_stream
 from portfolio_assets.export.files import EncodedChunk
+from portfolio_assets.export.naming import LATEST, export_name, point_latest
 from portfolio_assets.features.sft import format_rows
 from portfolio_assets.io_managers import (
     EXCLUDED_ASSETS,
@@ -410,7 +411,7 @@ def training_set(
     context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource, engine: EngineResource
 ) -> MaterializeResult:
     """The training set for the fine-tuning job: the run's sft_rows as CSV, JSONL and Parquet under
-    <export dir>/training_set_<first>_<last>/, sharded by date range (`shard_by`), split in time
+    <export dir>/training_set_<first>_<last>_<prompt format>_<settings digest>/ (LATEST.json there names the newest), sharded by date range (`shard_by`), split in time
     order into train / validation / test with purged label windows and an embargo, with
     manifest.json (rows per split/shard/asset, sha256 of every file, schema, real vs synthetic
     sources, checks passed, code version) and a dataset card. Deterministic: the same partitions
@@ -442,9 +443,10 @@ def training_set(
 
     # sft_rows holds the canonical (features) prompt, exported as stored; other formats are derived
     # from the stored columns here; the rows are validated as they will be written, in the chosen format.
+    name = export_name(export, first, last)
     report, assets = export_partitions(
         files,
-        export.storage.export_root() / f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}",
+        export.storage.export_root() / name,
         split=SplitConfig(
             validation_start=export.validation_start,
             test_start=export.test_start,
@@ -458,6 +460,7 @@ def training_set(
         workers=export.workers,
         engine=engine,
     )
+    point_latest(export.storage.export_root(), name, first, last)  # once the export is whole
     return MaterializeResult(
         check_results=[
             check_result(universe_complete(excluded, sorted(landing.universe().symbols)), days=days_of(first, last))
@@ -474,5 +477,6 @@ def training_set(
             "assets": ", ".join(assets),
             "date_range": f"{first:%Y-%m-%d}..{last:%Y-%m-%d}",
             "engine": engine.describe(),
+            "latest": MetadataValue.path(str(export.storage.export_root() / LATEST)),
         },
     )

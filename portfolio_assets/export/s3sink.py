@@ -1,6 +1,6 @@
 """Exports on S3: ``S3Sink`` (the ``Sink`` protocol) and how a reader finds, and fetches, the current export.
 
-Layout under an export's location ``s3://<bucket>/<prefix>/exports/training_set_<first>_<last>/``::
+Layout under an export's location ``s3://<bucket>/<prefix>/exports/training_set_<first>_<last>_<format>_<digest>/``::
 
     v-<version>/manifest.json, README.md, csv/…, jsonl/…, parquet/…   one complete export per version
     v-<version>/_SUCCESS                  written after every file of the version
