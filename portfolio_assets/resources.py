@@ -112,7 +112,8 @@ class StorageResource(ConfigurableResource):
         return self.s3_root() or Path(self.data_dir)
 
     def export_root(self) -> Path | S3Location:
-        """Where ``training_set_<first>_<last>_<format>_<digest>/`` exports go (``export.sink.open_sink`` takes either)."""
+        """Where ``training_set_<first>_<last>_<format>_<digest>/`` exports go (``export.sink.open_sink`` takes
+        either)."""
         if is_s3_url(self.export_dir):
             from portfolio_assets import settings
 

@@ -410,11 +410,11 @@ CODE_VERSION = version_of(__name__)
 def training_set(
     context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource, engine: EngineResource
 ) -> MaterializeResult:
-    """The training set for the fine-tuning job: the run's sft_rows as CSV, JSONL and Parquet under
-    <export dir>/training_set_<first>_<last>_<prompt format>_<settings digest>/ (LATEST.json there names the newest), sharded by date range (`shard_by`), split in time
-    order into train / validation / test with purged label windows and an embargo, with
-    manifest.json (rows per split/shard/asset, sha256 of every file, schema, real vs synthetic
-    sources, checks passed, code version) and a dataset card. Deterministic: the same partitions
+    """The training set for the fine-tuning job: the run's sft_rows as CSV, JSONL and Parquet under <export
+    dir>/training_set_<first>_<last>_<prompt format>_<settings digest>/ (LATEST.json there names the newest),
+    sharded by date range (`shard_by`), split in time order into train / validation / test with purged label
+    windows and an embargo, with manifest.json (rows per split/shard/asset, sha256 of every file, schema, real
+    vs synthetic sources, checks passed, code version) and a dataset card. Deterministic: the same partitions
     give byte-identical files. Written atomically; refuses to export past a failed gate check."""
     store = PartitionStore(export.storage.store_root())
     files = store.files(
