@@ -43,6 +43,7 @@ from portfolio_assets.resources import (
     SourcesResource,
     StorageResource,
 )
+from portfolio_assets.schedules import schedules_for
 from portfolio_assets.settings import env_setting
 from portfolio_assets.universe import DEFAULT_UNIVERSE
 
@@ -170,7 +171,9 @@ labelled_job = define_asset_job(
     partitions_def=LABELLED_PARTITIONS,
     description="The labelled days (targets, the gate, the export), one run per range; their observation inputs "
     "must be stored (the 90-day horizon after, the lookbacks before).",
+    tags={"dagster/retry_on_asset_or_op_failure": "false"},  # a failed gate fails again on the same data
 )
 JOBS = [observation_job, labelled_job]
+SCHEDULES = schedules_for(observation_job, labelled_job)
 
-defs = Definitions(assets=ALL_ASSETS, jobs=JOBS, resources=resources_for())
+defs = Definitions(assets=ALL_ASSETS, jobs=JOBS, schedules=SCHEDULES, resources=resources_for())

@@ -1,0 +1,56 @@
+"""The daily schedules: each morning, the observation partition holding yesterday and the labelled partition
+holding the day whose 90-day horizon closed yesterday; a skip, saying why, when no partition holds it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from dagster import build_schedule_context
+
+from portfolio_assets.definitions import SCHEDULES, defs
+
+
+def _tick(name: str, when: datetime):
+    schedule = next(s for s in SCHEDULES if s.name == name)
+    context = build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def())
+    return schedule.evaluate_tick(context)
+
+
+def test_the_schedules_run_the_named_jobs_every_morning():
+    assert {(s.name, s.job_name, s.cron_schedule) for s in SCHEDULES} == {
+        ("observation_daily", "observation", "0 6 * * *"),
+        ("labelled_daily", "labelled", "0 6 * * *"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "when", "key"),
+    [
+        ("observation_daily", datetime(2013, 3, 1, 6, tzinfo=UTC), "2013-02-01"),  # yesterday, 2013-02-28
+        ("labelled_daily", datetime(2012, 6, 15, 6, tzinfo=UTC), "2012-03-01"),  # 2012-06-14 minus 90 days
+    ],
+)
+def test_a_morning_requests_the_partition_of_its_day(name, when, key):
+    tick = _tick(name, when)
+    (request,) = tick.run_requests
+    assert request.partition_key == key and request.run_key == f"{name.split('_')[0]}-{key}-{when.date()}"
+
+
+def test_a_day_no_partition_holds_is_skipped_saying_why():
+    tick = _tick("labelled_daily", datetime(2030, 1, 1, 6, tzinfo=UTC))
+    assert not tick.run_requests and "no partition holds 2029-10-02" in tick.skip_message
+
+
+def test_the_instance_retries_failed_runs_but_not_a_failed_gate(tmp_path, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    from dagster import DagsterInstance
+
+    shutil.copy(Path(__file__).resolve().parents[1] / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with DagsterInstance.get() as instance:
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+    assert defs.resolve_job_def("labelled").tags["dagster/retry_on_asset_or_op_failure"] == "false"
+    assert "dagster/retry_on_asset_or_op_failure" not in defs.resolve_job_def("observation").tags
