@@ -24,8 +24,9 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 
 ## Materialise the whole graph over the whole sample window (one single-run
 ## backfill per partition set) and write the training-set CSV.
+## A second run builds nothing unless the code changed: REBUILD=1 make demo builds again.
 demo: install $(DAGSTER_HOME)/dagster.yaml
-	$(PY) -m portfolio_assets.demo
+	$(PY) -m portfolio_assets.demo $(if $(REBUILD),--rebuild,)
 
 ## Rebuild the days START..END (YYYY-MM-DD) of every asset, one run per partitions set, then their export:
 ## make backfill START=2010-03-01 END=2010-06-30 (ONLY=observation|labelled|export for one of them).

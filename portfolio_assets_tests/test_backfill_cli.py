@@ -106,3 +106,18 @@ def test_make_demo_says_what_each_run_stored(tmp_path):
     reports = [line for line in lines if line.startswith("  ") and line.endswith(" s")]
     assert len(reports) == len(starts) and "indicators" in reports[0] and " rows" in reports[0]
     assert any(line.startswith("training set: ") for line in lines)
+    # Again, with the same code: nothing to build, the export reported again.
+    again = subprocess.run(
+        [sys.executable, "-m", "portfolio_assets.demo"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
+    )
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert again.stdout.startswith("already built by this code from the bundled sample: nothing to do")
+    assert [line for line in again.stdout.splitlines() if line.startswith("training set: ")] == [
+        line for line in lines if line.startswith("training set: ")
+    ]
+    # The store emptied: built again.
+    shutil.rmtree(tmp_path / "data" / "targets")
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "portfolio_assets.demo"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
+    )
+    assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("building the sample")
