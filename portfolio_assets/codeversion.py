@@ -39,6 +39,7 @@ MOVES_VALUES = frozenset(
         "runner",
         "s3landing",
         "s3store",
+        "schedules",
         "settings",
         "spark_urls",
         "storecommit",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from dagster import (
+    FreshnessPolicy,
     JobDefinition,
     RunRequest,
     ScheduleDefinition,
@@ -16,10 +17,19 @@ from dagster import (
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from portfolio_assets.partitions import KEY_FORMATS, granularity_of
+from portfolio_assets.settings import WINDOW
 from portfolio_assets.spans import HORIZON_DAYS
 
 DAILY_AT = "0 6 * * *"
 """06:00 UTC: after every source's day has closed and its data is published (FRED, Alpha Vantage, GDELT)."""
+
+DAILY_FRESHNESS = (
+    FreshnessPolicy.time_window(fail_window=timedelta(hours=30), warn_window=timedelta(hours=26))
+    if WINDOW.end is None
+    else None
+)
+"""With an open window (live): an asset not materialised for 26 hours is flagged late in the UI, for 30 failed
+(the daily schedule runs every 24). A closed window (the sample) holds history, never late: no policy."""
 
 
 def _partition_of(job: JobDefinition | UnresolvedAssetJobDefinition, day: date, now: datetime) -> str | None:

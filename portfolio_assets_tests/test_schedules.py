@@ -54,3 +54,25 @@ def test_the_instance_retries_failed_runs_but_not_a_failed_gate(tmp_path, monkey
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
     assert defs.resolve_job_def("labelled").tags["dagster/retry_on_asset_or_op_failure"] == "false"
     assert "dagster/retry_on_asset_or_op_failure" not in defs.resolve_job_def("observation").tags
+
+
+def test_a_live_window_flags_a_late_daily_partition_and_the_sample_never():
+    """With an open window every asset has a freshness policy (late after 26 hours, failed after 30; the
+    schedule runs every 24); the sample's closed window holds history and has none."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    probe = (
+        "from portfolio_assets.definitions import defs\n"
+        "g = defs.resolve_asset_graph()\n"
+        "p = {k.to_user_string(): g.get(k).freshness_policy for k in g.get_all_asset_keys()}\n"
+        "print(sorted({str(v.fail_window.to_timedelta()) if v else None for v in p.values()}, key=str), len(p))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    for end, expected in (("open", "['1 day, 6:00:00'] 16"), ("", "[None] 16")):
+        env = {**os.environ, "PORTFOLIO_END_DATE": end} if end else dict(os.environ)
+        env.pop("PORTFOLIO_END_DATE", None) if not end else None
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=root)
+        assert done.stdout.strip().splitlines()[-1] == expected, done.stderr[-2000:]

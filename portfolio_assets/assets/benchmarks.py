@@ -12,6 +12,7 @@ from portfolio_assets.codeversion import version_of
 from portfolio_assets.features.cross_asset import BENCHMARK_COLUMNS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import BenchmarksSchema, table_schema, validate_rows
 
 BENCHMARK_FIELDS = {"sp500": "sp500_close", "dxy": "dxy"}
@@ -57,6 +58,7 @@ CODE_VERSION = version_of(__name__)
 
 @asset(
     code_version=CODE_VERSION,
+    freshness_policy=DAILY_FRESHNESS,
     group_name="macro",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

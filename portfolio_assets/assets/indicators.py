@@ -40,6 +40,7 @@ from portfolio_assets.features.adjustment import rebase_levels, total_return_pri
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
 from portfolio_assets.partitions import INDICATOR_LOOKBACK, OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import IndicatorsSchema, table_schema, validate_rows
 from portfolio_assets.settings import WINDOW
 from portfolio_assets.spans import INDICATOR_LOOKBACK_DAYS
@@ -109,6 +110,7 @@ CODE_VERSION = version_of(__name__)
 
 @asset(
     code_version=CODE_VERSION,
+    freshness_policy=DAILY_FRESHNESS,
     group_name="indicators",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

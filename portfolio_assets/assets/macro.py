@@ -14,6 +14,7 @@ from portfolio_assets.features.macro import align_as_of, derive_macro, release_d
 from portfolio_assets.features.registry import MACRO_DERIVED, MACRO_FIELDS, available_column
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import MacroSchema, table_schema, validate_rows
 from portfolio_assets.timing import Clock
 from portfolio_assets.universe import MacroSpec
@@ -81,6 +82,7 @@ CODE_VERSION = version_of(__name__)
 
 @asset(
     code_version=CODE_VERSION,
+    freshness_policy=DAILY_FRESHNESS,
     group_name="macro",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

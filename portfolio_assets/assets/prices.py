@@ -28,6 +28,7 @@ from portfolio_assets.landing import LandingZone
 from portfolio_assets.lru import BytesLRU
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import PricesSchema, table_schema, validate_rows
 from portfolio_assets.sources import alphavantage
 from portfolio_assets.universe import AssetSpec
@@ -175,6 +176,7 @@ CODE_VERSION = version_of(__name__)
 
 @asset(
     code_version=CODE_VERSION,
+    freshness_policy=DAILY_FRESHNESS,
     group_name="prices",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

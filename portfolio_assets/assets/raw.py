@@ -65,6 +65,7 @@ from portfolio_assets.codeversion import version_of
 from portfolio_assets.errors import SourceError
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import RAW_ASSET_SOURCES, LandingZoneResource, SourcesResource, StorageResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.universe import Universe
 
 SOURCE_RETRIES = 2
@@ -366,6 +367,7 @@ def raw_asset(name: str, source: str) -> AssetsDefinition:
 
     @asset(
         code_version=CODE_VERSION,
+        freshness_policy=DAILY_FRESHNESS,
         name=name,
         group_name="sources",
         partitions_def=OBSERVATION_PARTITIONS,

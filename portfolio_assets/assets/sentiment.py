@@ -19,6 +19,7 @@ from portfolio_assets.features.sentiment import AssetSources, sentiment_panel, t
 from portfolio_assets.io_managers import EXCLUDED_ASSETS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import SentimentSchema, table_schema, validate_rows
 
 
@@ -89,6 +90,7 @@ CODE_VERSION = version_of(__name__)
 
 @asset(
     code_version=CODE_VERSION,
+    freshness_policy=DAILY_FRESHNESS,
     group_name="sentiment",
     partitions_def=OBSERVATION_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

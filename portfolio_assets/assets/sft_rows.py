@@ -60,6 +60,7 @@ from portfolio_assets.features.sft import context_windows, format_rows
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, VALIDATED, PartitionStore
 from portfolio_assets.partitions import GATE_PRICES, LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import SftRowsSchema, table_schema, validate_rows
 from portfolio_assets.settings import WINDOW
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
@@ -292,6 +293,7 @@ CODE_VERSION = version_of(__name__)
     outs={
         "quarantine": AssetOut(
             code_version=CODE_VERSION,
+            freshness_policy=DAILY_FRESHNESS,
             group_name="sft_rows",
             io_manager_key="parquet_io_manager",
             kinds={"pandas", "parquet"},
@@ -307,6 +309,7 @@ CODE_VERSION = version_of(__name__)
         ),
         "sft_rows": AssetOut(
             code_version=CODE_VERSION,
+            freshness_policy=DAILY_FRESHNESS,
             group_name="sft_rows",
             io_manager_key="parquet_io_manager",
             kinds={"pandas", "parquet"},

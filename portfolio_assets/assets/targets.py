@@ -26,6 +26,7 @@ from portfolio_assets.features import compute_targets
 from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets.partitions import HORIZON_LOOKAHEAD, LABELLED_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import TargetsSchema, table_schema, validate_rows
 from portfolio_assets.spans import HORIZON_DAYS
 
@@ -45,6 +46,7 @@ CODE_VERSION = version_of(__name__)
 
 @asset(
     code_version=CODE_VERSION,
+    freshness_policy=DAILY_FRESHNESS,
     group_name="targets",
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),

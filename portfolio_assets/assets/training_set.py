@@ -48,6 +48,7 @@ from portfolio_assets.io_managers import (
 )
 from portfolio_assets.partitions import LABELLED_PARTITIONS, granularity_of
 from portfolio_assets.resources import ExportResource, LandingZoneResource
+from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import TRAINING_SET_SCHEMAS, TrainingSetSchema, table_schema, validate_rows
 from portfolio_assets.schemas.attestation import TIMESTAMP_COLUMNS, attested
 from portfolio_assets.spans import HORIZON_DAYS
@@ -398,6 +399,7 @@ CODE_VERSION = version_of(__name__)
 
 @asset(
     code_version=CODE_VERSION,
+    freshness_policy=DAILY_FRESHNESS,
     group_name="training_set",
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
