@@ -46,12 +46,12 @@ def mutate(data_dir, asset: str, change) -> None:
     part.write([asset], change(frame), keys, granularity="monthly")
 
 
-def run_gate(data_dir, instance, selection=(gate_and_rows, training_set)):
+def run_gate(data_dir, instance, selection=(gate_and_rows, training_set), engine=None):
     result = materialize_range(
         list(selection),
         FIRST,
         LAST,
-        resources=make_resources(data_dir),
+        resources=make_resources(data_dir, engine=engine),
         instance=instance,
         raise_on_error=False,
         log_level="CRITICAL",

@@ -13,10 +13,17 @@ import pytest
 from portfolio_assets.definitions import gate_and_rows
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets.runner import materialize_range
-from portfolio_assets_tests.resources import make_resources
 from portfolio_assets_tests.sample_frames import group_frames, store_frames
-from portfolio_assets_tests.test_quality_gate import FIRST, LAST, PRICES, days, mutate, one, spike_prices_and_targets
+from portfolio_assets_tests.test_quality_gate import (
+    FIRST,
+    LAST,
+    PRICES,
+    days,
+    mutate,
+    one,
+    run_gate,
+    spike_prices_and_targets,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -59,18 +66,11 @@ def upstream() -> dict[str, pd.DataFrame]:
 
 
 def _gate(data_dir, instance, engine: EngineResource):
-    result = materialize_range(
-        [gate_and_rows],
-        FIRST,
-        LAST,
-        resources=make_resources(data_dir, engine=engine),
-        instance=instance,
-        raise_on_error=False,
-        log_level="CRITICAL",
-    )
-    checks = {}
-    for e in result.get_asset_check_evaluations():
-        checks[e.check_name] = (e.passed, {k: getattr(v, "value", v) for k, v in e.metadata.items()})
+    """``test_quality_gate.run_gate`` of the gate alone, each evaluation as (passed, metadata values)."""
+    result, evaluations, _, _ = run_gate(data_dir, instance, selection=(gate_and_rows,), engine=engine)
+    checks = {
+        name: (e.passed, {k: getattr(v, "value", v) for k, v in e.metadata.items()}) for name, e in evaluations.items()
+    }
     return result, checks
 
 
