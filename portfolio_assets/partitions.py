@@ -13,27 +13,27 @@ store file per partition) proportional to months, not days; a month's partition
 is materialised again each day while the month runs. ``daily`` gives one
 partition per day. The days of a run are its partitions' days cut to the window
 (:func:`day_bounds`): the first and last month may be partial. Every lookback and
-look-ahead is stated in days (``spans``) and converted to whole partitions here
-(:func:`partitions_for_days`);
-an asset reads the partitions that hold its days and keeps exactly those days, so
-the granularity changes no value.
+look-ahead is stated in days (``spans``); an asset reads the partitions that hold
+those days (:func:`keys_holding`) from the store and keeps exactly those days, so
+the granularity changes no value. Dagster's dependencies between the assets are
+day to day: a backfill of N days targets N days of each asset it selects.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 
 import pandas as pd
 from dagster import (
     DailyPartitionsDefinition,
     MonthlyPartitionsDefinition,
-    TimeWindowPartitionMapping,
+    PartitionKeyRange,
     TimeWindowPartitionsDefinition,
 )
 
+from portfolio_assets.errors import PartitionWindowError
 from portfolio_assets.settings import PARTITIONS, PARTITIONS_ENV, WINDOW, Window
-from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
+from portfolio_assets.spans import HORIZON_DAYS
 from portfolio_assets.timeutil import strftime_distinct
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -100,26 +100,6 @@ def partition_keys_of(timestamps: pd.Series, granularity: str) -> pd.Series:
     return strftime_distinct(pd.to_datetime(timestamps, utc=True), KEY_FORMATS[granularity])
 
 
-@cache
-def partitions_for_days(days: int, granularity: str = PARTITIONS, *, ahead: bool = False) -> int:
-    """Whole partitions that always hold ``days`` days before a partition's first day (``ahead``: after its last).
-
-    Monthly: the most months any month's first day minus ``days`` (last day plus ``days``) reaches over a whole
-    400-year Gregorian cycle: the fewest a fixed mapping can ask for.
-    """
-    if granularity == "daily":
-        return days
-    reach = 0
-    for index in range(400 * 12):
-        first = date(2000 + index // 12, index % 12 + 1, 1)
-        if ahead:
-            start, end = _next_month(first) - timedelta(days=1), _next_month(first) - timedelta(days=1 - days)
-        else:
-            start, end = first - timedelta(days=days), first
-        reach = max(reach, (end.year - start.year) * 12 + end.month - start.month)
-    return reach
-
-
 def day_bounds(labelled: bool, window: Window = WINDOW, today: date | None = None) -> tuple[date, date]:
     """The first and last day the observation (or labelled) partitions stand for.
 
@@ -160,13 +140,20 @@ OBSERVATION_PARTITIONS = observation_partitions(WINDOW)
 LABELLED_PARTITIONS = labelled_partitions(WINDOW)
 
 
-def _reach(before_days: int, after_days: int) -> TimeWindowPartitionMapping:
-    return TimeWindowPartitionMapping(
-        start_offset=-partitions_for_days(before_days), end_offset=partitions_for_days(after_days, ahead=True)
-    )
+def keys_holding(partitions_def: TimeWindowPartitionsDefinition, first_day: date, last_day: date) -> list[str]:
+    """The keys of ``partitions_def``'s partitions holding the days ``first_day..last_day``, in order; raises
+    ``PartitionWindowError`` unless its partitions hold every one of them.
 
-
-INDICATOR_LOOKBACK = _reach(INDICATOR_LOOKBACK_DAYS, 0)
-GATE_PRICES = _reach(CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS)
-"""The gate's prices: the context window before each day, and the horizon after it (to judge suspect moves)."""
-HORIZON_LOOKAHEAD = _reach(0, HORIZON_DAYS)
+    Lookbacks and look-aheads are read this way, by days, not through a Dagster partition mapping: Dagster's
+    dependencies between the assets are day to day (identity), so a backfill of N days targets N days of every
+    selected asset instead of fanning out through a 730-day lookback.
+    """
+    granularity = granularity_of(partitions_def)
+    lo, hi = first_day.strftime(KEY_FORMATS[granularity]), last_day.strftime(KEY_FORMATS[granularity])
+    first_key, last_key = partitions_def.get_first_partition_key(), partitions_def.get_last_partition_key()
+    if first_key is None or last_key is None or lo < first_key or hi > last_key:
+        span = f"{first_key}..{last_key}" if first_key and last_key else "none yet"
+        raise PartitionWindowError(
+            f"days {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d} are not all in the partitions {span} ({granularity})"
+        )
+    return list(partitions_def.get_partition_keys_in_range(PartitionKeyRange(lo, hi)))

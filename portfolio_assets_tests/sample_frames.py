@@ -14,7 +14,6 @@ from portfolio_assets.assets.sentiment import sentiment_frame
 from portfolio_assets.assets.windows import in_window
 from portfolio_assets.features import compute_targets
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets.partitions import partitions_for_days
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.spans import HORIZON_DAYS
 
@@ -31,10 +30,10 @@ def month_keys(first: pd.Timestamp | str, last: pd.Timestamp | str) -> list[str]
 
 
 def mapped_span(first: str, last: str, before_days: int, after_days: int) -> tuple[str, str]:
-    """The days of the whole monthly partitions a mapping of ``before_days`` / ``after_days`` names for
-    ``first..last``: what a fixture must store for the run to load its input."""
-    lo = pd.Period(first, "M") - partitions_for_days(before_days, "monthly")
-    hi = pd.Period(last, "M") + partitions_for_days(after_days, "monthly", ahead=True)
+    """The days of the whole monthly partitions holding ``first`` minus ``before_days`` .. ``last`` plus
+    ``after_days``: what a fixture must store for a run of ``first..last`` to read its lookback / look-ahead."""
+    lo = (pd.Timestamp(first) - pd.Timedelta(days=before_days)).to_period("M")
+    hi = (pd.Timestamp(last) + pd.Timedelta(days=after_days)).to_period("M")
     return lo.start_time.strftime("%Y-%m-%d"), hi.end_time.strftime("%Y-%m-%d")
 
 

@@ -16,7 +16,6 @@ from portfolio_assets import fpmath
 from portfolio_assets.export import read_export
 from portfolio_assets.features import TECHNICAL_FEATURES
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets.partitions import partitions_for_days
 from portfolio_assets.runner import materialize_all, materialize_range
 from portfolio_assets.spans import HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
 from portfolio_assets.universe import load_universe
@@ -29,13 +28,9 @@ pytestmark = pytest.mark.slow
 # targets must come from the Friday before. Its partition (a month) is materialised alone.
 DAY = "2011-06-13"
 MONTH = ("2011-06-01", "2011-06-30")
-LOOKBACK_START = (pd.Period(DAY, "M") - partitions_for_days(INDICATOR_LOOKBACK_DAYS, "monthly")).start_time.strftime(
-    "%Y-%m-%d"
-)
+LOOKBACK_START = mapped_span(*MONTH, INDICATOR_LOOKBACK_DAYS, 0)[0]
 HORIZON_END = (pd.Timestamp(DAY) + pd.Timedelta(days=HORIZON_DAYS)).strftime("%Y-%m-%d")
-MONTH_HORIZON_END = (pd.Period(DAY, "M") + partitions_for_days(HORIZON_DAYS, "monthly", ahead=True)).end_time.strftime(
-    "%Y-%m-%d"
-)
+MONTH_HORIZON_END = mapped_span(*MONTH, 0, HORIZON_DAYS)[1]
 
 
 @pytest.fixture(scope="session")
@@ -257,31 +252,37 @@ def test_a_truncated_lookback_is_refused(tmp_path, instance):
         materialize_range([indicators], DAY, DAY, resources=resources, instance=instance)
 
 
-def test_require_input_window_names_what_dagster_truncated():
+def test_input_keys_are_the_partitions_holding_the_days_and_refuse_days_outside_the_window():
     from types import SimpleNamespace
 
-    from dagster import AssetKey, TimeWindow
+    from dagster import AssetKey
 
-    from portfolio_assets.assets.windows import require_input_window
+    from portfolio_assets.assets.windows import input_keys
     from portfolio_assets.errors import PartitionWindowError
+    from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 
-    start, end = pd.Timestamp("2011-01-01", tz="UTC"), pd.Timestamp("2011-02-01", tz="UTC")
     context = SimpleNamespace(
         assets_def=SimpleNamespace(key=AssetKey("targets")),
-        asset_partitions_time_window_for_input=lambda name: TimeWindow(start.to_pydatetime(), end.to_pydatetime()),
+        asset_partitions_def_for_input=lambda name: OBSERVATION_PARTITIONS,
     )
-    frame = pd.DataFrame({"timestamp": pd.date_range("2010-12-30", "2011-02-02", tz="UTC")})
-    # More days than needed are handed over: exactly the needed ones are kept.
-    kept = require_input_window(
-        context, "prices", frame, first_day=start + pd.Timedelta(days=2), last_day=end - pd.Timedelta(days=3)
-    )
-    assert kept["timestamp"].tolist() == list(pd.date_range("2011-01-03", "2011-01-29", tz="UTC"))
+    day = pd.Timestamp("2011-01-03", tz="UTC")
+    assert input_keys(context, "prices", first_day=day, last_day=day + pd.Timedelta(days=90)) == [
+        "2011-01-01",
+        "2011-02-01",
+        "2011-03-01",
+        "2011-04-01",
+    ]
+    # The sample's prices end on 2013-02-28: a horizon past it is refused, naming both spans.
     with pytest.raises(
         PartitionWindowError,
-        match=r"covers 2011-01-01\.\.2011-01-31 but this run needs "
-        r"2011-01-01\.\.2011-03-01",
+        match=r"input 'prices' covers 2008-01-01\.\.2013-02-28 but this run needs 2012-12-01\.\.2013-03-01",
     ):
-        require_input_window(context, "prices", frame, first_day=start, last_day=pd.Timestamp("2011-03-01", tz="UTC"))
+        input_keys(
+            context,
+            "prices",
+            first_day=pd.Timestamp("2012-12-01", tz="UTC"),
+            last_day=pd.Timestamp("2013-03-01", tz="UTC"),
+        )
 
 
 def test_the_export_records_its_provenance_and_is_reproducible(full_backfill, instance, tmp_path):

@@ -5,16 +5,15 @@ from datetime import UTC, date, datetime, timedelta
 import pandas as pd
 import pytest
 
+from portfolio_assets.errors import PartitionWindowError
 from portfolio_assets.partitions import (
-    GATE_PRICES,
-    INDICATOR_LOOKBACK,
     LABELLED_PARTITIONS,
     OBSERVATION_PARTITIONS,
     day_bounds,
+    keys_holding,
     labelled_partitions,
     observation_partitions,
     partition_keys_of,
-    partitions_for_days,
 )
 from portfolio_assets.settings import SettingError, Window, read_partitions, read_window
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS, INDICATOR_LOOKBACK_DAYS
@@ -70,24 +69,23 @@ def test_live_partitions_reach_the_newest_day():
 
 @pytest.mark.parametrize("granularity", ["daily", "monthly"])
 @pytest.mark.parametrize("days", [0, 1, 27, 28, 29, 90, CONTEXT_LOOKBACK_DAYS, INDICATOR_LOOKBACK_DAYS])
-def test_mappings_hold_every_day_an_asset_needs_and_no_more_partitions(granularity, days):
-    back = partitions_for_days(days, granularity)
-    ahead = partitions_for_days(days, granularity, ahead=True)
-    if granularity == "daily":
-        assert back == ahead == days
-        return
-    needed_back, needed_ahead = set(), set()
-    for month in pd.period_range("2000-01", "2031-12", freq="M"):  # leap years and every month length
-        first, last = month.start_time, month.end_time.normalize()
-        needed_back.add(month.ordinal - (first - pd.Timedelta(days=days)).to_period("M").ordinal)
-        needed_ahead.add((last + pd.Timedelta(days=days)).to_period("M").ordinal - month.ordinal)
-    assert back == max(needed_back) and ahead == max(needed_ahead)
+def test_a_lookback_or_look_ahead_reads_the_partitions_holding_its_days_and_no_more(granularity, days):
+    partitions = observation_partitions(Window(date(2000, 1, 1), date(2024, 12, 31)), granularity)
+    for first in pd.date_range("2003-01-01", "2020-12-31", freq="37D"):  # leap years and every month length
+        last = first + pd.Timedelta(days=days % 40)
+        for lo, hi in ((first - pd.Timedelta(days=days), last), (first, last + pd.Timedelta(days=days))):
+            keys = keys_holding(partitions, lo.date(), hi.date())
+            if granularity == "daily":
+                assert keys == [d.strftime("%Y-%m-%d") for d in pd.date_range(lo, hi)]
+            else:
+                assert keys == [m.strftime("%Y-%m-01") for m in pd.period_range(lo, hi, freq="M")]
 
 
-def test_the_mappings_use_those_spans():
-    assert INDICATOR_LOOKBACK.start_offset == -partitions_for_days(INDICATOR_LOOKBACK_DAYS)
-    assert GATE_PRICES.start_offset == -partitions_for_days(CONTEXT_LOOKBACK_DAYS)
-    assert GATE_PRICES.end_offset == partitions_for_days(HORIZON_DAYS, ahead=True)
+def test_days_outside_the_partitions_are_refused_naming_them():
+    with pytest.raises(PartitionWindowError, match=r"2007-12-31\.\.2008-01-05 are not all in the partitions 2008"):
+        keys_holding(OBSERVATION_PARTITIONS, date(2007, 12, 31), date(2008, 1, 5))
+    with pytest.raises(PartitionWindowError, match="2013-03-01"):
+        keys_holding(OBSERVATION_PARTITIONS, date(2013, 1, 1), date(2013, 3, 1))
 
 
 def test_rows_are_keyed_by_the_partition_of_their_day():

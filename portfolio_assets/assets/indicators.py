@@ -18,11 +18,9 @@ from dagster import (
 
 from portfolio_assets.assets.benchmarks import benchmark_series
 from portfolio_assets.assets.quality import check_results, check_specs, days_of, schema_counts, schema_outcome_of
-from portfolio_assets.assets.stored import Source, finish, given_up_on_error, run_step
+from portfolio_assets.assets.stored import Source, finish, given_up_on_error, read_source, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
-    input_keys,
-    require_input_window,
     run_window,
     summary_of,
     summary_part,
@@ -38,7 +36,7 @@ from portfolio_assets.engine import EngineResource
 from portfolio_assets.features import CROSS_ASSET_FEATURES, compute_cross_asset, compute_indicators
 from portfolio_assets.features.adjustment import rebase_levels, total_return_prices
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore
-from portfolio_assets.partitions import INDICATOR_LOOKBACK, OBSERVATION_PARTITIONS
+from portfolio_assets.partitions import OBSERVATION_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
 from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import IndicatorsSchema, table_schema, validate_rows
@@ -116,8 +114,9 @@ CODE_VERSION = version_of(__name__)
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="parquet_io_manager",
     ins={
-        "prices": AssetIn(partition_mapping=INDICATOR_LOOKBACK, dagster_type=Nothing),
-        "benchmarks": AssetIn(partition_mapping=INDICATOR_LOOKBACK),
+        # Day to day in Dagster (a backfill of N days targets N days); the 730-day lookback is read by days.
+        "prices": AssetIn(dagster_type=Nothing),
+        "benchmarks": AssetIn(dagster_type=Nothing),
     },
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(IndicatorsSchema)},
@@ -128,7 +127,6 @@ def indicators(
     landing: LandingZoneResource,
     storage: StorageResource,
     engine: EngineResource,
-    benchmarks: pd.DataFrame,
 ) -> Iterator[Output[pd.DataFrame | None] | AssetCheckResult]:
     """Technical indicators per asset per trading day (RSI-14 Wilder, MACD 12/26/9, Bollinger 20x2,
     SMA 20/50/200, EMA 12/26, ATR-14, ADX-14, volatilities, momenta, returns, oscillators; see
@@ -142,11 +140,11 @@ def indicators(
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
     lookback = clamp_lookback(first, INDICATOR_LOOKBACK_DAYS, data_start)
-    benchmarks = require_input_window(context, "benchmarks", benchmarks, first_day=lookback, last_day=last)
+    store = PartitionStore(storage.store_root())
+    benchmarks = read_source(context, store, Source("benchmarks", lookback, last))
     # An asset a failed source left out of any prices partition of the lookback would have a hole in its
     # history, and every indicator after it would be wrong: it is left out here too until refilled.
-    store = PartitionStore(storage.store_root())
-    excluded = store.exclusions(["prices"], input_keys(context, "prices"))
+    excluded = store.exclusions(["prices"], Source("prices", lookback, last).keys(context))
     if excluded:
         context.log.warning(f"indicators: left out (a lookback partition of prices lacks them): {excluded}")
     has_volume = has_volume_for(landing.universe().assets)

@@ -2,6 +2,7 @@
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -21,12 +22,10 @@ from dagster import (
 from portfolio_assets.assets.gate_checks import GATE_SIDES, gate_partial, gate_results
 from portfolio_assets.assets.gate_checks import TARGET as IC_TARGET
 from portfolio_assets.assets.quality import CHECKS, check_specs, failed_blocking
-from portfolio_assets.assets.stored import Source, Step, commit, given_up_on_error, run_step
+from portfolio_assets.assets.stored import Source, Step, commit, given_up_on_error, read_source, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
-    input_keys,
-    require_input_window,
     run_window,
 )
 from portfolio_assets.checks import (
@@ -58,7 +57,7 @@ from portfolio_assets.features.adjustment import ADJUSTMENT_COLUMNS, adjusted_cl
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import context_windows, format_rows
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, VALIDATED, PartitionStore
-from portfolio_assets.partitions import GATE_PRICES, LABELLED_PARTITIONS
+from portfolio_assets.partitions import LABELLED_PARTITIONS
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import SftRowsSchema, table_schema, validate_rows
@@ -129,10 +128,10 @@ def not_applicable_texts(rows: pd.DataFrame, has_volume: dict[str, bool]) -> lis
     return texts[codes.reshape(-1)].tolist()
 
 
-LABELLED_INS = {  # read by the step itself (``stored.run_step``), but macro, which every asset shares
-    "prices": AssetIn(partition_mapping=GATE_PRICES, dagster_type=Nothing),
+LABELLED_INS = {  # read by the step itself, by days (day to day in Dagster: a backfill of N days targets N days)
+    "prices": AssetIn(dagster_type=Nothing),
     "indicators": AssetIn(dagster_type=Nothing),
-    "macro": AssetIn(),
+    "macro": AssetIn(dagster_type=Nothing),
     "sentiment": AssetIn(dagster_type=Nothing),
     "targets": AssetIn(dagster_type=Nothing),
 }
@@ -335,32 +334,29 @@ def gate_and_rows(
     export: ExportResource,
     landing: LandingZoneResource,
     engine: EngineResource,
-    macro: pd.DataFrame,
 ) -> Iterator[Output[pd.DataFrame | None] | AssetCheckResult]:
     """Build the run's candidate rows once; store the invalid ones in `quarantine`, evaluate the
     gate's checks, and write the valid ones to `sft_rows` only when every blocking check passed."""
     first, last = run_window(context)
     data_start = pd.Timestamp(WINDOW.start, tz="UTC")
-    macro = require_input_window(context, "macro", macro, first_day=first, last_day=last)
     universe = landing.universe()
+    store = PartitionStore(export.storage.store_root())
+    macro = read_source(context, store, Source("macro", first, last))
+    lookback = clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start)
+    sources = [
+        Source("prices", lookback, last + pd.Timedelta(days=HORIZON_DAYS)),
+        *(Source(name, first, last) for name in ("indicators", "sentiment", "targets")),
+    ]
     # An asset left out of any prices, indicators or sentiment partition the gate reads (one of its sources
     # failed) is left out of the whole run: its rows would lack context, targets, features or sentiment.
     # The others are built; training_set names it.
-    store = PartitionStore(export.storage.store_root())
-    excluded = {
-        **store.exclusions(["sentiment"], input_keys(context, "sentiment")),
-        **store.exclusions(["indicators"], input_keys(context, "indicators")),
-        **store.exclusions(["prices"], input_keys(context, "prices")),
-    }
+    excluded: dict[str, str] = {}
+    for name in ("sentiment", "indicators", "prices"):
+        excluded.update(store.exclusions([name], next(s for s in sources if s.name == name).keys(context)))
     excluded = dict(sorted(excluded.items()))
     if excluded:
         context.log.warning(f"gate: left out of {first:%Y-%m-%d}..{last:%Y-%m-%d}: {excluded}")
-    out = tuple(excluded)
-    lookback = clamp_lookback(first, CONTEXT_LOOKBACK_DAYS, data_start)
-    sources = [
-        Source("prices", lookback, last + pd.Timedelta(days=HORIZON_DAYS), out),
-        *(Source(name, first, last, out) for name in ("indicators", "sentiment", "targets")),
-    ]
+    sources = [replace(s, leave_out=tuple(excluded)) for s in sources]
     call = StepCall(gate_frames, ("quarantine", "sft_rows"), (first, last), _gate_checks, GATE_SIDES)
     shared = {"macro": macro, "first": first, "last": last, "context_window": export.context_window}
     shared["universe"] = universe

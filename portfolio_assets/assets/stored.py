@@ -20,7 +20,7 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, MetadataValue, Output
 
 from portfolio_assets.assets.quality import checked_metadata, failed_blocking
-from portfolio_assets.assets.windows import check_input_window, in_window, input_keys
+from portfolio_assets.assets.windows import in_window, input_keys
 from portfolio_assets.direct import StepCall, StoredOutput, run_stored, stored_input
 from portfolio_assets.engine import EngineResource, joined
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore, Staging
@@ -35,6 +35,19 @@ class Source:
     first_day: pd.Timestamp
     last_day: pd.Timestamp
     leave_out: tuple[str, ...] = ()
+
+    def keys(self, context: AssetExecutionContext) -> list[str]:
+        """The keys of the input's partitions holding the source's days (``windows.input_keys``)."""
+        return input_keys(context, self.name, first_day=self.first_day, last_day=self.last_day)
+
+
+def read_source(context: AssetExecutionContext, store: PartitionStore, source: Source) -> pd.DataFrame:
+    """The source's rows on its days, read from the store here (without the assets it leaves out)."""
+    granularity = granularity_of(context.asset_partitions_def_for_input(source.name))
+    rows = in_window(
+        store.read([source.name], source.keys(context), granularity=granularity), source.first_day, source.last_day
+    )
+    return rows[~rows["asset_symbol"].isin(list(source.leave_out))] if source.leave_out else rows
 
 
 @dataclass
@@ -61,8 +74,7 @@ def run_step(
 ) -> Step:
     """``call`` on the ``sources``' rows (``shared`` given whole): store to store when the engine reads the
     store, else here (each output's rows in ``order``)."""
-    for source in sources:
-        check_input_window(context, source.name, first_day=source.first_day, last_day=source.last_day)
+    keys = {s.name: s.keys(context) for s in sources}  # checks every source's days first
     granularity = {s.name: granularity_of(context.asset_partitions_def_for_input(s.name)) for s in sources}
     shared = dict(shared or {})
     if engine.reads_store(store):
@@ -71,7 +83,7 @@ def run_step(
                 store,
                 s.name,
                 [s.name],
-                input_keys(context, s.name),
+                keys[s.name],
                 granularity=granularity[s.name],
                 first_day=s.first_day,
                 last_day=s.last_day,
@@ -90,12 +102,7 @@ def run_step(
                 store.abort(staging)
             raise
         return Step({}, list(staged.partials.values()), staged.sides, stagings, staged)
-    frames = {}
-    for s in sources:
-        rows = in_window(
-            store.read([s.name], input_keys(context, s.name), granularity=granularity[s.name]), s.first_day, s.last_day
-        )
-        frames[s.name] = rows[~rows["asset_symbol"].isin(list(s.leave_out))] if s.leave_out else rows
+    frames = {s.name: read_source(context, store, s) for s in sources}
     results = engine.map_assets(call, frames, shared=shared)
     outputs = {
         n: results[0][0][n]

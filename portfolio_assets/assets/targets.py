@@ -24,7 +24,7 @@ from portfolio_assets.direct import StepCall
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.features import compute_targets
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets.partitions import HORIZON_LOOKAHEAD, LABELLED_PARTITIONS
+from portfolio_assets.partitions import LABELLED_PARTITIONS
 from portfolio_assets.resources import LandingZoneResource, StorageResource
 from portfolio_assets.schedules import DAILY_FRESHNESS
 from portfolio_assets.schemas import TargetsSchema, table_schema, validate_rows
@@ -51,7 +51,8 @@ CODE_VERSION = version_of(__name__)
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
     io_manager_key="parquet_io_manager",
-    ins={"prices": AssetIn(partition_mapping=HORIZON_LOOKAHEAD, dagster_type=Nothing)},
+    # Day to day in Dagster (a backfill of N days targets N days); the 90-day look-ahead is read by days.
+    ins={"prices": AssetIn(dagster_type=Nothing)},
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(TargetsSchema)},
     check_specs=check_specs("targets", ["schema"]),

@@ -1,13 +1,12 @@
-"""Days of a run, and checks on the partitions Dagster hands to inputs.
+"""Days of a run, and the partitions of the days an asset reads from its inputs.
 
 A run's days are its partitions' days cut to the window the partitions stand for
 (``partitions.day_bounds``): a month partition may hold days before the window's
-first day or after its last. Dagster silently truncates a mapped window at the
-edge of the upstream partitions, and a mapping in whole partitions may hand over
-more days than needed. An asset that needs a lookback or a look-ahead therefore
-states the days it needs, refuses to compute when the input does not hold them,
-and keeps exactly those days (:func:`require_input_window`), so its values do not
-depend on the partitions' granularity.
+first day or after its last. An asset that needs a lookback or a look-ahead
+states the days it needs, refuses to compute when the input's partitions do not
+hold them (:func:`input_keys`), reads the partitions holding them from the store
+and keeps exactly those days (:func:`in_window`), so its values do not depend on
+the partitions' granularity.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue
 
 from portfolio_assets.errors import PartitionWindowError
-from portfolio_assets.partitions import LABELLED_PARTITIONS, day_bounds
+from portfolio_assets.partitions import LABELLED_PARTITIONS, day_bounds, keys_holding
 
 
 def _utc(moment: datetime) -> pd.Timestamp:
@@ -42,38 +41,25 @@ def run_window(context: AssetExecutionContext) -> tuple[pd.Timestamp, pd.Timesta
     return first, last
 
 
-def input_keys(context: AssetExecutionContext, input_name: str) -> list[str]:
-    """The partition keys the run's input ``input_name`` is mapped to."""
-    return list(context.asset_partition_keys_for_input(input_name))
-
-
-def require_input_window(
-    context: AssetExecutionContext,
-    input_name: str,
-    frame: pd.DataFrame,
-    *,
-    first_day: pd.Timestamp,
-    last_day: pd.Timestamp,
-) -> pd.DataFrame:
-    """The rows of ``frame`` (input ``input_name``) on ``first_day..last_day``; raises unless the input's
-    mapped partitions hold every one of those days."""
-    check_input_window(context, input_name, first_day=first_day, last_day=last_day)
-    return in_window(frame, first_day, last_day)
-
-
-def check_input_window(
+def input_keys(
     context: AssetExecutionContext, input_name: str, *, first_day: pd.Timestamp, last_day: pd.Timestamp
-) -> None:
-    """Raise unless the partitions mapped to input ``input_name`` hold every day of ``first_day..last_day``."""
-    window = context.asset_partitions_time_window_for_input(input_name)
-    got_first = _utc(window.start)
-    got_last = _utc(window.end) - pd.Timedelta(days=1)
-    if got_first > first_day or got_last < last_day:
+) -> list[str]:
+    """The keys of input ``input_name``'s partitions holding ``first_day..last_day``; raises unless its
+    partitions, cut to their window, hold every one of those days.
+
+    Dagster hands an asset its inputs' partitions of the same days (the dependency is identity, so a backfill
+    does not fan out); an asset that looks back or ahead reads the days it needs by these keys from the store,
+    which names any partition not materialised.
+    """
+    partitions_def = context.asset_partitions_def_for_input(input_name)
+    low, high = day_bounds(labelled=partitions_def == LABELLED_PARTITIONS)
+    if first_day.date() < low or last_day.date() > high:
         raise PartitionWindowError(
-            f"{context.assets_def.key.to_user_string()}: input '{input_name}' covers "
-            f"{got_first:%Y-%m-%d}..{got_last:%Y-%m-%d} but this run needs {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}; "
-            "materialise the missing upstream partitions (or widen the configured window)"
+            f"{context.assets_def.key.to_user_string()}: input '{input_name}' covers {low}..{high} but this run "
+            f"needs {first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}; materialise the missing upstream partitions "
+            "(or widen the configured window)"
         )
+    return keys_holding(partitions_def, first_day.date(), last_day.date())  # type: ignore[arg-type]
 
 
 def clamp_lookback(first_day: pd.Timestamp, lookback_days: int, data_start: pd.Timestamp) -> pd.Timestamp:
