@@ -163,6 +163,7 @@ def run_build(
     else:
         share = 1.0 - sampler.ours / max(sampler.samples, 1e-9)
     stages, rows, runs = run_stats(instance, [r.run_id for r in results])
+    cost = instance_cost(instance, [r.run_id for r in results])
     event = instance.get_latest_materialization_event(AssetKey("training_set"))
     assert event is not None and event.asset_materialization is not None
     export = event.asset_materialization.metadata
@@ -180,6 +181,7 @@ def run_build(
         "run_seconds": runs,
         "workers": workers,
         "worker_peaks_mb": worker_peaks(in_workers),
+        "instance": cost,
     }
 
 
@@ -190,6 +192,39 @@ def worker_peaks(runs: Sequence[Any]) -> dict[str, int]:
         phase = phase_of(run.assets)
         peaks[phase] = max(peaks.get(phase, 0), round(run.peak_rss / 2**20))
     return peaks
+
+
+def instance_cost(instance, run_ids: list[str]) -> dict[str, object]:
+    """What the runs cost the persistent instance: events per type, their serialised megabytes, and the seconds
+    from each run's first event to its first step (Dagster planning the run: one planned event per partition
+    per asset), summed."""
+    from dagster import DagsterEventType
+    from dagster._serdes import serialize_value
+
+    kinds: dict[str, int] = defaultdict(int)
+    size = before_steps = 0.0
+    for run_id in run_ids:
+        entries = instance.all_logs(run_id)
+        first_step = next(
+            (
+                e.timestamp
+                for e in entries
+                if e.dagster_event and e.dagster_event.event_type == DagsterEventType.STEP_START
+            ),
+            None,
+        )
+        if entries and first_step is not None:
+            before_steps += first_step - entries[0].timestamp
+        for entry in entries:
+            kinds[entry.dagster_event.event_type_value if entry.dagster_event else "LOG"] += 1
+            size += len(serialize_value(entry))
+    return {
+        "events": sum(kinds.values()),
+        "event_mb": round(size / 2**20, 2),
+        "planned": kinds.get(DagsterEventType.ASSET_MATERIALIZATION_PLANNED.value, 0),
+        "materializations": kinds.get(DagsterEventType.ASSET_MATERIALIZATION.value, 0),
+        "seconds_before_first_step": round(before_steps, 2),
+    }
 
 
 def run_stats(instance, run_ids: list[str]) -> tuple[dict[str, float], dict[str, int], list[float]]:
@@ -357,6 +392,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{', '.join(f'{mb:,} MB (pid {pid}, parent {ppid})' for mb, pid, ppid in build['peak_processes_mb'])} "
         "(those over 64 MB)"
     )
+    cost = build["instance"]
+    print(
+        f"instance: {cost['events']:,} events ({cost['planned']:,} planned, {cost['materializations']:,} "
+        f"materialisations), {cost['event_mb']} MB serialised; {cost['seconds_before_first_step']}s of the runs "
+        "before their first step (Dagster planning)"
+    )
     if build["worker_peaks_mb"]:
         print(
             "largest worker by phase: "
@@ -376,6 +417,7 @@ def main(argv: list[str] | None = None) -> int:
         "dagster_share": round(build["dagster_share"], 3),
         "files": files,
         "indicator_vs_talib": round(ratio, 2),
+        "instance": build["instance"],
     }
     print(json.dumps(summary))
     return 0

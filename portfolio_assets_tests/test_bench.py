@@ -174,3 +174,28 @@ def test_worker_peaks_are_reported_per_phase():
     assert worker_peaks(runs) == {"observation": 1100, "indicators": 700, "labelled": 2400, "export": 300}
     assert partitions_per_run(500, 2) == 8 and partitions_per_run(500, 2, 750_000) == 24
     assert partitions_per_run(100_000, 2) == 1  # at least one month a run
+
+
+@pytest.mark.slow
+def test_the_instance_cost_counts_each_runs_events(full_backfill, instance):
+    from dagster import DagsterEventType
+
+    from portfolio_assets.bench import instance_cost
+
+    _, results = full_backfill
+    run_ids = [r.run_id for r in results]
+    cost = instance_cost(instance, run_ids)
+    planned = sum(
+        1
+        for run_id in run_ids
+        for e in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
+    )
+    assert cost["planned"] == planned > 0
+    # every planned partition was materialised: the sample's runs succeed
+    assert cost["materializations"] == planned
+    assert cost["events"] > 2 * planned and cost["event_mb"] > 0
+    assert (
+        0
+        < cost["seconds_before_first_step"]
+        < sum(e[-1].timestamp - e[0].timestamp for e in (instance.all_logs(r) for r in run_ids))
+    )
