@@ -17,7 +17,7 @@ from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets.schedules import DAILY_AT
 from portfolio_assets_tests.webserver import LOCATION, REPOSITORY, Webserver, backfill, project_env, running_webserver
 
-pytestmark = pytest.mark.slow  # a materialisation and a server: 16-25 s on 2 cores
+pytestmark = pytest.mark.slow  # a materialisation and a server: 15-30 s on 2 cores
 
 WINDOW = ("2008-03-01", "2009-06-30")
 """A short window with labelled days (2009-03-02..2009-04-01). Not from 2008-01-01: a run of only the first days of
