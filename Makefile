@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo backfill export test test-fast dev lint features sample bench bench-features bench-rows clean
+.PHONY: install demo backfill export test test-fast dev lineage-image lint features sample bench bench-features bench-rows clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,12 @@ test-fast: install
 PORT ?= 3000
 dev: install $(DAGSTER_HOME)/dagster.yaml
 	$(VENV)/bin/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+## Redraw docs/lineage.png, the UI's global asset lineage on the instance and data of `make demo`: it starts the
+## webserver and screenshots the page in headless Chromium. Needs Debian's chromium (apt-get install chromium);
+## CI does not run it.
+lineage-image: install $(DAGSTER_HOME)/dagster.yaml
+	$(PY) scripts/lineage_screenshot.py
 
 lint: install
 	$(VENV)/bin/ruff check portfolio_assets portfolio_assets_tests scripts
