@@ -164,3 +164,15 @@ def test_each_decision_time_sees_only_what_was_released_by_it():
     for column in [c for c in frame.columns if c.endswith("_available_at")]:
         assert (frame[column].dropna() <= frame.loc[frame[column].notna(), "decision_time"]).all(), column
     assert len(frame) == 2 * 3 and frame[["timestamp", "decision_time"]].drop_duplicates().shape[0] == 6
+
+
+def test_a_field_with_nothing_released_yet_keeps_utc_availability_and_passes_the_schema():
+    """The sample's first days: the dollar index and oil have no release yet, so every availability is empty;
+    it stays a UTC instant column (it became naive, and macro's blocking schema check failed the run)."""
+    from portfolio_assets.schemas import MacroSchema, validate_rows
+
+    frame = macro_frame(LandingZoneResource(), pd.date_range("2008-01-01", "2008-01-05", freq="D", tz="UTC"))
+    assert frame["dxy_available_at"].isna().all() and frame["oil_price_available_at"].isna().all()
+    for column in [c for c in frame.columns if c.endswith("_available_at")]:
+        assert str(frame[column].dtype) == "datetime64[ns, UTC]", column
+    assert validate_rows(frame, MacroSchema).invalid.empty

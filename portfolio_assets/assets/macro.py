@@ -67,7 +67,7 @@ def macro_frame(landing: LandingZoneResource, days: pd.DatetimeIndex) -> pd.Data
         for name, (observed, frequency) in series.items():
             values, available = align_as_of(decision, observed, frequency)
             frame[name] = values.to_numpy()
-            frame[available_column(name)] = available.to_numpy()
+            frame[available_column(name)] = available.array  # UTC even when nothing is released yet
         parts.append(derive_macro(frame))
     frame = pd.concat(parts, ignore_index=True).sort_values(["timestamp", "decision_time"], kind="stable")
     return frame[MACRO_OUTPUT].reset_index(drop=True)
