@@ -2,9 +2,12 @@
 
 Each partitions set is one run (a single-run backfill): the observation assets over the partitions holding
 START..END, then the labelled assets over those of START..END that are labelled (a day is labelled once its
-90-day horizon is in the window), the export last. Inputs outside the range (the indicators' lookback, the
-targets' horizon) are read from the store as they are. Runs go to the instance of ``DAGSTER_HOME``, so the UI
-(`make dev`) shows them. The last line printed is a JSON summary; the exit status is 1 if a run failed.
+90-day horizon is in the window), the export last: one materialisation of the unpartitioned ``training_set``,
+of the labelled days of those partitions (``--only export``: that alone, e.g. with another
+``PORTFOLIO_PROMPT_FORMAT``; earlier exports are kept and ``LATEST.json`` names the new one). Inputs outside
+the range (the indicators' lookback, the targets' horizon) are read from the store as they are. Runs go to the
+instance of ``DAGSTER_HOME``, so the UI (`make dev`) shows them. The last line printed is a JSON summary; the
+exit status is 1 if a run failed.
 
 ``python -m portfolio_assets.backfill START END [--only observation|labelled|export]``
 """
@@ -67,7 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portfolio_assets.backfill", description=__doc__.split("\n\n")[0])
     parser.add_argument("start", type=_day, help="first day, YYYY-MM-DD")
     parser.add_argument("end", type=_day, help="last day, YYYY-MM-DD")
-    parser.add_argument("--only", choices=ONLY, default="all", help="one partitions set, or the export alone")
+    parser.add_argument(
+        "--only",
+        choices=ONLY,
+        default="all",
+        help="one partitions set, or the export alone (re-export the labelled days START..END)",
+    )
     args = parser.parse_args(argv)
     try:
         runs = plan(args.start, args.end, args.only)

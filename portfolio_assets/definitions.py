@@ -170,7 +170,8 @@ labelled_job = define_asset_job(
     selection=AssetSelection.assets(*LABELLED_ASSETS),
     partitions_def=LABELLED_PARTITIONS,
     description="The labelled days (targets, the gate, the export), one run per range; their observation inputs "
-    "must be stored (the 90-day horizon after, the lookbacks before).",
+    "must be stored (the 90-day horizon after, the lookbacks before). The export (training_set) is not "
+    "partitioned: one materialisation per run, of the run's labelled days (or the days of its run config).",
     tags={"dagster/retry_on_asset_or_op_failure": "false"},  # a failed gate fails again on the same data
 )
 JOBS = [observation_job, labelled_job]

@@ -1,8 +1,10 @@
 """`make demo`: materialise the whole sample window and report the training-set CSV.
 
 A second `make demo` with the same code builds nothing: every partition of every asset is already stored and
-materialised by this code version from the bundled sample (which never changes), so it says so and reports
-the export again. `REBUILD=1 make demo` (``--rebuild``) builds everything again; live mode always builds.
+materialised by this code version from the bundled sample (which never changes), and the export's latest
+materialisation is the export of every labelled day with the current settings, the one ``LATEST.json`` names;
+so it says so and reports the export again. `REBUILD=1 make demo` (``--rebuild``) builds everything again;
+live mode always builds.
 """
 
 from __future__ import annotations
@@ -11,25 +13,34 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from dagster import AssetsDefinition, DagsterInstance
 
 from portfolio_assets import settings
+from portfolio_assets.assets.export_range import whole_window
 from portfolio_assets.assets.raw import RAW_ASSETS
 from portfolio_assets.definitions import ALL_ASSETS, resources_for
+from portfolio_assets.export.naming import export_name, latest_export
 from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets.runner import materialize_all
 
 CODE_VERSION_TAG = "dagster/code_version"
 
 
-def already_built(instance: DagsterInstance, store: PartitionStore, assets: Sequence[AssetsDefinition]) -> bool:
-    """Whether every partition of every asset of ``assets`` is materialised in ``instance`` by the asset's current
-    code version, and (for a stored asset) committed in ``store``."""
+def already_built(
+    instance: DagsterInstance, store: PartitionStore, assets: Sequence[AssetsDefinition], export: Any = None
+) -> bool:
+    """Whether every asset of ``assets`` is materialised in ``instance`` by its current code version: every
+    partition of a partitioned one (and, for a stored one, committed in ``store``); for the unpartitioned export,
+    its latest materialisation must be the export of every labelled day that ``export`` (a resolved
+    ``ExportResource``) names, written whole, and ``LATEST.json`` must point at it (``current_export``)."""
     for definition in assets:
-        keys = set(definition.partitions_def.get_partition_keys())  # type: ignore[union-attr]
+        partitions_def = definition.partitions_def
         for key in definition.keys:
-            if not keys <= set(instance.get_materialized_partitions(key)):
+            if partitions_def is not None and not set(partitions_def.get_partition_keys()) <= set(
+                instance.get_materialized_partitions(key)
+            ):
                 return False
             latest = instance.get_latest_materialization_event(key)
             materialization = latest.asset_materialization if latest is not None else None
@@ -38,10 +49,28 @@ def already_built(instance: DagsterInstance, store: PartitionStore, assets: Sequ
                 or materialization.tags.get(CODE_VERSION_TAG) != definition.code_versions_by_key[key]
             ):
                 return False
+            if partitions_def is None:
+                if export is None or not current_export(export, materialization.metadata):
+                    return False
+                continue
             in_store = definition.get_io_manager_key_for_asset_key(key) == "parquet_io_manager"
-            if in_store and not keys <= set(store.keys(key.path)):  # the store was emptied since
-                return False
+            if in_store and not set(partitions_def.get_partition_keys()) <= set(store.keys(key.path)):
+                return False  # the store was emptied since
     return True
+
+
+def current_export(export: Any, metadata: Mapping[str, Any]) -> bool:
+    """Whether an export's materialisation ``metadata`` is the export of every labelled day with ``export``'s
+    settings, still there, and the one ``LATEST.json`` names."""
+    span = whole_window()
+    name = export_name(export, span.first, span.last)
+    root = export.storage.export_root()
+    path = str(metadata["path"].value) if "path" in metadata else ""
+    if path != str(root / name) and not path.startswith(f"{root / name}/"):  # on S3: a version under it
+        return False
+    if getattr(root, "scheme", None) != "s3" and not (Path(path) / "manifest.json").is_file():
+        return False
+    return latest_export(root) == name
 
 
 def _report(metadata: Mapping[str, object]) -> None:
@@ -61,9 +90,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     live = settings.SOURCE_MODE == "live"
     resources = resources_for()
     built = [a for a in ALL_ASSETS if live or a not in RAW_ASSETS]
-    with resources["storage"].process_config_and_initialize_cm() as storage:  # type: ignore[attr-defined]
-        store = PartitionStore(storage.store_root())  # its settings resolved, as a run resolves them
-    if not live and not rebuild and already_built(instance, store, built):
+    with (
+        resources["storage"].process_config_and_initialize_cm() as storage,  # type: ignore[attr-defined]
+        resources["export"].process_config_and_initialize_cm() as export,  # type: ignore[attr-defined]
+    ):
+        store = PartitionStore(storage.store_root())  # their settings resolved, as a run resolves them
+    if not live and not rebuild and already_built(instance, store, built, export):
         print("already built by this code from the bundled sample: nothing to do (REBUILD=1 make demo builds again)")
         latest = instance.get_latest_materialization_event(ALL_ASSETS[-1].key)
         _report(latest.asset_materialization.metadata)  # type: ignore[union-attr]

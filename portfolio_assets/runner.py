@@ -27,6 +27,7 @@ from dagster._core.instance.ref import InstanceRef
 from dagster._serdes import deserialize_value, serialize_value
 from pydantic import BaseModel
 
+from portfolio_assets.assets.export_range import export_run_config
 from portfolio_assets.assets.raw import RAW_ASSETS
 from portfolio_assets.definitions import (
     ALL_ASSETS,
@@ -81,26 +82,35 @@ def materialize_range(
 ) -> ExecuteInProcessResult:
     """Materialise ``selection`` for the partitions holding days ``first..last`` in ONE run (a single-run backfill).
 
-    ``first`` / ``last`` are ``YYYY-MM-DD`` days (a partition key is its first day). ``log_level`` is the
-    console's: at DEBUG Dagster prints one event per partition. Runs of a dead process left shown as running
-    in ``instance`` are marked failed first (``fail_dead_runs``).
+    ``first`` / ``last`` are ``YYYY-MM-DD`` days (a partition key is its first day). The unpartitioned export,
+    ``training_set``, exports the labelled days of those partitions: run with partitioned assets, as the run's
+    range (tags); alone, named in its run config (``export_range``), in a run without partitions.
+    ``log_level`` is the console's: at DEBUG Dagster prints one event per partition. Runs of a dead process left
+    shown as running in ``instance`` are marked failed first (``fail_dead_runs``).
     """
-    partitions_defs = {a.partitions_def for a in selection}
-    if len(partitions_defs) != 1:
+    partitions_defs = {a.partitions_def for a in selection if a.partitions_def is not None}
+    if len(partitions_defs) > 1:
         raise ValueError(f"one run materialises assets of one partitions definition; got {len(partitions_defs)}")
-    partitions_def = partitions_defs.pop()
-    first, last = partition_range(first, last, partitions_def)
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    run_config: dict[str, object] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    if partitions_defs:
+        partitions_def = partitions_defs.pop()
+        lo, hi = partition_range(first, last, partitions_def)
+        tags |= {RANGE_START_TAG: lo, RANGE_END_TAG: hi}
+    else:  # the export alone: its days in its config
+        partitions_def = LABELLED_PARTITIONS
+        run_config |= export_run_config(first, last)
     if instance is not None:
         fail_dead_runs(instance)
     # The run belongs to its partitions set's named job (the UI lists it under "observation" or "labelled").
     job = next(j for j in JOBS if j.partitions_def == partitions_def)
     resolved = Definitions(assets=ALL_ASSETS, jobs=[job], resources=dict(resources)).resolve_job_def(job.name)
     return resolved.execute_in_process(
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config=run_config,
         instance=instance,
         raise_on_error=raise_on_error,
         asset_selection=[key for a in selection for key in a.keys],
-        tags={RANGE_START_TAG: first, RANGE_END_TAG: last, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
+        tags=tags,
     )
 
 
@@ -113,12 +123,13 @@ def run_ranges(
     log_level: str = "WARNING",
 ) -> dict[str, Any]:
     """Each (assets, first day, last day) of ``runs`` as one run (``materialize_range``), in order, stopping at the
-    first that fails; a JSON-able summary: per run its assets, range, run id, seconds, rows stored per asset and,
-    if it failed, what its steps raised."""
+    first that fails; a JSON-able summary: per run its assets, range, run id, seconds, rows stored per asset, the
+    export it wrote (its days and folder) and, if it failed, what its steps raised."""
     summary: dict[str, Any] = {"runs": [], "success": True}
     for selection, first, last in runs:
         names = ", ".join(a.node_def.name for a in selection)
-        log(f"materialising {names} {first}..{last}")
+        exporting = all(a.partitions_def is None for a in selection)  # the export alone: one export of those days
+        log(f"{'exporting' if exporting else 'materialising'} {names} {first}..{last}")
         started = time.monotonic()
         result = materialize_range(
             selection, first, last, resources=resources, instance=instance, log_level=log_level, raise_on_error=False
@@ -126,6 +137,7 @@ def run_ranges(
         stored = rows_stored(result, selection)
         record: dict[str, Any] = {"assets": names, "range": f"{first}..{last}", "run_id": result.run_id}
         record |= {"success": result.success, "seconds": round(time.monotonic() - started, 1), "rows": stored}
+        record |= exported(result, selection)
         failures = [e.step_failure_data.error for e in result.get_step_failure_events() if e.step_failure_data]
         if failures:
             record["errors"] = [_cause(error) for error in failures if error is not None]
@@ -135,6 +147,15 @@ def run_ranges(
             summary["success"] = False
             break
     return summary
+
+
+def exported(result: ExecuteInProcessResult, selection: Sequence[AssetsDefinition]) -> dict[str, Any]:
+    """``{"export": {"days", "path"}}`` of the export a run of ``selection`` wrote (``{}``: none)."""
+    done = result.asset_materializations_for_node(training_set.node_def.name) if training_set in selection else []
+    if not done:
+        return {}
+    metadata = done[-1].metadata
+    return {"export": {"days": metadata["date_range"].value, "path": str(metadata["path"].value)}}
 
 
 def rows_stored(result: ExecuteInProcessResult, selection: Sequence[AssetsDefinition]) -> dict[str, int]:

@@ -39,12 +39,21 @@ def test_definitions_load_with_every_asset_and_group():
 
 
 def test_partitions_and_single_run_backfills():
-    labelled = {"targets", "quarantine", "sft_rows", "training_set"}
+    labelled = {"targets", "quarantine", "sft_rows"}
     for assets_def in ALL_ASSETS:
         names = {key.to_user_string() for key in assets_def.keys}
+        if names == {"training_set"}:  # an export is one materialisation, not a partition's: a failed one fails none
+            assert assets_def.partitions_def is None and assets_def.backfill_policy is None
+            continue
         assert assets_def.backfill_policy == BackfillPolicy.single_run(), names
         expected = LABELLED_PARTITIONS if names <= labelled else OBSERVATION_PARTITIONS
         assert assets_def.partitions_def == expected, names
+    # the labelled job, partitioned, still runs the export: over the run's labelled partitions
+    job = defs.resolve_job_def("labelled")
+    assert (
+        job.partitions_def == LABELLED_PARTITIONS and AssetKey("training_set") in job.asset_layer.executable_asset_keys
+    )
+    assert job.backfill_policy == BackfillPolicy.single_run()  # from the partitioned assets: a UI backfill is one run
 
 
 def test_lineage_and_window_mappings():

@@ -15,7 +15,6 @@ import pyarrow as pa
 from dagster import (
     AssetExecutionContext,
     AssetIn,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     Nothing,
@@ -23,10 +22,10 @@ from dagster import (
 )
 
 import portfolio_assets
+from portfolio_assets.assets.export_range import ExportRange, export_span
 from portfolio_assets.assets.gate import gate_status
 from portfolio_assets.assets.quality import CHECKS, check_result, check_specs, days_of
 from portfolio_assets.assets.sft_rows import BLOCKING_GATE_CHECKS
-from portfolio_assets.assets.windows import run_window
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.codeversion import version_of
@@ -35,7 +34,7 @@ from portfolio_assets.engine import EngineResource
 from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, sample_sources, shard_key
 from portfolio_assets.export.exporter import LIGHT_COLUMNS, StreamPlan, encode_chunk, export_stream, plan_stream
 from portfolio_assets.export.files import EncodedChunk
-from portfolio_assets.export.naming import LATEST, export_name, point_latest
+from portfolio_assets.export.naming import LATEST, export_name, export_settings, point_latest
 from portfolio_assets.features.sft import format_rows
 from portfolio_assets.io_managers import (
     EXCLUDED_ASSETS,
@@ -401,31 +400,33 @@ CODE_VERSION = version_of(__name__)
     code_version=CODE_VERSION,
     freshness_policy=DAILY_FRESHNESS,
     group_name="training_set",
-    partitions_def=LABELLED_PARTITIONS,
-    backfill_policy=BackfillPolicy.single_run(),
-    # Not loaded: the export reads the stored partitions a chunk at a time (export_partitions).
+    # Unpartitioned: a materialisation is one export (export_range). Not loaded: the export reads the stored
+    # partitions a chunk at a time (export_partitions); the default mapping is every sft_rows partition.
     ins={"sft_rows": AssetIn(dagster_type=Nothing)},
     kinds={"csv", "parquet"},
     metadata={"dagster/column_schema": table_schema(TrainingSetSchema)},
     check_specs=check_specs("training_set", ["universe_complete"]),
 )
 def training_set(
-    context: AssetExecutionContext, export: ExportResource, landing: LandingZoneResource, engine: EngineResource
+    context: AssetExecutionContext,
+    config: ExportRange,
+    export: ExportResource,
+    landing: LandingZoneResource,
+    engine: EngineResource,
 ) -> MaterializeResult:
-    """The training set for the fine-tuning job: the run's sft_rows as CSV, JSONL and Parquet under <export
-    dir>/training_set_<first>_<last>_<prompt format>_<settings digest>/ (LATEST.json there names the newest),
-    sharded by date range (`shard_by`), split in time order into train / validation / test with purged label
-    windows and an embargo, with manifest.json (rows per split/shard/asset, sha256 of every file, schema, real
-    vs synthetic sources, checks passed, code version) and a dataset card. Deterministic: the same partitions
-    give byte-identical files. Written atomically; refuses to export past a failed gate check."""
+    """The training set for the fine-tuning job, one export per materialisation: the sft_rows of the run config's
+    days (first_day / last_day), else of the labelled partitions the run targets, else of every labelled day,
+    as CSV, JSONL and Parquet under <export dir>/training_set_<first>_<last>_<prompt format>_<settings digest>/
+    (earlier exports are kept; LATEST.json there names the newest), sharded by date range (`shard_by`), split in
+    time order into train / validation / test with purged label windows and an embargo, with manifest.json (rows
+    per split/shard/asset, sha256 of every file, schema, real vs synthetic sources, checks passed, code version)
+    and a dataset card. Deterministic: the same partitions give byte-identical files. Written atomically; a
+    failed export leaves the previous one and its materialisation. Refuses to export past a failed gate check."""
+    span = export_span(context, config)
+    first, last, keys = span.first, span.last, span.keys
+    context.log.info(f"training_set: exporting {span.days} ({span.source}; sft_rows {keys[0]}..{keys[-1]})")
     store = PartitionStore(export.storage.store_root())
-    files = store.files(
-        ["sft_rows"],
-        list(context.asset_partition_keys_for_input("sft_rows")),
-        granularity=granularity_of(LABELLED_PARTITIONS),
-    )
-    first, last = run_window(context)
-    keys = list(context.partition_keys)
+    files = store.files(["sft_rows"], keys, granularity=granularity_of(LABELLED_PARTITIONS))
     excluded: dict[str, str] = {}
 
     def provenance() -> dict[str, object]:
@@ -458,7 +459,7 @@ def training_set(
         prompt_format=export.prompt_format,
         provenance=provenance,
         has_volume=has_volume_for(landing.universe().assets),
-        label=f"training_set {first:%Y-%m-%d}..{last:%Y-%m-%d}",
+        label=f"training_set {span.days}",
         workers=export.workers,
         engine=engine,
     )
@@ -477,7 +478,10 @@ def training_set(
             "boundaries": MetadataValue.json({k: str(v) for k, v in report.boundaries.items()}),
             "files": len(report.files),
             "assets": ", ".join(assets),
-            "date_range": f"{first:%Y-%m-%d}..{last:%Y-%m-%d}",
+            "date_range": span.days,
+            "range_from": span.source,
+            "partitions": f"{keys[0]}..{keys[-1]} ({len(keys)} sft_rows partitions)",
+            "settings": MetadataValue.json(export_settings(export)),
             "engine": engine.describe(),
             "latest": MetadataValue.path(str(export.storage.export_root() / LATEST)),
         },

@@ -15,11 +15,9 @@ LATEST = "LATEST.json"
 """In the export root: the folder of the newest export written whole (``export``), its range and when."""
 
 
-def export_name(export: Any, first: pd.Timestamp, last: pd.Timestamp) -> str:
-    """``training_set_<first>_<last>_<prompt format>_<settings digest>`` for an ``ExportResource``: an export's
-    folder named by its content, so one with other settings is written beside the earlier ones, never over them
-    (the same range and settings replace their own folder, atomically)."""
-    settings = {
+def export_settings(export: Any) -> dict[str, object]:
+    """The settings of an ``ExportResource`` that shape an export's bytes (its name's digest)."""
+    return {
         "prompt_format": export.prompt_format,
         "context_window": export.context_window,
         "shard_by": export.shard_by,
@@ -27,6 +25,13 @@ def export_name(export: Any, first: pd.Timestamp, last: pd.Timestamp) -> str:
         "test_start": export.test_start,
         "embargo_days": export.embargo_days,
     }
+
+
+def export_name(export: Any, first: pd.Timestamp, last: pd.Timestamp) -> str:
+    """``training_set_<first>_<last>_<prompt format>_<settings digest>`` for an ``ExportResource``: an export's
+    folder named by its content, so one with other settings is written beside the earlier ones, never over them
+    (the same range and settings replace their own folder, atomically)."""
+    settings = export_settings(export)
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:8]
     return f"training_set_{first:%Y-%m-%d}_{last:%Y-%m-%d}_{export.prompt_format}_{digest}"
 
@@ -41,3 +46,12 @@ def point_latest(root: Any, name: str, first: pd.Timestamp, last: pd.Timestamp) 
     else:
         Path(root).mkdir(parents=True, exist_ok=True)
         write_atomically(Path(root) / LATEST, data)
+
+
+def latest_export(root: Any) -> str | None:
+    """The export ``<root>/LATEST.json`` names (a directory, or an ``objectstore.S3Location``); None: none yet."""
+    try:
+        data = root.get(LATEST) if getattr(root, "scheme", None) == "s3" else (Path(root) / LATEST).read_bytes()
+    except FileNotFoundError:
+        return None
+    return json.loads(data).get("export")
