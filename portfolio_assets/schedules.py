@@ -1,9 +1,11 @@
 """Daily operation: each morning, the partition holding yesterday's observations and the one holding the day
-whose 90-day horizon has just closed, through to the export of that range."""
+whose 90-day horizon has just closed, through to the export of every labelled day up to it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from dagster import (
     FreshnessPolicy,
@@ -39,7 +41,9 @@ def _partition_of(job: JobDefinition | UnresolvedAssetJobDefinition, day: date, 
     return key if key in partitions.get_partition_keys(current_time=now) else None  # type: ignore[union-attr]
 
 
-def daily(job: JobDefinition | UnresolvedAssetJobDefinition, *, lag_days: int) -> ScheduleDefinition:
+def daily(
+    job: JobDefinition | UnresolvedAssetJobDefinition, *, lag_days: int, run_config: Mapping[str, Any] | None = None
+) -> ScheduleDefinition:
     """A schedule that runs ``job`` each morning for the partition holding the day ``lag_days`` before yesterday
     (the same partition is run again as a month fills; a run of a partition replaces its rows whole)."""
 
@@ -50,7 +54,7 @@ def daily(job: JobDefinition | UnresolvedAssetJobDefinition, *, lag_days: int) -
         key = _partition_of(job, day, now)
         if key is None:
             return SkipReason(f"{job.name}: no partition holds {day} (the window is closed, or it has not begun)")
-        return RunRequest(run_key=f"{job.name}-{key}-{now.date()}", partition_key=key)
+        return RunRequest(run_key=f"{job.name}-{key}-{now.date()}", partition_key=key, run_config=run_config or {})
 
     return run_daily
 
@@ -59,5 +63,7 @@ def schedules_for(
     observation: JobDefinition | UnresolvedAssetJobDefinition, labelled: JobDefinition | UnresolvedAssetJobDefinition
 ) -> list[ScheduleDefinition]:
     """The observation job for yesterday's partition; the labelled job (targets, the gate, the export) for the
-    partition of the day whose horizon closed yesterday."""
-    return [daily(observation, lag_days=0), daily(labelled, lag_days=HORIZON_DAYS)]
+    partition of the day whose horizon closed yesterday. Its export holds every labelled day up to that
+    partition's last, not that partition alone (one month cannot be split into train / validation / test)."""
+    history = {"ops": {"training_set": {"config": {"first_day": WINDOW.labelled_start.isoformat()}}}}
+    return [daily(observation, lag_days=0), daily(labelled, lag_days=HORIZON_DAYS, run_config=history)]

@@ -76,3 +76,32 @@ def test_a_live_window_flags_a_late_daily_partition_and_the_sample_never():
         env.pop("PORTFOLIO_END_DATE", None) if not end else None
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=root)
         assert done.stdout.strip().splitlines()[-1] == expected, done.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_the_labelled_mornings_run_exports_every_labelled_day_up_to_its_partition(full_backfill, instance):
+    """The labelled job of one month, as the schedule launches it: its export holds the labelled days from the
+    window's first through that month (one month alone cannot be split into train / validation / test)."""
+    from dagster import AssetKey, Definitions
+
+    from portfolio_assets.definitions import ALL_ASSETS, JOBS, LABELLED_ASSETS
+    from portfolio_assets_tests.resources import make_resources
+
+    data_dir, _ = full_backfill
+    (request,) = _tick("labelled_daily", datetime(2012, 9, 15, 6, tzinfo=UTC)).run_requests
+    assert request.partition_key == "2012-06-01"
+    job = next(j for j in JOBS if j.name == "labelled")
+    resolved = Definitions(assets=ALL_ASSETS, jobs=[job], resources=make_resources(data_dir)).resolve_job_def(
+        "labelled"
+    )
+    result = resolved.execute_in_process(
+        run_config=request.run_config,
+        instance=instance,
+        partition_key=request.partition_key,
+        asset_selection=[key for a in LABELLED_ASSETS for key in a.keys],
+    )
+    assert result.success
+    (export,) = [e for e in result.get_asset_materialization_events() if e.asset_key == AssetKey("training_set")]
+    meta = export.materialization.metadata
+    assert meta["date_range"].value == "2009-01-01..2012-06-30"
+    assert "training_set_2009-01-01_2012-06-30_" in str(meta["path"].value)
