@@ -101,8 +101,11 @@ def test_make_demo_says_what_each_run_stored(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     lines = done.stdout.splitlines()
     starts = [line for line in lines if line.endswith(" …")]
-    assert starts[0].startswith("prices, macro, benchmarks, sentiment, indicators 2008-01-01..")
-    assert starts[-1].startswith("targets, gate_and_rows, training_set 2009-01-01..")  # partitions: months
+    assert starts == [
+        "prices, macro, benchmarks, sentiment, indicators 2008-01-01..2013-02-28 …",
+        "targets, gate_and_rows 2009-01-01..2012-11-30 …",
+        "training_set 2009-01-01..2012-11-30 …",
+    ]
     reports = [line for line in lines if line.startswith("  ") and line.endswith(" s")]
     assert len(reports) == len(starts) and "indicators" in reports[0] and " rows" in reports[0]
     assert any(line.startswith("training set: ") for line in lines)
@@ -115,9 +118,34 @@ def test_make_demo_says_what_each_run_stored(tmp_path):
     assert [line for line in again.stdout.splitlines() if line.startswith("training set: ")] == [
         line for line in lines if line.startswith("training set: ")
     ]
-    # The store emptied: built again.
+    # The store lost an asset: only its partitions set is built again, then the export.
     shutil.rmtree(tmp_path / "data" / "targets")
     rebuilt = subprocess.run(
         [sys.executable, "-m", "portfolio_assets.demo"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
     )
-    assert rebuilt.returncode == 0 and rebuilt.stdout.startswith("building the sample")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
+    assert rebuilt.stdout.startswith("building what is not built yet")
+    starts = [line for line in rebuilt.stdout.splitlines() if line.endswith(" …")]
+    assert starts == ["targets, gate_and_rows 2009-01-01..2012-11-30 …", "training_set 2009-01-01..2012-11-30 …"]
+
+
+@pytest.mark.slow
+def test_make_demo_after_an_interrupted_build_builds_only_the_rest(tmp_path):
+    """Part of the observation window built (a demo stopped after its first months, or a backfill): the demo
+    builds the observation months after it, the labelled days reading any of them, and the export."""
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PORTFOLIO_DATA_DIR": str(tmp_path / "data")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    (tmp_path / "home").mkdir()
+    command = [sys.executable, "-m", "portfolio_assets.backfill", "2008-01-01", "2011-12-31", "--only", "observation"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    demo = subprocess.run(
+        [sys.executable, "-m", "portfolio_assets.demo"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
+    )
+    assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+    starts = [line for line in demo.stdout.splitlines() if line.endswith(" …")]
+    assert starts == [
+        "prices, macro, benchmarks, sentiment, indicators 2012-01-01..2013-02-28 …",
+        "targets, gate_and_rows 2009-01-01..2012-11-30 …",  # none built yet
+        "training_set 2009-01-01..2012-11-30 …",
+    ]
