@@ -56,3 +56,30 @@ def test_a_failed_fsync_fails_the_commit_and_publishes_nothing(tmp_path, monkeyp
         sink.commit()
     sink.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_aborted_parquet_file_writes_nothing_when_its_writer_is_collected(tmp_path):
+    """pyarrow's ParquetWriter closes itself when collected: an aborted export's would write its footer into a
+    file already closed (an 'mmap closed or invalid' error on every aborted export)."""
+    import gc
+    import sys
+
+    import pyarrow as pa
+
+    from portfolio_assets.export.encoders import ParquetStream
+
+    sink = LocalSink(tmp_path / "out", marker="m")
+    staged = sink.open("x.parquet")
+    stream = ParquetStream(staged, [])
+    stream.append_table(pa.table({"a": [1, 2]}))
+    stream.discard()
+    staged.close()
+    sink.abort()
+    raised = []
+    hook, sys.unraisablehook = sys.unraisablehook, raised.append
+    try:
+        del stream
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert raised == [] and not (tmp_path / "out").exists()

@@ -268,6 +268,13 @@ class ParquetStream:
             rest = table.slice(start)
             self._pending, self._rows = [rest], rest.num_rows
 
+    def discard(self) -> None:
+        """Give the file up unfinished (its export is aborted): no footer is written, now or when the writer is
+        collected (pyarrow's ``ParquetWriter.__del__`` closes an open writer, into a file already closed)."""
+        if self._writer is not None:
+            self._writer.is_open = False
+        self._pending, self._rows = [], 0
+
     def close(self) -> None:
         """Write the last row group and the footer (the file must have had a part)."""
         if self._writer is None:

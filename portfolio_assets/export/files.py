@@ -323,5 +323,7 @@ class ExportWriter:
     def abort(self) -> None:
         """Close every open file without recording it (the sink discards them)."""
         for file in self._open.values():
+            if file.parquet is not None:
+                file.parquet.discard()
             file.staged.close()
         self._open.clear()
