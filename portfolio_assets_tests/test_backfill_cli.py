@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from dagster import DagsterInstance
 from portfolio_assets.backfill import plan
 from portfolio_assets.definitions import defs
 from portfolio_assets.partitions import day_bounds
+from portfolio_assets_tests.webserver import project_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,15 +50,14 @@ def test_a_backfill_plan_runs_each_partitions_set_once_clipped_to_its_days():
     assert low <= high
 
 
-def test_make_backfill_rebuilds_a_range_as_runs_the_ui_shows(tmp_path, full_backfill):
+def test_make_backfill_rebuilds_a_range_as_runs_the_ui_shows(tmp_path, full_backfill, monkeypatch):
     """`python -m portfolio_assets.backfill` over a month of a built store: one run per partitions set, named after
     its job, in the instance of DAGSTER_HOME; the JSON summary says what each stored."""
     data_dir = tmp_path / "data"
     shutil.copytree(full_backfill[0], data_dir, ignore=shutil.ignore_patterns("exports"))
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "PORTFOLIO_DATA_DIR": str(data_dir)}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env = project_env(home, data_dir)
+    monkeypatch.setenv("DAGSTER_HOME", str(home))  # the repository's dagster.yaml names it
     command = [sys.executable, "-m", "portfolio_assets.backfill", "2010-03-01", "2010-03-31", "--only"]
     done = subprocess.run([*command, "labelled"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
     summary = json.loads(done.stdout.strip().splitlines()[-1])
@@ -92,9 +91,7 @@ def test_bad_days_are_refused_before_anything_runs():
 def test_make_demo_says_what_each_run_stored(tmp_path):
     """`make demo` (``python -m portfolio_assets.demo``) prints a line as each run starts and one with the rows it
     stored and its seconds, then where the training set is."""
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PORTFOLIO_DATA_DIR": str(tmp_path / "data")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    (tmp_path / "home").mkdir()
+    env = project_env(tmp_path / "home", tmp_path / "data")
     done = subprocess.run(
         [sys.executable, "-m", "portfolio_assets.demo"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900
     )
@@ -133,9 +130,7 @@ def test_make_demo_says_what_each_run_stored(tmp_path):
 def test_make_demo_after_an_interrupted_build_builds_only_the_rest(tmp_path):
     """Part of the observation window built (a demo stopped after its first months, or a backfill): the demo
     builds the observation months after it, the labelled days reading any of them, and the export."""
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home"), "PORTFOLIO_DATA_DIR": str(tmp_path / "data")}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
-    (tmp_path / "home").mkdir()
+    env = project_env(tmp_path / "home", tmp_path / "data")
     command = [sys.executable, "-m", "portfolio_assets.backfill", "2008-01-01", "2011-12-31", "--only", "observation"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

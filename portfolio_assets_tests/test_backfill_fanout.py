@@ -9,7 +9,6 @@ dependencies are now day to day and the lookbacks are read by days from the stor
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from dagster import AssetKey, DagsterInstance
 from dagster._core.execution.asset_backfill import AssetBackfillData
 
 from portfolio_assets.definitions import LABELLED_ASSETS, OBSERVATION_ASSETS
+from portfolio_assets_tests.webserver import project_env
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,12 +57,12 @@ def test_a_backfill_of_two_months_targets_two_months_of_each_asset():
 
 
 @pytest.mark.parametrize("labelled", [False, True])
-def test_a_backfill_of_26_days_targets_26_days_with_daily_partitions(labelled):
+def test_a_backfill_of_26_days_targets_26_days_with_daily_partitions(labelled, tmp_path):
     script = (
         "import json; from portfolio_assets_tests.test_backfill_fanout import backfill_targets; "
         f"print(json.dumps(backfill_targets('2010-05-05', '2010-05-30', {labelled})))"
     )
-    env = {**os.environ, "PORTFOLIO_PARTITIONS": "daily", "PYTHONPATH": str(ROOT)}
+    env = project_env(tmp_path / "home", tmp_path / "data", {"PORTFOLIO_PARTITIONS": "daily"})
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-3000:]
     counts = json.loads(done.stdout.strip().splitlines()[-1])
