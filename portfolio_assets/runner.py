@@ -142,9 +142,17 @@ def rows_stored(result: ExecuteInProcessResult, selection: Sequence[AssetsDefini
     rows: dict[str, int] = {}
     for node in dict.fromkeys(a.node_def.name for a in selection):
         for done in result.asset_materializations_for_node(node):
-            if "rows" in done.metadata:  # each partition's event holds the run's rows
-                rows[done.asset_key.to_user_string()] = int(done.metadata["rows"].value)
+            count = run_rows(done.metadata)
+            if count is not None:
+                rows[done.asset_key.to_user_string()] = count
     return rows
+
+
+def run_rows(metadata: Mapping[str, Any]) -> int | None:
+    """The rows of the whole run a materialisation's metadata names: a stored asset's ``run_rows`` (its ``rows``
+    are its partition's own), else the ``rows`` of an output made once per run (the export)."""
+    value = metadata.get("run_rows", metadata.get("rows"))
+    return None if value is None else int(value.value)
 
 
 def _stored(result: ExecuteInProcessResult, selection: Sequence[AssetsDefinition]) -> str:

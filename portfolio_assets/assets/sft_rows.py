@@ -26,6 +26,7 @@ from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
     input_keys,
+    log_run,
     require_input_window,
     run_window,
 )
@@ -396,7 +397,8 @@ def _judged(
         ended=last_trading_days_for(universe.assets),
         accepted={spec.symbol: spec.accepted_moves for spec in universe.assets},
     )
-    meta = {**verdict.quarantine, **described}
+    log_run(context, "quarantine", verdict.quarantine)
+    meta = {**verdict.quarantine.metadata, **described}
     if step.stored is None:
         yield Output(step.frames["quarantine"], output_name="quarantine", metadata=meta)
     else:
@@ -410,7 +412,8 @@ def _judged(
             "sft_rows was not written. The invalid rows are in quarantine; fix the cause and re-materialise.",
             metadata={"failed_checks": ", ".join(failed)},
         )
-    out_meta = {**verdict.sft_rows, **described}
+    log_run(context, "sft_rows", verdict.sft_rows)
+    out_meta = {**verdict.sft_rows.metadata, **described}
     if verdict.fingerprint:  # always, past the blocking schema check: every stored row passed; the export trusts that
         out_meta[VALIDATED] = verdict.fingerprint
     if step.stored is None:
