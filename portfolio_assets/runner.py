@@ -95,12 +95,16 @@ def materialize_range(
     # The run belongs to its partitions set's named job (the UI lists it under "observation" or "labelled").
     job = next(j for j in JOBS if j.partitions_def == partitions_def)
     resolved = Definitions(assets=ALL_ASSETS, jobs=[job], resources=dict(resources)).resolve_job_def(job.name)
+    tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    # One partition is run as that partition (as a schedule runs it): its check evaluations then name it.
+    span = {RANGE_START_TAG: first, RANGE_END_TAG: last} if first != last else {}
     return resolved.execute_in_process(
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         instance=instance,
         raise_on_error=raise_on_error,
         asset_selection=[key for a in selection for key in a.keys],
-        tags={RANGE_START_TAG: first, RANGE_END_TAG: last, PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()},
+        partition_key=first if first == last else None,
+        tags={**span, **tags},
     )
 
 

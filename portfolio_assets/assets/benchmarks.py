@@ -65,7 +65,7 @@ CODE_VERSION = version_of(__name__)
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(BenchmarksSchema)},
-    check_specs=check_specs("benchmarks", ["schema"]),
+    check_specs=check_specs("benchmarks", ["schema"], OBSERVATION_PARTITIONS),
     deps=["raw_fred", "raw_alphavantage"],
 )
 def benchmarks(

@@ -125,7 +125,7 @@ CODE_VERSION = version_of(__name__)
     },
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(IndicatorsSchema)},
-    check_specs=check_specs("indicators", ["schema", "rsi_bounds", "completeness"]),
+    check_specs=check_specs("indicators", ["schema", "rsi_bounds", "completeness"], OBSERVATION_PARTITIONS),
 )
 def indicators(
     context: AssetExecutionContext,

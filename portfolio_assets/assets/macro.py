@@ -89,7 +89,7 @@ CODE_VERSION = version_of(__name__)
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(MacroSchema)},
-    check_specs=check_specs("macro", ["schema"]),
+    check_specs=check_specs("macro", ["schema"], OBSERVATION_PARTITIONS),
     deps=["raw_fred", "raw_alphavantage"],
 )
 def macro(

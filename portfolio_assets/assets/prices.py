@@ -183,7 +183,11 @@ CODE_VERSION = version_of(__name__)
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(PricesSchema)},
-    check_specs=check_specs("prices", ["schema", "temporal_gaps", "feature_distribution", "cross_source_consistency"]),
+    check_specs=check_specs(
+        "prices",
+        ["schema", "temporal_gaps", "feature_distribution", "cross_source_consistency"],
+        OBSERVATION_PARTITIONS,
+    ),
     deps=["raw_alphavantage", "raw_coingecko"],
 )
 def prices(

@@ -97,7 +97,7 @@ CODE_VERSION = version_of(__name__)
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(SentimentSchema)},
-    check_specs=check_specs("sentiment", ["schema"]),
+    check_specs=check_specs("sentiment", ["schema"], OBSERVATION_PARTITIONS),
     deps=["raw_gdelt", "raw_social", "raw_google_trends", "raw_fear_greed"],
 )
 def sentiment(

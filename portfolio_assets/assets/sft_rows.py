@@ -328,7 +328,7 @@ CODE_VERSION = version_of(__name__)
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
     ins=LABELLED_INS,
-    check_specs=check_specs("quarantine", GATE_CHECKS),
+    check_specs=check_specs("quarantine", GATE_CHECKS, LABELLED_PARTITIONS),
     can_subset=False,
 )
 def gate_and_rows(

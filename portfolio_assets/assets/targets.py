@@ -53,7 +53,7 @@ CODE_VERSION = version_of(__name__)
     ins={"prices": AssetIn(partition_mapping=HORIZON_LOOKAHEAD, dagster_type=Nothing)},
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(TargetsSchema)},
-    check_specs=check_specs("targets", ["schema"]),
+    check_specs=check_specs("targets", ["schema"], LABELLED_PARTITIONS),
 )
 def targets(
     context: AssetExecutionContext, landing: LandingZoneResource, storage: StorageResource, engine: EngineResource
