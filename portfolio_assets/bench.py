@@ -232,12 +232,14 @@ def run_stats(instance, run_ids: list[str]) -> tuple[dict[str, float], dict[str,
     each run's wall seconds."""
     from dagster import DagsterEventType
 
+    from portfolio_assets.runner import run_rows
+
     stages: dict[str, float] = defaultdict(float)
     rows: dict[str, int] = defaultdict(int)
     runs = []
     for run_id in run_ids:
         starts: dict[str, float] = {}
-        run_rows: dict[str, int] = {}  # every partition's event carries the run's count: take one per run
+        counted: dict[str, int] = {}  # every partition's event carries the run's count: take one per run
         entries = instance.all_logs(run_id)
         runs.append(entries[-1].timestamp - entries[0].timestamp if entries else 0.0)
         for entry in entries:
@@ -250,10 +252,10 @@ def run_stats(instance, run_ids: list[str]) -> tuple[dict[str, float], dict[str,
                 stages[event.step_key] += entry.timestamp - starts[event.step_key]
             elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
                 materialization = entry.asset_materialization
-                value = materialization.metadata.get("rows") if materialization else None
-                if value is not None:
-                    run_rows[materialization.asset_key.to_user_string()] = int(value.value)
-        for asset, count in run_rows.items():
+                count = run_rows(materialization.metadata) if materialization else None
+                if count is not None:
+                    counted[materialization.asset_key.to_user_string()] = count
+        for asset, count in counted.items():
             rows[asset] += count
     return dict(stages), dict(rows), runs
 

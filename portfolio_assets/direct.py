@@ -8,7 +8,8 @@ does what the in-process step does between its input and its output::
         --groupBy(partition key).applyInPandas--> each output partition file, staged in the store (executors)
 
 The driver only names the files (``StoredInput``), starts the write (``PartitionStore.begin``), and gets back
-each partition's row count and sha256 and each asset's check partial (small); the step then merges the
+each partition's row count, sha256 and summary (``partsummary``) and each asset's check partial (small); the step
+then merges the
 partials into its checks and commits, or gives the write up. Rows cross Spark as Arrow IPC (input) and as
 pickled pandas (output), so every dtype arrives as it left, and each output file holds its rows in the order
 the in-process write gives them: its bytes are the in-process bytes (``portfolio_assets_tests/engine``).
@@ -27,6 +28,7 @@ import pyarrow.compute as pc
 from portfolio_assets.engine import EngineError, _Raised, pack, unpack
 from portfolio_assets.io_managers import PartitionStore, Staging
 from portfolio_assets.partitions import partition_keys_of
+from portfolio_assets.partsummary import Summary, partition_summary
 
 _ROWS = "group string, name string, seq long, payload binary"
 _RAISED = "\x00raised"
@@ -223,7 +225,8 @@ def _write(
     store: PartitionStore, outputs: Mapping[str, Staging], order: Sequence[str], sides: Sides | None
 ) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """The per-key ``applyInPandas`` function: an output partition's rows of every asset in, its file staged,
-    (rows, sha256) out; a side group's pieces in, its result out; partials and errors pass through."""
+    (rows, sha256, schema, summary) out; a side group's pieces in, its result out; partials and errors pass
+    through."""
 
     def write(rows: pd.DataFrame) -> pd.DataFrame:
         group = str(rows["group"].iloc[0])
@@ -240,7 +243,8 @@ def _write(
                 if order:
                     frame = frame.sort_values(list(order), kind="stable", ignore_index=True)
                 table = pa.Table.from_pandas(frame, preserve_index=False)
-                result = (table.num_rows, store.stage(outputs[name], key, table), table.schema.serialize().to_pybytes())
+                digest = store.stage(outputs[name], key, table)
+                result = (table.num_rows, digest, table.schema.serialize().to_pybytes(), partition_summary(table))
         except Exception as error:
             return pd.DataFrame({"group": [_RAISED], "name": [group], "seq": [0], "payload": [pack(_Raised(error))]})
         return pd.DataFrame({"group": [group], "name": [""], "seq": [0], "payload": [pack(result)]})
@@ -314,21 +318,24 @@ def _empty_output(
 
 @dataclass
 class StoredOutput:
-    """What a ``run_stored`` job staged (rows and sha256 per output and partition key), each asset's partial and
-    each side group's result."""
+    """What a ``run_stored`` job staged (rows, sha256 and summary per output and partition key), each asset's
+    partial and each side group's result."""
 
     counts: dict[str, dict[str, int]]
     digests: dict[str, dict[str, str]]
     partials: dict[str, Any] = field(default_factory=dict)
     """Asset -> what the ``partial`` returned for it, by symbol."""
     sides: dict[str, Any] = field(default_factory=dict)
+    summaries: dict[str, dict[str, Summary]] = field(default_factory=dict)
+    """Output -> partition key -> what its rows are (``partsummary.partition_summary``), made by the task that
+    staged its file."""
 
 
 def _collected(
     collected: pd.DataFrame, store: PartitionStore, outputs: Mapping[str, Staging], empty: Callable[[str], pa.Schema]
 ) -> StoredOutput:
     """The job's results: an asset's error raised as itself (the first by symbol, then a write's), an empty file
-    staged for each key no row fell on, counts, digests, partials and side results."""
+    staged for each key no row fell on, counts, digests, summaries, partials and side results."""
     found: dict[str, dict[str, Any]] = {_RAISED: {}, _PARTIAL: {}, _SCHEMA: {}, _WRITE: {}, _SIDE: {}}
     for group, name, payload in zip(collected["group"], collected["name"], collected["payload"], strict=True):
         if group == _SCHEMA:
@@ -348,6 +355,7 @@ def _collected(
             raise EngineError(f"engine: Spark staged {name} partition(s) the write does not name, e.g. {stray[:3]}")
         counts = {k: int(v[0]) for k, v in written.items()}
         digests = {k: str(v[1]) for k, v in written.items()}
+        summaries = {k: v[3] for k, v in written.items()}
         missing = [k for k in staging.keys if k not in written]
         if missing:  # the schema of the output's other files; if none has a row, of the first asset's output
             given = [found[_SCHEMA][k] for k in sorted(found[_SCHEMA]) if k.partition("\x00")[0] == name]
@@ -355,7 +363,9 @@ def _collected(
             schema = pa.ipc.read_schema(pa.py_buffer(given[0])) if given else empty(name)
             for key in missing:
                 digests[key], counts[key] = store.stage(staging, key, schema.empty_table()), 0
+                summaries[key] = partition_summary(schema.empty_table())
         result.counts[name], result.digests[name] = counts, digests
+        result.summaries[name] = {k: summaries[k] for k in staging.keys}
     return result
 
 

@@ -43,6 +43,7 @@ from dagster import ConfigurableIOManager, InputContext, OutputContext
 
 from portfolio_assets.fsutil import fsync_dir, local_writer, process_alive, write_atomically, writer_identity
 from portfolio_assets.partitions import granularity_of, partition_keys_of
+from portfolio_assets.partsummary import Summary, attach, partition_summary
 from portfolio_assets.resources import StorageResource
 from portfolio_assets.settings import DATA_DIR_ENV, PARTITIONS_ENV
 from portfolio_assets.storecommit import (
@@ -193,9 +194,9 @@ class PartitionStore:
         excluded: Mapping[str, str] | None = None,
         granularity: str = "daily",
         validated: str = "",
-    ) -> dict[str, int]:
+    ) -> dict[str, Summary]:
         """Store ``frame`` split by the partition (day, or month: ``granularity``) of its ``timestamp`` column,
-        as one commit; return rows per key.
+        as one commit; return each key's summary (``partsummary``: its ``rows``, assets, days and a preview).
 
         Every key gets a file (an empty one where no row falls on it). A row whose
         partition is not one of ``partition_keys`` is an error, and nothing is written.
@@ -213,7 +214,7 @@ class PartitionStore:
         except BaseException:
             self.abort(staging)
             raise
-        return {k: parts[k].num_rows for k in keys}
+        return {k: partition_summary(parts[k]) for k in keys}
 
     def begin(self, asset_path: Sequence[str], partition_keys: Sequence[str], *, granularity: str) -> Staging:
         """Start a write of ``partition_keys``: collect garbage, then announce a new generation as in flight."""
@@ -460,7 +461,7 @@ class PartitionedParquetIOManager(ConfigurableIOManager):
         keys = list(context.asset_partition_keys)
         failed = blocked_by(context.output_metadata or {})
         excluded = excluded_assets(context.output_metadata or {})
-        counts = self.store.write(
+        summaries = self.store.write(
             context.asset_key.path,
             obj,
             keys,
@@ -470,9 +471,11 @@ class PartitionedParquetIOManager(ConfigurableIOManager):
             granularity=granularity_of(context.asset_partitions_def),
             validated="" if failed else validated_by(context.output_metadata or {}),
         )
+        # Each partition's own rows on its own event (Dagster builds the events once this returns).
+        attach(context.step_context.add_asset_metadata, context.asset_key, summaries)
         context.add_output_metadata(
             {
-                "partitions_written": len(counts),
+                "run_partitions_written": len(summaries),
                 "stored_under": self.store.location(context.asset_key.path),
                 "readable_downstream": not failed,
             }

@@ -93,10 +93,14 @@ def materialize_range(
         raise ValueError(f"one run materialises assets of one partitions definition; got {len(partitions_defs)}")
     tags = {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
     run_config: dict[str, object] = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    partition_key = None
     if partitions_defs:
         partitions_def = partitions_defs.pop()
         lo, hi = partition_range(first, last, partitions_def)
-        tags |= {RANGE_START_TAG: lo, RANGE_END_TAG: hi}
+        if lo == hi:  # one partition is run as that partition (as a schedule runs it): its checks then name it
+            partition_key = lo
+        else:
+            tags |= {RANGE_START_TAG: lo, RANGE_END_TAG: hi}
     else:  # the export alone: its days in its config
         partitions_def = LABELLED_PARTITIONS
         run_config |= export_run_config(first, last)
@@ -110,6 +114,7 @@ def materialize_range(
         instance=instance,
         raise_on_error=raise_on_error,
         asset_selection=[key for a in selection for key in a.keys],
+        partition_key=partition_key,
         tags=tags,
     )
 
@@ -163,9 +168,17 @@ def rows_stored(result: ExecuteInProcessResult, selection: Sequence[AssetsDefini
     rows: dict[str, int] = {}
     for node in dict.fromkeys(a.node_def.name for a in selection):
         for done in result.asset_materializations_for_node(node):
-            if "rows" in done.metadata:  # each partition's event holds the run's rows
-                rows[done.asset_key.to_user_string()] = int(done.metadata["rows"].value)
+            count = run_rows(done.metadata)
+            if count is not None:
+                rows[done.asset_key.to_user_string()] = count
     return rows
+
+
+def run_rows(metadata: Mapping[str, Any]) -> int | None:
+    """The rows of the whole run a materialisation's metadata names: a stored asset's ``run_rows`` (its ``rows``
+    are its partition's own), else the ``rows`` of an output made once per run (the export)."""
+    value = metadata.get("run_rows", metadata.get("rows"))
+    return None if value is None else int(value.value)
 
 
 def _stored(result: ExecuteInProcessResult, selection: Sequence[AssetsDefinition]) -> str:

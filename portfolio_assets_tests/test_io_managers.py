@@ -26,10 +26,11 @@ def test_round_trip_of_a_partition_range(tmp_path):
     keys = [d.strftime("%Y-%m-%d") for d in pd.date_range("2020-01-01", "2020-03-31")]
     weekdays = [k for k in keys if pd.Timestamp(k).dayofweek < 5]
     frame = frame_for(weekdays)
-    counts = store.write(["prices"], frame, keys)
-    assert len(counts) == len(keys)
-    assert counts["2020-01-04"] == 0  # a Saturday: an empty partition, still written
-    assert counts["2020-01-06"] == 2
+    summaries = store.write(["prices"], frame, keys)
+    assert len(summaries) == len(keys)
+    assert summaries["2020-01-04"] == {"rows": 0}  # a Saturday: an empty partition, still written
+    assert summaries["2020-01-06"]["rows"] == 2 and summaries["2020-01-06"]["assets"] == "AAA, BBB"
+    assert summaries["2020-01-06"]["date_range"] == "2020-01-06..2020-01-06"
     back = store.read(["prices"], keys)
     pd.testing.assert_frame_equal(back, frame)
     assert str(back["timestamp"].dtype) == "datetime64[ns, UTC]"

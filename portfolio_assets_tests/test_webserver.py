@@ -244,7 +244,6 @@ def test_each_materialised_day_has_its_materialisation(server):
         assert rows is not None and rows >= len(store.read(["prices"], [key], granularity="daily")) > 0
 
 
-@pytest.mark.xfail(strict=True, reason="per-partition metadata lands with the h-meta branch")
 def test_each_materialised_day_carries_its_own_row_count(server):
     web, store = server
     for key in (DAY, WEEKEND_DAY):

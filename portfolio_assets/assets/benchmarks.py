@@ -7,7 +7,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Out
 
 from portfolio_assets.assets.macro import macro_series
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
-from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
+from portfolio_assets.assets.windows import in_window, log_run, run_summary, run_window
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.features.cross_asset import BENCHMARK_COLUMNS
 from portfolio_assets.partitions import OBSERVATION_PARTITIONS
@@ -65,7 +65,7 @@ CODE_VERSION = version_of(__name__)
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(BenchmarksSchema)},
-    check_specs=check_specs("benchmarks", ["schema"]),
+    check_specs=check_specs("benchmarks", ["schema"], OBSERVATION_PARTITIONS),
     deps=["raw_fred", "raw_alphavantage"],
 )
 def benchmarks(
@@ -82,5 +82,7 @@ def benchmarks(
     results = [
         check_result(schema_outcome(validate_rows(frame, BenchmarksSchema), "benchmarks"), days=days_of(first, last))
     ]
-    yield Output(frame, metadata=checked_metadata(summary_metadata(frame, first, last), results))
+    run = run_summary(frame, first, last)
+    log_run(context, "benchmarks", run)
+    yield Output(frame, metadata=checked_metadata(run.metadata, results))
     yield from results

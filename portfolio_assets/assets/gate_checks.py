@@ -10,7 +10,6 @@ group per few features (``direct.Sides``), computed on an executor from every as
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,10 +17,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from dagster import AssetCheckResult, MetadataValue
+from dagster import AssetCheckResult
 
 from portfolio_assets.assets.quality import check_results, days_of, schema_counts, schema_outcome_of
-from portfolio_assets.assets.windows import summary_of, summary_part
+from portfolio_assets.assets.windows import RunSummary, report_json, summary_of, summary_part
 from portfolio_assets.checks import (
     CheckOutcome,
     no_target_reasons,
@@ -150,11 +149,11 @@ GATE_SIDES = Sides(_ic_split, _ic_join)
 
 @dataclass
 class GateVerdict:
-    """The gate's merged checks and the metadata of its two outputs."""
+    """The gate's merged checks and the run's summaries of its two outputs."""
 
-    quarantine: dict[str, object]
+    quarantine: RunSummary
     results: list[AssetCheckResult]
-    sft_rows: dict[str, object]
+    sft_rows: RunSummary
     fingerprint: str
     """The validation every stored sft_rows file passed ("" when the calls' frames disagree on dtypes)."""
 
@@ -171,17 +170,19 @@ def gate_results(
 ) -> GateVerdict:
     """Merge the calls' ``gate_partial`` (in asset order) and the IC pass's ``sides`` into the gate's verdict."""
     candidates = sum(p["candidates"] for p in partials)
-    quarantine = summary_of([p["held"] for p in partials], first, last, order=KEYS)
-    quarantine["candidate_rows"] = candidates
+    quarantine = summary_of([p["held"] for p in partials], first, last)
+    quarantine.metadata["run_candidate_rows"] = candidates
     no_target: dict[str, int] = {}
     for p in partials:
         for symbol, count in p["no_target"].items():
             no_target[str(symbol)] = no_target.get(str(symbol), 0) + int(count)
     if no_target:
-        quarantine["no_target_rows"] = MetadataValue.json(dict(sorted(no_target.items())))
+        quarantine.reports["rows without a target (past the asset's last trading day)"] = report_json(
+            dict(sorted(no_target.items()))
+        )
     errors = _sorted([p["errors"] for p in partials]).head(20)
     if len(errors):
-        quarantine["errors"] = MetadataValue.md(errors.to_markdown(index=False))
+        quarantine.reports["validation errors (the first 20)"] = errors.to_markdown(index=False)
     moves = [p["suspects"][1] for p in partials]
     suspects, _ = suspect_moves(
         _sorted([p["suspects"][0] for p in partials]),
@@ -210,11 +211,11 @@ def gate_results(
         ],
         days=days_of(first, last),
     )
-    rows = summary_of([p["out"] for p in partials], first, last, order=KEYS)
-    rows["quarantined_rows"] = candidates - int(rows["rows"])  # type: ignore[call-overload]
+    rows = summary_of([p["out"] for p in partials], first, last)
+    rows.metadata["run_quarantined_rows"] = candidates - int(rows.metadata["run_rows"])  # type: ignore[call-overload]
     tails = [p["out"]["tail"] for p in partials if len(p["out"]["tail"])]
-    last_input = _sorted(tails)["input"].iloc[-1] if tails else None
-    rows["example_input"] = MetadataValue.json(json.loads(last_input)) if last_input is not None else "none"
+    if tails:
+        rows.reports["example input (the run's last row)"] = str(_sorted(tails)["input"].iloc[-1])
     prints = {p["fingerprint"] for p in partials if p["labelled"]} or {p["fingerprint"] for p in partials[:1]}
     fingerprint = prints.pop() if len(prints) == 1 and all(p["valid"] for p in partials) else ""
     return GateVerdict(quarantine, results, rows, fingerprint)

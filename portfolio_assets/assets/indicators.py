@@ -20,7 +20,9 @@ from portfolio_assets.assets.benchmarks import benchmark_series
 from portfolio_assets.assets.quality import check_results, check_specs, days_of, schema_counts, schema_outcome_of
 from portfolio_assets.assets.stored import Source, finish, given_up_on_error, read_source, run_step
 from portfolio_assets.assets.windows import (
+    RunSummary,
     clamp_lookback,
+    log_run,
     run_window,
     summary_of,
     summary_part,
@@ -82,9 +84,9 @@ def indicator_checks(
 
 def indicator_results(
     partials: list[dict[str, Any]], first: pd.Timestamp, last: pd.Timestamp
-) -> tuple[dict[str, object], list[AssetCheckResult]]:
-    """The summary metadata and the check results of the rows whose ``indicator_checks`` are ``partials``."""
-    meta = summary_of([p["summary"] for p in partials], first, last)
+) -> tuple[RunSummary, list[AssetCheckResult]]:
+    """The run's summary and the check results of the rows whose ``indicator_checks`` are ``partials``."""
+    run = summary_of([p["summary"] for p in partials], first, last)
     warm_up = {c: sum(p["warm_up"][c] for p in partials) for c in INDICATOR_COLUMNS}
     out_of_range = [p["rsi"][0] for p in partials]
     results = check_results(
@@ -98,8 +100,10 @@ def indicator_results(
         ],
         days=days_of(first, last),
     )
-    table = markdown_table({f: {"rows in warm-up": n} for f, n in warm_up.items()}, key="feature")
-    return {**meta, "warm_up_rows_per_feature": MetadataValue.md(table)}, results
+    run.reports["warm-up rows per feature"] = markdown_table(
+        {f: {"rows in warm-up": n} for f, n in warm_up.items()}, key="feature"
+    )
+    return run, results
 
 
 CODE_VERSION = version_of(__name__)
@@ -120,7 +124,7 @@ CODE_VERSION = version_of(__name__)
     },
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(IndicatorsSchema)},
-    check_specs=check_specs("indicators", ["schema", "rsi_bounds", "completeness"]),
+    check_specs=check_specs("indicators", ["schema", "rsi_bounds", "completeness"], OBSERVATION_PARTITIONS),
 )
 def indicators(
     context: AssetExecutionContext,
@@ -152,6 +156,7 @@ def indicators(
     prices = Source("prices", lookback, last, leave_out=tuple(excluded))
     step = run_step(context, engine, store, call, [prices], shared={"benchmarks": benchmarks})
     with given_up_on_error(store, step):
-        meta, results = indicator_results(step.partials, first, last)
-        meta = {**meta, "engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)}
+        run, results = indicator_results(step.partials, first, last)
+        log_run(context, "indicators", run)
+        meta = {**run.metadata, "engine": engine.describe(), EXCLUDED_ASSETS: MetadataValue.json(excluded)}
         yield from finish(context, store, step, meta, results)

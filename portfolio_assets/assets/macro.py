@@ -3,11 +3,11 @@
 from collections.abc import Iterator
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
+from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Output, asset
 
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
-from portfolio_assets.assets.windows import run_window, summary_metadata
+from portfolio_assets.assets.windows import log_run, report_json, run_summary, run_window
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import MACRO_AVAILABILITY
 from portfolio_assets.features.macro import align_as_of, derive_macro, release_dates, transform_series
@@ -89,7 +89,7 @@ CODE_VERSION = version_of(__name__)
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(MacroSchema)},
-    check_specs=check_specs("macro", ["schema"]),
+    check_specs=check_specs("macro", ["schema"], OBSERVATION_PARTITIONS),
     deps=["raw_fred", "raw_alphavantage"],
 )
 def macro(
@@ -106,16 +106,17 @@ def macro(
     first, last = run_window(context)
     days = pd.date_range(first, last, freq="D")
     frame = macro_frame(landing, days)
-    meta = summary_metadata(frame, first, last)
+    run = run_summary(frame, first, last)
     fields = [*MACRO_FIELDS, *MACRO_DERIVED]
-    meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in fields})
-    meta["release_rules"] = MetadataValue.json(
+    run.reports["missing per field"] = report_json({c: int(frame[c].isna().sum()) for c in fields})
+    run.reports["release rules"] = report_json(
         {
             s.name: f"{s.source}:{s.series_id or s.symbol} {s.frequency}, +{s.release_lag_days}d after period end"
             f" at {s.release_time or landing.universe().asset(s.symbol or '').bar_end}"
             for s in landing.universe().macro
         }
     )
+    log_run(context, "macro", run)
     results = [check_result(schema_outcome(validate_rows(frame, MacroSchema), "macro"), days=days_of(first, last))]
-    yield Output(frame, metadata=checked_metadata(meta, results))
+    yield Output(frame, metadata=checked_metadata(run.metadata, results))
     yield from results

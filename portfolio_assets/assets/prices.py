@@ -9,7 +9,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Met
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, days_of, schema_outcome
 from portfolio_assets.assets.raw import PRICE_SOURCES
-from portfolio_assets.assets.windows import in_window, run_window, summary_metadata
+from portfolio_assets.assets.windows import in_window, log_run, run_summary, run_window
 from portfolio_assets.checks import (
     calendars_for,
     cross_source_consistency,
@@ -183,7 +183,11 @@ CODE_VERSION = version_of(__name__)
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(PricesSchema)},
-    check_specs=check_specs("prices", ["schema", "temporal_gaps", "feature_distribution", "cross_source_consistency"]),
+    check_specs=check_specs(
+        "prices",
+        ["schema", "temporal_gaps", "feature_distribution", "cross_source_consistency"],
+        OBSERVATION_PARTITIONS,
+    ),
     deps=["raw_alphavantage", "raw_coingecko"],
 )
 def prices(
@@ -225,7 +229,8 @@ def prices(
         ],
         days=days_of(first, last),
     )
-    meta = summary_metadata(frame, first, last)
-    meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
+    run = run_summary(frame, first, last)
+    log_run(context, "prices", run)
+    meta = {**run.metadata, EXCLUDED_ASSETS: MetadataValue.json(excluded)}
     yield Output(frame, metadata=checked_metadata(meta, results))
     yield from results

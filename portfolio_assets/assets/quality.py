@@ -5,11 +5,19 @@ so it covers exactly the partitions the run materialised (a separate
 ``@asset_check`` on a partitioned asset would load every partition).
 """
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, MetadataValue
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    MetadataValue,
+    PartitionsDefinition,
+    PreviewWarning,
+)
 
 from portfolio_assets.checks import FAILURE_COLUMNS, CheckOutcome, failures_markdown
 from portfolio_assets.checks.outcome import readable_tables
@@ -67,11 +75,27 @@ CHECKS: dict[str, tuple[bool, str]] = {
 }
 
 
-def check_specs(asset_name: str, names: Sequence[str]) -> list[AssetCheckSpec]:
-    """Specs for ``names`` on ``asset_name``; blocking ones stop downstream assets in the run."""
-    return [
-        AssetCheckSpec(name, asset=asset_name, blocking=CHECKS[name][0], description=CHECKS[name][1]) for name in names
-    ]
+def check_specs(
+    asset_name: str, names: Sequence[str], partitions_def: PartitionsDefinition | None = None
+) -> list[AssetCheckSpec]:
+    """Specs for ``names`` on ``asset_name``; blocking ones stop downstream assets in the run.
+
+    ``partitions_def`` (the asset's): a run of one partition (a daily schedule's) records each evaluation against
+    that partition. A run of several records it unpartitioned (Dagster has no range for an evaluation), and every
+    result names the days it checked (``partition_range``). None: an unpartitioned check."""
+    with warnings.catch_warnings():
+        # Partitioned check specs are a preview feature of Dagster 1.13: said once here, not at every import.
+        warnings.filterwarnings("ignore", message=".*partitions_def on an AssetCheckSpec", category=PreviewWarning)
+        return [
+            AssetCheckSpec(
+                name,
+                asset=asset_name,
+                blocking=CHECKS[name][0],
+                description=CHECKS[name][1],
+                partitions_def=partitions_def,
+            )
+            for name in names
+        ]
 
 
 def check_result(outcome: CheckOutcome, *, days: str = "") -> AssetCheckResult:

@@ -373,7 +373,7 @@ def raw_asset(name: str, source: str) -> AssetsDefinition:
         partitions_def=OBSERVATION_PARTITIONS,
         backfill_policy=BackfillPolicy.single_run(),
         retry_policy=SOURCE_RETRY_POLICY,
-        check_specs=check_specs(name, ["fetch"]),
+        check_specs=check_specs(name, ["fetch"], OBSERVATION_PARTITIONS),
         kinds={"csv" if source in ("social", "google_trends") else "json"},
         description=(
             f"{DESCRIPTIONS[source]} Stored verbatim in the landing zone (<landing>/{source}/<series>/<fetched at>), "

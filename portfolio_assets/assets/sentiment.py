@@ -10,7 +10,7 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Met
 from portfolio_assets import replay
 from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
 from portfolio_assets.assets.raw import SENTIMENT_SOURCES
-from portfolio_assets.assets.windows import run_window, summary_metadata
+from portfolio_assets.assets.windows import log_run, report_json, run_summary, run_window
 from portfolio_assets.checks import has_volume_for
 from portfolio_assets.clients.status import excluded_assets
 from portfolio_assets.codeversion import version_of
@@ -97,7 +97,7 @@ CODE_VERSION = version_of(__name__)
     io_manager_key="parquet_io_manager",
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(SentimentSchema)},
-    check_specs=check_specs("sentiment", ["schema"]),
+    check_specs=check_specs("sentiment", ["schema"], OBSERVATION_PARTITIONS),
     deps=["raw_gdelt", "raw_social", "raw_google_trends", "raw_fear_greed"],
 )
 def sentiment(
@@ -116,9 +116,10 @@ def sentiment(
     symbols = [spec.symbol for spec in landing.universe().assets]
     excluded = excluded_assets(storage.store_root(), symbols, SENTIMENT_SOURCES, first.date(), last.date())
     frame = sentiment_frame(landing, pd.date_range(first, last, freq="D"), excluded)
-    meta = summary_metadata(frame, first, last)
-    meta[EXCLUDED_ASSETS] = MetadataValue.json(excluded)
-    meta["missing_per_field"] = MetadataValue.json({c: int(frame[c].isna().sum()) for c in SENTIMENT_FIELDS})
+    run = run_summary(frame, first, last)
+    run.reports["missing per field"] = report_json({c: int(frame[c].isna().sum()) for c in SENTIMENT_FIELDS})
+    log_run(context, "sentiment", run)
+    meta = {**run.metadata, EXCLUDED_ASSETS: MetadataValue.json(excluded)}
     has_volume = has_volume_for(landing.universe().assets)
     results = [
         check_result(

@@ -26,6 +26,7 @@ from portfolio_assets.assets.stored import Source, Step, commit, given_up_on_err
 from portfolio_assets.assets.windows import (
     clamp_lookback,
     in_window,
+    log_run,
     run_window,
 )
 from portfolio_assets.checks import (
@@ -326,7 +327,7 @@ CODE_VERSION = version_of(__name__)
     partitions_def=LABELLED_PARTITIONS,
     backfill_policy=BackfillPolicy.single_run(),
     ins=LABELLED_INS,
-    check_specs=check_specs("quarantine", GATE_CHECKS),
+    check_specs=check_specs("quarantine", GATE_CHECKS, LABELLED_PARTITIONS),
     can_subset=False,
 )
 def gate_and_rows(
@@ -392,7 +393,8 @@ def _judged(
         ended=last_trading_days_for(universe.assets),
         accepted={spec.symbol: spec.accepted_moves for spec in universe.assets},
     )
-    meta = {**verdict.quarantine, **described}
+    log_run(context, "quarantine", verdict.quarantine)
+    meta = {**verdict.quarantine.metadata, **described}
     if step.stored is None:
         yield Output(step.frames["quarantine"], output_name="quarantine", metadata=meta)
     else:
@@ -406,7 +408,8 @@ def _judged(
             "sft_rows was not written. The invalid rows are in quarantine; fix the cause and re-materialise.",
             metadata={"failed_checks": ", ".join(failed)},
         )
-    out_meta = {**verdict.sft_rows, **described}
+    log_run(context, "sft_rows", verdict.sft_rows)
+    out_meta = {**verdict.sft_rows.metadata, **described}
     if verdict.fingerprint:  # always, past the blocking schema check: every stored row passed; the export trusts that
         out_meta[VALIDATED] = verdict.fingerprint
     if step.stored is None:

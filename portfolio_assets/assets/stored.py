@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetExecutionContext, MetadataValue, Output
+from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MetadataValue, Output
 
 from portfolio_assets.assets.quality import checked_metadata, failed_blocking
 from portfolio_assets.assets.windows import in_window, input_keys
@@ -25,6 +25,7 @@ from portfolio_assets.direct import StepCall, StoredOutput, run_stored, stored_i
 from portfolio_assets.engine import EngineResource, joined
 from portfolio_assets.io_managers import EXCLUDED_ASSETS, PartitionStore, Staging
 from portfolio_assets.partitions import granularity_of
+from portfolio_assets.partsummary import attach
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def commit(
     validated: str = "",
 ) -> dict[str, object]:
     """Commit ``output``'s write the executors staged (with the blocking checks that failed, so the store keeps it
-    from downstream); the metadata the IO manager would have added. Call it under ``given_up_on_error``."""
+    from downstream), put each partition's summary on its own materialisation, and return the metadata the IO
+    manager would have added. Call it under ``given_up_on_error``."""
     staging = step.stagings[output]
     excluded = metadata.get(EXCLUDED_ASSETS)
     store.commit(
@@ -152,8 +154,9 @@ def commit(
         excluded=dict(getattr(excluded, "data", None) or {}),
         validated="" if blocked_by else validated,
     )
+    attach(context.add_asset_metadata, AssetKey(list(staging.asset_path)), step.stored.summaries[output])  # type: ignore[union-attr]
     return {
-        "partitions_written": len(staging.keys),
+        "run_partitions_written": len(staging.keys),
         "stored_under": store.location(staging.asset_path),
         "readable_downstream": not blocked_by,
         "staged_by": MetadataValue.text("the Spark executors (store to store)"),

@@ -9,7 +9,6 @@ from dagster import (
     AssetExecutionContext,
     AssetIn,
     BackfillPolicy,
-    MetadataValue,
     Nothing,
     Output,
     asset,
@@ -17,7 +16,7 @@ from dagster import (
 
 from portfolio_assets.assets.quality import check_result, check_specs, days_of, schema_counts, schema_outcome_of
 from portfolio_assets.assets.stored import Source, finish, given_up_on_error, run_step
-from portfolio_assets.assets.windows import run_window, summary_of, summary_part
+from portfolio_assets.assets.windows import log_run, report_json, run_window, summary_of, summary_part
 from portfolio_assets.checks import last_trading_days_for
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.direct import StepCall
@@ -55,7 +54,7 @@ CODE_VERSION = version_of(__name__)
     ins={"prices": AssetIn(dagster_type=Nothing)},
     kinds={"pandas", "parquet"},
     metadata={"dagster/column_schema": table_schema(TargetsSchema)},
-    check_specs=check_specs("targets", ["schema"]),
+    check_specs=check_specs("targets", ["schema"], LABELLED_PARTITIONS),
 )
 def targets(
     context: AssetExecutionContext, landing: LandingZoneResource, storage: StorageResource, engine: EngineResource
@@ -76,11 +75,12 @@ def targets(
     shared = {"horizon_days": HORIZON_DAYS, "data_end": horizon_end, "last_trading_days": ended}
     step = run_step(context, engine, store, call, [Source("prices", first, horizon_end)], shared=shared)
     with given_up_on_error(store, step):
-        meta = summary_of([p["summary"] for p in step.partials], first, last)
-        meta["engine"] = engine.describe()
-        meta["missing_targets"] = sum(p["missing"] for p in step.partials)
+        run = summary_of([p["summary"] for p in step.partials], first, last)
+        run.metadata["run_missing_targets"] = sum(p["missing"] for p in step.partials)
         if ended:
-            meta["last_trading_days"] = MetadataValue.json({s: f"{d:%Y-%m-%d}" for s, d in sorted(ended.items())})
+            run.reports["last trading days"] = report_json({s: f"{d:%Y-%m-%d}" for s, d in sorted(ended.items())})
+        log_run(context, "targets", run)
+        meta = {**run.metadata, "engine": engine.describe()}
         results = [
             check_result(schema_outcome_of([p["schema"] for p in step.partials], "targets"), days=days_of(first, last))
         ]

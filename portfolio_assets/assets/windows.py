@@ -11,10 +11,12 @@ the partitions' granularity.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue
+from dagster import AssetExecutionContext
 
 from portfolio_assets.errors import PartitionWindowError
 from portfolio_assets.partitions import LABELLED_PARTITIONS, day_bounds, keys_holding
@@ -73,13 +75,29 @@ def in_window(frame: pd.DataFrame, first_day: pd.Timestamp, last_day: pd.Timesta
     return frame[(ts >= first_day) & (ts < last_day + pd.Timedelta(days=1))].reset_index(drop=True)
 
 
-def summary_metadata(frame: pd.DataFrame, first_day: pd.Timestamp, last_day: pd.Timestamp) -> dict[str, object]:
-    """Row count, date range, assets and a preview, for every materialisation."""
+@dataclass
+class RunSummary:
+    """The whole run's summary of one output.
+
+    ``metadata`` goes on the output, and Dagster copies an output's metadata onto every partition's
+    materialisation: it holds small run-scoped fields only (``run_rows``, ``run_partition_range``,
+    ``run_date_range``, and what the step adds). Each partition's own rows, assets, days and preview are put on
+    its own event where it is stored (``partsummary``). The rows per asset and the run's ``reports`` (its
+    tables) are logged once, on the run (``log_run``)."""
+
+    metadata: dict[str, object]
+    per_asset: dict[str, int] = field(default_factory=dict)
+    reports: dict[str, str] = field(default_factory=dict)
+    """Title -> Markdown or JSON text of a table of the whole run (a count per field, the rules applied)."""
+
+
+def run_summary(frame: pd.DataFrame, first_day: pd.Timestamp, last_day: pd.Timestamp) -> RunSummary:
+    """The ``RunSummary`` of a run's output frame."""
     return summary_of([summary_part(frame)], first_day, last_day)
 
 
 def summary_part(frame: pd.DataFrame) -> dict[str, object]:
-    """What ``summary_of`` needs of a frame, or of each consecutive part of one (an asset's rows on Spark)."""
+    """What ``summary_of`` needs of a frame, or of each part of one (an asset's rows on Spark)."""
     part: dict[str, object] = {"rows": len(frame), "columns": list(frame.columns), "tail": frame.tail(5)}
     if "asset_symbol" in frame.columns:
         part["per_asset"] = frame["asset_symbol"].value_counts().to_dict()
@@ -88,27 +106,34 @@ def summary_part(frame: pd.DataFrame) -> dict[str, object]:
     return part
 
 
-def summary_of(
-    parts: list[dict[str, object]], first_day: pd.Timestamp, last_day: pd.Timestamp, *, order: list[str] | None = None
-) -> dict[str, object]:
-    """``summary_metadata`` of the frame ``parts`` (``summary_part``) were cut from: consecutive parts, or parts
-    of whole assets of a frame sorted by ``order``."""
+def summary_of(parts: list[dict[str, object]], first_day: pd.Timestamp, last_day: pd.Timestamp) -> RunSummary:
+    """The ``RunSummary`` of the frame ``parts`` (``summary_part``) were cut from."""
     meta: dict[str, object] = {
-        "rows": sum(int(p["rows"]) for p in parts),  # type: ignore[call-overload]
-        "partition_range": f"{first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}",
+        "run_rows": sum(int(p["rows"]) for p in parts),  # type: ignore[call-overload]
+        "run_partition_range": f"{first_day:%Y-%m-%d}..{last_day:%Y-%m-%d}",
     }
-    if "asset_symbol" in parts[0]["columns"]:  # type: ignore[operator]
-        per_asset: dict[str, int] = {}
-        for part in parts:
-            for symbol, rows in part["per_asset"].items():  # type: ignore[attr-defined]
-                per_asset[symbol] = per_asset.get(symbol, 0) + int(rows)
-        meta["assets"] = ", ".join(sorted(per_asset))
-        meta["rows_per_asset"] = MetadataValue.json(dict(sorted(per_asset.items())))
     spans = [p["span"] for p in parts if "span" in p]
     if spans:
-        meta["date_range"] = f"{min(s[0] for s in spans):%Y-%m-%d}..{max(s[1] for s in spans):%Y-%m-%d}"
-        tails = [p["tail"] for p in parts if len(p["tail"])]  # type: ignore[arg-type]
-        preview = pd.concat(tails, ignore_index=True) if len(tails) > 1 else tails[0]
-        preview = (preview.sort_values(order, kind="stable") if order and len(tails) > 1 else preview).tail(5)
-        meta["preview"] = MetadataValue.md(preview.to_markdown(index=False))
-    return meta
+        meta["run_date_range"] = f"{min(s[0] for s in spans):%Y-%m-%d}..{max(s[1] for s in spans):%Y-%m-%d}"
+    per_asset: dict[str, int] = {}
+    for part in parts:
+        for symbol, rows in part.get("per_asset", {}).items():  # type: ignore[attr-defined]
+            per_asset[str(symbol)] = per_asset.get(str(symbol), 0) + int(rows)
+    return RunSummary(meta, dict(sorted(per_asset.items())))
+
+
+def report_json(value: object) -> str:
+    """A run's report as compact JSON text (for ``RunSummary.reports``)."""
+    return json.dumps(value, default=str)
+
+
+def log_run(context: AssetExecutionContext, name: str, run: RunSummary) -> None:
+    """Log the run's summary of output ``name`` once: its rows and days, the rows per asset, its reports."""
+    meta = run.metadata
+    days = f", days {meta['run_date_range']}" if "run_date_range" in meta else ""
+    lines = [f"{name} {meta['run_partition_range']}: {int(meta['run_rows']):,} rows{days}"]  # type: ignore[call-overload]
+    if run.per_asset:
+        lines += ["", "| asset | rows |", "|---|---:|", *(f"| {s} | {n:,} |" for s, n in run.per_asset.items())]
+    for title, text in run.reports.items():
+        lines += ["", f"{title}:", text]
+    context.log.info("\n".join(lines))

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pandas.testing as pdt
+import pyarrow as pa
 import pytest
 
 from portfolio_assets.direct import StepCall, run_stored, stored_input
 from portfolio_assets.engine import EngineResource
 from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets.objectstore import S3Location, S3Options
+from portfolio_assets.partsummary import partition_summary
 
 DAYS = [f"2021-01-{d:02d}" for d in range(1, 11)]
 FIRST, LAST = pd.Timestamp("2021-01-03", tz="UTC"), pd.Timestamp("2021-01-09", tz="UTC")
@@ -77,6 +79,12 @@ def test_executors_stage_every_partition_and_the_commit_shows_the_in_process_row
     expected = expected.sort_values(["timestamp", "asset_symbol"], ignore_index=True)  # read day by day
     pdt.assert_frame_equal(store.read(["moved"], keys), expected, check_exact=True)
     assert done.partials == {"A": {"A": 7}, "B": {"B": 7}, "C": {"C": 3}}  # each asset's partial, by symbol
+    # Each partition's summary, made by the task that staged its file, is the summary of the rows it holds.
+    for key in keys:
+        held = pa.Table.from_pandas(store.read(["moved"], [key]), preserve_index=False)
+        assert done.summaries["moved"][key] == partition_summary(held), key
+    assert done.summaries["moved"]["2021-01-09"]["assets"] == "A, B"
+    assert done.summaries["moved"]["2021-01-09"]["date_range"] == "2021-01-09..2021-01-09"
 
 
 def test_an_error_on_an_executor_is_raised_as_itself_and_nothing_is_left(store, spark):
@@ -138,8 +146,6 @@ def test_the_rows_through_the_driver_store_what_the_in_process_engine_stores(tmp
 
 
 def test_an_unreadable_input_file_fails_the_step_naming_it_and_nothing_is_left(store, spark):
-    import pyarrow as pa
-
     broken = store.files(["prices"], ["2021-01-04"])["2021-01-04"]
     broken.write_bytes(b"not parquet")
     with pytest.raises(pa.ArrowInvalid, match=broken.name):
@@ -173,6 +179,7 @@ def test_no_asset_with_a_row_still_gives_the_checks_their_partial(store, spark):
     )
     assert done.partials == {"": {}}
     assert done.counts["moved"] == dict.fromkeys(DAYS[2:9], 0)
+    assert done.summaries["moved"] == {key: {"rows": 0} for key in DAYS[2:9]}
     store.commit(staging, digests=done.digests["moved"])
     assert list(store.read(["moved"], DAYS[2:9]).columns) == ["asset_symbol", "timestamp", "price_close", "change"]
 
@@ -203,8 +210,6 @@ def test_collecting_garbage_spares_a_file_a_live_writer_is_staging(store):
 
 
 def pa_table():
-    import pyarrow as pa
-
     return pa.table({"asset_symbol": ["A"], "timestamp": [pd.Timestamp(DAYS[0], tz="UTC")], "price_close": [1.0]})
 
 

@@ -113,3 +113,23 @@ def test_executors_read_and_wrote_the_store_and_every_file_is_the_in_process_fil
     for key, value in local[0].metadata.items():  # the metadata merged from the assets' partials is the in-process one
         if key not in ("engine", "stored_under", "dagster/partition_row_count"):
             assert materialised[0].metadata[key] == value, key
+
+
+@pytest.mark.parametrize("asset", HEAVY)
+def test_each_partition_of_a_heavy_asset_says_what_it_holds(spark_backfill, full_backfill, asset):
+    """Store to store, the task that staged a partition's file summarised its rows: each partition's event has its
+    own count, days, assets and preview (the in-process event's of the same partition), not the run's."""
+    here = PartitionStore(spark_backfill[0])
+    mine = {m.partition: m.metadata for m in _materialised(spark_backfill[1], asset)}
+    theirs = {m.partition: m.metadata for m in _materialised(full_backfill[1], asset)}
+    assert sorted(mine) == here.keys([asset]) == sorted(theirs)
+    own = ("rows", "dagster/partition_row_count", "assets", "date_range", "preview")
+    for key, meta in mine.items():
+        stored = here.read([asset], [key])
+        assert meta["rows"].value == len(stored), key
+        if len(stored):
+            days = stored["timestamp"].dt.strftime("%Y-%m-%d")
+            assert meta["date_range"].value == f"{days.min()}..{days.max()}" and days.max()[:7] == key[:7]
+        assert "rows_per_asset" not in meta and "run_rows" in meta
+        assert {k: meta[k] for k in own if k in meta} == {k: theirs[key][k] for k in own if k in theirs[key]}, key
+    assert sum(meta["rows"].value for meta in mine.values()) == next(iter(mine.values()))["run_rows"].value
