@@ -175,13 +175,15 @@ def test_the_partitions_are_the_days_of_the_window(server):
     }
     nodes = _nodes(web)
     assert set(nodes) == set(expected)
+    # The export is one materialisation per export, of the labelled days it names: not partitioned.
+    assert not nodes.pop("training_set")["isPartitioned"]
     for name in nodes:
         assert nodes[name]["isPartitioned"] and nodes[name]["partitionDefinition"]["type"] == "TIME_WINDOW"
         assert nodes[name]["partitionDefinition"]["description"].startswith("Daily, starting ")
         keys = web.graphql(PARTITION_KEYS, {"key": {"path": [name]}})["assetNodes"][0]["partitionKeys"]
         assert keys == expected[name], name
     assert expected["prices"][0] == "2008-03-01" and expected["prices"][-1] == "2009-06-30"
-    assert expected["training_set"][0] == "2009-03-02" and expected["training_set"][-1] == "2009-04-01"
+    assert expected["sft_rows"][0] == "2009-03-02" and expected["sft_rows"][-1] == "2009-04-01"
     (prices,) = web.graphql(PARTITION_KEYS, {"key": {"path": ["prices"]}})["assetNodes"]
     assert prices["assetPartitionStatuses"]["ranges"] == [
         {"startKey": BUILT[0], "endKey": BUILT[1], "status": "MATERIALIZED"}
