@@ -146,12 +146,25 @@ def test_a_single_partition_run_ties_its_check_evaluations_to_the_partition(tmp_
     assert "2010-03-01" in {r.event_log_entry.dagster_event.event_specific_data.partition for r in records}
 
 
-def test_a_range_run_records_the_days_its_checks_covered(observed):
-    """A run of several partitions cannot tie an evaluation to one: it names the days it checked."""
+def test_a_range_run_records_each_check_against_every_partition_it_covered(observed, instance):
+    """Dagster records a range run's evaluation unpartitioned and leaves each partition's check planned (shown
+    skipped in the UI): each partition gets the run's verdict, its days, and where the cases are."""
     _, result = observed
-    for evaluation in result.get_asset_check_evaluations():
-        assert evaluation.partition is None
+    evaluations = result.get_asset_check_evaluations()
+    by_check: dict[tuple[str, str], dict[str | None, object]] = {}
+    for evaluation in evaluations:
+        key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
+        by_check.setdefault(key, {})[evaluation.partition] = evaluation
         assert evaluation.metadata["partition_range"].value == f"{FIRST}..{LAST}"
+    assert {name for name, _ in by_check} == set(OBSERVED)
+    for (asset, name), per_partition in by_check.items():
+        assert set(per_partition) == {None, *MONTHS}, (asset, name)
+        run_evaluation = per_partition[None]
+        assert {e.passed for e in per_partition.values()} == {run_evaluation.passed}
+        assert "cases" in per_partition[MONTHS[0]].metadata and "summary" in run_evaluation.metadata
+        history = instance.event_log_storage.get_asset_check_execution_history(AssetCheckKey(AssetKey(asset), name), 50)
+        statuses = {r.partition: r.status.value for r in history if r.run_id == result.run_id}
+        assert set(statuses) == {None, *MONTHS} and "PLANNED" not in statuses.values(), (asset, name, statuses)
 
 
 def test_the_preview_of_the_widest_rows_stays_small():

@@ -6,7 +6,14 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Output, asset
 
 from portfolio_assets.assets.macro import macro_series
-from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
+from portfolio_assets.assets.quality import (
+    check_result,
+    check_specs,
+    checked_metadata,
+    days_of,
+    per_partition,
+    schema_outcome,
+)
 from portfolio_assets.assets.windows import in_window, log_run, run_summary, run_window
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.features.cross_asset import BENCHMARK_COLUMNS
@@ -85,4 +92,4 @@ def benchmarks(
     run = run_summary(frame, first, last)
     log_run(context, "benchmarks", run)
     yield Output(frame, metadata=checked_metadata(run.metadata, results))
-    yield from results
+    yield from per_partition(context, results)

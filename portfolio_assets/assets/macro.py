@@ -6,7 +6,14 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
+from portfolio_assets.assets.quality import (
+    check_result,
+    check_specs,
+    checked_metadata,
+    days_of,
+    per_partition,
+    schema_outcome,
+)
 from portfolio_assets.assets.windows import log_run, report_json, run_summary, run_window
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import MACRO_AVAILABILITY
@@ -119,4 +126,4 @@ def macro(
     log_run(context, "macro", run)
     results = [check_result(schema_outcome(validate_rows(frame, MacroSchema), "macro"), days=days_of(first, last))]
     yield Output(frame, metadata=checked_metadata(run.metadata, results))
-    yield from results
+    yield from per_partition(context, results)

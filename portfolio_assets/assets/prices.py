@@ -7,7 +7,14 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_results, check_specs, checked_metadata, days_of, schema_outcome
+from portfolio_assets.assets.quality import (
+    check_results,
+    check_specs,
+    checked_metadata,
+    days_of,
+    per_partition,
+    schema_outcome,
+)
 from portfolio_assets.assets.raw import PRICE_SOURCES
 from portfolio_assets.assets.windows import in_window, log_run, run_summary, run_window
 from portfolio_assets.checks import (
@@ -233,4 +240,4 @@ def prices(
     log_run(context, "prices", run)
     meta = {**run.metadata, EXCLUDED_ASSETS: MetadataValue.json(excluded)}
     yield Output(frame, metadata=checked_metadata(meta, results))
-    yield from results
+    yield from per_partition(context, results)

@@ -6,14 +6,16 @@ so it covers exactly the partitions the run materialised (a separate
 """
 
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckResult,
     AssetCheckSeverity,
     AssetCheckSpec,
+    AssetExecutionContext,
     MetadataValue,
     PartitionsDefinition,
     PreviewWarning,
@@ -117,6 +119,37 @@ def check_result(outcome: CheckOutcome, *, days: str = "") -> AssetCheckResult:
         metadata=metadata,
         description=outcome.summary,
     )
+
+
+def per_partition(context: AssetExecutionContext, results: Iterable[AssetCheckResult]) -> Iterator[AssetCheckResult]:
+    """``results``, each first recorded against every partition of a run of several.
+
+    Dagster 1.13 records a partitioned check's evaluation against its partition only in a run of one partition;
+    in a run of a range it records it unpartitioned and leaves each partition's check "planned", which the UI
+    shows as skipped although the check covered it. So each partition gets an evaluation of its own: the run's
+    verdict (the check ran over the run's partitions together, and a failed blocking check keeps all of them
+    from downstream), its days and a pointer to the run's evaluation, which holds the cases."""
+    specs = {spec.name: spec for spec in context.assets_def.check_specs}
+    for result in results:
+        spec = specs.get(result.check_name or "")
+        if spec is not None and spec.partitions_def is not None and not context.has_partition_key:
+            checked = result.metadata.get("partition_range")
+            metadata = {"partition_range": checked} if checked is not None else {}
+            metadata["cases"] = "on this run's evaluation of the check, over all its partitions"
+            for key in context.partition_keys:
+                context.log_event(
+                    AssetCheckEvaluation(  # type: ignore[arg-type]  # log_event takes them (Dagster 1.13)
+                        asset_key=spec.asset_key,
+                        check_name=spec.name,
+                        passed=result.passed,
+                        metadata=metadata,
+                        severity=result.severity,
+                        description=result.description,
+                        blocking=spec.blocking,
+                        partition=key,
+                    )
+                )
+        yield result
 
 
 def check_results(outcomes: Iterable[CheckOutcome], *, days: str = "") -> list[AssetCheckResult]:

@@ -43,7 +43,7 @@ from dagster import (
 )
 
 from portfolio_assets import replay, settings
-from portfolio_assets.assets.quality import check_result, check_specs, days_of
+from portfolio_assets.assets.quality import check_result, check_specs, days_of, per_partition
 from portfolio_assets.assets.windows import run_window
 from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.clients import (
@@ -339,7 +339,7 @@ def fetch_source(
             "notes": MetadataValue.json(notes),
             "date_range": f"{first}..{last}",
         },
-        check_results=[check_result(outcome, days=days_of(first, last))],
+        check_results=list(per_partition(context, [check_result(outcome, days=days_of(first, last))])),
     )
 
 

@@ -8,7 +8,14 @@ import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, MetadataValue, Output, asset
 
 from portfolio_assets import replay
-from portfolio_assets.assets.quality import check_result, check_specs, checked_metadata, days_of, schema_outcome
+from portfolio_assets.assets.quality import (
+    check_result,
+    check_specs,
+    checked_metadata,
+    days_of,
+    per_partition,
+    schema_outcome,
+)
 from portfolio_assets.assets.raw import SENTIMENT_SOURCES
 from portfolio_assets.assets.windows import log_run, report_json, run_summary, run_window
 from portfolio_assets.checks import has_volume_for
@@ -128,4 +135,4 @@ def sentiment(
         )
     ]
     yield Output(frame, metadata=checked_metadata(meta, results))
-    yield from results
+    yield from per_partition(context, results)

@@ -21,7 +21,7 @@ from dagster import (
 
 from portfolio_assets.assets.gate_checks import GATE_SIDES, gate_partial, gate_results
 from portfolio_assets.assets.gate_checks import TARGET as IC_TARGET
-from portfolio_assets.assets.quality import CHECKS, check_specs, failed_blocking
+from portfolio_assets.assets.quality import CHECKS, check_specs, failed_blocking, per_partition
 from portfolio_assets.assets.stored import Source, Step, commit, given_up_on_error, read_source, run_step
 from portfolio_assets.assets.windows import (
     clamp_lookback,
@@ -400,7 +400,7 @@ def _judged(
     else:
         written = commit(context, store, step, "quarantine", meta)
         yield Output(None, output_name="quarantine", metadata={**meta, **written})
-    yield from verdict.results
+    yield from per_partition(context, verdict.results)
     failed = failed_blocking(verdict.results)
     if failed:
         raise Failure(

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 from dagster import AssetCheckResult, AssetExecutionContext, AssetKey, MetadataValue, Output
 
-from portfolio_assets.assets.quality import checked_metadata, failed_blocking
+from portfolio_assets.assets.quality import checked_metadata, failed_blocking, per_partition
 from portfolio_assets.assets.windows import in_window, input_keys
 from portfolio_assets.direct import StepCall, StoredOutput, run_stored, stored_input
 from portfolio_assets.engine import EngineResource, joined
@@ -184,4 +184,4 @@ def finish(
                 **commit(context, store, step, output, metadata, blocked_by=failed_blocking(results)),
             },
         )
-    yield from results
+    yield from per_partition(context, results)
