@@ -43,7 +43,7 @@ from portfolio_assets.resources import (
     SourcesResource,
     StorageResource,
 )
-from portfolio_assets.schedules import schedules_for
+from portfolio_assets.schedules import automation_for
 from portfolio_assets.settings import env_setting
 from portfolio_assets.universe import DEFAULT_UNIVERSE
 
@@ -175,6 +175,6 @@ labelled_job = define_asset_job(
     tags={"dagster/retry_on_asset_or_op_failure": "false"},  # a failed gate fails again on the same data
 )
 JOBS = [observation_job, labelled_job]
-SCHEDULES = schedules_for(observation_job, labelled_job)
+SCHEDULES, SENSORS = automation_for(observation_job, labelled_job)
 
-defs = Definitions(assets=ALL_ASSETS, jobs=JOBS, schedules=SCHEDULES, resources=resources_for())
+defs = Definitions(assets=ALL_ASSETS, jobs=JOBS, schedules=SCHEDULES, sensors=SENSORS, resources=resources_for())

@@ -1,22 +1,27 @@
-"""Daily operation: each morning, the partition holding yesterday's observations and the one holding the day
-whose 90-day horizon has just closed, through to the export of every labelled day up to it."""
+"""Daily operation: each morning, the partition holding yesterday's observations; once stored, the one holding
+the day whose 90-day horizon has just closed, through to the export of every labelled day up to it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from dagster import (
+    DagsterRunStatus,
     FreshnessPolicy,
     JobDefinition,
     RunRequest,
+    RunStatusSensorContext,
+    RunStatusSensorDefinition,
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
+    run_status_sensor,
     schedule,
 )
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+from dagster._core.storage.tags import SCHEDULE_NAME_TAG, SCHEDULED_EXECUTION_TIME_TAG
 
 from portfolio_assets.partitions import KEY_FORMATS, granularity_of
 from portfolio_assets.settings import WINDOW
@@ -41,29 +46,64 @@ def _partition_of(job: JobDefinition | UnresolvedAssetJobDefinition, day: date, 
     return key if key in partitions.get_partition_keys(current_time=now) else None  # type: ignore[union-attr]
 
 
-def daily(
-    job: JobDefinition | UnresolvedAssetJobDefinition, *, lag_days: int, run_config: Mapping[str, Any] | None = None
-) -> ScheduleDefinition:
-    """A schedule that runs ``job`` each morning for the partition holding the day ``lag_days`` before yesterday
-    (the same partition is run again as a month fills; a run of a partition replaces its rows whole)."""
+def morning_request(
+    job: JobDefinition | UnresolvedAssetJobDefinition,
+    now: datetime,
+    *,
+    lag_days: int,
+    run_config: Mapping[str, Any] | None = None,
+) -> RunRequest | SkipReason:
+    """The run of ``job`` for the partition holding the day ``lag_days`` before the day before ``now``, or a skip
+    saying why there is none (the same partition is run again as a month fills: a run replaces its rows whole)."""
+    day = now.date() - timedelta(days=1 + lag_days)
+    key = _partition_of(job, day, now)
+    if key is None:
+        return SkipReason(f"{job.name}: no partition holds {day} (the window is closed, or it has not begun)")
+    return RunRequest(run_key=f"{job.name}-{key}-{now.date()}", partition_key=key, run_config=run_config or {})
+
+
+def daily(job: JobDefinition | UnresolvedAssetJobDefinition) -> ScheduleDefinition:
+    """A schedule that runs ``job`` each morning for the partition holding yesterday."""
 
     @schedule(name=f"{job.name}_daily", job=job, cron_schedule=DAILY_AT, execution_timezone="UTC")
     def run_daily(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
-        now = context.scheduled_execution_time or datetime.now()
-        day = now.date() - timedelta(days=1 + lag_days)
-        key = _partition_of(job, day, now)
-        if key is None:
-            return SkipReason(f"{job.name}: no partition holds {day} (the window is closed, or it has not begun)")
-        return RunRequest(run_key=f"{job.name}-{key}-{now.date()}", partition_key=key, run_config=run_config or {})
+        return morning_request(job, context.scheduled_execution_time or datetime.now(UTC), lag_days=0)
 
     return run_daily
 
 
-def schedules_for(
+def labelled_after(
     observation: JobDefinition | UnresolvedAssetJobDefinition, labelled: JobDefinition | UnresolvedAssetJobDefinition
-) -> list[ScheduleDefinition]:
-    """The observation job for yesterday's partition; the labelled job (targets, the gate, the export) for the
-    partition of the day whose horizon closed yesterday. Its export holds every labelled day up to that
-    partition's last, not that partition alone (one month cannot be split into train / validation / test)."""
+) -> RunStatusSensorDefinition:
+    """Once the morning's observation run has succeeded (its schedule's run, not a backfill), the labelled job for
+    the partition holding the day whose 90-day horizon closed yesterday: its targets and gate read the prices
+    through yesterday, which that run stored (started beside it, they read a partition still being written).
+    Its export holds every labelled day from the window's first through that partition (one month alone cannot
+    be split into train / validation / test)."""
     history = {"ops": {"training_set": {"config": {"first_day": WINDOW.labelled_start.isoformat()}}}}
-    return [daily(observation, lag_days=0), daily(labelled, lag_days=HORIZON_DAYS, run_config=history)]
+    schedule_name = f"{observation.name}_daily"
+
+    @run_status_sensor(
+        name=f"{labelled.name}_after_{observation.name}",
+        run_status=DagsterRunStatus.SUCCESS,
+        monitored_jobs=[observation],
+        request_job=labelled,
+        description=f"The labelled partition whose horizon closed yesterday, once {schedule_name}'s run succeeded",
+    )
+    def after(context: RunStatusSensorContext) -> RunRequest | SkipReason:
+        tags = context.dagster_run.tags
+        scheduled = tags.get(SCHEDULED_EXECUTION_TIME_TAG)
+        if tags.get(SCHEDULE_NAME_TAG) != schedule_name or not scheduled:
+            return SkipReason(f"run {context.dagster_run.run_id} is not a run of {schedule_name}")
+        now = datetime.fromisoformat(scheduled)
+        return morning_request(labelled, now, lag_days=HORIZON_DAYS, run_config=history)
+
+    return after
+
+
+def automation_for(
+    observation: JobDefinition | UnresolvedAssetJobDefinition, labelled: JobDefinition | UnresolvedAssetJobDefinition
+) -> tuple[list[ScheduleDefinition], list[RunStatusSensorDefinition]]:
+    """The observation job each morning for yesterday's partition; the labelled job (targets, the gate, the
+    export) after it, for the partition of the day whose horizon closed yesterday."""
+    return [daily(observation)], [labelled_after(observation, labelled)]

@@ -8,20 +8,45 @@ from datetime import UTC, datetime
 import pytest
 from dagster import build_schedule_context
 
-from portfolio_assets.definitions import SCHEDULES, defs
+from portfolio_assets.definitions import SCHEDULES, SENSORS, defs
+
+
+def _after(when: datetime, schedule_name: str | None = "observation_daily"):
+    """What the labelled sensor asks once a run of the observation job succeeded (launched by ``schedule_name``
+    for ``when``; None: not by a schedule)."""
+    from dagster import DagsterEvent, DagsterInstance, DagsterRun, build_run_status_sensor_context
+
+    (sensor,) = SENSORS
+    tags = {"dagster/schedule_name": schedule_name, ".dagster/scheduled_execution_time": when.isoformat()}
+    run = DagsterRun(job_name="observation", run_id="observation-run", tags=tags if schedule_name else {})
+    event = DagsterEvent(event_type_value="PIPELINE_SUCCESS", job_name="observation")
+    with DagsterInstance.ephemeral() as instance:
+        context = build_run_status_sensor_context(
+            sensor.name, event, instance, run, repository_def=defs.get_repository_def()
+        )
+        return sensor(context)
 
 
 def _tick(name: str, when: datetime):
+    if name == "labelled_daily":
+        return _after(when)
     schedule = next(s for s in SCHEDULES if s.name == name)
     context = build_schedule_context(scheduled_execution_time=when, repository_def=defs.get_repository_def())
-    return schedule.evaluate_tick(context)
+    result = schedule.evaluate_tick(context)
+    return result.run_requests[0] if result.run_requests else result.skip_message
 
 
-def test_the_schedules_run_the_named_jobs_every_morning():
+def test_the_observation_runs_every_morning_and_the_labelled_job_after_it():
     assert {(s.name, s.job_name, s.cron_schedule) for s in SCHEDULES} == {
         ("observation_daily", "observation", "0 6 * * *"),
-        ("labelled_daily", "labelled", "0 6 * * *"),
     }
+    (sensor,) = SENSORS
+    assert sensor.name == "labelled_after_observation" and sensor.job_name == "labelled"
+
+
+def test_a_backfill_of_the_observation_job_starts_no_labelled_run():
+    skipped = _after(datetime(2012, 6, 15, 6, tzinfo=UTC), schedule_name=None)
+    assert "is not a run of observation_daily" in skipped.skip_message
 
 
 @pytest.mark.parametrize(
@@ -32,14 +57,13 @@ def test_the_schedules_run_the_named_jobs_every_morning():
     ],
 )
 def test_a_morning_requests_the_partition_of_its_day(name, when, key):
-    tick = _tick(name, when)
-    (request,) = tick.run_requests
+    request = _tick(name, when)
     assert request.partition_key == key and request.run_key == f"{name.split('_')[0]}-{key}-{when.date()}"
 
 
 def test_a_day_no_partition_holds_is_skipped_saying_why():
-    tick = _tick("labelled_daily", datetime(2030, 1, 1, 6, tzinfo=UTC))
-    assert not tick.run_requests and "no partition holds 2029-10-02" in tick.skip_message
+    skipped = _tick("labelled_daily", datetime(2030, 1, 1, 6, tzinfo=UTC))
+    assert "no partition holds 2029-10-02" in skipped.skip_message
 
 
 def test_the_instance_retries_failed_runs_but_not_a_failed_gate(tmp_path, monkeypatch):
@@ -88,7 +112,7 @@ def test_the_labelled_mornings_run_exports_every_labelled_day_up_to_its_partitio
     from portfolio_assets_tests.resources import make_resources
 
     data_dir, _ = full_backfill
-    (request,) = _tick("labelled_daily", datetime(2012, 9, 15, 6, tzinfo=UTC)).run_requests
+    request = _tick("labelled_daily", datetime(2012, 9, 15, 6, tzinfo=UTC))
     assert request.partition_key == "2012-06-01"
     job = next(j for j in JOBS if j.name == "labelled")
     resolved = Definitions(assets=ALL_ASSETS, jobs=[job], resources=make_resources(data_dir)).resolve_job_def(

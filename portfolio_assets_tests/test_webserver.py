@@ -14,7 +14,6 @@ import pytest
 from portfolio_assets import settings
 from portfolio_assets.definitions import LABELLED_ASSETS, OBSERVATION_ASSETS, defs
 from portfolio_assets.io_managers import PartitionStore
-from portfolio_assets.schedules import DAILY_AT
 from portfolio_assets_tests.webserver import LOCATION, REPOSITORY, Webserver, backfill, project_env, running_webserver
 
 pytestmark = pytest.mark.slow  # a materialisation and a server: 15-30 s on 2 cores
@@ -57,6 +56,7 @@ query Repository($selector: RepositorySelector!) {
     ... on Repository {
       jobs { name isAssetJob }
       schedules { name cronSchedule executionTimezone pipelineName }
+      sensors { name targets { pipelineName } }
       assetGroups { groupName assetKeys { path } }
     }
     ... on PythonError { message }
@@ -218,14 +218,15 @@ def test_the_jobs_and_the_daily_schedules_are_in_the_repository(server):
     jobs = {job["name"] for job in repository["jobs"]}
     assert {"observation", "labelled"} <= jobs
     schedules = {s["name"]: s for s in repository["schedules"]}
-    for job in ("observation", "labelled"):
-        schedule = schedules[f"{job}_daily"]
-        assert (schedule["cronSchedule"], schedule["executionTimezone"], schedule["pipelineName"]) == (
-            DAILY_AT,
-            "UTC",
-            job,
-        )
-    assert DAILY_AT == "0 6 * * *"
+    schedule = schedules["observation_daily"]
+    assert (schedule["cronSchedule"], schedule["executionTimezone"], schedule["pipelineName"]) == (
+        "0 6 * * *",
+        "UTC",
+        "observation",
+    )
+    # The labelled run starts once the morning's observation run has stored yesterday's prices.
+    sensors = {s["name"]: s for s in repository["sensors"]}
+    assert [t["pipelineName"] for t in sensors["labelled_after_observation"]["targets"]] == ["labelled"]
     nodes = _nodes(web)
     assert all("observation" in nodes[name]["jobNames"] for name in _key_names(OBSERVATION_ASSETS))
     assert all("labelled" in nodes[name]["jobNames"] for name in _key_names(LABELLED_ASSETS))
