@@ -72,7 +72,8 @@ def _checks(results, asset: str) -> list[tuple[str, bool, str, dict]]:
     found = []
     for result in results:
         for evaluation in result.get_asset_check_evaluations():
-            if evaluation.asset_key.to_user_string() == asset:
+            # the run's own evaluations (each partition's, in a range run, carries their verdict: quality.per_partition)
+            if evaluation.asset_key.to_user_string() == asset and evaluation.partition is None:
                 meta = {k: getattr(v, "value", v) for k, v in evaluation.metadata.items()}
                 found.append((evaluation.check_name, evaluation.passed, meta.pop("summary"), meta))
     return found
