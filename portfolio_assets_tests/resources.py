@@ -34,3 +34,11 @@ def make_resources(
         "landing": LandingZoneResource(root=str(landing_root), universe_file=str(universe_file)),
         "export": ExportResource(storage=storage, **export_settings),
     }
+
+
+def run_evaluations(result) -> list:
+    """A run's own check evaluations: in a range run, the unpartitioned ones (each partition also gets one with
+    the run's verdict, ``quality.per_partition``); in a run of one partition, those (they name it)."""
+    evaluations = result.get_asset_check_evaluations()
+    own = [e for e in evaluations if e.partition is None]
+    return own or list(evaluations)

@@ -10,7 +10,7 @@ from portfolio_assets.definitions import gate_and_rows, training_set
 from portfolio_assets.io_managers import PartitionStore
 from portfolio_assets.runner import materialize_range
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
-from portfolio_assets_tests.resources import make_resources
+from portfolio_assets_tests.resources import make_resources, run_evaluations
 from portfolio_assets_tests.sample_frames import group_frames, mapped_span, month_keys, store_frames
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def run_gate(data_dir, instance, selection=(gate_and_rows, training_set), engine
         raise_on_error=False,
         log_level="CRITICAL",
     )
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    checks = {e.check_name: e for e in run_evaluations(result)}
     done = {event.asset_key.to_user_string() for event in result.get_asset_materialization_events()}
     held = (
         PartitionStore(data_dir).read(["quarantine"], days(FIRST, LAST))
@@ -216,7 +216,7 @@ def test_an_accepted_move_is_kept(store, instance, tmp_path):
         raise_on_error=False,
         log_level="CRITICAL",
     )
-    suspects = next(e for e in result.get_asset_check_evaluations() if e.check_name == "suspect_moves")
+    suspects = next(e for e in run_evaluations(result) if e.check_name == "suspect_moves")
     assert suspects.passed and suspects.metadata["accepted_moves"].value == 1
     assert one(PartitionStore(store).read(["sft_rows"], days(FIRST, LAST)), "GOOG", "2010-03-10").any()
 
@@ -249,7 +249,7 @@ def test_a_newer_failed_gate_refuses_the_export_of_any_overlapping_range(span_st
         [gate_and_rows], FIRST, LAST, resources=resources, instance=instance, raise_on_error=False, log_level="CRITICAL"
     )
     assert not march.success
-    assert {e.check_name for e in march.get_asset_check_evaluations() if not e.passed} >= {"temporal_gaps"}
+    assert {e.check_name for e in run_evaluations(march) if not e.passed} >= {"temporal_gaps"}
     # The export of the whole span, run on its own, refuses: the newest gate evaluation of March failed.
     again = materialize_range(
         [training_set], *SPAN, resources=resources, instance=instance, raise_on_error=False, log_level="CRITICAL"
@@ -308,7 +308,7 @@ def test_a_partition_whose_blocking_check_failed_is_never_read_downstream(tmp_pa
         log_level="CRITICAL",
     )
     assert not stored.success
-    failed = {e.check_name for e in stored.get_asset_check_evaluations() if not e.passed}
+    failed = {e.check_name for e in run_evaluations(stored) if not e.passed}
     assert failed == {"temporal_gaps"}
     commit = PartitionStore(tmp_path / "data").commit_of(["prices"], "2009-06-01")  # June 2009's partition
     assert commit.blocked_by == ("temporal_gaps",) and commit.run_id == stored.run_id
@@ -344,7 +344,7 @@ def test_an_asset_whose_source_failed_is_left_out_named_and_filled_in_by_a_rerun
             raise_on_error=raise_on_error,
             log_level="CRITICAL",
         )
-        check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "universe_complete")
+        check = next(e for e in run_evaluations(result) if e.check_name == "universe_complete")
         meta = result.asset_materializations_for_node("training_set")[-1].metadata
         path = Path(meta["path"].value)
         return result, check, json.loads((path / "manifest.json").read_text()), read_export(path, "csv")
@@ -356,7 +356,7 @@ def test_an_asset_whose_source_failed_is_left_out_named_and_filled_in_by_a_rerun
     assert not result.success and not check.passed and check.severity.value == "ERROR"
     assert "TLT" in check.description and check.metadata["excluded_assets"].value == {"TLT": why}
     assert manifest["provenance"]["excluded_assets"] == {"TLT": why}
-    assert all(e.passed for e in result.get_asset_check_evaluations() if e.asset_key.path == ["quarantine"])
+    assert all(e.passed for e in run_evaluations(result) if e.asset_key.path == ["quarantine"])
 
     # the cause fixed, prices rebuilt with TLT: the same range fills it in
     store.write(["prices"], full, keys, granularity="monthly")
@@ -383,7 +383,7 @@ def test_an_asset_left_out_of_sentiment_only_is_left_out_of_the_gate_too(span_st
         log_level="CRITICAL",
     )
     # prices still hold TLT, yet the gate leaves it out rather than failing completeness for every asset
-    assert result.success, [e.metadata["summary"].value for e in result.get_asset_check_evaluations() if not e.passed]
+    assert result.success, [e.metadata["summary"].value for e in run_evaluations(result) if not e.passed]
     rows = store.read(["sft_rows"], days(*SPAN))
     assert "TLT" not in set(rows["asset_symbol"]) and len(set(rows["asset_symbol"])) == 8
     assert store.exclusions(["sft_rows"], days(*SPAN)) == {"TLT": why}

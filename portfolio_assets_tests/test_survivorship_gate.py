@@ -21,7 +21,7 @@ from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.runner import materialize_range
 from portfolio_assets.spans import CONTEXT_LOOKBACK_DAYS, HORIZON_DAYS
 from portfolio_assets.universe import DEFAULT_UNIVERSE
-from portfolio_assets_tests.resources import make_resources
+from portfolio_assets_tests.resources import make_resources, run_evaluations
 from portfolio_assets_tests.sample_frames import mapped_span, month_keys, store_frames
 from portfolio_assets_tests.test_survivorship import END
 
@@ -74,7 +74,7 @@ def test_an_asset_that_stops_trading_keeps_its_labelled_rows_and_holds_the_rest(
         raise_on_error=False,
         log_level="CRITICAL",
     )
-    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in result.get_asset_check_evaluations()}
+    evaluations = {(e.asset_key.to_user_string(), e.check_name): e for e in run_evaluations(result)}
     assert result.success, [e.metadata["summary"].value for e in evaluations.values() if not e.passed]
     assert all(e.passed for e in evaluations.values())
     store = PartitionStore(ended_store)
@@ -119,7 +119,7 @@ def test_the_prices_asset_stops_at_the_last_trading_day_without_a_gap(tmp_path, 
     resources = make_resources(tmp_path, universe_file=universe_file)
     for first, last in (("2010-05-01", "2010-06-30"), ("2010-06-01", "2010-06-30")):
         run = materialize_range([prices], first, last, resources=resources, instance=instance, log_level="CRITICAL")
-        gaps = next(e for e in run.get_asset_check_evaluations() if e.check_name == "temporal_gaps")
+        gaps = next(e for e in run_evaluations(run) if e.check_name == "temporal_gaps")
         assert gaps.passed and gaps.metadata["assets_without_observations"].value == []
         frame = PartitionStore(tmp_path).read(["prices"], days(first, last))
         goog = frame[frame["asset_symbol"] == "GOOG"]["timestamp"]

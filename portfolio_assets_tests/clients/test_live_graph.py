@@ -30,6 +30,7 @@ from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone, parse_ser
 from portfolio_assets.runner import materialize_range
 from portfolio_assets.universe import load_universe
 from portfolio_assets_tests.clients.conftest import Api, reply
+from portfolio_assets_tests.resources import run_evaluations
 from portfolio_assets_tests.sample_frames import month_keys
 
 AV_KEY = "AVKEY-live-graph-7f3e"
@@ -129,9 +130,7 @@ def _materialisations(result, name: str):
 
 def _check(result, asset: str, name: str):
     """The evaluation of check ``asset/name`` in the run."""
-    return next(
-        e for e in result.get_asset_check_evaluations() if e.asset_key == AssetKey(asset) and e.check_name == name
-    )
+    return next(e for e in run_evaluations(result) if e.asset_key == AssetKey(asset) and e.check_name == name)
 
 
 SELECTION = [*RAW_ASSETS, prices, macro, sentiment]
