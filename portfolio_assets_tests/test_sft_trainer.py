@@ -127,6 +127,16 @@ def assert_standard(trainer, output, ds: datasets.Dataset, tokenizer) -> None:
 # --------------------------------------------------------------------------- files in the contract's layout
 
 
+def output_text(close: float, log_return: float) -> str:
+    """The contract's default output: the 90-day log return (4 dp), then percent return (2 dp) and price (6 sd)."""
+    fields = {
+        "predicted_return_90d": round(log_return, 4),
+        "predicted_return_pct_90d": round(100.0 * math.expm1(log_return), 2),
+        "predicted_price_90d": float(f"{close * math.exp(log_return):.6g}"),
+    }
+    return json.dumps(fields)
+
+
 def contract_rows(prompt_format: str, n: int = 2 * MAX_STEPS) -> pd.DataFrame:
     """``n`` rows shaped like the export: text, ISO timestamps, floats with nulls, an all-null float column,
     nullable ints, booleans, then ``row_id`` / ``is_synthetic`` and the contract's prompt / completion columns."""
@@ -145,11 +155,7 @@ def contract_rows(prompt_format: str, n: int = 2 * MAX_STEPS) -> pd.DataFrame:
         json.dumps({"price_close": round(c, 4), "rsi_14": None if np.isnan(r) else round(r, 4), "volume": None})
         for c, r in zip(close, rsi, strict=True)
     ]
-    outputs = [
-        json.dumps({"predicted_return_90d": round(r, 4), "predicted_return_pct_90d": round(100 * math.expm1(r), 2),
-                    "predicted_price_90d": float(f"{c * math.exp(r):.6g}")})
-        for c, r in zip(close, ret, strict=True)
-    ]  # fmt: skip
+    outputs = [output_text(c, r) for c, r in zip(close, ret, strict=True)]
     rows = pd.DataFrame(
         {
             "instruction": instructions,
@@ -277,19 +283,22 @@ def sample_rows() -> pd.DataFrame:
 def real_export(request, sample_rows, tmp_path_factory) -> tuple[str, Path]:
     """``export_training_set`` of ``sample_rows`` in a prompt format, every file format; (prompt format, dir)."""
     from portfolio_assets.columns import FEATURE_COLUMNS
-    from portfolio_assets.export import SplitConfig, export_training_set, sample_sources
+    from portfolio_assets.export import SplitConfig, export_training_set, rowid, sample_sources
     from portfolio_assets.features.sft import format_rows
     from portfolio_assets.spans import HORIZON_DAYS
+    from portfolio_assets.universe import load_universe
 
     prompt_format = request.param
     rows = format_rows(sample_rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=prompt_format)
     out = tmp_path_factory.mktemp(f"export_{prompt_format}") / "training_set"
+    sources = sample_sources()
     export_training_set(
         rows,
         out,
         split=SplitConfig(**EXPORT_SPLIT_BOUNDARIES),
         shard_by="year",
-        provenance={"sources": sample_sources(), "prompt_format": prompt_format, "code_version": "test"},
+        provenance={"sources": sources, "prompt_format": prompt_format, "code_version": "test"},
+        synthetic=rowid.synthetic_symbols(sources, load_universe()),
     )
     return prompt_format, out
 
