@@ -8,14 +8,14 @@ intended path (issue 15's contract):
 * a chat file in JSONL / Parquet (``messages`` / ``prompt`` / ``completion`` as lists of ``{role, content}``) is
   conversational prompt-completion: each sequence is the chat template of prompt + completion, and the loss is
   on the assistant's reply only (the rendered prompt, generation prompt included, is masked);
-* a features file (``prompt`` / ``completion`` strings) is standard prompt-completion: each sequence is prompt +
-  completion + EOS, the loss on the completion and EOS only;
+* a features or timeseries file (``prompt`` / ``completion`` strings) is standard prompt-completion: each
+  sequence is prompt + completion + EOS, the loss on the completion and EOS only;
 * a chat CSV holds its lists as JSON text, which TRL reads as standard prompt-completion text.
 
 The fast tests write small files in the contract's layout themselves, with the export's other columns (ISO
 timestamps, floats with nulls, an all-null column, nullable ints, booleans) to show that extra columns do not
 get in TRL's way. The slow tests do the same on files written by ``export_training_set`` from a few real rows of
-the bundled sample, in the chat and features prompt formats. Nothing touches the network.
+the bundled sample, in every prompt format (chat, features, timeseries). Nothing touches the network.
 """
 
 from __future__ import annotations
@@ -279,7 +279,7 @@ def sample_rows() -> pd.DataFrame:
     return build_sft_rows(joined.reset_index(drop=True), prices["context_window"], landing.universe())
 
 
-@pytest.fixture(scope="module", params=["chat", "features"])
+@pytest.fixture(scope="module", params=["chat", "features", "timeseries"])
 def real_export(request, sample_rows, tmp_path_factory) -> tuple[str, Path]:
     """``export_training_set`` of ``sample_rows`` in a prompt format, every file format; (prompt format, dir)."""
     from portfolio_assets.columns import FEATURE_COLUMNS
@@ -324,6 +324,6 @@ def test_sft_trainer_runs_on_each_exported_file_as_it_is(real_export, fmt, tmp_p
         assert_conversational(trainer, output, ds, tokenizer)
     else:
         assert_standard(trainer, output, ds, tokenizer)
-        if prompt_format == "features":
+        if prompt_format != "chat":  # features / timeseries: strings, instruction + "\n\n" + input, then output
             row = ds[0]
             assert (row["prompt"], row["completion"]) == (f"{row['instruction']}\n\n{row['input']}", row["output"])
