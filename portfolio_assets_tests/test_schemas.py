@@ -14,7 +14,6 @@ from portfolio_assets.asset_classes import ASSET_CLASSES
 from portfolio_assets.assets.prices import PRICE_COLUMNS, canonical_prices
 from portfolio_assets.assets.sft_rows import build_sft_rows, join_features
 from portfolio_assets.assets.training_set import csv_ready
-from portfolio_assets.features.sft import with_pairs
 from portfolio_assets.assets.windows import in_window
 from portfolio_assets.columns import (
     CROSS_ASSET_AVAILABILITY,
@@ -26,7 +25,7 @@ from portfolio_assets.columns import (
     TARGET_COLUMNS,
 )
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
-from portfolio_assets.features.sft import context_windows
+from portfolio_assets.features.sft import context_windows, with_pairs
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.schemas import (
