@@ -52,6 +52,10 @@ from portfolio_assets.features.sft_output import (
     output_value_texts,
     prompt_texts,
 )
+from portfolio_assets.features.sft_output import OUTPUT_RATIONALE as OUTPUT_RATIONALE  # the card quotes it
+from portfolio_assets.features.sft_output import PROMPT_TEMPLATE as PROMPT_TEMPLATE
+from portfolio_assets.features.sft_output import TextOptions as TextOptions
+from portfolio_assets.features.sft_output import describe_output as describe_output
 from portfolio_assets.numtext import json_number_texts, take_texts
 
 SIGNIFICANT_DIGITS = 6
