@@ -114,6 +114,9 @@ def test_bad_output_formats_are_refused_naming_the_cause() -> None:
 def test_the_rationale_and_description_are_there_for_the_card() -> None:
     assert OUTPUT_RATIONALE.startswith("A causal language model") and "log return" in OUTPUT_RATIONALE
     assert "\n" not in OUTPUT_RATIONALE
+    from portfolio_assets.features import sft_output
+
+    assert OUTPUT_RATIONALE in " ".join(sft_output.__doc__.split())  # the module docstring says the same
     lines = describe_output().splitlines()
     assert lines[0].startswith("1. `predicted_return_90d`") and lines[0].endswith("4 decimal places")
     assert lines[2].endswith("6 significant digits")

@@ -75,9 +75,17 @@ PAIR_COLUMNS = ("prompt", "completion")
 MASKED_SYMBOL = "ASSET"
 MASKED_DAY = "day T"
 OUTPUT_RATIONALE = (
-    __doc__.split("Why the log return first\n------------------------\n")[1].split("\n\n")[0].replace("\n", " ")
+    "A causal language model writes its answer left to right and commits to each token before it sees the "
+    "next: the first number it writes is the decision, and whatever follows is conditioned on it. That "
+    "first number should be the one the model is judged on. The log return is the scored quantity (the "
+    "evaluation harness's MAE, direction, IC and portfolio metrics are computed on it); it is additive "
+    "over time (the returns of consecutive periods add up), symmetric (a rise and the fall that undoes it "
+    "have the same size) and free of the price level, so one scale fits every asset and every era. The "
+    "derived fields follow from it, exactly: pct = 100 (e^r - 1) and price = close * e^r. Written after "
+    "it, they are a cheap consistency check of the model's own answer instead of an independent guess the "
+    "log return would have to agree with."
 )
-"""The paragraph "Why the log return first" of this module's docstring, as one line (the dataset card quotes it)."""
+"""The section "Why the log return first" of this module's docstring, as one line (the dataset card quotes it)."""
 
 
 def output_fields(text: str) -> tuple[str, ...]:
