@@ -33,6 +33,7 @@ from portfolio_assets.assets.targets import targets
 from portfolio_assets.assets.training_set import training_set
 from portfolio_assets.engine import DEFAULT_APP_NAME, DEFAULT_DRIVER_MEMORY, EngineResource
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
+from portfolio_assets.features.sft_output import DEFAULT_OUTPUT, DEFAULT_RETURN_DECIMALS
 from portfolio_assets.io_managers import PartitionedParquetIOManager
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
 from portfolio_assets.partitions import LABELLED_PARTITIONS, OBSERVATION_PARTITIONS
@@ -89,9 +90,17 @@ def local_resources(data_dir: str | None = None, export_dir: str | None = None) 
             test_start=env_setting(settings.TEST_START_ENV, None),
             embargo_days=env_setting(settings.EMBARGO_DAYS_ENV, 0),
             workers=env_setting(settings.WORKERS_ENV, 1),
+            output_fields=env_setting(settings.OUTPUT_FIELDS_ENV, ",".join(DEFAULT_OUTPUT.fields)),
+            return_decimals=env_setting(settings.RETURN_DECIMALS_ENV, DEFAULT_RETURN_DECIMALS),
+            mask_identity=env_setting(settings.MASK_IDENTITY_ENV, False),
+            folds=env_setting(settings.FOLDS_ENV, 5),
+            fold_scheme=env_setting(settings.FOLD_SCHEME_ENV, "expanding"),
+            fold_test_days=env_setting(settings.FOLD_TEST_DAYS_ENV, None),
+            fold_train_days=env_setting(settings.FOLD_TRAIN_DAYS_ENV, None),
         ),
     }
     settings.check_split_settings()
+    settings.check_fold_settings()
     return resources
 
 

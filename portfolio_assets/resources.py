@@ -14,6 +14,7 @@ from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
 from portfolio_assets.features.sft import DEFAULT_CONTEXT_WINDOW, DEFAULT_PROMPT_FORMAT
+from portfolio_assets.features.sft_output import DEFAULT_OUTPUT, DEFAULT_RETURN_DECIMALS
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT, LandingZone
 from portfolio_assets.objectstore import S3Location, S3Options, is_s3_url
 from portfolio_assets.universe import DEFAULT_UNIVERSE, Universe, load_universe
@@ -156,6 +157,9 @@ class ExportResource(ConfigurableResource):
     ``validation_start`` / ``test_start`` (YYYY-MM-DD) fix the split boundaries;
     left empty they fall at 80% / 90% of the exported dates. ``workers`` > 1 formats, validates and encodes
     the export's chunks in that many worker processes (the files are the same bytes).
+    ``output_fields`` / ``return_decimals``: the output text (``features.sft_output``); ``mask_identity``: the
+    prompt text names neither ticker nor date. ``folds`` walk-forward folds (0: none), ``fold_scheme``
+    expanding or rolling (``fold_train_days`` long), test blocks ``fold_test_days`` long (None: automatic).
     """
 
     storage: StorageResource
@@ -167,6 +171,13 @@ class ExportResource(ConfigurableResource):
     embargo_days: int = 0
     workers: int = 1
     """Worker processes that format, validate and encode the export's chunks (1: this process)."""
+    output_fields: str = ",".join(DEFAULT_OUTPUT.fields)
+    return_decimals: int = DEFAULT_RETURN_DECIMALS
+    mask_identity: bool = False
+    folds: int = 5
+    fold_scheme: str = "expanding"
+    fold_test_days: int | None = None
+    fold_train_days: int | None = None
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Check the resolved values with the same rules the variables are checked by at load."""
@@ -182,7 +193,18 @@ class ExportResource(ConfigurableResource):
                 (settings.WORKERS_ENV, "workers"),
                 (settings.VALIDATION_START_ENV, "validation_start"),
                 (settings.TEST_START_ENV, "test_start"),
+                (settings.OUTPUT_FIELDS_ENV, "output_fields"),
+                (settings.RETURN_DECIMALS_ENV, "return_decimals"),
+                (settings.FOLDS_ENV, "folds"),
+                (settings.FOLD_SCHEME_ENV, "fold_scheme"),
+                (settings.FOLD_TEST_DAYS_ENV, "fold_test_days"),
+                (settings.FOLD_TRAIN_DAYS_ENV, "fold_train_days"),
             ),
+        )
+        settings.check_fold_settings(
+            self.fold_scheme,
+            self.fold_train_days,
+            name=f"ExportResource.fold_train_days ({settings.FOLD_TRAIN_DAYS_ENV})",
         )
         if (self.validation_start is None) != (self.test_start is None) or (
             self.validation_start is not None and not str(self.validation_start) < str(self.test_start)

@@ -23,6 +23,7 @@ from dagster import EnvVar
 
 from portfolio_assets.export.shards import SHARD_BY
 from portfolio_assets.features.sft import PROMPT_FORMATS
+from portfolio_assets.features.sft_output import MAX_RETURN_DECIMALS, output_fields
 from portfolio_assets.objectstore import is_s3_url, parse_s3_url
 from portfolio_assets.spans import HORIZON_DAYS, MAX_CONTEXT_WINDOW, WARMUP_DAYS
 from portfolio_assets.spark_urls import redacted_url, spark_conf, spark_master, spark_memory, spark_remote
@@ -54,6 +55,11 @@ VALIDATION_START_ENV = "PORTFOLIO_VALIDATION_START"
 TEST_START_ENV = "PORTFOLIO_TEST_START"
 EMBARGO_DAYS_ENV = "PORTFOLIO_EMBARGO_DAYS"
 WORKERS_ENV = "PORTFOLIO_WORKERS"
+OUTPUT_FIELDS_ENV, RETURN_DECIMALS_ENV = "PORTFOLIO_OUTPUT_FIELDS", "PORTFOLIO_RETURN_DECIMALS"
+MASK_IDENTITY_ENV, FOLDS_ENV, FOLD_SCHEME_ENV = "PORTFOLIO_MASK_IDENTITY", "PORTFOLIO_FOLDS", "PORTFOLIO_FOLD_SCHEME"
+FOLD_TEST_DAYS_ENV, FOLD_TRAIN_DAYS_ENV = "PORTFOLIO_FOLD_TEST_DAYS", "PORTFOLIO_FOLD_TRAIN_DAYS"
+FOLD_SCHEMES = ("expanding", "rolling")  # the train window grows from the first day, or is the last N days
+MAX_FOLDS, MAX_FOLD_DAYS = 100, 36_500
 MAX_WORKERS = 64
 """Worker processes the export formats, validates and encodes its chunks in (1: in the step's own process)."""
 
@@ -389,6 +395,13 @@ SETTINGS: dict[str, Setting] = {
         Setting(TEST_START_ENV, iso_day, empty_means_default=True),
         Setting(EMBARGO_DAYS_ENV, whole_number(0, MAX_EMBARGO_DAYS)),
         Setting(WORKERS_ENV, whole_number(1, MAX_WORKERS)),
+        Setting(OUTPUT_FIELDS_ENV, output_fields),  # known fields, each once, the log return among them
+        Setting(RETURN_DECIMALS_ENV, whole_number(1, MAX_RETURN_DECIMALS)),
+        Setting(MASK_IDENTITY_ENV, yes_no),
+        Setting(FOLDS_ENV, whole_number(0, MAX_FOLDS)),
+        Setting(FOLD_SCHEME_ENV, one_of(FOLD_SCHEMES)),
+        Setting(FOLD_TEST_DAYS_ENV, whole_number(1, MAX_FOLD_DAYS), empty_means_default=True),
+        Setting(FOLD_TRAIN_DAYS_ENV, whole_number(1, MAX_FOLD_DAYS), empty_means_default=True),
         Setting(SOURCE_RETRY_DELAY_ENV, number(0, 3600)),
         Setting(ALPHAVANTAGE_API_KEY_ENV, api_key, secret=True),
         Setting(FRED_API_KEY_ENV, api_key, secret=True),
@@ -459,6 +472,16 @@ def check_split_settings(environ: Mapping[str, str] = os.environ) -> None:
         raise SettingError(f"set both {VALIDATION_START_ENV} and {TEST_START_ENV}, or neither (got {given})")
     if given[VALIDATION_START_ENV] and not given[VALIDATION_START_ENV] < given[TEST_START_ENV]:
         raise SettingError(f"{VALIDATION_START_ENV} must be before {TEST_START_ENV} (got {given})")
+
+
+def check_fold_settings(scheme: str | None = None, train_days: object = None, name: str = FOLD_TRAIN_DAYS_ENV) -> None:
+    """Rolling folds need their train window's length, expanding ones take none; None: the variables as set."""
+    if scheme is None:
+        scheme, train_days = os.environ.get(FOLD_SCHEME_ENV) or FOLD_SCHEMES[0], os.environ.get(FOLD_TRAIN_DAYS_ENV)
+    rolling, given = scheme == "rolling", str(train_days if train_days is not None else "").strip() != ""
+    if rolling != given:
+        need = f"needs {name} (the train window's length in days)" if rolling else f"takes no {name} (rolling only)"
+        raise SettingError(f"{FOLD_SCHEME_ENV}={scheme} {need}")
 
 
 WINDOW = read_window()

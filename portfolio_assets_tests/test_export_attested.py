@@ -47,7 +47,7 @@ HAS_VOLUME = {"SYM000": True, "SYM001": True, "SYM002": False}
 
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
-    rows = format_rows(synthetic_rows(1200, assets=3), FEATURE_COLUMNS, HORIZON_DAYS)
+    rows = format_rows(synthetic_rows(1200, assets=3), FEATURE_COLUMNS, HORIZON_DAYS, pairs=False)  # as stored
     assert validate_rows(rows, SftRowsSchema, has_volume=HAS_VOLUME).ok  # what the gate checks before storing
     return rows
 

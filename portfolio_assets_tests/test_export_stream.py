@@ -35,7 +35,7 @@ def month_keys(rows: pd.DataFrame) -> list[str]:
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     """Formatted synthetic sft rows (3 assets, about 2.7 years) in a monthly store, and the keys."""
-    rows = format_rows(synthetic_rows(3000, assets=3), FEATURE_COLUMNS, HORIZON_DAYS)
+    rows = format_rows(synthetic_rows(3000, assets=3), FEATURE_COLUMNS, HORIZON_DAYS, pairs=False)  # as stored
     root = tmp_path_factory.mktemp("store")
     keys = month_keys(rows)
     PartitionStore(root).write(["sft_rows"], rows, keys, granularity="monthly")

@@ -43,7 +43,7 @@ def export_features(files: dict[str, object], out, workers: int) -> None:
 
 @pytest.fixture(scope="module")
 def rows() -> pd.DataFrame:
-    return format_rows(synthetic_rows(3000, assets=3), FEATURE_COLUMNS, HORIZON_DAYS)
+    return format_rows(synthetic_rows(3000, assets=3), FEATURE_COLUMNS, HORIZON_DAYS, pairs=False)  # as stored
 
 
 @pytest.mark.parametrize("workers", [1, 2])

@@ -84,7 +84,7 @@ def text_digests(rows: pd.DataFrame) -> dict[str, str]:
     out = {}
     for fmt in PROMPT_FORMATS:
         formatted = format_rows(rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=fmt)
-        for column in ("instruction", "input", "output", "messages"):
+        for column in ("instruction", "input", "output", "messages", "prompt", "completion"):
             if column in formatted.columns:
                 out[f"{fmt}.{column}"] = digest(formatted[column].tolist())
     return out
@@ -152,6 +152,8 @@ def corrupted(ready: pd.DataFrame) -> pd.DataFrame:
     if "messages" in bad.columns:
         bad.loc[20, "messages"] = bad.loc[20, "messages"].replace("system", "sys", 1)
         bad.loc[21, "messages"] = bad.loc[21, "messages"].replace("Predict", "predict", 1)
+    bad.loc[23, "prompt"] = bad.loc[23, "prompt"] + " "
+    bad.loc[24, "completion"] = "[]"
     bad = pd.concat([bad, bad.iloc[[22]]], ignore_index=True)
     return bad
 

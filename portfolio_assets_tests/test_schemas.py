@@ -25,7 +25,7 @@ from portfolio_assets.columns import (
     TARGET_COLUMNS,
 )
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
-from portfolio_assets.features.sft import context_windows
+from portfolio_assets.features.sft import context_windows, with_pairs
 from portfolio_assets.landing import SAMPLE_LANDING_ROOT
 from portfolio_assets.resources import LandingZoneResource
 from portfolio_assets.schemas import (
@@ -70,7 +70,8 @@ def frames() -> dict[str, pd.DataFrame]:
         day_prices["context_window"][labelled].reset_index(drop=True),
         landing.universe(),
     )
-    return {**groups, "sft_rows": sft_rows, "training_set": csv_ready(sft_rows)}
+    # the export adds prompt / completion to the stored rows (features prompt)
+    return {**groups, "sft_rows": sft_rows, "training_set": csv_ready(with_pairs(sft_rows, "features"))}
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +132,7 @@ def test_schemas_hold_exactly_the_canonical_columns(frames):
         "indicators": [*KEYS, "asset_class", *INDICATOR_COLUMNS, "available_at", *CROSS_ASSET_AVAILABILITY],
         "targets": [*KEYS, *TARGET_COLUMNS],
         "sft_rows": SFT_COLUMNS,
-        "training_set": SFT_COLUMNS,
+        "training_set": [*SFT_COLUMNS, "prompt", "completion"],
     }
     for group, schema in SCHEMAS.items():
         columns = schema.to_schema().columns
@@ -357,8 +358,10 @@ def test_empty_instruction_and_bad_iso_timestamp_in_the_csv_rows(frames, has_vol
     bad = _set(_set(frame, first, "instruction", "  "), second, "target_timestamp", "2010-08-01 00:00")
     result = validate_rows(bad, TrainingSetSchema, has_volume=has_volume)
     _assert_isolated(result, bad, [first, second])
-    errors = dict(zip(result.failures["row"], result.failures["error"], strict=True))
+    direct = result.failures[result.failures["check"] != "prompt_matches"]  # the prompt holds the old instruction
+    errors = dict(zip(direct["row"], direct["error"], strict=True))
     assert errors[first] == "instruction is empty"
+    assert set(result.failures.loc[result.failures["check"] == "prompt_matches", "row"]) == {first}
     assert errors[second] == (
         "target_timestamp='2010-08-01 00:00' is not an ISO 8601 UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)"
     )

@@ -90,9 +90,10 @@ def test_features_format_text() -> None:
         '{"price_close": 1.08735, "rsi_14": -1e-12, "macd": 0.0, "volatility_30d": 0.0, "sma_50": 0.0, '
         '"sma_200": 0.0, "news_volume": null}',
     ]
+    # the returns have fixed decimals (the log return first): -0.0 and -1e-12 are 0.0000, never -0.0000
     assert out["output"].tolist() == [
-        '{"predicted_price_90d": 0.0, "predicted_return_90d": 0.0, "predicted_return_pct_90d": 0.0}',
-        '{"predicted_price_90d": 1.1, "predicted_return_90d": -1e-12, "predicted_return_pct_90d": 0.0}',
+        '{"predicted_return_90d": 0.0000, "predicted_return_pct_90d": 0.00, "predicted_price_90d": 0.0}',
+        '{"predicted_return_90d": 0.0000, "predicted_return_pct_90d": 0.00, "predicted_price_90d": 1.1}',
     ]
 
 
@@ -105,8 +106,8 @@ def test_timeseries_format_text() -> None:
         '"macd": 0.0, "sma_50": 0.0, "sma_200": 0.0}',
     ]
     assert out["output"].tolist() == [
-        '{"predicted_return_90d": 0.0, "predicted_return_pct_90d": 0.0}',
-        '{"predicted_return_90d": -1e-12, "predicted_return_pct_90d": 0.0}',
+        '{"predicted_return_90d": 0.0000, "predicted_return_pct_90d": 0.00}',
+        '{"predicted_return_90d": 0.0000, "predicted_return_pct_90d": 0.00}',
     ]
 
 

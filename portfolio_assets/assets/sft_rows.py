@@ -105,7 +105,7 @@ def join_features(
 
 def build_sft_rows(joined: pd.DataFrame, context: pd.Series, universe: Universe) -> pd.DataFrame:
     """Format joined rows into the canonical sft_rows columns, sorted by (timestamp, asset_symbol)."""
-    rows = format_rows(joined, FEATURE_COLUMNS, HORIZON_DAYS)
+    rows = format_rows(joined, FEATURE_COLUMNS, HORIZON_DAYS, pairs=False)  # prompt / completion: the export's
     rows["context_window"] = context.reindex(rows.index).to_numpy()
     rows["not_applicable"] = not_applicable_texts(rows, has_volume_for(universe.assets))
     return rows[SFT_COLUMNS].sort_values(["timestamp", "asset_symbol"], ignore_index=True)
@@ -317,7 +317,8 @@ CODE_VERSION = version_of(__name__)
             description=(
                 "Instruction-tuning rows (Alpaca style): `instruction` names the asset, class, date and "
                 "horizon; `input` is strict JSON of every feature (6 significant digits, null when missing "
-                "or not applicable); `output` is JSON of the three 90-day targets; `context_window` the last "
+                "or not applicable); `output` is JSON of the 90-day targets, the log return first (4 decimals), "
+                "then the percent return and the price; `context_window` the last "
                 "N closes. Also every canonical column at full precision. Written in the same step as the "
                 "quarantine gate, from the same candidate rows, and only when every blocking gate check "
                 "passed; a quarantined row is never among them."

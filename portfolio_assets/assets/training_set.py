@@ -2,7 +2,6 @@
 
 import itertools
 import multiprocessing
-import subprocess
 import tempfile
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -21,21 +20,28 @@ from dagster import (
     asset,
 )
 
-import portfolio_assets
+from portfolio_assets.assets.export_meta import (
+    code_version,
+    export_text_options,
+    fold_config,
+    sources_provenance,
+    stream_writes_folds,
+    universe_complete,
+)
 from portfolio_assets.assets.export_range import ExportRange, export_span
 from portfolio_assets.assets.gate import gate_status
 from portfolio_assets.assets.quality import CHECKS, check_result, check_specs, days_of
 from portfolio_assets.assets.sft_rows import BLOCKING_GATE_CHECKS
 from portfolio_assets.checks import has_volume_for
-from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.codeversion import version_of
 from portfolio_assets.columns import FEATURE_COLUMNS, SFT_COLUMNS
 from portfolio_assets.engine import EngineResource
-from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, sample_sources, shard_key
+from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, shard_key
 from portfolio_assets.export.exporter import LIGHT_COLUMNS, StreamPlan, encode_chunk, export_stream, plan_stream
 from portfolio_assets.export.files import EncodedChunk
-from portfolio_assets.export.naming import LATEST, export_name, export_settings, point_latest
-from portfolio_assets.features.sft import format_rows
+from portfolio_assets.export.naming import LATEST, export_name, export_settings, fold_settings, point_latest
+from portfolio_assets.features.sft import format_rows, with_pairs
+from portfolio_assets.features.sft_output import PAIR_COLUMNS, TextOptions, text_options
 from portfolio_assets.io_managers import (
     EXCLUDED_ASSETS,
     PartitionStore,
@@ -57,64 +63,17 @@ CHUNK_ROWS = 50_000
 """Rows read, formatted, validated and encoded at once: whole partitions of one shard, at least one."""
 
 
+TEXT_EXTRAS = ("messages", *PAIR_COLUMNS)
+"""The text columns a prompt format adds after the canonical ones (``format_rows``)."""
+
+
 def csv_ready(rows: pd.DataFrame) -> pd.DataFrame:
-    """Timestamps as ISO 8601 UTC strings; everything else as stored (what the CSV holds, ``messages`` too)."""
-    out = rows[[*SFT_COLUMNS, *(["messages"] if "messages" in rows.columns else [])]].copy()
+    """Timestamps as ISO 8601 UTC strings; everything else as stored (what the CSV holds, ``messages``, ``prompt``
+    and ``completion`` too)."""
+    out = rows[[*SFT_COLUMNS, *(c for c in TEXT_EXTRAS if c in rows.columns)]].copy()
     for column in TIMESTAMP_COLUMNS:
         out[column] = strftime_distinct(out[column], ISO_UTC_FORMAT)
     return out.sort_values(["timestamp", "asset_symbol"], kind="stable").reset_index(drop=True)
-
-
-def code_version() -> str:
-    """The package version and, in a git checkout, the commit (``+dirty`` with local changes)."""
-    root = Path(portfolio_assets.__file__).resolve().parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return portfolio_assets.__version__
-    return f"{portfolio_assets.__version__}+{commit[:12]}{'.dirty' if dirty else ''}"
-
-
-def universe_complete(excluded: dict[str, str], symbols: list[str]) -> CheckOutcome:
-    """Blocking: every universe asset is in the export; an asset left out because its source failed is named."""
-    if not excluded:
-        summary = f"training_set: all {len(symbols)} universe assets are in the export"
-    else:
-        summary = (
-            f"training_set: {len(excluded)} of {len(symbols)} universe assets left out because a source failed: "
-            f"{', '.join(excluded)}; the others are exported. Fix the cause, re-run the raw asset and the range."
-        )
-    failures = pd.DataFrame(
-        [
-            {"asset_symbol": s, "timestamp": None, "column": None, "value": None, "reason": why}
-            for s, why in excluded.items()
-        ],
-        columns=FAILURE_COLUMNS,
-    )
-    return CheckOutcome(
-        name="universe_complete",
-        passed=not excluded,
-        severity="ERROR",
-        summary=summary,
-        metadata={"excluded_assets": excluded, "universe_assets": len(symbols)},
-        failures=failures,
-    )
-
-
-def sources_provenance(landing: LandingZoneResource) -> object:
-    """Which series were real or synthetic (the bundled sample's manifest), or where live data came from."""
-    if landing.is_bundled_sample():
-        return sample_sources()
-    return {"landing_zone": landing.root, "note": "live responses; see the landing zone for each request"}
 
 
 def _chunks(counts: Mapping[str, int], shard_by: str, chunk_rows: int) -> list[list[str]]:
@@ -136,13 +95,23 @@ def _chunks(counts: Mapping[str, int], shard_by: str, chunk_rows: int) -> list[l
     return groups
 
 
-def _formatted_rows(paths: list[Path], whole: object, prompt_format: str) -> pd.DataFrame:
-    """The stored rows in ``prompt_format``: the features prompt is the one stored (sft_rows are written with
-    ``format_rows``' features prompt), exported as stored; another format is derived from the stored columns."""
+def _formatted_rows(paths: list[Path], whole: object, prompt_format: str | TextOptions) -> pd.DataFrame:
+    """The stored rows in ``prompt_format`` (a format, or ``TextOptions``), with ``prompt`` / ``completion``: the
+    stored texts are exported as they are when they are the export's own (``TextOptions.as_stored``: sft_rows
+    are written with ``format_rows``' features prompt and default output, unmasked); otherwise every text
+    column is written anew from the stored canonical columns."""
+    options = text_options(prompt_format)
     rows = read_files(paths, schema=whole)
-    if prompt_format == "features":
-        return rows
-    return format_rows(rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=prompt_format)
+    if options.as_stored:
+        return with_pairs(rows, options.prompt_format)
+    return format_rows(
+        rows,
+        FEATURE_COLUMNS,
+        HORIZON_DAYS,
+        prompt_format=options.prompt_format,
+        output=options.output,
+        mask_identity=options.mask_identity,
+    )
 
 
 Recorded = Mapping[Path, tuple[str, str]]
@@ -150,18 +119,27 @@ Recorded = Mapping[Path, tuple[str, str]]
 
 
 def _judged(
-    paths: list[Path], whole: object, prompt_format: str, has_volume: Mapping[str, bool] | None, recorded: Recorded
+    paths: list[Path],
+    whole: object,
+    prompt_format: str | TextOptions,
+    has_volume: Mapping[str, bool] | None,
+    recorded: Recorded,
 ) -> tuple[pd.DataFrame, int, int, list[str]]:
-    """A group's rows in ``prompt_format`` and their verdict (valid, invalid rows, frame errors) as validating
-    them as written gives it. The features prompt of files the gate stored and validated as the export would
-    (``attested``: the bytes it hashed, today's schemas, code and ``has_volume``) is not validated again."""
-    if prompt_format == "features" and paths and all(p in recorded for p in paths):
+    """A group's rows in ``prompt_format`` (a format, or ``TextOptions``) and their verdict (valid, invalid rows,
+    frame errors) as validating them as written gives it. The stored texts of files the gate stored and validated
+    as the export would (``attested``: the bytes it hashed, today's schemas, code and ``has_volume``), exported
+    as they are (``TextOptions.as_stored``), are not validated again; their ``prompt`` / ``completion`` are
+    made of them here (``with_pairs``), agreeing with them by construction."""
+    options = text_options(prompt_format)
+    if options.as_stored and paths and all(p in recorded for p in paths):
         rows, fingerprint = read_attested(paths, schema=whole, recorded=recorded)  # type: ignore[arg-type]
         if fingerprint is not None and attested(rows, fingerprint, has_volume):
-            return rows, len(rows), 0, []
+            return with_pairs(rows, options.prompt_format), len(rows), 0, []
+        rows = with_pairs(rows, options.prompt_format)
     else:
-        rows = _formatted_rows(paths, whole, prompt_format)
-    result = validate_rows(csv_ready(rows), TRAINING_SET_SCHEMAS[prompt_format], has_volume=has_volume)
+        rows = _formatted_rows(paths, whole, options)
+    schema = TRAINING_SET_SCHEMAS[options.prompt_format]
+    result = validate_rows(csv_ready(rows), schema, has_volume=has_volume, output=options.output)
     return rows, len(result.valid), len(result.invalid), list(result.frame_errors)
 
 
@@ -212,7 +190,7 @@ class Prepared:
 def prepare_chunk(
     paths: list[Path],
     whole: object,
-    prompt_format: str,
+    prompt_format: str | TextOptions,
     has_volume: Mapping[str, bool] | None,
     plan: StreamPlan | None,
     first_row: int,
@@ -340,13 +318,14 @@ def export_partitions(
     *,
     split: SplitConfig,
     shard_by: str,
-    prompt_format: str,
+    prompt_format: str | TextOptions,
     provenance: Callable[[], Mapping[str, object]],
     has_volume: Mapping[str, bool] | None = None,
     label: str = "training_set",
     chunk_rows: int = CHUNK_ROWS,
     workers: int = 1,
     engine: EngineResource | None = None,
+    folds: object | None = None,
 ) -> tuple[ExportReport, list[str]]:
     """The training set of stored sft_rows partitions (``PartitionStore.files``, in time order), and its assets.
 
@@ -356,9 +335,11 @@ def export_partitions(
     ``workers`` > 1: chunks of ``chunk_rows / workers`` rows are formatted, validated and encoded in that
     many worker processes, this one writing them in order (the same bytes and errors). With a Spark ``engine``,
     chunks of ``chunk_rows / P`` rows are Spark tasks instead, P a job (P: the cluster's task slots).
-    The features prompt of files the gate validated and stored unchanged is not validated again (``_judged``)."""
+    The features prompt of files the gate validated and stored unchanged is not validated again (``_judged``).
+    ``prompt_format``: a format, or ``TextOptions`` (the output format and identity masking too). ``folds``: the
+    walk-forward folds (``export.folds.FoldConfig``) ``export_stream`` writes beside the manifest; None: none."""
     paths = list(files.values())
-    recorded = recorded_digests(paths) if prompt_format == "features" else {}
+    recorded = recorded_digests(paths) if text_options(prompt_format).as_stored else {}
     whole = files_schema(paths)  # every file's footer, read once
     light = read_files(paths, columns=LIGHT_COLUMNS, schema=whole)
     counts = dict(zip(files, (file_rows(p) for p in paths), strict=True))
@@ -386,8 +367,9 @@ def export_partitions(
             label=label,
             recorded=recorded,
         )
+    extra = {} if folds is None else {"folds": folds}  # only an export_stream that writes folds is given them
     report = export_stream(
-        light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance, json_valid=True
+        light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance, json_valid=True, **extra
     )
     return report, sorted(light["asset_symbol"].unique())
 
@@ -442,10 +424,21 @@ def training_set(
             "prompt_format": export.prompt_format,
             "context_window": export.context_window,
             "horizon_days": HORIZON_DAYS,
+            "output": {
+                "fields": list(options.output.fields),
+                "return_decimals": options.output.return_decimals,
+                "described": options.output.describe(timeseries=options.prompt_format == "timeseries"),
+            },
+            "mask_identity": options.mask_identity,
+            "folds": fold_settings(export),
         }
 
     # sft_rows holds the canonical (features) prompt, exported as stored; other formats are derived
     # from the stored columns here; the rows are validated as they will be written, in the chosen format.
+    options = export_text_options(export)
+    # TODO(coordinator): once export_stream takes ``folds`` (helper A2), this guard is always true: replace the
+    # next line by ``folds = fold_config(export)``.
+    folds = fold_config(export) if stream_writes_folds() else None
     name = export_name(export, first, last)
     report, assets = export_partitions(
         files,
@@ -456,12 +449,13 @@ def training_set(
             embargo_days=export.embargo_days,
         ),
         shard_by=export.shard_by,
-        prompt_format=export.prompt_format,
+        prompt_format=options,
         provenance=provenance,
         has_volume=has_volume_for(landing.universe().assets),
         label=f"training_set {span.days}",
         workers=export.workers,
         engine=engine,
+        folds=folds,
     )
     point_latest(export.storage.export_root(), name, first, last)  # once the export is whole
     return MaterializeResult(

@@ -24,6 +24,20 @@ def export_settings(export: Any) -> dict[str, object]:
         "validation_start": export.validation_start,
         "test_start": export.test_start,
         "embargo_days": export.embargo_days,
+        "output_fields": export.output_fields,
+        "return_decimals": export.return_decimals,
+        "mask_identity": export.mask_identity,
+        **{f"fold_{k}" if k != "folds" else k: v for k, v in fold_settings(export).items()},
+    }
+
+
+def fold_settings(export: Any) -> dict[str, object]:
+    """The walk-forward fold settings of an ``ExportResource`` (``folds`` 0: none are written)."""
+    return {
+        "folds": export.folds,
+        "scheme": export.fold_scheme,
+        "test_days": export.fold_test_days,
+        "train_days": export.fold_train_days,
     }
 
 

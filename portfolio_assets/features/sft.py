@@ -1,26 +1,32 @@
-"""Instruction-tuning rows: instruction / input / output / context_window (and messages).
+"""Instruction-tuning rows: instruction / input / output / context_window (and messages, prompt, completion).
 
 Rounding policy for the JSON text (the canonical columns keep full float64):
-every number is written with 6 significant digits, which keeps prices to
-better than 1 part in 10^5 while not spending tokens on noise. Zero, a
+every number of ``input`` and ``context_window`` (and the output's price) is written with 6
+significant digits, which keeps prices to better than 1 part in 10^5 while not spending tokens on noise. Zero, a
 negative zero included, is ``0.0`` (``-0.0`` never appears; a tiny nonzero
 value keeps its sign and digits, e.g. ``-1e-12``). Missing and
 not-applicable values are ``null``; ``NaN`` and ``Infinity`` never appear.
-Keys keep a fixed order: the order of ``feature_columns``.
+Keys keep a fixed order: the order of ``feature_columns``. The output's returns are written with a fixed
+number of decimals, the log return first (``features.sft_output``: the output format and why).
 
 Prompt formats (``format_rows(..., prompt_format=...)``):
 
 ``"features"`` (default, Alpaca style)
     ``instruction`` names the asset, its class, the date and the horizon; ``input`` is
-    JSON of every feature in ``feature_columns`` order; ``output`` is JSON of
-    ``OUTPUT_FIELDS`` (price, return and percent return).
+    JSON of every feature in ``feature_columns`` order; ``output`` is JSON of the
+    ``OutputFormat``'s fields (default ``OUTPUT_FIELDS``: log return, percent return, price).
 ``"timeseries"`` (time-series context)
     ``input`` is JSON of the row's context window of closes, the current price and a few
-    indicators (``TIMESERIES_FIELDS``); ``output`` is JSON of ``TIMESERIES_OUTPUT_FIELDS``.
+    indicators (``TIMESERIES_FIELDS``); ``output`` is JSON of the output's returns (default
+    ``TIMESERIES_OUTPUT_FIELDS``).
     Needs the context window column on ``rows``.
 ``"chat"`` (TRL / OpenAI conversational)
     ``messages`` is a JSON array of system / user / assistant messages built from the
     features format, whose ``instruction`` / ``input`` / ``output`` are also kept.
+
+Every format also gets ``prompt`` / ``completion`` (``sft_output``: strings, or for chat JSON arrays of
+the ``[system, user]`` and ``[assistant]`` messages); ``mask_identity`` writes the instruction without
+the ticker and the date.
 """
 
 from __future__ import annotations
@@ -36,17 +42,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from portfolio_assets.features.adjustment import as_of_closes
+from portfolio_assets.features.sft_output import (
+    DEFAULT_OUTPUT,
+    DEFAULT_PROMPT_FORMAT,
+    MASKED_DAY,
+    MASKED_SYMBOL,
+    PROMPT_FORMATS,
+    OutputFormat,
+    output_value_texts,
+    prompt_texts,
+)
+from portfolio_assets.features.sft_output import OUTPUT_RATIONALE as OUTPUT_RATIONALE  # the card quotes it
+from portfolio_assets.features.sft_output import PROMPT_TEMPLATE as PROMPT_TEMPLATE
+from portfolio_assets.features.sft_output import TextOptions as TextOptions
+from portfolio_assets.features.sft_output import describe_output as describe_output
 from portfolio_assets.numtext import json_number_texts, take_texts
 
 SIGNIFICANT_DIGITS = 6
 DEFAULT_CONTEXT_WINDOW = 30
-OUTPUT_FIELDS = {
-    "predicted_price_90d": "target_price_90d",
-    "predicted_return_90d": "target_return_90d",
-    "predicted_return_pct_90d": "target_return_pct_90d",
-}
-PROMPT_FORMATS = ("features", "timeseries", "chat")
-DEFAULT_PROMPT_FORMAT = "features"
+OUTPUT_FIELDS = DEFAULT_OUTPUT.keys()
+"""The default output's keys and their target columns, in order (``sft_output.OutputFormat``)."""
 # Time-series format: input key -> row column, after the leading "context_window" key.
 TIMESERIES_FIELDS = {
     "current_price": "price_close",
@@ -56,10 +71,7 @@ TIMESERIES_FIELDS = {
     "sma_50": "sma_50",
     "sma_200": "sma_200",
 }
-TIMESERIES_OUTPUT_FIELDS = {
-    "predicted_return_90d": "target_return_90d",
-    "predicted_return_pct_90d": "target_return_pct_90d",
-}
+TIMESERIES_OUTPUT_FIELDS = DEFAULT_OUTPUT.keys(timeseries=True)
 SYSTEM_PROMPT = (
     "You are a quantitative financial analyst model. Given an asset's technical, macroeconomic and "
     "sentiment features, forecast its price and return, answering only with a JSON object."
@@ -302,12 +314,19 @@ def _all_str(values: pd.Series) -> bool:
 
 
 def _instructions(
-    rows: pd.DataFrame, horizon_days: int, text: Callable[[str, str, pd.Timestamp, int], str] = instruction_text
+    rows: pd.DataFrame,
+    horizon_days: int,
+    text: Callable[[str, str, pd.Timestamp, int], str] = instruction_text,
+    mask: bool = False,
 ) -> list[str]:
     """``text(symbol, class, day, horizon_days)`` of each row; joined in Arrow where the symbols and classes are
-    str, the timestamps datetimes and the instruction written with each once."""
+    str, the timestamps datetimes and the instruction written with each once. ``mask``: every symbol is
+    ``MASKED_SYMBOL`` and every day ``MASKED_DAY``."""
     symbols, classes = rows["asset_symbol"], rows["asset_class"]
     days = _day_texts(rows["timestamp"])
+    if mask:
+        symbols = pd.Series([MASKED_SYMBOL] * len(rows), index=rows.index, dtype=object)
+        days = np.array([MASKED_DAY] * len(rows), dtype=object)
     pieces = _template(text, horizon_days) if days is not None and len(rows) else None
     if pieces is not None and _all_str(symbols) and _all_str(classes):
         before, between, on, after = pieces
@@ -319,32 +338,48 @@ def _instructions(
             pass
         else:
             return pc.binary_join_element_wise(before, sym, between, cls, on, day, after, "").to_pylist()
+    day_values = [_Day(MASKED_DAY)] * len(rows) if mask else _days(rows["timestamp"])
     return [
         text(sym, cls, day, horizon_days)  # type: ignore[arg-type]
-        for sym, cls, day in zip(symbols, classes, _days(rows["timestamp"]), strict=True)
+        for sym, cls, day in zip(symbols, classes, day_values, strict=True)
     ]
 
 
+def output_texts(rows: pd.DataFrame, output: OutputFormat = DEFAULT_OUTPUT, timeseries: bool = False) -> pa.Array:
+    """``output`` of each row: JSON of the output format's fields of its targets (``sft_output``)."""
+    return _json_objects(len(rows), output_value_texts(rows, output, timeseries))
+
+
 def features_prompts(
-    rows: pd.DataFrame, feature_columns: Sequence[str], horizon_days: int
+    rows: pd.DataFrame,
+    feature_columns: Sequence[str],
+    horizon_days: int,
+    output: OutputFormat = DEFAULT_OUTPUT,
+    mask: bool = False,
 ) -> tuple[list[str], list[str], list[str]]:
     """(instruction, input, output) of the features format, one each per row."""
+    _require(rows, list(output.keys().values()), "features")
     inputs = json_records(rows, {c: c for c in feature_columns})
-    outputs = json_records(rows, OUTPUT_FIELDS)
-    return _instructions(rows, horizon_days), inputs.to_pylist(), outputs.to_pylist()
+    outputs = output_texts(rows, output)
+    return _instructions(rows, horizon_days, mask=mask), inputs.to_pylist(), outputs.to_pylist()
 
 
 def timeseries_prompts(
-    rows: pd.DataFrame, horizon_days: int, context_column: str = "context_window"
+    rows: pd.DataFrame,
+    horizon_days: int,
+    context_column: str = "context_window",
+    output: OutputFormat = DEFAULT_OUTPUT,
+    mask: bool = False,
 ) -> tuple[list[str], list[str], list[str]]:
     """(instruction, input, output) of the time-series context format, one each per row."""
     _require(rows, [context_column], "timeseries")
-    _require(rows, [*TIMESERIES_FIELDS.values(), *TIMESERIES_OUTPUT_FIELDS.values()], "timeseries")
+    _require(rows, [*TIMESERIES_FIELDS.values(), *output.keys(timeseries=True).values()], "timeseries")
     contexts = _context_texts(rows[context_column].to_numpy(dtype=object))
     fields = [("context_window", contexts), *((k, _value_texts(rows[c])) for k, c in TIMESERIES_FIELDS.items())]
     inputs = _json_objects(len(rows), fields)
-    outputs = json_records(rows, TIMESERIES_OUTPUT_FIELDS)
-    return _instructions(rows, horizon_days, timeseries_instruction_text), inputs.to_pylist(), outputs.to_pylist()
+    outputs = output_texts(rows, output, timeseries=True)
+    instructions = _instructions(rows, horizon_days, timeseries_instruction_text, mask=mask)
+    return instructions, inputs.to_pylist(), outputs.to_pylist()
 
 
 def chat_messages(instruction: str, input_json: str, output_json: str) -> str:
@@ -363,21 +398,41 @@ def _escaped(texts: pa.Array) -> pa.Array:
     return pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
 
 
-def chat_texts(instructions: list[str], inputs: pa.Array, outputs: pa.Array) -> list[str]:
-    """``chat_messages`` of each row. ``input`` / ``output`` are this module's JSON, printable ASCII only."""
+def _chat_pieces(instructions: list[str], inputs: pa.Array, outputs: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(``[system, user`` without the closing bracket, ``{assistant}``) of each row, as JSON text."""
     system = to_json({"role": "system", "content": SYSTEM_PROMPT})
     users = pa.array([encode_basestring_ascii(text)[1:-1] for text in instructions], pa.string())
-    messages = pc.binary_join_element_wise(
-        f'[{system}, {{"role": "user", "content": "',
-        users,
-        "\\n\\n",
-        _escaped(inputs),
-        '"}, {"role": "assistant", "content": "',
-        _escaped(outputs),
-        '"}]',
-        "",
+    head = pc.binary_join_element_wise(
+        f'[{system}, {{"role": "user", "content": "', users, "\\n\\n", _escaped(inputs), '"}', ""
     )
-    return messages.to_pylist()
+    tail = pc.binary_join_element_wise('{"role": "assistant", "content": "', _escaped(outputs), '"}', "")
+    return head, tail
+
+
+def chat_texts(instructions: list[str], inputs: pa.Array, outputs: pa.Array) -> list[str]:
+    """``chat_messages`` of each row. ``input`` / ``output`` are this module's JSON, printable ASCII only."""
+    head, tail = _chat_pieces(instructions, inputs, outputs)
+    return pc.binary_join_element_wise(head, ", ", tail, "]", "").to_pylist()
+
+
+def chat_pair_texts(instructions: list[str], inputs: pa.Array, outputs: pa.Array) -> tuple[list[str], list[str]]:
+    """(prompt, completion) of each row in the chat format: JSON arrays of the ``[system, user]`` and the
+    ``[assistant]`` messages (``chat_messages``' first two and last). Printable ASCII input and output."""
+    head, tail = _chat_pieces(instructions, inputs, outputs)
+    prompts = pc.binary_join_element_wise(head, "]", "")
+    completions = pc.binary_join_element_wise("[", tail, "]", "")
+    return prompts.to_pylist(), completions.to_pylist()
+
+
+def with_pairs(rows: pd.DataFrame, prompt_format: str) -> pd.DataFrame:
+    """``rows`` (with instruction / input / output) with ``prompt`` and ``completion`` in ``prompt_format``."""
+    if prompt_format == "chat":
+        inputs, outputs = (pa.array(rows[c].tolist(), pa.string()) for c in ("input", "output"))
+        prompts, completions = chat_pair_texts(rows["instruction"].tolist(), inputs, outputs)
+        return rows.assign(prompt=prompts, completion=completions)
+    return rows.assign(
+        prompt=prompt_texts(rows["instruction"].tolist(), rows["input"].tolist()), completion=rows["output"]
+    )
 
 
 def format_rows(
@@ -387,10 +442,15 @@ def format_rows(
     *,
     prompt_format: str = DEFAULT_PROMPT_FORMAT,
     context_column: str = "context_window",
+    output: OutputFormat = DEFAULT_OUTPUT,
+    mask_identity: bool = False,
+    pairs: bool = True,
 ) -> pd.DataFrame:
-    """Add ``instruction``, ``input`` and ``output`` (and ``messages`` for chat) to joined feature+target rows.
+    """Add ``instruction``, ``input`` and ``output`` (and ``messages`` for chat; ``prompt`` and ``completion``
+    unless ``pairs`` is False) to joined feature+target rows.
 
-    ``prompt_format`` is one of ``PROMPT_FORMATS`` (see the module docstring). Every column of
+    ``prompt_format`` is one of ``PROMPT_FORMATS`` (see the module docstring); ``output`` the output's fields
+    and precision; ``mask_identity`` writes the instruction without the ticker and the date. Every column of
     ``rows`` is kept; the added ones are overwritten if present. ``"timeseries"`` reads each
     row's context window (a JSON array string) from ``rows[context_column]``, so add it
     before calling; ``feature_columns`` is not used by that format.
@@ -398,10 +458,15 @@ def format_rows(
     if prompt_format not in PROMPT_FORMATS:
         raise ValueError(f"unknown prompt_format {prompt_format!r}; expected one of {PROMPT_FORMATS}")
     if prompt_format == "timeseries":
-        instructions, inputs, outputs = timeseries_prompts(rows, horizon_days, context_column)
-        return rows.assign(instruction=instructions, input=inputs, output=outputs)
-    instructions, inputs, outputs = features_prompts(rows, feature_columns, horizon_days)
-    if prompt_format == "chat":
-        messages = chat_texts(instructions, pa.array(inputs, pa.string()), pa.array(outputs, pa.string()))
-        return rows.assign(instruction=instructions, input=inputs, output=outputs, messages=messages)
-    return rows.assign(instruction=instructions, input=inputs, output=outputs)
+        instructions, inputs, outputs = timeseries_prompts(rows, horizon_days, context_column, output, mask_identity)
+        out = rows.assign(instruction=instructions, input=inputs, output=outputs)
+    else:
+        instructions, inputs, outputs = features_prompts(rows, feature_columns, horizon_days, output, mask_identity)
+        out = rows.assign(instruction=instructions, input=inputs, output=outputs)
+        if prompt_format == "chat":
+            inputs_array, outputs_array = pa.array(inputs, pa.string()), pa.array(outputs, pa.string())
+            out["messages"] = chat_texts(instructions, inputs_array, outputs_array)
+            if pairs:
+                out["prompt"], out["completion"] = chat_pair_texts(instructions, inputs_array, outputs_array)
+                return out
+    return with_pairs(out, prompt_format) if pairs else out

@@ -1,9 +1,11 @@
 """Row rules that cross-check the JSON the model reads against the canonical columns.
 
-``input`` against the feature columns, ``output`` against the targets and the last
-close of ``context_window`` against ``price_close``, all to the 6 significant
-digits the JSON is written with. They are ``derived``: a row's messages list them
-after its direct errors.
+``input`` against the feature columns and the last close of ``context_window`` against
+``price_close``, to the 6 significant digits the JSON is written with; ``output`` against
+the targets at the output format's precision (``text.current_output``: the returns' decimals,
+the price's 6 significant digits); ``prompt`` / ``completion`` against the instruction, input,
+output and messages they are made of. They are ``derived``: a row's messages list them after
+its direct errors.
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from portfolio_assets.columns import FEATURE_COLUMNS
 from portfolio_assets.features.sft import (
-    OUTPUT_FIELDS,
     SYSTEM_PROMPT,
     TIMESERIES_FIELDS,
-    TIMESERIES_OUTPUT_FIELDS,
     round_number,
 )
+from portfolio_assets.features.sft_output import OutputFormat, prompt_texts
 from portfolio_assets.schemas.display import fmt
 from portfolio_assets.schemas.row_rule import Problem, RowRule, all_true, num
-from portfolio_assets.schemas.text import finite_number, parsed
+from portfolio_assets.schemas.text import current_output, finite_number, parsed
 
 # JSON numbers are written with 6 significant digits: |rounded − x| <= 5e-6 |x|.
 JSON_RTOL = 1e-5
@@ -129,8 +132,52 @@ def matches_columns(text_column: str, fields: Mapping[str, str], constraint: str
     return RowRule((text_column,), constraint, ok, explain, derived=True)
 
 
-OUTPUT_MATCHES_TARGETS = matches_columns(
-    "output", OUTPUT_FIELDS, "output values equal the target columns to 6 significant digits"
+def output_agrees(matrix: np.ndarray, values: np.ndarray, keys: list[str], output: OutputFormat) -> np.ndarray:
+    """Per row: every ``keys`` number of the output (``matrix``) is its target (``values``) at the output format's
+    precision, or both are null / non-finite."""
+    agree = np.ones(len(matrix), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        for j, key in enumerate(keys):
+            a, b = matrix[:, j], values[:, j]
+            both_null = np.isnan(a) & ~np.isfinite(b)
+            agree &= both_null | (np.abs(a - b) <= output.tolerance(key, b))
+    return agree
+
+
+def _output_rule(timeseries: bool, constraint: str) -> RowRule:
+    """``output``'s numbers equal their target columns at the precision of ``current_output()``."""
+
+    def fields() -> tuple[list[str], list[str]]:
+        keys = current_output().keys(timeseries)
+        return list(keys), list(keys.values())
+
+    def ok(df: pd.DataFrame) -> pd.Series:
+        keys, columns = fields()
+        if "output" not in df.columns or not set(columns) <= set(df.columns):
+            return all_true(df)
+        matrix, values, usable = _json_vs_columns(df, "output", keys, columns)
+        return pd.Series(~usable | output_agrees(matrix, values, keys, current_output()), index=df.index)
+
+    def explain(rows: pd.DataFrame) -> list[Problem]:
+        keys, columns = fields()
+        matrix, values, _ = _json_vs_columns(rows, "output", keys, columns)
+        agree = np.column_stack(
+            [output_agrees(matrix[:, [j]], values[:, [j]], [k], current_output()) for j, k in enumerate(keys)]
+        )
+        out = []
+        for i in np.flatnonzero(~agree.all(axis=1)):
+            pairs = [(columns[j], matrix[i, j], values[i, j]) for j in np.flatnonzero(~agree[i])]
+            message = "output disagrees with " + _mismatch_text(pairs, "output")
+            out.append((int(i), "output", ", ".join(c for c, _, _ in pairs), message))
+        return out
+
+    return RowRule(("output",), constraint, ok, explain, derived=True)
+
+
+OUTPUT_MATCHES_TARGETS = _output_rule(
+    False,
+    "output values equal the target columns at the output format's precision (returns to their decimals, "
+    "the price to 6 significant digits)",
 )
 
 
@@ -206,8 +253,8 @@ TIMESERIES_INPUT_MATCHES_COLUMNS = RowRule(
     derived=True,
 )
 
-TIMESERIES_OUTPUT_MATCHES_TARGETS = matches_columns(
-    "output", TIMESERIES_OUTPUT_FIELDS, "time-series output values equal the return targets to 6 significant digits"
+TIMESERIES_OUTPUT_MATCHES_TARGETS = _output_rule(
+    True, "time-series output values equal the return targets to the output format's decimals"
 )
 
 
@@ -249,5 +296,82 @@ MESSAGES_MATCH_PROMPT = RowRule(
     "messages are the system prompt, then instruction and input as the user, then output as the assistant",
     _messages_ok,
     _messages_explain,
+    derived=True,
+)
+
+
+# --------------------------------------------------------------------------- prompt / completion
+
+
+def _texts(df: pd.DataFrame, column: str) -> pa.Array:
+    """The column as Arrow strings; null where a value is not a string."""
+    return pa.array([v if isinstance(v, str) else None for v in df[column].tolist()], pa.string())
+
+
+def _pair_agrees(df: pd.DataFrame) -> np.ndarray:
+    """``prompt`` is ``PROMPT_TEMPLATE`` of the instruction and input, ``completion`` the output (strings)."""
+    instructions, inputs = _texts(df, "instruction"), _texts(df, "input")
+    expected = pa.array(prompt_texts(instructions, inputs), pa.string())
+    same = pc.and_(pc.equal(_texts(df, "prompt"), expected), pc.equal(_texts(df, "completion"), _texts(df, "output")))
+    return pc.fill_null(same, False).to_numpy(zero_copy_only=False).astype(bool)
+
+
+def _pair_ok(df: pd.DataFrame) -> pd.Series:
+    if not {"prompt", "completion", "instruction", "input", "output"} <= set(df.columns):
+        return all_true(df)
+    return pd.Series(_pair_agrees(df), index=df.index)
+
+
+def _pair_explain(rows: pd.DataFrame) -> list[Problem]:
+    return [
+        (
+            int(i),
+            "prompt",
+            "prompt, completion",
+            "prompt is not instruction + blank line + input, or completion is not output",
+        )
+        for i in np.flatnonzero(~_pair_agrees(rows))
+    ]
+
+
+PROMPT_MATCHES = RowRule(
+    ("prompt",),
+    "prompt is the instruction, a blank line and the input (sft_output.PROMPT_TEMPLATE); completion is the output",
+    _pair_ok,
+    _pair_explain,
+    derived=True,
+)
+
+
+def _chat_pair_agrees(df: pd.DataFrame) -> np.ndarray:
+    out = []
+    for prompt, completion, messages in zip(
+        parsed(df["prompt"]), parsed(df["completion"]), parsed(df["messages"]), strict=True
+    ):
+        if not isinstance(messages, list):
+            out.append(True)  # messages_json reports it
+            continue
+        out.append(prompt == messages[:-1] and completion == messages[-1:])
+    return np.array(out, dtype=bool)
+
+
+def _chat_pair_ok(df: pd.DataFrame) -> pd.Series:
+    if not {"prompt", "completion", "messages"} <= set(df.columns):
+        return all_true(df)
+    return pd.Series(_chat_pair_agrees(df), index=df.index)
+
+
+def _chat_pair_explain(rows: pd.DataFrame) -> list[Problem]:
+    return [
+        (int(i), "prompt", "prompt, completion", "prompt is not the messages but the last, or completion not the last")
+        for i in np.flatnonzero(~_chat_pair_agrees(rows))
+    ]
+
+
+CHAT_PAIR_MATCHES = RowRule(
+    ("prompt",),
+    "chat prompt is the system and user messages, completion the assistant message (as in messages)",
+    _chat_pair_ok,
+    _chat_pair_explain,
     derived=True,
 )

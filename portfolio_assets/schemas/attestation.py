@@ -31,6 +31,12 @@ schemas do not share, which is checked here (``attested``) or makes the export v
   the package, pandera, pandas, numpy, pyarrow and Python. After a change to any of them, stored rows are
   validated again until the gate stores them anew: as slow as before, never less strict.
 
+* ``prompt`` / ``completion`` (and their ``prompt_matches`` rule) are the export's only, and never stored:
+  the export adds them to attested rows itself (``features.sft.with_pairs``: the instruction, a blank line
+  and the input; the output), so they agree with the columns they are made of by construction and are
+  left out of the comparison. Only stored rows whose texts are the export's own (the features prompt, the
+  default output, unmasked: ``TextOptions.as_stored``) are attested.
+
 Anything else (no fingerprint or digest, other bytes or dtypes, another map or code, another prompt format,
 a failed check here) is validated as before, so the verdict, the counts and the messages are unchanged.
 """
@@ -64,6 +70,9 @@ GATE_SCHEMA = SftRowsSchema
 """What the gate validates sft_rows with."""
 _ISO_CHECKS = {"iso_utc", "finite"}  # the export's checks of a timestamp text ("finite" passes any non-float)
 _UTC_NS = "datetime64[ns, UTC]"
+PAIR_COLUMNS = ("prompt", "completion")
+"""The export's columns made from the others after the attestation (``features.sft.with_pairs``)."""
+PAIR_RULES = {"prompt_matches"}
 
 
 def _checks_text(checks: list[object]) -> list[list[object]]:
@@ -79,10 +88,10 @@ def _column_text(column: object) -> dict[str, object]:
     }
 
 
-def _frame_text(schema: pa.DataFrameSchema) -> dict[str, object]:
-    """A schema's frame-level declaration: its dataframe checks (row rules) and options."""
+def _frame_text(schema: pa.DataFrameSchema, leave_out: set[str] | None = None) -> dict[str, object]:
+    """A schema's frame-level declaration: its dataframe checks (row rules, but ``leave_out``) and options."""
     return {
-        "checks": _checks_text(schema.checks),
+        "checks": _checks_text([c for c in schema.checks if str(c.name) not in (leave_out or set())]),
         "unique": json.dumps(schema.unique),
         **{k: bool(getattr(schema, k)) for k in ("strict", "coerce", "ordered", "add_missing_columns")},
         "index": schema.index is not None,
@@ -102,9 +111,10 @@ def export_implied() -> bool:
     """Whether the export's features schema checks nothing the gate's does not, beyond the timestamps' ISO
     text (see the module docstring): the same columns, declarations and frame checks but for those three."""
     gate, export = GATE_SCHEMA.to_schema(), TRAINING_SET_SCHEMAS["features"].to_schema()
-    if set(gate.columns) != set(export.columns) or _frame_text(gate) != _frame_text(export):
+    columns = {name: column for name, column in export.columns.items() if name not in PAIR_COLUMNS}
+    if set(gate.columns) != set(columns) or _frame_text(gate) != _frame_text(export, PAIR_RULES):
         return False
-    for name, column in export.columns.items():
+    for name, column in columns.items():
         theirs = gate.columns[name]
         if name not in TIMESTAMP_COLUMNS:
             if _column_text(column) != _column_text(theirs):

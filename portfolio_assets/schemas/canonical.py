@@ -10,8 +10,9 @@ sound (True only where the check passes), and it is, rule by rule:
   does): strict JSON with exactly the feature keys, so ``non_empty`` passes, ``input_json`` where
   no value overflows to ±inf, and ``input_matches_columns`` where moreover ``close(value, column)``
   holds for every feature (on the values read and the columns, as the rule computes it).
-* ``output`` (and the time-series ``output``): the same with its target keys; its ``*_json`` check
-  also needs every value finite (and a positive predicted price).
+* ``output`` (and the time-series ``output``): the same with the keys of the output format being judged
+  (``text.current_output``); its ``*_json`` check also needs every value finite (and a positive predicted
+  price), its agreement rule each value within the format's precision of its target (``output_agrees``).
 * ``context_window`` written as ``[t, t, ...]``, each token ``json_number_texts(float(t))``: it
   parses to the numbers ``x = float(t)``; ``context_window_json`` passes where all are finite and
   positive, ``context_window_ends_at_close`` where the last agrees with price_close.
@@ -26,7 +27,11 @@ sound (True only where the check passes), and it is, rule by rule:
 * chat ``messages`` equal to ``chat_texts`` of the row's own instruction / input / output (input and
   output printable ASCII, which ``chat_texts`` escapes as ``json.dumps`` does; output non-empty): it
   parses to the three messages with exactly those contents, so ``messages_json`` and
-  ``messages_match_prompt`` pass.
+  ``messages_match_prompt`` pass; chat ``prompt`` / ``completion`` equal to ``chat_pair_texts`` of the same
+  parse to those messages but the last, and the last: ``chat_prompt_json``, ``chat_completion_json`` and
+  ``chat_pair_matches`` pass.
+* ``prompt`` / ``completion`` of the other formats: ``prompt_matches`` is a vectorised string comparison
+  already; ``non_empty`` passes where a printable character other than space is found.
 """
 
 from __future__ import annotations
@@ -40,18 +45,15 @@ import pyarrow
 import pyarrow.compute as pc
 
 from portfolio_assets.columns import FEATURE_COLUMNS
-from portfolio_assets.features.sft import (
-    OUTPUT_FIELDS,
-    TIMESERIES_FIELDS,
-    TIMESERIES_OUTPUT_FIELDS,
-    chat_texts,
-)
+from portfolio_assets.features.sft import TIMESERIES_FIELDS, chat_pair_texts, chat_texts
+from portfolio_assets.features.sft_output import PRICE_KEY
 from portfolio_assets.numtext import json_number_texts, round_significant
-from portfolio_assets.schemas.agreement import JSON_RTOL, close
+from portfolio_assets.schemas.agreement import JSON_RTOL, close, output_agrees
 from portfolio_assets.schemas.applicability import NOT_APPLICABLE_LISTED, has_volume_of
 from portfolio_assets.schemas.flatjson import flat_objects
 from portfolio_assets.schemas.row_rule import num
 from portfolio_assets.schemas.shortcut import KnownGood
+from portfolio_assets.schemas.text import current_output
 
 _NUMBER = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"
 _PRINTABLE = r"^[ -~]*$"
@@ -97,10 +99,11 @@ def _equal(series: pd.Series, expected: pyarrow.Array) -> np.ndarray:
 
 
 def _object_masks(
-    work: pd.DataFrame, text: str, fields: Mapping[str, str], *, price_key: str | None = None
+    work: pd.DataFrame, text: str, fields: Mapping[str, str], *, price_key: str | None = None, output: bool = False
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     """Rows whose ``text`` is a flat JSON object of ``fields``' keys (``flatjson``): (that; and its values null
-    or finite; and all finite [price > 0]; and null or finite and agreeing with the columns)."""
+    or finite; and all finite [price > 0]; and null or finite and agreeing with the columns: to 6 significant
+    digits, or with ``output`` at the precision of ``current_output()``)."""
     columns = list(fields.values())
     if text not in work.columns or not set(columns) <= set(work.columns):
         return None
@@ -116,7 +119,11 @@ def _object_masks(
             with np.errstate(invalid="ignore"):
                 finite[rows] &= parsed[:, list(fields).index(price_key)] > 0
         block = np.column_stack([v[rows] for v in values])
-        agree[rows] = usable[rows] & close(parsed, block, JSON_RTOL).all(axis=1)
+        if output:
+            agreed = output_agrees(parsed, block, list(fields), current_output())
+        else:
+            agreed = close(parsed, block, JSON_RTOL).all(axis=1)
+        agree[rows] = usable[rows] & agreed
     return matched, usable, finite, agree
 
 
@@ -204,14 +211,15 @@ def _known_good(work: pd.DataFrame, checks: set[tuple[str, str | None]]) -> Know
             put("non_empty", "input", matched)
             put("input_json", "input", usable)
             put("input_matches_columns", None, agree)
-        found = _object_masks(work, "output", OUTPUT_FIELDS, price_key="predicted_price_90d")
+        fields = current_output().keys()
+        found = _object_masks(work, "output", fields, price_key=PRICE_KEY if PRICE_KEY in fields else None, output=True)
         if found is not None:
             matched, _, finite, agree = found
             put("non_empty", "output", matched)
             put("output_json", "output", finite)
             put("output_matches_targets", None, agree)
     else:
-        found = _object_masks(work, "output", TIMESERIES_OUTPUT_FIELDS)
+        found = _object_masks(work, "output", current_output().keys(timeseries=True), output=True)
         if found is not None:
             matched, _, finite, agree = found
             put("non_empty", "output", matched)
@@ -229,8 +237,15 @@ def _known_good(work: pd.DataFrame, checks: set[tuple[str, str | None]]) -> Know
     if ("messages_json", "messages") in checks:
         chat = _messages(work)
         if chat is not None:
-            put("messages_json", "messages", chat)
-            put("messages_match_prompt", None, chat)
+            messages, prompts, completions = chat
+            put("messages_json", "messages", messages)
+            put("messages_match_prompt", None, messages)
+            put("chat_prompt_json", "prompt", prompts)
+            put("chat_completion_json", "completion", completions)
+            put("chat_pair_matches", None, messages & prompts & completions)
+    for column in ("prompt", "completion"):
+        if ("non_empty", column) in checks and column in work.columns:
+            put("non_empty", column, _bools(pc.match_substring_regex(_strings(work[column]), "[!-~]")))
     return out
 
 
@@ -276,8 +291,9 @@ def _listed(work: pd.DataFrame) -> np.ndarray | None:
     return NOT_APPLICABLE_LISTED.ok(work.iloc[first]).to_numpy(dtype=bool)[inverse]
 
 
-def _messages(work: pd.DataFrame) -> np.ndarray | None:
-    """Rows whose ``messages`` are ``chat_texts`` of their own instruction / input / output (printable ASCII)."""
+def _messages(work: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Rows whose ``messages`` are ``chat_texts`` of their own instruction / input / output (printable ASCII), and
+    rows whose ``prompt`` / ``completion`` are ``chat_pair_texts`` of the same (all False without the column)."""
     if not {"messages", "instruction", "input", "output"} <= set(work.columns):
         return None
     inputs, outputs = _strings(work["input"]), _strings(work["output"])
@@ -287,5 +303,11 @@ def _messages(work: pd.DataFrame) -> np.ndarray | None:
     instructions = work["instruction"].tolist()
     usable &= np.array([isinstance(v, str) for v in instructions], dtype=bool)
     instructions = [v if ok else "" for v, ok in zip(instructions, usable.tolist(), strict=True)]
-    expected = chat_texts(instructions, pc.if_else(pyarrow.array(usable), inputs, ""), outputs)
-    return usable & _equal(work["messages"], pyarrow.array(expected, pyarrow.string()))
+    inputs = pc.if_else(pyarrow.array(usable), inputs, "")
+    expected = chat_texts(instructions, inputs, outputs)
+    messages = usable & _equal(work["messages"], pyarrow.array(expected, pyarrow.string()))
+    pairs = []
+    for column, texts in zip(("prompt", "completion"), chat_pair_texts(instructions, inputs, outputs), strict=True):
+        found = column in work.columns
+        pairs.append(usable & _equal(work[column], pyarrow.array(texts, pyarrow.string())) if found else usable & False)
+    return messages, pairs[0], pairs[1]

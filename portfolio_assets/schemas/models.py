@@ -190,16 +190,28 @@ class SftRowsSchema(AssetKeys, Ohlcv, Technical, MacroFields, SentimentFields, R
 
 
 class TrainingSetSchema(SftRowsSchema):
-    """``training_set``: the CSV rows as written (``csv_ready``): timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` strings."""
+    """``training_set``: the CSV rows as written (``csv_ready``): timestamps as ``YYYY-MM-DDTHH:MM:SSZ`` strings,
+    then ``prompt`` / ``completion`` (TRL's prompt-completion pair, made of the instruction, input and output)."""
 
     timestamp: Series[str] = pa.Field(description="the observation day, ISO 8601 UTC (YYYY-MM-DDTHH:MM:SSZ)")
     target_timestamp: Series[str] = pa.Field(description=TARGET_DESCRIPTIONS["target_timestamp"] + ", ISO 8601 UTC")
     decision_time: Series[str] = pa.Field(description=DECISION_TIME_DESCRIPTION + ", ISO 8601 UTC")
+    prompt: Series[str] = pa.Field(description="the instruction, a blank line and the input (what the model reads)")
+    completion: Series[str] = pa.Field(description="the output (what the model is trained to write)")
 
     @pa.check("timestamp", "target_timestamp", "decision_time", name="iso_utc")
     @classmethod
     def iso_utc(cls, series: pd.Series) -> pd.Series:
         return passes(series, "iso_utc")
+
+    @pa.check(
+        "instruction", "input", "output", "context_window", "not_applicable", "prompt", "completion", name="non_empty"
+    )
+    @classmethod
+    def non_empty(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "non_empty")
+
+    _prompt_matches = rule("prompt_matches")
 
     class Config:
         strict = True
@@ -236,18 +248,32 @@ class TimeseriesTrainingSetSchema(TrainingSetSchema):
 
 
 class ChatTrainingSetSchema(TrainingSetSchema):
-    """``training_set`` in the chat prompt format: the features format plus TRL-style ``messages``."""
+    """``training_set`` in the chat prompt format: the features format plus TRL-style ``messages``, and
+    ``prompt`` / ``completion`` as conversational messages."""
 
     messages: Series[str] = pa.Field(
         description="strict JSON array of the system, user (instruction + input) and assistant (output) messages"
     )
+    prompt: Series[str] = pa.Field(description="strict JSON array of the system and user messages")
+    completion: Series[str] = pa.Field(description="strict JSON array of the assistant message")
 
     @pa.check("messages", name="messages_json")
     @classmethod
     def messages_json(cls, series: pd.Series) -> pd.Series:
         return passes(series, "messages_json")
 
+    @pa.check("prompt", name="chat_prompt_json")
+    @classmethod
+    def chat_prompt_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "chat_prompt_json")
+
+    @pa.check("completion", name="chat_completion_json")
+    @classmethod
+    def chat_completion_json(cls, series: pd.Series) -> pd.Series:
+        return passes(series, "chat_completion_json")
+
     _messages_match_prompt = rule("messages_match_prompt")
+    _prompt_matches = rule("chat_pair_matches")
 
     class Config:
         strict = True

@@ -15,6 +15,8 @@ targets_all_or_none            consistency                    four targets all p
 timeseries_input_matches_...   agreement                      time-series ``input`` equals its columns
 timeseries_output_matches_...  agreement                      time-series ``output`` equals the targets
 messages_match_prompt          agreement                      chat ``messages`` are instruction/input/output
+prompt_matches                 agreement                      ``prompt`` / ``completion`` of the features
+chat_pair_matches              agreement                      chat ``prompt`` / ``completion`` are messages
 =============================  =============================  ==========================================
 """
 
@@ -25,10 +27,12 @@ import pandas as pd
 import pandera.pandas as pa
 
 from portfolio_assets.schemas.agreement import (
+    CHAT_PAIR_MATCHES,
     CONTEXT_WINDOW_ENDS_AT_CLOSE,
     INPUT_MATCHES_COLUMNS,
     MESSAGES_MATCH_PROMPT,
     OUTPUT_MATCHES_TARGETS,
+    PROMPT_MATCHES,
     TIMESERIES_INPUT_MATCHES_COLUMNS,
     TIMESERIES_OUTPUT_MATCHES_TARGETS,
 )
@@ -55,6 +59,8 @@ RULES: dict[str, RowRule] = {
     "timeseries_input_matches_columns": TIMESERIES_INPUT_MATCHES_COLUMNS,
     "timeseries_output_matches_targets": TIMESERIES_OUTPUT_MATCHES_TARGETS,
     "messages_match_prompt": MESSAGES_MATCH_PROMPT,
+    "prompt_matches": PROMPT_MATCHES,
+    "chat_pair_matches": CHAT_PAIR_MATCHES,
 }
 
 

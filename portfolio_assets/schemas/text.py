@@ -19,6 +19,7 @@ import pandas as pd
 
 from portfolio_assets.columns import FEATURE_COLUMNS
 from portfolio_assets.features.sft import OUTPUT_FIELDS, TIMESERIES_FIELDS, TIMESERIES_OUTPUT_FIELDS
+from portfolio_assets.features.sft_output import DEFAULT_OUTPUT, PRICE_KEY, OutputFormat
 from portfolio_assets.schemas.display import is_null
 from portfolio_assets.schemas.shortcut import known
 from portfolio_assets.strict_json import NonStandardConstantError, loads
@@ -74,6 +75,28 @@ def finite_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+# --------------------------------------------------------------------------- the output format judged
+
+_OUTPUT: OutputFormat = DEFAULT_OUTPUT
+"""The output format the ``output`` checks expect (``validate_rows(..., output=...)`` sets it while it runs)."""
+
+
+@contextmanager
+def output_format(output: OutputFormat) -> Iterator[None]:
+    """Judge ``output`` texts (keys, order, precision) against ``output`` while open."""
+    global _OUTPUT
+    previous, _OUTPUT = _OUTPUT, output
+    try:
+        yield
+    finally:
+        _OUTPUT = previous
+
+
+def current_output() -> OutputFormat:
+    """The output format being judged (default: ``sft_output.DEFAULT_OUTPUT``)."""
+    return _OUTPUT
+
+
 # --------------------------------------------------------------------------- problems of one value
 
 
@@ -94,18 +117,20 @@ def input_problem(text: object) -> str | None:
     return f"has values that are neither numbers nor null: {bad}" if bad else None
 
 
-def output_problem(text: object) -> str | None:
-    """``output``: a JSON object of the three targets, finite numbers, a positive predicted price."""
+def output_problem(text: object, timeseries: bool = False) -> str | None:
+    """``output``: a JSON object of the output format's targets (``current_output``), in order, finite numbers,
+    a positive predicted price."""
     value, problem = parse_json(text)
     if problem:
         return problem
-    if not isinstance(value, dict) or list(value) != list(OUTPUT_FIELDS):
-        return f"is not a JSON object with keys {list(OUTPUT_FIELDS)}"
+    keys = list(_OUTPUT.keys(timeseries))
+    if not isinstance(value, dict) or list(value) != keys:
+        return f"is not a JSON object with keys {keys}"
     bad = [k for k, v in value.items() if not finite_number(v)]
     if bad:
         return f"has non-numeric or null targets: {bad}"
-    if value["predicted_price_90d"] <= 0:
-        return "has predicted_price_90d <= 0"
+    if PRICE_KEY in value and value[PRICE_KEY] <= 0:
+        return f"has {PRICE_KEY} <= 0"
     return None
 
 
@@ -155,28 +180,36 @@ def timeseries_input_problem(text: object) -> str | None:
 
 
 def timeseries_output_problem(text: object) -> str | None:
-    """Time-series ``output``: a JSON object of the two return targets, finite numbers."""
-    value, problem = parse_json(text)
-    if problem:
-        return problem
-    if not isinstance(value, dict) or list(value) != list(TIMESERIES_OUTPUT_FIELDS):
-        return f"is not a JSON object with keys {list(TIMESERIES_OUTPUT_FIELDS)}"
-    bad = [k for k, v in value.items() if not finite_number(v)]
-    return f"has non-numeric or null targets: {bad}" if bad else None
+    """Time-series ``output``: a JSON object of the output format's return targets, finite numbers."""
+    return output_problem(text, timeseries=True)
 
 
-def messages_problem(text: object) -> str | None:
-    """Chat ``messages``: a JSON array of a system, a user and an assistant message with text content."""
+def messages_problem(text: object, roles: list[str] = CHAT_ROLES) -> str | None:
+    """Chat ``messages``: a JSON array of a system, a user and an assistant message (``roles``) with text content."""
     value, problem = parse_json(text)
     if problem:
         return problem
     if (
         not isinstance(value, list)
-        or [m.get("role") if isinstance(m, dict) else None for m in value] != CHAT_ROLES
+        or [m.get("role") if isinstance(m, dict) else None for m in value] != roles
         or not all(list(m) == ["role", "content"] and isinstance(m["content"], str) and m["content"] for m in value)
     ):
-        return f"is not a JSON array of {CHAT_ROLES} messages, each {{role, content}} with text"
+        return f"is not a JSON array of {roles} messages, each {{role, content}} with text"
     return None
+
+
+CHAT_PROMPT_ROLES = CHAT_ROLES[:2]
+CHAT_COMPLETION_ROLES = CHAT_ROLES[2:]
+
+
+def chat_prompt_problem(text: object) -> str | None:
+    """Chat ``prompt``: a JSON array of the system and the user message."""
+    return messages_problem(text, CHAT_PROMPT_ROLES)
+
+
+def chat_completion_problem(text: object) -> str | None:
+    """Chat ``completion``: a JSON array of the assistant message."""
+    return messages_problem(text, CHAT_COMPLETION_ROLES)
 
 
 def iso_problem(text: object) -> str | None:
@@ -214,7 +247,10 @@ COLUMN_CHECKS: dict[str, ColumnCheck] = {
         f"strict JSON object of the {len(FEATURE_COLUMNS)} features in canonical order, numbers or null",
         input_problem,
     ),
-    "output_json": ColumnCheck(f"strict JSON object {list(OUTPUT_FIELDS)}, finite numbers", output_problem),
+    "output_json": ColumnCheck(
+        f"strict JSON object of the output format's fields (default {list(OUTPUT_FIELDS)}), finite numbers",
+        output_problem,
+    ),
     "context_window_json": ColumnCheck("strict JSON non-empty array of positive closes", context_window_problem),
     "not_applicable_json": ColumnCheck("strict JSON array of feature names", not_applicable_problem),
     "iso_utc": ColumnCheck("ISO 8601 UTC string YYYY-MM-DDTHH:MM:SSZ", iso_problem, shows_value=True),
@@ -223,9 +259,16 @@ COLUMN_CHECKS: dict[str, ColumnCheck] = {
         timeseries_input_problem,
     ),
     "timeseries_output_json": ColumnCheck(
-        f"strict JSON object {list(TIMESERIES_OUTPUT_FIELDS)}, finite numbers", timeseries_output_problem
+        f"strict JSON object of the output format's returns (default {list(TIMESERIES_OUTPUT_FIELDS)}), finite numbers",
+        timeseries_output_problem,
     ),
     "messages_json": ColumnCheck(f"strict JSON array of {CHAT_ROLES} messages {{role, content}}", messages_problem),
+    "chat_prompt_json": ColumnCheck(
+        f"strict JSON array of {CHAT_PROMPT_ROLES} messages {{role, content}}", chat_prompt_problem
+    ),
+    "chat_completion_json": ColumnCheck(
+        f"strict JSON array of {CHAT_COMPLETION_ROLES} messages {{role, content}}", chat_completion_problem
+    ),
 }
 
 

@@ -19,13 +19,14 @@ import pandera.pandas as pa
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
+from portfolio_assets.features.sft_output import OutputFormat
 from portfolio_assets.schemas.applicability import has_volume_column
 from portfolio_assets.schemas.canonical import known_good
 from portfolio_assets.schemas.display import bound, fmt, is_null
 from portfolio_assets.schemas.proven import proven_rows
 from portfolio_assets.schemas.rules import RULES
 from portfolio_assets.schemas.shortcut import known_passing
-from portfolio_assets.schemas.text import COLUMN_CHECKS, parse_cache
+from portfolio_assets.schemas.text import COLUMN_CHECKS, current_output, output_format, parse_cache
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,7 @@ def validate_rows(
     schema: type[pa.DataFrameModel],
     *,
     has_volume: Mapping[str, bool] | None = None,
+    output: OutputFormat | None = None,
     _shortcut: bool = True,
 ) -> ValidationResult:
     """Validate ``frame`` against ``schema`` lazily and split it into valid and invalid rows.
@@ -208,7 +210,17 @@ def validate_rows(
     which volume features apply when the frame has no ``has_volume`` column (the
     column wins); a symbol it lacks, or no map at all, falls back to the class (every
     class but fx has volume). The column it implies is validated but never returned.
+
+    ``output``: the output format (``features.sft_output.OutputFormat``) the ``output`` texts are judged
+    against (keys, order, precision); default the one in force (``sft_output.DEFAULT_OUTPUT``).
     """
+    with output_format(output or current_output()):
+        return _validate_rows(frame, schema, has_volume, _shortcut)
+
+
+def _validate_rows(
+    frame: pd.DataFrame, schema: type[pa.DataFrameModel], has_volume: Mapping[str, bool] | None, _shortcut: bool
+) -> ValidationResult:
     model = schema.to_schema()
     work = _with_has_volume(frame.reset_index(drop=True), model, has_volume)
     with (

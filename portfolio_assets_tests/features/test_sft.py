@@ -21,7 +21,7 @@ from portfolio_assets.features.sft import (
 )
 
 FEATS = ["price_close", "volume", "rsi_14", "macd", "volatility_30d", "sma_50", "sma_200", "fear_greed_index"]
-FEATURES_OUTPUT_KEYS = ["predicted_price_90d", "predicted_return_90d", "predicted_return_pct_90d"]
+FEATURES_OUTPUT_KEYS = ["predicted_return_90d", "predicted_return_pct_90d", "predicted_price_90d"]
 TIMESERIES_INPUT_KEYS = ["context_window", "current_price", "rsi_14", "volatility_30d", "macd", "sma_50", "sma_200"]
 TIMESERIES_OUTPUT_KEYS = ["predicted_return_90d", "predicted_return_pct_90d"]
 ADDED = ["instruction", "input", "output"]
@@ -72,9 +72,10 @@ FEATURES_INPUT = [
     '{"price_close": 1.08735, "volume": null, "rsi_14": 48.1235, "macd": 0.0, '
     '"volatility_30d": null, "sma_50": 1.08, "sma_200": null, "fear_greed_index": null}',
 ]
+# Issue 15: the log return first, with 4 decimals, the percent return with 2, then the price (6 digits).
 FEATURES_OUTPUT = [
-    '{"predicted_price_90d": 72000.1, "predicted_return_90d": 0.0726712, "predicted_return_pct_90d": 7.26712}',
-    '{"predicted_price_90d": null, "predicted_return_90d": null, "predicted_return_pct_90d": null}',
+    '{"predicted_return_90d": 0.0727, "predicted_return_pct_90d": 7.27, "predicted_price_90d": 72000.1}',
+    '{"predicted_return_90d": null, "predicted_return_pct_90d": null, "predicted_price_90d": null}',
 ]
 TIMESERIES_INSTRUCTION = [
     "Predict the 90-day forward return for BTC-USD (crypto) as of the close of 2024-03-15 "
@@ -89,7 +90,7 @@ TIMESERIES_INPUT = [
     '"volatility_30d": null, "macd": 0.0, "sma_50": 1.08, "sma_200": null}',
 ]
 TIMESERIES_OUTPUT = [
-    '{"predicted_return_90d": 0.0726712, "predicted_return_pct_90d": 7.26712}',
+    '{"predicted_return_90d": 0.0727, "predicted_return_pct_90d": 7.27}',
     '{"predicted_return_90d": null, "predicted_return_pct_90d": null}',
 ]
 CHAT_MESSAGES_0 = (
@@ -99,23 +100,38 @@ CHAT_MESSAGES_0 = (
     r"""BTC-USD (crypto) as of the close of 2024-03-15, based on the following technical, macroeconomic and """
     r"""sentiment features.\n\n{\"price_close\": 67123.5, \"volume\": 35000000000.0, \"rsi_14\": 65.2, """
     r"""\"macd\": -125.556, \"volatility_30d\": 0.45, \"sma_50\": 60000.0, \"sma_200\": null, """
-    r"""\"fear_greed_index\": 72.0}"}, {"role": "assistant", "content": "{\"predicted_price_90d\": 72000.1, """
-    r"""\"predicted_return_90d\": 0.0726712, \"predicted_return_pct_90d\": 7.26712}"}]"""
+    r"""\"fear_greed_index\": 72.0}"}, {"role": "assistant", "content": "{\"predicted_return_90d\": 0.0727, """
+    r"""\"predicted_return_pct_90d\": 7.27, \"predicted_price_90d\": 72000.1}"}]"""
 )
 
 
+def _fixed(value: float, places: int) -> str:
+    """A return with ``places`` decimals, never ``-0.00``; null when not finite (the issue-15 output rule)."""
+    if not np.isfinite(value):
+        return "null"
+    text = f"{value:.{places}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def legacy_format_rows(rows: pd.DataFrame, feature_columns: list[str], horizon_days: int) -> pd.DataFrame:
-    """Copy of format_rows as it was before prompt formats (the reference for the default)."""
+    """Copy of format_rows as it was before prompt formats (the reference for the default), with issue 15's
+    output (log return first at 4 decimals, percent at 2, then the price) and prompt / completion."""
     records = rows[list(feature_columns)].to_dict(orient="records")
     inputs = [to_json({k: round_number(v) for k, v in rec.items()}) for rec in records]
     targets = rows[list(OUTPUT_FIELDS.values())].to_dict(orient="records")
-    outputs = [to_json({out: round_number(rec[col]) for out, col in OUTPUT_FIELDS.items()}) for rec in targets]
+    outputs = [
+        f'{{"predicted_return_90d": {_fixed(rec["target_return_90d"], 4)}, '
+        f'"predicted_return_pct_90d": {_fixed(rec["target_return_pct_90d"], 2)}, '
+        f'"predicted_price_90d": {json.dumps(round_number(rec["target_price_90d"]))}}}'
+        for rec in targets
+    ]
     instructions = [
         f"Predict the {horizon_days}-day forward price and return for {sym} ({cls}) as of the close of "
         f"{ts:%Y-%m-%d}, based on the following technical, macroeconomic and sentiment features."
         for sym, cls, ts in zip(rows["asset_symbol"], rows["asset_class"], rows["timestamp"], strict=True)
     ]
-    return rows.assign(instruction=instructions, input=inputs, output=outputs)
+    prompts = [f"{i}\n\n{x}" for i, x in zip(instructions, inputs, strict=True)]
+    return rows.assign(instruction=instructions, input=inputs, output=outputs, prompt=prompts, completion=outputs)
 
 
 def loop_context_windows(prices: pd.DataFrame, length: int) -> pd.Series:
