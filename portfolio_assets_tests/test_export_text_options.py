@@ -22,7 +22,7 @@ def test_the_stored_texts_are_trusted_and_get_their_prompt_and_completion(rows, 
     export(gate_store(tmp_path / "store", rows), tmp_path / "out")
     assert spy == []  # attested: not validated again
     written = exported(tmp_path / "out")
-    assert written and all(r["prompt"] == f"{r['instruction']}\n\n{r['input']}" for r in written)
+    assert written and all(r["prompt"] == f"{r['instruction']}\n\n{r['input']}\n" for r in written)
     assert all(r["completion"] == r["output"] for r in written)
 
 

@@ -137,7 +137,7 @@ def test_every_format_has_a_prompt_and_a_completion_that_validate(base, prompt_f
         assert messages[0]["content"] == SYSTEM_PROMPT
     else:
         assert first["prompt"] == PROMPT_TEMPLATE.format(instruction=first["instruction"], input=first["input"])
-        assert first["prompt"] == f"{first['instruction']}\n\n{first['input']}"
+        assert first["prompt"] == f"{first['instruction']}\n\n{first['input']}\n"
         assert first["completion"] == first["output"]
     assert validated(out, prompt_format).ok
     assert validated(out, prompt_format, _shortcut=False).ok

@@ -185,7 +185,7 @@ def contract_rows(prompt_format: str, n: int = 2 * MAX_STEPS) -> pd.DataFrame:
         rows["prompt"] = [[system, u] for u in users]
         rows["completion"] = [[a] for a in replies]
     else:
-        rows["prompt"] = [f"{i}\n\n{x}" for i, x in zip(instructions, inputs, strict=True)]
+        rows["prompt"] = [f"{i}\n\n{x}\n" for i, x in zip(instructions, inputs, strict=True)]
         rows["completion"] = outputs
     return rows
 
@@ -324,6 +324,6 @@ def test_sft_trainer_runs_on_each_exported_file_as_it_is(real_export, fmt, tmp_p
         assert_conversational(trainer, output, ds, tokenizer)
     else:
         assert_standard(trainer, output, ds, tokenizer)
-        if prompt_format != "chat":  # features / timeseries: strings, instruction + "\n\n" + input, then output
+        if prompt_format != "chat":  # features / timeseries: strings, instruction + "\n\n" + input + "\n", then output
             row = ds[0]
-            assert (row["prompt"], row["completion"]) == (f"{row['instruction']}\n\n{row['input']}", row["output"])
+            assert (row["prompt"], row["completion"]) == (f"{row['instruction']}\n\n{row['input']}\n", row["output"])

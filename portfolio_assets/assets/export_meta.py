@@ -90,5 +90,4 @@ def fold_config(export: ExportResource) -> object | None:
         n_folds=int(export.folds),
         test_days=export.fold_test_days,
         train_days=export.fold_train_days,
-        embargo_days=int(export.embargo_days),
     )

@@ -33,7 +33,7 @@ Prompt / completion
 -------------------
 ``prompt`` / ``completion`` are added in every prompt format, so TRL's ``SFTTrainer`` reads a file as
 it is: ``features`` / ``timeseries`` give strings, ``prompt = PROMPT_TEMPLATE.format(instruction=...,
-input=...)`` (the instruction, a blank line, the input) and ``completion = output``; ``chat`` gives
+input=...)`` (the instruction, a blank line, the input, a newline) and ``completion = output``; ``chat`` gives
 JSON arrays of messages, ``prompt = [system, user]`` and ``completion = [assistant]``.
 
 Identity masking (memorisation probes)
@@ -69,8 +69,11 @@ PCT_DECIMALS = 2
 MAX_RETURN_DECIMALS = 10
 PROMPT_FORMATS = ("features", "timeseries", "chat")
 DEFAULT_PROMPT_FORMAT = "features"
-PROMPT_TEMPLATE = "{instruction}\n\n{input}"
-"""``prompt`` of the features and time-series formats (the chat format's user message is the same text)."""
+PROMPT_TEMPLATE = "{instruction}\n\n{input}\n"
+"""``prompt`` of the features and time-series formats (the chat format's user message is the instruction, a blank
+line and the input). It ends with a newline: a tokenizer trained on prompt + completion otherwise learns a ``}{``
+token across the boundary, so the tokenized prompt is no longer a prefix of the tokenized pair and the trainer
+counts the prompt's last brace as completion."""
 PAIR_COLUMNS = ("prompt", "completion")
 MASKED_SYMBOL = "ASSET"
 MASKED_DAY = "day T"

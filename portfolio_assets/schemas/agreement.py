@@ -328,7 +328,7 @@ def _pair_explain(rows: pd.DataFrame) -> list[Problem]:
             int(i),
             "prompt",
             "prompt, completion",
-            "prompt is not instruction + blank line + input, or completion is not output",
+            "prompt is not instruction + blank line + input + newline, or completion is not output",
         )
         for i in np.flatnonzero(~_pair_agrees(rows))
     ]
@@ -336,7 +336,8 @@ def _pair_explain(rows: pd.DataFrame) -> list[Problem]:
 
 PROMPT_MATCHES = RowRule(
     ("prompt",),
-    "prompt is the instruction, a blank line and the input (sft_output.PROMPT_TEMPLATE); completion is the output",
+    "prompt is the instruction, a blank line, the input and a newline (sft_output.PROMPT_TEMPLATE); "
+    "completion is the output",
     _pair_ok,
     _pair_explain,
     derived=True,

@@ -32,8 +32,8 @@ schemas do not share, which is checked here (``attested``) or makes the export v
   validated again until the gate stores them anew: as slow as before, never less strict.
 
 * ``prompt`` / ``completion`` (and their ``prompt_matches`` rule) are the export's only, and never stored:
-  the export adds them to attested rows itself (``features.sft.with_pairs``: the instruction, a blank line
-  and the input; the output), so they agree with the columns they are made of by construction and are
+  the export adds them to attested rows itself (``features.sft.with_pairs``: the instruction, a blank line,
+  the input and a newline; the output), so they agree with the columns they are made of by construction and are
   left out of the comparison. Only stored rows whose texts are the export's own (the features prompt, the
   default output, unmasked: ``TextOptions.as_stored``) are attested.
 

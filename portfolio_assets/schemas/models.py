@@ -196,7 +196,7 @@ class TrainingSetSchema(SftRowsSchema):
     timestamp: Series[str] = pa.Field(description="the observation day, ISO 8601 UTC (YYYY-MM-DDTHH:MM:SSZ)")
     target_timestamp: Series[str] = pa.Field(description=TARGET_DESCRIPTIONS["target_timestamp"] + ", ISO 8601 UTC")
     decision_time: Series[str] = pa.Field(description=DECISION_TIME_DESCRIPTION + ", ISO 8601 UTC")
-    prompt: Series[str] = pa.Field(description="the instruction, a blank line and the input (what the model reads)")
+    prompt: Series[str] = pa.Field(description="instruction, blank line, input, newline (what the model reads)")
     completion: Series[str] = pa.Field(description="the output (what the model is trained to write)")
 
     @pa.check("timestamp", "target_timestamp", "decision_time", name="iso_utc")

@@ -130,7 +130,7 @@ def legacy_format_rows(rows: pd.DataFrame, feature_columns: list[str], horizon_d
         f"{ts:%Y-%m-%d}, based on the following technical, macroeconomic and sentiment features."
         for sym, cls, ts in zip(rows["asset_symbol"], rows["asset_class"], rows["timestamp"], strict=True)
     ]
-    prompts = [f"{i}\n\n{x}" for i, x in zip(instructions, inputs, strict=True)]
+    prompts = [f"{i}\n\n{x}\n" for i, x in zip(instructions, inputs, strict=True)]
     return rows.assign(instruction=instructions, input=inputs, output=outputs, prompt=prompts, completion=outputs)
 
 
