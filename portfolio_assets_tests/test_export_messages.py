@@ -154,3 +154,25 @@ def test_an_arrow_list_column_round_trips_through_plain_pyarrow(chat_export) -> 
     table = pq.read_table(next((out / "parquet").rglob("*.parquet")))
     first = table.column("messages")[0].as_py()
     assert isinstance(table.column("messages").type, pa.ListType) and first[0]["role"] == "user"
+
+
+def test_hugging_face_datasets_loads_the_lists(chat_export, tmp_path) -> None:
+    import os
+
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+    import datasets
+
+    _, out = chat_export
+    manifest = load_manifest(out)
+    expected = read_export(out, "parquet")
+    for fmt, builder in (("jsonl", "json"), ("parquet", "parquet")):
+        files = [str(out / f["path"]) for f in manifest["files"] if f["format"] == fmt and f["split"] == "train"]
+        ds = datasets.load_dataset(builder, data_files=files, split="train", cache_dir=str(tmp_path / fmt))
+        assert ds.column_names == [c["name"] for c in manifest["schema"]]
+        first = ds[0]
+        train = expected[expected["split"] == "train"].reset_index(drop=True)
+        for column in ("messages", "prompt", "completion"):
+            assert first[column] == train[column].iloc[0], (fmt, column)  # a list of {role, content} dicts
+        assert first["row_id"] == train["row_id"].iloc[0] and first["is_synthetic"] is bool(
+            train["is_synthetic"].iloc[0]
+        )

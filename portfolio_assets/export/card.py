@@ -182,10 +182,18 @@ def format_card(manifest: Mapping[str, object], fmt: str) -> str:
         *(f"* {s}: {by_split[s]} rows in {sum(f['split'] == s for f in files)} file(s)" for s in SPLITS),
         "",
     ]
+    lists = [f"`{c['name']}`" for c in manifest["schema"] if c["dtype"] == "object"]  # type: ignore[union-attr,index]
     if fmt == "csv":
         out += [
             "Read with `float_precision='round_trip', keep_default_na=False, na_values=['']` (the config above "
-            "does): pandas' default float parser may change the last bit of a float.",
+            "does): pandas' default float parser may change the last bit of a float."
+            + (f" {', '.join(lists)} hold the JSON text of their message lists: `json.loads` them." if lists else ""),
+            "",
+        ]
+    elif fmt == "jsonl":
+        out += [
+            "Read with pandas' `precise_float=True` (its default float parser may change the last bit of a float)."
+            + (f" {', '.join(lists)} are JSON arrays of messages." if lists else ""),
             "",
         ]
     return "\n".join(out)

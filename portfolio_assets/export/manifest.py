@@ -64,6 +64,7 @@ FORMAT_NOTES: dict[str, dict[str, object]] = {
         "boolean": "true / false",
         "missing": "empty field",
         "pandas_read_options": CSV_READ_OPTIONS,
+        "message_lists": "the JSON text of the array (compact, role then content)",
     },
     "jsonl": {
         "encoding": "utf-8",
@@ -71,6 +72,8 @@ FORMAT_NOTES: dict[str, dict[str, object]] = {
         "timestamp_format": ISO_UTC_FORMAT,
         "float_format": "Python repr (shortest round-trip); -0.0 written 0.0",
         "missing": "null",
+        "message_lists": 'the JSON array itself: [{"role": ..., "content": ...}, ...]',
+        "pandas_read_options": {"lines": True, "precise_float": True, "dtype": False, "convert_dates": False},
     },
     "parquet": {
         "writer": "pyarrow",
@@ -80,6 +83,7 @@ FORMAT_NOTES: dict[str, dict[str, object]] = {
         "format_version": PARQUET_VERSION,
         "timestamp_type": "timestamp[ns, tz=UTC]",
         "missing": "null",
+        "message_lists": "list<struct<role: string, content: string>>",
     },
 }
 
