@@ -304,7 +304,11 @@ def canonical_frame(
         required = _REQUIRED_KINDS.get(name)
         if required and kind != required:
             raise TypeError(f"column {name!r} must be {_KINDS[required][0]}, got dtype {series.dtype}")
-        if kind == "str" and messages.is_message_column(name, series.to_numpy(dtype=object)):
+        if (
+            kind == "str"
+            and name in messages.MESSAGE_COLUMNS
+            and messages.is_message_column(name, series.to_numpy(dtype=object))
+        ):
             kind = "messages"
             data[name] = _message_texts(series, first_row, arrow)
         else:
