@@ -176,3 +176,22 @@ def test_hugging_face_datasets_loads_the_lists(chat_export, tmp_path) -> None:
         assert first["row_id"] == train["row_id"].iloc[0] and first["is_synthetic"] is bool(
             train["is_synthetic"].iloc[0]
         )
+
+
+def test_the_line_writer_writes_json_cells_raw_in_jsonl_and_quoted_in_csv() -> None:
+    import numpy as np
+
+    from portfolio_assets.export import lines
+
+    cells = ['[{"role":"user","content":"a, \\"b\\"\\n"}]', "[1]", None]
+    texts = [pa.array(cells, pa.string()), pa.array(["x", "y,z", "w"], pa.string())]
+    writer = lines.LineWriter(texts, [lines.JSON, lines.STRING], ['"m"', '"s"'])
+    out = np.zeros(int(writer.csv_lengths.sum() + writer.json_lengths.sum()), dtype=np.uint8)
+    writer.write(np.arange(3), out, 0, int(writer.csv_lengths.sum()))
+    csv_part, json_part = bytes(out[: int(writer.csv_lengths.sum())]), bytes(out[int(writer.csv_lengths.sum()) :])
+    assert csv_part.decode() == '"[{""role"":""user"",""content"":""a, \\""b\\""\\n""}]",x\n[1],"y,z"\n,w\n'
+    assert json_part.decode().splitlines() == [
+        '{"m":[{"role":"user","content":"a, \\"b\\"\\n"}],"s":"x"}',
+        '{"m":[1],"s":"y,z"}',
+        '{"m":null,"s":"w"}',
+    ]
