@@ -182,3 +182,30 @@ def test_the_real_walk_forward_folds_are_written(exported, tmp_path) -> None:
     for fold in document["folds"]:
         assert set(fold["train"]["row_ids"]) <= ids and set(fold["test"]["row_ids"]) <= ids
     assert load_manifest(target)["folds"]["n_folds"] == 2
+
+
+def test_streamed_folds_equal_the_whole_exports_and_a_bad_fold_config_writes_nothing(exported, tmp_path, monkeypatch):
+    from portfolio_assets.export.exporter import export_stream
+
+    rows, _ = exported
+    module = types.ModuleType("portfolio_assets.export.folds")
+    module.walk_forward = fake_walk_forward  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "portfolio_assets.export.folds", module)
+    options = {"split": SPLIT, "shard_by": "year", "synthetic": SYNTHETIC, "folds": "config"}
+    export_training_set(rows, tmp_path / "whole", provenance=PROVENANCE, **options)
+    ordered = rows.sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
+    chunks = [ordered.iloc[i : i + 400] for i in range(0, len(ordered), 400)]
+    light = rows[list(LIGHT_COLUMNS)].sample(frac=1.0, random_state=2)  # in any order
+    export_stream(light, chunks, tmp_path / "stream", provenance=lambda: PROVENANCE, **options)
+    assert tree_bytes(tmp_path / "stream") == tree_bytes(tmp_path / "whole")
+
+    def refuse(light: pd.DataFrame, config: object, *, embargo_days: int) -> dict:
+        raise ValueError("walk_forward: fold 3's train part is empty after purge")
+
+    module.walk_forward = refuse  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="fold 3's train part is empty"):
+        export_training_set(rows, tmp_path / "bad", provenance=PROVENANCE, **options)
+    assert not (tmp_path / "bad").exists()
+    with pytest.raises(ValueError, match="fold 3's train part is empty"):
+        export_stream(light, chunks, tmp_path / "bad", provenance=lambda: PROVENANCE, **options)
+    assert not (tmp_path / "bad").exists()

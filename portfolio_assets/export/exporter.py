@@ -101,10 +101,6 @@ def _check_row_ids(ids: pd.Series) -> None:
         )
 
 
-def _json_file(obj: object) -> bytes:
-    return manifest_bytes(obj)
-
-
 def _without_row_ids(value: object) -> object:
     """``value`` (the folds document) with every ``row_ids`` list left out: the manifest's summary of it."""
     if isinstance(value, Mapping):
@@ -114,10 +110,16 @@ def _without_row_ids(value: object) -> object:
     return value
 
 
-def _walk_forward(light: pd.DataFrame, folds: object, embargo_days: int) -> object:
-    """``export.folds.walk_forward`` (imported when folds are asked for: helper module ``folds``)."""
+def _fold_document(frame: pd.DataFrame, splits: Splits, folds: object | None, embargo_days: int) -> object | None:
+    """The ``folds.json`` document of the exported rows (``export.folds.walk_forward``, imported only when folds
+    are asked for), or None when they are not. ``frame``: ``LIGHT_COLUMNS`` of every row, ``splits`` its labels."""
+    if folds is None:
+        return None
+    exported = splits.labels.isin(SPLITS).to_numpy()
+    light = frame.loc[exported, list(LIGHT_COLUMNS)].sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
+    light["row_id"] = row_ids(light["asset_symbol"], light["timestamp"])
     module = importlib.import_module("portfolio_assets.export.folds")
-    return module.walk_forward(light, folds, embargo_days=embargo_days)
+    return jsonable(module.walk_forward(light, folds, embargo_days=embargo_days), "folds")
 
 
 def _provenance(provenance: object) -> object:
@@ -138,20 +140,16 @@ def _finish(
     files: list[ExportedFile],
     prov: object,
     synthetic: frozenset[str],
-    folds: object | None,
+    document: object | None,
 ) -> ExportReport:
-    """Write the column dictionary, the folds (if asked for), the cards and the manifest (``frame`` needs only
-    ``LIGHT_COLUMNS``), commit, and report."""
+    """Write the column dictionary, the folds (``document``, if asked for), the cards and the manifest (``frame``
+    needs only ``LIGHT_COLUMNS``), commit, and report."""
     manifest = build_manifest(frame, columns, splits, config, shards, shard_by, fmts, files, prov, synthetic)
     data = columns_bytes(manifest["schema"])  # type: ignore[arg-type]
     sink.write(COLUMNS_NAME, data)
     manifest["columns"] = {"path": COLUMNS_NAME, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-    if folds is not None:
-        exported = splits.labels.isin(SPLITS).to_numpy()
-        light = frame.loc[exported, list(LIGHT_COLUMNS)].sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
-        light["row_id"] = row_ids(light["asset_symbol"], light["timestamp"])
-        document = jsonable(_walk_forward(light, folds, config.embargo_days), "folds")
-        data = _json_file(document)
+    if document is not None:
+        data = manifest_bytes(document)
         sink.write(FOLDS_NAME, data)
         summary = _without_row_ids(document)
         manifest["folds"] = {
@@ -211,13 +209,14 @@ def export_training_set(
     frame, columns = canonical_frame(rows, synthetic=marked)
     _check_row_ids(frame["row_id"])
     splits = assign_splits(frame, split)
+    document = _fold_document(frame, splits, folds, split.embargo_days)  # a bad fold config fails before writing
     shards = shard_key(frame["timestamp"], shard_by)
     sink = open_sink(out_dir, marker=MANIFEST_NAME)
     writer = ExportWriter(sink, fmts, shard_by)
     try:
         writer.add(frame, columns, splits.labels, shards)
         files = writer.close()
-        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov, marked, folds)
+        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov, marked, document)
     except BaseException:
         writer.abort()
         sink.abort()
@@ -328,6 +327,7 @@ def export_stream(
     deferred: BaseException | None = None
     fmts: list[str] = []
     splits: Splits | None = None
+    document: object | None = None
     sink: Sink | None = None
     frame = _light_frame(light)
     marked: frozenset[str] = frozenset()
@@ -343,6 +343,7 @@ def export_stream(
         try:
             _check_row_ids(row_ids(frame["asset_symbol"], frame["timestamp"]))
             splits = assign_splits(frame, split)
+            document = _fold_document(frame, splits, folds, split.embargo_days)
             sink = open_sink(out_dir, marker=MANIFEST_NAME)
             writer = ExportWriter(sink, fmts, shard_by)
         except (ValueError, TypeError) as exc:
@@ -383,7 +384,7 @@ def export_stream(
         files = writer.close()
         columns = writer.columns
         shards = _shards_of(frame["timestamp"], shard_by)
-        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov, marked, folds)
+        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov, marked, document)
     except BaseException:
         if writer is not None:
             writer.abort()
