@@ -314,15 +314,15 @@ def canonical_frame(
         else:
             data[name] = _normalise(series, kind, arrow)
         columns.append(Column(name, kind))
-    if synthetic is not None:
-        at = len(SFT_COLUMNS)
-        added = _row_id_columns(data["asset_symbol"], data["timestamp"], synthetic, rows, first_row)
-        data = {**dict(list(data.items())[:at]), **added, **dict(list(data.items())[at:])}
-        columns[at:at] = [Column("row_id", "str"), Column("is_synthetic", "boolean")]
     for name in ("asset_symbol", *LLM_COLUMNS):
         nulls = int(data[name].isna().sum())
         if nulls:
             raise ValueError(f"{name} is null in {nulls} row(s)")
+    if synthetic is not None:  # after the null checks: a row_id needs its symbol
+        at = len(SFT_COLUMNS)
+        added = _row_id_columns(data["asset_symbol"], data["timestamp"], synthetic, rows, first_row)
+        data = {**dict(list(data.items())[:at]), **added, **dict(list(data.items())[at:])}
+        columns[at:at] = [Column("row_id", "str"), Column("is_synthetic", "boolean")]
     for name in JSON_COLUMNS:
         if json_valid:
             _check_negative_zeros(data[name], first_row, arrow.get(name))
