@@ -8,6 +8,7 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -104,17 +105,34 @@ def test_every_pandas_and_datasets_recipe_keeps_every_float(small_export, monkey
     assert ran == 7  # three pandas, three datasets (one per format), and the card configs
 
 
+def trl_export(kind: str, small_export: Path, where: Path) -> Path:
+    """An export whose text columns TRL reads: ``messages`` only; chat prompt / completion lists (and messages);
+    or string prompt / completion (no messages)."""
+    if kind == "messages":
+        return small_export
+    from portfolio_assets_tests.test_export_messages import chat_rows
+
+    rows = chat_rows()
+    if kind == "strings":
+        rows = rows.drop(columns="messages").assign(
+            prompt=rows["instruction"] + "\n\n" + rows["input"], completion=rows["output"]
+        )
+    out = where / kind
+    export_training_set(rows, out, split=SPLIT, shard_by="year", provenance=PROVENANCE, synthetic=SYNTHETIC)
+    return out
+
+
 @pytest.mark.slow
-def test_the_trl_recipes_train(small_export, monkeypatch, tmp_path) -> None:
-    """The TRL blocks train a tiny random model (with a tokenizer trained on the export) on the files as they are."""
+@pytest.mark.parametrize("kind", ["messages", "chat", "strings"])
+def test_the_trl_recipes_train(kind, small_export, monkeypatch, tmp_path) -> None:
+    """The TRL blocks train a tiny random model (with a tokenizer trained on the export) on the files as they are:
+    conversational (messages), conversational prompt / completion, and standard prompt / completion."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    texts = [
-        m["content"]
-        for path in (small_export / "jsonl").rglob("*.jsonl")
-        for m in pd.read_json(path, lines=True)["messages"].explode()
-    ]
+    out = trl_export(kind, small_export, tmp_path)
+    frames = [pd.read_json(path, lines=True) for path in (out / "jsonl").rglob("*.jsonl")]
+    texts = [t for f in frames for t in [*f["instruction"], *f["input"], *f["output"]]]
     raw = Tokenizer(models.WordLevel(unk_token="<unk>"))
     raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     raw.train_from_iterator(
@@ -135,9 +153,13 @@ def test_the_trl_recipes_train(small_export, monkeypatch, tmp_path) -> None:
         num_key_value_heads=2,
         max_position_embeddings=4096,
     )
-    monkeypatch.chdir(tmp_path)
-    for code in [c for c in card_blocks(small_export) if "SFTTrainer" in c]:
-        code = code.replace("data_files=['", f"data_files=['{small_export}/")
+    monkeypatch.chdir(out)  # the recipes run from the export directory, as they are
+    blocks = [c for c in card_blocks(out) if "SFTTrainer" in c]
+    assert len(blocks) == 2  # JSONL and Parquet
+    expected = "prompt / completion" if kind != "messages" else "conversational (messages)"
+    for code in blocks:
+        assert expected in code
         namespace = {"model": LlamaForCausalLM(config), "tokenizer": tokenizer}
         exec(compile(code, "<card recipe>", "exec"), namespace)
         assert namespace["trainer"].state.global_step == 2  # type: ignore[attr-defined]
+    shutil.rmtree(out / "sft-out")
