@@ -44,6 +44,7 @@ from portfolio_assets.export import (
     sink,
 )
 from portfolio_assets.export.readback import _with_dtypes
+from portfolio_assets.export.rowid import row_ids
 from portfolio_assets.features.sft import round_number
 
 datasets.disable_progress_bars()
@@ -64,6 +65,8 @@ PROVENANCE = {
     "code_version": "test-sha",
     "prompt_format": "chat",
 }
+SYNTHETIC = frozenset({"BTC-USD"})
+"""The symbols whose price series PROVENANCE marks synthetic (``is_synthetic``)."""
 HF_BUILDERS = {"csv": ("csv", CSV_READ_OPTIONS), "jsonl": ("json", {}), "parquet": ("parquet", {})}
 # No subnormals: pandas' round-trip CSV float parser raises "Range error" on them (5e-324).
 SPECIAL_FLOATS = [
@@ -157,11 +160,18 @@ def canonical(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values(KEYS, kind="stable").reset_index(drop=True)
 
 
-def expected_rows(rows: pd.DataFrame, config: SplitConfig = SPLIT) -> pd.DataFrame:
-    """The exported rows, in export order, with their split (a float -0.0 exported as 0.0)."""
+def expected_rows(rows: pd.DataFrame, config: SplitConfig = SPLIT, synthetic=SYNTHETIC) -> pd.DataFrame:
+    """The exported rows, in export order, with their split (a float -0.0 exported as 0.0), their ``row_id`` and
+    ``is_synthetic`` after ``SFT_COLUMNS``, and ``messages`` as lists of {role, content} dicts."""
     ordered = canonical(rows)
     floats = ordered.select_dtypes("float64").columns
     ordered[floats] = ordered[floats] + 0.0
+    at = len(SFT_COLUMNS)
+    ordered.insert(at, "row_id", row_ids(ordered["asset_symbol"], ordered["timestamp"]))
+    ordered.insert(at + 1, "is_synthetic", ordered["asset_symbol"].isin(synthetic).astype("boolean"))
+    for column in ("messages", "prompt", "completion"):
+        if column in ordered and str(ordered[column].dropna().iloc[0]).startswith("["):
+            ordered[column] = [None if m is None else json.loads(m) for m in ordered[column]]
     labels = assign_splits(ordered, config).labels
     kept = ordered[labels.isin(SPLITS)].assign(split=labels[labels.isin(SPLITS)])
     order = kept["split"].map(SPLITS.index)
@@ -195,7 +205,7 @@ def rows() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def exported(rows, tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "training_set"
-    report = export_training_set(rows, out, split=SPLIT, shard_by="quarter", provenance=PROVENANCE)
+    report = export_training_set(rows, out, split=SPLIT, shard_by="quarter", provenance=PROVENANCE, synthetic=SYNTHETIC)
     return out, report
 
 
@@ -206,7 +216,7 @@ def test_every_format_reads_back_the_input_rows_exactly(rows, exported):
     out, report = exported
     expected = expected_rows(rows)
     assert report.rows == expected["split"].value_counts().reindex(list(SPLITS)).to_dict()
-    assert list(expected.columns) == [*SFT_COLUMNS, "messages", "split"]
+    assert list(expected.columns) == [*SFT_COLUMNS, "row_id", "is_synthetic", "messages", "split"]
     for fmt in FORMATS:
         assert_same_rows(read_export(out, fmt), expected)
 
@@ -275,9 +285,10 @@ def test_text_columns_are_strict_json(exported):
             assert list(record) == names
     for fmt in FORMATS:
         frame = read_export(out, fmt)
-        for column in ["input", "output", "context_window", "not_applicable", "messages"]:
+        for column in ["input", "output", "context_window", "not_applicable"]:
             parsed = [strict(v) for v in frame[column]]
             assert all(isinstance(p, dict | list) for p in parsed), (fmt, column)
+        assert all(isinstance(m, list) and {"role", "content"} == set(m[0]) for m in frame["messages"]), fmt
 
 
 def test_csv_round_trips_quotes_commas_and_newlines(rows, exported):
@@ -372,7 +383,7 @@ def test_manifest_describes_the_export(rows, exported):
         manifest, indent=2, sort_keys=True, ensure_ascii=False
     ) + "\n"
     assert manifest["provenance"] == PROVENANCE
-    assert [c["name"] for c in manifest["schema"]] == [*SFT_COLUMNS, "messages"]
+    assert [c["name"] for c in manifest["schema"]] == [*SFT_COLUMNS, "row_id", "is_synthetic", "messages"]
     dtypes = {c["name"]: c["dtype"] for c in manifest["schema"]}
     assert dtypes["timestamp"] == "datetime64[ns, UTC]" and dtypes["news_volume"] == "Int64"
     assert dtypes["input"] == "str" and dtypes["rsi_14"] == "float64"
@@ -386,10 +397,10 @@ def test_manifest_describes_the_export(rows, exported):
         assert manifest["rows"]["by_split_asset"][split] == part["asset_symbol"].value_counts().sort_index().to_dict()
         assert manifest["date_range"][split]["first"] == f"{part['timestamp'].min():%Y-%m-%d}"
         assert manifest["date_range"][split]["last"] == f"{part['timestamp'].max():%Y-%m-%d}"
-    listed = {f["path"] for f in manifest["files"]} | {c["path"] for c in manifest["cards"]}
+    listed = {f["path"] for f in [*manifest["files"], *manifest["cards"], manifest["columns"]]}
     on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {"manifest.json"}
     assert listed == on_disk
-    for entry in [*manifest["files"], *manifest["cards"]]:
+    for entry in [*manifest["files"], *manifest["cards"], manifest["columns"]]:
         data = (out / entry["path"]).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     assert [Path(f.path) for f in report.files] == [Path(f["path"]) for f in manifest["files"]]
@@ -425,17 +436,21 @@ def test_a_second_export_is_byte_identical(rows, exported, tmp_path):
     out, _ = exported
     first = tree_bytes(out)
     shuffled = rows.sample(frac=1.0, random_state=99).reset_index(drop=True)
-    export_training_set(shuffled, tmp_path / "again", split=SPLIT, shard_by="quarter", provenance=PROVENANCE)
+    export_training_set(
+        shuffled, tmp_path / "again", split=SPLIT, shard_by="quarter", provenance=PROVENANCE, synthetic=SYNTHETIC
+    )
     assert tree_bytes(tmp_path / "again") == first
     # and into the same directory, replacing it
-    export_training_set(rows, tmp_path / "again", split=SPLIT, shard_by="quarter", provenance=PROVENANCE)
+    export_training_set(
+        rows, tmp_path / "again", split=SPLIT, shard_by="quarter", provenance=PROVENANCE, synthetic=SYNTHETIC
+    )
     assert tree_bytes(tmp_path / "again") == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
 
 
 def test_a_failure_mid_write_leaves_the_previous_export_intact(rows, tmp_path, monkeypatch):
     out = tmp_path / "training_set"
-    export_training_set(rows, out, split=SPLIT, provenance=PROVENANCE)
+    export_training_set(rows, out, split=SPLIT, provenance=PROVENANCE, synthetic=SYNTHETIC)
     before = tree_bytes(out)
 
     def broken(stream, table):
@@ -444,18 +459,18 @@ def test_a_failure_mid_write_leaves_the_previous_export_intact(rows, tmp_path, m
     # The CSV and JSONL files of the first part are written by then: the failure is mid-write.
     monkeypatch.setattr(encoders.ParquetStream, "append_table", broken)
     with pytest.raises(OSError, match="disk full"):
-        export_training_set(rows.iloc[:2000], out, split=SPLIT, provenance={"run": 2})
+        export_training_set(rows.iloc[:2000], out, split=SPLIT, provenance={"run": 2}, synthetic=())
     assert tree_bytes(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["training_set"]  # no staging left
 
 
 def test_replacing_without_an_atomic_exchange(rows, tmp_path, monkeypatch):
     out = tmp_path / "training_set"
-    export_training_set(rows, out, split=SPLIT, formats=["jsonl"], provenance={"run": 1})
+    export_training_set(rows, out, split=SPLIT, formats=["jsonl"], provenance={"run": 1}, synthetic=())
     monkeypatch.setattr(sink, "_exchange", lambda a, b: False)
-    export_training_set(rows, out, split=SPLIT, formats=["csv"], provenance={"run": 2})
+    export_training_set(rows, out, split=SPLIT, formats=["csv"], provenance={"run": 2}, synthetic=())
     assert load_manifest(out)["provenance"] == {"run": 2}
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "csv", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "columns.json", "csv", "manifest.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["training_set"]
 
 
@@ -464,7 +479,7 @@ def test_replacing_without_an_atomic_exchange(rows, tmp_path, monkeypatch):
 
 def test_bad_rows_and_targets_raise_clear_errors(rows, tmp_path):
     def attempt(frame, **kwargs):
-        options = {"split": SPLIT, "provenance": {}} | kwargs
+        options = {"split": SPLIT, "provenance": {}, "synthetic": ()} | kwargs
         return export_training_set(frame, tmp_path / "out", **options)
 
     with pytest.raises(ValueError, match=r"lack 1 canonical column\(s\): \['rsi_14'\]"):
@@ -478,6 +493,8 @@ def test_bad_rows_and_targets_raise_clear_errors(rows, tmp_path):
     with pytest.raises(ValueError, match=r"input of row \d+ is not strict JSON"):
         attempt(rows.assign(input=rows["input"].where(np.arange(len(rows)) != 5, '{"rsi_14": NaN}')))
     with pytest.raises(ValueError, match="empty strings"):
+        attempt(rows.assign(extra=""))
+    with pytest.raises(ValueError, match=r"messages of row 0 is not a JSON array of messages"):
         attempt(rows.assign(messages=""))
     with pytest.raises(ValueError, match="unknown shard_by"):
         attempt(rows, shard_by="week")
@@ -489,5 +506,5 @@ def test_bad_rows_and_targets_raise_clear_errors(rows, tmp_path):
     (tmp_path / "precious").mkdir()
     (tmp_path / "precious" / "notes.txt").write_text("keep me")
     with pytest.raises(ValueError, match="refusing to replace"):
-        export_training_set(rows, tmp_path / "precious", split=SPLIT, provenance={})
+        export_training_set(rows, tmp_path / "precious", split=SPLIT, provenance={}, synthetic=())
     assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"

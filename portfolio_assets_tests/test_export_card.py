@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import json
+
 from portfolio_assets.export import export_training_set
-from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, make_rows
+from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, SYNTHETIC, make_rows
 
 
 def test_the_card_states_survivorship_and_names_excluded_assets(tmp_path):
     rows = make_rows()
     why = "alphavantage [function=TIME_SERIES_DAILY,symbol=TLT]: Invalid API call (failed at 2026-12-01T00:00:00Z)"
     provenance = {**PROVENANCE, "excluded_assets": {"TLT": why}}
-    report = export_training_set(rows, tmp_path / "out", split=SPLIT, provenance=provenance)
+    report = export_training_set(rows, tmp_path / "out", split=SPLIT, provenance=provenance, synthetic=SYNTHETIC)
     card = (report.out_dir / "README.md").read_text()
     assert "**Survivorship.** An asset that stopped trading stays in the dataset" in card
     assert "**Assets left out.** 1 universe asset(s)" in card and f"`TLT`: {why}" in card
 
-    clean = export_training_set(rows, tmp_path / "clean", split=SPLIT, provenance=PROVENANCE)
+    clean = export_training_set(rows, tmp_path / "clean", split=SPLIT, provenance=PROVENANCE, synthetic=SYNTHETIC)
     assert "Assets left out" not in (clean.out_dir / "README.md").read_text()
 
 
@@ -32,3 +34,38 @@ def test_the_sink_refuses_paths_that_leave_the_export(tmp_path):
     sink.commit()
     assert (tmp_path / "out" / "csv" / "train" / "train-2010.csv").read_bytes() == b"ok"
     assert not (tmp_path / "escape.csv").exists()
+
+
+def test_the_card_lists_the_checks_the_manifest_records(tmp_path):
+    """The training_set asset records ``provenance.checks`` (name -> blocking, status); the card said "The
+    provenance lists no upstream checks" for it (it only read ``checks_passed``)."""
+    checks = {
+        name: {"blocking": True, "run_id": "r1", "status": "SUCCEEDED"}
+        for name in ("completeness", "point_in_time", "schema", "target_coverage", "temporal_gaps")
+    }
+    provenance = {k: v for k, v in PROVENANCE.items() if k != "checks_passed"} | {"checks": checks}
+    report = export_training_set(make_rows(), tmp_path / "out", split=SPLIT, provenance=provenance, synthetic=SYNTHETIC)
+    card = (report.out_dir / "README.md").read_text()
+    assert "lists no upstream checks" not in card
+    assert "records 5 upstream check(s) before export" in card
+    assert "`point_in_time` (blocking): SUCCEEDED" in card
+
+    bare = {k: v for k, v in PROVENANCE.items() if k != "checks_passed"}
+    none = export_training_set(make_rows(), tmp_path / "none", split=SPLIT, provenance=bare, synthetic=SYNTHETIC)
+    assert "The provenance lists no upstream checks." in (none.out_dir / "README.md").read_text()
+
+
+def test_the_card_documents_row_identity_columns_and_the_output_format(tmp_path, monkeypatch):
+    from portfolio_assets.features import sft
+
+    monkeypatch.setattr(sft, "OUTPUT_RATIONALE", "The log return comes first: it is what the model is scored on.",
+                        raising=False)  # fmt: skip
+    report = export_training_set(make_rows(), tmp_path / "out", split=SPLIT, provenance=PROVENANCE, synthetic=SYNTHETIC)
+    card = (report.out_dir / "README.md").read_text()
+    manifest = json.loads((report.out_dir / "manifest.json").read_text())
+    counts = manifest["rows"]["by_synthetic"]
+    assert "## Row identity" in card and "`row_id`: `<asset_symbol>:<UTC day of timestamp>`" in card
+    assert f"{counts['synthetic']} synthetic and {counts['real']} real rows (synthetic assets: `BTC-USD`)" in card
+    assert f"`columns.json` (sha256 `{manifest['columns']['sha256']}`)" in card
+    assert "### Output format\n\nThe log return comes first: it is what the model is scored on." in card
+    assert "a JSON array in JSONL, a `list<struct<role: string, content: string>>` in Parquet" in card

@@ -53,5 +53,13 @@ def test_the_manifest_is_as_before(seed: int) -> None:
     config = SplitConfig(**BOUNDARIES, embargo_days=5)
     shards = shard_key(frame["timestamp"], "month")
     args = (frame, [Column("timestamp", "timestamp")], splits, config, shards, "month", ["csv"], [], {"p": 1})
-    assert build_manifest(*args) == export_before.build_manifest(*args)
+    manifest = build_manifest(*args, synthetic={"AAA"})
+    added = {k: manifest["rows"].pop(k) for k in ("by_synthetic", "by_split_synthetic", "synthetic_assets")}
+    assert manifest == export_before.build_manifest(*args)  # issue 15 only added the real / synthetic counts
+    exported = frame[labels.isin(["train", "validation", "test"])]
+    assert added["by_synthetic"] == {
+        "real": int((exported["asset_symbol"] != "AAA").sum()),
+        "synthetic": int((exported["asset_symbol"] == "AAA").sum()),
+    }
+    assert sum(v["synthetic"] for v in added["by_split_synthetic"].values()) == added["by_synthetic"]["synthetic"]
     assert np.array_equal(splits.labels.to_numpy(), labels.to_numpy())  # not changed in place

@@ -214,7 +214,7 @@ def mutated(rows: pd.DataFrame, case: str, rnd: random.Random) -> pd.DataFrame:
     if case == "shuffled":
         return rows.sample(frac=1.0, random_state=1)
     if case == "extras":
-        rows["messages"] = pd.Series([None if rnd.random() < 0.3 else text(rnd) for _ in range(n)], dtype=object)
+        rows["note"] = pd.Series([None if rnd.random() < 0.3 else text(rnd) for _ in range(n)], dtype=object)
         rows["blank"] = pd.Series([None] * n, dtype=object)
     if case == "nulls":
         rows.loc[rows.index[::3], "asset_class"] = None
@@ -226,9 +226,9 @@ def mutated(rows: pd.DataFrame, case: str, rnd: random.Random) -> pd.DataFrame:
     if case == "negative-zero":
         rows.loc[rows.index[9], "input"] = rows.loc[rows.index[9], "input"].replace(": ", ': -0.0e0, "z": ', 1)
     if case == "empty-text":
-        rows["messages"] = pd.Series(["x"] * (n - 1) + [""], dtype=object)
+        rows["note"] = pd.Series(["x"] * (n - 1) + [""], dtype=object)
     if case == "object":
-        rows["messages"] = pd.Series(["x"] * (n - 1) + [{"a": 1}], dtype=object)
+        rows["note"] = pd.Series(["x"] * (n - 1) + [{"a": 1}], dtype=object)
     if case == "infinite":
         rows.loc[rows.index[3], "vix"] = np.inf
     if case == "sub-second":
@@ -245,20 +245,33 @@ def mutated(rows: pd.DataFrame, case: str, rnd: random.Random) -> pd.DataFrame:
 )  # fmt: skip
 @pytest.mark.parametrize("json_valid", [True, False])
 def test_a_chunk_encodes_as_before(sft_rows: pd.DataFrame, case: str, json_valid: bool) -> None:
+    from portfolio_assets.columns import SFT_COLUMNS
     from portfolio_assets.export import SplitConfig
     from portfolio_assets.export.exporter import LIGHT_COLUMNS, encode_chunk, plan_stream
+    from portfolio_assets.export.rowid import row_ids
     from portfolio_assets.export.splits import label_rows
 
     rows = mutated(sft_rows, case, random.Random(case))
-    plan = plan_stream(sft_rows[list(LIGHT_COLUMNS)], split=SplitConfig(), shard_by="month")
+    synthetic = frozenset(sft_rows["asset_symbol"].iloc[:1])
+    plan = plan_stream(sft_rows[list(LIGHT_COLUMNS)], split=SplitConfig(), shard_by="month", synthetic=synthetic)
     formats = ["csv", "jsonl", "parquet"]
+    # issue 15: row_id and is_synthetic follow SFT_COLUMNS; before, they would have been the first extras
+    extras = [c for c in rows.columns if c not in SFT_COLUMNS]
+    marked = rows.assign(
+        row_id=row_ids(rows["asset_symbol"], rows["timestamp"]),
+        is_synthetic=rows["asset_symbol"].isin(synthetic).astype("boolean"),
+    )[[*SFT_COLUMNS, "row_id", "is_synthetic", *extras]]
 
     def before() -> object:
-        frame, columns = export_before.canonical_frame(rows, first_row=7, json_valid=json_valid)
+        frame, columns = export_before.canonical_frame(marked, first_row=7, json_valid=json_valid)
         return export_before.encode_parts(frame, columns, label_rows(frame, plan.splits), formats, "month")
 
     expected = outcome(before)
-    got = outcome(lambda: encode_chunk(rows, plan.splits, formats, "month", first_row=7, json_valid=json_valid))
+    got = outcome(
+        lambda: encode_chunk(
+            rows, plan.splits, formats, "month", synthetic=plan.synthetic, first_row=7, json_valid=json_valid
+        )
+    )
     if isinstance(expected, tuple):
         assert got == expected
     else:

@@ -86,7 +86,7 @@ def test_json_text_writing_a_negative_zero_is_refused(tmp_path, token, column) -
     rows = canonical(make_rows("2010-01-01", "2010-03-31"))
     rows[column] = rows[column].where(rows.index != 7, f"[1.5, {token}]")
     with pytest.raises(ValueError, match=rf"{column} of row 7 writes a negative zero \({re.escape(token)}\)"):
-        export_training_set(rows, tmp_path / "out", split=SPLIT, provenance={})
+        export_training_set(rows, tmp_path / "out", split=SPLIT, provenance={}, synthetic=())
     assert not (tmp_path / "out").exists()
 
 
@@ -120,7 +120,7 @@ def export(tmp_path_factory):
     rows["context_window"] = context_windows(rows, 30)
     out = tmp_path_factory.mktemp("negative_zero") / "training_set"
     provenance = {"offset": -0.0, "tiny": -1e-12, "nested": {"values": [-0.0, 1.0]}}
-    export_training_set(rows, out, split=SPLIT, provenance=provenance)
+    export_training_set(rows, out, split=SPLIT, provenance=provenance, synthetic=())
     return out, rows.loc[zero_rows, ["timestamp", "asset_symbol"]]
 
 

@@ -22,7 +22,7 @@ def rows() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def exported(rows, tmp_path_factory):
     out = tmp_path_factory.mktemp("splits") / "training_set"
-    report = export_training_set(rows, out, split=SPLIT, formats=["parquet"], provenance={})
+    report = export_training_set(rows, out, split=SPLIT, formats=["parquet"], provenance={}, synthetic=())
     return out, report
 
 
@@ -189,7 +189,7 @@ def test_bad_split_configs_raise_clear_errors(kwargs, error, match):
 )
 def test_split_configs_that_do_not_fit_the_data_raise(rows, config, match, tmp_path):
     with pytest.raises(ValueError, match=match):
-        export_training_set(rows, tmp_path / "out", split=config, provenance={})
+        export_training_set(rows, tmp_path / "out", split=config, provenance={}, synthetic=())
     assert not (tmp_path / "out").exists()
 
 

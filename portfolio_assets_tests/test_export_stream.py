@@ -48,7 +48,7 @@ def whole_export(store: PartitionStore, keys: list[str], out: Path, **options: o
     result = validate_rows(csv_ready(rows), TRAINING_SET_SCHEMAS["features"])
     if not result.ok:
         raise ValueError(f"training_set: not exported: {result.summary()}")
-    return export_training_set(rows, out, provenance=PROVENANCE, **options)  # type: ignore[arg-type]
+    return export_training_set(rows, out, provenance=PROVENANCE, synthetic=(), **options)  # type: ignore[arg-type]
 
 
 def stream_export(store: PartitionStore, keys: list[str], out: Path, chunk_rows: int, **options: object) -> object:

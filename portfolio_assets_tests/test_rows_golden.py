@@ -116,7 +116,9 @@ def export_digests(rows: pd.DataFrame, tmp_path) -> dict[str, str]:
     for fmt in PROMPT_FORMATS:
         formatted = format_rows(rows, FEATURE_COLUMNS, HORIZON_DAYS, prompt_format=fmt)
         target = tmp_path / fmt
-        export_training_set(formatted, target, split=split, shard_by="quarter", provenance={"prompt_format": fmt})
+        export_training_set(
+            formatted, target, split=split, shard_by="quarter", provenance={"prompt_format": fmt}, synthetic=()
+        )
         for path in sorted(target.rglob("*")):
             if path.is_file():
                 out[f"{fmt}/{path.relative_to(target).as_posix()}"] = hashlib.sha256(path.read_bytes()).hexdigest()

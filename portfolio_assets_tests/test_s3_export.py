@@ -12,7 +12,7 @@ from portfolio_assets.export import export_training_set, read_export
 from portfolio_assets.export.s3sink import CURRENT, SUCCESS, current_export, fetch_export
 from portfolio_assets_tests.conftest import S3_TEST_ENV
 from portfolio_assets_tests.killing import kill_at_marker
-from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, make_rows, tree_bytes
+from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, SYNTHETIC, make_rows, tree_bytes
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,9 @@ def rows():
 
 
 def export_to(location, rows):
-    return export_training_set(rows, location, split=SPLIT, shard_by="quarter", provenance=PROVENANCE)
+    return export_training_set(
+        rows, location, split=SPLIT, shard_by="quarter", provenance=PROVENANCE, synthetic=SYNTHETIC
+    )
 
 
 def test_an_export_on_s3_holds_the_local_export_bytes_under_its_current_version(s3_bucket, rows, tmp_path):
@@ -128,7 +130,7 @@ def test_an_export_killed_mid_upload_leaves_the_previous_export_current(s3_bucke
         import time
         from portfolio_assets.export import export_training_set
         from portfolio_assets.objectstore import S3Location, S3Options
-        from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, make_rows
+        from portfolio_assets_tests.test_export import PROVENANCE, SYNTHETIC, SPLIT, make_rows
         real, calls = S3Location.upload, [0]
         def upload(self, relative, path):
             real(self, relative, path)
@@ -140,7 +142,7 @@ def test_an_export_killed_mid_upload_leaves_the_previous_export_current(s3_bucke
         options = S3Options(endpoint_url={options.endpoint_url!r}, region="us-east-1", cache_dir={options.cache_dir!r})
         target = S3Location({target.bucket!r}, {target.key!r}, options)
         export_training_set(make_rows(end="2011-06-30", seed=9), target, split=SPLIT, shard_by="quarter",
-                            provenance=PROVENANCE)
+                            provenance=PROVENANCE, synthetic=SYNTHETIC)
         """
     )
     kill_at_marker(script, marker, "the middle of its upload", env=S3_TEST_ENV)

@@ -74,7 +74,7 @@ def _run(path: str, store_root: str, keys: list[str], out_dir: str, shard_by: st
         if not result.ok:
             raise ValueError(result.summary())
         del result
-        export_training_set(rows, out_dir, split=split, shard_by=shard_by, provenance=PROVENANCE)
+        export_training_set(rows, out_dir, split=split, shard_by=shard_by, provenance=PROVENANCE, synthetic=())
     else:
         from portfolio_assets.assets.training_set import export_partitions
 

@@ -89,7 +89,9 @@ def main(argv: list[str] | None = None) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as tmp:
         seconds, _ = timed(
             repeat,
-            lambda: export_training_set(formatted["chat"], Path(tmp) / "out", split=split, provenance={"bench": True}),
+            lambda: export_training_set(
+                formatted["chat"], Path(tmp) / "out", split=split, provenance={"bench": True}, synthetic=()
+            ),
         )
     record("export_training_set[chat]", seconds)
     seconds = sum(n / stages[s] for s in ("format_rows[chat]", "csv_ready[chat]", "validate_rows[chat]"))

@@ -7,6 +7,8 @@ Layout of an export directory::
 
     <out_dir>/manifest.json                      rows, splits, boundaries, files (sha256), schema, provenance
     <out_dir>/README.md                          Hugging Face dataset card (YAML front matter + sections)
+    <out_dir>/columns.json                       every column's type, unit, definition, when known (columns_doc)
+    <out_dir>/folds.json                         walk-forward folds by row_id, when asked for (export.folds)
     <out_dir>/<format>/README.md                 a card whose config loads that format (Hugging Face infers
                                                  one builder per dataset directory, so formats cannot share one)
     <out_dir>/<format>/<split>/<split>-<shard>.<ext>
@@ -15,11 +17,12 @@ Layout of an export directory::
 ``validation`` or ``test``; ``shard`` is the rows' UTC year (``2010``), quarter
 (``2010Q1``) or month (``2010-01``). Every format holds the same rows in the
 same order (``timestamp``, ``asset_symbol``) with the same columns
-(``columns.SFT_COLUMNS`` then any extra column, e.g. ``messages``).
+(``columns.SFT_COLUMNS``, then ``row_id`` and ``is_synthetic`` (``rowid``), then any extra column, e.g.
+``messages``: message lists are real lists in JSONL and Parquet, JSON text in CSV; ``messages``).
 
 One module per concept: ``splits`` (purge and embargo), ``shards``, ``frame``
-(the canonical, validated rows), ``encoders`` (the byte formats), ``manifest``,
-``card``, ``provenance``, ``sink`` (where the files go, atomically), ``exporter``
+(the canonical, validated rows), ``rowid``, ``messages``, ``encoders`` (the byte formats), ``manifest``,
+``card`` (with ``recipes``), ``columns_doc``, ``provenance``, ``sink`` (where the files go, atomically), ``exporter``
 (``export_training_set``) and ``readback``.
 """
 
@@ -28,6 +31,7 @@ from portfolio_assets.export.exporter import ExportReport, export_training_set
 from portfolio_assets.export.manifest import ExportedFile
 from portfolio_assets.export.provenance import sample_sources
 from portfolio_assets.export.readback import read_export, read_export_file
+from portfolio_assets.export.rowid import row_ids, synthetic_symbols
 from portfolio_assets.export.shards import SHARD_BY, shard_key
 from portfolio_assets.export.splits import LABELS, SPLITS, SplitConfig, Splits, assign_splits
 
@@ -45,6 +49,8 @@ __all__ = [
     "export_training_set",
     "read_export",
     "read_export_file",
+    "row_ids",
     "sample_sources",
     "shard_key",
+    "synthetic_symbols",
 ]

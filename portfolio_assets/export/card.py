@@ -23,7 +23,9 @@ from portfolio_assets.columns import (
 from portfolio_assets.export.encoders import CSV_READ_OPTIONS
 from portfolio_assets.export.frame import JSON_COLUMNS
 from portfolio_assets.export.manifest import MANIFEST_NAME
+from portfolio_assets.export.recipes import recipes
 from portfolio_assets.export.splits import SPLITS
+from portfolio_assets.features import sft
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
 from portfolio_assets.features.sft import SIGNIFICANT_DIGITS
 from portfolio_assets.spans import HORIZON_DAYS
@@ -68,6 +70,32 @@ def _synthetic_sources(sources: object) -> list[str] | None:
     return sorted(found)
 
 
+def output_rationale() -> str | None:
+    """Why the output text is shaped as it is: ``features.sft.OUTPUT_RATIONALE`` (helper A1's constant).
+
+    TODO(coordinator): once ``features.sft.OUTPUT_RATIONALE`` exists on the merged branch, import it directly;
+    until then the card's output-format section is left out when it is absent."""
+    rationale = getattr(sft, "OUTPUT_RATIONALE", None)
+    return rationale if isinstance(rationale, str) and rationale else None
+
+
+def checks_text(prov: Mapping[str, object]) -> str:
+    """What the provenance records about upstream checks: ``checks`` (name -> {blocking, status, ...}, as the
+    ``training_set`` asset records them) or ``checks_passed`` (a list of names)."""
+    checks = prov.get("checks")
+    if isinstance(checks, Mapping) and checks:
+        shown = []
+        for name in sorted(checks):
+            record = checks[name]
+            status = record.get("status", "?") if isinstance(record, Mapping) else record
+            blocking = " (blocking)" if isinstance(record, Mapping) and record.get("blocking") else ""
+            shown.append(f"`{name}`{blocking}: {_inline(status)}")
+        return f"The provenance records {len(checks)} upstream check(s) before export: " + "; ".join(shown) + ". "
+    if "checks_passed" in prov:
+        return f"Passed before export (provenance): {_inline(prov['checks_passed'])}. "
+    return "The provenance lists no upstream checks. "
+
+
 def _group(name: str) -> str:
     groups = [
         (LLM_COLUMNS, "LLM text"),
@@ -78,6 +106,8 @@ def _group(name: str) -> str:
         (SENTIMENT_FIELDS, "sentiment"),
         (["reference_close", "market_cap"], "reference"),
         (["not_applicable"], "applicability"),
+        (["row_id"], "identity"),
+        (["is_synthetic"], "provenance"),
     ]
     for members, label in groups:
         if name in members:
@@ -152,13 +182,72 @@ def format_card(manifest: Mapping[str, object], fmt: str) -> str:
         *(f"* {s}: {by_split[s]} rows in {sum(f['split'] == s for f in files)} file(s)" for s in SPLITS),
         "",
     ]
+    lists = [f"`{c['name']}`" for c in manifest["schema"] if c["dtype"] == "object"]  # type: ignore[union-attr,index]
     if fmt == "csv":
         out += [
             "Read with `float_precision='round_trip', keep_default_na=False, na_values=['']` (the config above "
-            "does): pandas' default float parser may change the last bit of a float.",
+            "does): pandas' default float parser may change the last bit of a float."
+            + (f" {', '.join(lists)} hold the JSON text of their message lists: `json.loads` them." if lists else ""),
+            "",
+        ]
+    elif fmt == "jsonl":
+        out += [
+            "Read with pandas' `precise_float=True` (its default float parser may change the last bit of a float)."
+            + (f" {', '.join(lists)} are JSON arrays of messages." if lists else ""),
             "",
         ]
     return "\n".join(out)
+
+
+def _identity_lines(manifest: Mapping[str, object]) -> list[str]:
+    """The sections on row identity, the column dictionary and the walk-forward folds."""
+    rows: Mapping[str, object] = manifest["rows"]  # type: ignore[assignment]
+    counts = rows.get("by_synthetic") or {}
+    marked = rows.get("synthetic_assets") or []
+    out = [
+        "## Row identity",
+        "",
+        "* `row_id`: `<asset_symbol>:<UTC day of timestamp>` (e.g. `BTC-USD:2012-07-11`), unique in the export: "
+        "folds and predictions name rows by it.",
+        "* `is_synthetic`: whether the row's own price series is a synthetic stand-in (`provenance.sources`, "
+        f"kind `synthetic`): {counts.get('synthetic', 0)} synthetic and {counts.get('real', 0)} real rows"  # type: ignore[union-attr]
+        + (f" (synthetic assets: {', '.join(f'`{s}`' for s in marked)})" if marked else "")  # type: ignore[union-attr]
+        + ". Evaluate on the real rows to judge market skill.",
+        "",
+    ]
+    columns = manifest.get("columns")
+    if isinstance(columns, Mapping):
+        out += [
+            "## Column dictionary",
+            "",
+            f"`{columns['path']}` (sha256 `{columns['sha256']}`) gives every column's type as the files hold it, "
+            "unit, definition, when it is known (point in time: at the decision time, or at `target_timestamp` "
+            "for the labels) and group; the feature entries are the project's feature declarations.",
+            "",
+        ]
+    folds = manifest.get("folds")
+    if isinstance(folds, Mapping):
+        out += [
+            "## Walk-forward folds",
+            "",
+            f"`{folds['path']}` (sha256 `{folds['sha256']}`) lists {folds.get('n_folds', '?')} "
+            f"{folds.get('scheme', '')} walk-forward folds over the exported rows (all splits together) by "
+            "`row_id`: each fold's train and test rows, purged on their label windows and embargoed "
+            f"({folds.get('embargo_days', '?')} days). {folds.get('rule', '')}",
+            "",
+        ]
+        table = folds.get("folds")
+        if isinstance(table, list) and table:
+            out += ["| fold | train | test | purged | embargoed |", "|---|---|---|---|---|"]
+            for fold in table:
+                train, test = fold.get("train", {}), fold.get("test", {})
+                out.append(
+                    f"| {fold.get('fold')} | {train.get('first')} .. {train.get('last')} ({train.get('rows')}) | "
+                    f"{test.get('first')} .. {test.get('last')} ({test.get('rows')}) | {fold.get('purged')} | "
+                    f"{fold.get('embargoed')} |"
+                )
+            out.append("")
+    return out
 
 
 def dataset_card(manifest: Mapping[str, object]) -> str:
@@ -203,12 +292,21 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
     ]
     if "prompt_format" in prov:
         out += ["", f"Prompt format: `{_inline(prov['prompt_format'])}`."]
-    if "messages" in extras:
+    lists = [c["name"] for c in schema if c["dtype"] == "object"]
+    if lists:
         out += [
             "",
-            "`messages` is a JSON array (as text) of system / user / assistant messages built from the same "
-            "instruction, input and output; `json.loads` it for a conversational trainer.",
+            ", ".join(f"`{n}`" for n in lists) + " hold lists of `{role, content}` messages (system / user / "
+            "assistant, built from the same instruction, input and output): a JSON array in JSONL, a "
+            "`list<struct<role: string, content: string>>` in Parquet, the JSON text in CSV. A conversational "
+            "trainer (TRL's `SFTTrainer`) reads them as they are.",
         ]
+    strings = [n for n in ("prompt", "completion") if n in names and n not in lists]
+    if strings:
+        out += ["", ", ".join(f"`{n}`" for n in strings) + " are text: the prompt and the completion to learn."]
+    rationale = output_rationale()
+    if rationale:
+        out += ["", "### Output format", "", rationale]
     out += [
         "",
         "Every canonical column follows the text columns, at full float64 precision: OHLCV, the targets "
@@ -251,12 +349,9 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
         f"or sentiment after that day is used; a row whose {HORIZON_DAYS}-day horizon passes it has no target and "
         "is held out of the export (quarantined as `no_target`), never labelled with the last close before it.",
         "* **Checks.** "
-        + (
-            f"Passed before export (provenance): {_inline(prov['checks_passed'])}. "
-            if "checks_passed" in prov
-            else "The provenance lists no upstream checks. "
-        )
-        + "The exporter itself requires every canonical column, UTC timestamps, unique (timestamp, asset_symbol), "
+        + checks_text(prov)
+        + "The exporter itself requires every canonical column, UTC timestamps, unique (timestamp, asset_symbol) "
+        "and row_id, valid message lists, "
         f"no ±inf, non-empty text and strict JSON in {', '.join(f'`{c}`' for c in JSON_COLUMNS)}.",
         "",
         "## Splits",
@@ -303,21 +398,27 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
         "### Loading",
         "",
         f"The front matter's config loads the {default} files. A Hugging Face dataset directory holds one "
-        "format, so each format directory has its own card and config:",
+        "format, so each format directory has its own card and config. Every block below runs as it is from "
+        "the export directory (the paths are relative to it) and keeps every float to the last bit:",
         "",
         "```python",
-        "from datasets import load_dataset",
-        f"ds = load_dataset('path/to/export')  # {default}: train / validation / test",
-        *(f"ds = load_dataset('path/to/export/{fmt}')" for fmt in formats if fmt != default),
+        "from pathlib import Path",
         "",
-        "import pandas as pd",
-        "# CSV: read floats exactly and keep text such as 'NA' as text",
-        "pd.read_csv(path, float_precision='round_trip', keep_default_na=False, na_values=[''])",
+        "from datasets import load_dataset",
+        "",
+        "export = Path('.').resolve()  # the export directory",
+        f"ds = load_dataset(str(export))  # {default}: train / validation / test",
+        *(f"ds_{fmt} = load_dataset(str(export / '{fmt}'))" for fmt in formats if fmt != default),
         "```",
         "",
-        "Hugging Face reads the timestamps of CSV as strings and of JSONL as timezone-naive timestamps (UTC); "
-        "Parquet keeps `timestamp[ns, tz=UTC]`. The values are the same.",
+        *(line for title, code in recipes(manifest) for line in (f"{title}:", "", "```python", code, "```", "")),
+        "pandas' JSON reader needs `precise_float=True` (its default float parser may change the last bit of "
+        "a float), its CSV reader `float_precision='round_trip'`. Hugging Face reads the timestamps of CSV as "
+        "strings and of JSONL as timezone-naive timestamps (UTC); Parquet keeps `timestamp[ns, tz=UTC]`. The "
+        "values are the same.",
         "",
+        *_identity_lines(manifest),
+        "## Known limits",
         "## Known limits",
         "",
     ]

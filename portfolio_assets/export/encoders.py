@@ -15,6 +15,9 @@ Every format reads back to the same values, floats to the last bit:
 * Parquet: pyarrow, timestamps ``timestamp[ns, tz=UTC]``, text columns
   ``string``, ``Int64`` as ``int64``, missing as null; zstd level 3, fixed row
   group size, no wall-clock metadata.
+
+Message-list columns (``messages``): JSONL writes the JSON array itself, Parquet a
+``list<struct<role: string, content: string>>``, CSV the (canonical) JSON text.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import pyarrow.parquet as pq
 
 from portfolio_assets.export import lines
 from portfolio_assets.export.frame import Column, null_mask
+from portfolio_assets.export.messages import message_array
 
 __all__ = [
     "CSV_READ_OPTIONS",
@@ -145,10 +149,9 @@ def csv_header(columns: Sequence[Column]) -> bytes:
 
 def line_kinds(columns: Sequence[Column]) -> list[int]:
     """How ``lines.LineWriter`` writes each column's texts: CSV quotes and JSON escapes ``str`` cells; JSON
-    quotes timestamps; the rest are written as they are."""
-    return [
-        lines.STRING if c.kind == "str" else lines.TIMESTAMP if c.kind == "timestamp" else lines.RAW for c in columns
-    ]
+    quotes timestamps; CSV quotes message-list JSON text, which JSONL writes as it is; the rest as they are."""
+    kinds = {"str": lines.STRING, "timestamp": lines.TIMESTAMP, "messages": lines.JSON}
+    return [kinds.get(c.kind, lines.RAW) for c in columns]
 
 
 def json_keys(columns: Sequence[Column]) -> list[str]:
@@ -200,11 +203,15 @@ def arrow_table(
     metadata is then ``from_pandas``' of ``part`` with no rows (it depends on the dtypes only)."""
     names = [c.name for c in columns]
     schema = pa.schema([pa.field(c.name, c.arrow, nullable=True) for c in columns])
-    if not strings:
+    lists = [c.name for c in columns if c.kind == "messages" and c.name not in (strings or {})]
+    if not strings and not lists:
         return pa.Table.from_pandas(part[names], schema=schema, preserve_index=False)
+    strings = {**(strings or {}), **{name: message_array(part[name].tolist()) for name in lists}}
     schema = pa.Table.from_pandas(part.iloc[:0][names], schema=schema, preserve_index=False).schema
     arrays = [
-        strings[c.name] if c.kind == "str" and c.name in strings else pa.array(part[c.name], c.arrow, from_pandas=True)
+        strings[c.name]
+        if c.kind in ("str", "messages") and c.name in strings
+        else pa.array(part[c.name], c.arrow, from_pandas=True)
         for c in columns
     ]
     return pa.Table.from_arrays(arrays, schema=schema)

@@ -8,7 +8,8 @@ counts and the date ranges of the manifest come from the light frame, the files 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+import importlib
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -17,16 +18,19 @@ import pandas as pd
 import pyarrow as pa
 
 from portfolio_assets.export.card import CARD_NAME, dataset_card, format_card
+from portfolio_assets.export.columns_doc import COLUMNS_NAME, columns_bytes
 from portfolio_assets.export.encoders import FORMATS
 from portfolio_assets.export.files import EncodedChunk, ExportWriter, encode_parts
-from portfolio_assets.export.frame import Column, canonical_frame
+from portfolio_assets.export.frame import ORDER_BY, Column, canonical_frame
 from portfolio_assets.export.manifest import MANIFEST_NAME, ExportedFile, build_manifest, manifest_bytes
 from portfolio_assets.export.provenance import jsonable
+from portfolio_assets.export.rowid import row_ids
 from portfolio_assets.export.shards import SHARD_BY, shard_key
 from portfolio_assets.export.sink import Sink, open_sink
 from portfolio_assets.export.splits import EXCLUDED, SPLITS, SplitConfig, Splits, assign_splits, label_rows
 
 __all__ = [
+    "FOLDS_NAME",
     "LIGHT_COLUMNS",
     "ExportReport",
     "StreamPlan",
@@ -38,6 +42,9 @@ __all__ = [
 
 LIGHT_COLUMNS = ("timestamp", "target_timestamp", "asset_symbol")
 """The columns of every row ``export_stream`` needs at once: the split, the manifest's counts and ranges."""
+
+FOLDS_NAME = "folds.json"
+"""The walk-forward folds beside the manifest (``export.folds.walk_forward``), when the export is given ``folds``."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,45 @@ def _check_options(shard_by: str, formats: Iterable[str], split: SplitConfig) ->
     return fmts
 
 
+def _synthetic(synthetic: object) -> frozenset[str]:
+    if isinstance(synthetic, str) or not isinstance(synthetic, Collection):
+        raise TypeError(f"synthetic must be a collection of asset symbols, got {type(synthetic).__name__}")
+    bad = [s for s in synthetic if not isinstance(s, str)]
+    if bad:
+        raise TypeError(f"synthetic must hold asset symbols (str), got {bad[:3]!r}")
+    return frozenset(synthetic)
+
+
+def _check_row_ids(ids: pd.Series) -> None:
+    """Refuse rows sharing a ``row_id`` (one asset twice on a UTC day, at different times)."""
+    repeated = ids[ids.duplicated(keep=False)]
+    if len(repeated):
+        raise ValueError(
+            f"{len(repeated)} rows share a row_id (one asset twice on a UTC day), e.g. {sorted(set(repeated))[:3]}"
+        )
+
+
+def _without_row_ids(value: object) -> object:
+    """``value`` (the folds document) with every ``row_ids`` list left out: the manifest's summary of it."""
+    if isinstance(value, Mapping):
+        return {k: _without_row_ids(v) for k, v in value.items() if k != "row_ids"}
+    if isinstance(value, list):
+        return [_without_row_ids(v) for v in value]
+    return value
+
+
+def _fold_document(frame: pd.DataFrame, splits: Splits, folds: object | None, embargo_days: int) -> object | None:
+    """The ``folds.json`` document of the exported rows (``export.folds.walk_forward``, imported only when folds
+    are asked for), or None when they are not. ``frame``: ``LIGHT_COLUMNS`` of every row, ``splits`` its labels."""
+    if folds is None:
+        return None
+    exported = splits.labels.isin(SPLITS).to_numpy()
+    light = frame.loc[exported, list(LIGHT_COLUMNS)].sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
+    light["row_id"] = row_ids(light["asset_symbol"], light["timestamp"])
+    module = importlib.import_module("portfolio_assets.export.folds")
+    return jsonable(module.walk_forward(light, folds, embargo_days=embargo_days), "folds")
+
+
 def _provenance(provenance: object) -> object:
     if not isinstance(provenance, Mapping):
         raise TypeError(f"provenance must be a mapping, got {type(provenance).__name__}")
@@ -93,9 +139,25 @@ def _finish(
     fmts: list[str],
     files: list[ExportedFile],
     prov: object,
+    synthetic: frozenset[str],
+    document: object | None,
 ) -> ExportReport:
-    """Write the manifest and cards (``frame`` needs only ``LIGHT_COLUMNS``), commit, and report."""
-    manifest = build_manifest(frame, columns, splits, config, shards, shard_by, fmts, files, prov)
+    """Write the column dictionary, the folds (``document``, if asked for), the cards and the manifest (``frame``
+    needs only ``LIGHT_COLUMNS``), commit, and report."""
+    manifest = build_manifest(frame, columns, splits, config, shards, shard_by, fmts, files, prov, synthetic)
+    data = columns_bytes(manifest["schema"])  # type: ignore[arg-type]
+    sink.write(COLUMNS_NAME, data)
+    manifest["columns"] = {"path": COLUMNS_NAME, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    if document is not None:
+        data = manifest_bytes(document)
+        sink.write(FOLDS_NAME, data)
+        summary = _without_row_ids(document)
+        manifest["folds"] = {
+            "path": FOLDS_NAME,
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            **(summary if isinstance(summary, Mapping) else {"folds": summary}),
+        }
     cards = {
         CARD_NAME: dataset_card(manifest),
         **{f"{fmt}/{CARD_NAME}": format_card(manifest, fmt) for fmt in fmts},
@@ -128,24 +190,33 @@ def export_training_set(
     shard_by: str = "year",
     formats: Iterable[str] = ("csv", "jsonl", "parquet"),
     provenance: Mapping[str, object],
+    synthetic: Collection[str],
+    folds: object | None = None,
 ) -> ExportReport:
     """Split, shard and write ``rows`` (the canonical sft rows) to ``out_dir`` atomically; see the package doc.
 
     ``rows`` need every column of ``SFT_COLUMNS`` (timestamps datetime64 UTC); extra
     columns are kept after them. ``provenance`` (JSON data; dates and paths are
     turned into text) is copied into the manifest and the dataset card.
+    ``synthetic``: the asset symbols whose own price series is synthetic (``rowid.synthetic_symbols``); the
+    exporter adds ``row_id`` and ``is_synthetic`` after ``SFT_COLUMNS`` (rows carrying them must agree).
+    ``folds``: a walk-forward fold configuration for ``export.folds.walk_forward``; ``folds.json`` is then
+    written beside the manifest (over the exported rows) and summarised in it.
     """
     fmts = _check_options(shard_by, formats, split)
     prov = _provenance(provenance)
-    frame, columns = canonical_frame(rows)
+    marked = _synthetic(synthetic)
+    frame, columns = canonical_frame(rows, synthetic=marked)
+    _check_row_ids(frame["row_id"])
     splits = assign_splits(frame, split)
+    document = _fold_document(frame, splits, folds, split.embargo_days)  # a bad fold config fails before writing
     shards = shard_key(frame["timestamp"], shard_by)
     sink = open_sink(out_dir, marker=MANIFEST_NAME)
     writer = ExportWriter(sink, fmts, shard_by)
     try:
         writer.add(frame, columns, splits.labels, shards)
         files = writer.close()
-        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov)
+        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov, marked, document)
     except BaseException:
         writer.abort()
         sink.abort()
@@ -180,6 +251,8 @@ class StreamPlan:
     splits: Splits
     formats: list[str]
     shard_by: str
+    synthetic: frozenset[str] = frozenset()
+    """The symbols whose own price series is synthetic: ``encode_chunk``'s ``synthetic``."""
 
 
 def plan_stream(
@@ -188,13 +261,17 @@ def plan_stream(
     split: SplitConfig,
     shard_by: str = "year",
     formats: Iterable[str] = ("csv", "jsonl", "parquet"),
+    synthetic: Collection[str],
 ) -> StreamPlan:
-    """The plan ``export_stream(light, ..., split=split, shard_by=shard_by, formats=formats)`` encodes its chunks
-    by; raises what it would raise for these options and rows."""
+    """The plan ``export_stream(light, ..., split=split, shard_by=shard_by, formats=formats, synthetic=synthetic)``
+    encodes its chunks by; raises what it would raise for these options and rows."""
     fmts = _check_options(shard_by, formats, split)
-    splits = assign_splits(_light_frame(light), split)
+    marked = _synthetic(synthetic)
+    frame = _light_frame(light)
+    _check_row_ids(row_ids(frame["asset_symbol"], frame["timestamp"]))
+    splits = assign_splits(frame, split)
     empty = splits.labels.iloc[:0]
-    return StreamPlan(replace(splits, labels=empty, base=empty), fmts, shard_by)
+    return StreamPlan(replace(splits, labels=empty, base=empty), fmts, shard_by, marked)
 
 
 def encode_chunk(
@@ -203,14 +280,18 @@ def encode_chunk(
     formats: list[str],
     shard_by: str,
     *,
+    synthetic: Collection[str],
     first_row: int = 0,
     json_valid: bool = False,
 ) -> EncodedChunk:
     """A chunk of rows made canonical (``canonical_frame``: its errors name rows from ``first_row``; ``json_valid``
-    as there), labelled with its split and encoded for ``formats`` (``encode_parts``): what ``export_stream``
-    writes of it. Pure: ``export_stream`` takes its result from another process too."""
+    as there; ``row_id`` and ``is_synthetic`` added from ``synthetic``, e.g. ``StreamPlan.synthetic``), labelled
+    with its split and encoded for ``formats`` (``encode_parts``): what ``export_stream`` writes of it. Pure:
+    ``export_stream`` takes its result from another process too."""
     texts: dict[str, pa.Array] = {}
-    canonical, columns = canonical_frame(chunk, first_row=first_row, json_valid=json_valid, texts=texts)
+    canonical, columns = canonical_frame(
+        chunk, first_row=first_row, json_valid=json_valid, texts=texts, synthetic=_synthetic(synthetic)
+    )
     return encode_parts(canonical, columns, label_rows(canonical, splits), formats, shard_by, texts=texts)
 
 
@@ -223,7 +304,9 @@ def export_stream(
     shard_by: str = "year",
     formats: Iterable[str] = ("csv", "jsonl", "parquet"),
     provenance: Callable[[], Mapping[str, object]],
+    synthetic: Collection[str],
     json_valid: bool = False,
+    folds: object | None = None,
 ) -> ExportReport:
     """``export_training_set`` of the rows of ``chunks`` concatenated, holding one chunk at a time.
 
@@ -238,14 +321,19 @@ def export_stream(
     the formats in file order, ``shard_by``, and the rows before it as ``first_row``), or as the
     error ``encode_chunk`` raised for it: how ``training_set`` encodes chunks in worker processes.
     ``json_valid``: every row of the chunks passed ``validate_rows`` (``canonical_frame``'s ``json_valid``).
+    ``synthetic`` and ``folds``: as for ``export_training_set`` (an encoded chunk must have been encoded with the
+    same ``synthetic``).
     """
     deferred: BaseException | None = None
     fmts: list[str] = []
     splits: Splits | None = None
+    document: object | None = None
     sink: Sink | None = None
     frame = _light_frame(light)
+    marked: frozenset[str] = frozenset()
     try:
         fmts = _check_options(shard_by, formats, split)
+        marked = _synthetic(synthetic)
     except (ValueError, TypeError) as exc:
         deferred = exc
     writer: ExportWriter | None = None
@@ -253,7 +341,9 @@ def export_stream(
     late: BaseException | None = None  # raised after the chunk errors: the split's, then the sink's
     if deferred is None:
         try:
+            _check_row_ids(row_ids(frame["asset_symbol"], frame["timestamp"]))
             splits = assign_splits(frame, split)
+            document = _fold_document(frame, splits, folds, split.embargo_days)
             sink = open_sink(out_dir, marker=MANIFEST_NAME)
             writer = ExportWriter(sink, fmts, shard_by)
         except (ValueError, TypeError) as exc:
@@ -271,7 +361,9 @@ def export_stream(
                 encoded = (
                     chunk
                     if isinstance(chunk, EncodedChunk)
-                    else encode_chunk(chunk, splits, fmts, shard_by, first_row=written, json_valid=json_valid)
+                    else encode_chunk(
+                        chunk, splits, fmts, shard_by, synthetic=marked, first_row=written, json_valid=json_valid
+                    )
                 )
             except (ValueError, TypeError) as exc:
                 chunk_error = exc
@@ -292,7 +384,7 @@ def export_stream(
         files = writer.close()
         columns = writer.columns
         shards = _shards_of(frame["timestamp"], shard_by)
-        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov)
+        return _finish(sink, frame, columns, splits, split, shards, shard_by, fmts, files, prov, marked, document)
     except BaseException:
         if writer is not None:
             writer.abort()

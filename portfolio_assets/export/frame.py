@@ -1,13 +1,16 @@
 """The canonical frame: every column normalised to one kind, validated, in export order.
 
-Canonical columns (``columns.SFT_COLUMNS``) come first, then any extra column
-(e.g. ``messages``); rows are sorted by ``ORDER_BY`` and the key must be unique.
+Canonical columns (``columns.SFT_COLUMNS``) come first, then ``row_id`` and ``is_synthetic`` (``rowid``: added
+when the caller says which symbols are synthetic), then any extra column (e.g. ``messages``); rows are sorted
+by ``ORDER_BY`` and the key must be unique. Message-list columns (``messages``: ``messages``, chat ``prompt`` /
+``completion``) hold their canonical JSON text, of kind ``messages``.
 A float ``-0.0`` becomes ``0.0`` (every format then holds the same value, and
 the text never shows ``-0.0``); JSON text writing a negative zero is refused.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +19,8 @@ import pyarrow as pa
 
 from portfolio_assets import strict_json
 from portfolio_assets.columns import LLM_COLUMNS, SFT_COLUMNS
+from portfolio_assets.export import messages
+from portfolio_assets.export.rowid import ROW_ID_COLUMNS, is_synthetic, row_ids
 from portfolio_assets.timeutil import ISO_UTC_FORMAT
 
 __all__ = ["JSON_COLUMNS", "ORDER_BY", "Column", "canonical_frame", "null_mask"]
@@ -30,6 +35,7 @@ _KINDS = {
     "Int64": ("Int64", pa.int64()),
     "boolean": ("boolean", pa.bool_()),
     "str": ("str", pa.string()),
+    "messages": ("object", messages.MESSAGES_TYPE),  # lists of {role, content} dicts as read back
 }
 _REQUIRED_KINDS = {
     "timestamp": "timestamp",
@@ -38,6 +44,8 @@ _REQUIRED_KINDS = {
     **dict.fromkeys(LLM_COLUMNS, "str"),
     "asset_symbol": "str",
     "asset_class": "str",
+    "row_id": "str",
+    "is_synthetic": "boolean",
 }
 _RESERVED = ("split",)  # read_export adds it
 JSON_COLUMNS = ("input", "output", "context_window", "not_applicable")
@@ -199,6 +207,50 @@ def maybe_negative_zero(texts: pa.Array) -> np.ndarray:
     return flags.astype(bool)
 
 
+def _message_texts(series: pd.Series, first_row: int, arrow: dict[str, pa.Array | None]) -> pd.Series:
+    """A message-list column as canonical JSON text (``messages.canonical_text``), each value validated; its Arrow
+    list array goes into ``arrow``."""
+    values = series.to_numpy(dtype=object)
+    nulls = null_mask(series)
+    parsed: list[list[dict[str, str]] | None] = []
+    seen: dict[str, list[dict[str, str]]] = {}
+    for position, value in enumerate(values):
+        if nulls[position]:
+            parsed.append(None)
+            continue
+        if isinstance(value, str) and value in seen:
+            parsed.append(seen[value])
+            continue
+        message_list = messages.parse(value, f"{series.name} of row {first_row + position}")
+        if isinstance(value, str):
+            seen[value] = message_list
+        parsed.append(message_list)
+    out = np.array([None if p is None else messages.canonical_text(p) for p in parsed], dtype=object)
+    arrow[str(series.name)] = pa.array(parsed, messages.MESSAGES_TYPE)
+    return pd.Series(out, index=series.index, name=series.name, dtype=object)
+
+
+def _row_id_columns(
+    symbols: pd.Series, timestamps: pd.Series, synthetic: Collection[str], rows: pd.DataFrame, first_row: int
+) -> dict[str, pd.Series]:
+    """``row_id`` and ``is_synthetic`` of the rows; where ``rows`` carries them already, they must be equal."""
+    if isinstance(synthetic, str) or not all(isinstance(s, str) for s in synthetic):
+        raise TypeError(f"synthetic must be a collection of asset symbols (str), got {synthetic!r:.80}")
+    added = {"row_id": row_ids(symbols, timestamps), "is_synthetic": is_synthetic(symbols, synthetic)}
+    for name, computed in added.items():
+        if name not in rows.columns:
+            continue
+        given = rows[name].reset_index(drop=True)
+        differs = ~(given.astype(object) == computed.astype(object)).to_numpy(dtype=bool)
+        if differs.any():
+            at = int(np.flatnonzero(differs)[0])
+            raise ValueError(
+                f"{name} of row {first_row + at} is {given.iloc[at]!r}, but the export computes {computed.iloc[at]!r} "
+                "(rowid.row_ids / the synthetic symbols given); drop the column or fix it"
+            )
+    return added
+
+
 def _in_order(timestamps: pd.Series, symbols: pd.Series) -> bool:
     """Whether the rows are strictly increasing by (timestamp, symbol): in ``ORDER_BY`` order without a repeated
     key, so sorting them changes nothing (False where a timestamp is missing: those sort last)."""
@@ -219,6 +271,7 @@ def canonical_frame(
     first_row: int = 0,
     json_valid: bool = False,
     texts: dict[str, pa.Array] | None = None,
+    synthetic: Collection[str] | None = None,
 ) -> tuple[pd.DataFrame, list[Column]]:
     """Canonical columns then extras, each normalised to its kind, sorted by (timestamp, asset_symbol).
 
@@ -226,16 +279,22 @@ def canonical_frame(
     ``json_valid``: every text of ``JSON_COLUMNS`` is known to be strict JSON (``validate_rows`` passed every
     row: each training-set schema parses them strictly), so only their negative zeros are looked for.
     ``texts``: receives the text columns as Arrow strings, in the frame's order (``encoders.part_texts``
-    takes them instead of converting the column again); left empty if the rows had to be sorted."""
+    takes them instead of converting the column again; a message-list column as its ``MESSAGES_TYPE`` array); left
+    empty if the rows had to be sorted.
+    ``synthetic``: the symbols whose own price series is synthetic; when given, ``row_id`` and ``is_synthetic``
+    are added after ``SFT_COLUMNS`` (``rows`` may carry them already, with exactly those values)."""
     if rows.columns.duplicated().any():
         raise ValueError(f"duplicate column names: {sorted(set(rows.columns[rows.columns.duplicated()]))}")
     missing = [c for c in SFT_COLUMNS if c not in rows.columns]
     if missing:
         raise ValueError(f"rows lack {len(missing)} canonical column(s): {missing}")
-    extras = [c for c in rows.columns if c not in SFT_COLUMNS]
+    extras = [c for c in rows.columns if c not in SFT_COLUMNS and c not in ROW_ID_COLUMNS]
     bad = [c for c in extras if not isinstance(c, str) or c in _RESERVED]
     if bad:
         raise ValueError(f"extra column name(s) {bad} are reserved or not strings")
+    given_ids = [c for c in ROW_ID_COLUMNS if c in rows.columns]
+    if synthetic is None and given_ids:
+        raise ValueError(f"rows carry {given_ids} but no synthetic symbols are given to check them against")
     columns: list[Column] = []
     data: dict[str, pd.Series] = {}
     arrow: dict[str, pa.Array | None] = {}
@@ -245,12 +304,25 @@ def canonical_frame(
         required = _REQUIRED_KINDS.get(name)
         if required and kind != required:
             raise TypeError(f"column {name!r} must be {_KINDS[required][0]}, got dtype {series.dtype}")
-        data[name] = _normalise(series, kind, arrow)
+        if (
+            kind == "str"
+            and name in messages.MESSAGE_COLUMNS
+            and messages.is_message_column(name, series.to_numpy(dtype=object))
+        ):
+            kind = "messages"
+            data[name] = _message_texts(series, first_row, arrow)
+        else:
+            data[name] = _normalise(series, kind, arrow)
         columns.append(Column(name, kind))
     for name in ("asset_symbol", *LLM_COLUMNS):
         nulls = int(data[name].isna().sum())
         if nulls:
             raise ValueError(f"{name} is null in {nulls} row(s)")
+    if synthetic is not None:  # after the null checks: a row_id needs its symbol
+        at = len(SFT_COLUMNS)
+        added = _row_id_columns(data["asset_symbol"], data["timestamp"], synthetic, rows, first_row)
+        data = {**dict(list(data.items())[:at]), **added, **dict(list(data.items())[at:])}
+        columns[at:at] = [Column("row_id", "str"), Column("is_synthetic", "boolean")]
     for name in JSON_COLUMNS:
         if json_valid:
             _check_negative_zeros(data[name], first_row, arrow.get(name))

@@ -207,7 +207,7 @@ def measure(offsets, addresses, valid, kinds, csv_fixed, json_fixed, csv_len, js
     """Each row's CSV and JSONL length (``*_fixed``: its separators and keys) and each text cell's flags (1: CSV
     quotes it; 2: JSON escapes quotes or backslashes in it; 4: it holds a control character or U+2028 / U+2029).
     Column j's cell i is ``offsets[j, i]..offsets[j, i + 1]`` of the bytes at ``addresses[j]``, missing where
-    ``valid[j, i]`` is 0; ``kinds[j]``: 0 raw, 1 text, 2 timestamp (``lines``)."""
+    ``valid[j, i]`` is 0; ``kinds[j]``: 0 raw, 1 text, 2 timestamp, 3 JSON text (``lines``)."""
     ncols, n = valid.shape
     for i in range(n):
         c = csv_fixed
@@ -236,7 +236,7 @@ def measure(offsets, addresses, valid, kinds, csv_fixed, json_fixed, csv_len, js
                 odd += np.int64((b < 0x20) | (b == 0xE2))
             extra = _odd_json(source, length) if odd else backslashes
             flag = 0
-            if kinds[j] == 1 and quotes + breaks > 0:
+            if (kinds[j] == 1 or kinds[j] == 3) and quotes + breaks > 0:
                 c += length + 2 + quotes
                 flag = 1
             else:
@@ -245,7 +245,10 @@ def measure(offsets, addresses, valid, kinds, csv_fixed, json_fixed, csv_len, js
                 flag |= 2
             if odd:
                 flag |= 4
-            js += length + 2 + quotes + extra
+            if kinds[j] == 3:
+                js += length  # JSON text written as it is
+            else:
+                js += length + 2 + quotes + extra
             flags[j, i] = flag
         csv_len[i] = c
         json_len[i] = js
@@ -296,6 +299,9 @@ def fill(
                 else:
                     p = _copy(p, source, length)
             if do_json:
+                if kind == 3:
+                    q = _copy(q, source, length)
+                    continue
                 if kind != 0:
                     _store1(q, 0x22)
                     q += 1

@@ -6,7 +6,8 @@ any run of rows (a part) into a buffer the caller provides. The bytes are those 
 
 * CSV: cells joined by ``,``, ``\\n`` at the end; a missing cell is empty; a ``str`` cell holding ``,`` ``"``
   CR or LF is quoted with its ``"`` doubled; other kinds are written as they are.
-* JSONL: ``{"name":value,...}\\n`` (the keys given as written); missing is ``null``; ``str`` and ``timestamp``
+* JSONL: ``{"name":value,...}\\n`` (the keys given as written); missing is ``null``; JSON cells as they are;
+  ``str`` and ``timestamp``
   cells are JSON strings escaped as ``json``'s ``encode_basestring`` does (``\\"`` ``\\\\`` ``\\b`` ``\\f``
   ``\\n`` ``\\r`` ``\\t``, other control characters ``\\u00xx``) plus U+2028 / U+2029 as ``\\u2028`` /
   ``\\u2029``; other kinds as they are.
@@ -21,11 +22,12 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["RAW", "STRING", "TIMESTAMP", "LineWriter"]
+__all__ = ["JSON", "RAW", "STRING", "TIMESTAMP", "LineWriter"]
 
-RAW, STRING, TIMESTAMP = 0, 1, 2
+RAW, STRING, TIMESTAMP, JSON = 0, 1, 2, 3
 """Cell kinds: written as they are (numbers, booleans); text (CSV quotes it when needed, JSON escapes it);
-a timestamp (as it is in CSV, a JSON string)."""
+a timestamp (as it is in CSV, a JSON string); JSON text (CSV quotes it like text, JSONL writes it as it is: the
+caller guarantees one line of strict JSON, e.g. ``messages.canonical_text``)."""
 
 
 @functools.cache

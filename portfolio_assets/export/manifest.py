@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +64,7 @@ FORMAT_NOTES: dict[str, dict[str, object]] = {
         "boolean": "true / false",
         "missing": "empty field",
         "pandas_read_options": CSV_READ_OPTIONS,
+        "message_lists": "the JSON text of the array (compact, role then content)",
     },
     "jsonl": {
         "encoding": "utf-8",
@@ -71,6 +72,8 @@ FORMAT_NOTES: dict[str, dict[str, object]] = {
         "timestamp_format": ISO_UTC_FORMAT,
         "float_format": "Python repr (shortest round-trip); -0.0 written 0.0",
         "missing": "null",
+        "message_lists": 'the JSON array itself: [{"role": ..., "content": ...}, ...]',
+        "pandas_read_options": {"lines": True, "precise_float": True, "dtype": False, "convert_dates": False},
     },
     "parquet": {
         "writer": "pyarrow",
@@ -80,6 +83,7 @@ FORMAT_NOTES: dict[str, dict[str, object]] = {
         "format_version": PARQUET_VERSION,
         "timestamp_type": "timestamp[ns, tz=UTC]",
         "missing": "null",
+        "message_lists": "list<struct<role: string, content: string>>",
     },
 }
 
@@ -106,6 +110,20 @@ def _range(part: pd.DataFrame) -> dict[str, object]:
     }
 
 
+def _synthetic_counts(symbols: pd.Series, labels: pd.Series, synthetic: Collection[str]) -> dict[str, object]:
+    """Exported rows real vs synthetic (``is_synthetic``), in total and per split, and the synthetic assets."""
+    flags = symbols.isin(frozenset(synthetic)).to_numpy(dtype=bool)
+
+    def split(mask: np.ndarray) -> dict[str, int]:
+        return {"real": int((mask & ~flags).sum()), "synthetic": int((mask & flags).sum())}
+
+    return {
+        "by_synthetic": split(np.ones(len(flags), dtype=bool)),
+        "by_split_synthetic": {s: split((labels == s).to_numpy(dtype=bool)) for s in SPLITS},
+        "synthetic_assets": sorted(set(symbols[flags])),
+    }
+
+
 def build_manifest(
     frame: pd.DataFrame,
     columns: Sequence[Column],
@@ -116,8 +134,10 @@ def build_manifest(
     formats: Sequence[str],
     files: Sequence[ExportedFile],
     provenance: object,
+    synthetic: Collection[str] = (),
 ) -> dict[str, object]:
-    """The manifest of an export (without ``cards``, which the exporter adds once the cards are written)."""
+    """The manifest of an export (without ``cards``, ``columns`` and ``folds``, which the exporter adds once those
+    files are written). ``synthetic``: the symbols whose own price series is synthetic (``is_synthetic``)."""
     labels = splits.labels.astype(pd.CategoricalDtype(LABELS))  # compared by code, not string by string
     exported = frame[labels.isin(SPLITS)]
     exported_labels = labels[labels.isin(SPLITS)]
@@ -143,6 +163,7 @@ def build_manifest(
             "by_asset": _counts(exported["asset_symbol"]),
             "by_split_asset": {s: _counts(exported.loc[exported_labels == s, "asset_symbol"]) for s in SPLITS},
             "input_by_asset": _counts(frame["asset_symbol"]),
+            **_synthetic_counts(exported["asset_symbol"], exported_labels, synthetic),
         },
         "date_range": {
             "input": _range(frame),

@@ -1,4 +1,7 @@
-"""Reading an export back: any format's files as frames with the manifest's exact dtypes."""
+"""Reading an export back: any format's files as frames with the manifest's exact dtypes.
+
+A message-list column (dtype ``object`` in the manifest: ``messages``, chat ``prompt`` / ``completion``) reads
+back as lists of ``{"role", "content"}`` dicts from every format."""
 
 from __future__ import annotations
 
@@ -18,6 +21,18 @@ from portfolio_assets.timeutil import ISO_UTC_FORMAT
 __all__ = ["read_export", "read_export_file"]
 
 
+def _message_list(value: object) -> list[dict[str, str]] | None:
+    """A message-list cell as any reader gives it (JSON text from CSV, a list from JSONL, an array of dicts from
+    Parquet, a dict of lists from a columnar reader) as a list of ``{"role", "content"}`` dicts."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, str):
+        value = strict_json.loads(value)
+    if isinstance(value, Mapping):  # {"role": [...], "content": [...]}
+        return [{"role": r, "content": c} for r, c in zip(value["role"], value["content"], strict=True)]
+    return [{"role": m["role"], "content": m["content"]} for m in value]  # type: ignore[union-attr]
+
+
 def _with_dtypes(frame: pd.DataFrame, schema: Sequence[Mapping[str, str]]) -> pd.DataFrame:
     """``frame``'s columns (as read from any format) converted to the exported dtypes, in schema order."""
     out: dict[str, pd.Series] = {}
@@ -33,6 +48,8 @@ def _with_dtypes(frame: pd.DataFrame, schema: Sequence[Mapping[str, str]]) -> pd
                 series = pd.to_datetime(series, format=ISO_UTC_FORMAT, utc=True).dt.as_unit("ns")
         elif dtype == "str":
             series = series.astype(object).where(series.notna(), None)
+        elif dtype == "object":  # a message-list column
+            series = pd.Series([_message_list(v) for v in series], index=series.index, dtype=object, name=name)
         else:
             series = series.astype(dtype)
         out[name] = series
