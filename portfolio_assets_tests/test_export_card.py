@@ -55,17 +55,22 @@ def test_the_card_lists_the_checks_the_manifest_records(tmp_path):
     assert "The provenance lists no upstream checks." in (none.out_dir / "README.md").read_text()
 
 
-def test_the_card_documents_row_identity_columns_and_the_output_format(tmp_path, monkeypatch):
-    from portfolio_assets.features import sft
+def test_the_card_documents_row_identity_columns_and_the_output_format(tmp_path):
+    from portfolio_assets.features.sft import OUTPUT_RATIONALE, OutputFormat
 
-    monkeypatch.setattr(sft, "OUTPUT_RATIONALE", "The log return comes first: it is what the model is scored on.",
-                        raising=False)  # fmt: skip
-    report = export_training_set(make_rows(), tmp_path / "out", split=SPLIT, provenance=PROVENANCE, synthetic=SYNTHETIC)
+    output = OutputFormat(("predicted_return_90d", "predicted_price_90d"), 3)
+    described = {"fields": list(output.fields), "return_decimals": 3, "described": output.describe(False)}
+    provenance = {**PROVENANCE, "output": described}
+    report = export_training_set(make_rows(), tmp_path / "out", split=SPLIT, provenance=provenance, synthetic=SYNTHETIC)
     card = (report.out_dir / "README.md").read_text()
     manifest = json.loads((report.out_dir / "manifest.json").read_text())
     counts = manifest["rows"]["by_synthetic"]
     assert "## Row identity" in card and "`row_id`: `<asset_symbol>:<UTC day of timestamp>`" in card
     assert f"{counts['synthetic']} synthetic and {counts['real']} real rows (synthetic assets: `BTC-USD`)" in card
     assert f"`columns.json` (sha256 `{manifest['columns']['sha256']}`)" in card
-    assert "### Output format\n\nThe log return comes first: it is what the model is scored on." in card
+    section = card.split("### Output format\n\n", 1)[1]
+    first, second = section.split("\n")[2:4]
+    assert first.startswith("1. `predicted_return_90d`: ") and "3 decimal places" in first
+    assert second.startswith("2. `predicted_price_90d`: ")
+    assert OUTPUT_RATIONALE in section
     assert "a JSON array in JSONL, a `list<struct<role: string, content: string>>` in Parquet" in card

@@ -1,7 +1,6 @@
 """What the training_set asset records beside its rows: the code version, the universe check, the sources, and
 the export's text and fold options read from its ``ExportResource``."""
 
-import inspect
 import subprocess
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import pandas as pd
 import portfolio_assets
 from portfolio_assets.checks.outcome import FAILURE_COLUMNS, CheckOutcome
 from portfolio_assets.export import sample_sources
-from portfolio_assets.export.exporter import export_stream
+from portfolio_assets.export.folds import FoldConfig
 from portfolio_assets.features.sft_output import OutputFormat, TextOptions, output_fields
 from portfolio_assets.resources import ExportResource, LandingZoneResource
 
@@ -73,19 +72,12 @@ def export_text_options(export: ExportResource) -> TextOptions:
     return TextOptions(prompt_format=export.prompt_format, output=output, mask_identity=bool(export.mask_identity))
 
 
-def stream_writes_folds() -> bool:
-    """Whether ``export_stream`` takes ``folds`` (writes ``folds.json``)."""
-    return "folds" in inspect.signature(export_stream).parameters
-
-
-def fold_config(export: ExportResource) -> object | None:
+def fold_config(export: ExportResource) -> FoldConfig | None:
     """The walk-forward folds of an ``ExportResource`` (``export.folds.FoldConfig``); None when ``folds`` is 0.
     The folds' embargo is the split's (``embargo_days``)."""
     if not export.folds:
         return None
-    from portfolio_assets.export import folds as walk_forward  # imported here: the module that cuts the folds
-
-    return walk_forward.FoldConfig(  # type: ignore[attr-defined]
+    return FoldConfig(
         scheme=export.fold_scheme,
         n_folds=int(export.folds),
         test_days=export.fold_test_days,

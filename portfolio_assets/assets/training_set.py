@@ -4,7 +4,7 @@ import itertools
 import multiprocessing
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,6 @@ from portfolio_assets.assets.export_meta import (
     export_text_options,
     fold_config,
     sources_provenance,
-    stream_writes_folds,
     universe_complete,
 )
 from portfolio_assets.assets.export_range import ExportRange, export_span
@@ -39,7 +38,9 @@ from portfolio_assets.engine import EngineResource
 from portfolio_assets.export import SHARD_BY, ExportReport, SplitConfig, shard_key
 from portfolio_assets.export.exporter import LIGHT_COLUMNS, StreamPlan, encode_chunk, export_stream, plan_stream
 from portfolio_assets.export.files import EncodedChunk
+from portfolio_assets.export.folds import FoldConfig
 from portfolio_assets.export.naming import LATEST, export_name, export_settings, fold_settings, point_latest
+from portfolio_assets.export.rowid import synthetic_symbols
 from portfolio_assets.features.sft import format_rows, with_pairs
 from portfolio_assets.features.sft_output import PAIR_COLUMNS, TextOptions, text_options
 from portfolio_assets.io_managers import (
@@ -203,7 +204,15 @@ def prepare_chunk(
     encoded: EncodedChunk | ValueError | TypeError | None = None
     if plan is not None and not invalid and not frame_errors:
         try:
-            encoded = encode_chunk(rows, plan.splits, plan.formats, plan.shard_by, first_row=first_row, json_valid=True)
+            encoded = encode_chunk(
+                rows,
+                plan.splits,
+                plan.formats,
+                plan.shard_by,
+                synthetic=plan.synthetic,
+                first_row=first_row,
+                json_valid=True,
+            )
         except (ValueError, TypeError) as exc:
             encoded = exc
     return Prepared(valid, invalid, frame_errors, encoded)
@@ -320,12 +329,13 @@ def export_partitions(
     shard_by: str,
     prompt_format: str | TextOptions,
     provenance: Callable[[], Mapping[str, object]],
+    synthetic: Collection[str] = (),
     has_volume: Mapping[str, bool] | None = None,
     label: str = "training_set",
     chunk_rows: int = CHUNK_ROWS,
     workers: int = 1,
     engine: EngineResource | None = None,
-    folds: object | None = None,
+    folds: FoldConfig | None = None,
 ) -> tuple[ExportReport, list[str]]:
     """The training set of stored sft_rows partitions (``PartitionStore.files``, in time order), and its assets.
 
@@ -337,7 +347,8 @@ def export_partitions(
     chunks of ``chunk_rows / P`` rows are Spark tasks instead, P a job (P: the cluster's task slots).
     The features prompt of files the gate validated and stored unchanged is not validated again (``_judged``).
     ``prompt_format``: a format, or ``TextOptions`` (the output format and identity masking too). ``folds``: the
-    walk-forward folds (``export.folds.FoldConfig``) ``export_stream`` writes beside the manifest; None: none."""
+    walk-forward folds (``export.folds.FoldConfig``) ``export_stream`` writes beside the manifest; None: none.
+    ``synthetic``: the symbols whose own price series is synthetic (the rows' ``is_synthetic``)."""
     paths = list(files.values())
     recorded = recorded_digests(paths) if text_options(prompt_format).as_stored else {}
     whole = files_schema(paths)  # every file's footer, read once
@@ -350,7 +361,7 @@ def export_partitions(
     chunks: Iterator[pd.DataFrame | EncodedChunk | ValueError | TypeError]
     if spread > 1 and len(groups) > 1:
         try:
-            plan: StreamPlan | None = plan_stream(light, split=split, shard_by=shard_by)
+            plan: StreamPlan | None = plan_stream(light, split=split, shard_by=shard_by, synthetic=synthetic)
         except (ValueError, TypeError):
             plan = None  # export_stream raises it, after the validation's verdict
         args = (whole, prompt_format, has_volume, plan)
@@ -367,9 +378,16 @@ def export_partitions(
             label=label,
             recorded=recorded,
         )
-    extra = {} if folds is None else {"folds": folds}  # only an export_stream that writes folds is given them
     report = export_stream(
-        light, chunks, out_dir, split=split, shard_by=shard_by, provenance=provenance, json_valid=True, **extra
+        light,
+        chunks,
+        out_dir,
+        split=split,
+        shard_by=shard_by,
+        provenance=provenance,
+        synthetic=synthetic,
+        folds=folds,
+        json_valid=True,
     )
     return report, sorted(light["asset_symbol"].unique())
 
@@ -436,9 +454,7 @@ def training_set(
     # sft_rows holds the canonical (features) prompt, exported as stored; other formats are derived
     # from the stored columns here; the rows are validated as they will be written, in the chosen format.
     options = export_text_options(export)
-    # TODO(coordinator): once export_stream takes ``folds`` (helper A2), this guard is always true: replace the
-    # next line by ``folds = fold_config(export)``.
-    folds = fold_config(export) if stream_writes_folds() else None
+    folds = fold_config(export)
     name = export_name(export, first, last)
     report, assets = export_partitions(
         files,
@@ -451,6 +467,7 @@ def training_set(
         shard_by=export.shard_by,
         prompt_format=options,
         provenance=provenance,
+        synthetic=synthetic_symbols(sources_provenance(landing), landing.universe()),
         has_volume=has_volume_for(landing.universe().assets),
         label=f"training_set {span.days}",
         workers=export.workers,

@@ -25,9 +25,8 @@ from portfolio_assets.export.frame import JSON_COLUMNS
 from portfolio_assets.export.manifest import MANIFEST_NAME
 from portfolio_assets.export.recipes import recipes
 from portfolio_assets.export.splits import SPLITS
-from portfolio_assets.features import sft
 from portfolio_assets.features.registry import SENTIMENT_FIELDS
-from portfolio_assets.features.sft import SIGNIFICANT_DIGITS
+from portfolio_assets.features.sft import OUTPUT_RATIONALE, SIGNIFICANT_DIGITS
 from portfolio_assets.spans import HORIZON_DAYS
 
 __all__ = ["CARD_NAME", "PRETTY_NAME", "dataset_card", "format_card"]
@@ -70,13 +69,20 @@ def _synthetic_sources(sources: object) -> list[str] | None:
     return sorted(found)
 
 
-def output_rationale() -> str | None:
-    """Why the output text is shaped as it is: ``features.sft.OUTPUT_RATIONALE`` (helper A1's constant).
-
-    TODO(coordinator): once ``features.sft.OUTPUT_RATIONALE`` exists on the merged branch, import it directly;
-    until then the card's output-format section is left out when it is absent."""
-    rationale = getattr(sft, "OUTPUT_RATIONALE", None)
-    return rationale if isinstance(rationale, str) and rationale else None
+def output_section(prov: Mapping[str, object]) -> list[str]:
+    """The card's "Output format" section: the fields of ``output`` in order with their precision (the export's
+    provenance ``output.described``, when recorded) and why the log return comes first."""
+    out = ["", "### Output format", ""]
+    described = prov.get("output", {}).get("described") if isinstance(prov.get("output"), Mapping) else None
+    if isinstance(described, list) and described:
+        out += ["`output` (and `completion`) is a JSON object with these keys, in this order:", ""]
+        out += [
+            f"{i}. `{d.get('key')}`: {d.get('meaning')} (`{d.get('target_column')}`), {d.get('precision')}"
+            for i, d in enumerate(described, start=1)
+            if isinstance(d, Mapping)
+        ]
+        out.append("")
+    return [*out, OUTPUT_RATIONALE]
 
 
 def checks_text(prov: Mapping[str, object]) -> str:
@@ -304,9 +310,7 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
     strings = [n for n in ("prompt", "completion") if n in names and n not in lists]
     if strings:
         out += ["", ", ".join(f"`{n}`" for n in strings) + " are text: the prompt and the completion to learn."]
-    rationale = output_rationale()
-    if rationale:
-        out += ["", "### Output format", "", rationale]
+    out += output_section(prov)
     out += [
         "",
         "Every canonical column follows the text columns, at full float64 precision: OHLCV, the targets "
@@ -441,8 +445,8 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
             + ". Re-run the source and the range to fill them in."
         )
     out += [
-        f"* The JSON text (`input`, `output`, `context_window`) rounds numbers to {SIGNIFICANT_DIGITS} significant "
-        "digits; the canonical columns keep full float64.",
+        f"* The JSON text of `input` and `context_window` rounds numbers to {SIGNIFICANT_DIGITS} significant "
+        "digits, `output` as its format says (above); the canonical columns keep full float64.",
         f"* Labels overlap: consecutive days of an asset share most of their {HORIZON_DAYS}-day window, so rows "
         "are strongly autocorrelated within a split; the purge only keeps windows from crossing split boundaries.",
         "* The boundaries are the same calendar days for every asset; assets trading on weekends (crypto) have "
