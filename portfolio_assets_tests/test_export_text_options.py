@@ -53,46 +53,30 @@ def test_other_text_options_rewrite_and_validate_the_stored_texts(rows, tmp_path
 # --------------------------------------------------------------------------- walk-forward fold settings
 
 
-def test_fold_config_builds_the_folds_module_config_from_the_resource(monkeypatch, tmp_path) -> None:
-    import sys
-    import types
-    from dataclasses import dataclass
-
+def test_fold_config_builds_the_folds_config_from_the_resource(tmp_path) -> None:
     from portfolio_assets.assets.export_meta import fold_config
+    from portfolio_assets.export.folds import FoldConfig
     from portfolio_assets.resources import ExportResource, StorageResource
 
-    @dataclass(frozen=True)
-    class FoldConfig:  # the shape the contract gives helper B's export.folds.FoldConfig
-        scheme: str
-        n_folds: int
-        test_days: int | None
-        train_days: int | None
-        embargo_days: int
-
-    module = types.ModuleType("portfolio_assets.export.folds")
-    module.FoldConfig = FoldConfig  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "portfolio_assets.export.folds", module)
     storage = StorageResource(data_dir=str(tmp_path))
     export_resource = ExportResource(
         storage=storage, folds=4, fold_scheme="rolling", fold_train_days=500, fold_test_days=60, embargo_days=2
     )
-    assert fold_config(export_resource) == FoldConfig("rolling", 4, 60, 500, 2)
+    assert fold_config(export_resource) == FoldConfig(n_folds=4, scheme="rolling", test_days=60, train_days=500)
     assert fold_config(ExportResource(storage=storage, folds=0)) is None
 
 
-def test_export_partitions_hands_the_folds_to_export_stream_only_when_given(monkeypatch, rows, tmp_path) -> None:  # noqa: F811
-    from portfolio_assets.assets import training_set
+def test_export_partitions_writes_the_folds_it_is_given(rows, tmp_path) -> None:  # noqa: F811
+    from portfolio_assets.export import read_export
+    from portfolio_assets.export.folds import FOLDS_NAME, FoldConfig, read_folds
 
-    seen: list[dict[str, object]] = []
-    real = training_set.export_stream
-
-    def stream(*args, **kwargs):
-        seen.append({k: v for k, v in kwargs.items() if k == "folds"})
-        kwargs.pop("folds", None)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(training_set, "export_stream", stream)
     files = gate_store(tmp_path / "store", rows)
     export(files, tmp_path / "a")
-    export(files, tmp_path / "b", folds="the folds")
-    assert seen == [{}, {"folds": "the folds"}]
+    assert not (tmp_path / "a" / FOLDS_NAME).exists()
+    export(files, tmp_path / "b", folds=FoldConfig(n_folds=2, test_days=30))
+    folds = read_folds(tmp_path / "b")
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["folds"]["n_folds"] == 2 and "row_ids" not in json.dumps(manifest["folds"])
+    exported = set(read_export(tmp_path / "b", "parquet")["row_id"])
+    for fold in folds["folds"]:
+        assert fold["test"]["rows"] > 0 and set(fold["train"]["row_ids"] + fold["test"]["row_ids"]) <= exported
