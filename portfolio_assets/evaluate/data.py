@@ -70,18 +70,32 @@ class EvalData:
 
 
 def _price_source_kinds(manifest: dict) -> dict[str, str]:
-    """Asset symbol -> kind of its price series, from the manifest's provenance and the packaged universe."""
-    from portfolio_assets.landing import series_key
+    """Asset symbol -> kind of its price series, from the manifest's provenance and the packaged universe.
+
+    A source entry ``<source>/<series key>`` is the asset's price series when its source is the asset's and its
+    parameters are a subset of the asset's request parameters (the sample omits e.g. ``outputsize``); the entry
+    matching the most parameters wins."""
+    from portfolio_assets.landing import parse_series_key
     from portfolio_assets.universe import load_universe
 
     sources = (manifest.get("provenance") or {}).get("sources")
     if not isinstance(sources, dict):
         return {}
+    entries = []
+    for key, record in sources.items():
+        source, _, series = str(key).partition("/")
+        if isinstance(record, dict) and record.get("kind") in ("real", "synthetic"):
+            entries.append((source, parse_series_key(series), record["kind"]))
     out: dict[str, str] = {}
     for spec in load_universe().assets:
-        record = sources.get(f"{spec.source}/{series_key(spec.params)}")
-        if isinstance(record, dict) and record.get("kind") in ("real", "synthetic"):
-            out[spec.symbol] = record["kind"]
+        params = {k: str(v) for k, v in spec.params.items()}
+        matches = [
+            (len(p), kind)
+            for source, p, kind in entries
+            if source == spec.source and p and all(params.get(k) == v for k, v in p.items())
+        ]
+        if matches:
+            out[spec.symbol] = max(matches)[1]
     return out
 
 
