@@ -5,10 +5,11 @@
   day (``target_timestamp <= timestamp``), over every exported row of the asset; 0 before any is known.
 * ``momentum_12_1``: the asset's log return from 365 to 30 calendar days before the row (12-1 months, about
   252 to 21 trading days), scaled to the horizon (× 90 / 335: the trend continues at its past rate). The
-  log-price path is chained from the rows: ``return_1d`` (split-adjusted) between rows at most 5 days apart;
-  across a gap (rows purged at a split boundary) the earlier row's realised target bridges it
-  (``target_return_90d`` to its ``target_timestamp``, then the raw close ratio); its target points also fill
-  the gap's dates. A lookup needs a point at most 7 days older than the date asked for; else 0 (counted).
+  log-price path is chained from the rows: ``return_1d`` (split-adjusted) between rows at most 5 days apart,
+  the ratio of the closes across a longer gap (rows purged at a split boundary; a stock split inside such a
+  gap is not seen). The gap's dates are filled by the realised targets of earlier rows (the row's level plus
+  its ``target_return_90d`` at its ``target_timestamp``, known on that day). A lookup needs a point at most
+  7 days older than the date asked for; else the forecast is 0 (counted).
 * ``always_up``: direction only, every row predicted up.
 * ``gbm``: scikit-learn ``HistGradientBoostingRegressor`` (absolute-error loss, since MAE is the headline;
   fixed hyper-parameters and ``random_state``, no early stopping) on ``columns.FEATURE_COLUMNS`` plus
@@ -73,14 +74,11 @@ def _log_path(asset_rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     ret1 = r["return_1d"].to_numpy(dtype=float) if "return_1d" in r else np.full(len(r), np.nan)
     tday = r["target_timestamp"].to_numpy(dtype="datetime64[D]")
     tret = r["target_return_90d"].to_numpy(dtype=float)
-    tprice = r["target_price_90d"].to_numpy(dtype=float) if "target_price_90d" in r else np.full(len(r), np.nan)
     level = np.zeros(len(r))
     for i in range(1, len(r)):
         gap = (days[i] - days[i - 1]).astype(int)
         if gap <= ADJACENT_DAYS and np.isfinite(ret1[i]):
             step = ret1[i]
-        elif tday[i - 1] <= days[i] and np.isfinite(tret[i - 1]) and tprice[i - 1] > 0:
-            step = tret[i - 1] + np.log(close[i] / tprice[i - 1])
         else:
             step = np.log(close[i] / close[i - 1])
         level[i] = level[i - 1] + (step if np.isfinite(step) else 0.0)

@@ -14,7 +14,8 @@ Parsing a generation (``parse_generation``), in order; the first step that yield
    c. it is parsed as JSON; failing that, after normalising: single-quoted strings to double-quoted, bare
       keys quoted, trailing commas before ``}`` removed;
    d. failing that, ``key: number`` / ``key = number`` pairs of the known fields anywhere in the text
-      (quoted or bare keys; a trailing ``%`` is allowed on the percent field).
+      (quoted or bare keys; a trailing ``%`` is allowed on the percent field), unless the text opens a ``{``
+      that never closes: a truncated object is unparseable (its last number may be cut short).
    Numeric strings (``"0.0123"``) are accepted as numbers in the lenient path only.
 3. Otherwise the row is **unparseable**.
 
@@ -221,7 +222,10 @@ def parse_generation(text: object, price_close: float) -> Parsed:
         return Parsed(UNPARSEABLE, float("nan"), "none", f"generation is {type(text).__name__}, not text")
     strict = _loads_object(text.strip())
     if strict is not None:
-        return parse_numbers(strict, price_close, "strict")
+        parsed = parse_numbers(strict, price_close, "strict")
+        if parsed.status == UNPARSEABLE:  # e.g. a number written as a string: the lenient reading
+            parsed = parse_numbers(strict, price_close, "lenient", lenient=True)
+        return parsed
     body = "\n".join(_FENCE.findall(text)) or text
     obj_text = _first_object(body)
     if obj_text is not None:
@@ -229,6 +233,8 @@ def parse_generation(text: object, price_close: float) -> Parsed:
             found = _loads_object(candidate)
             if found is not None and any(f in found for f in PREDICTION_FIELDS):
                 return parse_numbers(found, price_close, "lenient", lenient=True)
+    elif "{" in body:
+        return Parsed(UNPARSEABLE, float("nan"), "none", "truncated JSON: an object is opened and never closed")
     pairs: dict[str, Any] = {}
     for key, number in _PAIR.findall(text):
         pairs.setdefault(key, _Num(number))
