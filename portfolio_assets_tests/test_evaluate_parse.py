@@ -1,6 +1,7 @@
 """Parsing model generations and predictions files (portfolio_assets.evaluate.parse)."""
 
 import math
+import re
 
 import pytest
 
@@ -125,10 +126,10 @@ def test_read_predictions_keeps_lines_and_folds(tmp_path):
 def test_a_broken_predictions_file_names_the_file_and_line(tmp_path, text, message):
     path = tmp_path / "p.jsonl"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(PredictionsFileError, match=message.replace("(", r"\(")):
+    with pytest.raises(PredictionsFileError, match=re.escape(message)):
         read_predictions(path)
 
 
 def test_a_missing_predictions_file_is_named(tmp_path):
-    with pytest.raises(PredictionsFileError, match="nope.jsonl: cannot read"):
+    with pytest.raises(PredictionsFileError, match=re.escape("nope.jsonl: cannot read")):
         read_predictions(tmp_path / "nope.jsonl")

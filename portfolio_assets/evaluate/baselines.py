@@ -77,10 +77,7 @@ def _log_path(asset_rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     level = np.zeros(len(r))
     for i in range(1, len(r)):
         gap = (days[i] - days[i - 1]).astype(int)
-        if gap <= ADJACENT_DAYS and np.isfinite(ret1[i]):
-            step = ret1[i]
-        else:
-            step = np.log(close[i] / close[i - 1])
+        step = ret1[i] if gap <= ADJACENT_DAYS and np.isfinite(ret1[i]) else np.log(close[i] / close[i - 1])
         level[i] = level[i - 1] + (step if np.isfinite(step) else 0.0)
     # target points fill the dates of gaps longer than ADJACENT_DAYS
     pos = np.searchsorted(days, tday, side="right")  # rows on or before each target day
