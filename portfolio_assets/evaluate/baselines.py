@@ -144,7 +144,8 @@ def _design(rows: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
 
 
 def fit_gbm(train: pd.DataFrame, test: pd.DataFrame, min_rows: int = 50) -> GbmFit:
-    """Fit on ``train`` (rows with a finite target) and predict ``test``; NaN predictions when too few rows."""
+    """Fit on ``train`` (rows with a finite target; features missing on every train row left out) and predict
+    ``test``; NaN predictions when too few rows."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     train = train[np.isfinite(train["target_return_90d"].astype(float))]
@@ -153,9 +154,12 @@ def fit_gbm(train: pd.DataFrame, test: pd.DataFrame, min_rows: int = 50) -> GbmF
             pd.Series(np.nan, index=test.index), tuple(train.index), None, f"not fitted: {len(train)} train rows"
         )
     classes = sorted(set(train["asset_class"]) | set(test["asset_class"]))
+    x_train = _design(train, classes)
+    used = [c for c in x_train.columns if c == "asset_class" or x_train[c].notna().any()]  # all-missing: dropped
     model = HistGradientBoostingRegressor(categorical_features="from_dtype", **GBM_PARAMS)
-    model.fit(_design(train, classes), train["target_return_90d"].astype(float).to_numpy())
-    predictions = pd.Series(model.predict(_design(test, classes)), index=test.index) if len(test) else pd.Series()
+    model.fit(x_train[used], train["target_return_90d"].astype(float).to_numpy())
+    x_test = _design(test, classes)[used]
+    predictions = pd.Series(model.predict(x_test), index=test.index) if len(test) else pd.Series(dtype=float)
     return GbmFit(
         predictions,
         tuple(train.index),
