@@ -1,7 +1,5 @@
 """evaluation: the harness (``portfolio_assets.evaluate``) run on the latest export, its report in the UI."""
 
-from __future__ import annotations
-
 import base64
 import math
 from pathlib import Path
