@@ -82,6 +82,9 @@ def test_score_of_perfect_and_random_walk_forecasts():
     assert rw["mcc"].value == 0.0
     assert math.isnan(rw["ic"]["mean"].value)  # a constant forecast has no cross-sectional correlation
     assert rw["lag"] == 89 and rw["independent_outcomes"] == 3
+    assert math.isnan(rw["mcc"].se)  # undefined for a constant forecast, reported as 0 without an interval
+    assert perfect["skill_non_overlapping"].value == 1.0 and rw["skill_non_overlapping"].value == 0.0
+    assert "non-overlapping" in rw["skill_non_overlapping"].method
 
 
 def test_long_short_uses_non_overlapping_rebalance_dates():

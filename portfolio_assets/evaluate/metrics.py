@@ -16,6 +16,9 @@ forecast log return), ``timestamp`` and ``asset_symbol``, and returns:
   of assets by forecast (at least one each; equal weights; skipped when all forecasts tie), held to the
   label's end: the simple return of the long leg minus the short leg. Periods do not overlap, so its
   standard error is the plain one (sd / sqrt(periods)).
+* ``skill_non_overlapping``: the skill on the rows of those rebalance dates only (a non-overlapping subsample:
+  one label window per asset per period), its standard error with the dates independent (lag 0). A check on
+  the Newey-West interval of ``skill``, which is itself noisy when the rows span few horizons.
 """
 
 from __future__ import annotations
@@ -112,6 +115,22 @@ def long_short(frame: pd.DataFrame, horizon_days: int) -> dict[str, Any]:
     return {"mean": Estimate(mean, se, method), "periods": periods, "total": total}
 
 
+def _skill_on_rebalance_dates(frame: pd.DataFrame, horizon_days: int) -> Estimate:
+    """Skill on the rows of the non-overlapping rebalance dates only: their labels do not overlap, so the dates
+    are treated as independent (lag 0)."""
+    dates = rebalance_dates(frame, horizon_days)
+    part = frame[frame["timestamp"].isin(dates)]
+    method = "non-overlapping rebalance dates only, dates independent (lag 0), delta method"
+    if part.empty:
+        return Estimate(float("nan"), float("nan"), method)
+    daily = (
+        pd.DataFrame({"abs": (part["pred"] - part["y"]).abs(), "rw": part["y"].abs(), "timestamp": part["timestamp"]})
+        .groupby("timestamp")
+        .sum()
+    )
+    return delta_method(daily.to_numpy(), lambda m: 1.0 - m[0] / m[1] if m[1] > 0 else float("nan"), 0, method)
+
+
 def score(frame: pd.DataFrame, horizon_days: int, direction_only: bool = False) -> dict[str, Any]:
     """Every metric of ``frame`` (columns y, pred, timestamp, asset_symbol); see the module docstring."""
     frame = frame[["y", "pred", "timestamp", "asset_symbol"]].dropna(subset=["y", "pred"])
@@ -143,7 +162,10 @@ def score(frame: pd.DataFrame, horizon_days: int, direction_only: bool = False) 
     daily = parts.groupby("timestamp", sort=True).sum()
     n = daily[["n"]].to_numpy()
     out["direction_accuracy"] = delta_method(np.hstack([daily[["hit"]].to_numpy(), n]), lambda m: m[0] / m[1], lag, HAC)
-    out["mcc"] = delta_method(daily[["xp", "xy", "xpy", "n"]].to_numpy(), _mcc, lag, HAC)
+    if up_p.nunique() < 2 or up_y.nunique() < 2:  # one side constant: MCC is undefined, reported as 0
+        out["mcc"] = Estimate(0.0, float("nan"), "undefined (a constant side), reported as 0")
+    else:
+        out["mcc"] = delta_method(daily[["xp", "xy", "xpy", "n"]].to_numpy(), _mcc, lag, HAC)
     if direction_only:
         return out
     out["mae"] = delta_method(np.hstack([daily[["abs"]].to_numpy(), n]), lambda m: m[0] / m[1], lag, HAC)
@@ -154,6 +176,7 @@ def score(frame: pd.DataFrame, horizon_days: int, direction_only: bool = False) 
     out["skill"] = delta_method(
         daily[["abs", "rw"]].to_numpy(), lambda m: 1.0 - m[0] / m[1] if m[1] > 0 else float("nan"), lag, HAC
     )
+    out["skill_non_overlapping"] = _skill_on_rebalance_dates(frame, horizon_days)
     out["ic"] = _ic(frame, horizon_days, rank=False)
     out["rank_ic"] = _ic(frame, horizon_days, rank=True)
     out["long_short"] = long_short(frame, horizon_days)

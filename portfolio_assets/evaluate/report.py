@@ -6,12 +6,12 @@ import math
 from typing import Any
 
 from portfolio_assets.evaluate import baselines, harness, intervals, metrics, parse
-from portfolio_assets.evaluate.harness import MODEL, EvalResult
+from portfolio_assets.evaluate.harness import MODEL, MODEL_VALID, EvalResult
 from portfolio_assets.evaluate.intervals import Estimate
 
 __all__ = ["markdown", "summary"]
 
-HEADLINE = ("mae", "rmse", "skill", "direction_accuracy", "mcc")
+HEADLINE = ("mae", "rmse", "skill", "skill_non_overlapping", "direction_accuracy", "mcc")
 
 
 def _num(x: object, digits: int = 4) -> str:
@@ -26,6 +26,10 @@ def _est(e: Estimate | None, digits: int = 4) -> str:
     if not math.isfinite(e.se):
         return f"{e.value:.{digits}f}"
     return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
+
+
+def _value(e: Estimate | None) -> float:
+    return e.value if e is not None and math.isfinite(e.value) else -math.inf
 
 
 def _jsonable(e: object) -> object:
@@ -105,7 +109,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _pooled_table(result: EvalResult, name: str) -> list[str]:
-    header = ["model", "MAE", "RMSE", "skill vs RW", "direction acc.", "MCC", "IC", "ICIR", "rank IC", "rank ICIR"]
+    header = ["model", "MAE", "RMSE", "skill vs RW", "skill, non-overlapping dates", "direction acc.", "MCC"]
+    header += ["IC", "ICIR", "rank IC", "rank ICIR"]
     header += ["long-short / period", "periods"]
     rows = []
     for model in result.models:
@@ -117,6 +122,7 @@ def _pooled_table(result: EvalResult, name: str) -> list[str]:
                 _est(m.get("mae")),
                 _est(m.get("rmse")),
                 _est(m.get("skill")),
+                _est(m.get("skill_non_overlapping")),
                 _est(m.get("direction_accuracy")),
                 _est(m.get("mcc")),
                 _est(ic["mean"]) if ic else "n/a",
@@ -219,6 +225,15 @@ def markdown(result: EvalResult, plots: dict[str, str]) -> str:
         out += [
             f"**Verdict ({lead}):** skill vs the random walk {_est(skill)}; it {verdict} the random walk at 95% "
             f"(over {pooled[lead]['independent_outcomes']} non-overlapping 90-day outcomes per asset).",
+            "",
+        ]
+    others = [m for m in result.models if m not in (MODEL, MODEL_VALID, lead, "random_walk", "always_up")]
+    best = max(others, key=lambda m: _value(pooled[m].get("skill")), default=None)
+    if best is not None:
+        out += [
+            f"Best other baseline by skill: **{best}** {_est(pooled[best].get('skill'))}; skill on the "
+            f"non-overlapping rebalance dates only: {lead} {_est(pooled[lead].get('skill_non_overlapping'))}, "
+            f"{best} {_est(pooled[best].get('skill_non_overlapping'))}.",
             "",
         ]
     out += [f"* {note}" for note in result.notes]
