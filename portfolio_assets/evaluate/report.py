@@ -94,6 +94,7 @@ def summary(result: EvalResult, files: dict[str, str], full: bool = False) -> di
         else {k: v for k, v in result.predictions.items() if full or k != "examples"},
         "knowledge_cutoff": result.cutoff,
         "warnings": [w for w in [result.cutoff and result.cutoff.get("warning")] if w],
+        "notes": result.notes,
         "files": files,
     }
     return out
