@@ -39,6 +39,14 @@ def test_row_ids_and_synthetic_flags_are_derived_when_the_export_lacks_them(expo
     assert any("row_id computed" in n for n in data.notes) and any("provenance" in n for n in data.notes)
 
 
+def test_an_asset_without_a_price_source_has_no_synthetic_flag(tmp_path):
+    rows = panel()
+    rows.loc[rows["asset_symbol"] == "IXIC", "asset_symbol"] = "ZZZ"
+    data = load_export(write_export(tmp_path, rows))
+    assert data.rows.loc[data.rows["asset_symbol"] == "ZZZ", "is_synthetic"].isna().all()
+    assert any("is_synthetic unknown for ZZZ" in n for n in data.notes)
+
+
 def test_existing_row_id_and_is_synthetic_columns_are_used(tmp_path):
     rows = panel()
     rows["row_id"] = [f"X{i}" for i in range(len(rows))]

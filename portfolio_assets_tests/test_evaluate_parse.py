@@ -96,6 +96,12 @@ def test_garbage_truncated_and_non_finite_outputs_are_unparseable(text):
     assert p.reason
 
 
+def test_a_percent_sign_is_read_only_on_the_percent_field():
+    assert parse_generation('{"predicted_return_pct_90d": "2.5%"}', CLOSE).value == pytest.approx(math.log(1.025))
+    assert parse_generation('{"predicted_return_90d": "2.5%"}', CLOSE).status == UNPARSEABLE
+    assert parse_generation("predicted_return_90d: 2.5%", CLOSE).status == UNPARSEABLE
+
+
 def test_non_text_generation_is_unparseable():
     assert parse_generation(None, CLOSE).status == UNPARSEABLE
 

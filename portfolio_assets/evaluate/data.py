@@ -137,6 +137,12 @@ def _with_identity(rows: pd.DataFrame, manifest: dict, notes: list[str]) -> pd.D
             [None if s not in kinds else kinds[s] == "synthetic" for s in rows["asset_symbol"]], dtype="boolean"
         )
         notes.append("is_synthetic taken from the manifest's provenance.sources (the export has no such column)")
+        unknown = sorted(set(rows.loc[rows["is_synthetic"].isna(), "asset_symbol"]))
+        if unknown:
+            notes.append(
+                f"is_synthetic unknown for {', '.join(unknown)} (no price source in the manifest's provenance): "
+                "left out of the real / synthetic slices"
+            )
     else:
         rows["is_synthetic"] = rows["is_synthetic"].astype("boolean")
     duplicated = rows["row_id"].duplicated()

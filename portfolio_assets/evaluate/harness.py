@@ -5,6 +5,8 @@ missing, unparseable or inconsistent is scored as the random walk (a 90-day log 
 cannot gain skill by answering only where it is confident; the same metrics on the valid rows only are
 reported beside (``model (valid only)``). Prediction lines for row ids the export does not have, for rows
 outside the evaluated test rows, and repeated row ids (the first line is used) are counted and listed.
+A line's optional ``fold`` is checked against the fold whose test block holds the row (walk-forward mode
+only; a mismatch is counted, the prediction still scored); on the test split it is not used.
 """
 
 from __future__ import annotations

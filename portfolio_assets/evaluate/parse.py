@@ -107,14 +107,16 @@ def _half_step(value: float) -> float:
     return 0.5 * 10.0 ** (exponent - decimals)
 
 
-def _number(value: object, lenient: bool) -> float | None:
-    """A finite float from a JSON value (numeric strings only when ``lenient``), else None."""
+def _number(value: object, lenient: bool, percent: bool = False) -> float | None:
+    """A finite float from a JSON value (numeric strings only when ``lenient``; a trailing ``%`` only on the
+    ``percent`` field), else None."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
         number = value
     elif lenient and isinstance(value, str):
-        text = value.strip().rstrip("%").strip()
+        text = value.strip()
+        text = text.removesuffix("%").strip() if percent else text
         try:
             number = _Num(text)
         except ValueError:
@@ -131,7 +133,7 @@ def parse_numbers(fields: dict[str, Any], price_close: float, method: str, lenie
     for field in PREDICTION_FIELDS:
         if field not in fields:
             continue
-        number = _number(fields[field], lenient)
+        number = _number(fields[field], lenient, percent=field == PCT_FIELD)
         if number is None:
             bad.append(f"{field}={fields[field]!r} is not a finite number")
             continue
@@ -167,7 +169,7 @@ def parse_numbers(fields: dict[str, Any], price_close: float, method: str, lenie
 _FENCE = re.compile(r"```[A-Za-z0-9_-]*\s*\n?(.*?)```", re.DOTALL)
 _PAIR = re.compile(
     r"""["']?(predicted_return_90d|predicted_return_pct_90d|predicted_price_90d)["']?\s*[:=]\s*["']?"""
-    r"""([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*%?""",
+    r"""([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(%?)""",
 )
 
 
@@ -236,7 +238,9 @@ def parse_generation(text: object, price_close: float) -> Parsed:
     elif "{" in body:
         return Parsed(UNPARSEABLE, float("nan"), "none", "truncated JSON: an object is opened and never closed")
     pairs: dict[str, Any] = {}
-    for key, number in _PAIR.findall(text):
+    for key, number, percent in _PAIR.findall(text):
+        if percent and key != PCT_FIELD:  # "predicted_return_90d: 1.2%" is ambiguous: not read
+            continue
         pairs.setdefault(key, _Num(number))
     if pairs:
         return parse_numbers(pairs, price_close, "lenient", lenient=True)
