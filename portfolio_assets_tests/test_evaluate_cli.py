@@ -139,3 +139,38 @@ def test_the_evaluation_asset_fails_clearly_without_an_export(tmp_path):
     assert not result.success
     (failure,) = [e for e in result.all_events if e.is_step_failure]
     assert "LATEST.json; materialise training_set first" in str(failure.step_failure_data.error)
+
+
+def test_the_evaluation_asset_fetches_an_export_on_s3(s3_bucket, export, tmp_path):
+    import hashlib
+
+    from portfolio_assets.assets.evaluation import evaluation
+    from portfolio_assets.export.naming import point_latest
+    from portfolio_assets.resources import ExportResource, StorageResource
+
+    options = s3_bucket.options
+    storage = StorageResource(
+        data_dir=str(tmp_path / "data"),
+        export_dir=f"s3://{s3_bucket.bucket}/store/exports",
+        endpoint_url=options.endpoint_url,
+        region=options.region,
+        cache_dir=options.cache_dir,
+    )
+    root = storage.export_root()
+    version = "v-00000000000000000001-abcdef12"
+    files = []
+    for path in sorted(p for p in export.rglob("*") if p.is_file()):
+        relative = path.relative_to(export).as_posix()
+        data = path.read_bytes()
+        (root / export.name).put(f"{version}/{relative}", data)
+        files.append({"path": relative, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    pointer = {"version": version, "prefix": f"{version}/", "files": files}
+    (root / export.name).put("CURRENT.json", json.dumps(pointer).encode())
+    point_latest(root, export.name, pd.Timestamp("2010-01-01"), pd.Timestamp("2011-11-01"))
+    result = materialize([evaluation], resources={"export": ExportResource(storage=storage)})
+    assert result.success
+    (event,) = result.get_asset_materialization_events()
+    metadata = event.materialization.metadata
+    assert metadata["rows"].value == 200
+    report = Path(metadata["report_path"].value)
+    assert report.is_file() and report.is_relative_to(Path(options.cache_dir))

@@ -12,7 +12,9 @@ from portfolio_assets.evaluate.cli import evaluate_to_files
 from portfolio_assets.evaluate.data import ExportDirError
 from portfolio_assets.evaluate.harness import MODEL
 from portfolio_assets.evaluate.parse import PredictionsFileError
-from portfolio_assets.export.naming import latest_export
+from portfolio_assets.export.naming import LATEST, latest_export
+from portfolio_assets.export.s3sink import fetch_export
+from portfolio_assets.objectstore import ObjectStoreError
 from portfolio_assets.resources import ExportResource
 
 __all__ = ["EvaluationConfig", "evaluation"]
@@ -28,7 +30,8 @@ class EvaluationConfig(Config):
     ``predictions``: a JSONL predictions file (empty: the baselines only); ``knowledge_cutoff``: the base
     model's training-data cutoff, YYYY-MM-DD (empty: none); ``split``: ``auto`` (the export's walk-forward folds
     when it has them, else the test split), ``test`` or ``folds``; ``out_dir``: where the report and plots go
-    (empty: beside the predictions, else ``<export root>/evaluations/<export name>/``).
+    (empty: beside the predictions, else ``<export root>/evaluations/<export name>/``; for an export root on
+    S3, under its local cache directory).
     """
 
     predictions: str = ""
@@ -37,17 +40,23 @@ class EvaluationConfig(Config):
     out_dir: str = ""
 
 
-def _latest_dir(export: ExportResource) -> tuple[Path, str]:
+def _latest_dir(export: ExportResource) -> tuple[Path, str, Path]:
+    """The latest export as a local directory, its name, and the local folder reports go to by default.
+
+    On S3 the export's current version is fetched (sizes and sha256 checked) into
+    ``<cache of the export root>/.evaluation/<name>``; its reports go under that cache as well."""
     root = export.storage.export_root()
-    if getattr(root, "scheme", None) == "s3":
-        raise Failure(
-            description=f"evaluation: the export root {root} is on S3; the harness reads a local export directory "
-            "(download the export and run `python -m portfolio_assets.evaluate <dir>`)"
-        )
     name = latest_export(root)
     if name is None:
-        raise Failure(description=f"evaluation: no {Path(root) / 'LATEST.json'}; materialise training_set first")
-    return Path(root) / name, name
+        raise Failure(description=f"evaluation: no {root / LATEST}; materialise training_set first")
+    if getattr(root, "scheme", None) != "s3":
+        return Path(root) / name, name, Path(root)
+    local = root.cache_path()
+    try:
+        fetched = fetch_export(root / name, local / ".evaluation" / name)
+    except (OSError, ValueError, ObjectStoreError) as exc:
+        raise Failure(description=f"evaluation: cannot fetch {root / name}: {exc}") from None
+    return fetched, name, local
 
 
 def _inline_png(path: Path, title: str) -> str:
@@ -68,11 +77,11 @@ def evaluation(context: AssetExecutionContext, config: EvaluationConfig, export:
     export's walk-forward folds (else its test split): MAE, RMSE, skill vs the random walk, directional accuracy,
     MCC, IC / rank IC, a long-short portfolio, with Newey-West intervals for the overlapping 90-day labels. The
     Markdown report and the plots are written beside the predictions and attached here."""
-    export_dir, name = _latest_dir(export)
+    export_dir, name, local_root = _latest_dir(export)
     predictions = config.predictions or None
     out_dir = config.out_dir or None
     if out_dir is None and predictions is None:
-        out_dir = str(Path(export.storage.export_root()) / EVALUATIONS_DIR / name)
+        out_dir = str(local_root / EVALUATIONS_DIR / name)
     context.log.info(f"evaluation: {export_dir} with {predictions or 'no predictions (baselines only)'}")
     try:
         done = evaluate_to_files(export_dir, predictions, out_dir, config.split, config.knowledge_cutoff or None)
