@@ -79,6 +79,10 @@ def test_true_targets_score_perfectly_and_the_random_walk_scores_zero(export, te
         assert result.metrics[name][MODEL]["skill"].value == 1.0
     assert result.predictions["ok"] == len(test_rows)
     assert result.predictions["missing"] == 0
+    versus = result.comparisons["all"]
+    assert set(versus) == {"random_walk", "historical_drift", "momentum_12_1", "gbm"}
+    assert versus["random_walk"]["relative_skill"].value == 1.0
+    assert all(c["mae_difference"].high < 0 for c in versus.values())
 
 
 def test_corrupted_generations_are_counted_and_scored_as_the_random_walk(export, test_rows, tmp_path):

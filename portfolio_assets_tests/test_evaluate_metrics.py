@@ -14,7 +14,7 @@ from portfolio_assets.evaluate.intervals import (
     long_run_cov,
     mean_with_hac,
 )
-from portfolio_assets.evaluate.metrics import long_short, rebalance_dates, score
+from portfolio_assets.evaluate.metrics import compare, long_short, rebalance_dates, score
 
 
 def test_newey_west_by_hand():
@@ -165,3 +165,18 @@ def test_momentum_fills_a_purged_gap_with_realised_targets():
     without_targets = kept.assign(target_return_90d=np.nan)
     stale, fallback = momentum_12_1(without_targets, without_targets.loc[[600]], 90)
     assert (stale.loc[600], fallback) == (0.0, 1)  # no point within 7 days of day 570
+
+
+def test_compare_against_a_baseline():
+    rng = np.random.default_rng(2)
+    days = np.repeat(pd.date_range("2012-01-01", periods=150, freq="D", tz="UTC"), 3)
+    y = rng.normal(0, 0.1, len(days))
+    frame = pd.DataFrame({"y": y, "timestamp": days, "perfect": y, "zero": 0.0, "half": y / 2})
+    against_rw = compare(frame, "perfect", "zero", 90)
+    assert against_rw["relative_skill"].value == 1.0
+    assert against_rw["mae_difference"].value == pytest.approx(-np.abs(y).mean())
+    assert against_rw["mae_difference"].high < 0  # clearly better
+    itself = compare(frame, "half", "half", 90)
+    assert itself["relative_skill"].value == 0.0 and itself["mae_difference"].value == 0.0
+    half = compare(frame, "half", "zero", 90)
+    assert half["relative_skill"].value == pytest.approx(0.5)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from portfolio_assets.evaluate.baselines import fit_gbm, historical_drift, momentum_12_1, random_walk
 from portfolio_assets.evaluate.data import EvalData, load_export
-from portfolio_assets.evaluate.metrics import score
+from portfolio_assets.evaluate.metrics import compare, score
 from portfolio_assets.evaluate.parse import INCONSISTENT, OK, UNPARSEABLE, parse_line, read_predictions
 
 __all__ = ["MODEL", "MODEL_VALID", "EvalResult", "run_evaluation"]
@@ -44,6 +44,8 @@ class EvalResult:
     cutoff: dict[str, Any] | None
     gbm: dict[str, dict[str, Any]]
     fallbacks: dict[str, int]
+    comparisons: dict[str, dict[str, dict[str, Any]]]
+    """Slice -> baseline -> ``metrics.compare`` of the model (else the GBM) against it."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -212,9 +214,27 @@ def run_evaluation(
             m: score(part.assign(pred=part[m]), data.horizon_days, direction_only=m in DIRECTION_ONLY_MODELS)
             for m in models
         }
+    lead = MODEL if MODEL in models else "gbm"
+    comparisons: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, mask in _slices(scored, data.mode).items():
+        if name == "all" or name.startswith("fold "):
+            comparisons[name] = {
+                b: compare(scored[mask], lead, b, data.horizon_days)
+                for b in BASELINES
+                if b != lead and b not in DIRECTION_ONLY_MODELS
+            }
     notes = list(data.notes)
     if fallbacks["gbm"]:
         notes.append(f"gbm: {fallbacks['gbm']} rows had no fitted model (too few train rows) and were scored as 0")
     return EvalResult(
-        data, scored, models, metrics, summary, _cutoff(scored, knowledge_cutoff), gbm_info, fallbacks, notes
+        data,
+        scored,
+        models,
+        metrics,
+        summary,
+        _cutoff(scored, knowledge_cutoff),
+        gbm_info,
+        fallbacks,
+        comparisons,
+        notes,
     )

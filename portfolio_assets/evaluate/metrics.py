@@ -16,6 +16,9 @@ forecast log return), ``timestamp`` and ``asset_symbol``, and returns:
   of assets by forecast (at least one each; equal weights; skipped when all forecasts tie), held to the
   label's end: the simple return of the long leg minus the short leg. Periods do not overlap, so its
   standard error is the plain one (sd / sqrt(periods)).
+* ``compare(frame, model, baseline)``: the model's MAE minus the baseline's on the same rows and the skill
+  relative to the baseline (1 − MAE_model / MAE_baseline), Newey-West intervals as above: whether the
+  model beats that baseline, not only the random walk.
 * ``skill_non_overlapping``: the skill on the rows of those rebalance dates only (a non-overlapping subsample:
   one label window per asset per period), its standard error with the dates independent (lag 0). A check on
   the Newey-West interval of ``skill``, which is itself noisy when the rows span few horizons.
@@ -36,7 +39,7 @@ from portfolio_assets.evaluate.intervals import (
     mean_with_hac,
 )
 
-__all__ = ["DIRECTION_ONLY", "per_date_ic", "score"]
+__all__ = ["DIRECTION_ONLY", "compare", "per_date_ic", "score"]
 
 DIRECTION_ONLY = ("direction_accuracy", "mcc")
 HAC = "Newey-West HAC (Bartlett), lag = horizon in the date index, delta method"
@@ -181,3 +184,30 @@ def score(frame: pd.DataFrame, horizon_days: int, direction_only: bool = False) 
     out["rank_ic"] = _ic(frame, horizon_days, rank=True)
     out["long_short"] = long_short(frame, horizon_days)
     return out
+
+
+def compare(frame: pd.DataFrame, model: str, baseline: str, horizon_days: int) -> dict[str, Any]:
+    """``model`` against ``baseline`` on the same rows (columns of ``frame``): the MAE difference (a
+    Diebold-Mariano-style test on absolute errors) and the skill relative to the baseline,
+    1 − MAE_model / MAE_baseline, both with Newey-West (delta method) intervals over the dates."""
+    part = frame.dropna(subset=["y", model, baseline])
+    if part.empty:
+        nan = Estimate(float("nan"), float("nan"), HAC)
+        return {"rows": 0, "mae_difference": nan, "relative_skill": nan}
+    lag = horizon_lag(part["timestamp"], horizon_days)
+    daily = (
+        pd.DataFrame(
+            {
+                "a": (part[model] - part["y"]).abs(),
+                "b": (part[baseline] - part["y"]).abs(),
+                "n": 1.0,
+                "timestamp": part["timestamp"],
+            }
+        )
+        .groupby("timestamp")
+        .sum()
+        .to_numpy()
+    )
+    difference = delta_method(daily, lambda m: (m[0] - m[1]) / m[2], lag, HAC)
+    relative = delta_method(daily, lambda m: 1.0 - m[0] / m[1] if m[1] > 0 else float("nan"), lag, HAC)
+    return {"rows": len(part), "mae_difference": difference, "relative_skill": relative}

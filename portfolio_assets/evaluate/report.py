@@ -92,6 +92,9 @@ def summary(result: EvalResult, files: dict[str, str], full: bool = False) -> di
         "predictions": None
         if result.predictions is None
         else {k: v for k, v in result.predictions.items() if full or k != "examples"},
+        "versus_baselines": {
+            b: {k: _jsonable(v) for k, v in c.items()} for b, c in result.comparisons.get("all", {}).items()
+        },
         "knowledge_cutoff": result.cutoff,
         "warnings": [w for w in [result.cutoff and result.cutoff.get("warning")] if w],
         "notes": result.notes,
@@ -202,6 +205,19 @@ def _methods() -> list[str]:
     ]
 
 
+def _comparison_section(result: EvalResult, lead: str) -> list[str]:
+    rows = []
+    for name, by_baseline in result.comparisons.items():
+        for baseline, c in by_baseline.items():
+            d = c["mae_difference"]
+            verdict = "better" if d.high < 0 else "worse" if d.low > 0 else "not distinguishable"
+            rows.append([name, baseline, str(c["rows"]), _est(d, 4), _est(c["relative_skill"], 3), verdict])
+    if not rows:
+        return []
+    header = ["slice", "baseline", "rows", f"MAE {lead} − baseline", f"skill of {lead} vs baseline", "at 95%"]
+    return [f"### {lead} against each baseline (same rows)", "", *_table(header, rows)]
+
+
 def markdown(result: EvalResult, plots: dict[str, str]) -> str:
     """The full report; ``plots`` maps a title to an image path relative to the report."""
     data = result.data
@@ -237,6 +253,7 @@ def markdown(result: EvalResult, plots: dict[str, str]) -> str:
             f"{best} {_est(pooled[best].get('skill_non_overlapping'))}.",
             "",
         ]
+    out += _comparison_section(result, lead)
     out += [f"* {note}" for note in result.notes]
     out += [""] if result.notes else []
     if result.predictions is not None:
