@@ -256,7 +256,7 @@ def read_predictions(path: Path | str) -> list[PredictionLine]:
     except OSError as exc:
         raise PredictionsFileError(f"{path}: cannot read the predictions file ({exc.strerror or exc})") from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark is tolerated
     except UnicodeDecodeError as exc:
         raise PredictionsFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     out: list[PredictionLine] = []
