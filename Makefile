@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install demo backfill export test test-fast dev lineage-image lint features sample bench bench-features bench-rows clean
+.PHONY: install demo backfill export evaluate test test-fast dev lineage-image lint features sample bench bench-features bench-rows clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ backfill: install $(DAGSTER_HOME)/dagster.yaml
 ## Export the labelled days START..END again (e.g. with another PORTFOLIO_PROMPT_FORMAT): make export START=… END=…
 export: install $(DAGSTER_HOME)/dagster.yaml
 	$(PY) -m portfolio_assets.backfill $(START) $(END) --only export
+
+## Score the naive baselines, and a model's predictions if given, on the newest export (or EXPORT=<dir>):
+## make evaluate PREDICTIONS=preds.jsonl [CUTOFF=2012-01-01] [OUT=dir]. Writes a Markdown report, plots, a JSON line.
+EXPORT ?= $(or $(PORTFOLIO_EXPORT_DIR),$(or $(PORTFOLIO_DATA_DIR),data)/exports)
+evaluate: install
+	$(PY) -m portfolio_assets.evaluate $(EXPORT) $(PREDICTIONS) $(if $(CUTOFF),--knowledge-cutoff $(CUTOFF),) $(if $(OUT),--out $(OUT),)
 
 ## The whole test suite, slow end-to-end tests included (what CI runs).
 test: install

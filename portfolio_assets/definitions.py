@@ -23,6 +23,7 @@ from dagster import AssetSelection, Definitions, define_asset_job
 
 from portfolio_assets import settings
 from portfolio_assets.assets.benchmarks import benchmarks
+from portfolio_assets.assets.evaluation import evaluation
 from portfolio_assets.assets.indicators import indicators
 from portfolio_assets.assets.macro import macro
 from portfolio_assets.assets.prices import prices
@@ -183,7 +184,15 @@ labelled_job = define_asset_job(
     "partitioned: one materialisation per run, of the run's labelled days (or the days of its run config).",
     tags={"dagster/retry_on_asset_or_op_failure": "false"},  # a failed gate fails again on the same data
 )
-JOBS = [observation_job, labelled_job]
+evaluation_job = define_asset_job(
+    "evaluation",
+    selection=AssetSelection.assets(evaluation),
+    description="Score the naive baselines (and a model's predictions file, from the run config) on the newest "
+    "export (LATEST.json): per walk-forward fold, asset class, real vs synthetic. Or `make evaluate`.",
+)
+JOBS = [observation_job, labelled_job, evaluation_job]
 SCHEDULES, SENSORS = automation_for(observation_job, labelled_job)
 
-defs = Definitions(assets=ALL_ASSETS, jobs=JOBS, schedules=SCHEDULES, sensors=SENSORS, resources=resources_for())
+defs = Definitions(
+    assets=[*ALL_ASSETS, evaluation], jobs=JOBS, schedules=SCHEDULES, sensors=SENSORS, resources=resources_for()
+)

@@ -20,6 +20,7 @@ from portfolio_assets.evaluate.harness import EvalResult, run_evaluation
 from portfolio_assets.evaluate.parse import PredictionsFileError
 from portfolio_assets.evaluate.plots import write_plots
 from portfolio_assets.evaluate.report import markdown, summary
+from portfolio_assets.export.naming import LATEST, latest_export
 
 __all__ = ["Evaluation", "evaluate_to_files", "main"]
 
@@ -64,12 +65,24 @@ def evaluate_to_files(
     return Evaluation(result, text, files, record)
 
 
+def resolve_export(path: Path) -> Path:
+    """``path`` itself, or, for an export root holding ``LATEST.json`` but no manifest, the export it names."""
+    if (path / "manifest.json").exists() or not (path / LATEST).exists():
+        return path
+    name = latest_export(path)
+    if not name:
+        raise ExportDirError(f"{path / LATEST} names no export")
+    return path / name
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m portfolio_assets.evaluate",
         description="Score a model's 90-day forecasts (and the naive baselines) on an export's evaluation rows.",
     )
-    parser.add_argument("export_dir", type=Path, help="an export directory (with manifest.json)")
+    parser.add_argument(
+        "export_dir", type=Path, help="an export directory (with manifest.json), or an export root (its LATEST.json)"
+    )
     parser.add_argument("predictions", type=Path, nargs="?", help="JSONL: row_id and generation or numbers")
     parser.add_argument("--out", type=Path, help="where to write the report and plots (default: beside PREDICTIONS)")
     parser.add_argument("--knowledge-cutoff", metavar="YYYY-MM-DD", help="the base model's training-data cutoff")
@@ -86,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     """The command line; returns the exit code."""
     args = _parser().parse_args(argv)
     try:
-        evaluation = evaluate_to_files(args.export_dir, args.predictions, args.out, args.split, args.knowledge_cutoff)
+        export_dir = resolve_export(args.export_dir)
+        evaluation = evaluate_to_files(export_dir, args.predictions, args.out, args.split, args.knowledge_cutoff)
     except (ExportDirError, PredictionsFileError) as exc:
         print(f"evaluate: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
