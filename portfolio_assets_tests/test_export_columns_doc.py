@@ -53,3 +53,20 @@ def test_the_feature_entries_are_the_declarations(exported) -> None:
 def test_an_undeclared_column_is_refused() -> None:
     with pytest.raises(ValueError, match="exported column 'mystery' has no declaration"):
         column_dictionary([{"name": "mystery", "dtype": "float64", "arrow_type": "double"}])
+
+
+def test_text_entries_follow_the_exports_output_format_and_masking(exported) -> None:
+    from portfolio_assets.features.sft_output import MASKED_DAY, MASKED_SYMBOL, OutputFormat
+
+    schema = load_manifest(exported)["schema"]
+    output = OutputFormat(("predicted_return_90d", "predicted_price_90d"), 3)
+    provenance = {"output": {"described": output.describe(False)}, "mask_identity": True}
+    entries = {e["name"]: e for e in column_dictionary(schema, provenance)["columns"]}
+    plain = {e["name"]: e for e in column_dictionary(schema)["columns"]}
+    for name in ("output", "completion"):
+        definition = entries[name]["definition"]
+        assert definition.index("predicted_return_90d") < definition.index("predicted_price_90d")
+        assert "3 decimal places" in definition and "predicted_return_pct_90d" not in definition
+    for name in ("instruction", "prompt", "messages"):
+        assert repr(MASKED_SYMBOL) in entries[name]["definition"] and repr(MASKED_DAY) in entries[name]["definition"]
+        assert "masked" not in plain[name]["definition"]

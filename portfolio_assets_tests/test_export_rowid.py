@@ -3,15 +3,12 @@ walk-forward folds hook (``folds.json``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 
 import pandas as pd
 import pytest
 
-from portfolio_assets.export import FORMATS, export_training_set, read_export, sample_sources
+from portfolio_assets.export import FORMATS, export_training_set, exporter, read_export, sample_sources
 from portfolio_assets.export.exporter import LIGHT_COLUMNS, plan_stream
 from portfolio_assets.export.rowid import price_series_key, row_ids, synthetic_symbols
 from portfolio_assets.universe import load_universe
@@ -106,7 +103,7 @@ def test_one_asset_twice_on_a_utc_day_is_refused(exported, tmp_path) -> None:
 
 
 def fake_walk_forward(light: pd.DataFrame, config: object, *, embargo_days: int) -> dict:
-    """A stand-in for ``export.folds.walk_forward`` (helper B's module): two halves, recording what it was given."""
+    """A stand-in for ``export.folds.walk_forward``: two halves, recording what it was given."""
     half = len(light) // 2
     parts = [light.iloc[:half], light.iloc[half:]]
     calls.append((light.copy(), config, embargo_days))
@@ -140,9 +137,7 @@ calls: list[tuple[pd.DataFrame, object, int]] = []
 
 def test_folds_are_written_beside_the_manifest_over_the_exported_rows(exported, tmp_path, monkeypatch) -> None:
     rows, out = exported
-    module = types.ModuleType("portfolio_assets.export.folds")
-    module.walk_forward = fake_walk_forward  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "portfolio_assets.export.folds", module)
+    monkeypatch.setattr(exporter, "walk_forward", fake_walk_forward)
     calls.clear()
     config = object()
     target = tmp_path / "folds"
@@ -167,11 +162,8 @@ def test_folds_are_written_beside_the_manifest_over_the_exported_rows(exported, 
     assert "folds" not in load_manifest(out) and not (out / "folds.json").exists()  # only when asked for
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("portfolio_assets.export.folds") is None, reason="export/folds.py (helper B) not merged"
-)
 def test_the_real_walk_forward_folds_are_written(exported, tmp_path) -> None:
-    from portfolio_assets.export.folds import FoldConfig  # type: ignore[import-not-found]
+    from portfolio_assets.export.folds import FoldConfig
 
     rows, _ = exported
     target = tmp_path / "real"
@@ -188,9 +180,7 @@ def test_streamed_folds_equal_the_whole_exports_and_a_bad_fold_config_writes_not
     from portfolio_assets.export.exporter import export_stream
 
     rows, _ = exported
-    module = types.ModuleType("portfolio_assets.export.folds")
-    module.walk_forward = fake_walk_forward  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "portfolio_assets.export.folds", module)
+    monkeypatch.setattr(exporter, "walk_forward", fake_walk_forward)
     options = {"split": SPLIT, "shard_by": "year", "synthetic": SYNTHETIC, "folds": "config"}
     export_training_set(rows, tmp_path / "whole", provenance=PROVENANCE, **options)
     ordered = rows.sort_values(["timestamp", "asset_symbol"]).reset_index(drop=True)
@@ -202,7 +192,7 @@ def test_streamed_folds_equal_the_whole_exports_and_a_bad_fold_config_writes_not
     def refuse(light: pd.DataFrame, config: object, *, embargo_days: int) -> dict:
         raise ValueError("walk_forward: fold 3's train part is empty after purge")
 
-    module.walk_forward = refuse  # type: ignore[attr-defined]
+    monkeypatch.setattr(exporter, "walk_forward", refuse)
     with pytest.raises(ValueError, match="fold 3's train part is empty"):
         export_training_set(rows, tmp_path / "bad", provenance=PROVENANCE, **options)
     assert not (tmp_path / "bad").exists()

@@ -423,7 +423,6 @@ def dataset_card(manifest: Mapping[str, object]) -> str:
         "",
         *_identity_lines(manifest),
         "## Known limits",
-        "## Known limits",
         "",
     ]
     if synthetic is None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 
 from portfolio_assets.features.registry import FEATURES_BY_NAME
+from portfolio_assets.features.sft_output import MASKED_DAY, MASKED_SYMBOL
 from portfolio_assets.features.spec import Feature
 from portfolio_assets.spans import HORIZON_DAYS
 
@@ -169,16 +170,36 @@ def feature_entry(feature: Feature) -> dict[str, object]:
     }
 
 
-def column_dictionary(schema: Sequence[Mapping[str, str]]) -> dict[str, object]:
-    """The dictionary of the manifest's ``schema`` columns, in file order; ValueError for a column with no
-    declaration (a new column must be declared here or in the feature registry)."""
+def _as_exported(name: str, meaning: Mapping[str, object], provenance: Mapping[str, object]) -> Mapping[str, object]:
+    """``meaning`` of a text column as this export's settings (its provenance) shape it: the output's fields and
+    their precision, a masked identity."""
+    output = provenance.get("output")
+    described = output.get("described") if isinstance(output, Mapping) else None
+    if name in ("output", "completion") and isinstance(described, list) and described:
+        fields = "; ".join(f"{d.get('key')}: {d.get('meaning')}, {d.get('precision')}" for d in described)
+        return {**meaning, "definition": f"{meaning['definition']}; a JSON object of, in order: {fields}"}
+    if name in ("instruction", "prompt", "messages") and provenance.get("mask_identity") is True:
+        return {
+            **meaning,
+            "definition": f"{meaning['definition']}; identity masked: the ticker is written {MASKED_SYMBOL!r} and "
+            f"the date {MASKED_DAY!r} (asset_symbol, timestamp and row_id keep them)",
+        }
+    return meaning
+
+
+def column_dictionary(
+    schema: Sequence[Mapping[str, str]], provenance: Mapping[str, object] | None = None
+) -> dict[str, object]:
+    """The dictionary of the manifest's ``schema`` columns, in file order, the text columns as the export's
+    ``provenance`` (output format, masking) shapes them; ValueError for a column with no declaration (a new
+    column must be declared here or in the feature registry)."""
     entries = []
     for column in schema:
         name = column["name"]
         if name in FEATURES_BY_NAME:
             meaning: Mapping[str, object] = feature_entry(FEATURES_BY_NAME[name])
         elif name in COLUMN_DOCS:
-            meaning = COLUMN_DOCS[name]
+            meaning = _as_exported(name, COLUMN_DOCS[name], provenance or {})
         else:
             raise ValueError(
                 f"exported column {name!r} has no declaration (features.registry or export.columns_doc.COLUMN_DOCS)"
@@ -187,7 +208,8 @@ def column_dictionary(schema: Sequence[Mapping[str, str]]) -> dict[str, object]:
     return {"format": COLUMNS_FORMAT, "format_version": 1, "columns": entries}
 
 
-def columns_bytes(schema: Sequence[Mapping[str, str]]) -> bytes:
+def columns_bytes(schema: Sequence[Mapping[str, str]], provenance: Mapping[str, object] | None = None) -> bytes:
     """``column_dictionary`` as the file's bytes: indented, keys sorted, UTF-8, final newline."""
-    text = json.dumps(column_dictionary(schema), indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    dictionary = column_dictionary(schema, provenance)
+    text = json.dumps(dictionary, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
     return (text + "\n").encode("utf-8")

@@ -8,7 +8,6 @@ counts and the date ranges of the manifest come from the light frame, the files 
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
@@ -21,6 +20,7 @@ from portfolio_assets.export.card import CARD_NAME, dataset_card, format_card
 from portfolio_assets.export.columns_doc import COLUMNS_NAME, columns_bytes
 from portfolio_assets.export.encoders import FORMATS
 from portfolio_assets.export.files import EncodedChunk, ExportWriter, encode_parts
+from portfolio_assets.export.folds import FOLDS_NAME, FoldConfig, fold_summary, walk_forward
 from portfolio_assets.export.frame import ORDER_BY, Column, canonical_frame
 from portfolio_assets.export.manifest import MANIFEST_NAME, ExportedFile, build_manifest, manifest_bytes
 from portfolio_assets.export.provenance import jsonable
@@ -42,9 +42,6 @@ __all__ = [
 
 LIGHT_COLUMNS = ("timestamp", "target_timestamp", "asset_symbol")
 """The columns of every row ``export_stream`` needs at once: the split, the manifest's counts and ranges."""
-
-FOLDS_NAME = "folds.json"
-"""The walk-forward folds beside the manifest (``export.folds.walk_forward``), when the export is given ``folds``."""
 
 
 @dataclass(frozen=True)
@@ -101,25 +98,15 @@ def _check_row_ids(ids: pd.Series) -> None:
         )
 
 
-def _without_row_ids(value: object) -> object:
-    """``value`` (the folds document) with every ``row_ids`` list left out: the manifest's summary of it."""
-    if isinstance(value, Mapping):
-        return {k: _without_row_ids(v) for k, v in value.items() if k != "row_ids"}
-    if isinstance(value, list):
-        return [_without_row_ids(v) for v in value]
-    return value
-
-
-def _fold_document(frame: pd.DataFrame, splits: Splits, folds: object | None, embargo_days: int) -> object | None:
-    """The ``folds.json`` document of the exported rows (``export.folds.walk_forward``, imported only when folds
-    are asked for), or None when they are not. ``frame``: ``LIGHT_COLUMNS`` of every row, ``splits`` its labels."""
+def _fold_document(frame: pd.DataFrame, splits: Splits, folds: FoldConfig | None, embargo_days: int) -> dict | None:
+    """The ``folds.json`` document of the exported rows (``folds.walk_forward``), or None when no folds are asked
+    for. ``frame``: ``LIGHT_COLUMNS`` of every row, ``splits`` its labels."""
     if folds is None:
         return None
     exported = splits.labels.isin(SPLITS).to_numpy()
     light = frame.loc[exported, list(LIGHT_COLUMNS)].sort_values(ORDER_BY, kind="stable").reset_index(drop=True)
     light["row_id"] = row_ids(light["asset_symbol"], light["timestamp"])
-    module = importlib.import_module("portfolio_assets.export.folds")
-    return jsonable(module.walk_forward(light, folds, embargo_days=embargo_days), "folds")
+    return jsonable(walk_forward(light, folds, embargo_days=embargo_days), "folds")
 
 
 def _provenance(provenance: object) -> object:
@@ -140,18 +127,19 @@ def _finish(
     files: list[ExportedFile],
     prov: object,
     synthetic: frozenset[str],
-    document: object | None,
+    document: dict | None,
 ) -> ExportReport:
     """Write the column dictionary, the folds (``document``, if asked for), the cards and the manifest (``frame``
     needs only ``LIGHT_COLUMNS``), commit, and report."""
     manifest = build_manifest(frame, columns, splits, config, shards, shard_by, fmts, files, prov, synthetic)
-    data = columns_bytes(manifest["schema"])  # type: ignore[arg-type]
+    recorded = manifest.get("provenance")
+    data = columns_bytes(manifest["schema"], recorded if isinstance(recorded, Mapping) else None)  # type: ignore[arg-type]
     sink.write(COLUMNS_NAME, data)
     manifest["columns"] = {"path": COLUMNS_NAME, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     if document is not None:
         data = manifest_bytes(document)
         sink.write(FOLDS_NAME, data)
-        summary = _without_row_ids(document)
+        summary = fold_summary(document)
         manifest["folds"] = {
             "path": FOLDS_NAME,
             "bytes": len(data),
@@ -191,7 +179,7 @@ def export_training_set(
     formats: Iterable[str] = ("csv", "jsonl", "parquet"),
     provenance: Mapping[str, object],
     synthetic: Collection[str],
-    folds: object | None = None,
+    folds: FoldConfig | None = None,
 ) -> ExportReport:
     """Split, shard and write ``rows`` (the canonical sft rows) to ``out_dir`` atomically; see the package doc.
 
@@ -306,7 +294,7 @@ def export_stream(
     provenance: Callable[[], Mapping[str, object]],
     synthetic: Collection[str],
     json_valid: bool = False,
-    folds: object | None = None,
+    folds: FoldConfig | None = None,
 ) -> ExportReport:
     """``export_training_set`` of the rows of ``chunks`` concatenated, holding one chunk at a time.
 
@@ -327,7 +315,7 @@ def export_stream(
     deferred: BaseException | None = None
     fmts: list[str] = []
     splits: Splits | None = None
-    document: object | None = None
+    document: dict | None = None
     sink: Sink | None = None
     frame = _light_frame(light)
     marked: frozenset[str] = frozenset()

@@ -58,7 +58,9 @@ FOLD_RULE = (
     "is chosen so that the days before the first block number at least a third of the exported days, at least "
     "one more than the longest label window (so some train row survives the purge) and, rolling, at least "
     "train_days; the test blocks share the rest equally (any remainder day goes to that first train block). "
-    "Row ids are listed in the export's order (timestamp, asset_symbol)."
+    "Row ids are listed in the export's order (timestamp, asset_symbol). The rows the single split purged and "
+    "embargoed are not in the files, so the days before validation_start and test_start that they held are "
+    "gaps in the folds too (a block may hold fewer days of rows than it spans)."
 )
 
 

@@ -42,7 +42,9 @@ With ``mask_identity`` the prompt text names neither the asset nor the day: the 
 ``MASKED_SYMBOL`` and the date ``MASKED_DAY`` in the instruction (so in ``messages`` and ``prompt`` too).
 The input never names them (feature values, the context window of closes). The canonical columns
 (``asset_symbol``, ``timestamp``) keep both, so rows can still be joined and scored. The asset class is
-kept; price levels in the input can still hint at the asset, which masking does not hide.
+kept. Masking hides the names, not the information: level features (``price_close``, the context window,
+macro levels such as ``sp500_close``, ``vix``, the yields, ``cpi_yoy``) can still identify the asset and pin
+the date for a model that has memorised them; a probe compares masked with unmasked scores.
 """
 
 from __future__ import annotations
