@@ -120,7 +120,12 @@ def test_the_evaluation_asset_reports_on_the_latest_export(export, predictions, 
     (event,) = result.get_asset_materialization_events()
     metadata = event.materialization.metadata
     assert "# Evaluation" in metadata["report"].value
-    assert metadata["skill_plot"].value.startswith("![Skill per fold](data:image/png;base64,")
+    plots = metadata["plots"].value
+    for title in ("Skill per fold", "Calibration (model)", "IC over time"):
+        assert f"### {title}\n\n![{title}](data:image/png;base64," in plots
+    assert plots.count("data:image/png;base64,") == 3
+    assert len(plots) < 300_000  # small PNGs (80 dpi)
+    assert "run1.ic_over_time.png`" in plots
     assert metadata["predictions"].value["unparseable"] == 1
     assert metadata["knowledge_cutoff_rows_before"].value == metadata["rows"].value  # the rows are in 2011
     assert metadata["skill_model"].value > 0.3
