@@ -163,9 +163,9 @@ def _predictions_section(p: dict[str, Any]) -> list[str]:
     ]
     rows = [
         ["ok (scored as predicted)", str(p["ok"])],
-        ["inconsistent (scored as random walk)", str(p["inconsistent"])],
-        ["unparseable (scored as random walk)", str(p["unparseable"])],
-        ["missing: no line for the row (scored as random walk)", str(p["missing"])],
+        ["inconsistent (scored as random walk, wrong direction)", str(p["inconsistent"])],
+        ["unparseable (scored as random walk, wrong direction)", str(p["unparseable"])],
+        ["missing: no line for the row (scored as random walk, wrong direction)", str(p["missing"])],
         ["unknown row_id (not in the export; ignored)", str(p["unknown_row_id"])],
         ["row_id outside the evaluated rows (ignored)", str(p["outside_evaluation"])],
         ["duplicate row_id (first line used, others ignored)", str(p["duplicate_row_id"])],
