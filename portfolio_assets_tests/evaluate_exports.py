@@ -24,13 +24,14 @@ HORIZON = 90
 TEST_START = FIRST + pd.Timedelta(days=560)
 
 
-def panel(seed: int = 7) -> pd.DataFrame:
-    """Every asset's daily rows with targets (rows whose horizon passes the last day are left out)."""
+def panel(seed: int = 7, n_days: int = DAYS) -> pd.DataFrame:
+    """Every asset's daily rows with targets (rows whose horizon passes the last day are left out). The default
+    test split (from TEST_START) spans 50 days: one 90-day outcome; ``n_days=1000`` gives it 350 (four)."""
     rng = np.random.default_rng(seed)
     frames = []
-    days = pd.date_range(FIRST, periods=DAYS, freq="D")
+    days = pd.date_range(FIRST, periods=n_days, freq="D")
     for symbol, cls in ASSETS.items():
-        steps = rng.normal(0.0003, 0.02, DAYS)
+        steps = rng.normal(0.0003, 0.02, n_days)
         log_close = np.log(100.0) + np.cumsum(steps)
         close = np.exp(log_close)
         frame = pd.DataFrame({"timestamp": days, "asset_symbol": symbol, "asset_class": cls, "price_close": close})
@@ -41,7 +42,7 @@ def panel(seed: int = 7) -> pd.DataFrame:
         ahead = np.concatenate([log_close[HORIZON:], np.full(HORIZON, np.nan)])
         frame["target_return_90d"] = ahead - log_close
         frame["target_price_90d"] = np.exp(ahead)
-        frames.append(frame.iloc[: DAYS - HORIZON])
+        frames.append(frame.iloc[: n_days - HORIZON])
     rows = pd.concat(frames, ignore_index=True).sort_values(["timestamp", "asset_symbol"], ignore_index=True)
     for column in FEATURE_COLUMNS:
         if column not in rows:

@@ -54,7 +54,11 @@ def test_cli_writes_the_report_beside_the_predictions_and_prints_one_json_line(e
         assert (folder / f"run1.{name}").is_file()
     report = (folder / "run1.evaluation.md").read_text(encoding="utf-8")
     assert "Warning: knowledge cutoff" in report
-    assert "| unparseable (scored as random walk) | 1 |" in report
+    # a 50-day test split holds one 90-day outcome: no interval and no verdict, said in the summary and report
+    assert any(w.startswith("no verdict: the pooled intervals are not identifiable") for w in summary["warnings"])
+    assert "**No verdict (model):** skill vs the random walk" in report
+    assert "not identifiable: fewer than 3 independent 90-day outcomes (1)" in report
+    assert "| unparseable (scored as random walk, wrong direction) | 1 |" in report
     assert "![Skill per fold](run1.skill_per_fold.png)" in report
     assert (folder / "run1.skill_per_fold.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     full = json.loads((folder / "run1.evaluation.json").read_text(encoding="utf-8"))
@@ -120,7 +124,12 @@ def test_the_evaluation_asset_reports_on_the_latest_export(export, predictions, 
     (event,) = result.get_asset_materialization_events()
     metadata = event.materialization.metadata
     assert "# Evaluation" in metadata["report"].value
-    assert metadata["skill_plot"].value.startswith("![Skill per fold](data:image/png;base64,")
+    plots = metadata["plots"].value
+    for title in ("Skill per fold", "Calibration (model)", "IC over time"):
+        assert f"### {title}\n\n![{title}](data:image/png;base64," in plots
+    assert plots.count("data:image/png;base64,") == 3
+    assert len(plots) < 300_000  # small PNGs (80 dpi)
+    assert "run1.ic_over_time.png`" in plots
     assert metadata["predictions"].value["unparseable"] == 1
     assert metadata["knowledge_cutoff_rows_before"].value == metadata["rows"].value  # the rows are in 2011
     assert metadata["skill_model"].value > 0.3

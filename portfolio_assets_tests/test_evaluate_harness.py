@@ -20,6 +20,12 @@ def export(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def long_export(tmp_path_factory):
+    """A test split of 350 days (four independent 90-day outcomes): intervals are reported."""
+    return write_export(tmp_path_factory.mktemp("long"), panel(n_days=1000))
+
+
+@pytest.fixture(scope="module")
 def test_rows(export):
     data = load_export(export, "test")
     return data.rows.loc[list(data.sets[0].test_ids)]
@@ -82,7 +88,25 @@ def test_true_targets_score_perfectly_and_the_random_walk_scores_zero(export, te
     versus = result.comparisons["all"]
     assert set(versus) == {"random_walk", "historical_drift", "momentum_12_1", "gbm"}
     assert versus["random_walk"]["relative_skill"].value == 1.0
-    assert all(c["mae_difference"].high < 0 for c in versus.values())
+    # a 50-day test split holds one 90-day outcome: no interval, no verdict
+    assert all(c["mae_difference"].note.startswith("not identifiable") for c in versus.values())
+    assert any(w.startswith("no verdict: the pooled intervals are not identifiable") for w in result.warnings)
+
+
+def test_true_targets_beat_every_baseline_on_a_long_test_split(long_export, tmp_path):
+    data = load_export(long_export, "test")
+    rows = data.rows.loc[list(data.sets[0].test_ids)]
+    predictions = _write(
+        tmp_path / "truth.jsonl",
+        [
+            {"row_id": rid, "predicted_return_90d": y}
+            for rid, y in zip(rows.index, rows["target_return_90d"], strict=True)
+        ],
+    )
+    result = run_evaluation(long_export, predictions)
+    assert result.metrics["all"][MODEL]["independent_outcomes"] == 4
+    assert all(c["mae_difference"].high < 0 for c in result.comparisons["all"].values())
+    assert not result.warnings
 
 
 def test_corrupted_generations_are_counted_and_scored_as_the_random_walk(export, test_rows, tmp_path):
@@ -203,8 +227,8 @@ def test_a_bad_export_dir_is_named(tmp_path):
         load_export(tmp_path / "empty")
 
 
-def test_baseline_metrics_are_finite(export):
-    result = run_evaluation(export)
+def test_baseline_metrics_are_finite(long_export):
+    result = run_evaluation(long_export)
     pooled = result.metrics["all"]
     for name in ("historical_drift", "momentum_12_1", "gbm"):
         assert math.isfinite(pooled[name]["mae"].value)
@@ -212,3 +236,70 @@ def test_baseline_metrics_are_finite(export):
     assert set(pooled["always_up"]) >= {"direction_accuracy", "mcc"} and "mae" not in pooled["always_up"]
     up = (result.scored["y"] > 0).mean()
     assert pooled["always_up"]["direction_accuracy"].value == pytest.approx(up)
+
+
+def test_auto_split_takes_the_folds_only_when_every_prediction_names_its_fold(tmp_path, monkeypatch):
+    # which rows are scored is the point here, not the GBM: it is left unfitted to keep the test fast
+    monkeypatch.setattr(harness, "fit_gbm", lambda train, test: fit_gbm(train, test, min_rows=10**9))
+    rows = panel()
+    early = TEST_START - pd.Timedelta(days=200)  # a fold whose test block lies in the export's train split
+    folds = expanding_folds(rows, [early, TEST_START], 25)
+    export = write_export(tmp_path / "folds", rows, folds)
+    ids = [rid for fold in folds for rid in fold["test"]["row_ids"]]
+    fold_of = {rid: fold["fold"] for fold in folds for rid in fold["test"]["row_ids"]}
+    bare = _write(tmp_path / "bare.jsonl", [{"row_id": rid, "predicted_return_90d": 0.01} for rid in ids])
+    one_folded = _write(
+        tmp_path / "one.jsonl",
+        [{"row_id": ids[0], "predicted_return_90d": 0.01, "fold": 0}]
+        + [{"row_id": rid, "predicted_return_90d": 0.01} for rid in ids[1:]],
+    )
+    folded = _write(
+        tmp_path / "folded.jsonl", [{"row_id": r, "predicted_return_90d": 0.01, "fold": fold_of[r]} for r in ids]
+    )
+    for predictions in (bare, one_folded):
+        result = run_evaluation(export, predictions)
+        assert result.data.mode == "test"
+        assert any(
+            'not every prediction line names its "fold": evaluated on the export\'s test split' in n
+            for n in result.data.notes
+        )
+    assert run_evaluation(export, folded).data.mode == "folds"
+    assert run_evaluation(export).data.mode == "folds"  # the baselines alone: the folds
+    assert not any("in-sample" in w for w in run_evaluation(export, folded, split="folds").warnings)
+    forced = run_evaluation(export, bare, split="folds")
+    assert forced.data.mode == "folds"
+    in_train = len(folds[0]["test"]["row_ids"])
+    (warning,) = [w for w in forced.warnings if "in-sample" in w]
+    assert warning.startswith(f'{len(ids)} prediction line(s) name no "fold" under --split folds: {in_train} of ')
+
+
+def test_a_row_in_two_folds_test_blocks_is_refused(tmp_path):
+    rows = panel()
+    folds = expanding_folds(rows, [TEST_START, TEST_START + pd.Timedelta(days=20)], 20)
+    shared = folds[1]["test"]["row_ids"][0]
+    folds[0]["test"]["row_ids"].append(shared)
+    export = write_export(tmp_path / "twice", rows, folds)
+    with pytest.raises(
+        ExportDirError, match=rf"folds\.json: row '{shared}' of fold 1's test block is listed also in fold 0"
+    ):
+        load_export(export)
+    folds = expanding_folds(rows, [TEST_START], 20)
+    folds[0]["test"]["row_ids"].append(folds[0]["test"]["row_ids"][0])
+    with pytest.raises(ExportDirError, match=r"folds\.json: row .* of fold 0's test block is listed twice"):
+        load_export(write_export(tmp_path / "dup", rows, folds))
+
+
+def test_null_generations_are_unparseable_and_large_failure_shares_are_warnings(export, test_rows, tmp_path):
+    ids = list(test_rows.index)
+    lines = [{"row_id": rid, "generation": None} for rid in ids[: len(ids) // 2]]
+    result = run_evaluation(export, _write(tmp_path / "nulls.jsonl", lines))
+    p = result.predictions
+    assert (p["unparseable"], p["missing"]) == (len(ids) // 2, len(ids) - len(ids) // 2)
+    assert p["examples"]["unparseable"][0]["reason"] == "generation is null"
+    assert any(
+        w.startswith(f"{len(ids) // 2} of {len(ids)} evaluated rows (50.0%) are unparseable") for w in result.warnings
+    )
+    assert any("are missing" in w for w in result.warnings)
+    pooled = result.metrics["all"]
+    assert pooled[MODEL]["direction_accuracy"].value == 0.0  # every answer failed: every direction wrong
+    assert pooled[MODEL]["mae"].value == pooled["random_walk"]["mae"].value

@@ -139,3 +139,64 @@ def test_a_broken_predictions_file_names_the_file_and_line(tmp_path, text, messa
 def test_a_missing_predictions_file_is_named(tmp_path):
     with pytest.raises(PredictionsFileError, match=re.escape("nope.jsonl: cannot read")):
         read_predictions(tmp_path / "nope.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("text", "half"),
+    [
+        ("0.0123", 5e-5),
+        ("101", 0.5),
+        ("101.0", 0.05),
+        ("123457.0", 0.5),  # Python's repr of a 6-significant-digit float: the ".0" is no written digit
+        ("1234570.0", 5.0),
+        ("1e+16", 5e15),
+        ("1.23457e+16", 5e10),
+        ("1.5e-05", 5e-7),
+    ],
+)
+def test_rounding_half_step_of_written_numbers(text, half):
+    from portfolio_assets.evaluate.parse import _half_step, _Num
+
+    assert _half_step(_Num(text)) == pytest.approx(half, rel=1e-12)
+    if "." not in text and "e" not in text:
+        assert _half_step(int(text)) == pytest.approx(half, rel=1e-12)  # a JSON integer
+
+
+@pytest.mark.parametrize("close", [100_000.0, 1_000_000.0, 2_000_000_000.0])
+def test_the_exporters_own_answer_is_consistent_at_large_prices(close):
+    import pandas as pd
+
+    from portfolio_assets.features.sft import output_texts
+    from portfolio_assets.features.sft_output import DEFAULT_OUTPUT
+
+    r = 0.0123499  # written 0.0123: the log field is off by almost its whole half-step
+    rows = pd.DataFrame(
+        {
+            "target_return_90d": [r],
+            "target_return_pct_90d": [100 * math.expm1(r)],
+            "target_price_90d": [close * math.exp(r)],
+        }
+    )
+    (text,) = output_texts(rows, DEFAULT_OUTPUT).to_pylist()
+    assert '"predicted_return_90d": 0.0123,' in text
+    p = parse_generation(text, close)
+    assert p.status == OK, (text, p.reason)
+    assert p.value == 0.0123
+
+
+def test_an_integer_price_is_read_to_the_unit():
+    # 101243 / 100000: ln = 0.0123534, 5.3e-5 from 0.0123: consistent only with the price's +-0.5
+    p = parse_generation('{"predicted_return_90d": 0.0123, "predicted_price_90d": 101243}', 100_000.0)
+    assert p.status == OK, p.reason
+    bad = parse_generation('{"predicted_return_90d": 0.0123, "predicted_price_90d": 101300}', 100_000.0)
+    assert bad.status == INCONSISTENT
+
+
+def test_a_null_generation_is_unparseable_not_a_broken_file(tmp_path):
+    from portfolio_assets.evaluate.parse import parse_line
+
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"row_id": "A:1", "generation": null}\n', encoding="utf-8")
+    (line,) = read_predictions(path)
+    parsed = parse_line(line, CLOSE)
+    assert (parsed.status, parsed.reason) == (UNPARSEABLE, "generation is null")

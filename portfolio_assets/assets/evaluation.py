@@ -29,9 +29,9 @@ class EvaluationConfig(Config):
 
     ``predictions``: a JSONL predictions file (empty: the baselines only); ``knowledge_cutoff``: the base
     model's training-data cutoff, YYYY-MM-DD (empty: none); ``split``: ``auto`` (the export's walk-forward folds
-    when it has them, else the test split), ``test`` or ``folds``; ``out_dir``: where the report and plots go
-    (empty: beside the predictions, else ``<export root>/evaluations/<export name>/``; for an export root on
-    S3, under its local cache directory).
+    when it has them and every prediction line names its ``fold``, else the test split), ``test`` or ``folds``;
+    ``out_dir``: where the report and plots go (empty: beside the predictions, else
+    ``<export root>/evaluations/<export name>/``; for an export root on S3, under its local cache directory).
     """
 
     predictions: str = ""
@@ -64,6 +64,15 @@ def _inline_png(path: Path, title: str) -> str:
     return f"![{title}](data:image/png;base64,{data})"
 
 
+def _inline_plots(files: dict[str, Path]) -> str:
+    """Markdown of every PNG among ``files`` (title -> path): a heading, the image as a data URI, its path."""
+    parts = []
+    for title, path in files.items():
+        if path.suffix == ".png":
+            parts += [f"### {title}", "", _inline_png(path, title), "", f"`{path}`", ""]
+    return "\n".join(parts)
+
+
 @asset(
     code_version=CODE_VERSION,
     group_name="training_set",
@@ -75,8 +84,9 @@ def evaluation(context: AssetExecutionContext, config: EvaluationConfig, export:
     and the model's generation or numbers; none: the baselines only) and the baselines (random walk, historical
     drift, 12-1 momentum, always-up, a gradient-boosted model fitted per fold on its train rows) on the latest
     export's walk-forward folds (else its test split): MAE, RMSE, skill vs the random walk, directional accuracy,
-    MCC, IC / rank IC, a long-short portfolio, with Newey-West intervals for the overlapping 90-day labels. The
-    Markdown report and the plots are written beside the predictions and attached here."""
+    MCC, IC / rank IC, a long-short portfolio, with Newey-West intervals (fixed-b critical values) for the
+    overlapping 90-day labels. The Markdown report and the three plots are written beside the predictions and
+    attached here (the plots inline in ``plots``, and their paths)."""
     export_dir, name, local_root = _latest_dir(export)
     predictions = config.predictions or None
     out_dir = config.out_dir or None
@@ -97,7 +107,7 @@ def evaluation(context: AssetExecutionContext, config: EvaluationConfig, export:
         "export": MetadataValue.path(str(export_dir)),
         "mode": done.result.data.mode,
         "rows": len(done.result.scored),
-        "skill_plot": MetadataValue.md(_inline_png(done.files["Skill per fold"], "Skill per fold")),
+        "plots": MetadataValue.md(_inline_plots(done.files)),
     }
     for title, path in done.files.items():
         if str(path).endswith(".png"):

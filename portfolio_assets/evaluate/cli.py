@@ -90,7 +90,8 @@ def _parser() -> argparse.ArgumentParser:
         "--split",
         choices=("auto", "test", "folds"),
         default="auto",
-        help="test split, walk-forward folds (folds.json), or folds when the export has them (default)",
+        help="test split, walk-forward folds (folds.json), or auto (default): the folds when the export has them and "
+        "every prediction line names its fold, else the test split",
     )
     return parser
 

@@ -7,7 +7,10 @@ price series (``<source>/<series key of its params>`` in the packaged universe).
 the manifest does not list gets ``<NA>`` (counted, and left out of the real / synthetic slices).
 
 Evaluation sets: with ``folds.json`` beside the manifest, one per walk-forward fold (its train and test row
-ids); without it, one set named ``test``: the export's train split to fit on, its test split to score.
+ids; a row in two folds' test blocks is an error); without it, one set named ``test``: the export's train split
+to fit on, its test split to score. ``split="auto"`` uses the folds only when ``folds.json`` exists and, given
+predictions, every prediction line names its ``fold``: the folds' test blocks cover most of the export's train
+split, so predictions of a model trained on the single split are scored on the test split instead (noted).
 """
 
 from __future__ import annotations
@@ -159,6 +162,7 @@ def _fold_sets(path: Path, known: pd.Index) -> list[EvalSet]:
     if not isinstance(data, dict) or data.get("format") != FOLDS_FORMAT or not isinstance(data.get("folds"), list):
         raise ExportDirError(f"{path}: not a walk-forward folds file (format {FOLDS_FORMAT!r} with a 'folds' list)")
     sets: list[EvalSet] = []
+    tested_in: dict[str, str] = {}
     for i, fold in enumerate(data["folds"]):
         try:
             name = str(int(fold["fold"]))
@@ -171,15 +175,21 @@ def _fold_sets(path: Path, known: pd.Index) -> list[EvalSet]:
         overlap = set(train) & set(test)
         if overlap:
             raise ExportDirError(f"{path}: folds[{i}] has {len(overlap)} row id(s) in both train and test")
+        for rid in test:
+            if rid in tested_in:
+                where = "twice" if tested_in[rid] == name else f"also in fold {tested_in[rid]}'s test block"
+                raise ExportDirError(f"{path}: row {rid!r} of fold {name}'s test block is listed {where}")
+            tested_in[rid] = name
         sets.append(EvalSet(name, frozenset(train), tuple(test)))
     if not sets:
         raise ExportDirError(f"{path}: no folds")
     return sets
 
 
-def load_export(export_dir: Path | str, split: str = "auto") -> EvalData:
+def load_export(export_dir: Path | str, split: str = "auto", predictions_have_folds: bool | None = None) -> EvalData:
     """The export's rows and evaluation sets. ``split``: ``test`` (the test split, fit on train), ``folds``
-    (``folds.json``, required), ``auto`` (folds when ``folds.json`` exists, else test)."""
+    (``folds.json``, required), ``auto`` (folds when ``folds.json`` exists and ``predictions_have_folds`` is
+    not False, i.e. no predictions or every line names its fold; else test)."""
     if split not in ("auto", "test", "folds"):
         raise ValueError(f"split must be auto, test or folds, got {split!r}")
     export_dir = Path(export_dir)
@@ -188,11 +198,17 @@ def load_export(export_dir: Path | str, split: str = "auto") -> EvalData:
     rows = _with_identity(_read_rows(export_dir, manifest), manifest, notes)
     horizon = int((manifest.get("provenance") or {}).get("horizon_days") or HORIZON_DAYS)
     folds_path = export_dir / FOLDS_NAME
-    if split == "folds" or (split == "auto" and folds_path.exists()):
+    if split == "folds" or (split == "auto" and folds_path.exists() and predictions_have_folds is not False):
         if not folds_path.exists():
             raise ExportDirError(f"{folds_path}: missing; --split folds needs an export written with folds")
         return EvalData(export_dir, rows, manifest, _fold_sets(folds_path, rows.index), "folds", horizon, notes)
-    if split == "auto":
+    if split == "auto" and folds_path.exists():
+        notes.append(
+            f'the export has {FOLDS_NAME}, but not every prediction line names its "fold": evaluated on the '
+            "export's test split (the folds' test blocks cover most of the train split, which a model trained on "
+            'the single split has seen); give every line its "fold" to evaluate the walk-forward folds'
+        )
+    elif split == "auto":
         notes.append(f"no {FOLDS_NAME} in the export: evaluated on the test split only")
     train = frozenset(rows.index[rows["split"] == "train"])
     test = tuple(rows.index[rows["split"] == "test"])

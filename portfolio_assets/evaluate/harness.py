@@ -1,12 +1,19 @@
 """The evaluation: an export's evaluation rows, a model's predictions and the baselines, scored per slice.
 
 Scoring rule for the model (documented in the report): every evaluated row counts. A row whose prediction is
-missing, unparseable or inconsistent is scored as the random walk (a 90-day log return of 0), so a model
-cannot gain skill by answering only where it is confident; the same metrics on the valid rows only are
-reported beside (``model (valid only)``). Prediction lines for row ids the export does not have, for rows
-outside the evaluated test rows, and repeated row ids (the first line is used) are counted and listed.
+missing, unparseable or inconsistent is scored as the random walk (a 90-day log return of 0) in MAE, RMSE,
+skill, IC and the long-short portfolio, and as the WRONG direction in directional accuracy and MCC (a 0 would
+count as "not up", right in a falling market), so a model cannot gain anything by failing to answer; the same
+metrics on the valid rows only are reported beside (``model (valid only)``). Prediction lines for row ids the
+export does not have, for rows outside the evaluated test rows, and repeated row ids (the first line is used)
+are counted and listed.
 A line's optional ``fold`` is checked against the fold whose test block holds the row (walk-forward mode
 only; a mismatch is counted, the prediction still scored); on the test split it is not used.
+
+Which rows: see ``data`` (``--split auto`` evaluates the walk-forward folds only when every prediction line
+names its fold). With ``--split folds`` and lines without a ``fold``, a warning counts the evaluated rows that
+lie in the export's train / validation splits: scored in-sample if the model was trained on the single split.
+More than ``WARN_SHARE`` of the evaluated rows missing, unparseable or inconsistent is a warning too.
 """
 
 from __future__ import annotations
@@ -21,7 +28,14 @@ import pandas as pd
 from portfolio_assets.evaluate.baselines import fit_gbm, historical_drift, momentum_12_1, random_walk
 from portfolio_assets.evaluate.data import EvalData, load_export
 from portfolio_assets.evaluate.metrics import compare, score
-from portfolio_assets.evaluate.parse import INCONSISTENT, OK, UNPARSEABLE, parse_line, read_predictions
+from portfolio_assets.evaluate.parse import (
+    INCONSISTENT,
+    OK,
+    UNPARSEABLE,
+    PredictionLine,
+    parse_line,
+    read_predictions,
+)
 
 __all__ = ["MODEL", "MODEL_VALID", "EvalResult", "run_evaluation"]
 
@@ -30,6 +44,8 @@ MODEL_VALID = "model (valid only)"
 BASELINES = ("random_walk", "historical_drift", "momentum_12_1", "gbm", "always_up")
 DIRECTION_ONLY_MODELS = ("always_up",)
 MAX_EXAMPLES = 10
+WARN_SHARE = 0.01
+"""A share of failed rows (missing, unparseable, inconsistent) above this is listed in the warnings."""
 
 
 @dataclass
@@ -47,11 +63,11 @@ class EvalResult:
     comparisons: dict[str, dict[str, dict[str, Any]]]
     """Slice -> baseline -> ``metrics.compare`` of the model (else the GBM) against it."""
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def _account(data: EvalData, path: Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _account(data: EvalData, path: Path, lines: list[PredictionLine]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per evaluated (fold, row): the model's status and log return; and the counts of every kind of line."""
-    lines = read_predictions(path)
     fold_of: dict[str, str] = {}
     for s in data.sets:
         for rid in s.test_ids:
@@ -153,6 +169,30 @@ def _cutoff(scored: pd.DataFrame, cutoff: str | None) -> dict[str, Any] | None:
     return out
 
 
+def _warnings(data: EvalData, lines: list[PredictionLine] | None, counts: dict[str, Any] | None) -> list[str]:
+    """In-sample rows under ``--split folds`` without folds in the predictions; large shares of failed rows."""
+    out: list[str] = []
+    if lines is None or counts is None:
+        return out
+    unfolded = sum(line.fold is None for line in lines)
+    if data.mode == "folds" and unfolded:
+        evaluated = [rid for s in data.sets for rid in s.test_ids]
+        inside = int(data.rows.loc[evaluated, "split"].isin(["train", "validation"]).sum())
+        out.append(
+            f'{unfolded} prediction line(s) name no "fold" under --split folds: {inside} of {len(evaluated)} '
+            "evaluated rows are in the export's train / validation splits and are scored in-sample if the model "
+            "was trained on the single split"
+        )
+    total = counts["evaluated_rows"]
+    for kind in ("missing", "unparseable", "inconsistent"):
+        if total and counts[kind] > WARN_SHARE * total:
+            out.append(
+                f"{counts[kind]} of {total} evaluated rows ({100 * counts[kind] / total:.1f}%) are {kind}: scored "
+                "as the random walk (and the wrong direction)"
+            )
+    return out
+
+
 def run_evaluation(
     export_dir: Path | str,
     predictions: Path | str | None = None,
@@ -160,9 +200,11 @@ def run_evaluation(
     knowledge_cutoff: str | None = None,
 ) -> EvalResult:
     """Score the model's predictions (if any) and every baseline on the export's evaluation rows."""
-    data = load_export(export_dir, split)
+    lines = None if predictions is None else read_predictions(predictions)
+    with_folds = None if lines is None else bool(lines) and all(line.fold is not None for line in lines)
+    data = load_export(export_dir, split, predictions_have_folds=with_folds)
     rows = data.rows
-    outcome, summary = (None, None) if predictions is None else _account(data, Path(predictions))
+    outcome, summary = (None, None) if lines is None else _account(data, Path(predictions), lines)
     frames, gbm_info = [], {}
     fallbacks = {"historical_drift": 0, "momentum_12_1": 0, "gbm": 0}
     for s in data.sets:
@@ -211,7 +253,11 @@ def run_evaluation(
     for name, mask in _slices(scored, data.mode).items():
         part = scored[mask]
         metrics[name] = {
-            m: score(part.assign(pred=part[m]), data.horizon_days, direction_only=m in DIRECTION_ONLY_MODELS)
+            m: score(
+                part.assign(pred=part[m], valid=part["status"] == OK if m == MODEL else True),
+                data.horizon_days,
+                direction_only=m in DIRECTION_ONLY_MODELS,
+            )
             for m in models
         }
     lead = MODEL if MODEL in models else "gbm"
@@ -226,6 +272,10 @@ def run_evaluation(
     notes = list(data.notes)
     if fallbacks["gbm"]:
         notes.append(f"gbm: {fallbacks['gbm']} rows had no fitted model (too few train rows) and were scored as 0")
+    warnings = _warnings(data, lines, summary)
+    skill = metrics["all"][lead].get("skill")
+    if skill is not None and skill.note:
+        warnings.append(f"no verdict: the pooled intervals are {skill.note}")
     return EvalResult(
         data,
         scored,
@@ -237,4 +287,5 @@ def run_evaluation(
         fallbacks,
         comparisons,
         notes,
+        warnings,
     )

@@ -7,6 +7,16 @@ Bartlett-kernel long-run covariance with ``lag`` = the number of later dates wit
 days: 89 lags on a daily index). A smooth function of the column means gets its standard error by the delta
 method. With few dates per horizon the estimate is itself noisy; ``independent_outcomes`` says how many
 non-overlapping label windows the dates span.
+
+Critical values: the bandwidth is a large fraction of a short span, so the usual ±1.96 is far too narrow (a
+simulation of overlapping 63-day sums on 250 dates covered the mean 72% of the time). The intervals use
+fixed-b critical values instead (Kiefer and Vogelsang 2005, Bartlett kernel, two-sided 5%:
+``cv(b) = 1.96 + 2.9694 b + 0.4160 b² − 0.5324 b³`` with ``b = (lag + 1) / n``, the kernel's bandwidth over the
+number of dates; checked by simulation), which brings that case to about 84% (250 dates, 90-day horizon: 82%;
+1,000 dates: 89%): still somewhat optimistic when the span holds few horizons. With lag 0 (non-overlapping
+periods) the critical value is Student's t with n − 1 degrees of freedom (scaled for the 1/n variance). With
+fewer than ``MIN_INDEPENDENT_OUTCOMES`` non-overlapping outcomes no interval is reported at all
+(``not_identifiable``): an estimate from one or two outcomes cannot be told from noise.
 """
 
 from __future__ import annotations
@@ -17,36 +27,83 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Estimate", "delta_method", "horizon_lag", "independent_outcomes", "long_run_cov", "mean_with_hac"]
+__all__ = [
+    "MIN_INDEPENDENT_OUTCOMES",
+    "Estimate",
+    "critical_value",
+    "delta_method",
+    "horizon_lag",
+    "independent_outcomes",
+    "long_run_cov",
+    "mean_with_hac",
+    "not_identifiable",
+]
 
 Z_95 = 1.959963984540054
-"""The standard normal's 97.5% quantile: the intervals are estimate ± Z_95 × standard error."""
+"""The standard normal's 97.5% quantile (the limit of every critical value here)."""
+FIXED_B_BARTLETT_95 = (Z_95, 2.9694, 0.4160, -0.5324)
+"""Kiefer-Vogelsang (2005) polynomial in b of the Bartlett kernel's two-sided 5% fixed-b critical value."""
+MIN_INDEPENDENT_OUTCOMES = 3
+"""Fewer non-overlapping label windows than this: no interval and no verdict."""
+
+
+def critical_value(lag: int, n: int) -> float:
+    """The two-sided 95% critical value of a mean over ``n`` dates with Newey-West ``lag``: fixed-b
+    (Bartlett, ``b = (lag + 1) / n``, at most 1) when ``lag > 0``, else Student's t with n − 1 degrees of
+    freedom times sqrt(n / (n − 1)) (the variance here divides by n). NaN below 2 dates."""
+    if n < 2:
+        return float("nan")
+    if lag <= 0:
+        from scipy.stats import t
+
+        return float(t.ppf(0.975, n - 1) * np.sqrt(n / (n - 1)))
+    b = min((lag + 1) / n, 1.0)
+    c0, c1, c2, c3 = FIXED_B_BARTLETT_95
+    return c0 + c1 * b + c2 * b * b + c3 * b**3
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its standard error and 95% interval (NaN when undefined), and how it was made."""
+    """A point estimate with its standard error, the critical value of its 95% interval (value ± crit × se;
+    NaN when undefined), how it was made, and why it has no interval (``note``, e.g. not identifiable)."""
 
     value: float
     se: float
     method: str
+    crit: float = Z_95
+    note: str = ""
 
     @property
     def low(self) -> float:
-        return self.value - Z_95 * self.se
+        return self.value - self.crit * self.se
 
     @property
     def high(self) -> float:
-        return self.value + Z_95 * self.se
+        return self.value + self.crit * self.se
 
     def as_dict(self) -> dict[str, float | str | None]:
         """JSON-ready: NaN and ±inf as None."""
-        return {
+        out = {
             "value": _finite(self.value),
             "se": _finite(self.se),
             "ci95": [_finite(self.low), _finite(self.high)],
+            "critical_value": _finite(self.crit),
             "method": self.method,
         }
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def not_identifiable(estimate: Estimate, outcomes: int, horizon_days: int) -> Estimate:
+    """``estimate`` without an interval when the rows hold fewer than ``MIN_INDEPENDENT_OUTCOMES``
+    non-overlapping outcomes (the value is kept); else ``estimate`` itself."""
+    if outcomes >= MIN_INDEPENDENT_OUTCOMES:
+        return estimate
+    note = (
+        f"not identifiable: fewer than {MIN_INDEPENDENT_OUTCOMES} independent {horizon_days}-day outcomes ({outcomes})"
+    )
+    return Estimate(estimate.value, float("nan"), estimate.method, estimate.crit, note)
 
 
 def _finite(x: float) -> float | None:
@@ -113,7 +170,8 @@ def delta_method(x: np.ndarray, g: Callable[[np.ndarray], float], lag: int, meth
         grad[i] = (g(up) - g(down)) / (2 * step)
     cov = long_run_cov(x, lag)
     var = float(grad @ cov @ grad)
-    return Estimate(value, float(np.sqrt(var)) if var >= 0 and np.isfinite(var) else float("nan"), method)
+    se = float(np.sqrt(var)) if var >= 0 and np.isfinite(var) else float("nan")
+    return Estimate(value, se, method, critical_value(min(lag, x.shape[0] - 1), x.shape[0]))
 
 
 def mean_with_hac(values: np.ndarray, lag: int, method: str) -> Estimate:
@@ -125,4 +183,5 @@ def mean_with_hac(values: np.ndarray, lag: int, method: str) -> Estimate:
     mean = float(values.mean())
     if len(values) < 2:
         return Estimate(mean, float("nan"), method)
-    return Estimate(mean, float(np.sqrt(long_run_cov(values, lag)[0, 0])), method)
+    se = float(np.sqrt(long_run_cov(values, lag)[0, 0]))
+    return Estimate(mean, se, method, critical_value(min(lag, len(values) - 1), len(values)))

@@ -3,7 +3,9 @@
 A predictions file is JSONL, one object per line: ``{"row_id": ..., "generation": "<raw model text>"}`` or
 parsed numbers ``{"row_id": ..., "predicted_return_90d": 0.0123}`` (any of ``PREDICTION_FIELDS``), optional
 ``"fold": int``. Blank lines are skipped; any other line that is not a JSON object with a string ``row_id`` is
-an error naming the file and line (the file itself is broken, not the model's output).
+an error naming the file and line (the file itself is broken, not the model's output), and so is a line with
+neither a ``generation`` key nor any prediction field. ``"generation": null`` (a model that produced nothing)
+is an unparseable generation, not a broken file.
 
 Parsing a generation (``parse_generation``), in order; the first step that yields an object wins:
 
@@ -24,7 +26,10 @@ The three fields are converted to a log return: ``predicted_return_90d`` as is, 
 finite number (NaN, a string, null) or out of range (pct <= -100, price <= 0) does not count; with no usable
 field the row is unparseable. When two or more fields are given they must agree within their stated rounding:
 each number's rounding half-step is read from how it is written (``0.0123``: ±0.00005; ``1.24``: ±0.005;
-``1234.5``: ±0.05), carried into log space, and the two tolerances are added. Fields that disagree beyond that
+``1234.5``: ±0.05; ``101``: ±0.5; ``1.5e-05``: ±5e-07), but never finer than half a unit of its 6th
+significant digit (the exporter writes prices with 6 significant digits, and Python writes such a float as
+``123457.0``, whose ``.0`` is not a significant digit: ±0.5; ``1234570.0``: ±5), carried into log space, and
+the two tolerances are added. Fields that disagree beyond that
 make the row **inconsistent**. The prediction is the log return field when given, else the percent, else the
 price.
 """
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from portfolio_assets import strict_json
+from portfolio_assets.numtext import SIGNIFICANT_DIGITS
 
 __all__ = [
     "PREDICTION_FIELDS",
@@ -97,14 +103,20 @@ class PredictionLine:
 
 
 def _half_step(value: float) -> float:
-    """Half a unit of the last written digit of ``value`` (``0.0123`` -> 5e-5; ``1.2e-3`` -> 5e-5)."""
-    text = getattr(value, "text", None) or repr(float(value))
+    """The larger of half a unit of the last written digit of ``value`` (``0.0123`` -> 5e-5; ``1.2e-3`` ->
+    5e-5; an integer ``101`` -> 0.5) and half a unit of its ``SIGNIFICANT_DIGITS``-th significant digit
+    (``123457.0`` -> 0.5, not 0.05; ``1e+16`` -> 5e15 either way)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = getattr(value, "text", None) or repr(float(value))
     match = re.fullmatch(r"\s*[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*%?\s*", text)
-    if match is None:
-        return 0.0
-    decimals = len(match.group(2) or "")
-    exponent = int(match.group(3) or 0)
-    return 0.5 * 10.0 ** (exponent - decimals)
+    written = 0.0 if match is None else 0.5 * 10.0 ** (int(match.group(3) or 0) - len(match.group(2) or ""))
+    x = abs(float(value))
+    if not (x > 0 and math.isfinite(x)):
+        return written
+    significant = 0.5 * 10.0 ** (math.floor(math.log10(x)) - (SIGNIFICANT_DIGITS - 1))
+    return max(written, significant)
 
 
 def _number(value: object, lenient: bool, percent: bool = False) -> float | None:
@@ -220,6 +232,8 @@ def _normalised(obj: str) -> str:
 
 def parse_generation(text: object, price_close: float) -> Parsed:
     """The log return a model's raw ``text`` states (strict JSON, else the lenient parse; module docstring)."""
+    if text is None:
+        return Parsed(UNPARSEABLE, float("nan"), "none", "generation is null")
     if not isinstance(text, str):
         return Parsed(UNPARSEABLE, float("nan"), "none", f"generation is {type(text).__name__}, not text")
     strict = _loads_object(text.strip())
@@ -278,7 +292,7 @@ def read_predictions(path: Path | str) -> list[PredictionLine]:
             raise PredictionsFileError(f"{where}: 'fold' must be an integer, got {fold!r}")
         generation = record.get("generation")
         numbers = {k: record[k] for k in PREDICTION_FIELDS if k in record}
-        if generation is None and not numbers:
+        if "generation" not in record and not numbers:
             raise PredictionsFileError(
                 f"{where}: row {row_id!r} has neither 'generation' nor any of {', '.join(PREDICTION_FIELDS)}"
             )

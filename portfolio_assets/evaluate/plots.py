@@ -13,6 +13,8 @@ from portfolio_assets.evaluate.metrics import per_date_ic
 __all__ = ["write_plots"]
 
 SKIP = ("always_up", "model (valid only)")
+DPI = 80
+"""Small PNGs: the asset inlines all three in its Markdown metadata."""
 
 
 def _pyplot():
@@ -34,15 +36,15 @@ def _skill_per_fold(result: EvalResult, path: Path) -> None:
     for i, model in enumerate(models):
         estimates = [result.metrics[s][model]["skill"] for s in slices]
         values = [e.value for e in estimates]
-        errors = [1.96 * e.se if np.isfinite(e.se) else 0.0 for e in estimates]
+        errors = [e.crit * e.se if np.isfinite(e.se * e.crit) else 0.0 for e in estimates]
         ax.bar(x + i * width - 0.4 + width / 2, values, width, yerr=errors, capsize=2, label=model)
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_xticks(x, [s.replace("all", "test split") for s in slices])
     ax.set_ylabel("skill vs random walk (1 − MAE/MAE_rw)")
-    ax.set_title("Skill per fold (95% Newey-West intervals)")
+    ax.set_title("Skill per fold (95% Newey-West intervals, fixed-b; none: not identifiable)")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
 
 
@@ -64,7 +66,7 @@ def _calibration(result: EvalResult, path: Path, model: str) -> None:
     ax.set_title("Calibration: predicted vs realised")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
 
 
@@ -81,7 +83,7 @@ def _ic_over_time(result: EvalResult, path: Path) -> None:
     ax.legend(fontsize=7)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=DPI)
     plt.close(fig)
 
 

@@ -23,6 +23,8 @@ def _num(x: object, digits: int = 4) -> str:
 def _est(e: Estimate | None, digits: int = 4) -> str:
     if e is None or not math.isfinite(e.value):
         return "n/a"
+    if e.note:
+        return f"{e.value:.{digits}f} (no interval)"
     if not math.isfinite(e.se):
         return f"{e.value:.{digits}f}"
     return f"{e.value:.{digits}f} [{e.low:.{digits}f}, {e.high:.{digits}f}]"
@@ -96,7 +98,7 @@ def summary(result: EvalResult, files: dict[str, str], full: bool = False) -> di
             b: {k: _jsonable(v) for k, v in c.items()} for b, c in result.comparisons.get("all", {}).items()
         },
         "knowledge_cutoff": result.cutoff,
-        "warnings": [w for w in [result.cutoff and result.cutoff.get("warning")] if w],
+        "warnings": [w for w in [result.cutoff and result.cutoff.get("warning")] if w] + result.warnings,
         "notes": result.notes,
         "files": files,
     }
@@ -161,9 +163,9 @@ def _predictions_section(p: dict[str, Any]) -> list[str]:
     ]
     rows = [
         ["ok (scored as predicted)", str(p["ok"])],
-        ["inconsistent (scored as random walk)", str(p["inconsistent"])],
-        ["unparseable (scored as random walk)", str(p["unparseable"])],
-        ["missing: no line for the row (scored as random walk)", str(p["missing"])],
+        ["inconsistent (scored as random walk, wrong direction)", str(p["inconsistent"])],
+        ["unparseable (scored as random walk, wrong direction)", str(p["unparseable"])],
+        ["missing: no line for the row (scored as random walk, wrong direction)", str(p["missing"])],
         ["unknown row_id (not in the export; ignored)", str(p["unknown_row_id"])],
         ["row_id outside the evaluated rows (ignored)", str(p["outside_evaluation"])],
         ["duplicate row_id (first line used, others ignored)", str(p["duplicate_row_id"])],
@@ -196,7 +198,8 @@ def _methods() -> list[str]:
         "",
         *(f"> {line}" if line else ">" for line in (baselines.__doc__ or "").strip().splitlines()),
         "",
-        "**Metrics and intervals** (`metrics`, `intervals`): brackets are 95% intervals (± 1.96 standard errors).",
+        "**Metrics and intervals** (`metrics`, `intervals`): brackets are 95% intervals (± a fixed-b critical "
+        'value × the standard error; "no interval": too few independent outcomes).',
         "",
         *(f"> {line}" if line else ">" for line in (metrics.__doc__ or "").strip().splitlines()),
         ">",
@@ -211,6 +214,7 @@ def _comparison_section(result: EvalResult, lead: str) -> list[str]:
         for baseline, c in by_baseline.items():
             d = c["mae_difference"]
             verdict = "better" if d.high < 0 else "worse" if d.low > 0 else "not distinguishable"
+            verdict = f"no verdict ({d.note})" if d.note else verdict
             rows.append([name, baseline, str(c["rows"]), _est(d, 4), _est(c["relative_skill"], 3), verdict])
     if not rows:
         return []
@@ -234,10 +238,14 @@ def markdown(result: EvalResult, plots: dict[str, str]) -> str:
         out += [f"> **Warning: knowledge cutoff.** {result.cutoff['warning']}.", ""]
     elif result.cutoff:
         out += [f"Knowledge cutoff {result.cutoff['cutoff']}: no evaluated row predates it.", ""]
+    out += [f"> **Warning.** {w}." for w in result.warnings]
+    out += [""] if result.warnings else []
     pooled = result.metrics["all"]
     lead = MODEL if MODEL in pooled else "gbm"
     skill = pooled[lead].get("skill")
-    if skill is not None:
+    if skill is not None and skill.note:
+        out += [f"**No verdict ({lead}):** skill vs the random walk {skill.value:.4f}; {skill.note}.", ""]
+    elif skill is not None:
         verdict = "beats" if skill.low > 0 else "is worse than" if skill.high < 0 else "is not distinguishable from"
         out += [
             f"**Verdict ({lead}):** skill vs the random walk {_est(skill)}; it {verdict} the random walk at 95% "
