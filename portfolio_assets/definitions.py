@@ -185,7 +185,7 @@ labelled_job = define_asset_job(
     tags={"dagster/retry_on_asset_or_op_failure": "false"},  # a failed gate fails again on the same data
 )
 evaluation_job = define_asset_job(
-    "evaluation",
+    "evaluate",
     selection=AssetSelection.assets(evaluation),
     description="Score the naive baselines (and a model's predictions file, from the run config) on the newest "
     "export (LATEST.json): per walk-forward fold, asset class, real vs synthetic. Or `make evaluate`.",

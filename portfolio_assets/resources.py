@@ -73,6 +73,20 @@ class LandingZoneResource(ConfigurableResource):
         """Whether ``root`` is the bundled offline sample."""
         return not is_s3_url(self.root) and Path(self.root).resolve() == SAMPLE_LANDING_ROOT.resolve()
 
+    def holds_sample(self) -> bool:
+        """Whether the zone is the bundled sample or a copy of it (another directory, S3): its ``SAMPLE_MARKER``
+        names the bundled manifest, whose sources say which series are synthetic."""
+        if self.is_bundled_sample():
+            return True
+        from portfolio_assets.export.provenance import SAMPLE_MARKER, sample_marker
+
+        root = self.location()
+        try:
+            found = root.get(SAMPLE_MARKER) if isinstance(root, S3Location) else (root / SAMPLE_MARKER).read_bytes()
+        except FileNotFoundError:
+            return False
+        return found == sample_marker()
+
 
 class StorageResource(ConfigurableResource):
     """Where the partitioned Parquet store and the exports live: ``data_dir``, or S3 when ``storage_url`` is set.

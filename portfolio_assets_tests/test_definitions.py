@@ -25,6 +25,7 @@ GROUPS = {
     "quarantine": "sft_rows",
     "sft_rows": "sft_rows",
     "training_set": "training_set",
+    "evaluation": "evaluation",
 }
 
 
@@ -72,6 +73,7 @@ def test_lineage_and_window_mappings():
         "quarantine": {"prices", "indicators", "macro", "sentiment", "targets"},
         "sft_rows": {"prices", "indicators", "macro", "sentiment", "targets"},
         "training_set": {"sft_rows"},
+        "evaluation": {"training_set"},
     }
     # Day to day: lookbacks and look-aheads are read by days from the store, so a backfill does not fan out.
     graph = defs.get_repository_def().asset_graph

@@ -324,9 +324,10 @@ def test_the_export_in_another_prompt_format(full_backfill, instance, tmp_path, 
     frame = read_export(result.asset_materializations_for_node("training_set")[-1].metadata["path"].value, "jsonl")
     first = frame.iloc[0]
     if prompt_format == "chat":
-        messages = json.loads(first["messages"], parse_constant=_reject)
+        messages = first["messages"]  # a real list of {role, content}, not JSON text
         assert [m["role"] for m in messages] == ["system", "user", "assistant"]
         assert messages[2]["content"] == first["output"]
+        assert first["prompt"] == messages[:2] and first["completion"] == messages[2:]
     else:
         features = json.loads(first["input"], parse_constant=_reject)
         assert list(features)[:2] == ["context_window", "current_price"]

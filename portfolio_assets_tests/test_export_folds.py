@@ -60,11 +60,18 @@ def check_invariants(rows: pd.DataFrame, folds: dict, embargo_days: int) -> None
     test_days = folds["test_days"]
     blocks = [(day(f["test"]["first"]), day(f["test"]["last"])) for f in folds["folds"]]
     assert [f["fold"] for f in folds["folds"]] == list(range(folds["n_folds"]))
-    # consecutive, non-overlapping, ordered blocks of test_days days; the last ends on the last exported day
+    # consecutive, non-overlapping, ordered blocks (of test_days days when given; automatic: the exported days
+    # from the first block on shared equally, each block holding some); the last ends on the last exported day
+    exported_days = []
     for (first, last), nxt in zip(blocks, [*blocks[1:], None], strict=True):
-        assert last - first == pd.Timedelta(days=test_days - 1)
+        if test_days is not None:
+            assert last - first == pd.Timedelta(days=test_days - 1)
+        else:
+            exported_days.append(days[(days >= first) & (days <= last)].nunique())
         if nxt is not None:
             assert nxt[0] == last + pd.Timedelta(days=1)
+    if test_days is None:
+        assert min(exported_days) >= 1 and max(exported_days) - min(exported_days) <= 1
     assert blocks[-1][1] == last_day
     assert blocks[0][0] > days.min()
     tested: list[str] = []
@@ -183,17 +190,30 @@ def test_expanding_train_grows_fold_by_fold():
 def test_automatic_test_days_leave_a_third_of_the_days_to_train_first():
     rows = make_rows()  # 366 days
     folds = walk_forward(rows, FoldConfig(n_folds=4))
-    assert folds["test_days"] == (366 - 122) // 4 == 61
-    assert folds["folds"][0]["test"]["first"] == "2020-05-02"  # 366 - 4 * 61 = 122 days before it
+    assert folds["test_days"] is None
+    assert folds["folds"][0]["test"]["first"] == "2020-05-02"  # a third of the days (122) before it
+    lengths = [(day(f["test"]["last"]) - day(f["test"]["first"])).days + 1 for f in folds["folds"]]
+    assert lengths == [61, 61, 61, 61]  # (366 - 122) / 4
     # the longest label window wins over a third of the days when it is longer
     long_labels = make_rows(horizon=200)
     folds = walk_forward(long_labels, FoldConfig(n_folds=2))
-    assert folds["test_days"] == (366 - 201) // 2
+    assert folds["folds"][0]["test"]["first"] == "2020-07-20"  # 201 days after the first day
+    assert [f["test"]["rows"] for f in folds["folds"]] == [83 * 2, 82 * 2]  # 165 days shared
     assert folds["folds"][0]["train"]["rows"] > 0
     # rolling: the first block leaves room for a whole train window
     folds = walk_forward(rows, FoldConfig(n_folds=2, scheme="rolling", train_days=250))
-    assert folds["test_days"] == (366 - 250) // 2
+    assert folds["folds"][0]["test"]["first"] == "2020-09-07"  # 250 days after the first day
     check_invariants(rows, folds, 0)
+
+
+def test_automatic_blocks_share_the_exported_days_so_a_gap_leaves_no_block_empty():
+    # like an export whose single split purged ~HORIZON days before validation_start and test_start
+    rows = make_rows("2020-01-01", "2021-06-30", drop=("2020-09-01", "2020-11-29"))
+    folds = walk_forward(rows, FoldConfig(n_folds=5))
+    check_invariants(rows, folds, 0)
+    assert all(f["test"]["rows"] > 0 for f in folds["folds"])
+    with pytest.raises(ValueError, match="holds no exported row"):  # calendar blocks of test_days: one is empty
+        walk_forward(rows, FoldConfig(n_folds=10, test_days=30))
 
 
 def test_a_gap_in_the_exported_days_shortens_a_block_but_keeps_the_calendar():

@@ -88,7 +88,7 @@ def test_manifest_lists_exactly_the_files_on_disk(manifest: dict) -> None:
     assert listed == sorted(listed), "manifest series must be sorted by path"
     assert len(listed) == len(set(listed))
     on_disk = {p.relative_to(SAMPLE_DIR).as_posix() for p in LANDING_DIR.rglob("*") if p.is_file()}
-    assert set(listed) == on_disk
+    assert set(listed) == on_disk - {"landing/_sample.json"}  # the marker names the manifest, not a series
 
 
 def test_manifest_checksums_match(manifest: dict) -> None:
@@ -325,3 +325,22 @@ def test_every_series_has_two_years_inside_2009_to_2012(manifest: dict) -> None:
         assert inside, entry["path"]
         assert (inside[-1] - inside[0]).days >= 2 * 365, entry["path"]
         assert len(inside) >= 2 * ROWS_PER_YEAR[frequency], entry["path"]
+
+
+def test_a_copy_of_the_sample_landing_zone_still_says_which_series_are_synthetic(tmp_path):
+    """Found: a copy of the sample's landing zone (another directory, S3) exported synthetic series as real."""
+    import shutil
+
+    from portfolio_assets.assets.export_meta import sources_provenance
+    from portfolio_assets.export.provenance import SAMPLE_MARKER, sample_marker, sample_sources
+    from portfolio_assets.landing import SAMPLE_LANDING_ROOT
+    from portfolio_assets.resources import LandingZoneResource
+
+    assert (SAMPLE_LANDING_ROOT / SAMPLE_MARKER).read_bytes() == sample_marker()  # current with the manifest
+    copy = tmp_path / "landing"
+    shutil.copytree(SAMPLE_LANDING_ROOT, copy)
+    assert sources_provenance(LandingZoneResource(root=str(copy))) == sample_sources()
+    (copy / SAMPLE_MARKER).write_text('{"sample_manifest_sha256": "another sample"}\n')
+    assert "landing_zone" in sources_provenance(LandingZoneResource(root=str(copy)))  # not this sample: live
+    (copy / SAMPLE_MARKER).unlink()
+    assert not LandingZoneResource(root=str(copy)).holds_sample()

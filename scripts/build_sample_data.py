@@ -42,6 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # run as a plain script, without an editable install
     sys.path.insert(0, str(REPO_ROOT))
 
+from portfolio_assets.export.provenance import SAMPLE_MARKER, sample_marker  # noqa: E402
 from portfolio_assets.landing import LandingZone, series_key  # noqa: E402
 
 PACKAGE_DIR = REPO_ROOT / "portfolio_assets"
@@ -1072,6 +1073,7 @@ def main() -> int:
         "series": sorted(bundle.entries, key=lambda e: str(e["path"])),
     }
     MANIFEST_PATH.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    (LANDING_DIR / SAMPLE_MARKER).write_bytes(sample_marker(MANIFEST_PATH))  # copies of the zone carry it
 
     size = bundle_size(SAMPLE_DIR)
     real_count = sum(e["kind"] == "real" for e in bundle.entries)

@@ -75,7 +75,7 @@ def _inline_plots(files: dict[str, Path]) -> str:
 
 @asset(
     code_version=CODE_VERSION,
-    group_name="training_set",
+    group_name="evaluation",
     deps=[training_set],
     kinds={"python"},
 )

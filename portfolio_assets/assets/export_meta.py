@@ -60,8 +60,9 @@ def universe_complete(excluded: dict[str, str], symbols: list[str]) -> CheckOutc
 
 
 def sources_provenance(landing: LandingZoneResource) -> object:
-    """Which series were real or synthetic (the bundled sample's manifest), or where live data came from."""
-    if landing.is_bundled_sample():
+    """Which series were real or synthetic (the bundled sample's manifest, for the sample or a copy of it), or
+    where live data came from."""
+    if landing.holds_sample():
         return sample_sources()
     return {"landing_zone": landing.root, "note": "live responses; see the landing zone for each request"}
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from portfolio_assets import fpmath
 from portfolio_assets.columns import FEATURE_COLUMNS
 
 __all__ = ["GbmFit", "fit_gbm", "historical_drift", "momentum_12_1", "random_walk"]
@@ -77,7 +78,7 @@ def _log_path(asset_rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     level = np.zeros(len(r))
     for i in range(1, len(r)):
         gap = (days[i] - days[i - 1]).astype(int)
-        step = ret1[i] if gap <= ADJACENT_DAYS and np.isfinite(ret1[i]) else np.log(close[i] / close[i - 1])
+        step = ret1[i] if gap <= ADJACENT_DAYS and np.isfinite(ret1[i]) else fpmath.log(close[i] / close[i - 1])
         level[i] = level[i - 1] + (step if np.isfinite(step) else 0.0)
     # target points fill the dates of gaps longer than ADJACENT_DAYS
     pos = np.searchsorted(days, tday, side="right")  # rows on or before each target day

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from portfolio_assets import fpmath
 from portfolio_assets.evaluate.intervals import (
     Estimate,
     critical_value,
@@ -110,7 +111,7 @@ def long_short(frame: pd.DataFrame, horizon_days: int, dates: list[pd.Timestamp]
         if len(group) < 2 or group["pred"].nunique() < 2:
             continue
         k = max(1, len(group) // 3)
-        simple = np.expm1(group["y"].to_numpy(dtype=float))
+        simple = fpmath.exp(group["y"].to_numpy(dtype=float)) - 1.0
         ret = float(simple[-k:].mean() - simple[:k].mean())
         periods.append(
             {

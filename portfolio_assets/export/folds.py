@@ -1,9 +1,9 @@
 """Walk-forward evaluation folds with purge and embargo (``folds.json``).
 
 Folds (``walk_forward``) are cut over the EXPORTED rows (every split's rows
-together), in calendar days of the rows' UTC ``timestamp``. The last
-``n_folds * test_days`` days up to the last exported day are cut into
-``n_folds`` consecutive test blocks, in time order; each fold trains on the
+together), in calendar days of the rows' UTC ``timestamp``. ``n_folds``
+consecutive test blocks (of ``test_days`` days, or sharing the exported days
+equally) end on the last exported day, in time order; each fold trains on the
 rows before its test block: all of them (``expanding``) or those of the
 ``train_days`` days just before it (``rolling``). A train row whose label
 window ``[timestamp, target_timestamp]`` reaches the test block's first day is
@@ -46,21 +46,22 @@ PARTS = ("train", "test")
 
 FOLD_RULE = (
     "Walk-forward folds over the exported rows (all splits together), in calendar days of each row's UTC "
-    "timestamp; never shuffled, the same days for every asset. The last n_folds * test_days days, ending on the "
-    "last exported day, are cut into n_folds consecutive, non-overlapping test blocks of test_days days, in time "
-    "order (fold 0 first); the days before them only ever train. test.first / test.last are the block's first "
-    "and last calendar day; a fold's test rows are the rows whose day falls in its block. Train: every row before "
-    "the block's first day (expanding), or only the rows of the train_days days just before it (rolling, "
-    "[first - train_days, first)); train.first / train.last are the days of its first and last row. Purge: a "
-    "train row whose label window [timestamp, target_timestamp] reaches the block's first day (target_timestamp "
-    "on or after it) is dropped from that fold's train ('purged'). Embargo: test rows in the first embargo_days "
-    "calendar days of the block are dropped from that fold's test ('embargoed'). When test_days is not given it "
-    "is chosen so that the days before the first block number at least a third of the exported days, at least "
-    "one more than the longest label window (so some train row survives the purge) and, rolling, at least "
-    "train_days; the test blocks share the rest equally (any remainder day goes to that first train block). "
-    "Row ids are listed in the export's order (timestamp, asset_symbol). The rows the single split purged and "
-    "embargoed are not in the files, so the days before validation_start and test_start that they held are "
-    "gaps in the folds too (a block may hold fewer days of rows than it spans)."
+    "timestamp; never shuffled, the same days for every asset. n_folds consecutive, non-overlapping test blocks "
+    "end on the last exported day, in time order (fold 0 first); the days before the first block only ever "
+    "train. With test_days given, each block is test_days calendar days long. Automatic (test_days null): the "
+    "first block starts on the first exported day at least a third of the exported days after the first one "
+    "(and more than the longest label window after it, so some train row survives the purge; rolling: at least "
+    "train_days), and the exported days from there on are shared equally among the blocks (each block runs up "
+    "to the next one's first day), so every block holds rows even where the exported days have gaps. "
+    "test.first / test.last are the block's first and last calendar day; a fold's test rows are the rows whose "
+    "day falls in its block. Train: every row before the block's first day (expanding), or only the rows of the "
+    "train_days days just before it (rolling, [first - train_days, first)); train.first / train.last are the "
+    "days of its first and last row. Purge: a train row whose label window [timestamp, target_timestamp] "
+    "reaches the block's first day (target_timestamp on or after it) is dropped from that fold's train "
+    "('purged'). Embargo: test rows in the first embargo_days calendar days of the block are dropped from that "
+    "fold's test ('embargoed'). Row ids are listed in the export's order (timestamp, asset_symbol). The rows "
+    "the single split purged and embargoed are not in the files, so the days before validation_start and "
+    "test_start that they held are gaps in the folds too."
 )
 
 
@@ -145,8 +146,13 @@ def _as_date(day: int) -> date:
     return date(1970, 1, 1) + timedelta(days=int(day))
 
 
-def _test_days(config: FoldConfig, span: int, longest: int, first: date, last: date) -> int:
-    """``config.test_days``, or the automatic length of ``FOLD_RULE``; raises when the days are too few."""
+def _blocks(
+    config: FoldConfig, days: np.ndarray, longest: int, first: date, last: date
+) -> tuple[list[int], list[int], int | None]:
+    """The test blocks' first days and their ends (exclusive), as day numbers, and ``test_days`` (None when
+    automatic: see ``FOLD_RULE``); raises when the days are too few."""
+    day0, day_n = int(days.min()), int(days.max())
+    span = day_n - day0 + 1
     if config.test_days is not None:
         if config.n_folds * config.test_days >= span:
             raise ValueError(
@@ -154,17 +160,19 @@ def _test_days(config: FoldConfig, span: int, longest: int, first: date, last: d
                 f"{config.test_days}: the test blocks would start on or before the first day, leaving fold 0 "
                 "nothing to train on. Lower n_folds or test_days, or export more days"
             )
-        return config.test_days
+        starts = [day_n + 1 - (config.n_folds - k) * config.test_days for k in range(config.n_folds)]
+        return starts, [start + config.test_days for start in starts], config.test_days
     first_train = max(-(-span // 3), longest + 1, config.train_days or 0)
-    test_days = (span - first_train) // config.n_folds
-    if test_days < 1:
+    later = np.unique(days[days >= day0 + first_train])
+    if len(later) < config.n_folds:
         raise ValueError(
             f"{span} exported day(s) {first}..{last} are too few for {config.n_folds} automatic fold(s): the "
             f"first train block needs {first_train} day(s) (a third of the days, more than the longest label "
             f"window of {longest} day(s){', and train_days' if config.train_days else ''}) and every test block at "
-            "least one day. Lower n_folds, give test_days, or export more days"
+            f"least one exported day ({len(later)} after it). Lower n_folds, give test_days, or export more days"
         )
-    return test_days
+    starts = [int(block[0]) for block in np.array_split(later, config.n_folds)]
+    return starts, [*starts[1:], day_n + 1], None
 
 
 def walk_forward(rows: pd.DataFrame, config: FoldConfig, *, embargo_days: int = 0) -> dict:
@@ -193,11 +201,9 @@ def walk_forward(rows: pd.DataFrame, config: FoldConfig, *, embargo_days: int = 
     target_days = _days_of(targets)
     day0, day_n = int(days.min()), int(days.max())
     first, last = _as_date(day0), _as_date(day_n)
-    span = day_n - day0 + 1
     longest = int((target_days - days).max())
-    test_days = _test_days(config, span, longest, first, last)
-    # Test block k is [starts[k], starts[k] + test_days); the last one ends on the last exported day.
-    starts = [day_n + 1 - (config.n_folds - k) * test_days for k in range(config.n_folds)]
+    # Test block k is [starts[k], ends[k]); the last one ends on the last exported day.
+    starts, ends, test_days = _blocks(config, days, longest, first, last)
     if config.scheme == "rolling" and starts[0] - config.train_days < day0:
         raise ValueError(
             f"rolling fold 0's train window would start on {_as_date(starts[0] - config.train_days)}, before the "
@@ -206,8 +212,7 @@ def walk_forward(rows: pd.DataFrame, config: FoldConfig, *, embargo_days: int = 
         )
 
     folds = []
-    for k, start in enumerate(starts):
-        end = start + test_days  # exclusive
+    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
         in_block = (days >= start) & (days < end)
         embargoed = in_block & (days < start + embargo_days)
         test = in_block & ~embargoed
@@ -225,7 +230,7 @@ def walk_forward(rows: pd.DataFrame, config: FoldConfig, *, embargo_days: int = 
         if not test.any():
             raise ValueError(
                 f"{where}: all {int(in_block.sum())} test row(s) are embargoed (embargo_days={embargo_days}, "
-                f"test_days={test_days}). Lower embargo_days or raise test_days"
+                f"{end - start} day(s) in the block). Lower embargo_days or raise test_days"
             )
         if not train.any():
             if config.scheme == "rolling":

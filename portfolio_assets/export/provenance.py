@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -14,9 +15,12 @@ import pandas as pd
 
 from portfolio_assets.timeutil import iso_utc
 
-__all__ = ["SAMPLE_MANIFEST", "jsonable", "sample_sources"]
+__all__ = ["SAMPLE_MANIFEST", "SAMPLE_MARKER", "jsonable", "sample_marker", "sample_sources"]
 
 SAMPLE_MANIFEST = Path(__file__).parent.parent / "sample_data" / "manifest.json"
+SAMPLE_MARKER = "_sample.json"
+"""A file at the root of the sample's landing zone naming the bundled manifest (its sha256): a copy of the zone
+(another directory, S3) carries it, so an export from the copy still knows which series are synthetic."""
 
 
 def jsonable(value: object, where: str = "provenance") -> object:
@@ -51,6 +55,12 @@ def jsonable(value: object, where: str = "provenance") -> object:
     if isinstance(value, list | tuple):
         return [jsonable(v, f"{where}[{i}]") for i, v in enumerate(value)]
     raise TypeError(f"{where} holds a {type(value).__name__}, which is not JSON data")
+
+
+def sample_marker(manifest_path: Path | str = SAMPLE_MANIFEST) -> bytes:
+    """The ``SAMPLE_MARKER`` file's bytes for the bundled manifest (``scripts/build_sample_data.py`` writes it)."""
+    digest = hashlib.sha256(Path(manifest_path).read_bytes()).hexdigest()
+    return (json.dumps({"sample_manifest_sha256": digest}, indent=1) + "\n").encode("utf-8")
 
 
 def sample_sources(manifest_path: Path | str = SAMPLE_MANIFEST) -> dict[str, dict[str, str]]:
