@@ -174,9 +174,10 @@ def test_the_partitions_are_the_days_of_the_window(server):
         **dict.fromkeys(_key_names(LABELLED_ASSETS), _days(window.labelled_start, window.labelled_end)),
     }
     nodes = _nodes(web)
-    assert set(nodes) == set(expected)
-    # The export is one materialisation per export, of the labelled days it names: not partitioned.
-    assert not nodes.pop("training_set")["isPartitioned"]
+    assert set(nodes) == {*expected, "evaluation"}
+    # The export is one materialisation per export, of the labelled days it names, and the evaluation one per
+    # evaluation of the newest export: not partitioned.
+    assert not nodes.pop("training_set")["isPartitioned"] and not nodes.pop("evaluation")["isPartitioned"]
     for name in nodes:
         assert nodes[name]["isPartitioned"] and nodes[name]["partitionDefinition"]["type"] == "TIME_WINDOW"
         assert nodes[name]["partitionDefinition"]["description"].startswith("Daily, starting ")
