@@ -129,7 +129,7 @@ def current_export(export: Any, metadata: Mapping[str, Any]) -> bool:
 
 def _report(metadata: Mapping[str, object]) -> None:
     path = Path(metadata["path"].value).resolve()  # type: ignore[attr-defined]
-    print(f"training set: {path}  (csv/, jsonl/, parquet/, manifest.json, README.md)")
+    print(f"training set: {path}  (csv/, jsonl/, parquet/, manifest.json, columns.json, folds.json, README.md)")
     rows, splits, excluded = (metadata[k].value for k in ("rows", "rows_per_split", "excluded_rows"))  # type: ignore[attr-defined]
     print(f"rows: {rows} {splits}  excluded: {excluded}")
     print(f"assets: {metadata['assets'].value}  range: {metadata['date_range'].value}")  # type: ignore[attr-defined]
