@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from portfolio_assets.export import export_training_set, read_export_file
+from portfolio_assets.features.sft_output import prompt_texts
 from portfolio_assets_tests.test_export import PROVENANCE, SPLIT, SYNTHETIC, load_manifest, make_rows
 
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
@@ -115,7 +116,7 @@ def trl_export(kind: str, small_export: Path, where: Path) -> Path:
     rows = chat_rows()
     if kind == "strings":
         rows = rows.drop(columns="messages").assign(
-            prompt=rows["instruction"] + "\n\n" + rows["input"], completion=rows["output"]
+            prompt=prompt_texts(rows["instruction"].tolist(), rows["input"].tolist()), completion=rows["output"]
         )
     out = where / kind
     export_training_set(rows, out, split=SPLIT, shard_by="year", provenance=PROVENANCE, synthetic=SYNTHETIC)
@@ -127,39 +128,18 @@ def trl_export(kind: str, small_export: Path, where: Path) -> Path:
 def test_the_trl_recipes_train(kind, small_export, monkeypatch, tmp_path) -> None:
     """The TRL blocks train a tiny random model (with a tokenizer trained on the export) on the files as they are:
     conversational (messages), conversational prompt / completion, and standard prompt / completion."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from portfolio_assets_tests.tiny_lm import tiny_model, train_tokenizer
 
     out = trl_export(kind, small_export, tmp_path)
     frames = [pd.read_json(path, lines=True) for path in (out / "jsonl").rglob("*.jsonl")]
-    texts = [t for f in frames for t in [*f["instruction"], *f["input"], *f["output"]]]
-    raw = Tokenizer(models.WordLevel(unk_token="<unk>"))
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.train_from_iterator(
-        texts, trainers.WordLevelTrainer(vocab_size=2000, special_tokens=["<unk>", "<pad>", "<eos>"])
-    )
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, unk_token="<unk>", pad_token="<pad>", eos_token="<eos>")
-    tokenizer.chat_template = (
-        "{% for m in messages %}{{ m['role'] }}: {% if m['role'] == 'assistant' %}{% generation %}"
-        "{{ m['content'] }}{{ eos_token }}{% endgeneration %}{% else %}{{ m['content'] }}\n{% endif %}{% endfor %}"
-        "{% if add_generation_prompt %}assistant: {% endif %}"
-    )
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-    )
+    tokenizer = train_tokenizer(t for f in frames for t in [*f["instruction"], *f["input"], *f["output"]])
     monkeypatch.chdir(out)  # the recipes run from the export directory, as they are
     blocks = [c for c in card_blocks(out) if "SFTTrainer" in c]
     assert len(blocks) == 2  # JSONL and Parquet
     expected = "prompt / completion" if kind != "messages" else "conversational (messages)"
     for code in blocks:
         assert expected in code
-        namespace = {"model": LlamaForCausalLM(config), "tokenizer": tokenizer}
+        namespace = {"model": tiny_model(tokenizer), "tokenizer": tokenizer}
         exec(compile(code, "<card recipe>", "exec"), namespace)
         assert namespace["trainer"].state.global_step == 2  # type: ignore[attr-defined]
     shutil.rmtree(out / "sft-out")
