@@ -241,6 +241,11 @@ def _identity_lines(manifest: Mapping[str, object]) -> list[str]:
             "`row_id`: each fold's train and test rows, purged on their label windows and embargoed "
             f"({folds.get('embargo_days', '?')} days). {folds.get('rule', '')}",
             "",
+            "To score a model fine-tuned per fold (on that fold's train rows), write one JSONL line per test row, "
+            '`{"row_id": ..., "fold": <fold>, "generation": <the model\'s text>}`, and run `python -m '
+            "portfolio_assets.evaluate <this directory> predictions.jsonl`: it scores the folds (every line must "
+            "name its fold; else the single split's test rows) beside the naive baselines.",
+            "",
         ]
         table = folds.get("folds")
         if isinstance(table, list) and table:
