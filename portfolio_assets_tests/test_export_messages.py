@@ -195,3 +195,20 @@ def test_the_line_writer_writes_json_cells_raw_in_jsonl_and_quoted_in_csv() -> N
         '{"m":[1],"s":"y,z"}',
         '{"m":null,"s":"w"}',
     ]
+
+
+def test_canonical_text_escapes_as_json_does_for_every_character():
+    """orjson writes the canonical text: its escaping must stay ``json``'s (compact, role then content, U+2028 /
+    U+2029 escaped), character for character, so the exported bytes do not depend on the library."""
+    from json.encoder import encode_basestring  # type: ignore[attr-defined]
+
+    from portfolio_assets.export.messages import canonical_text
+
+    def reference(text: str) -> str:
+        return encode_basestring(text).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for start in range(0, len(every), 4096):
+        content = every[start : start + 4096]
+        expected = f'[{{"role":"user","content":{reference(content)}}}]'
+        assert canonical_text([{"role": "user", "content": content}]) == expected

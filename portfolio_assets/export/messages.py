@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
 
+import orjson
 import pyarrow as pa
 
 from portfolio_assets import strict_json
@@ -27,10 +27,6 @@ MESSAGE_COLUMNS = ("messages", "prompt", "completion")
 ROLES = ("system", "user", "assistant")
 MESSAGES_TYPE = pa.list_(pa.struct([pa.field("role", pa.string()), pa.field("content", pa.string())]))
 """The Arrow (Parquet) type of a message-list column."""
-
-
-def _string(text: str) -> str:
-    return encode_basestring(text).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def is_message_column(name: str, values: Sequence[object]) -> bool:
@@ -49,34 +45,39 @@ def is_message_column(name: str, values: Sequence[object]) -> bool:
 
 def parse(value: object, where: str) -> list[dict[str, str]]:
     """``value`` (JSON text or a list) as a validated message list; ValueError naming ``where`` otherwise."""
+    checked = False  # orjson parsed it: its strings are valid UTF-8 (no lone surrogate)
     if isinstance(value, str):
         try:
-            value = strict_json.loads(value)
-        except ValueError as exc:
-            raise ValueError(f"{where} is not a JSON array of messages ({exc}): {value!r:.80}") from None
+            value, checked = orjson.loads(value), True
+        except orjson.JSONDecodeError:  # stricter than json (e.g. an escaped lone surrogate): json decides
+            try:
+                value = strict_json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f"{where} is not a JSON array of messages ({exc}): {value!r:.80}") from None
     if not isinstance(value, list) or not value:
         raise ValueError(f"{where} is not a non-empty array of {{role, content}} messages: {value!r:.80}")
     out = []
     for i, message in enumerate(value):
-        if not isinstance(message, dict) or set(message) != {"role", "content"}:
+        if not isinstance(message, dict) or message.keys() != {"role", "content"}:
             raise ValueError(f"{where}: message {i} must be an object with exactly role and content: {message!r:.80}")
         role, content = message["role"], message["content"]
         if role not in ROLES:
             raise ValueError(f"{where}: message {i} has role {role!r}; expected one of {list(ROLES)}")
         if not isinstance(content, str):
             raise ValueError(f"{where}: message {i} content is a {type(content).__name__}, expected a string")
-        try:
-            content.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(f"{where}: message {i} content holds a lone surrogate (not UTF-8)") from None
+        if not checked:
+            try:
+                content.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(f"{where}: message {i} content holds a lone surrogate (not UTF-8)") from None
         out.append({"role": role, "content": content})
     return out
 
 
 def canonical_text(messages: list[dict[str, str]]) -> str:
-    """The JSON text of a validated message list as the export writes it (compact, role then content)."""
-    items = (f'{{"role":{_string(m["role"])},"content":{_string(m["content"])}}}' for m in messages)
-    return "[" + ",".join(items) + "]"
+    """The JSON text of a validated message list as the export writes it (compact, role then content): orjson's
+    escaping is ``json.encoder.encode_basestring``'s, character for character; U+2028 / U+2029 are escaped too."""
+    return orjson.dumps(messages).decode("utf-8").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
 def message_array(texts: Sequence[str | None]) -> pa.Array:
