@@ -303,3 +303,21 @@ def test_null_generations_are_unparseable_and_large_failure_shares_are_warnings(
     pooled = result.metrics["all"]
     assert pooled[MODEL]["direction_accuracy"].value == 0.0  # every answer failed: every direction wrong
     assert pooled[MODEL]["mae"].value == pooled["random_walk"]["mae"].value
+
+
+def test_a_model_that_answered_few_rows_gets_no_verdict(long_export, tmp_path):
+    """Found: 4 true answers among 5,353 rows scored 'better' than the GBM: the rest were the random walk's."""
+    from portfolio_assets.evaluate.report import markdown
+
+    data = load_export(long_export, "test")
+    rows = data.rows.loc[list(data.sets[0].test_ids)].iloc[:4]
+    predictions = _write(
+        tmp_path / "few.jsonl",
+        [{"row_id": r, "predicted_return_90d": y} for r, y in zip(rows.index, rows["target_return_90d"], strict=True)],
+    )
+    result = run_evaluation(long_export, predictions)
+    assert result.no_verdict.startswith(f"{len(data.sets[0].test_ids) - 4} of {len(data.sets[0].test_ids)}")
+    assert any(w.startswith("no verdict for the model") for w in result.warnings)
+    report = markdown(result, {})
+    assert "**No verdict (model):**" in report and "**Verdict (model)" not in report
+    assert "| better |" not in report and "| worse |" not in report

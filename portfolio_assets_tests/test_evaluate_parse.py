@@ -1,5 +1,6 @@
 """Parsing model generations and predictions files (portfolio_assets.evaluate.parse)."""
 
+import json
 import math
 import re
 
@@ -127,6 +128,8 @@ def test_read_predictions_keeps_lines_and_folds(tmp_path):
         ('{"row_id": "A:1"}\n', "p.jsonl:1: row 'A:1' has neither"),
         ('{"row_id": "A:1", "generation": "x", "fold": "one"}\n', "p.jsonl:1: 'fold' must be an integer"),
         ('{"row_id": "A:1", "generation": 3}\n', "p.jsonl:1: 'generation' must be text"),
+        ('{"row_id": "A:1", "generation": "x", "predicted_return_90d": 0.1}\n', "p.jsonl:1: row 'A:1' has both"),
+        ("\n\n", "p.jsonl: no prediction lines"),
     ],
 )
 def test_a_broken_predictions_file_names_the_file_and_line(tmp_path, text, message):
@@ -134,6 +137,20 @@ def test_a_broken_predictions_file_names_the_file_and_line(tmp_path, text, messa
     path.write_text(text, encoding="utf-8")
     with pytest.raises(PredictionsFileError, match=re.escape(message)):
         read_predictions(path)
+
+
+def test_a_generation_holding_a_raw_line_separator_is_one_line(tmp_path):
+    """Found: str.splitlines() cut a line at a raw U+2028 / U+0085 inside a JSON string (ensure_ascii=False)."""
+    path = tmp_path / "p.jsonl"
+    records = [
+        {"row_id": "A:2012-01-01", "generation": '{"predicted_return_90d": 0.01}\u2028tail'},
+        {"row_id": "A:2012-01-02", "generation": "x\x85y\u2029"},
+    ]
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\r\n" for r in records), encoding="utf-8")
+    lines = read_predictions(path)
+    assert [(x.line, x.row_id, x.generation) for x in lines] == [
+        (n, r["row_id"], r["generation"]) for n, r in enumerate(records, 1)
+    ]
 
 
 def test_a_missing_predictions_file_is_named(tmp_path):

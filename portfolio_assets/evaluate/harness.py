@@ -46,6 +46,9 @@ DIRECTION_ONLY_MODELS = ("always_up",)
 MAX_EXAMPLES = 10
 WARN_SHARE = 0.01
 """A share of failed rows (missing, unparseable, inconsistent) above this is listed in the warnings."""
+NO_VERDICT_SHARE = 0.5
+"""Above this share of failed rows the report gives the model no verdict: its scores are mostly the random
+walk's, and its ICs come from the few dates where its forecasts vary."""
 
 
 @dataclass
@@ -64,6 +67,8 @@ class EvalResult:
     """Slice -> baseline -> ``metrics.compare`` of the model (else the GBM) against it."""
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    no_verdict: str = ""
+    """Why the model gets no verdict although its intervals exist (too few valid predictions), else empty."""
 
 
 def _account(data: EvalData, path: Path, lines: list[PredictionLine]) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -276,6 +281,15 @@ def run_evaluation(
     skill = metrics["all"][lead].get("skill")
     if skill is not None and skill.note:
         warnings.append(f"no verdict: the pooled intervals are {skill.note}")
+    no_verdict = ""
+    if summary is not None and summary["evaluated_rows"]:
+        failed = sum(summary[kind] for kind in ("missing", "unparseable", "inconsistent"))
+        if failed > NO_VERDICT_SHARE * summary["evaluated_rows"]:
+            no_verdict = (
+                f"{failed} of {summary['evaluated_rows']} evaluated rows have no valid prediction (more than "
+                f"{NO_VERDICT_SHARE:.0%})"
+            )
+            warnings.append(f"no verdict for the model: {no_verdict}")
     return EvalResult(
         data,
         scored,
@@ -288,4 +302,5 @@ def run_evaluation(
         comparisons,
         notes,
         warnings,
+        no_verdict,
     )

@@ -274,7 +274,10 @@ def read_predictions(path: Path | str) -> list[PredictionLine]:
     except UnicodeDecodeError as exc:
         raise PredictionsFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     out: list[PredictionLine] = []
-    for number, line in enumerate(text.splitlines(), 1):
+    # JSONL lines end at "\n" only: str.splitlines() also splits at U+2028 / U+2029 / U+0085, which JSON strings
+    # may hold raw (a generation written with ensure_ascii=False)
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -298,7 +301,14 @@ def read_predictions(path: Path | str) -> list[PredictionLine]:
             )
         if generation is not None and not isinstance(generation, str):
             raise PredictionsFileError(f"{where}: 'generation' must be text, got {type(generation).__name__}")
+        if "generation" in record and numbers:
+            raise PredictionsFileError(
+                f"{where}: row {row_id!r} has both 'generation' and numbers ({', '.join(numbers)}): give one, so "
+                "it is clear which is scored"
+            )
         out.append(PredictionLine(number, row_id, fold, generation, numbers))
+    if not out:
+        raise PredictionsFileError(f"{path}: no prediction lines (an empty file scores nothing)")
     return out
 
 

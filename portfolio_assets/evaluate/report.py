@@ -215,6 +215,7 @@ def _comparison_section(result: EvalResult, lead: str) -> list[str]:
             d = c["mae_difference"]
             verdict = "better" if d.high < 0 else "worse" if d.low > 0 else "not distinguishable"
             verdict = f"no verdict ({d.note})" if d.note else verdict
+            verdict = f"no verdict ({result.no_verdict})" if result.no_verdict and lead == MODEL else verdict
             rows.append([name, baseline, str(c["rows"]), _est(d, 4), _est(c["relative_skill"], 3), verdict])
     if not rows:
         return []
@@ -243,8 +244,9 @@ def markdown(result: EvalResult, plots: dict[str, str]) -> str:
     pooled = result.metrics["all"]
     lead = MODEL if MODEL in pooled else "gbm"
     skill = pooled[lead].get("skill")
-    if skill is not None and skill.note:
-        out += [f"**No verdict ({lead}):** skill vs the random walk {skill.value:.4f}; {skill.note}.", ""]
+    if skill is not None and (skill.note or (result.no_verdict and lead == MODEL)):
+        why = skill.note or result.no_verdict
+        out += [f"**No verdict ({lead}):** skill vs the random walk {skill.value:.4f}; {why}.", ""]
     elif skill is not None:
         verdict = "beats" if skill.low > 0 else "is worse than" if skill.high < 0 else "is not distinguishable from"
         out += [

@@ -218,7 +218,8 @@ def _identity_lines(manifest: Mapping[str, object]) -> list[str]:
         "* `is_synthetic`: whether the row's own price series is a synthetic stand-in (`provenance.sources`, "
         f"kind `synthetic`): {counts.get('synthetic', 0)} synthetic and {counts.get('real', 0)} real rows"  # type: ignore[union-attr]
         + (f" (synthetic assets: {', '.join(f'`{s}`' for s in marked)})" if marked else "")  # type: ignore[union-attr]
-        + ". Evaluate on the real rows to judge market skill.",
+        + ". Evaluate on the real rows to judge market skill (the flag covers the row's own price series only: "
+        "its macro and sentiment inputs may still be synthetic; `provenance.sources` lists each series).",
         "",
     ]
     columns = manifest.get("columns")

@@ -2,7 +2,8 @@
 
 Which columns: ``MESSAGE_COLUMNS`` (``messages``, ``prompt``, ``completion``). ``messages`` always holds a
 message list; ``prompt`` / ``completion`` hold one when their values are JSON arrays (the chat prompt format),
-plain strings otherwise (the features / timeseries formats); a column mixing both is refused. A value is JSON
+plain strings otherwise (the features / timeseries formats), decided by the first present value of the rows
+given (every value of a message column must then be a message list). A value is JSON
 text of an array (or a Python list) of objects with exactly the keys ``role`` (one of ``ROLES``) and
 ``content`` (a string); anything else is an error naming the column and the row.
 

@@ -29,7 +29,7 @@ def _files(manifest: Mapping[str, object], fmt: str) -> dict[str, list[str]]:
 def _pandas(manifest: Mapping[str, object], fmt: str) -> str:
     schema: list[Mapping[str, str]] = manifest["schema"]  # type: ignore[assignment]
     first = next(iter(_files(manifest, fmt).values()))[0]
-    stamps, counts, lists = (_columns(schema, d) for d in ("datetime64[ns, UTC]", "Int64", "object"))
+    stamps, counts, lists, flags = (_columns(schema, d) for d in ("datetime64[ns, UTC]", "Int64", "object", "boolean"))
     text = [c["name"] for c in schema if c["dtype"] == "str" and c["name"] in ("asset_symbol", "row_id")]
     needs_json = fmt == "csv" and bool(lists)
     lines = [*(["import json", ""] if needs_json else []), "import pandas as pd", "", f"path = {first!r}"]
@@ -40,6 +40,8 @@ def _pandas(manifest: Mapping[str, object], fmt: str) -> str:
         ]
         if counts:
             lines.append(f"frame[{counts!r}] = frame[{counts!r}].astype('Int64')  # counts: read as float when missing")
+        if flags:
+            lines.append(f"frame[{flags!r}] = frame[{flags!r}].astype('boolean')  # as Parquet types them")
     elif fmt == "csv":
         dtypes = {**{c: "Int64" for c in counts}, **{c: "str" for c in text}}
         options = ", ".join(f"{k}={v!r}" for k, v in CSV_READ_OPTIONS.items())
