@@ -81,11 +81,32 @@ def write_export(out_dir: Path, rows: pd.DataFrame | None = None, folds: list[di
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     if folds is not None:
-        (out_dir / "folds.json").write_text(
-            json.dumps({"format": "portfolio_assets.walk_forward_folds", "format_version": 1, "folds": folds}),
-            encoding="utf-8",
-        )
+        (out_dir / "folds.json").write_text(json.dumps(folds_document(folds)), encoding="utf-8")
     return out_dir
+
+
+def folds_document(folds: list[dict]) -> dict:
+    """A whole ``folds.json`` document (``export.folds`` format) around ``folds`` (each with ``fold`` and its
+    parts' ``row_ids``): every part's first / last day and count filled in from its row ids."""
+
+    def part(body: dict) -> dict:
+        days = sorted(rid.rsplit(":", 1)[1] for rid in body["row_ids"]) or ["2000-01-01"]
+        return {**body, "first": days[0], "last": days[-1], "rows": len(body["row_ids"])}
+
+    whole = [
+        {"purged": 0, "embargoed": 0, **fold, "train": part(fold["train"]), "test": part(fold["test"])}
+        for fold in folds
+    ]
+    return {
+        "format": "portfolio_assets.walk_forward_folds",
+        "format_version": 1,
+        "scheme": "expanding",
+        "n_folds": len(whole),
+        "test_days": None,
+        "train_days": None,
+        "embargo_days": 0,
+        "folds": whole,
+    }
 
 
 def row_id(symbol: str, timestamp: pd.Timestamp) -> str:

@@ -22,32 +22,18 @@ from pathlib import Path
 import pandas as pd
 
 from portfolio_assets.export import read_export
+from portfolio_assets.export.folds import FOLDS_NAME, read_folds
 from portfolio_assets.export.manifest import MANIFEST_NAME
+from portfolio_assets.export.rowid import row_ids
 from portfolio_assets.spans import HORIZON_DAYS
 
-__all__ = ["FOLDS_NAME", "EvalData", "EvalSet", "ExportDirError", "load_export", "row_ids_of"]
+__all__ = ["EvalData", "EvalSet", "ExportDirError", "load_export"]
 
-FOLDS_NAME = "folds.json"
-FOLDS_FORMAT = "portfolio_assets.walk_forward_folds"
 REQUIRED = ("timestamp", "asset_symbol", "asset_class", "price_close", "target_timestamp", "target_return_90d")
 
 
 class ExportDirError(ValueError):
     """An export directory the harness cannot evaluate: names the directory or file and the cause."""
-
-
-try:  # the exporter's one home for the rule (CONTRACT.md), when present
-    from portfolio_assets.export.rowid import row_ids as _exporter_row_ids
-except ImportError:  # pragma: no cover - depends on the branch
-    _exporter_row_ids = None
-
-
-def row_ids_of(symbols: pd.Series, timestamps: pd.Series) -> pd.Series:
-    """``f"{asset_symbol}:{timestamp:%Y-%m-%d}"`` (the UTC day): the exporter's function when it exists."""
-    if _exporter_row_ids is not None:
-        return _exporter_row_ids(symbols, timestamps)
-    days = pd.DatetimeIndex(timestamps).tz_convert("UTC").strftime("%Y-%m-%d")
-    return pd.Series(symbols.astype(str).to_numpy() + ":" + days.to_numpy(), index=symbols.index, dtype=object)
 
 
 @dataclass(frozen=True)
@@ -132,7 +118,7 @@ def _read_rows(export_dir: Path, manifest: dict) -> pd.DataFrame:
 def _with_identity(rows: pd.DataFrame, manifest: dict, notes: list[str]) -> pd.DataFrame:
     rows = rows.copy()
     if "row_id" not in rows.columns:
-        rows["row_id"] = row_ids_of(rows["asset_symbol"], rows["timestamp"])
+        rows["row_id"] = row_ids(rows["asset_symbol"], rows["timestamp"])
         notes.append("row_id computed from asset_symbol and timestamp (the export has no row_id column)")
     if "is_synthetic" not in rows.columns:
         kinds = _price_source_kinds(manifest)
@@ -156,11 +142,9 @@ def _with_identity(rows: pd.DataFrame, manifest: dict, notes: list[str]) -> pd.D
 
 def _fold_sets(path: Path, known: pd.Index) -> list[EvalSet]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_folds(path)  # its format, version and counts checked; errors name the file
     except (OSError, ValueError) as exc:
-        raise ExportDirError(f"{path}: unreadable ({exc})") from None
-    if not isinstance(data, dict) or data.get("format") != FOLDS_FORMAT or not isinstance(data.get("folds"), list):
-        raise ExportDirError(f"{path}: not a walk-forward folds file (format {FOLDS_FORMAT!r} with a 'folds' list)")
+        raise ExportDirError(str(exc)) from None
     sets: list[EvalSet] = []
     tested_in: dict[str, str] = {}
     for i, fold in enumerate(data["folds"]):
