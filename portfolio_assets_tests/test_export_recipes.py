@@ -116,7 +116,8 @@ def trl_export(kind: str, small_export: Path, where: Path) -> Path:
     rows = chat_rows()
     if kind == "strings":
         rows = rows.drop(columns="messages").assign(
-            prompt=prompt_texts(rows["instruction"].tolist(), rows["input"].tolist()), completion=rows["output"]
+            prompt=prompt_texts(rows["instruction"].tolist(), rows["input"].tolist()).to_pylist(),
+            completion=rows["output"],
         )
     out = where / kind
     export_training_set(rows, out, split=SPLIT, shard_by="year", provenance=PROVENANCE, synthetic=SYNTHETIC)

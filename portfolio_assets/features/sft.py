@@ -431,7 +431,8 @@ def with_pairs(rows: pd.DataFrame, prompt_format: str) -> pd.DataFrame:
         prompts, completions = chat_pair_texts(rows["instruction"].tolist(), inputs, outputs)
         return rows.assign(prompt=prompts, completion=completions)
     return rows.assign(
-        prompt=prompt_texts(rows["instruction"].tolist(), rows["input"].tolist()), completion=rows["output"]
+        prompt=prompt_texts(rows["instruction"].tolist(), rows["input"].tolist()).to_pylist(),
+        completion=rows["output"],
     )
 
 

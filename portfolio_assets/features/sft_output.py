@@ -213,13 +213,12 @@ def output_value_texts(
     return items
 
 
-def prompt_texts(instructions: Sequence[str] | pa.Array, inputs: Sequence[str] | pa.Array) -> list[str]:
-    """``PROMPT_TEMPLATE`` of each row's instruction and input."""
+def prompt_texts(instructions: Sequence[str] | pa.Array, inputs: Sequence[str] | pa.Array) -> pa.Array:
+    """``PROMPT_TEMPLATE`` of each row's instruction and input, as Arrow strings (null where either is)."""
     before, middle, after = _template_pieces()
-    joined = pc.binary_join_element_wise(
+    return pc.binary_join_element_wise(
         before, pa.array(instructions, pa.string()), middle, pa.array(inputs, pa.string()), after, ""
     )
-    return joined.to_pylist()
 
 
 def _template_pieces() -> tuple[str, str, str]:

@@ -311,7 +311,7 @@ def _texts(df: pd.DataFrame, column: str) -> pa.Array:
 def _pair_agrees(df: pd.DataFrame) -> np.ndarray:
     """``prompt`` is ``PROMPT_TEMPLATE`` of the instruction and input, ``completion`` the output (strings)."""
     instructions, inputs = _texts(df, "instruction"), _texts(df, "input")
-    expected = pa.array(prompt_texts(instructions, inputs), pa.string())
+    expected = prompt_texts(instructions, inputs)
     same = pc.and_(pc.equal(_texts(df, "prompt"), expected), pc.equal(_texts(df, "completion"), _texts(df, "output")))
     return pc.fill_null(same, False).to_numpy(zero_copy_only=False).astype(bool)
 
